@@ -1,0 +1,170 @@
+"""Model files -> torch modules, safe by default.
+
+Three formats:
+
+* described (what ``pruneenergy zoo`` writes): a dict holding an architecture description and,
+  optionally, a state_dict, loaded with ``torch.load(weights_only=True)`` so no code runs;
+* TorchScript archives (``torch.jit.save``), which hold code but no pickled Python objects;
+* whole pickled modules (``torch.save(model)``, what the seed tool loads). Unpickling runs code
+  chosen by whoever wrote the file, so they load only with ``--prune-allow-pickle``.
+"""
+
+from __future__ import annotations
+
+import pickle
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import torch
+
+MODEL_FILE_FORMAT = "pytest-pruneenergy/described-model"
+MODEL_FILE_VERSION = 1
+MODEL_FILE_SUFFIXES = (".pth", ".pt", ".ts", ".jit")
+
+
+class ModelLoadError(Exception):
+    """A model file could not be turned into a module; the message names the file and a fix."""
+
+
+class PickleRefused(ModelLoadError):
+    """The file is a pickled module and pickles were not allowed."""
+
+
+@dataclass(frozen=True)
+class LoadedModel:
+    module: torch.nn.Module
+    file_format: str  # "described", "torchscript" or "pickle"
+    input_shape: tuple[int, ...] | None  # what the file says the model expects, if it says
+
+
+def save_described_model(
+    path: str | Path,
+    architecture: dict[str, Any],
+    *,
+    input_shape: tuple[int, ...],
+    state_dict: dict[str, Any] | None = None,
+    init_seed: int = 0,
+) -> None:
+    """Write a model in the safe format.
+
+    Without a state_dict the file holds the architecture only, and loading initialises weights
+    from ``init_seed``. Energy, FLOPs and parameters of a structurally pruned model do not depend
+    on the trained values of its weights, so a demo zoo need not store hundreds of MB per model.
+    """
+    import torch
+
+    payload = {
+        "format": MODEL_FILE_FORMAT,
+        "format_version": MODEL_FILE_VERSION,
+        "architecture": architecture,
+        "input_shape": list(input_shape),
+        "state_dict": state_dict,
+        "init_seed": init_seed,
+    }
+    torch.save(payload, Path(path))
+
+
+def load_model_file(path: str | Path, *, allow_pickle: bool) -> LoadedModel:
+    """Load any supported format; raise ModelLoadError naming the file otherwise."""
+    path = Path(path)
+    if not path.is_file():
+        raise ModelLoadError(f"{path}: no such model file")
+    if _is_torchscript(path):
+        return _load_torchscript(path)
+    return _load_torch_save(path, allow_pickle=allow_pickle)
+
+
+def _is_torchscript(path: Path) -> bool:
+    if not zipfile.is_zipfile(path):
+        return False
+    try:
+        with zipfile.ZipFile(path) as archive:
+            return any(name.split("/", 1)[-1].startswith("code/") for name in archive.namelist())
+    except zipfile.BadZipFile:
+        return False
+
+
+def _load_torchscript(path: Path) -> LoadedModel:
+    import torch
+
+    try:
+        module = torch.jit.load(str(path), map_location="cpu")
+    except Exception as error:
+        raise ModelLoadError(f"{path}: not a readable TorchScript archive ({error})") from error
+    return LoadedModel(module=module, file_format="torchscript", input_shape=None)
+
+
+def _load_torch_save(path: Path, *, allow_pickle: bool) -> LoadedModel:
+    import torch
+
+    try:
+        payload = torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as error:
+        if not allow_pickle:
+            raise PickleRefused(
+                f"{path}: this file is a pickled Python object (e.g. torch.save(model)); "
+                "loading it runs code stored in the file. Rerun with --prune-allow-pickle if "
+                "you trust where it came from, or re-save it as TorchScript or with "
+                "pytest_pruneenergy.loading.save_described_model."
+            ) from error
+        return _load_pickle(path)
+    except Exception as error:
+        raise ModelLoadError(
+            f"{path}: not a readable PyTorch file ({type(error).__name__}: {error})"
+        ) from error
+    return _module_from_payload(path, payload, allow_pickle=allow_pickle)
+
+
+def _load_pickle(path: Path) -> LoadedModel:
+    import torch
+
+    try:
+        obj = torch.load(path, map_location="cpu", weights_only=False)
+    except Exception as error:
+        raise ModelLoadError(
+            f"{path}: could not unpickle ({type(error).__name__}: {error})"
+        ) from error
+    if not isinstance(obj, torch.nn.Module):
+        raise ModelLoadError(f"{path}: unpickled a {type(obj).__name__}, not a torch.nn.Module")
+    return LoadedModel(module=obj, file_format="pickle", input_shape=None)
+
+
+def _module_from_payload(path: Path, payload: Any, *, allow_pickle: bool) -> LoadedModel:
+    import torch
+
+    if isinstance(payload, torch.nn.Module):
+        # Only reachable for modules that weights_only accepts; treat as a pickle all the same.
+        if not allow_pickle:
+            raise PickleRefused(f"{path}: a whole module; rerun with --prune-allow-pickle")
+        return LoadedModel(module=payload, file_format="pickle", input_shape=None)
+    if not isinstance(payload, dict) or payload.get("format") != MODEL_FILE_FORMAT:
+        raise ModelLoadError(
+            f"{path}: holds a {type(payload).__name__} without an architecture description "
+            "(a bare state_dict?). Save it with pytest_pruneenergy.loading."
+            "save_described_model, as TorchScript, or load it with a "
+            "pytest_pruneenergy_load_model hook in conftest.py."
+        )
+    version = payload.get("format_version")
+    if version != MODEL_FILE_VERSION:
+        raise ModelLoadError(
+            f"{path}: model file format version {version}; this pytest-pruneenergy reads "
+            f"version {MODEL_FILE_VERSION}. Upgrade pytest-pruneenergy."
+        )
+    from .architectures import ArchitectureError, build_model
+
+    try:
+        if payload["state_dict"] is None:
+            with torch.random.fork_rng(devices=[]):
+                torch.manual_seed(int(payload["init_seed"]))
+                module = build_model(payload["architecture"])
+        else:
+            module = build_model(payload["architecture"])
+            module.load_state_dict(payload["state_dict"])
+    except (ArchitectureError, RuntimeError, KeyError, TypeError, ValueError) as error:
+        raise ModelLoadError(f"{path}: architecture and weights do not fit ({error})") from error
+    return LoadedModel(
+        module=module, file_format="described", input_shape=tuple(payload["input_shape"])
+    )

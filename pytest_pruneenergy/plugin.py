@@ -1,0 +1,456 @@
+"""pytest glue: options, fixtures, collection of energy items, results on reports, the report.
+
+Nothing here measures or computes; it wires pytest to the core modules. Heavy imports (torch,
+pandas, matplotlib) happen inside functions so that ``pytest --help`` stays fast, and nothing
+is registered unless ``--prune-models`` (or the ``prune_models`` ini option) is given.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from .discovery import DiscoveryError, ModelEntry, find_model_files, pair_with_baselines
+from .measurement import ItemFailure, Measurement
+from .settings import (
+    DEFAULT_BATCH_SIZES,
+    DEFAULT_ESTIMATE_WATTS_PER_CORE,
+    DEFAULT_MAX_SECONDS,
+    DEFAULT_REPORT_DIR,
+    METER_KINDS,
+    RawOptions,
+    Settings,
+    SettingsError,
+    resolve_settings,
+)
+
+if TYPE_CHECKING:
+    from .meters import Meter
+    from .runner import ModelCache
+
+SESSION_KEY = pytest.StashKey["PruneEnergySession"]()
+ENTRY_KEY = pytest.StashKey[ModelEntry]()
+BATCH_SIZE_KEY = pytest.StashKey[int]()
+MEASUREMENT_KEY = pytest.StashKey[Measurement]()
+# pytest-benchmark's timing is extra work after the energy windows; keep it a small share.
+BENCHMARK_SHARE = 0.1
+
+
+class PruneEnergyWarning(UserWarning):
+    """A model pytest-pruneenergy measures but cannot fully place (e.g. an unparsed name)."""
+
+
+def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
+    from . import hookspecs
+
+    pluginmanager.add_hookspecs(hookspecs)
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("pruneenergy", "energy of pruned models (pytest-pruneenergy)")
+    group.addoption(
+        "--prune-models",
+        action="append",
+        metavar="DIR",
+        help="folder of model files to measure; repeatable. ini: prune_models",
+    )
+    group.addoption(
+        "--prune-batch-sizes",
+        metavar="N,N,...",
+        help="batch sizes to measure each model at (default: "
+        f"{','.join(map(str, DEFAULT_BATCH_SIZES))}). ini: prune_batch_sizes",
+    )
+    group.addoption(
+        "--prune-input-shape",
+        metavar="C,H,W",
+        help="shape of one input sample (default: the shape the model file records, else "
+        "3,224,224). ini: prune_input_shape",
+    )
+    group.addoption(
+        "--prune-device",
+        metavar="DEVICE",
+        help="auto (default: first CUDA GPU, else cpu), cuda, cuda:N or cpu. ini: prune_device",
+    )
+    group.addoption(
+        "--prune-allow-pickle",
+        action="store_true",
+        default=None,
+        help="also load whole pickled modules (torch.save(model)); unpickling runs code from "
+        "the file, so only for files you trust. ini: prune_allow_pickle",
+    )
+    group.addoption(
+        "--energy-report",
+        nargs="?",
+        const=DEFAULT_REPORT_DIR,
+        metavar="DIR",
+        help=f"write the CSV and figures to DIR (default: {DEFAULT_REPORT_DIR}/); write it as "
+        "--energy-report=DIR so a following test path is not taken for DIR. ini: energy_report",
+    )
+    group.addoption(
+        "--energy-meter",
+        metavar="KIND",
+        help=f"one of {', '.join(METER_KINDS)} (default: auto, the best meter the device has; "
+        "an estimate only where nothing can be measured, and then labelled). ini: energy_meter",
+    )
+    group.addoption(
+        "--energy-max-seconds",
+        metavar="S",
+        help="time cap per item, warm-up included (default: "
+        f"{DEFAULT_MAX_SECONDS:g}). ini: energy_max_seconds",
+    )
+    group.addoption(
+        "--energy-estimate-watts-per-core",
+        metavar="W",
+        help="watts per busy CPU core assumed by the estimate meter (default: "
+        f"{DEFAULT_ESTIMATE_WATTS_PER_CORE:g}). ini: energy_estimate_watts_per_core",
+    )
+    parser.addini("prune_models", "folders of model files to measure", type="linelist")
+    parser.addini("prune_batch_sizes", "batch sizes, comma separated")
+    parser.addini("prune_input_shape", "shape of one input sample, e.g. 3,224,224")
+    parser.addini("prune_device", "auto, cuda, cuda:N or cpu")
+    parser.addini("prune_allow_pickle", "load whole pickled modules (true/false)")
+    parser.addini("energy_report", "report folder, or true for the default folder")
+    parser.addini("energy_meter", f"one of {', '.join(METER_KINDS)}")
+    parser.addini("energy_max_seconds", "time cap per item in seconds")
+    parser.addini("energy_estimate_watts_per_core", "watts per busy CPU core for estimates")
+
+
+def _raw_options(config: pytest.Config) -> RawOptions:
+    def cli(name: str) -> Any:
+        return config.getoption(name)
+
+    def ini(name: str) -> str:
+        return str(config.getini(name) or "")
+
+    return RawOptions(
+        cli_model_dirs=cli("prune_models"),
+        cli_batch_sizes=cli("prune_batch_sizes"),
+        cli_input_shape=cli("prune_input_shape"),
+        cli_device=cli("prune_device"),
+        cli_allow_pickle=cli("prune_allow_pickle"),
+        cli_report_dir=cli("energy_report"),
+        cli_meter=cli("energy_meter"),
+        cli_max_seconds=cli("energy_max_seconds"),
+        cli_estimate_watts_per_core=cli("energy_estimate_watts_per_core"),
+        ini_model_dirs=config.getini("prune_models"),
+        ini_batch_sizes=ini("prune_batch_sizes"),
+        ini_input_shape=ini("prune_input_shape"),
+        ini_device=ini("prune_device"),
+        ini_allow_pickle=ini("prune_allow_pickle"),
+        ini_report_dir=ini("energy_report"),
+        ini_meter=ini("energy_meter"),
+        ini_max_seconds=ini("energy_max_seconds"),
+        ini_estimate_watts_per_core=ini("energy_estimate_watts_per_core"),
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    ini_dir = config.inipath.parent if config.inipath else config.rootpath
+    try:
+        settings = resolve_settings(
+            _raw_options(config), invocation_dir=config.invocation_params.dir, ini_dir=ini_dir
+        )
+    except SettingsError as error:
+        raise pytest.UsageError(str(error)) from None
+    if not settings.enabled:
+        return
+    session = PruneEnergySession(config, settings)
+    config.stash[SESSION_KEY] = session
+    config.pluginmanager.register(session, "pruneenergy-session")
+
+
+# The plugin's own implementations answer last, so a conftest.py implementation wins.
+@pytest.hookimpl(trylast=True)
+def pytest_pruneenergy_load_model(path: Path, allow_pickle: bool) -> Any:
+    from .loading import load_model_file
+
+    return load_model_file(path, allow_pickle=allow_pickle)
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_pruneenergy_make_input(
+    model: Any, batch_size: int, input_shape: tuple[int, ...], device: str
+) -> Any:
+    from .runner import random_input
+
+    return random_input(batch_size, input_shape, device)
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_pruneenergy_make_meter(device: str, kind: str, estimate_watts_per_core: float) -> Any:
+    from .meters import make_meter
+
+    return make_meter(kind, device, estimate_watts_per_core=estimate_watts_per_core)
+
+
+def _session(request: pytest.FixtureRequest) -> PruneEnergySession:
+    session = request.config.stash.get(SESSION_KEY, None)
+    if session is None or ENTRY_KEY not in request.node.stash:
+        pytest.fail(
+            f"the {request.fixturename} fixture exists only in pytest-pruneenergy's energy "
+            "items (run with --prune-models=DIR)",
+            pytrace=False,
+        )
+    return session
+
+
+@pytest.fixture
+def prune_model(request: pytest.FixtureRequest) -> ModelEntry:
+    """The model file the energy item measures: path, parsed name and baseline."""
+    _session(request)
+    return request.node.stash[ENTRY_KEY]
+
+
+@pytest.fixture
+def batch_size(request: pytest.FixtureRequest) -> int:
+    """The batch size the energy item measures."""
+    _session(request)
+    return request.node.stash[BATCH_SIZE_KEY]
+
+
+@pytest.fixture
+def energy_meter(request: pytest.FixtureRequest) -> Meter:
+    """The meter the energy item measures with (one per device for the whole run)."""
+    return _session(request).meter()
+
+
+def _energy_test(
+    request: pytest.FixtureRequest, prune_model: ModelEntry, energy_meter: Meter
+) -> None:
+    _session(request).run_item(request.node, energy_meter, benchmark=None)
+
+
+def _energy_test_with_benchmark(
+    request: pytest.FixtureRequest, prune_model: ModelEntry, energy_meter: Meter, benchmark: Any
+) -> None:
+    _session(request).run_item(request.node, energy_meter, benchmark=benchmark)
+
+
+class EnergyItem(pytest.Function):
+    """``test_energy[<stem>-bs<N>]``: one model file at one batch size."""
+
+    def reportinfo(self) -> tuple[Path, int | None, str]:
+        return self.path, None, self.name
+
+
+class FolderProblem(pytest.Item):
+    """Stands for a --prune-models folder that cannot be used, so the run goes on."""
+
+    def __init__(self, *, message: str, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.message = message
+
+    def runtest(self) -> None:
+        raise DiscoveryError(self.message)
+
+    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str:
+        if isinstance(excinfo.value, DiscoveryError):
+            return str(excinfo.value)
+        return super().repr_failure(excinfo)
+
+    def reportinfo(self) -> tuple[Path, int | None, str]:
+        return self.path, None, self.name
+
+
+class ModelFile(pytest.File):
+    def collect(self) -> Iterator[EnergyItem]:
+        session: PruneEnergySession = self.config.stash[SESSION_KEY]
+        entry = session.entry_for(self.path)
+        if entry.name is None:
+            self.warn(
+                PruneEnergyWarning(
+                    f"{self.path.name}: name follows neither ARCH_DATASET_METHOD_PDn_GPR-NN"
+                    "[_PRUNED][_FT][_SEED_S] nor ARCH_DATASET_UNPRUNED; measured, but not "
+                    "compared with a baseline"
+                )
+            )
+        with_benchmark = self.config.pluginmanager.hasplugin("benchmark")
+        function = _energy_test_with_benchmark if with_benchmark else _energy_test
+        for size in session.settings.batch_sizes:
+            item = EnergyItem.from_parent(
+                self,
+                name=f"test_energy[{entry.stem}-bs{size}]",
+                callobj=function,
+                originalname="test_energy",
+            )
+            item.stash[ENTRY_KEY] = entry
+            item.stash[BATCH_SIZE_KEY] = size
+            yield item
+
+
+class ModelFolder(pytest.Directory):
+    def collect(self) -> Iterator[pytest.Item | pytest.Collector]:
+        try:
+            files = find_model_files(self.path)
+        except DiscoveryError as error:
+            yield FolderProblem.from_parent(self, name="prune_models_folder", message=str(error))
+            return
+        for path in files:
+            yield ModelFile.from_parent(self, path=path, nodeid=f"{self.nodeid}/{path.name}")
+
+
+def _relative_nodeid(path: Path, root: Path) -> str:
+    import os
+
+    return Path(os.path.relpath(path, root)).as_posix()
+
+
+class PruneEnergySession:
+    """The per-run state and hooks, registered only when models are to be measured."""
+
+    def __init__(self, config: pytest.Config, settings: Settings) -> None:
+        from .runner import ModelCache
+
+        self.config = config
+        self.settings = settings
+        self.cache: ModelCache = ModelCache()
+        self._entries: dict[Path, ModelEntry] | None = None
+        self._meters: dict[str, Meter] = {}
+        self.measurements: list[Measurement] = []
+        self.failures: list[ItemFailure] = []
+        self.report_lines: list[str] = []
+
+    # -- collection -------------------------------------------------------------------------
+
+    def entry_for(self, path: Path) -> ModelEntry:
+        """Entries are paired across all folders, so a baseline may sit in another folder."""
+        if self._entries is None:
+            paths: list[Path] = []
+            for folder in self.settings.model_dirs:
+                try:
+                    paths.extend(find_model_files(folder))
+                except DiscoveryError:
+                    continue  # reported by that folder's FolderProblem item
+            self._entries = {entry.path: entry for entry in pair_with_baselines(paths)}
+        return self._entries[path]
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_collection_modifyitems(
+        self, session: pytest.Session, items: list[pytest.Item]
+    ) -> None:
+        # tryfirst: -k and -m deselection, which run later, then see the energy items too.
+        for folder in self.settings.model_dirs:
+            collector = ModelFolder.from_parent(
+                session, path=folder, nodeid=_relative_nodeid(folder, self.config.rootpath)
+            )
+            items.extend(session.genitems(collector))
+
+    # -- running ----------------------------------------------------------------------------
+
+    def meter(self) -> Meter:
+        from .meters import MeterUnavailable
+        from .runner import ItemProblem, resolve_device
+
+        try:
+            device = resolve_device(self.settings.device)
+            if device not in self._meters:
+                self._meters[device] = self.config.hook.pytest_pruneenergy_make_meter(
+                    device=device,
+                    kind=self.settings.meter,
+                    estimate_watts_per_core=self.settings.estimate_watts_per_core,
+                )
+        except (ItemProblem, MeterUnavailable) as error:
+            pytest.fail(f"energy meter: {error}", pytrace=False)
+        return self._meters[device]
+
+    def run_item(self, item: pytest.Item, meter: Meter, benchmark: Any) -> None:
+        from .runner import ItemProblem, measure_item, resolve_device
+
+        entry = item.stash[ENTRY_KEY]
+        size = item.stash[BATCH_SIZE_KEY]
+        hook = self.config.hook
+
+        def load(path: Path) -> Any:
+            return hook.pytest_pruneenergy_load_model(
+                path=path, allow_pickle=self.settings.allow_pickle
+            )
+
+        def make_input(batch: int, shape: tuple[int, ...], device: str) -> Any:
+            return hook.pytest_pruneenergy_make_input(
+                model=prepared.module, batch_size=batch, input_shape=shape, device=device
+            )
+
+        try:
+            device = resolve_device(self.settings.device)
+            prepared = self.cache.get(
+                entry.path, load, device=device, input_shape=self.settings.input_shape
+            )
+            measurement = measure_item(
+                prepared,
+                size,
+                meter=meter,
+                make_input=make_input,
+                max_seconds=self.settings.max_seconds,
+            )
+        except ItemProblem as problem:
+            pytest.fail(str(problem), pytrace=False)
+        item.stash[MEASUREMENT_KEY] = measurement
+        if benchmark is not None:
+            from .benchmarking import record_in_benchmark
+
+            record_in_benchmark(
+                benchmark,
+                prepared,
+                measurement,
+                make_input,
+                budget_seconds=BENCHMARK_SHARE * self.settings.max_seconds,
+            )
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_makereport(
+        self, item: pytest.Item, call: pytest.CallInfo[None]
+    ) -> Iterator[None]:
+        report = yield
+        measurement = item.stash.get(MEASUREMENT_KEY, None)
+        if call.when == "call" and measurement is not None:
+            report.pruneenergy_measurement = measurement.to_dict()
+        elif report.failed and isinstance(item, (EnergyItem, FolderProblem)):
+            entry = item.stash.get(ENTRY_KEY, None)
+            failure = ItemFailure(
+                model=entry.stem if entry else item.nodeid,
+                path=str(item.path),
+                batch_size=item.stash.get(BATCH_SIZE_KEY, None),
+                reason=_reason(call),
+            )
+            report.pruneenergy_failure = failure.to_dict()
+        return report
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        # On the controller under xdist these reports come from the workers.
+        measurement = getattr(report, "pruneenergy_measurement", None)
+        if measurement is not None:
+            self.measurements.append(Measurement.from_dict(measurement))
+        failure = getattr(report, "pruneenergy_failure", None)
+        if failure is not None:
+            self.failures.append(ItemFailure.from_dict(failure))
+
+    # -- reporting --------------------------------------------------------------------------
+
+    def pytest_sessionfinish(self, session: pytest.Session) -> None:
+        if hasattr(self.config, "workerinput"):
+            return  # an xdist worker: the controller writes the report
+        self.cache.clear()
+        if not self.measurements and not self.failures:
+            return
+        from .reporting import write_report
+
+        self.report_lines = write_report(
+            self.measurements, self.failures, self.settings.report_dir, self.config.hook
+        )
+
+    def pytest_terminal_summary(self, terminalreporter: Any) -> None:
+        if not self.report_lines:
+            return
+        terminalreporter.section("pruneenergy")
+        for line in self.report_lines:
+            terminalreporter.write_line(line)
+
+
+def _reason(call: pytest.CallInfo[None]) -> str:
+    if call.excinfo is None:
+        return "failed"
+    text = str(call.excinfo.value).strip()
+    return text or call.excinfo.typename

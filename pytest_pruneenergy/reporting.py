@@ -1,0 +1,41 @@
+"""Session end: measurements -> table -> CSV -> figures -> terminal lines.
+
+The CSV is written before the figures, so a figure that fails never costs the numbers.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from .measurement import ItemFailure, Measurement
+
+CSV_NAME = "pruneenergy_results.csv"
+
+
+def write_report(
+    measurements: list[Measurement],
+    failures: list[ItemFailure],
+    report_dir: Path | None,
+    hook: Any = None,
+) -> list[str]:
+    """Write the report files (when ``report_dir`` is set); return the terminal summary."""
+    from .results import build_table, summary_lines, write_csv
+
+    table = build_table(measurements, failures)
+    lines = summary_lines(table)
+    if report_dir is None:
+        return [*lines, "(add --energy-report to write the CSV and figures)"]
+    csv_path = write_csv(table, report_dir / CSV_NAME)
+    lines.append(f"CSV: {csv_path}")
+    try:
+        from .plots import write_figures
+
+        figures = write_figures(table, report_dir)
+    except Exception as error:  # the CSV is written; say what went wrong and go on
+        lines.append(f"figures could not be drawn: {type(error).__name__}: {error}")
+    else:
+        lines.append(f"figures: {len(figures)} PNG in {report_dir}")
+    if hook is not None:
+        hook.pytest_pruneenergy_report(table=table, report_dir=report_dir)
+    return lines

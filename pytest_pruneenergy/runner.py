@@ -1,0 +1,261 @@
+"""One energy item, start to end, without pytest: load -> count -> input -> measure.
+
+Every way an item can fail that a user can cause or fix is raised as ItemProblem with a
+message naming the model, the batch size and what to do; the plugin shows only that message.
+"""
+
+from __future__ import annotations
+
+import gc
+import platform
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from .loading import LoadedModel, ModelLoadError
+from .measurement import Measurement, ModelCounts
+from .settings import DEFAULT_INPUT_SHAPE
+
+if TYPE_CHECKING:
+    import torch
+
+    from .meters import Meter
+
+
+class ItemProblem(Exception):
+    """Why one item could not be measured, in words for the user."""
+
+
+@dataclass(frozen=True)
+class PreparedModel:
+    path: Path
+    module: torch.nn.Module  # on its device, in eval mode
+    device: str
+    input_shape: tuple[int, ...]
+    counts: ModelCounts
+
+
+def resolve_device(requested: str) -> str:
+    """``auto`` -> the first CUDA device if there is one, else ``cpu``."""
+    import torch
+
+    if requested == "auto":
+        return "cuda:0" if torch.cuda.is_available() else "cpu"
+    if requested.startswith("cuda"):
+        index = int(requested.split(":")[1])
+        if not torch.cuda.is_available():
+            raise ItemProblem(f"--prune-device={requested}, but torch sees no CUDA device")
+        if index >= torch.cuda.device_count():
+            raise ItemProblem(
+                f"--prune-device={requested}, but torch sees only "
+                f"{torch.cuda.device_count()} CUDA device(s)"
+            )
+    return requested
+
+
+def describe_device(device: str) -> str:
+    if device.startswith("cuda"):
+        import torch
+
+        return f"{device} ({torch.cuda.get_device_name(torch.device(device))})"
+    return f"cpu ({platform.processor() or platform.machine()})"
+
+
+def is_out_of_memory(error: BaseException) -> bool:
+    import torch
+
+    out_of_memory = getattr(torch, "OutOfMemoryError", torch.cuda.OutOfMemoryError)
+    if isinstance(error, out_of_memory):
+        return True
+    text = str(error).lower()
+    return isinstance(error, RuntimeError) and (
+        "out of memory" in text or "can't allocate memory" in text
+    )
+
+
+def free_device_memory(device: str) -> None:
+    gc.collect()
+    if device.startswith("cuda"):
+        import torch
+
+        torch.cuda.empty_cache()
+
+
+def as_loaded_model(path: Path, loaded: Any) -> LoadedModel:
+    """A load hook may answer with a bare module or a LoadedModel."""
+    import torch
+
+    if isinstance(loaded, LoadedModel):
+        return loaded
+    if isinstance(loaded, torch.nn.Module):
+        return LoadedModel(module=loaded, file_format="hook", input_shape=None)
+    raise ItemProblem(
+        f"{path}: the pytest_pruneenergy_load_model hook returned a {type(loaded).__name__}, "
+        "not a torch.nn.Module or LoadedModel"
+    )
+
+
+def prepare_model(
+    path: Path,
+    load: Callable[[Path], Any],
+    *,
+    device: str,
+    input_shape: tuple[int, ...] | None,
+) -> PreparedModel:
+    """Load, count (on the meta device) and move to ``device``."""
+    from .counting import count_model
+
+    try:
+        loaded = as_loaded_model(path, load(path))
+    except ModelLoadError as error:
+        raise ItemProblem(str(error)) from error
+    shape = input_shape or loaded.input_shape or DEFAULT_INPUT_SHAPE
+    module = loaded.module.eval()
+    try:
+        counts = count_model(module, shape)
+    except Exception as error:
+        raise ItemProblem(
+            f"{path.stem}: could not count parameters and FLOPs on an input of shape "
+            f"{format_shape((1, *shape))} ({type(error).__name__}: {first_line(error)}). "
+            "If the model expects another input shape, set --prune-input-shape."
+        ) from error
+    try:
+        module = module.to(device)
+    except Exception as error:
+        if is_out_of_memory(error):
+            free_device_memory(device)
+            raise ItemProblem(f"{path.stem}: the model does not fit in {device} memory") from error
+        raise
+    return PreparedModel(
+        path=path, module=module, device=device, input_shape=tuple(shape), counts=counts
+    )
+
+
+class ModelCache:
+    """Keeps the last prepared model, so the items of one file load it once.
+
+    Items run file by file, so one slot is enough, and a GPU never holds two models at once.
+    A failure is kept too: every batch size of a corrupt file then fails with the same message
+    without reading the file again.
+    """
+
+    def __init__(self) -> None:
+        self._key: tuple[Path, str, tuple[int, ...] | None] | None = None
+        self._value: PreparedModel | ItemProblem | None = None
+
+    def get(
+        self,
+        path: Path,
+        load: Callable[[Path], Any],
+        *,
+        device: str,
+        input_shape: tuple[int, ...] | None,
+    ) -> PreparedModel:
+        key = (path, device, input_shape)
+        if key != self._key:
+            self.clear()
+            try:
+                self._value = prepare_model(path, load, device=device, input_shape=input_shape)
+            except ItemProblem as problem:
+                self._value = problem
+            self._key = key
+        if isinstance(self._value, ItemProblem):
+            raise ItemProblem(str(self._value))
+        assert self._value is not None
+        return self._value
+
+    def clear(self) -> None:
+        device = self._value.device if isinstance(self._value, PreparedModel) else "cpu"
+        self._key = None
+        self._value = None
+        free_device_memory(device)
+
+
+def measure_item(
+    prepared: PreparedModel,
+    batch_size: int,
+    *,
+    meter: Meter,
+    make_input: Callable[[int, tuple[int, ...], str], Any],
+    max_seconds: float,
+) -> Measurement:
+    """Measure energy per sample and FPS of one model at one batch size."""
+    import torch
+
+    from .meters import MeterReadError
+    from .protocol import measure_windows
+
+    stem = prepared.path.stem
+    device = prepared.device
+    module = prepared.module
+
+    def synchronize() -> None:
+        if device.startswith("cuda"):
+            torch.cuda.synchronize(torch.device(device))
+
+    batch = None
+    try:
+        with torch.inference_mode():
+            batch = make_input(batch_size, prepared.input_shape, device)
+            try:
+                module(batch)
+                synchronize()
+            except Exception as error:
+                if is_out_of_memory(error):
+                    raise
+                raise ItemProblem(
+                    f"{stem}: the forward pass on an input of shape "
+                    f"{format_shape((batch_size, *prepared.input_shape))} raised "
+                    f"{type(error).__name__}: {first_line(error)}. If the model expects another "
+                    "input shape, set --prune-input-shape."
+                ) from error
+            stats = measure_windows(
+                lambda: module(batch),
+                synchronize,
+                meter,
+                batch_size,
+                max_seconds=max_seconds,
+            )
+    except MeterReadError as error:
+        message = f"{stem} at batch size {batch_size}: {meter.name} read failed: {error}"
+        raise ItemProblem(message) from error
+    except Exception as error:
+        if not is_out_of_memory(error):
+            raise
+        del batch
+        free_device_memory(device)
+        raise ItemProblem(
+            f"{stem}: batch size {batch_size} does not fit in {device} memory "
+            f"({first_line(error)}). Drop it from --prune-batch-sizes; other batch sizes "
+            "are measured as usual."
+        ) from None
+    return Measurement(
+        model=stem,
+        path=str(prepared.path),
+        batch_size=batch_size,
+        input_shape=prepared.input_shape,
+        device=describe_device(device),
+        meter=meter.name,
+        meter_description=meter.description,
+        meter_is_estimate=meter.is_estimate,
+        params=prepared.counts.params,
+        macs=prepared.counts.macs,
+        stats=stats,
+    )
+
+
+def random_input(batch_size: int, input_shape: tuple[int, ...], device: str) -> torch.Tensor:
+    """The seed tool's input: standard normal noise, FP32."""
+    import torch
+
+    return torch.randn((batch_size, *input_shape), device=device, dtype=torch.float32)
+
+
+def format_shape(shape: tuple[int, ...]) -> str:
+    return "x".join(str(size) for size in shape)
+
+
+def first_line(error: BaseException) -> str:
+    text = str(error).strip()
+    return text.splitlines()[0] if text else type(error).__name__

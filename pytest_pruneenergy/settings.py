@@ -1,0 +1,192 @@
+"""Command line, ini file and defaults resolved once into one frozen Settings value.
+
+Precedence: command line > ini (``[tool.pytest.ini_options]`` or pytest.ini) > default.
+Every parser here raises SettingsError with the option's name, the bad value and what is allowed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TypeVar
+
+DEFAULT_BATCH_SIZES = (1, 8, 16, 32, 64)  # the seed tool's
+DEFAULT_INPUT_SHAPE = (3, 224, 224)
+DEFAULT_REPORT_DIR = "pruneenergy-report"
+DEFAULT_MAX_SECONDS = 10.0
+DEFAULT_ESTIMATE_WATTS_PER_CORE = 10.0
+METER_KINDS = ("auto", "nvml", "rapl", "estimate")
+
+_T = TypeVar("_T")
+
+
+class SettingsError(ValueError):
+    """An option value that cannot be used."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    model_dirs: tuple[Path, ...]
+    batch_sizes: tuple[int, ...]
+    # None: use the shape a model file records, else DEFAULT_INPUT_SHAPE.
+    input_shape: tuple[int, ...] | None
+    device: str
+    allow_pickle: bool
+    report_dir: Path | None
+    meter: str
+    max_seconds: float
+    estimate_watts_per_core: float
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.model_dirs)
+
+
+def parse_positive_ints(option: str, text: str) -> tuple[int, ...]:
+    """``"1,8,16"`` -> (1, 8, 16); duplicates dropped, order kept."""
+    values: list[int] = []
+    for part in text.split(","):
+        part = part.strip()
+        if not part:
+            continue
+        try:
+            value = int(part)
+        except ValueError:
+            message = f"{option}: {part!r} is not a whole number (got {text!r})"
+            raise SettingsError(message) from None
+        if value < 1:
+            raise SettingsError(f"{option}: {value} must be at least 1 (got {text!r})")
+        if value not in values:
+            values.append(value)
+    if not values:
+        raise SettingsError(f"{option}: no values given (got {text!r})")
+    return tuple(values)
+
+
+def parse_device(text: str) -> str:
+    """``auto``, ``cpu``, ``cuda`` or ``cuda:N``; ``cuda`` means ``cuda:0``."""
+    device = text.strip().lower()
+    if device in ("auto", "cpu"):
+        return device
+    if device == "cuda":
+        return "cuda:0"
+    if device.startswith("cuda:") and device[5:].isdigit():
+        return device
+    raise SettingsError(f"--prune-device: {text!r} is not one of auto, cpu, cuda, cuda:N")
+
+
+def parse_meter(text: str) -> str:
+    meter = text.strip().lower()
+    if meter not in METER_KINDS:
+        raise SettingsError(f"--energy-meter: {text!r} is not one of {', '.join(METER_KINDS)}")
+    return meter
+
+
+def parse_positive_float(option: str, text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise SettingsError(f"{option}: {text!r} is not a number") from None
+    if not value > 0:
+        raise SettingsError(f"{option}: {text!r} must be greater than 0")
+    return value
+
+
+def parse_bool(option: str, text: str) -> bool:
+    lowered = text.strip().lower()
+    if lowered in ("1", "true", "yes", "on"):
+        return True
+    if lowered in ("0", "false", "no", "off", ""):
+        return False
+    raise SettingsError(f"{option}: {text!r} is not true or false")
+
+
+def parse_report_dir(text: str, base: Path) -> Path | None:
+    """An ini value: a folder, ``true`` for the default folder, ``false`` or empty for none."""
+    lowered = text.strip().lower()
+    if lowered in ("", "0", "false", "no", "off"):
+        return None
+    if lowered in ("1", "true", "yes", "on"):
+        return base / DEFAULT_REPORT_DIR
+    return base / text.strip()
+
+
+def _pick(cli_text: str | None, ini_text: str, parse: Callable[[str], _T], default: _T) -> _T:
+    if cli_text is not None:
+        return parse(cli_text)
+    if ini_text.strip():
+        return parse(ini_text)
+    return default
+
+
+@dataclass(frozen=True)
+class RawOptions:
+    """What the command line said (None: not given) and what the ini file said (text)."""
+
+    cli_model_dirs: Sequence[str] | None = None
+    cli_batch_sizes: str | None = None
+    cli_input_shape: str | None = None
+    cli_device: str | None = None
+    cli_allow_pickle: bool | None = None
+    cli_report_dir: str | None = None
+    cli_meter: str | None = None
+    cli_max_seconds: str | None = None
+    cli_estimate_watts_per_core: str | None = None
+    ini_model_dirs: Sequence[str] = ()
+    ini_batch_sizes: str = ""
+    ini_input_shape: str = ""
+    ini_device: str = ""
+    ini_allow_pickle: str = ""
+    ini_report_dir: str = ""
+    ini_meter: str = ""
+    ini_max_seconds: str = ""
+    ini_estimate_watts_per_core: str = ""
+
+
+def resolve_settings(raw: RawOptions, *, invocation_dir: Path, ini_dir: Path) -> Settings:
+    """Relative paths from the command line start at the invocation folder, ini ones at the
+    ini file's folder, as a user reading either would expect."""
+    if raw.cli_model_dirs:
+        model_dirs = tuple(invocation_dir / d for d in raw.cli_model_dirs)
+    else:
+        model_dirs = tuple(ini_dir / d for d in raw.ini_model_dirs if d.strip())
+
+    if raw.cli_report_dir is not None:
+        report_dir: Path | None = invocation_dir / raw.cli_report_dir
+    else:
+        report_dir = parse_report_dir(raw.ini_report_dir, ini_dir)
+
+    return Settings(
+        model_dirs=tuple(dict.fromkeys(d.resolve() for d in model_dirs)),
+        batch_sizes=_pick(
+            raw.cli_batch_sizes,
+            raw.ini_batch_sizes,
+            lambda text: parse_positive_ints("--prune-batch-sizes", text),
+            DEFAULT_BATCH_SIZES,
+        ),
+        input_shape=_pick(
+            raw.cli_input_shape,
+            raw.ini_input_shape,
+            lambda text: parse_positive_ints("--prune-input-shape", text),
+            None,
+        ),
+        device=_pick(raw.cli_device, raw.ini_device, parse_device, "auto"),
+        allow_pickle=True
+        if raw.cli_allow_pickle
+        else parse_bool("prune_allow_pickle", raw.ini_allow_pickle),
+        report_dir=report_dir,
+        meter=_pick(raw.cli_meter, raw.ini_meter, parse_meter, "auto"),
+        max_seconds=_pick(
+            raw.cli_max_seconds,
+            raw.ini_max_seconds,
+            lambda text: parse_positive_float("--energy-max-seconds", text),
+            DEFAULT_MAX_SECONDS,
+        ),
+        estimate_watts_per_core=_pick(
+            raw.cli_estimate_watts_per_core,
+            raw.ini_estimate_watts_per_core,
+            lambda text: parse_positive_float("--energy-estimate-watts-per-core", text),
+            DEFAULT_ESTIMATE_WATTS_PER_CORE,
+        ),
+    )

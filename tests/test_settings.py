@@ -1,0 +1,101 @@
+from pathlib import Path
+
+import pytest
+
+from pytest_pruneenergy.settings import (
+    DEFAULT_BATCH_SIZES,
+    RawOptions,
+    SettingsError,
+    parse_device,
+    parse_positive_ints,
+    parse_report_dir,
+    resolve_settings,
+)
+
+HERE = Path("/work/run")
+INI = Path("/work/project")
+
+
+def resolve(**raw):
+    return resolve_settings(RawOptions(**raw), invocation_dir=HERE, ini_dir=INI)
+
+
+def test_defaults_are_the_seed_tools():
+    settings = resolve()
+    assert not settings.enabled
+    assert settings.batch_sizes == DEFAULT_BATCH_SIZES == (1, 8, 16, 32, 64)
+    assert settings.input_shape is None
+    assert (settings.device, settings.meter, settings.allow_pickle) == ("auto", "auto", False)
+    assert settings.report_dir is None
+
+
+def test_command_line_beats_ini():
+    settings = resolve(
+        cli_batch_sizes="2,4",
+        ini_batch_sizes="8",
+        cli_meter="estimate",
+        ini_meter="nvml",
+        cli_max_seconds="3",
+        ini_max_seconds="9",
+    )
+    assert settings.batch_sizes == (2, 4)
+    assert settings.meter == "estimate"
+    assert settings.max_seconds == 3.0
+
+
+def test_ini_beats_default_and_resolves_paths_at_the_ini_folder():
+    settings = resolve(ini_model_dirs=["models"], ini_batch_sizes="16", ini_report_dir="true")
+    assert settings.model_dirs == (INI / "models",)
+    assert settings.batch_sizes == (16,)
+    assert settings.report_dir == INI / "pruneenergy-report"
+
+
+def test_command_line_paths_resolve_at_the_invocation_folder():
+    settings = resolve(cli_model_dirs=["a", "a", "b"], ini_model_dirs=["c"], cli_report_dir="r")
+    assert settings.model_dirs == (HERE / "a", HERE / "b")
+    assert settings.report_dir == HERE / "r"
+
+
+def test_allow_pickle_from_ini():
+    assert resolve(ini_allow_pickle="true").allow_pickle
+    with pytest.raises(SettingsError, match="prune_allow_pickle: 'maybe' is not true or false"):
+        resolve(ini_allow_pickle="maybe")
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("1,x", "'x' is not a whole number"),
+        ("0,8", "0 must be at least 1"),
+        (",", "no values given"),
+    ],
+)
+def test_bad_integer_lists_say_what_is_wrong(text, message):
+    with pytest.raises(SettingsError, match=message):
+        parse_positive_ints("--prune-batch-sizes", text)
+
+
+def test_integer_lists_keep_order_and_drop_duplicates():
+    assert parse_positive_ints("x", " 8, 1,8 ") == (8, 1)
+
+
+@pytest.mark.parametrize(
+    ("text", "device"), [("auto", "auto"), ("CPU", "cpu"), ("cuda", "cuda:0"), ("cuda:3", "cuda:3")]
+)
+def test_devices(text, device):
+    assert parse_device(text) == device
+
+
+def test_bad_device_and_meter_and_seconds_are_refused():
+    with pytest.raises(SettingsError, match="--prune-device: 'gpu'"):
+        parse_device("gpu")
+    with pytest.raises(SettingsError, match="--energy-meter: 'wattmeter' is not one of"):
+        resolve(cli_meter="wattmeter")
+    with pytest.raises(SettingsError, match="--energy-max-seconds: '-1' must be greater than 0"):
+        resolve(cli_max_seconds="-1")
+
+
+def test_report_dir_ini_values():
+    assert parse_report_dir("", INI) is None
+    assert parse_report_dir("false", INI) is None
+    assert parse_report_dir("out", INI) == INI / "out"
