@@ -11,7 +11,10 @@ Three formats:
 
 from __future__ import annotations
 
+import io
 import pickle
+import pickletools
+import warnings
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -91,7 +94,10 @@ def _load_torchscript(path: Path) -> LoadedModel:
     import torch
 
     try:
-        module = torch.jit.load(str(path), map_location="cpu")
+        with warnings.catch_warnings():
+            # Deprecated in torch >= 2.10, still the format many zoos ship; loading is our choice.
+            warnings.simplefilter("ignore", DeprecationWarning)
+            module = torch.jit.load(str(path), map_location="cpu")
     except Exception as error:
         raise ModelLoadError(f"{path}: not a readable TorchScript archive ({error})") from error
     return LoadedModel(module=module, file_format="torchscript", input_shape=None)
@@ -103,6 +109,8 @@ def _load_torch_save(path: Path, *, allow_pickle: bool) -> LoadedModel:
     try:
         payload = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as error:
+        if not _holds_a_pickle(path):
+            raise ModelLoadError(f"{path}: not a readable PyTorch file ({error})") from error
         if not allow_pickle:
             raise PickleRefused(
                 f"{path}: this file is a pickled Python object (e.g. torch.save(model)); "
@@ -116,6 +124,26 @@ def _load_torch_save(path: Path, *, allow_pickle: bool) -> LoadedModel:
             f"{path}: not a readable PyTorch file ({type(error).__name__}: {error})"
         ) from error
     return _module_from_payload(path, payload, allow_pickle=allow_pickle)
+
+
+def _holds_a_pickle(path: Path) -> bool:
+    """Whether the file's object stream is a well-formed pickle, read without executing it.
+
+    weights_only refuses both corrupt bytes and real pickled objects with the same exception;
+    only the second deserves the advice to use --prune-allow-pickle.
+    """
+    try:
+        if zipfile.is_zipfile(path):
+            with zipfile.ZipFile(path) as archive:
+                name = next(n for n in archive.namelist() if n.endswith("data.pkl"))
+                stream = io.BytesIO(archive.read(name))
+        else:
+            stream = io.BytesIO(path.read_bytes())
+        for _ in pickletools.genops(stream):
+            pass
+    except Exception:
+        return False
+    return True
 
 
 def _load_pickle(path: Path) -> LoadedModel:

@@ -35,6 +35,7 @@ SESSION_KEY = pytest.StashKey["PruneEnergySession"]()
 ENTRY_KEY = pytest.StashKey[ModelEntry]()
 BATCH_SIZE_KEY = pytest.StashKey[int]()
 MEASUREMENT_KEY = pytest.StashKey[Measurement]()
+FAILURE_RECORDED_KEY = pytest.StashKey[bool]()
 # pytest-benchmark's timing is extra work after the energy windows; keep it a small share.
 BENCHMARK_SHARE = 0.1
 
@@ -226,14 +227,21 @@ def _energy_test(
 def _energy_test_with_benchmark(
     request: pytest.FixtureRequest, prune_model: ModelEntry, energy_meter: Meter, benchmark: Any
 ) -> None:
-    _session(request).run_item(request.node, energy_meter, benchmark=benchmark)
+    try:
+        _session(request).run_item(request.node, energy_meter, benchmark=benchmark)
+    except BaseException:
+        # The item's own failure says what went wrong; pytest-benchmark's "fixture was not
+        # used" warning on top of it would only be noise.
+        benchmark.skipped = True
+        raise
 
 
 class EnergyItem(pytest.Function):
     """``test_energy[<stem>-bs<N>]``: one model file at one batch size."""
 
-    def reportinfo(self) -> tuple[Path, int | None, str]:
-        return self.path, None, self.name
+    def reportinfo(self) -> tuple[Path, int, str]:
+        # A line number is required by Node.warn (pytest-benchmark warns through it).
+        return self.path, 0, self.name
 
 
 class FolderProblem(pytest.Item):
@@ -251,8 +259,8 @@ class FolderProblem(pytest.Item):
             return str(excinfo.value)
         return super().repr_failure(excinfo)
 
-    def reportinfo(self) -> tuple[Path, int | None, str]:
-        return self.path, None, self.name
+    def reportinfo(self) -> tuple[Path, int, str]:
+        return self.path, 0, self.name
 
 
 class ModelFile(pytest.File):
@@ -344,6 +352,7 @@ class PruneEnergySession:
         from .meters import MeterUnavailable
         from .runner import ItemProblem, resolve_device
 
+        problem = None
         try:
             device = resolve_device(self.settings.device)
             if device not in self._meters:
@@ -353,7 +362,9 @@ class PruneEnergySession:
                     estimate_watts_per_core=self.settings.estimate_watts_per_core,
                 )
         except (ItemProblem, MeterUnavailable) as error:
-            pytest.fail(f"energy meter: {error}", pytrace=False)
+            problem = f"energy meter: {error}"
+        if problem is not None:
+            pytest.fail(problem, pytrace=False)
         return self._meters[device]
 
     def run_item(self, item: pytest.Item, meter: Meter, benchmark: Any) -> None:
@@ -373,6 +384,7 @@ class PruneEnergySession:
                 model=prepared.module, batch_size=batch, input_shape=shape, device=device
             )
 
+        problem = None
         try:
             device = resolve_device(self.settings.device)
             prepared = self.cache.get(
@@ -385,8 +397,10 @@ class PruneEnergySession:
                 make_input=make_input,
                 max_seconds=self.settings.max_seconds,
             )
-        except ItemProblem as problem:
-            pytest.fail(str(problem), pytrace=False)
+        except ItemProblem as error:
+            problem = str(error)
+        if problem is not None:  # failed outside the except block: no chained traceback
+            pytest.fail(problem, pytrace=False)
         item.stash[MEASUREMENT_KEY] = measurement
         if benchmark is not None:
             from .benchmarking import record_in_benchmark
@@ -407,7 +421,12 @@ class PruneEnergySession:
         measurement = item.stash.get(MEASUREMENT_KEY, None)
         if call.when == "call" and measurement is not None:
             report.pruneenergy_measurement = measurement.to_dict()
-        elif report.failed and isinstance(item, (EnergyItem, FolderProblem)):
+        elif (
+            report.failed
+            and isinstance(item, (EnergyItem, FolderProblem))
+            and not item.stash.get(FAILURE_RECORDED_KEY, False)
+        ):
+            item.stash[FAILURE_RECORDED_KEY] = True  # one failure per item, not per phase
             entry = item.stash.get(ENTRY_KEY, None)
             failure = ItemFailure(
                 model=entry.stem if entry else item.nodeid,

@@ -43,8 +43,8 @@ class Settings:
         return bool(self.model_dirs)
 
 
-def parse_positive_ints(option: str, text: str) -> tuple[int, ...]:
-    """``"1,8,16"`` -> (1, 8, 16); duplicates dropped, order kept."""
+def parse_positive_ints(option: str, text: str, *, unique: bool = False) -> tuple[int, ...]:
+    """``"1,8,16"`` -> (1, 8, 16), in the given order; ``unique`` drops repeated values."""
     values: list[int] = []
     for part in text.split(","):
         part = part.strip()
@@ -57,7 +57,7 @@ def parse_positive_ints(option: str, text: str) -> tuple[int, ...]:
             raise SettingsError(message) from None
         if value < 1:
             raise SettingsError(f"{option}: {value} must be at least 1 (got {text!r})")
-        if value not in values:
+        if not (unique and value in values):
             values.append(value)
     if not values:
         raise SettingsError(f"{option}: no values given (got {text!r})")
@@ -162,7 +162,7 @@ def resolve_settings(raw: RawOptions, *, invocation_dir: Path, ini_dir: Path) ->
         batch_sizes=_pick(
             raw.cli_batch_sizes,
             raw.ini_batch_sizes,
-            lambda text: parse_positive_ints("--prune-batch-sizes", text),
+            lambda text: parse_positive_ints("--prune-batch-sizes", text, unique=True),
             DEFAULT_BATCH_SIZES,
         ),
         input_shape=_pick(

@@ -75,8 +75,15 @@ def test_bad_integer_lists_say_what_is_wrong(text, message):
         parse_positive_ints("--prune-batch-sizes", text)
 
 
-def test_integer_lists_keep_order_and_drop_duplicates():
-    assert parse_positive_ints("x", " 8, 1,8 ") == (8, 1)
+def test_integer_lists_keep_order_and_may_drop_duplicates():
+    assert parse_positive_ints("x", " 8, 1,8 ", unique=True) == (8, 1)
+    assert parse_positive_ints("x", "3,64,64") == (3, 64, 64)
+
+
+def test_batch_sizes_are_unique_and_input_shapes_keep_repeats():
+    settings = resolve(cli_batch_sizes="8,1,8", cli_input_shape="3,64,64")
+    assert settings.batch_sizes == (8, 1)
+    assert settings.input_shape == (3, 64, 64)
 
 
 @pytest.mark.parametrize(

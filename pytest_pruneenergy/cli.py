@@ -1,0 +1,302 @@
+"""The ``pruneenergy`` command: one subcommand per job, each a parser builder plus a runner.
+
+Heavy modules (torch and what imports it) load inside the runners, so ``pruneenergy --help``
+stays fast. Exit codes: 0 success, 1 some model failed or a file could not be written,
+2 usage error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, TextIO
+
+if TYPE_CHECKING:
+    from .measurement import ModelCounts
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+
+DEFAULT_INPUT_SHAPE = (3, 224, 224)
+PROGRESS_BAR_WIDTH = 30
+COUNT_CSV_HEADER = ("model", "params", "macs", "flops_2x_macs", "input_shape")
+
+CountRow = tuple[str, "ModelCounts", tuple[int, ...]]  # model name, counts, input shape
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run ``pruneenergy`` with ``argv`` (default: the command line); return the exit code."""
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exit_:
+        # argparse has already printed usage or help; hand its code back instead of exiting so
+        # that callers (and tests) get an int like from every other path.
+        return exit_.code if isinstance(exit_.code, int) else EXIT_USAGE
+    return args.run(args)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The parser of every subcommand; each sets ``run``, the function that carries it out."""
+    parser = argparse.ArgumentParser(
+        prog="pruneenergy",
+        description="Count, measure and compare pruned PyTorch models.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    _add_zoo_command(commands)
+    _add_count_command(commands)
+    return parser
+
+
+# -- list options ----------------------------------------------------------------------------
+
+
+def int_list(text: str) -> list[int]:
+    """``"1,2,3"`` -> ``[1, 2, 3]``; argparse reports the error with the option's name."""
+    return [_whole_number(item) for item in _items(text)]
+
+
+def positive_int_list(text: str) -> list[int]:
+    """Like ``int_list``, for sizes: every number must be above zero."""
+    numbers = int_list(text)
+    for number in numbers:
+        if number <= 0:
+            raise argparse.ArgumentTypeError(f"'{number}' is not a positive number")
+    return numbers
+
+
+def number_list(text: str) -> list[float]:
+    """``"10,12.5"`` -> ``[10, 12.5]``: whole numbers stay ints, so file names read ``GPR-10``."""
+    return [_number(item) for item in _items(text)]
+
+
+def name_list(text: str) -> list[str]:
+    """``"AlexNet,vgg16"`` -> ``["alexnet", "vgg16"]``."""
+    return [item.lower() for item in _items(text)]
+
+
+def _items(text: str) -> list[str]:
+    items = [item.strip() for item in text.split(",")]
+    if "" in items:
+        raise argparse.ArgumentTypeError(f"{text!r} has an empty item")
+    return items
+
+
+def _whole_number(item: str) -> int:
+    number = _number(item)
+    if not isinstance(number, int):
+        raise argparse.ArgumentTypeError(f"{item!r} is not a whole number")
+    return number
+
+
+def _number(item: str) -> float:
+    try:
+        number = float(item)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{item!r} is not a number") from None
+    return int(number) if number.is_integer() else number
+
+
+# -- zoo -------------------------------------------------------------------------------------
+
+
+def _add_zoo_command(commands: argparse._SubParsersAction) -> None:
+    zoo = commands.add_parser(
+        "zoo",
+        help="write a grid of pruned AlexNet/VGG model files",
+        description="Write one unpruned model per architecture and one pruned model per "
+        "(architecture, PD, GPR), as described-model files (architecture only, unless "
+        "--with-weights).",
+    )
+    zoo.add_argument("out_dir", metavar="OUTDIR", type=Path)
+    zoo.add_argument("--archs", type=name_list, default=["alexnet", "vgg11", "vgg16"])
+    zoo.add_argument("--pds", type=int_list, default=[1, 2, 3, 4, 5])
+    zoo.add_argument("--gprs", type=number_list, default=[10, 30, 50], help="percent")
+    zoo.add_argument("--input-size", type=int, default=224, help="pixels per side")
+    zoo.add_argument("--num-classes", type=int, default=10)
+    zoo.add_argument("--dataset", default="CIFAR10")
+    zoo.add_argument("--method", default="random")
+    zoo.add_argument("--with-weights", action="store_true", help="store random weights too")
+    zoo.add_argument("--seed", type=int, default=0, help="weight initialisation seed")
+    zoo.set_defaults(run=_run_zoo)
+
+
+def _run_zoo(args: argparse.Namespace) -> int:
+    from .architectures import ArchitectureError
+    from .zoo import build_zoo
+
+    try:
+        paths = build_zoo(
+            args.out_dir,
+            layouts=args.archs,
+            pds=args.pds,
+            gprs=args.gprs,
+            input_size=args.input_size,
+            num_classes=args.num_classes,
+            dataset=args.dataset,
+            method=args.method,
+            with_weights=args.with_weights,
+            seed=args.seed,
+            progress=_progress_bar(sys.stderr),
+        )
+    except (ArchitectureError, ValueError, NotADirectoryError) as error:
+        return _usage_error("zoo", str(error))
+    except OSError as error:
+        print(f"pruneenergy zoo: {error}", file=sys.stderr)
+        return EXIT_FAILED
+    print(f"wrote {len(paths)} model files to {args.out_dir}")
+    return EXIT_OK
+
+
+def _progress_bar(stream: TextIO) -> Callable[[int, int, str], None] | None:
+    # A redrawn bar only makes sense on a terminal; in CI logs it would be one line per model.
+    if not stream.isatty():
+        return None
+
+    def draw(done: int, total: int, name: str) -> None:
+        filled = PROGRESS_BAR_WIDTH * done // total
+        bar = "#" * filled + "." * (PROGRESS_BAR_WIDTH - filled)
+        stream.write(f"\r[{bar}] {done}/{total} {name}\x1b[K")  # \x1b[K: erase a longer name
+        if done == total:
+            stream.write("\n")
+        stream.flush()
+
+    return draw
+
+
+# -- count -----------------------------------------------------------------------------------
+
+
+def _add_count_command(commands: argparse._SubParsersAction) -> None:
+    count = commands.add_parser(
+        "count",
+        help="print parameters, MACs and FLOPs of model files",
+        description="Print parameters, MACs and FLOPs (= 2 x MACs) per sample of model files, "
+        "or of the model files directly inside folders.",
+    )
+    count.add_argument("paths", metavar="PATH", type=Path, nargs="+")
+    count.add_argument("--csv", type=Path, metavar="FILE", help="also write the table as CSV")
+    count.add_argument(
+        "--input-shape",
+        type=positive_int_list,
+        help="C,H,W without the batch; default: the file's own, else 3,224,224",
+    )
+    count.add_argument(
+        "--allow-pickle",
+        action="store_true",
+        help="load whole pickled modules (runs code from the file: only for trusted files)",
+    )
+    count.set_defaults(run=_run_count)
+
+
+def _run_count(args: argparse.Namespace) -> int:
+    from .loading import MODEL_FILE_SUFFIXES
+
+    missing = [path for path in args.paths if not path.exists()]
+    if missing:
+        return _usage_error(
+            "count", "; ".join(f"{path}: no such file or folder" for path in missing)
+        )
+    files = model_files(args.paths, MODEL_FILE_SUFFIXES)
+    if not files:
+        return _usage_error(
+            "count", f"no model files ({', '.join(MODEL_FILE_SUFFIXES)}) in the given folders"
+        )
+    rows = []
+    for path in files:
+        row = _count_file(path, args.input_shape, allow_pickle=args.allow_pickle)
+        if row is not None:
+            rows.append(row)
+    if rows:
+        print(format_count_table(rows))
+    if args.csv is not None:
+        try:
+            write_count_csv(args.csv, rows)
+        except OSError as error:
+            print(f"pruneenergy count: cannot write {args.csv}: {error}", file=sys.stderr)
+            return EXIT_FAILED
+    return EXIT_OK if len(rows) == len(files) else EXIT_FAILED
+
+
+def model_files(paths: Sequence[Path], suffixes: Sequence[str]) -> list[Path]:
+    """Files as given; folders give their model files (not recursive), sorted by name."""
+    files = []
+    for path in paths:
+        if path.is_dir():
+            files += sorted(
+                child
+                for child in path.iterdir()
+                if child.is_file() and child.suffix.lower() in suffixes
+            )
+        else:
+            files.append(path)
+    return files
+
+
+def _count_file(
+    path: Path, input_shape: list[int] | None, *, allow_pickle: bool
+) -> CountRow | None:
+    from .counting import count_model
+    from .loading import ModelLoadError, PickleRefused, load_model_file
+
+    try:
+        loaded = load_model_file(path, allow_pickle=allow_pickle)
+    except PickleRefused as error:
+        print(
+            f"pruneenergy count: {error} (here: pruneenergy count --allow-pickle)", file=sys.stderr
+        )
+        return None
+    except ModelLoadError as error:
+        print(f"pruneenergy count: {error}", file=sys.stderr)
+        return None
+    shape = tuple(input_shape or loaded.input_shape or DEFAULT_INPUT_SHAPE)
+    try:
+        counts = count_model(loaded.module, shape)
+    except Exception as error:  # the model's own forward code can raise anything
+        print(
+            f"pruneenergy count: {path}: could not count at input shape "
+            f"{_shape_text(shape)} ({type(error).__name__}: {error})",
+            file=sys.stderr,
+        )
+        return None
+    return (path.stem, counts, shape)
+
+
+def format_count_table(rows: Sequence[CountRow]) -> str:
+    """A plain-text table, one model per line, numbers with thousands separators."""
+    header = ("model", "params", "MACs", "FLOPs", "input")
+    lines = [
+        (name, f"{counts.params:,}", f"{counts.macs:,}", f"{counts.flops:,}", _shape_text(shape))
+        for name, counts, shape in rows
+    ]
+    widths = [max(len(line[column]) for line in [header, *lines]) for column in range(5)]
+
+    def render(cells: Sequence[str]) -> str:
+        name, *numbers, shape = cells
+        aligned = [number.rjust(width) for number, width in zip(numbers, widths[1:4], strict=True)]
+        return "  ".join([name.ljust(widths[0]), *aligned, shape]).rstrip()
+
+    note = "per sample (batch of one); FLOPs = 2 x MACs (one multiply-add = 2 FLOPs)"
+    return "\n".join([note, render(header), *(render(line) for line in lines)])
+
+
+def write_count_csv(path: Path, rows: Sequence[CountRow]) -> None:
+    """The table of ``format_count_table`` as CSV, with raw integers."""
+    with path.open("w", newline="", encoding="utf-8") as file:
+        writer = csv.writer(file)
+        writer.writerow(COUNT_CSV_HEADER)
+        for name, counts, shape in rows:
+            writer.writerow([name, counts.params, counts.macs, counts.flops, _shape_text(shape)])
+
+
+def _shape_text(shape: Sequence[int]) -> str:
+    return "x".join(map(str, shape))
+
+
+def _usage_error(command: str, message: str) -> int:
+    print(f"pruneenergy {command}: error: {message}", file=sys.stderr)
+    return EXIT_USAGE

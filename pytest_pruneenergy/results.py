@@ -1,0 +1,450 @@
+"""Measurements -> one result table: reductions against the baseline, the CSV schema, a summary.
+
+One row per (model, batch size). The first fifteen columns carry the seed tool's
+(PruneEnergyAnalyzer) exact names and meanings, so notebooks written for its CSV keep working;
+ours follow them.
+
+FLOPs convention, read this before comparing numbers:
+
+- ``FLOPs`` (seed column) keeps the seed's fvcore convention: one multiply-add counts as ONE
+  FLOP, so it equals ``MACs``. Published PruneEnergyAnalyzer figures therefore compare with it.
+- ``FLOPs (2 x MACs)`` is the physical count: a multiply-add is two floating-point operations.
+- Both are per sample (a batch of one). The seed's CSV scaled its ``FLOPs`` with the batch
+  size; the compression ratio ``CR (%) measured in FLOPs`` is the same either way, because a
+  pruned model is only ever compared with its baseline at the same batch size.
+
+Reductions are ``100 - 100 * pruned / unpruned``, against the unpruned model (``_UNPRUNED``) of
+the same architecture AND dataset (case-insensitive) measured at the same batch size: positive
+means the pruned model needs less. ``FPS Reduction (%)`` is negative when the pruned model is
+faster. Baseline rows have reductions of 0 and, as in the seed, ``GPR`` 0 and ``Pruning
+Distribution`` ``UNPRUNED``; rows without such a baseline, and names that follow neither naming
+convention, have empty reductions.
+
+Items that could not be measured are rows too (``Status`` ``failed``, ``Error`` the reason, the
+numbers empty), so that a reader of the CSV sees which model failed and why.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from pytest_pruneenergy.measurement import ItemFailure, Measurement
+from pytest_pruneenergy.naming import ModelName, parse_model_name
+
+MODEL_NAME = "MODEL_NAME"
+BATCH_SIZE = "BATCH_SIZE"
+SECONDS_PER_SAMPLE = "Mean Time per Sample (s)"
+FPS = "FPS"
+SECONDS_PER_SAMPLE_STD = "STD Time per Sample (s)"
+JOULES_PER_SAMPLE = "Mean Energy per Sample (J)"
+JOULES_PER_SAMPLE_STD = "STD Energy per Sample (J)"
+PARAMETERS = "Parameters"
+FLOPS_SEED = "FLOPs"
+GPR = "GPR"
+ARCHITECTURE = "Architecture"
+PRUNING_DISTRIBUTION = "Pruning Distribution"
+CR_PARAMETERS = "CR (%) measured in Parameters"
+CR_FLOPS = "CR (%) measured in FLOPs"
+ENERGY_REDUCTION = "Energy Reduction (%)"
+
+JOULES_PER_SAMPLE_CI95 = "CI95 Energy per Sample (J)"
+FPS_REDUCTION = "FPS Reduction (%)"
+MACS = "MACs"
+FLOPS_PHYSICAL = "FLOPs (2 x MACs)"
+DATASET = "Dataset"
+METHOD = "Method"
+PD_SHAPE = "PD Shape"
+SEED = "Seed"
+FINE_TUNED = "Fine-tuned"
+BASELINE_MODEL = "Baseline Model"
+WINDOWS = "Windows"
+SAMPLES_MEASURED = "Samples Measured"
+SECONDS_MEASURED = "Seconds Measured"
+METER = "Meter"
+METER_IS_ESTIMATE = "Meter Is Estimate"
+METER_DESCRIPTION = "Meter Description"
+DEVICE = "Device"
+INPUT_SHAPE = "Input Shape"
+MODEL_PATH = "Model Path"
+STATUS = "Status"
+ERROR = "Error"
+
+SEED_COLUMNS: tuple[str, ...] = (
+    MODEL_NAME,
+    BATCH_SIZE,
+    SECONDS_PER_SAMPLE,
+    FPS,
+    SECONDS_PER_SAMPLE_STD,
+    JOULES_PER_SAMPLE,
+    JOULES_PER_SAMPLE_STD,
+    PARAMETERS,
+    FLOPS_SEED,
+    GPR,
+    ARCHITECTURE,
+    PRUNING_DISTRIBUTION,
+    CR_PARAMETERS,
+    CR_FLOPS,
+    ENERGY_REDUCTION,
+)
+EXTRA_COLUMNS: tuple[str, ...] = (
+    JOULES_PER_SAMPLE_CI95,
+    FPS_REDUCTION,
+    MACS,
+    FLOPS_PHYSICAL,
+    DATASET,
+    METHOD,
+    PD_SHAPE,
+    SEED,
+    FINE_TUNED,
+    BASELINE_MODEL,
+    WINDOWS,
+    SAMPLES_MEASURED,
+    SECONDS_MEASURED,
+    METER,
+    METER_IS_ESTIMATE,
+    METER_DESCRIPTION,
+    DEVICE,
+    INPUT_SHAPE,
+    MODEL_PATH,
+    STATUS,
+    ERROR,
+)
+COLUMNS: tuple[str, ...] = SEED_COLUMNS + EXTRA_COLUMNS
+
+STATUS_MEASURED = "measured"
+STATUS_FAILED = "failed"
+# The seed's label for an unpruned model in its ``Pruning Distribution`` column.
+UNPRUNED_LABEL = "UNPRUNED"
+
+# Nullable dtypes, so that a failed row's empty numbers do not turn counts into floats.
+_INTEGER_COLUMNS = (
+    BATCH_SIZE,
+    PARAMETERS,
+    FLOPS_SEED,
+    MACS,
+    FLOPS_PHYSICAL,
+    SEED,
+    WINDOWS,
+    SAMPLES_MEASURED,
+)
+_BOOLEAN_COLUMNS = (FINE_TUNED, METER_IS_ESTIMATE)
+_FLOAT_COLUMNS = (
+    SECONDS_PER_SAMPLE,
+    FPS,
+    SECONDS_PER_SAMPLE_STD,
+    JOULES_PER_SAMPLE,
+    JOULES_PER_SAMPLE_STD,
+    GPR,
+    CR_PARAMETERS,
+    CR_FLOPS,
+    ENERGY_REDUCTION,
+    JOULES_PER_SAMPLE_CI95,
+    FPS_REDUCTION,
+    SECONDS_MEASURED,
+)
+
+SUMMARY_MODEL_WIDTH = 40
+SUMMARY_WIDTH = 120
+# Marks an estimated meter in the summary table and begins the warning that explains it.
+ESTIMATE_MARK = "!!"
+
+
+def reduction_percent(pruned: float, unpruned: float) -> float:
+    """``100 - 100 * pruned / unpruned``; NaN when the baseline value cannot divide."""
+    if not math.isfinite(unpruned) or unpruned == 0 or not math.isfinite(pruned):
+        return math.nan
+    return 100.0 - 100.0 * pruned / unpruned
+
+
+def format_input_shape(input_shape: Iterable[int]) -> str:
+    """``(3, 224, 224)`` -> ``3x224x224``."""
+    return "x".join(str(size) for size in input_shape)
+
+
+def build_table(measurements: list[Measurement], failures: list[ItemFailure]) -> pd.DataFrame:
+    """One row per measured or failed (model, batch size), in a deterministic order."""
+    keyed_rows: list[tuple[tuple[Any, ...], dict[str, Any]]] = []
+    baselines = _baselines_by_group_and_batch(measurements)
+    for measurement in measurements:
+        name = parse_model_name(measurement.model)
+        baseline = _baseline_for(name, measurement.batch_size, baselines)
+        row = _measured_row(measurement, name, baseline)
+        keyed_rows.append((_sort_key(measurement.model, measurement.batch_size, name), row))
+    for failure in failures:
+        name = parse_model_name(failure.model)
+        row = _failure_row(failure, name)
+        keyed_rows.append((_sort_key(failure.model, failure.batch_size, name), row))
+    keyed_rows.sort(key=lambda keyed: keyed[0])
+    table = pd.DataFrame([row for _, row in keyed_rows], columns=list(COLUMNS))
+    return _with_dtypes(table)
+
+
+def measured_rows(table: pd.DataFrame) -> pd.DataFrame:
+    """The rows that hold numbers: not failed (a table without ``Status`` counts as measured)."""
+    if STATUS not in table.columns:
+        return table
+    return table[table[STATUS].astype(str) != STATUS_FAILED]
+
+
+def estimate_mask(table: pd.DataFrame) -> pd.Series:
+    """True where the row's energy is an estimate; robust to a table read back from CSV."""
+    if METER_IS_ESTIMATE not in table.columns:
+        return pd.Series(False, index=table.index)
+    return table[METER_IS_ESTIMATE].map(_is_true).astype(bool)
+
+
+def write_csv(table: pd.DataFrame, path: str | os.PathLike[str]) -> Path:
+    """Write ``table`` to ``path`` atomically: readers see the old file or the whole new one."""
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    # Same directory as the target, so that os.replace is a rename within one file system.
+    temporary = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    try:
+        with temporary.open("w", encoding="utf-8", newline="") as handle:
+            table.to_csv(handle, index=False)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temporary, target)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
+    return target
+
+
+def summary_lines(table: pd.DataFrame) -> list[str]:
+    """A terminal summary: a fixed-width row per measured item, then estimates and failures."""
+    # Missing columns (a seed-tool CSV, say) read as empty rather than fail the summary.
+    complete = table.reindex(columns=list(COLUMNS))
+    measured = measured_rows(complete)
+    lines = [_summary_header(), "-" * len(_summary_header())]
+    lines.extend(_summary_row(row) for _, row in measured.iterrows())
+    if measured.empty:
+        lines.append("(no item was measured)")
+    lines.extend(_estimate_warnings(measured))
+    failed = complete[complete[STATUS].astype(str) == STATUS_FAILED]
+    lines.extend(_failure_line(row) for _, row in failed.iterrows())
+    return lines
+
+
+def shorten_middle(text: str, width: int) -> str:
+    """Keep both ends of a long name (architecture at the front, PD and GPR at the back)."""
+    if len(text) <= width:
+        return text
+    if width < 3:  # too narrow for an ellipsis to leave anything of both ends
+        return text[:width]
+    head = (width - 1) // 2
+    tail = width - 1 - head
+    return f"{text[:head]}…{text[-tail:]}"
+
+
+def shorten_end(text: str, width: int) -> str:
+    """Cut ``text`` to ``width`` characters, marking the cut with an ellipsis."""
+    return text if len(text) <= width else f"{text[: width - 1]}…"
+
+
+def _baselines_by_group_and_batch(
+    measurements: list[Measurement],
+) -> dict[tuple[tuple[str, str], int], Measurement]:
+    """The unpruned measurement per (group key, batch size); ties go to the first in sort order."""
+    candidates = []
+    for measurement in measurements:
+        name = parse_model_name(measurement.model)
+        if name is not None and name.is_baseline:
+            key = _sort_key(measurement.model, measurement.batch_size, name)
+            candidates.append((key, name.group_key, measurement))
+    candidates.sort(key=lambda candidate: candidate[0])
+    baselines: dict[tuple[tuple[str, str], int], Measurement] = {}
+    for _, group_key, measurement in candidates:
+        baselines.setdefault((group_key, measurement.batch_size), measurement)
+    return baselines
+
+
+def _baseline_for(
+    name: ModelName | None,
+    batch_size: int,
+    baselines: dict[tuple[tuple[str, str], int], Measurement],
+) -> Measurement | None:
+    if name is None:
+        return None
+    return baselines.get((name.group_key, batch_size))
+
+
+def _sort_key(model: str, batch_size: int | None, name: ModelName | None) -> tuple[Any, ...]:
+    """(architecture, dataset, baseline first, PD, GPR, seed, model, batch size).
+
+    Unparseable names come after every group; a missing seed or batch size sorts first/last.
+    """
+    batch_key = (batch_size is None, batch_size or 0)
+    if name is None:
+        return (1, "", "", 0, 0, 0.0, (False, 0), model, batch_key)
+    return (
+        0,
+        name.architecture.casefold(),
+        name.dataset.casefold(),
+        0 if name.is_baseline else 1,
+        name.pruning_distribution or 0,
+        float(name.global_pruning_rate_percent or 0),
+        (name.seed is not None, name.seed or 0),
+        model,
+        batch_key,
+    )
+
+
+def _group_columns(name: ModelName | None) -> dict[str, Any]:
+    """What the name says; empty for a name that follows neither convention."""
+    if name is None:
+        return {}
+    return {
+        GPR: 0 if name.is_baseline else name.global_pruning_rate_percent,
+        ARCHITECTURE: name.architecture,
+        PRUNING_DISTRIBUTION: UNPRUNED_LABEL if name.is_baseline else name.pd_label,
+        DATASET: name.dataset,
+        METHOD: name.method,
+        PD_SHAPE: name.pd_shape,
+        SEED: name.seed,
+        FINE_TUNED: name.fine_tuned,
+    }
+
+
+def _reduction_columns(
+    measurement: Measurement, name: ModelName | None, baseline: Measurement | None
+) -> dict[str, Any]:
+    if name is not None and name.is_baseline:
+        return {
+            CR_PARAMETERS: 0.0,
+            CR_FLOPS: 0.0,
+            ENERGY_REDUCTION: 0.0,
+            FPS_REDUCTION: 0.0,
+            BASELINE_MODEL: measurement.model,
+        }
+    if baseline is None:
+        return {}
+    return {
+        CR_PARAMETERS: reduction_percent(measurement.params, baseline.params),
+        CR_FLOPS: reduction_percent(measurement.macs, baseline.macs),
+        ENERGY_REDUCTION: reduction_percent(
+            measurement.stats.joules_per_sample_mean, baseline.stats.joules_per_sample_mean
+        ),
+        FPS_REDUCTION: reduction_percent(
+            measurement.stats.frames_per_second, baseline.stats.frames_per_second
+        ),
+        BASELINE_MODEL: baseline.model,
+    }
+
+
+def _measured_row(
+    measurement: Measurement, name: ModelName | None, baseline: Measurement | None
+) -> dict[str, Any]:
+    stats = measurement.stats
+    return {
+        MODEL_NAME: measurement.model,
+        BATCH_SIZE: measurement.batch_size,
+        SECONDS_PER_SAMPLE: stats.seconds_per_sample_mean,
+        FPS: stats.frames_per_second,
+        SECONDS_PER_SAMPLE_STD: stats.seconds_per_sample_std,
+        JOULES_PER_SAMPLE: stats.joules_per_sample_mean,
+        JOULES_PER_SAMPLE_STD: stats.joules_per_sample_std,
+        PARAMETERS: measurement.params,
+        FLOPS_SEED: measurement.macs,  # the seed's convention: 1 multiply-add = 1 FLOP
+        JOULES_PER_SAMPLE_CI95: stats.joules_per_sample_ci95,
+        MACS: measurement.macs,
+        FLOPS_PHYSICAL: measurement.flops,
+        WINDOWS: stats.windows,
+        SAMPLES_MEASURED: stats.samples_measured,
+        SECONDS_MEASURED: stats.seconds_measured,
+        METER: measurement.meter,
+        METER_IS_ESTIMATE: measurement.meter_is_estimate,
+        METER_DESCRIPTION: measurement.meter_description,
+        DEVICE: measurement.device,
+        INPUT_SHAPE: format_input_shape(measurement.input_shape),
+        MODEL_PATH: measurement.path,
+        STATUS: STATUS_MEASURED,
+        **_group_columns(name),
+        **_reduction_columns(measurement, name, baseline),
+    }
+
+
+def _failure_row(failure: ItemFailure, name: ModelName | None) -> dict[str, Any]:
+    return {
+        MODEL_NAME: failure.model,
+        BATCH_SIZE: failure.batch_size,
+        MODEL_PATH: failure.path,
+        STATUS: STATUS_FAILED,
+        ERROR: failure.reason,
+        **_group_columns(name),
+    }
+
+
+def _with_dtypes(table: pd.DataFrame) -> pd.DataFrame:
+    dtypes: dict[str, str] = {column: "Int64" for column in _INTEGER_COLUMNS}
+    dtypes.update({column: "boolean" for column in _BOOLEAN_COLUMNS})
+    dtypes.update({column: "float64" for column in _FLOAT_COLUMNS})
+    return table.astype(dtypes)
+
+
+def _summary_header() -> str:
+    return (
+        f"{'model':<{SUMMARY_MODEL_WIDTH}} {'bs':>4}  {'J/sample ± CI95':>21}  {'FPS':>9}  "
+        f"{'E red %':>7}  {'FLOPs CR %':>10}  meter"
+    )
+
+
+def _summary_row(row: pd.Series) -> str:
+    model = shorten_middle(str(row[MODEL_NAME]), SUMMARY_MODEL_WIDTH)
+    energy = _number(row[JOULES_PER_SAMPLE], "#.4g")
+    ci95 = _number(row[JOULES_PER_SAMPLE_CI95], ".2g")
+    if ci95 != "-":
+        energy += f" ± {ci95}"
+    meter = "-" if pd.isna(row[METER]) else str(row[METER])
+    if _is_true(row[METER_IS_ESTIMATE]):
+        meter += f" {ESTIMATE_MARK}"
+    return (
+        f"{model:<{SUMMARY_MODEL_WIDTH}} {_number(row[BATCH_SIZE], 'd'):>4}  {energy:>21}  "
+        f"{_number(row[FPS], '.1f'):>9}  {_number(row[ENERGY_REDUCTION], '.1f'):>7}  "
+        f"{_number(row[CR_FLOPS], '.1f'):>10}  {meter}"
+    )
+
+
+def _is_true(value: Any) -> bool:
+    """True for True in any of its forms: bool, numpy bool, pandas boolean, "True" from a CSV."""
+    return str(value).casefold() == "true"
+
+
+def _number(value: Any, spec: str) -> str:
+    """``value`` formatted with ``spec``; ``-`` where the table has no number."""
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return "-"
+    if math.isnan(number):
+        return "-"
+    return format(int(number), spec) if spec == "d" else format(number, spec)
+
+
+def _estimate_warnings(measured: pd.DataFrame) -> list[str]:
+    """One loud line per (device, meter description) whose energy was estimated."""
+    estimated = measured[estimate_mask(measured)]
+    pairs = estimated.reindex(columns=[DEVICE, METER_DESCRIPTION]).astype(str).drop_duplicates()
+    lines = []
+    for device, description in pairs.itertuples(index=False):
+        # Two lines, so that a long meter description does not push the width past ~120.
+        lines.append(
+            f"{ESTIMATE_MARK} ESTIMATED energy: no energy counter readable on {device}; "
+            "figures are not measurements:"
+        )
+        lines.append(f"{ESTIMATE_MARK}   {description}")
+    return lines
+
+
+def _failure_line(row: pd.Series) -> str:
+    reason = ("" if pd.isna(row[ERROR]) else str(row[ERROR])).strip().splitlines()
+    batch = _number(row[BATCH_SIZE], "d")
+    where = f" (bs {batch})" if batch != "-" else ""
+    line = f"FAILED {row[MODEL_NAME]}{where}: {reason[0] if reason else 'no reason given'}"
+    return shorten_end(line, SUMMARY_WIDTH)

@@ -1,0 +1,57 @@
+"""Tiny model files for tests: real formats, real layouts, a few hundred parameters."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+# The pytester fixture restores sys.modules after each test; a C extension first imported during
+# one (writing model files imports torch) would be imported again by the next test, and crash.
+import matplotlib  # noqa: F401
+import pandas  # noqa: F401
+import pytest
+import torch  # noqa: F401
+
+TINY_INPUT_SHAPE = (3, 64, 64)
+
+
+def tiny_alexnet(conv_channels=(4, 4, 4, 4, 4), hidden=(8, 8), num_classes=3) -> dict:
+    return {
+        "layout": "alexnet",
+        "conv_channels": list(conv_channels),
+        "hidden_features": list(hidden),
+        "num_classes": num_classes,
+    }
+
+
+def write_tiny_model(path: Path, *, conv_channels=(4, 4, 4, 4, 4), with_weights=False) -> Path:
+    from pytest_pruneenergy.architectures import build_model
+    from pytest_pruneenergy.loading import save_described_model
+
+    architecture = tiny_alexnet(conv_channels)
+    state_dict = build_model(architecture).state_dict() if with_weights else None
+    save_described_model(
+        path, architecture, input_shape=TINY_INPUT_SHAPE, state_dict=state_dict, init_seed=1
+    )
+    return path
+
+
+def write_tiny_zoo(folder: Path) -> list[Path]:
+    """An unpruned tiny AlexNet and two pruned ones, named by the convention."""
+    folder.mkdir(parents=True, exist_ok=True)
+    return [
+        write_tiny_model(folder / "AlexNet_TINY_UNPRUNED.pth"),
+        write_tiny_model(
+            folder / "AlexNet_TINY_random_PD1_GPR-50_PRUNED.pth", conv_channels=(2, 2, 2, 2, 2)
+        ),
+        write_tiny_model(
+            folder / "AlexNet_TINY_random_PD3_GPR-50_PRUNED_SEED_1.pth",
+            conv_channels=(1, 2, 2, 3, 4),
+        ),
+    ]
+
+
+@pytest.fixture
+def tiny_zoo(tmp_path: Path) -> Path:
+    folder = tmp_path / "models"
+    write_tiny_zoo(folder)
+    return folder

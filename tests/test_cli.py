@@ -1,0 +1,216 @@
+import csv
+import io
+
+import pytest
+import torch
+from torch import nn
+
+from pytest_pruneenergy import cli
+from pytest_pruneenergy.counting import count_architecture
+
+from .conftest import TINY_INPUT_SHAPE, tiny_alexnet
+
+SMALL_ZOO = ["--archs", "vgg11", "--pds", "1", "--gprs", "10", "--input-size", "32"]
+
+
+class TerminalStream(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def table_rows(stdout: str) -> list[list[str]]:
+    """The table's model lines, split into cells, without the note and the header."""
+    return [line.split() for line in stdout.splitlines()[2:]]
+
+
+def tiny_counts(shape=TINY_INPUT_SHAPE):
+    return count_architecture(tiny_alexnet(), shape)
+
+
+# -- zoo ---------------------------------------------------------------------------------------
+
+
+def test_zoo_writes_the_models_and_says_how_many_where(tmp_path, capsys):
+    out_dir = tmp_path / "zoo"
+    assert cli.main(["zoo", str(out_dir), *SMALL_ZOO]) == 0
+    assert sorted(path.name for path in out_dir.iterdir()) == [
+        "VGG11_CIFAR10_UNPRUNED.pth",
+        "VGG11_CIFAR10_random_PD1_GPR-10_PRUNED.pth",
+    ]
+    assert capsys.readouterr().out == f"wrote 2 model files to {out_dir}\n"
+
+
+def test_zoo_draws_no_progress_bar_into_logs(tmp_path, capsys):
+    cli.main(["zoo", str(tmp_path), *SMALL_ZOO])
+    assert capsys.readouterr().err == ""
+
+
+def test_zoo_draws_a_progress_bar_on_a_terminal(tmp_path, monkeypatch):
+    terminal = TerminalStream()
+    monkeypatch.setattr("sys.stderr", terminal)
+    cli.main(["zoo", str(tmp_path), *SMALL_ZOO])
+    assert f"\r[{'#' * 15}{'.' * 15}] 1/2 VGG11_CIFAR10_UNPRUNED.pth" in terminal.getvalue()
+    assert terminal.getvalue().endswith(
+        f"[{'#' * 30}] 2/2 VGG11_CIFAR10_random_PD1_GPR-10_PRUNED.pth\x1b[K\n"
+    )
+
+
+def test_zoo_passes_every_option_on(tmp_path, capsys):
+    options = ["--archs", "AlexNet", "--pds", "2,3", "--gprs", "20,12.5", "--input-size", "64"]
+    options += ["--num-classes", "7", "--dataset", "TINY", "--method", "weight", "--seed", "4"]
+    assert cli.main(["zoo", str(tmp_path), *options]) == 0
+    names = sorted(path.name for path in tmp_path.iterdir())
+    assert len(names) == 1 + 2 * 2
+    assert "AlexNet_TINY_weight_PD3_GPR-12.5_PRUNED.pth" in names
+    saved = torch.load(tmp_path / "AlexNet_TINY_UNPRUNED.pth", weights_only=True)
+    assert (saved["architecture"]["num_classes"], saved["input_shape"], saved["init_seed"]) == (
+        7,
+        [3, 64, 64],
+        4,
+    )
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "message"),
+    [
+        ("--gprs", "10,x", "--gprs: 'x' is not a number"),
+        ("--pds", "1,2.5", "--pds: '2.5' is not a whole number"),
+        ("--pds", "1,,2", "--pds: '1,,2' has an empty item"),
+        ("--input-size", "big", "--input-size: invalid int value: 'big'"),
+    ],
+)
+def test_zoo_list_options_that_do_not_parse_are_usage_errors(
+    tmp_path, capsys, option, value, message
+):
+    assert cli.main(["zoo", str(tmp_path / "zoo"), option, value]) == 2
+    assert message in capsys.readouterr().err
+    assert not (tmp_path / "zoo").exists()
+
+
+def test_zoo_requests_the_rule_cannot_meet_are_usage_errors(tmp_path, capsys):
+    assert cli.main(["zoo", str(tmp_path / "zoo"), "--gprs", "70"]) == 2
+    assert (
+        "pruneenergy zoo: error: alexnet PD2 at GPR 70 %: conv layer 5" in capsys.readouterr().err
+    )
+    assert not (tmp_path / "zoo").exists()
+
+
+# -- count -------------------------------------------------------------------------------------
+
+
+def test_count_prints_params_macs_and_flops_of_each_file_in_a_folder(tiny_zoo, capsys):
+    assert cli.main(["count", str(tiny_zoo)]) == 0
+    out = capsys.readouterr().out
+    assert "FLOPs = 2 x MACs" in out.splitlines()[0]
+    assert out.splitlines()[1].split() == ["model", "params", "MACs", "FLOPs", "input"]
+    rows = table_rows(out)
+    assert [row[0] for row in rows] == [
+        "AlexNet_TINY_UNPRUNED",
+        "AlexNet_TINY_random_PD1_GPR-50_PRUNED",
+        "AlexNet_TINY_random_PD3_GPR-50_PRUNED_SEED_1",
+    ]
+    counts = tiny_counts()
+    assert rows[0][1:] == [f"{counts.params:,}", f"{counts.macs:,}", f"{counts.flops:,}", "3x64x64"]
+
+
+def test_count_reads_only_model_files_directly_inside_a_folder(tiny_zoo, capsys):
+    (tiny_zoo / "notes.txt").write_text("not a model")
+    (tiny_zoo / "nested").mkdir()
+    (tiny_zoo / "nested" / "AlexNet_TINY_UNPRUNED.pth").write_bytes(b"")
+    assert cli.main(["count", str(tiny_zoo)]) == 0
+    assert len(table_rows(capsys.readouterr().out)) == 3
+
+
+def test_count_input_shape_option_overrides_the_files_own(tiny_zoo, capsys):
+    path = tiny_zoo / "AlexNet_TINY_UNPRUNED.pth"
+    assert cli.main(["count", str(path), "--input-shape", "3,96,96"]) == 0
+    [row] = table_rows(capsys.readouterr().out)
+    assert row[2:] == [
+        f"{tiny_counts((3, 96, 96)).macs:,}",
+        f"{tiny_counts((3, 96, 96)).flops:,}",
+        "3x96x96",
+    ]
+
+
+@pytest.mark.filterwarnings("ignore:`torch.jit.*deprecated:DeprecationWarning")
+def test_count_uses_3x224x224_for_files_that_record_no_input_shape(tmp_path, capsys):
+    path = tmp_path / "pooled.ts"
+    model = nn.Sequential(nn.Conv2d(3, 2, 1), nn.AdaptiveAvgPool2d(1))
+    torch.jit.save(torch.jit.trace(model, torch.zeros(1, 3, 8, 8)), path)
+    assert cli.main(["count", str(path)]) == 0
+    [row] = table_rows(capsys.readouterr().out)
+    assert row[2:] == [f"{2 * 3 * 224 * 224:,}", f"{2 * 2 * 3 * 224 * 224:,}", "3x224x224"]
+
+
+def test_count_csv_holds_the_same_rows_with_raw_numbers(tiny_zoo, tmp_path, capsys):
+    csv_path = tmp_path / "counts.csv"
+    assert cli.main(["count", str(tiny_zoo), "--csv", str(csv_path)]) == 0
+    with csv_path.open(newline="") as file:
+        rows = list(csv.reader(file))
+    counts = tiny_counts()
+    assert rows[0] == ["model", "params", "macs", "flops_2x_macs", "input_shape"]
+    assert rows[1] == [
+        "AlexNet_TINY_UNPRUNED",
+        str(counts.params),
+        str(counts.macs),
+        str(counts.flops),
+        "3x64x64",
+    ]
+    assert len(rows) == 1 + 3
+
+
+def test_count_reports_a_broken_file_and_counts_the_others(tiny_zoo, capsys):
+    broken = tiny_zoo / "AlexNet_TINY_random_PD2_GPR-50_PRUNED.pth"
+    broken.write_bytes(b"not a torch file")
+    assert cli.main(["count", str(tiny_zoo)]) == 1
+    captured = capsys.readouterr()
+    assert f"pruneenergy count: {broken}: " in captured.err
+    assert len(table_rows(captured.out)) == 3
+
+
+def test_count_refuses_pickled_modules_unless_allowed(tmp_path, capsys):
+    path = tmp_path / "whole.pth"
+    torch.save(nn.Sequential(nn.Linear(4, 3)), path)
+    assert cli.main(["count", str(path), "--input-shape", "4"]) == 1
+    assert "pruneenergy count --allow-pickle" in capsys.readouterr().err
+    assert cli.main(["count", str(path), "--input-shape", "4", "--allow-pickle"]) == 0
+    [row] = table_rows(capsys.readouterr().out)
+    assert row[1:3] == ["15", "12"]
+
+
+def test_count_reports_a_model_that_cannot_take_the_input_shape(tiny_zoo, capsys):
+    path = tiny_zoo / "AlexNet_TINY_UNPRUNED.pth"
+    assert cli.main(["count", str(path), "--input-shape", "3,8,8"]) == 1
+    assert f"{path}: could not count at input shape 3x8x8" in capsys.readouterr().err
+
+
+def test_count_of_a_missing_path_is_a_usage_error(tiny_zoo, tmp_path, capsys):
+    missing = tmp_path / "missing.pth"
+    assert cli.main(["count", str(tiny_zoo), str(missing)]) == 2
+    captured = capsys.readouterr()
+    assert f"{missing}: no such file or folder" in captured.err
+    assert captured.out == ""
+
+
+def test_count_of_a_folder_without_models_is_a_usage_error(tmp_path, capsys):
+    assert cli.main(["count", str(tmp_path)]) == 2
+    assert "no model files (.pth, .pt, .ts, .jit)" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("shape", ["3,x,8", "3,0,8"])
+def test_count_input_shapes_must_be_positive_numbers(tiny_zoo, capsys, shape):
+    assert cli.main(["count", str(tiny_zoo), "--input-shape", shape]) == 2
+    assert "--input-shape:" in capsys.readouterr().err
+
+
+# -- the command itself ------------------------------------------------------------------------
+
+
+def test_a_subcommand_is_required(capsys):
+    assert cli.main([]) == 2
+    assert "required: COMMAND" in capsys.readouterr().err
+
+
+def test_help_exits_cleanly(capsys):
+    assert cli.main(["--help"]) == 0
+    assert "zoo" in capsys.readouterr().out

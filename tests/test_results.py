@@ -1,0 +1,359 @@
+"""The result table: seed-compatible columns, reductions against the baseline, CSV, summary."""
+
+from __future__ import annotations
+
+import math
+import random
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from pytest_pruneenergy import results
+from pytest_pruneenergy.measurement import ItemFailure, Measurement, WindowStats
+from pytest_pruneenergy.results import (
+    build_table,
+    reduction_percent,
+    shorten_middle,
+    summary_lines,
+    write_csv,
+)
+
+SEED_COLUMNS_IN_ORDER = [
+    "MODEL_NAME",
+    "BATCH_SIZE",
+    "Mean Time per Sample (s)",
+    "FPS",
+    "STD Time per Sample (s)",
+    "Mean Energy per Sample (J)",
+    "STD Energy per Sample (J)",
+    "Parameters",
+    "FLOPs",
+    "GPR",
+    "Architecture",
+    "Pruning Distribution",
+    "CR (%) measured in Parameters",
+    "CR (%) measured in FLOPs",
+    "Energy Reduction (%)",
+]
+
+ALEXNET = "AlexNet_CIFAR10_UNPRUNED"
+ALEXNET_PD1 = "AlexNet_CIFAR10_random_PD1_GPR-30_PRUNED"
+ALEXNET_IMAGENET = "AlexNet_ImageNet_UNPRUNED"
+VGG11 = "VGG11_CIFAR10_UNPRUNED"
+VGG11_PD3 = "VGG11_CIFAR10_random_PD3_GPR-50_PRUNED_SEED_7"
+UNPARSEABLE = "my_custom_model"
+FAILED = "VGG11_CIFAR10_random_PD2_GPR-20_PRUNED"
+LONG_NAME = "ResNet-152-wide_SomeDataset_magnitude_PD3_GPR-45_PRUNED_FT_SEED_42"
+
+
+def measurement(
+    model: str,
+    batch_size: int = 8,
+    *,
+    joules_per_sample: float = 1.0,
+    frames_per_second: float = 100.0,
+    params: int = 1000,
+    macs: int = 400,
+    is_estimate: bool = False,
+    device: str = "Test GPU",
+) -> Measurement:
+    return Measurement(
+        model=model,
+        path=f"/models/{model}.pt",
+        batch_size=batch_size,
+        input_shape=(3, 224, 224),
+        device=device,
+        meter="estimate" if is_estimate else "nvml-counter",
+        meter_description="estimate: 10 W per busy CPU core" if is_estimate else "NVML counter",
+        meter_is_estimate=is_estimate,
+        params=params,
+        macs=macs,
+        stats=WindowStats(
+            joules_per_sample_mean=joules_per_sample,
+            joules_per_sample_std=joules_per_sample / 10,
+            joules_per_sample_ci95=joules_per_sample / 100,
+            seconds_per_sample_mean=1 / frames_per_second,
+            seconds_per_sample_std=1e-5,
+            frames_per_second=frames_per_second,
+            windows=4,
+            samples_measured=4000,
+            seconds_measured=3.5,
+            warmup_seconds=1.0,
+        ),
+    )
+
+
+def zoo_measurements() -> list[Measurement]:
+    return [
+        measurement(ALEXNET, joules_per_sample=2.0, frames_per_second=1000.0),
+        measurement(
+            ALEXNET_PD1, joules_per_sample=1.5, frames_per_second=1250.0, params=700, macs=300
+        ),
+        measurement(ALEXNET_IMAGENET, joules_per_sample=4.0, frames_per_second=500.0),
+        measurement(VGG11, joules_per_sample=8.0, params=2000, macs=1000),
+        measurement(VGG11_PD3, joules_per_sample=2.0, params=500, macs=250),
+        measurement(UNPARSEABLE, joules_per_sample=1.0),
+    ]
+
+
+def zoo_failures() -> list[ItemFailure]:
+    return [ItemFailure(FAILED, f"/models/{FAILED}.pt", 8, "RuntimeError: out of memory")]
+
+
+@pytest.fixture
+def table() -> pd.DataFrame:
+    return build_table(zoo_measurements(), zoo_failures())
+
+
+def row_of(table: pd.DataFrame, model: str, batch_size: int = 8) -> pd.Series:
+    rows = table[(table["MODEL_NAME"] == model) & (table["BATCH_SIZE"] == batch_size)]
+    assert len(rows) == 1
+    return rows.iloc[0]
+
+
+def test_seed_columns_come_first_in_the_seed_order(table: pd.DataFrame) -> None:
+    assert list(table.columns[: len(SEED_COLUMNS_IN_ORDER)]) == SEED_COLUMNS_IN_ORDER
+
+
+def test_our_columns_follow_the_seed_columns(table: pd.DataFrame) -> None:
+    assert list(table.columns) == list(results.COLUMNS)
+    assert table.columns[len(SEED_COLUMNS_IN_ORDER)] == "CI95 Energy per Sample (J)"
+    assert table.columns[-1] == "Error"
+
+
+def test_one_row_per_model_and_batch_size_measured_or_failed(table: pd.DataFrame) -> None:
+    assert len(table) == len(zoo_measurements()) + len(zoo_failures())
+
+
+def test_energy_reduction_is_against_the_unpruned_model(table: pd.DataFrame) -> None:
+    assert row_of(table, ALEXNET_PD1)["Energy Reduction (%)"] == 25.0
+    assert row_of(table, VGG11_PD3)["Energy Reduction (%)"] == 75.0
+
+
+def test_compression_ratios_in_parameters_and_flops(table: pd.DataFrame) -> None:
+    row = row_of(table, ALEXNET_PD1)
+    assert row["CR (%) measured in Parameters"] == 30.0
+    assert row["CR (%) measured in FLOPs"] == 25.0
+
+
+def test_fps_reduction_is_negative_when_the_pruned_model_is_faster(table: pd.DataFrame) -> None:
+    assert row_of(table, ALEXNET_PD1)["FPS Reduction (%)"] == -25.0
+
+
+def test_baseline_of_another_dataset_is_never_used(table: pd.DataFrame) -> None:
+    # Against the ImageNet AlexNet (4.0 J) the reduction would read 62.5 %.
+    row = row_of(table, ALEXNET_PD1)
+    assert row["Baseline Model"] == ALEXNET
+    assert row["Energy Reduction (%)"] == 25.0
+
+
+def test_baseline_is_matched_case_insensitively() -> None:
+    table = build_table(
+        [
+            measurement("alexnet_cifar10_UNPRUNED", joules_per_sample=2.0),
+            measurement(ALEXNET_PD1, joules_per_sample=1.0),
+        ],
+        [],
+    )
+    assert row_of(table, ALEXNET_PD1)["Energy Reduction (%)"] == 50.0
+
+
+def test_baseline_must_be_measured_at_the_same_batch_size() -> None:
+    table = build_table(
+        [
+            measurement(ALEXNET, batch_size=8, joules_per_sample=2.0),
+            measurement(ALEXNET_PD1, batch_size=16, joules_per_sample=1.0),
+        ],
+        [],
+    )
+    row = row_of(table, ALEXNET_PD1, batch_size=16)
+    assert math.isnan(row["Energy Reduction (%)"])
+    assert pd.isna(row["Baseline Model"])
+
+
+def test_baseline_rows_have_zero_reductions_and_the_seed_labels(table: pd.DataFrame) -> None:
+    row = row_of(table, ALEXNET)
+    reductions = [
+        "CR (%) measured in Parameters",
+        "CR (%) measured in FLOPs",
+        "Energy Reduction (%)",
+        "FPS Reduction (%)",
+    ]
+    assert [row[column] for column in reductions] == [0.0, 0.0, 0.0, 0.0]
+    assert (row["GPR"], row["Pruning Distribution"]) == (0.0, "UNPRUNED")
+
+
+def test_pruned_row_carries_what_its_name_says(table: pd.DataFrame) -> None:
+    row = row_of(table, VGG11_PD3)
+    said = [row[c] for c in ("Architecture", "Dataset", "Method", "Pruning Distribution")]
+    assert said == ["VGG11", "CIFAR10", "random", "PD3"]
+    assert (row["GPR"], row["Seed"], row["PD Shape"]) == (50.0, 7, "top-down")
+
+
+def test_unparseable_name_is_kept_without_group_or_reductions(table: pd.DataFrame) -> None:
+    row = row_of(table, UNPARSEABLE)
+    assert row["Mean Energy per Sample (J)"] == 1.0
+    assert pd.isna(row["Architecture"]) and pd.isna(row["GPR"])
+    assert math.isnan(row["Energy Reduction (%)"])
+
+
+def test_failure_is_a_row_with_status_reason_and_no_numbers(table: pd.DataFrame) -> None:
+    row = row_of(table, FAILED)
+    assert (row["Status"], row["Error"]) == ("failed", "RuntimeError: out of memory")
+    assert pd.isna(row["Mean Energy per Sample (J)"]) and pd.isna(row["Parameters"])
+
+
+def test_measured_rows_have_status_measured_and_no_error(table: pd.DataFrame) -> None:
+    row = row_of(table, ALEXNET_PD1)
+    assert row["Status"] == "measured"
+    assert pd.isna(row["Error"])
+
+
+def test_bare_flops_keep_the_seed_convention_of_one_flop_per_mac(table: pd.DataFrame) -> None:
+    row = row_of(table, ALEXNET_PD1)
+    assert row["FLOPs"] == row["MACs"] == 300
+    assert row["FLOPs (2 x MACs)"] == 600
+
+
+def test_measurement_details_are_in_their_columns(table: pd.DataFrame) -> None:
+    row = row_of(table, ALEXNET_PD1)
+    assert row["Input Shape"] == "3x224x224"
+    assert row["CI95 Energy per Sample (J)"] == 0.015
+    assert (row["Windows"], row["Samples Measured"], row["Seconds Measured"]) == (4, 4000, 3.5)
+    assert (row["Meter"], row["Device"]) == ("nvml-counter", "Test GPU")
+    assert row["Model Path"] == f"/models/{ALEXNET_PD1}.pt"
+
+
+def test_rows_sort_by_group_baseline_first_then_pd_and_gpr(table: pd.DataFrame) -> None:
+    assert list(table["MODEL_NAME"]) == [
+        ALEXNET,
+        ALEXNET_PD1,
+        ALEXNET_IMAGENET,
+        VGG11,
+        FAILED,
+        VGG11_PD3,
+        UNPARSEABLE,
+    ]
+
+
+def test_order_does_not_depend_on_the_order_measured(table: pd.DataFrame) -> None:
+    shuffled = zoo_measurements()
+    random.Random(3).shuffle(shuffled)
+    pd.testing.assert_frame_equal(build_table(shuffled, zoo_failures()), table)
+
+
+def test_batch_sizes_of_one_model_sort_numerically() -> None:
+    table = build_table([measurement(ALEXNET, batch_size=size) for size in (64, 8, 16)], [])
+    assert list(table["BATCH_SIZE"]) == [8, 16, 64]
+
+
+def test_empty_input_gives_an_empty_table_with_every_column() -> None:
+    table = build_table([], [])
+    assert table.empty
+    assert list(table.columns) == list(results.COLUMNS)
+
+
+def test_reduction_percent_is_nan_for_a_zero_baseline() -> None:
+    assert math.isnan(reduction_percent(1.0, 0.0))
+
+
+def test_reduction_percent_hand_computed() -> None:
+    assert reduction_percent(1.5, 2.0) == 25.0
+
+
+def test_csv_round_trip_keeps_names_and_numbers(table: pd.DataFrame, tmp_path: Path) -> None:
+    read = pd.read_csv(write_csv(table, tmp_path / "results.csv"))
+    assert list(read.columns) == list(results.COLUMNS)
+    assert list(read["MODEL_NAME"]) == list(table["MODEL_NAME"])
+    pruned = read[read["MODEL_NAME"] == ALEXNET_PD1].iloc[0]
+    assert pruned["Energy Reduction (%)"] == 25.0
+    assert pruned["FLOPs"] == 300
+
+
+def test_write_csv_creates_parent_directories(table: pd.DataFrame, tmp_path: Path) -> None:
+    target = tmp_path / "deep" / "er" / "results.csv"
+    assert write_csv(table, target) == target
+    assert target.is_file()
+
+
+def test_write_csv_leaves_no_temporary_file(table: pd.DataFrame, tmp_path: Path) -> None:
+    write_csv(table, tmp_path / "results.csv")
+    assert [path.name for path in tmp_path.iterdir()] == ["results.csv"]
+
+
+def test_failed_write_keeps_the_old_csv_whole(
+    table: pd.DataFrame, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    target = tmp_path / "results.csv"
+    target.write_text("old,complete\n1,2\n")
+
+    def crash_midway(self: pd.DataFrame, handle, **_: object) -> None:
+        handle.write("MODEL_NAME,BATCH")
+        raise OSError("disk full")
+
+    monkeypatch.setattr(pd.DataFrame, "to_csv", crash_midway)
+    with pytest.raises(OSError, match="disk full"):
+        write_csv(table, target)
+    assert target.read_text() == "old,complete\n1,2\n"
+    assert [path.name for path in tmp_path.iterdir()] == ["results.csv"]
+
+
+def test_summary_has_one_line_per_measured_row_in_table_order(table: pd.DataFrame) -> None:
+    measured = table[table["Status"] == "measured"]["MODEL_NAME"]
+    rows = summary_lines(table)[2 : 2 + len(measured)]
+    assert [row.split()[0] for row in rows] == [shorten_middle(m, 40) for m in measured]
+
+
+def test_summary_shows_energy_with_ci_and_reduction(table: pd.DataFrame) -> None:
+    line = next(line for line in summary_lines(table) if line.startswith(ALEXNET_PD1))
+    assert "1.500 ± 0.015" in line
+    assert " 25.0 " in line
+
+
+def test_summary_warns_loudly_when_a_row_is_estimated() -> None:
+    table = build_table(
+        [measurement(ALEXNET, is_estimate=True, device="cpu"), measurement(VGG11)], []
+    )
+    warnings = [line for line in summary_lines(table) if "ESTIMATED energy" in line]
+    assert warnings == [
+        "!! ESTIMATED energy: no energy counter readable on cpu; figures are not measurements:"
+    ]
+
+
+def test_summary_names_the_estimate_formula() -> None:
+    table = build_table([measurement(ALEXNET, is_estimate=True)], [])
+    assert "!!   estimate: 10 W per busy CPU core" in summary_lines(table)
+
+
+def test_summary_has_no_estimate_warning_without_an_estimate(table: pd.DataFrame) -> None:
+    assert not any("ESTIMATED" in line for line in summary_lines(table))
+
+
+def test_summary_warns_about_an_estimate_read_back_from_csv(tmp_path: Path) -> None:
+    table = build_table([measurement(ALEXNET, is_estimate=True)], [])
+    read = pd.read_csv(write_csv(table, tmp_path / "results.csv"))
+    assert any("ESTIMATED energy" in line for line in summary_lines(read))
+
+
+def test_summary_lists_failures_with_their_reason(table: pd.DataFrame) -> None:
+    assert f"FAILED {FAILED} (bs 8): RuntimeError: out of memory" in summary_lines(table)
+
+
+def test_summary_stays_within_120_columns() -> None:
+    failure = ItemFailure(LONG_NAME, "p", None, "ValueError: " + "x" * 300 + "\nsecond line")
+    lines = summary_lines(build_table([measurement(LONG_NAME, is_estimate=True)], [failure]))
+    assert max(len(line) for line in lines) <= 120
+
+
+def test_summary_keeps_both_ends_of_a_long_model_name() -> None:
+    row = summary_lines(build_table([measurement(LONG_NAME)], []))[2]
+    assert row.startswith("ResNet-152") and "SEED_42" in row
+
+
+def test_shorten_middle_keeps_short_text() -> None:
+    assert shorten_middle("AlexNet", 10) == "AlexNet"
+
+
+def test_shorten_middle_fits_the_width() -> None:
+    assert shorten_middle("abcdefghijkl", 7) == "abc…jkl"
