@@ -49,6 +49,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     _add_zoo_command(commands)
     _add_count_command(commands)
+    _add_demo_command(commands)
     return parser
 
 
@@ -166,6 +167,49 @@ def _progress_bar(stream: TextIO) -> Callable[[int, int, str], None] | None:
         stream.flush()
 
     return draw
+
+
+# -- demo ------------------------------------------------------------------------------------
+
+
+def _add_demo_command(commands: argparse._SubParsersAction) -> None:
+    demo = commands.add_parser(
+        "demo",
+        help="build the demo zoo and measure it with the pytest plugin",
+        description="Write a small zoo (AlexNet, VGG11, VGG16; PD1-3; GPR 20 and 50) to "
+        "OUT/models, then run pytest --prune-models on it and write the report to OUT/report. "
+        "On a GPU it measures at 224x224 and batch sizes 1-64; on a CPU at 64x64 and batch "
+        "sizes 1 and 8, so that it ends in minutes. Arguments after -- go to pytest.",
+    )
+    demo.add_argument("--out", type=Path, default=Path("pruneenergy-demo"), metavar="OUT")
+    demo.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
+    demo.add_argument("pytest_args", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
+    demo.set_defaults(run=_run_demo)
+
+
+def _run_demo(args: argparse.Namespace) -> int:
+    import pytest
+
+    from .demo import DEMO_GPRS, DEMO_LAYOUTS, DEMO_PDS, choose_plan, pytest_arguments
+    from .zoo import build_zoo
+
+    plan = choose_plan(args.device)
+    models_dir = args.out / "models"
+    paths = build_zoo(
+        models_dir,
+        layouts=DEMO_LAYOUTS,
+        pds=DEMO_PDS,
+        gprs=DEMO_GPRS,
+        input_size=plan.input_size,
+        progress=_progress_bar(sys.stderr),
+    )
+    pytest_args = pytest_arguments(plan, models_dir, args.out / "report")
+    if args.device.startswith("cuda:"):
+        pytest_args = [*pytest_args, f"--prune-device={args.device}"]
+    extra = [arg for arg in args.pytest_args if arg != "--"]
+    print(f"wrote {len(paths)} demo models to {models_dir}; measuring with:")
+    print("  pytest " + " ".join([*pytest_args, *extra]), flush=True)
+    return int(pytest.main([*pytest_args, *extra]))
 
 
 # -- count -----------------------------------------------------------------------------------
