@@ -449,9 +449,11 @@ class PruneEnergySession:
     # -- reporting --------------------------------------------------------------------------
 
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
+        self.cache.clear()
+        for meter in self._meters.values():
+            meter.close()
         if hasattr(self.config, "workerinput"):
             return  # an xdist worker: the controller writes the report
-        self.cache.clear()
         if not self.measurements and not self.failures:
             return
         from .reporting import write_report

@@ -1,6 +1,8 @@
 import csv
 import io
+import os
 
+import pandas as pd
 import pytest
 import torch
 from torch import nn
@@ -214,3 +216,36 @@ def test_a_subcommand_is_required(capsys):
 def test_help_exits_cleanly(capsys):
     assert cli.main(["--help"]) == 0
     assert "zoo" in capsys.readouterr().out
+
+
+def test_demo_builds_the_zoo_and_measures_it_with_the_plugin(tmp_path):
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST_XDIST_")}
+    completed = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest_pruneenergy",
+            "demo",
+            "--device=cpu",
+            f"--out={tmp_path / 'demo'}",
+            "--",
+            "-k",
+            "VGG11_CIFAR10_UNPRUNED or VGG11_CIFAR10_random_PD1_GPR-50_PRUNED",
+            "--prune-batch-sizes=1",
+            "--energy-max-seconds=0.3",
+        ],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert completed.returncode == 0, completed.stdout + completed.stderr
+    assert len(list((tmp_path / "demo" / "models").glob("*.pth"))) == 21
+    assert "2 passed" in completed.stdout
+    table = pd.read_csv(tmp_path / "demo" / "report" / "pruneenergy_results.csv")
+    pruned = table[table["MODEL_NAME"] == "VGG11_CIFAR10_random_PD1_GPR-50_PRUNED"]
+    assert pruned["Baseline Model"].iloc[0] == "VGG11_CIFAR10_UNPRUNED"
