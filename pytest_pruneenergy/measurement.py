@@ -13,9 +13,13 @@ from typing import Any
 
 @dataclass(frozen=True)
 class WindowStats:
-    """What the protocol measured over its windows, per sample of the batch.
+    """What the protocol measured, per sample of the batch.
 
-    ``*_ci95`` is the half-width of the 95 % confidence interval of the mean across windows.
+    ``*_ci95`` is the half-width of the 95 % confidence interval of the mean across windows
+    (adaptive protocol) or trials (seed protocol). ``naive_joules_per_sample`` is what two
+    counter reads bracketing the same run would have given: the seed tool's and Zeus's way,
+    kept to show the difference alignment makes. Device state (temperature, SM clock) is read
+    at the start and end of the measurement; None where the meter cannot tell.
     """
 
     joules_per_sample_mean: float
@@ -25,9 +29,18 @@ class WindowStats:
     seconds_per_sample_std: float
     frames_per_second: float
     windows: int
-    samples_measured: int
+    samples_measured: float
     seconds_measured: float
     warmup_seconds: float
+    protocol: str = "adaptive"
+    converged: bool = False  # the CI target was met before the time cap
+    target_ci_fraction: float | None = None
+    naive_joules_per_sample: float | None = None
+    update_period_seconds: float | None = None
+    temperature_start_celsius: float | None = None
+    temperature_end_celsius: float | None = None
+    sm_clock_start_mhz: float | None = None
+    sm_clock_end_mhz: float | None = None
 
 
 @dataclass(frozen=True)
@@ -57,10 +70,22 @@ class Measurement:
     params: int
     macs: int
     stats: WindowStats
+    # Board power with the CUDA context alive and nothing running, measured once per device
+    # and run; None where it was not measured (estimates count busy CPU time only).
+    idle_watts: float | None = None
+    gpu_facts: dict[str, str] = dataclasses.field(default_factory=dict)
 
     @property
     def flops(self) -> int:
         return 2 * self.macs
+
+    @property
+    def dynamic_joules_per_sample(self) -> float | None:
+        """Gross energy per sample less what the idle board would have drawn meanwhile."""
+        if self.idle_watts is None:
+            return None
+        stats = self.stats
+        return stats.joules_per_sample_mean - self.idle_watts * stats.seconds_per_sample_mean
 
     def to_dict(self) -> dict[str, Any]:
         data = dataclasses.asdict(self)
