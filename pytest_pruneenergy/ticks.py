@@ -1,0 +1,213 @@
+"""When does a meter's value change? A background poller, and the arithmetic of tick windows.
+
+NVML's energy counter (and its power fields) change only every ~100 ms, while a window
+bracketed by two arbitrary reads assumes the value is current: each edge is then off by up to a
+whole update period of energy. The fix is to measure between *ticks*, the instants the counter
+changes, and to count the samples that completed between those same instants.
+
+A read is an instant only to within its own duration (NVML: ~4 ms), so the poller time-stamps
+each read at its midpoint and places a change halfway between the last read that showed the old
+value and the first read that shows the new one.
+"""
+
+from __future__ import annotations
+
+import bisect
+import itertools
+import statistics
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from .meters import Meter, MeterReadError
+
+# Between reads the poller sleeps this long, so that a cheap meter (the estimate) does not spin
+# a core, and a slow one (NVML, ~4 ms a read) leaves the GIL to the thread launching kernels.
+DEFAULT_POLL_INTERVAL_SECONDS = 0.001
+
+
+@dataclass(frozen=True)
+class Tick:
+    """The meter's value changed to ``joules`` at about ``seconds`` (the poller's clock)."""
+
+    seconds: float
+    joules: float
+
+
+class TickRecorder:
+    """Polls ``meter.read_joules()`` in a daemon thread and records every change of value.
+
+    The first read is recorded too, as the value in force when polling began (not a tick).
+    A failing read stops the poller; ``stop()`` and ``check()`` then raise it as MeterReadError.
+    """
+
+    def __init__(
+        self,
+        meter: Meter,
+        *,
+        clock: Callable[[], float] = time.perf_counter,
+        poll_interval_seconds: float = DEFAULT_POLL_INTERVAL_SECONDS,
+    ) -> None:
+        self._meter = meter
+        self._clock = clock
+        self._poll_interval_seconds = poll_interval_seconds
+        self._lock = threading.Lock()
+        self._ticks: list[Tick] = []
+        self._initial: Tick | None = None
+        self._error: BaseException | None = None
+        self._stopping = threading.Event()
+        self._thread = threading.Thread(target=self._poll, name="pruneenergy-ticks", daemon=True)
+
+    def __enter__(self) -> TickRecorder:
+        self.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._stopping.set()
+        self._thread.join()
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> list[Tick]:
+        self._stopping.set()
+        self._thread.join()
+        self.check()
+        return self.ticks()
+
+    def check(self) -> None:
+        """Raise the poller's failure, if it had one."""
+        with self._lock:
+            error = self._error
+        if error is None:
+            return
+        if isinstance(error, MeterReadError):
+            raise error
+        raise MeterReadError(f"{type(error).__name__}: {error}") from error
+
+    def ticks(self) -> list[Tick]:
+        """The changes seen so far (a copy)."""
+        with self._lock:
+            return list(self._ticks)
+
+    def value_at(self, seconds: float) -> float | None:
+        """The value a read at ``seconds`` would have returned: the last change before it."""
+        with self._lock:
+            ticks = list(self._ticks)
+            initial = self._initial
+        index = bisect.bisect_right([tick.seconds for tick in ticks], seconds)
+        if index:
+            return ticks[index - 1].joules
+        return initial.joules if initial is not None else None
+
+    def _poll(self) -> None:
+        try:
+            previous_mid, previous_joules = self._timed_read()
+            with self._lock:
+                self._initial = Tick(previous_mid, previous_joules)
+            while not self._stopping.is_set():
+                mid, joules = self._timed_read()
+                if joules != previous_joules:
+                    with self._lock:
+                        self._ticks.append(Tick((previous_mid + mid) / 2, joules))
+                previous_mid, previous_joules = mid, joules
+                if self._poll_interval_seconds:
+                    self._stopping.wait(self._poll_interval_seconds)
+        except BaseException as error:  # reported to the measuring thread by check()/stop()
+            with self._lock:
+                self._error = error
+
+    def _timed_read(self) -> tuple[float, float]:
+        before = self._clock()
+        joules = self._meter.read_joules()
+        after = self._clock()
+        return (before + after) / 2, joules
+
+
+def update_period_seconds(ticks: Sequence[Tick]) -> float | None:
+    """The median interval between ticks; None with fewer than two."""
+    if len(ticks) < 2:
+        return None
+    return statistics.median(b.seconds - a.seconds for a, b in itertools.pairwise(ticks))
+
+
+class CompletionTimeline:
+    """Passes completed by an instant, interpolated inside the pass running at that instant.
+
+    ``completions`` are the instants at which passes ended, preceded by the instant the first
+    pass began. A pass is assumed to progress evenly over its span, so a tick falling 30 %
+    into a pass counts 0.3 of it.
+    """
+
+    def __init__(self, start_seconds: float, completions: Sequence[float]) -> None:
+        self._times = [start_seconds, *completions]
+
+    @property
+    def passes(self) -> int:
+        return len(self._times) - 1
+
+    @property
+    def start_seconds(self) -> float:
+        return self._times[0]
+
+    @property
+    def end_seconds(self) -> float:
+        return self._times[-1]
+
+    def passes_by(self, seconds: float) -> float:
+        times = self._times
+        if seconds <= times[0]:
+            return 0.0
+        if seconds >= times[-1]:
+            return float(len(times) - 1)
+        index = bisect.bisect_right(times, seconds) - 1
+        span = times[index + 1] - times[index]
+        return index + ((seconds - times[index]) / span if span > 0 else 0.0)
+
+    def passes_between(self, start_seconds: float, end_seconds: float) -> float:
+        return self.passes_by(end_seconds) - self.passes_by(start_seconds)
+
+
+@dataclass(frozen=True)
+class TickWindow:
+    """Energy and work between two ticks."""
+
+    start_seconds: float
+    end_seconds: float
+    joules: float
+    passes: float
+
+    @property
+    def seconds(self) -> float:
+        return self.end_seconds - self.start_seconds
+
+
+def tick_windows(
+    ticks: Sequence[Tick], timeline: CompletionTimeline, *, min_window_seconds: float
+) -> list[TickWindow]:
+    """Adjacent windows from tick to tick, each at least ``min_window_seconds`` long.
+
+    Only ticks inside the timeline count: energy before the first pass began or after the last
+    one ended belongs to no sample. A trailing stretch shorter than ``min_window_seconds`` is
+    left out rather than made a short, noisy window.
+    """
+    inside = [
+        tick for tick in ticks if timeline.start_seconds <= tick.seconds <= timeline.end_seconds
+    ]
+    windows: list[TickWindow] = []
+    if not inside:
+        return windows
+    start = inside[0]
+    for tick in inside[1:]:
+        if tick.seconds - start.seconds >= min_window_seconds:
+            windows.append(
+                TickWindow(
+                    start_seconds=start.seconds,
+                    end_seconds=tick.seconds,
+                    joules=tick.joules - start.joules,
+                    passes=timeline.passes_between(start.seconds, tick.seconds),
+                )
+            )
+            start = tick
+    return windows

@@ -1,0 +1,121 @@
+"""Tick windows on synthetic data, where the right answer is known exactly."""
+
+from __future__ import annotations
+
+import itertools
+import time
+
+import pytest
+
+from pytest_pruneenergy.meters import MeterReadError
+from pytest_pruneenergy.ticks import (
+    CompletionTimeline,
+    Tick,
+    TickRecorder,
+    tick_windows,
+    update_period_seconds,
+)
+
+
+def test_passes_by_interpolates_inside_the_running_pass():
+    timeline = CompletionTimeline(0.0, [1.0, 2.0, 4.0])
+    assert timeline.passes_by(-1.0) == 0.0
+    assert timeline.passes_by(0.5) == 0.5
+    assert timeline.passes_by(1.0) == 1.0
+    assert timeline.passes_by(3.0) == 2.5
+    assert timeline.passes_by(9.0) == 3.0
+    assert timeline.passes_between(0.5, 3.0) == 2.0
+
+
+def constant_power_ticks(watts, period, phase, until):
+    """A counter that updates at phase, phase + period, ...; value = energy up to that instant."""
+    count = int((until - phase) / period) + 1
+    instants = [round(phase + k * period, 9) for k in range(-1, count)]
+    return [Tick(t, watts * t) for t in instants]
+
+
+def test_tick_windows_give_the_exact_energy_per_pass_under_constant_power():
+    seconds_per_pass = 0.013
+    timeline = CompletionTimeline(0.0, [seconds_per_pass * k for k in range(1, 200)])
+    ticks = constant_power_ticks(250.0, 0.1, phase=0.037, until=3.0)
+    # Ticks from 0.037 to 2.537 s fall inside the 2.587 s run: five windows of five intervals.
+    windows = tick_windows(ticks, timeline, min_window_seconds=0.45)
+    assert len(windows) == 5
+    for window in windows:
+        assert window.seconds == pytest.approx(0.5)
+        assert window.joules / window.passes == pytest.approx(250.0 * seconds_per_pass)
+
+
+def test_a_naive_bracket_of_the_same_run_is_off_by_the_tick_phase():
+    # Two reads at 0 and 2.587 s see the ticks at -0.063 and 2.537 s: 2.6 s of energy.
+    seconds_per_pass = 0.013
+    timeline = CompletionTimeline(0.0, [seconds_per_pass * k for k in range(1, 200)])
+    ticks = constant_power_ticks(250.0, 0.1, phase=0.037, until=3.0)
+    before = [t for t in ticks if t.seconds <= timeline.start_seconds][-1]
+    after = [t for t in ticks if t.seconds <= timeline.end_seconds][-1]
+    naive = (after.joules - before.joules) / timeline.passes
+    true = 250.0 * seconds_per_pass
+    assert naive / true - 1 == pytest.approx(2.6 / 2.587 - 1, rel=1e-6)
+
+
+def test_ticks_outside_the_run_and_a_short_tail_are_left_out():
+    timeline = CompletionTimeline(1.0, [1.5, 2.0, 2.5])
+    ticks = [Tick(t, 10.0 * t) for t in (0.5, 1.05, 1.4, 1.75, 2.1, 2.3, 2.6)]
+    windows = tick_windows(ticks, timeline, min_window_seconds=0.3)
+    assert [(w.start_seconds, w.end_seconds) for w in windows] == [
+        (1.05, 1.4),
+        (1.4, 1.75),
+        (1.75, 2.1),
+    ]
+
+
+def test_update_period_is_the_median_interval():
+    ticks = [Tick(t, t) for t in (0.0, 0.1, 0.2, 0.5, 0.6)]
+    assert update_period_seconds(ticks) == pytest.approx(0.1)
+    assert update_period_seconds(ticks[:1]) is None
+
+
+class CountingMeter:
+    """Changes value every ``every`` reads."""
+
+    name = "counting"
+
+    def __init__(self, every=3, fail_at=None):
+        self.reads = 0
+        self.every = every
+        self.fail_at = fail_at
+
+    def read_joules(self):
+        self.reads += 1
+        if self.fail_at is not None and self.reads >= self.fail_at:
+            raise RuntimeError("NVML_ERROR_UNKNOWN")
+        time.sleep(0.001)
+        return float(self.reads // self.every)
+
+
+def test_recorder_keeps_only_changes_time_stamped_between_reads():
+    meter = CountingMeter(every=3)
+    with TickRecorder(meter, poll_interval_seconds=0) as recorder:
+        time.sleep(0.1)
+    ticks = recorder.ticks()
+    assert len(ticks) >= 5
+    values = [t.joules for t in ticks]
+    assert values == sorted(set(values))  # one tick per change, in order
+    assert all(a.seconds < b.seconds for a, b in itertools.pairwise(ticks))
+
+
+def test_value_at_is_what_a_read_at_that_instant_returned():
+    meter = CountingMeter(every=2)
+    with TickRecorder(meter, poll_interval_seconds=0) as recorder:
+        time.sleep(0.05)
+    ticks = recorder.ticks()
+    assert recorder.value_at(ticks[2].seconds + 1e-9) == ticks[2].joules
+    assert recorder.value_at(ticks[2].seconds - 1e-9) == ticks[1].joules
+
+
+def test_a_failing_read_surfaces_as_meter_read_error():
+    recorder = TickRecorder(CountingMeter(fail_at=5), poll_interval_seconds=0)
+    recorder.start()
+    time.sleep(0.05)
+    with pytest.raises(MeterReadError, match="NVML_ERROR_UNKNOWN"):
+        recorder.stop()
