@@ -1,7 +1,16 @@
-"""How one model at one batch size is measured: warm up, then energy and time over windows.
+"""How one model at one batch size is measured.
 
-Windows here are plain brackets: read the meter, run for a fixed time, read it again. The
-function is shaped so that tick-aligned windows can replace ``_measure_window`` alone.
+``adaptive`` (the default): warm up until throughput is steady, then run the model without a
+break while a background poller records the meter's ticks (the instants its value changes) and
+each forward pass marks its completion (a CUDA event on GPUs). Energy is taken between ticks,
+never at arbitrary instants, and divided by the samples completed between those same instants,
+interpolated inside the pass a tick falls in. Windows of at least ``min_window_seconds``,
+tick to tick, are added until the 95 % confidence half-width of joules per sample is within
+``target_ci_fraction`` of the mean, or ``max_seconds`` is spent. Energy per sample and FPS come
+from the same windows. The meter is never read by the thread launching passes.
+
+``seed``: PruneEnergyAnalyzer's protocol, for comparison and to reproduce published numbers:
+20 trials, each 100 warm-up passes and 500 timed passes bracketed by two meter reads.
 """
 
 from __future__ import annotations
@@ -11,130 +20,390 @@ import statistics
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from .measurement import WindowStats
+from .ticks import CompletionTimeline, TickRecorder, TickWindow, tick_windows, update_period_seconds
 
 if TYPE_CHECKING:
-    from .meters import Meter
+    from .meters import DeviceState, Meter
 
-WARMUP_FRACTION = 0.2
-WARMUP_CAP_SECONDS = 2.0
+PROTOCOLS = ("adaptive", "seed")
+
+
+class ProtocolError(Exception):
+    """The protocol could not produce a figure (e.g. the meter never changed)."""
 
 
 @dataclass(frozen=True)
-class Window:
-    """What one window measured: the whole batch, ``passes`` times."""
+class ProtocolSettings:
+    protocol: str = "adaptive"
+    target_ci_fraction: float = 0.01
+    max_seconds: float = 10.0
+    # Five NVML ticks: a window edge is placed to within a few ms, a small share of 0.5 s.
+    min_window_seconds: float = 0.5
+    min_windows: int = 4
+    # Warm-up: at least this long, and until two consecutive chunks agree on throughput.
+    warmup_min_seconds: float = 1.0
+    warmup_chunk_seconds: float = 0.25
+    warmup_steady_fraction: float = 0.03
+    warmup_max_fraction: float = 0.4  # of max_seconds
+    check_interval_seconds: float = 0.1
+    seed_trials: int = 20
+    seed_warmup_passes: int = 100
+    seed_timed_passes: int = 500
 
-    joules: float
-    seconds: float
-    passes: int
+
+# -- completion times -----------------------------------------------------------------------
 
 
-def default_warmup_seconds(max_seconds: float) -> float:
-    """A fifth of the budget, but no more than 2 s: enough for autotuning and clocks to settle."""
-    return min(WARMUP_FRACTION * max_seconds, WARMUP_CAP_SECONDS)
+class HostPassClock:
+    """Completion instants for a device whose passes finish when the call returns (CPU)."""
+
+    def __init__(self, clock: Callable[[], float] = time.perf_counter) -> None:
+        self._clock = clock
+        self._completions: list[float] = []
+
+    def synchronize(self) -> None:
+        """Nothing to wait for: a CPU pass has finished when its call returns."""
+
+    def begin(self) -> float:
+        self._completions = []
+        return self._clock()
+
+    def after_pass(self) -> None:
+        self._completions.append(self._clock())
+
+    def completions(self, *, wait: bool = False) -> list[float]:
+        return list(self._completions)
 
 
-def measure_windows(
-    run_batch: Callable[[], None],
-    synchronize: Callable[[], None],
+class CudaPassClock:
+    """Completion instants of passes on a CUDA device, from events recorded after each pass.
+
+    Event times are relative to a reference event; the reference is recorded on an idle device
+    right after a synchronize, so it completes at once and its host time anchors the rest.
+    """
+
+    def __init__(self, device: str, clock: Callable[[], float] = time.perf_counter) -> None:
+        import torch
+
+        self._torch = torch
+        self._device = torch.device(device)
+        self._clock = clock
+        self._reference: Any = None
+        self._reference_seconds = 0.0
+        self._pending: list[Any] = []
+        self._completions: list[float] = []
+
+    def synchronize(self) -> None:
+        self._torch.cuda.synchronize(self._device)
+
+    def begin(self) -> float:
+        self.synchronize()
+        with self._torch.cuda.device(self._device):
+            self._reference = self._torch.cuda.Event(enable_timing=True)
+            self._reference.record()
+        self._reference.synchronize()
+        self._reference_seconds = self._clock()
+        self._pending = []
+        self._completions = []
+        return self._reference_seconds
+
+    def after_pass(self) -> None:
+        with self._torch.cuda.device(self._device):
+            event = self._torch.cuda.Event(enable_timing=True)
+            event.record()
+        self._pending.append(event)
+
+    def completions(self, *, wait: bool = False) -> list[float]:
+        if wait:
+            self.synchronize()
+        done = 0
+        for event in self._pending:
+            if not (wait or event.query()):
+                break
+            milliseconds = self._reference.elapsed_time(event)
+            self._completions.append(self._reference_seconds + milliseconds / 1000)
+            done += 1
+        del self._pending[:done]
+        return list(self._completions)
+
+
+PassClock = HostPassClock | CudaPassClock
+
+
+def make_pass_clock(device: str, clock: Callable[[], float] = time.perf_counter) -> PassClock:
+    if device.startswith("cuda"):
+        return CudaPassClock(device, clock)
+    return HostPassClock(clock)
+
+
+# -- the protocols --------------------------------------------------------------------------
+
+
+def measure(
+    run_batch: Callable[[], object],
+    device: str,
     meter: Meter,
     batch_size: int,
+    settings: ProtocolSettings,
     *,
-    max_seconds: float,
-    windows: int = 5,
-    warmup_seconds: float | None = None,
-    min_warmup_passes: int = 3,
     clock: Callable[[], float] = time.perf_counter,
 ) -> WindowStats:
-    """Warm up, then measure ``windows`` windows that share what is left of ``max_seconds``.
-
-    ``run_batch`` runs one forward pass of one batch (it may return before the device is done);
-    ``synchronize`` waits until the device is done. A MeterReadError from the meter propagates.
-    """
+    """Measure energy per sample and FPS of ``run_batch`` (one forward pass of one batch)."""
     if batch_size < 1:
         raise ValueError(f"batch_size must be >= 1, got {batch_size}")
-    if not max_seconds > 0:
-        raise ValueError(f"max_seconds must be > 0, got {max_seconds}")
-    if windows < 2:
-        raise ValueError(f"windows must be >= 2 to estimate a spread, got {windows}")
-    if warmup_seconds is None:
-        warmup_seconds = default_warmup_seconds(max_seconds)
-    warmup_spent_seconds = _warm_up(
-        run_batch, synchronize, warmup_seconds, min_passes=min_warmup_passes, clock=clock
-    )
-    window_seconds = (max_seconds - warmup_spent_seconds) / windows
-    measured = [
-        _measure_window(run_batch, synchronize, meter, window_seconds, clock)
-        for _ in range(windows)
-    ]
-    return summarize_windows(measured, batch_size, warmup_seconds=warmup_spent_seconds)
+    if not settings.max_seconds > 0:
+        raise ValueError(f"max_seconds must be > 0, got {settings.max_seconds}")
+    if settings.protocol not in PROTOCOLS:
+        raise ValueError(f"protocol must be one of {', '.join(PROTOCOLS)}")
+    pass_clock = make_pass_clock(device, clock)
+    if settings.protocol == "seed":
+        return measure_seed(run_batch, pass_clock, meter, batch_size, settings, clock=clock)
+    return measure_adaptive(run_batch, pass_clock, meter, batch_size, settings, clock=clock)
 
 
-def _warm_up(
-    run_batch: Callable[[], None],
-    synchronize: Callable[[], None],
-    seconds: float,
-    *,
-    min_passes: int,
-    clock: Callable[[], float],
-) -> float:
-    """Run until both ``min_passes`` and ``seconds`` are reached; return the seconds it took."""
-    start = clock()
-    passes = 0
-    while passes < min_passes or clock() - start < seconds:
-        run_batch()
-        passes += 1
-    synchronize()
-    return clock() - start
-
-
-def _measure_window(
-    run_batch: Callable[[], None],
-    synchronize: Callable[[], None],
+def measure_adaptive(
+    run_batch: Callable[[], object],
+    pass_clock: PassClock,
     meter: Meter,
-    seconds: float,
-    clock: Callable[[], float],
-) -> Window:
-    # The meter is read only here, at the edges: one NVML read costs milliseconds, which would
-    # show up as idle gaps between passes if it sat in the loop.
-    synchronize()
-    joules_start = meter.read_joules()
-    start = clock()
-    passes = 0
-    while passes == 0 or clock() - start < seconds:
-        run_batch()
-        passes += 1
-    # Work still queued on the device belongs to this window: wait for it before stopping.
-    synchronize()
-    end = clock()
-    joules_end = meter.read_joules()
-    return Window(joules=joules_end - joules_start, seconds=end - start, passes=passes)
-
-
-def summarize_windows(
-    measured: Sequence[Window], batch_size: int, *, warmup_seconds: float
+    batch_size: int,
+    settings: ProtocolSettings,
+    *,
+    clock: Callable[[], float] = time.perf_counter,
 ) -> WindowStats:
-    """Per-sample mean, spread and 95 % CI across windows; FPS over all of them together."""
-    samples_per_window = [window.passes * batch_size for window in measured]
-    per_window = list(zip(measured, samples_per_window, strict=True))
-    joules_per_sample = [window.joules / samples for window, samples in per_window]
-    seconds_per_sample = [window.seconds / samples for window, samples in per_window]
-    samples_measured = sum(samples_per_window)
-    seconds_measured = sum(window.seconds for window in measured)
+    began = clock()
+    with TickRecorder(meter, clock=clock) as recorder:
+        warmup_seconds = warm_up(run_batch, pass_clock, settings, clock=clock)
+        state_start = device_state(meter)
+        start = pass_clock.begin()
+        deadline = began + settings.max_seconds
+        next_check = start + settings.check_interval_seconds
+        converged = False
+        while True:
+            run_batch()
+            pass_clock.after_pass()
+            now = clock()
+            if now < next_check:
+                continue
+            recorder.check()
+            timeline = CompletionTimeline(start, pass_clock.completions())
+            windows = tick_windows(
+                recorder.ticks(), timeline, min_window_seconds=settings.min_window_seconds
+            )
+            if len(windows) >= settings.min_windows and (
+                ci_fraction(windows, batch_size) <= settings.target_ci_fraction
+            ):
+                converged = True
+                break
+            if now >= deadline:
+                break
+            next_check = now + settings.check_interval_seconds
+        timeline = CompletionTimeline(start, pass_clock.completions(wait=True))
+        state_end = device_state(meter)
+        naive_start = recorder.value_at(timeline.start_seconds)
+        naive_end = recorder.value_at(timeline.end_seconds)
+    recorder.check()
+    ticks = recorder.ticks()
+    windows = tick_windows(ticks, timeline, min_window_seconds=settings.min_window_seconds)
+    if len(windows) < 2:
+        raise ProtocolError(
+            f"{meter.name} changed value {len(ticks)} times in "
+            f"{timeline.end_seconds - timeline.start_seconds:.2f} s of measurement: too few "
+            f"for two windows of {settings.min_window_seconds:g} s. Raise --energy-max-seconds."
+        )
+    naive = None
+    if naive_start is not None and naive_end is not None and timeline.passes:
+        naive = (naive_end - naive_start) / (timeline.passes * batch_size)
+    return summarize_tick_windows(
+        windows,
+        batch_size,
+        warmup_seconds=warmup_seconds,
+        converged=converged,
+        target_ci_fraction=settings.target_ci_fraction,
+        naive_joules_per_sample=naive,
+        update_period=update_period_seconds(ticks),
+        state_start=state_start,
+        state_end=state_end,
+    )
+
+
+def warm_up(
+    run_batch: Callable[[], object],
+    pass_clock: PassClock,
+    settings: ProtocolSettings,
+    *,
+    clock: Callable[[], float] = time.perf_counter,
+) -> float:
+    """Run until throughput is steady; return the seconds spent.
+
+    Steady: at least ``warmup_min_seconds`` have passed (cuDNN autotuning, the allocator and
+    clocks settle within that on the GPUs measured) and the last two chunks of
+    ``warmup_chunk_seconds`` ran within ``warmup_steady_fraction`` of each other's passes per
+    second. ``warmup_max_fraction`` of the item's budget caps it.
+    """
+    start = clock()
+    cap = start + settings.warmup_max_fraction * settings.max_seconds
+    previous_rate = None
+    while True:
+        chunk_start = clock()
+        passes = 0
+        while passes == 0 or clock() - chunk_start < settings.warmup_chunk_seconds:
+            run_batch()
+            passes += 1
+        pass_clock.synchronize()
+        now = clock()
+        rate = passes / (now - chunk_start)
+        steady = previous_rate is not None and (
+            abs(rate - previous_rate) <= settings.warmup_steady_fraction * previous_rate
+        )
+        if (steady and now - start >= settings.warmup_min_seconds) or now >= cap:
+            return now - start
+        previous_rate = rate
+
+
+def measure_seed(
+    run_batch: Callable[[], object],
+    pass_clock: PassClock,
+    meter: Meter,
+    batch_size: int,
+    settings: ProtocolSettings,
+    *,
+    clock: Callable[[], float] = time.perf_counter,
+) -> WindowStats:
+    """PruneEnergyAnalyzer's protocol: fixed trials of warm-up and timed passes, two reads each."""
+    joules_per_sample: list[float] = []
+    seconds_per_sample: list[float] = []
+    warmup_seconds = 0.0
+    state_start = device_state(meter)
+    samples_per_trial = settings.seed_timed_passes * batch_size
+    for _ in range(settings.seed_trials):
+        warmup_start = clock()
+        for _ in range(settings.seed_warmup_passes):
+            run_batch()
+        pass_clock.synchronize()
+        warmup_seconds += clock() - warmup_start
+        joules_start = meter.read_joules()
+        start = clock()
+        for _ in range(settings.seed_timed_passes):
+            run_batch()
+        pass_clock.synchronize()
+        seconds = clock() - start
+        joules = meter.read_joules() - joules_start
+        joules_per_sample.append(joules / samples_per_trial)
+        seconds_per_sample.append(seconds / samples_per_trial)
+    seconds_measured = sum(seconds_per_sample) * samples_per_trial
     return WindowStats(
         joules_per_sample_mean=statistics.fmean(joules_per_sample),
-        joules_per_sample_std=statistics.stdev(joules_per_sample),
-        joules_per_sample_ci95=confidence_half_width(joules_per_sample, 0.95),
+        joules_per_sample_std=_stdev(joules_per_sample),
+        joules_per_sample_ci95=_half_width_or_inf(joules_per_sample),
         seconds_per_sample_mean=statistics.fmean(seconds_per_sample),
-        seconds_per_sample_std=statistics.stdev(seconds_per_sample),
-        frames_per_second=samples_measured / seconds_measured,
-        windows=len(measured),
-        samples_measured=samples_measured,
+        seconds_per_sample_std=_stdev(seconds_per_sample),
+        frames_per_second=samples_per_trial * settings.seed_trials / seconds_measured,
+        windows=settings.seed_trials,
+        samples_measured=samples_per_trial * settings.seed_trials,
         seconds_measured=seconds_measured,
         warmup_seconds=warmup_seconds,
+        protocol="seed",
+        naive_joules_per_sample=statistics.fmean(joules_per_sample),
+        temperature_start_celsius=state_start.temperature_celsius,
+        temperature_end_celsius=device_state(meter).temperature_celsius,
+        sm_clock_start_mhz=state_start.sm_clock_mhz,
+        sm_clock_end_mhz=device_state(meter).sm_clock_mhz,
     )
+
+
+def measure_idle_watts(
+    meter: Meter,
+    device: str,
+    *,
+    seconds: float = 3.0,
+    clock: Callable[[], float] = time.perf_counter,
+    sleep: Callable[[float], None] = time.sleep,
+) -> float | None:
+    """Board power with nothing running, from tick to tick over ``seconds``; None if the meter
+    did not tick at least twice meanwhile."""
+    make_pass_clock(device, clock).synchronize()
+    with TickRecorder(meter, clock=clock) as recorder:
+        sleep(seconds)
+    recorder.check()
+    ticks = recorder.ticks()
+    if len(ticks) < 2 or ticks[-1].seconds <= ticks[0].seconds:
+        return None
+    return (ticks[-1].joules - ticks[0].joules) / (ticks[-1].seconds - ticks[0].seconds)
+
+
+def device_state(meter: Meter) -> DeviceState:
+    """Temperature and SM clock where the meter can tell; a meter from a user's hook may not."""
+    from .meters import DeviceState
+
+    read = getattr(meter, "device_state", None)
+    return read() if callable(read) else DeviceState()
+
+
+# -- statistics -----------------------------------------------------------------------------
+
+
+def ci_fraction(windows: Sequence[TickWindow], batch_size: int) -> float:
+    """95 % CI half-width of joules per sample, relative to the mean."""
+    if len(windows) < 2:
+        return math.inf
+    values = [w.joules / (w.passes * batch_size) for w in windows if w.passes > 0]
+    if len(values) < 2:
+        return math.inf
+    mean = statistics.fmean(values)
+    return confidence_half_width(values) / mean if mean > 0 else math.inf
+
+
+def summarize_tick_windows(
+    windows: Sequence[TickWindow],
+    batch_size: int,
+    *,
+    warmup_seconds: float,
+    converged: bool,
+    target_ci_fraction: float | None,
+    naive_joules_per_sample: float | None,
+    update_period: float | None,
+    state_start: DeviceState,
+    state_end: DeviceState,
+) -> WindowStats:
+    """The mean is all windows' energy over all their samples (each joule counted once); the
+    spread and CI come from the windows' individual values."""
+    samples = [w.passes * batch_size for w in windows]
+    joules_per_sample = [w.joules / n for w, n in zip(windows, samples, strict=True)]
+    seconds_per_sample = [w.seconds / n for w, n in zip(windows, samples, strict=True)]
+    total_samples = sum(samples)
+    total_seconds = sum(w.seconds for w in windows)
+    return WindowStats(
+        joules_per_sample_mean=sum(w.joules for w in windows) / total_samples,
+        joules_per_sample_std=_stdev(joules_per_sample),
+        joules_per_sample_ci95=_half_width_or_inf(joules_per_sample),
+        seconds_per_sample_mean=total_seconds / total_samples,
+        seconds_per_sample_std=_stdev(seconds_per_sample),
+        frames_per_second=total_samples / total_seconds,
+        windows=len(windows),
+        samples_measured=total_samples,
+        seconds_measured=total_seconds,
+        warmup_seconds=warmup_seconds,
+        protocol="adaptive",
+        converged=converged,
+        target_ci_fraction=target_ci_fraction,
+        naive_joules_per_sample=naive_joules_per_sample,
+        update_period_seconds=update_period,
+        temperature_start_celsius=state_start.temperature_celsius,
+        temperature_end_celsius=state_end.temperature_celsius,
+        sm_clock_start_mhz=state_start.sm_clock_mhz,
+        sm_clock_end_mhz=state_end.sm_clock_mhz,
+    )
+
+
+def _stdev(values: Sequence[float]) -> float:
+    return statistics.stdev(values) if len(values) > 1 else math.nan
+
+
+def _half_width_or_inf(values: Sequence[float]) -> float:
+    return confidence_half_width(values) if len(values) > 1 else math.inf
 
 
 def confidence_half_width(values: Sequence[float], confidence: float = 0.95) -> float:

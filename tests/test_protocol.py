@@ -1,175 +1,177 @@
-"""The measurement protocol, driven by a fake clock so every figure is known in advance."""
+"""The measurement protocols on the CPU, with meters whose ticks and power are known."""
 
 from __future__ import annotations
 
 import math
+import random
+import threading
+import time
 
 import pytest
 
-from pytest_pruneenergy.measurement import WindowStats
-from pytest_pruneenergy.meters import MeterReadError
+from pytest_pruneenergy.meters import DeviceState, MeterReadError
 from pytest_pruneenergy.protocol import (
+    ProtocolError,
+    ProtocolSettings,
     confidence_half_width,
-    default_warmup_seconds,
-    measure_windows,
+    measure,
+    measure_idle_watts,
     student_t_critical,
 )
 
-SECONDS_PER_PASS = 0.25  # a power of two, so clock sums are exact in floating point
 BATCH_SIZE = 4
 
 
-class FakeClock:
-    def __init__(self) -> None:
-        self.seconds = 0.0
+class TickingMeter:
+    """A counter that, like NVML's, changes only every ``period_seconds`` (real time).
 
-    def __call__(self) -> float:
-        return self.seconds
+    Power during tick k is ``watts(k)``; reads cost ``read_seconds``.
+    """
 
-    def advance(self, seconds: float) -> None:
-        self.seconds += seconds
+    name = "ticking"
+    is_estimate = False
+    description = "a test counter"
+    gpu_facts: dict[str, str] = {}  # noqa: RUF012
 
-
-class ConstantPowerMeter:
-    name = "estimate"
-    is_estimate = True
-    description = "fake: constant watts x fake clock"
-
-    def __init__(self, watts: float, clock: FakeClock) -> None:
-        self.watts = watts
-        self.clock = clock
-        self.read_at_seconds: list[float] = []
+    def __init__(self, watts=100.0, *, period_seconds=0.02, read_seconds=0.0, fail_after=None):
+        self._watts = watts if callable(watts) else (lambda _tick: watts)
+        self._period = period_seconds
+        self._read_seconds = read_seconds
+        self._fail_after = fail_after
+        self._reads = 0
+        self._start = time.perf_counter()
+        self._lock = threading.Lock()
+        self._energy = [0.0]  # energy at the start of each tick
 
     def read_joules(self) -> float:
-        self.read_at_seconds.append(self.clock())
-        return self.watts * self.clock()
+        with self._lock:
+            self._reads += 1
+            if self._fail_after is not None and self._reads > self._fail_after:
+                raise MeterReadError("NVML_ERROR_GPU_IS_LOST")
+            if self._read_seconds:
+                time.sleep(self._read_seconds)
+            tick = int((time.perf_counter() - self._start) / self._period)
+            while len(self._energy) <= tick:
+                k = len(self._energy) - 1
+                self._energy.append(self._energy[-1] + self._watts(k) * self._period)
+            return self._energy[tick]
+
+    def device_state(self) -> DeviceState:
+        return DeviceState(temperature_celsius=40.0, sm_clock_mhz=1980.0)
 
     def close(self) -> None:
         pass
 
 
-class ScriptedMeter:
-    """Returns the given cumulative joules, one per read, and fails when told to."""
-
-    name = "estimate"
-    is_estimate = True
-    description = "fake: scripted joules"
-
-    def __init__(self, joules: list[float], fail_at_read: int | None = None) -> None:
-        self.joules = iter(joules)
-        self.fail_at_read = fail_at_read
-        self.reads = 0
-
-    def read_joules(self) -> float:
-        self.reads += 1
-        if self.reads == self.fail_at_read:
-            raise MeterReadError("NVML: GPU is lost")
-        return next(self.joules)
-
-    def close(self) -> None:
-        pass
+def sleeping_pass(seconds: float = 0.001):
+    return lambda: time.sleep(seconds)
 
 
-def measure(meter, clock: FakeClock, *, synchronize=lambda: None, **options) -> WindowStats:
-    """12 s budget: 2 s of default warm-up, then 5 windows of 2 s, 8 passes each."""
-    options.setdefault("max_seconds", 12.0)
-    return measure_windows(
-        lambda: clock.advance(SECONDS_PER_PASS),
-        synchronize,
-        meter,
-        BATCH_SIZE,
-        clock=clock,
-        **options,
+FAST = ProtocolSettings(
+    max_seconds=3.0,
+    min_window_seconds=0.1,
+    warmup_min_seconds=0.1,
+    warmup_chunk_seconds=0.05,
+    warmup_steady_fraction=0.5,
+)
+
+
+def test_constant_power_gives_watts_times_seconds_per_sample():
+    meter = TickingMeter(100.0)
+    stats = measure(sleeping_pass(), "cpu", meter, BATCH_SIZE, FAST)
+    assert stats.protocol == "adaptive"
+    assert stats.joules_per_sample_mean == pytest.approx(
+        100.0 * stats.seconds_per_sample_mean, rel=0.02
+    )
+    assert stats.frames_per_second == pytest.approx(1 / stats.seconds_per_sample_mean)
+
+
+def test_adaptive_stops_once_the_ci_target_is_met():
+    stats = measure(sleeping_pass(), "cpu", TickingMeter(100.0), BATCH_SIZE, FAST)
+    assert stats.converged
+    assert stats.windows >= FAST.min_windows
+    assert stats.joules_per_sample_ci95 <= 0.01 * stats.joules_per_sample_mean
+    assert stats.seconds_measured < FAST.max_seconds / 2
+
+
+def test_adaptive_stops_at_the_time_cap_when_the_ci_target_is_out_of_reach():
+    rng = random.Random(1)
+    noisy = {k: rng.choice([20.0, 200.0]) for k in range(10_000)}
+    settings = ProtocolSettings(
+        max_seconds=1.0,
+        target_ci_fraction=0.0001,
+        min_window_seconds=0.05,
+        warmup_min_seconds=0.05,
+        warmup_chunk_seconds=0.05,
+        warmup_steady_fraction=0.5,
+    )
+    began = time.perf_counter()
+    stats = measure(sleeping_pass(), "cpu", TickingMeter(noisy.__getitem__), BATCH_SIZE, settings)
+    elapsed = time.perf_counter() - began
+    assert not stats.converged
+    assert stats.joules_per_sample_ci95 > 0.0001 * stats.joules_per_sample_mean
+    assert settings.max_seconds <= elapsed < settings.max_seconds + 0.5
+
+
+def test_device_state_and_update_period_are_recorded():
+    stats = measure(sleeping_pass(), "cpu", TickingMeter(period_seconds=0.02), BATCH_SIZE, FAST)
+    assert stats.temperature_start_celsius == stats.temperature_end_celsius == 40.0
+    assert stats.sm_clock_start_mhz == 1980.0
+    assert stats.update_period_seconds == pytest.approx(0.02, rel=0.25)
+
+
+def test_a_meter_without_device_state_still_measures():
+    class Bare(TickingMeter):
+        device_state = None
+
+    stats = measure(sleeping_pass(), "cpu", Bare(), BATCH_SIZE, FAST)
+    assert stats.temperature_start_celsius is None
+
+
+def test_a_failing_read_mid_run_raises_meter_read_error():
+    with pytest.raises(MeterReadError, match="GPU_IS_LOST"):
+        measure(sleeping_pass(), "cpu", TickingMeter(fail_after=50), BATCH_SIZE, FAST)
+
+
+def test_a_meter_that_never_changes_is_a_clear_error():
+    settings = ProtocolSettings(max_seconds=0.5, warmup_min_seconds=0.05)
+    with pytest.raises(ProtocolError, match="changed value 0 times"):
+        measure(sleeping_pass(), "cpu", TickingMeter(0.0), BATCH_SIZE, settings)
+
+
+def test_seed_protocol_runs_fixed_trials_bracketed_by_two_reads():
+    passes = []
+    settings = ProtocolSettings(
+        protocol="seed", seed_trials=3, seed_warmup_passes=2, seed_timed_passes=50
+    )
+    meter = TickingMeter(100.0, period_seconds=0.001)
+    stats = measure(lambda: (passes.append(1), time.sleep(0.001)), "cpu", meter, 2, settings)
+    assert len(passes) == 3 * (2 + 50)
+    assert stats.protocol == "seed"
+    assert stats.windows == 3
+    assert stats.samples_measured == 3 * 50 * 2
+    assert stats.joules_per_sample_mean == pytest.approx(
+        100.0 * stats.seconds_per_sample_mean, rel=0.1
     )
 
 
-def test_constant_power_gives_exact_figures_and_zero_ci():
-    clock = FakeClock()
-    stats = measure(ConstantPowerMeter(100.0, clock), clock)
-    assert stats == WindowStats(
-        joules_per_sample_mean=100.0 * SECONDS_PER_PASS / BATCH_SIZE,  # 6.25 J
-        joules_per_sample_std=0.0,
-        joules_per_sample_ci95=0.0,
-        seconds_per_sample_mean=SECONDS_PER_PASS / BATCH_SIZE,
-        seconds_per_sample_std=0.0,
-        frames_per_second=BATCH_SIZE / SECONDS_PER_PASS,  # 16
-        windows=5,
-        samples_measured=5 * 8 * BATCH_SIZE,
-        seconds_measured=10.0,
-        warmup_seconds=2.0,
-    )
+def test_idle_watts_come_from_ticks():
+    watts = measure_idle_watts(TickingMeter(76.0), "cpu", seconds=0.3)
+    assert watts == pytest.approx(76.0, rel=0.01)  # tick instants are known to a read
 
 
-def test_meter_is_read_only_at_window_edges():
-    clock = FakeClock()
-    meter = ConstantPowerMeter(100.0, clock)
-    measure(meter, clock)
-    edges = [2.0, 4.0, 4.0, 6.0, 6.0, 8.0, 8.0, 10.0, 10.0, 12.0]
-    assert meter.read_at_seconds == edges
-
-
-def test_noisy_power_gives_the_student_t_ci_of_the_window_means():
-    # Window energies 200, 204, 196, 202, 198 J over 32 samples each: deviations 0, 4, -4, 2, -2
-    # from 200 J, so the sample std is sqrt(40 / 4) J per window.
-    reads = [0, 200, 1000, 1204, 2000, 2196, 3000, 3202, 4000, 4198]
-    stats = measure(ScriptedMeter(reads), FakeClock())
-    std_joules_per_sample = math.sqrt(10) / 32
-    assert stats.joules_per_sample_mean == pytest.approx(200 / 32)
-    assert stats.joules_per_sample_std == pytest.approx(std_joules_per_sample)
-    assert stats.joules_per_sample_ci95 == pytest.approx(
-        2.776445 * std_joules_per_sample / math.sqrt(5), rel=1e-6
-    )
-
-
-def test_waiting_for_the_device_at_window_end_counts_as_window_time():
-    clock = FakeClock()
-    stats = measure(ConstantPowerMeter(100.0, clock), clock, synchronize=lambda: clock.advance(0.5))
-    # Warm-up 2 s + 0.5 s wait leaves 1.9 s per window: 8 passes (2 s) + the 0.5 s end wait.
-    # The wait before a window starts is not counted: that would give 3 s per window.
-    assert stats.warmup_seconds == 2.5
-    assert stats.seconds_measured == 5 * 2.5
-
-
-def test_warmup_runs_at_least_min_passes():
-    clock = FakeClock()
-    stats = measure(
-        ConstantPowerMeter(100.0, clock), clock, warmup_seconds=0.0, min_warmup_passes=3
-    )
-    assert stats.warmup_seconds == 3 * SECONDS_PER_PASS
-
-
-@pytest.mark.parametrize(("max_seconds", "warmup_seconds"), [(5.0, 1.0), (60.0, 2.0)])
-def test_default_warmup_is_a_fifth_of_the_budget_capped_at_two_seconds(max_seconds, warmup_seconds):
-    assert default_warmup_seconds(max_seconds) == warmup_seconds
-
-
-def test_each_window_runs_at_least_one_pass_when_warmup_used_the_budget():
-    clock = FakeClock()
-    stats = measure(ConstantPowerMeter(100.0, clock), clock, warmup_seconds=20.0)
-    assert stats.samples_measured == 5 * BATCH_SIZE
-
-
-def test_meter_read_error_mid_run_propagates():
-    meter = ScriptedMeter([0, 200, 1000, 1200], fail_at_read=3)
-    with pytest.raises(MeterReadError, match="GPU is lost"):
-        measure(meter, FakeClock())
+def test_idle_watts_are_none_when_the_meter_never_ticks():
+    assert measure_idle_watts(TickingMeter(76.0, period_seconds=5.0), "cpu", seconds=0.1) is None
 
 
 @pytest.mark.parametrize(
-    ("argument", "value"), [("batch_size", 0), ("max_seconds", 0.0), ("windows", 1)]
+    ("field", "value"), [("batch_size", 0), ("max_seconds", 0.0), ("protocol", "fast")]
 )
-def test_invalid_arguments_are_rejected(argument, value):
-    clock = FakeClock()
-    arguments = {"batch_size": BATCH_SIZE, "max_seconds": 12.0, "windows": 5, argument: value}
-    with pytest.raises(ValueError, match=argument):
-        measure_windows(
-            lambda: clock.advance(SECONDS_PER_PASS),
-            lambda: None,
-            ConstantPowerMeter(100.0, clock),
-            arguments.pop("batch_size"),
-            clock=clock,
-            **arguments,
-        )
+def test_invalid_arguments_are_rejected(field, value):
+    batch_size = value if field == "batch_size" else BATCH_SIZE
+    settings = ProtocolSettings(**{field: value}) if field != "batch_size" else FAST
+    with pytest.raises(ValueError, match=field):
+        measure(sleeping_pass(), "cpu", TickingMeter(), batch_size, settings)
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,262 @@
+"""How precise and how fast is the energy harness? Ours against the seed's protocol and a naive
+two-read window, on a real GPU.
+
+For AlexNet, VGG11 and VGG16 (unpruned, torchvision layouts, 1000 classes, 224x224, FP32) at
+batch sizes 1, 8, 32 and 64, each measured ``--repeats`` times:
+
+- ours: the adaptive, tick-aligned protocol (pytest_pruneenergy.protocol, default settings);
+- naive: two meter reads bracketing the very same run as ours, divided by all its samples
+  (the seed tool's and Zeus's window), so both see identical work;
+- seed: PruneEnergyAnalyzer's protocol (20 trials x (100 warm-up + 500 timed passes)),
+  ``--seed-repeats`` times at batch sizes 1 and 8 only: at 64 one VGG16 item takes minutes;
+- bare: the same model and batch in a plain loop, timed by two synchronizations, for the FPS
+  the harness must not reduce.
+
+    python benchmarks/precision.py run --out precision.jsonl          # on the GPU, < 10 min
+    python benchmarks/precision.py render precision.jsonl docs/benchmarks/precision.md
+
+``run`` appends one JSON line per measurement, so a run split in parts (``--part``) adds up.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import statistics
+import sys
+import time
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+from pytest_pruneenergy.protocol import ProtocolSettings, confidence_half_width, measure
+
+LAYOUTS = ("alexnet", "vgg11", "vgg16")
+BATCH_SIZES = (1, 8, 32, 64)
+SEED_BATCH_SIZES = (1, 8)
+BARE_LOOP_SECONDS = 1.0
+OURS_MAX_SECONDS = 4.0  # warm-up included; measurement itself stops at the CI target
+
+
+def cv_percent(values: Iterable[float]) -> float:
+    values = list(values)
+    if len(values) < 2:
+        return math.nan
+    return 100 * statistics.stdev(values) / statistics.fmean(values)
+
+
+def bare_loop_fps(
+    run_batch: Callable[[], Any], synchronize: Callable[[], None], batch: int
+) -> float:
+    for _ in range(10):
+        run_batch()
+    synchronize()
+    start = time.perf_counter()
+    passes = 0
+    while time.perf_counter() - start < BARE_LOOP_SECONDS:
+        run_batch()
+        passes += 1
+    synchronize()
+    return passes * batch / (time.perf_counter() - start)
+
+
+def run(args: argparse.Namespace) -> int:
+    import torch
+
+    from pytest_pruneenergy.architectures import build_model, unpruned_architecture
+    from pytest_pruneenergy.meters import NvmlCounterMeter
+
+    device = "cuda:0"
+    meter = NvmlCounterMeter(0)
+    facts = {"gpu": meter.gpu_name, "driver": meter.driver_version}
+    parts = {"ours", "seed"} if args.part == "all" else {args.part}
+    out = Path(args.out)
+
+    def emit(record: dict[str, Any]) -> None:
+        record.update(facts)
+        with out.open("a") as lines:  # a line per measurement survives a run cut short
+            lines.write(json.dumps(record) + "\n")
+        print(json.dumps(record), flush=True)
+
+    def synchronize() -> None:
+        torch.cuda.synchronize()
+
+    for layout in LAYOUTS:
+        with torch.device(device):
+            model = build_model(unpruned_architecture(layout, num_classes=1000)).eval()
+        for batch in BATCH_SIZES:
+            x = torch.randn(batch, 3, 224, 224, device=device)
+            with torch.inference_mode():
+
+                def run_batch(model=model, x=x) -> Any:
+                    return model(x)
+
+                if "ours" in parts:
+                    settings = ProtocolSettings(max_seconds=OURS_MAX_SECONDS)
+                    for repeat in range(args.repeats):
+                        began = time.perf_counter()
+                        stats = measure(run_batch, device, meter, batch, settings)
+                        wall = time.perf_counter() - began
+                        common = {"model": layout, "batch": batch, "repeat": repeat}
+                        emit(
+                            {
+                                **common,
+                                "method": "ours",
+                                "joules_per_sample": stats.joules_per_sample_mean,
+                                "ci95": stats.joules_per_sample_ci95,
+                                "seconds_measured": stats.seconds_measured,
+                                "seconds_total": wall,
+                                "fps": stats.frames_per_second,
+                                "converged": stats.converged,
+                                "windows": stats.windows,
+                                "update_period": stats.update_period_seconds,
+                            }
+                        )
+                        emit(
+                            {
+                                **common,
+                                "method": "naive",
+                                "joules_per_sample": stats.naive_joules_per_sample,
+                                "seconds_measured": stats.seconds_measured,
+                                "seconds_total": wall,
+                            }
+                        )
+                    emit(
+                        {
+                            "model": layout,
+                            "batch": batch,
+                            "method": "bare",
+                            "fps": bare_loop_fps(run_batch, synchronize, batch),
+                        }
+                    )
+                if "seed" in parts and batch in SEED_BATCH_SIZES:
+                    settings = ProtocolSettings(protocol="seed")
+                    for repeat in range(args.seed_repeats):
+                        began = time.perf_counter()
+                        stats = measure(run_batch, device, meter, batch, settings)
+                        wall = time.perf_counter() - began
+                        emit(
+                            {
+                                "model": layout,
+                                "batch": batch,
+                                "repeat": repeat,
+                                "method": "seed",
+                                "joules_per_sample": stats.joules_per_sample_mean,
+                                "ci95": stats.joules_per_sample_ci95,
+                                "seconds_measured": stats.seconds_measured,
+                                "seconds_total": wall,
+                                "fps": stats.frames_per_second,
+                            }
+                        )
+        del model
+        torch.cuda.empty_cache()
+    meter.close()
+    return 0
+
+
+def summarize(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One row per (model, batch): each method's mean, CV across repeats, time, FPS."""
+    grouped: dict[tuple[str, int], dict[str, list[dict[str, Any]]]] = defaultdict(
+        lambda: defaultdict(list)
+    )
+    for record in records:
+        grouped[(record["model"], record["batch"])][record["method"]].append(record)
+    rows = []
+    for (model, batch), methods in sorted(
+        grouped.items(), key=lambda item: (LAYOUTS.index(item[0][0]), item[0][1])
+    ):
+        row: dict[str, Any] = {"model": model, "batch": batch}
+        for method in ("ours", "naive", "seed"):
+            runs = methods.get(method, [])
+            energies = [r["joules_per_sample"] for r in runs]
+            row[f"{method}_n"] = len(runs)
+            row[f"{method}_mean"] = statistics.fmean(energies) if energies else math.nan
+            row[f"{method}_cv"] = cv_percent(energies)
+            row[f"{method}_ci"] = confidence_half_width(energies) if len(energies) > 1 else math.nan
+            row[f"{method}_seconds"] = (
+                statistics.fmean(r["seconds_total"] for r in runs) if runs else math.nan
+            )
+            row[f"{method}_measured"] = (
+                statistics.fmean(r["seconds_measured"] for r in runs) if runs else math.nan
+            )
+        ours = methods.get("ours", [])
+        row["ours_fps"] = statistics.fmean(r["fps"] for r in ours) if ours else math.nan
+        bare = methods.get("bare", [])
+        row["bare_fps"] = statistics.fmean(r["fps"] for r in bare) if bare else math.nan
+        row["converged"] = sum(bool(r.get("converged")) for r in ours)
+        rows.append(row)
+    return rows
+
+
+def _number(value: float, digits: int = 4) -> str:
+    return "" if value is None or math.isnan(value) else f"{value:.{digits}g}"
+
+
+def render(args: argparse.Namespace) -> int:
+    records = [json.loads(line) for line in Path(args.results).read_text().splitlines() if line]
+    rows = summarize(records)
+    gpus = sorted({f"{r['gpu']} (driver {r['driver']})" for r in records})
+    lines = [
+        "# Precision and speed of the energy harness",
+        "",
+        f"GPU: {', '.join(gpus)}. Unpruned models, 224x224, FP32, random weights and input.",
+        "Energy is gross board energy per sample (J) from NVML's total-energy counter.",
+        "CV is the coefficient of variation of the per-measurement means across repeats;",
+        "seconds are wall time per measurement (warm-up included); FPS of the harness is",
+        "ours, FPS of the bare loop is the same model and batch timed by two synchronizations.",
+        "Naive is two counter reads bracketing the same run as ours.",
+        "",
+        "Regenerate (on the GPU, then anywhere):",
+        "",
+        "```",
+        "python benchmarks/precision.py run --out precision.jsonl",
+        "python benchmarks/precision.py render precision.jsonl docs/benchmarks/precision.md",
+        "```",
+        "",
+        "| model | batch | ours J/sample | ours CV % | ours s | ours converged | naive CV % "
+        "| seed J/sample | seed CV % | seed s | seed/ours time | means agree | "
+        "harness FPS | bare FPS | harness/bare |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for row in rows:
+        agree = ""
+        if row["seed_n"] > 1 and row["ours_n"] > 1:
+            gap = abs(row["ours_mean"] - row["seed_mean"])
+            agree = "yes" if gap <= row["ours_ci"] + row["seed_ci"] else "no"
+        ratio = row["seed_seconds"] / row["ours_seconds"] if row["seed_n"] else math.nan
+        lines.append(
+            f"| {row['model']} | {row['batch']} | {_number(row['ours_mean'])} "
+            f"| {_number(row['ours_cv'], 2)} | {_number(row['ours_seconds'], 3)} "
+            f"| {row['converged']}/{row['ours_n']} | {_number(row['naive_cv'], 2)} "
+            f"| {_number(row['seed_mean'])} | {_number(row['seed_cv'], 2)} "
+            f"| {_number(row['seed_seconds'], 3)} | {_number(ratio, 3)} | {agree} "
+            f"| {_number(row['ours_fps'], 5)} | {_number(row['bare_fps'], 5)} "
+            f"| {_number(100 * row['ours_fps'] / row['bare_fps'], 4)} % |"
+        )
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.out).write_text("\n".join(lines) + "\n")
+    print(f"wrote {args.out}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+    run_parser = commands.add_parser("run", help="measure on the GPU; append JSON lines")
+    run_parser.add_argument("--out", required=True)
+    run_parser.add_argument("--part", choices=("all", "ours", "seed"), default="all")
+    run_parser.add_argument("--repeats", type=int, default=5)
+    run_parser.add_argument("--seed-repeats", type=int, default=3)
+    run_parser.set_defaults(handler=run)
+    render_parser = commands.add_parser("render", help="write the Markdown table")
+    render_parser.add_argument("results")
+    render_parser.add_argument("out")
+    render_parser.set_defaults(handler=render)
+    args = parser.parse_args(argv)
+    return args.handler(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
