@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 from .measurement import Measurement
+from .results import ci_target_met, power_limit_watts
 from .runner import PreparedModel
 
 MIN_ROUNDS = 3
@@ -18,6 +19,10 @@ def extra_info(measurement: Measurement) -> dict[str, Any]:
     return {
         "joules_per_sample": stats.joules_per_sample_mean,
         "joules_per_sample_ci95": stats.joules_per_sample_ci95,
+        "dynamic_joules_per_sample": measurement.dynamic_joules_per_sample,
+        "idle_watts": measurement.idle_watts,
+        "protocol": stats.protocol,
+        "ci_target_met": ci_target_met(stats),
         "fps": stats.frames_per_second,
         "params": measurement.params,
         "macs": measurement.macs,
@@ -26,6 +31,9 @@ def extra_info(measurement: Measurement) -> dict[str, Any]:
         "meter": measurement.meter,
         "meter_is_estimate": measurement.meter_is_estimate,
         "device": measurement.device,
+        "gpu_name": measurement.gpu_facts.get("gpu_name"),
+        "driver": measurement.gpu_facts.get("driver"),
+        "power_limit_watts": power_limit_watts(measurement.gpu_facts),
     }
 
 

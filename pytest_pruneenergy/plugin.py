@@ -18,9 +18,12 @@ from .measurement import ItemFailure, Measurement
 from .settings import (
     DEFAULT_BATCH_SIZES,
     DEFAULT_ESTIMATE_WATTS_PER_CORE,
+    DEFAULT_IDLE_SECONDS,
     DEFAULT_MAX_SECONDS,
     DEFAULT_REPORT_DIR,
+    DEFAULT_TARGET_CI_PERCENT,
     METER_KINDS,
+    PROTOCOLS,
     RawOptions,
     Settings,
     SettingsError,
@@ -41,7 +44,8 @@ BENCHMARK_SHARE = 0.1
 
 
 class PruneEnergyWarning(UserWarning):
-    """A model pytest-pruneenergy measures but cannot fully place (e.g. an unparsed name)."""
+    """A result pytest-pruneenergy still gives, but with less than it should: a model it cannot
+    place (an unparsed name), idle power it could not measure."""
 
 
 def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
@@ -108,6 +112,27 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="watts per busy CPU core assumed by the estimate meter (default: "
         f"{DEFAULT_ESTIMATE_WATTS_PER_CORE:g}). ini: energy_estimate_watts_per_core",
     )
+    group.addoption(
+        "--energy-protocol",
+        metavar="NAME",
+        help="adaptive (default: windows aligned to the meter's updates until the CI target or "
+        "the time cap) or seed (the seed tool's 20 trials of 100 warm-up and 500 measured "
+        "passes, for comparison). ini: energy_protocol",
+    )
+    group.addoption(
+        "--energy-target-ci",
+        metavar="PCT",
+        help="the adaptive protocol stops once the 95 %% confidence half-width of energy per "
+        f"sample is below PCT %% of the mean (default: {DEFAULT_TARGET_CI_PERCENT:g}). "
+        "ini: energy_target_ci",
+    )
+    group.addoption(
+        "--energy-idle-seconds",
+        metavar="S",
+        help="seconds to measure idle power once per device, for dynamic energy = gross - idle "
+        f"power x time (default: {DEFAULT_IDLE_SECONDS:g}; 0: not measured). "
+        "ini: energy_idle_seconds",
+    )
     parser.addini("prune_models", "folders of model files to measure", type="linelist")
     parser.addini("prune_batch_sizes", "batch sizes, comma separated")
     parser.addini("prune_input_shape", "shape of one input sample, e.g. 3,224,224")
@@ -117,6 +142,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addini("energy_meter", f"one of {', '.join(METER_KINDS)}")
     parser.addini("energy_max_seconds", "time cap per item in seconds")
     parser.addini("energy_estimate_watts_per_core", "watts per busy CPU core for estimates")
+    parser.addini("energy_protocol", f"one of {', '.join(PROTOCOLS)}")
+    parser.addini("energy_target_ci", "CI target of the adaptive protocol, in percent")
+    parser.addini("energy_idle_seconds", "seconds to measure idle power; 0: not measured")
 
 
 def _raw_options(config: pytest.Config) -> RawOptions:
@@ -136,6 +164,9 @@ def _raw_options(config: pytest.Config) -> RawOptions:
         cli_meter=cli("energy_meter"),
         cli_max_seconds=cli("energy_max_seconds"),
         cli_estimate_watts_per_core=cli("energy_estimate_watts_per_core"),
+        cli_protocol=cli("energy_protocol"),
+        cli_target_ci=cli("energy_target_ci"),
+        cli_idle_seconds=cli("energy_idle_seconds"),
         ini_model_dirs=config.getini("prune_models"),
         ini_batch_sizes=ini("prune_batch_sizes"),
         ini_input_shape=ini("prune_input_shape"),
@@ -145,6 +176,9 @@ def _raw_options(config: pytest.Config) -> RawOptions:
         ini_meter=ini("energy_meter"),
         ini_max_seconds=ini("energy_max_seconds"),
         ini_estimate_watts_per_core=ini("energy_estimate_watts_per_core"),
+        ini_protocol=ini("energy_protocol"),
+        ini_target_ci=ini("energy_target_ci"),
+        ini_idle_seconds=ini("energy_idle_seconds"),
     )
 
 
@@ -317,6 +351,8 @@ class PruneEnergySession:
         self.cache: ModelCache = ModelCache()
         self._entries: dict[Path, ModelEntry] | None = None
         self._meters: dict[str, Meter] = {}
+        # Per device, measured once at the first item that runs there; None: not measured.
+        self._idle_watts: dict[str, float | None] = {}
         self.measurements: list[Measurement] = []
         self.failures: list[ItemFailure] = []
         self.report_lines: list[str] = []
@@ -395,7 +431,8 @@ class PruneEnergySession:
                 size,
                 meter=meter,
                 make_input=make_input,
-                max_seconds=self.settings.max_seconds,
+                settings=self.settings,
+                idle_watts=self.idle_watts(item, meter, device),
             )
         except ItemProblem as error:
             problem = str(error)
@@ -412,6 +449,25 @@ class PruneEnergySession:
                 make_input,
                 budget_seconds=BENCHMARK_SHARE * self.settings.max_seconds,
             )
+
+    def idle_watts(self, item: pytest.Item, meter: Meter, device: str) -> float | None:
+        from .meters import MeterReadError
+        from .runner import measure_idle
+
+        if device not in self._idle_watts:
+            try:
+                watts = measure_idle(meter, device, seconds=self.settings.idle_seconds)
+            except MeterReadError as error:
+                # Gross energy is still measured; only the dynamic figure needs idle power.
+                item.warn(
+                    PruneEnergyWarning(
+                        f"idle power on {device} could not be measured ({meter.name}: {error}); "
+                        "dynamic energy is left empty for this device"
+                    )
+                )
+                watts = None
+            self._idle_watts[device] = watts
+        return self._idle_watts[device]
 
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_makereport(

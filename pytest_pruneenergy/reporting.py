@@ -1,6 +1,8 @@
-"""Session end: measurements -> table -> CSV -> figures -> terminal lines.
+"""Session end: measurements -> table -> CSVs -> figures -> terminal lines.
 
-The CSV is written before the figures, so a figure that fails never costs the numbers.
+The CSVs are written before the figures, so a figure that fails never costs the numbers.
+Beside the results CSV (a row per model and batch size) sits the run's metadata (a row per
+device: its meter, GPU facts, idle power, items and seconds measured).
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from typing import Any
 from .measurement import ItemFailure, Measurement
 
 CSV_NAME = "pruneenergy_results.csv"
+RUN_CSV_NAME = "pruneenergy_run.csv"
 
 
 def write_report(
@@ -20,14 +23,16 @@ def write_report(
     hook: Any = None,
 ) -> list[str]:
     """Write the report files (when ``report_dir`` is set); return the terminal summary."""
-    from .results import build_table, summary_lines, write_csv
+    from .results import build_run_table, build_table, summary_lines, write_csv
 
     table = build_table(measurements, failures)
     lines = summary_lines(table)
     if report_dir is None:
         return [*lines, "(add --energy-report to write the CSV and figures)"]
     csv_path = write_csv(table, report_dir / CSV_NAME)
+    run_csv_path = write_csv(build_run_table(table), report_dir / RUN_CSV_NAME)
     lines.append(f"CSV: {csv_path}")
+    lines.append(f"run metadata (devices, idle power): {run_csv_path}")
     try:
         from .plots import write_figures
 

@@ -34,7 +34,7 @@ from typing import Any
 
 import pandas as pd
 
-from pytest_pruneenergy.measurement import ItemFailure, Measurement
+from pytest_pruneenergy.measurement import ItemFailure, Measurement, WindowStats
 from pytest_pruneenergy.naming import ModelName, parse_model_name
 
 MODEL_NAME = "MODEL_NAME"
@@ -74,6 +74,19 @@ INPUT_SHAPE = "Input Shape"
 MODEL_PATH = "Model Path"
 STATUS = "Status"
 ERROR = "Error"
+DYNAMIC_JOULES_PER_SAMPLE = "Dynamic Energy per Sample (J)"
+IDLE_WATTS = "Idle Power (W)"
+PROTOCOL = "Protocol"
+CI_TARGET_MET = "CI Target Met"
+NAIVE_JOULES_PER_SAMPLE = "Naive Two-Read Energy per Sample (J)"
+METER_UPDATE_PERIOD_SECONDS = "Meter Update Period (s)"
+TEMPERATURE_START_CELSIUS = "Temperature Start (C)"
+TEMPERATURE_END_CELSIUS = "Temperature End (C)"
+SM_CLOCK_START_MHZ = "SM Clock Start (MHz)"
+SM_CLOCK_END_MHZ = "SM Clock End (MHz)"
+GPU = "GPU"
+DRIVER = "Driver"
+POWER_LIMIT_WATTS = "Power Limit (W)"
 
 SEED_COLUMNS: tuple[str, ...] = (
     MODEL_NAME,
@@ -114,8 +127,37 @@ EXTRA_COLUMNS: tuple[str, ...] = (
     MODEL_PATH,
     STATUS,
     ERROR,
+    # Added later, so after the columns earlier CSVs had: scripts that index by position keep
+    # working.
+    DYNAMIC_JOULES_PER_SAMPLE,
+    IDLE_WATTS,
+    PROTOCOL,
+    CI_TARGET_MET,
+    NAIVE_JOULES_PER_SAMPLE,
+    METER_UPDATE_PERIOD_SECONDS,
+    TEMPERATURE_START_CELSIUS,
+    TEMPERATURE_END_CELSIUS,
+    SM_CLOCK_START_MHZ,
+    SM_CLOCK_END_MHZ,
+    GPU,
+    DRIVER,
+    POWER_LIMIT_WATTS,
 )
 COLUMNS: tuple[str, ...] = SEED_COLUMNS + EXTRA_COLUMNS
+
+ITEMS_MEASURED = "Items Measured"
+# The run's metadata: one row per device (and its meter), where idle power is reported.
+RUN_COLUMNS: tuple[str, ...] = (
+    DEVICE,
+    METER,
+    METER_DESCRIPTION,
+    GPU,
+    DRIVER,
+    POWER_LIMIT_WATTS,
+    IDLE_WATTS,
+    ITEMS_MEASURED,
+    SECONDS_MEASURED,
+)
 
 STATUS_MEASURED = "measured"
 STATUS_FAILED = "failed"
@@ -133,7 +175,7 @@ _INTEGER_COLUMNS = (
     WINDOWS,
     SAMPLES_MEASURED,
 )
-_BOOLEAN_COLUMNS = (FINE_TUNED, METER_IS_ESTIMATE)
+_BOOLEAN_COLUMNS = (FINE_TUNED, METER_IS_ESTIMATE, CI_TARGET_MET)
 _FLOAT_COLUMNS = (
     SECONDS_PER_SAMPLE,
     FPS,
@@ -147,12 +189,23 @@ _FLOAT_COLUMNS = (
     JOULES_PER_SAMPLE_CI95,
     FPS_REDUCTION,
     SECONDS_MEASURED,
+    DYNAMIC_JOULES_PER_SAMPLE,
+    IDLE_WATTS,
+    NAIVE_JOULES_PER_SAMPLE,
+    METER_UPDATE_PERIOD_SECONDS,
+    TEMPERATURE_START_CELSIUS,
+    TEMPERATURE_END_CELSIUS,
+    SM_CLOCK_START_MHZ,
+    SM_CLOCK_END_MHZ,
+    POWER_LIMIT_WATTS,
 )
 
 SUMMARY_MODEL_WIDTH = 40
 SUMMARY_WIDTH = 120
 # Marks an estimated meter in the summary table and begins the warning that explains it.
 ESTIMATE_MARK = "!!"
+# Marks, after the CI, an item whose CI did not reach its target before the time cap.
+CI_TARGET_MISSED_MARK = "~"
 
 
 def reduction_percent(pruned: float, unpruned: float) -> float:
@@ -160,6 +213,22 @@ def reduction_percent(pruned: float, unpruned: float) -> float:
     if not math.isfinite(unpruned) or unpruned == 0 or not math.isfinite(pruned):
         return math.nan
     return 100.0 - 100.0 * pruned / unpruned
+
+
+def ci_target_met(stats: WindowStats) -> bool | None:
+    """Whether the CI reached its target before the time cap; None for the seed protocol,
+    which runs a fixed number of trials and has no target."""
+    if stats.protocol == "seed":
+        return None
+    return stats.converged
+
+
+def power_limit_watts(gpu_facts: dict[str, str]) -> float | None:
+    """The meter's ``power_limit_watts`` fact as a number; None where it gave none."""
+    try:
+        return float(gpu_facts["power_limit_watts"])
+    except (KeyError, ValueError):
+        return None
 
 
 def format_input_shape(input_shape: Iterable[int]) -> str:
@@ -183,6 +252,26 @@ def build_table(measurements: list[Measurement], failures: list[ItemFailure]) ->
     keyed_rows.sort(key=lambda keyed: keyed[0])
     table = pd.DataFrame([row for _, row in keyed_rows], columns=list(COLUMNS))
     return _with_dtypes(table)
+
+
+def build_run_table(table: pd.DataFrame) -> pd.DataFrame:
+    """The run's metadata from the result table: per device and meter, the board's facts, its
+    idle power, how many items it measured and the seconds spent measuring them (warm-up not
+    included)."""
+    measured = measured_rows(table.reindex(columns=list(COLUMNS)))
+    keys = [DEVICE, METER, METER_DESCRIPTION]
+    grouped = measured.groupby(keys, sort=True, dropna=False)
+    run = grouped.agg(
+        **{
+            GPU: (GPU, "first"),
+            DRIVER: (DRIVER, "first"),
+            POWER_LIMIT_WATTS: (POWER_LIMIT_WATTS, "first"),
+            IDLE_WATTS: (IDLE_WATTS, "first"),
+            ITEMS_MEASURED: (MODEL_NAME, "size"),
+            SECONDS_MEASURED: (SECONDS_MEASURED, "sum"),
+        }
+    )
+    return run.reset_index().reindex(columns=list(RUN_COLUMNS))
 
 
 def measured_rows(table: pd.DataFrame) -> pd.DataFrame:
@@ -226,7 +315,13 @@ def summary_lines(table: pd.DataFrame) -> list[str]:
     lines.extend(_summary_row(row) for _, row in measured.iterrows())
     if measured.empty:
         lines.append("(no item was measured)")
+    if measured[CI_TARGET_MET].map(_is_false).any():
+        lines.append(
+            f"{CI_TARGET_MISSED_MARK} CI target (--energy-target-ci) not met before the time cap "
+            "(--energy-max-seconds); a longer cap narrows the CI"
+        )
     lines.extend(_estimate_warnings(measured))
+    lines.extend(_idle_power_lines(measured))
     failed = complete[complete[STATUS].astype(str) == STATUS_FAILED]
     lines.extend(_failure_line(row) for _, row in failed.iterrows())
     return lines
@@ -365,6 +460,19 @@ def _measured_row(
         INPUT_SHAPE: format_input_shape(measurement.input_shape),
         MODEL_PATH: measurement.path,
         STATUS: STATUS_MEASURED,
+        DYNAMIC_JOULES_PER_SAMPLE: measurement.dynamic_joules_per_sample,
+        IDLE_WATTS: measurement.idle_watts,
+        PROTOCOL: stats.protocol,
+        CI_TARGET_MET: ci_target_met(stats),
+        NAIVE_JOULES_PER_SAMPLE: stats.naive_joules_per_sample,
+        METER_UPDATE_PERIOD_SECONDS: stats.update_period_seconds,
+        TEMPERATURE_START_CELSIUS: stats.temperature_start_celsius,
+        TEMPERATURE_END_CELSIUS: stats.temperature_end_celsius,
+        SM_CLOCK_START_MHZ: stats.sm_clock_start_mhz,
+        SM_CLOCK_END_MHZ: stats.sm_clock_end_mhz,
+        GPU: measurement.gpu_facts.get("gpu_name"),
+        DRIVER: measurement.gpu_facts.get("driver"),
+        POWER_LIMIT_WATTS: power_limit_watts(measurement.gpu_facts),
         **_group_columns(name),
         **_reduction_columns(measurement, name, baseline),
     }
@@ -390,7 +498,7 @@ def _with_dtypes(table: pd.DataFrame) -> pd.DataFrame:
 
 def _summary_header() -> str:
     return (
-        f"{'model':<{SUMMARY_MODEL_WIDTH}} {'bs':>4}  {'J/sample ± CI95':>21}  {'FPS':>9}  "
+        f"{'model':<{SUMMARY_MODEL_WIDTH}} {'bs':>4}  {'J/sample ± CI95':>21}   {'FPS':>9}  "
         f"{'E red %':>7}  {'FLOPs CR %':>10}  meter"
     )
 
@@ -401,11 +509,12 @@ def _summary_row(row: pd.Series) -> str:
     ci95 = _number(row[JOULES_PER_SAMPLE_CI95], ".2g")
     if ci95 != "-":
         energy += f" ± {ci95}"
+    missed = CI_TARGET_MISSED_MARK if _is_false(row[CI_TARGET_MET]) else " "
     meter = "-" if pd.isna(row[METER]) else str(row[METER])
     if _is_true(row[METER_IS_ESTIMATE]):
         meter += f" {ESTIMATE_MARK}"
     return (
-        f"{model:<{SUMMARY_MODEL_WIDTH}} {_number(row[BATCH_SIZE], 'd'):>4}  {energy:>21}  "
+        f"{model:<{SUMMARY_MODEL_WIDTH}} {_number(row[BATCH_SIZE], 'd'):>4}  {energy:>21}{missed}  "
         f"{_number(row[FPS], '.1f'):>9}  {_number(row[ENERGY_REDUCTION], '.1f'):>7}  "
         f"{_number(row[CR_FLOPS], '.1f'):>10}  {meter}"
     )
@@ -414,6 +523,11 @@ def _summary_row(row: pd.Series) -> str:
 def _is_true(value: Any) -> bool:
     """True for True in any of its forms: bool, numpy bool, pandas boolean, "True" from a CSV."""
     return str(value).casefold() == "true"
+
+
+def _is_false(value: Any) -> bool:
+    """False in any of its forms; an empty value (NA, NaN, None) is neither true nor false."""
+    return str(value).casefold() == "false"
 
 
 def _number(value: Any, spec: str) -> str:
@@ -439,6 +553,16 @@ def _estimate_warnings(measured: pd.DataFrame) -> list[str]:
             "figures are not measurements:"
         )
         lines.append(f"{ESTIMATE_MARK}   {description}")
+    return lines
+
+
+def _idle_power_lines(measured: pd.DataFrame) -> list[str]:
+    """One line per device: the idle power that dynamic energy subtracts, or that there is none."""
+    lines = []
+    for device, rows in measured.groupby(DEVICE, sort=False):
+        watts = rows[IDLE_WATTS].dropna()
+        idle = f"{float(watts.iloc[0]):.1f} W" if len(watts) else "not measured"
+        lines.append(shorten_end(f"idle power, {device}: {idle}", SUMMARY_WIDTH))
     return lines
 
 

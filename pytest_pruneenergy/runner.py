@@ -15,12 +15,13 @@ from typing import TYPE_CHECKING, Any
 
 from .loading import LoadedModel, ModelLoadError
 from .measurement import Measurement, ModelCounts
-from .settings import DEFAULT_INPUT_SHAPE
+from .settings import DEFAULT_INPUT_SHAPE, Settings
 
 if TYPE_CHECKING:
     import torch
 
     from .meters import Meter
+    from .protocol import ProtocolSettings
 
 
 class ItemProblem(Exception):
@@ -172,19 +173,47 @@ class ModelCache:
         free_device_memory(device)
 
 
+def protocol_settings(settings: Settings) -> ProtocolSettings:
+    from .protocol import ProtocolSettings
+
+    return ProtocolSettings(
+        protocol=settings.protocol,
+        target_ci_fraction=settings.target_ci_fraction,
+        max_seconds=settings.max_seconds,
+    )
+
+
+def measure_idle(meter: Meter, device: str, *, seconds: float) -> float | None:
+    """Idle power of ``device``, or None where it is not to be measured: ``seconds`` is 0, or
+    the meter estimates (an estimate counts busy CPU time only, so it has no idle draw).
+
+    A MeterReadError propagates: the caller decides whether a run goes on without idle power.
+    """
+    if seconds == 0 or meter.is_estimate:
+        return None
+    from .protocol import measure_idle_watts
+
+    return measure_idle_watts(meter, device, seconds=seconds)
+
+
 def measure_item(
     prepared: PreparedModel,
     batch_size: int,
     *,
     meter: Meter,
     make_input: Callable[[int, tuple[int, ...], str], Any],
-    max_seconds: float,
+    settings: Settings,
+    idle_watts: float | None,
 ) -> Measurement:
-    """Measure energy per sample and FPS of one model at one batch size."""
+    """Measure energy per sample and FPS of one model at one batch size.
+
+    ``idle_watts`` is the device's idle power, measured once per run by the caller; it only
+    travels into the Measurement, for the dynamic energy.
+    """
     import torch
 
     from .meters import MeterReadError
-    from .protocol import measure_windows
+    from .protocol import ProtocolError, measure
 
     stem = prepared.path.stem
     device = prepared.device
@@ -210,16 +239,14 @@ def measure_item(
                     f"{type(error).__name__}: {first_line(error)}. If the model expects another "
                     "input shape, set --prune-input-shape."
                 ) from error
-            stats = measure_windows(
-                lambda: module(batch),
-                synchronize,
-                meter,
-                batch_size,
-                max_seconds=max_seconds,
+            stats = measure(
+                lambda: module(batch), device, meter, batch_size, protocol_settings(settings)
             )
     except MeterReadError as error:
         message = f"{stem} at batch size {batch_size}: {meter.name} read failed: {error}"
         raise ItemProblem(message) from error
+    except ProtocolError as error:
+        raise ItemProblem(f"{stem} at batch size {batch_size}: {error}") from error
     except Exception as error:
         if not is_out_of_memory(error):
             raise
@@ -242,6 +269,9 @@ def measure_item(
         params=prepared.counts.params,
         macs=prepared.counts.macs,
         stats=stats,
+        idle_watts=idle_watts,
+        # A meter from a conftest hook may predate gpu_facts; without it the row says nothing.
+        gpu_facts=dict(getattr(meter, "gpu_facts", {})),
     )
 
 

@@ -6,6 +6,7 @@ Every parser here raises SettingsError with the option's name, the bad value and
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +18,10 @@ DEFAULT_REPORT_DIR = "pruneenergy-report"
 DEFAULT_MAX_SECONDS = 10.0
 DEFAULT_ESTIMATE_WATTS_PER_CORE = 10.0
 METER_KINDS = ("auto", "nvml", "rapl", "estimate")
+# adaptive: windows until the CI target or the time cap; seed: the seed tool's fixed trials.
+PROTOCOLS = ("adaptive", "seed")
+DEFAULT_TARGET_CI_PERCENT = 1.0
+DEFAULT_IDLE_SECONDS = 3.0
 
 _T = TypeVar("_T")
 
@@ -37,6 +42,11 @@ class Settings:
     meter: str
     max_seconds: float
     estimate_watts_per_core: float
+    protocol: str
+    # 95 % CI half-width over mean at which the adaptive protocol stops: 0.01 for 1 %.
+    target_ci_fraction: float
+    # 0: idle power is not measured, and dynamic energy is left empty.
+    idle_seconds: float
 
     @property
     def enabled(self) -> bool:
@@ -83,14 +93,45 @@ def parse_meter(text: str) -> str:
     return meter
 
 
-def parse_positive_float(option: str, text: str) -> float:
+def parse_number(option: str, text: str) -> float:
     try:
         value = float(text)
     except ValueError:
         raise SettingsError(f"{option}: {text!r} is not a number") from None
+    if not math.isfinite(value):  # an infinite time would never end the run
+        raise SettingsError(f"{option}: {text!r} is not a finite number")
+    return value
+
+
+def parse_positive_float(option: str, text: str) -> float:
+    value = parse_number(option, text)
     if not value > 0:
         raise SettingsError(f"{option}: {text!r} must be greater than 0")
     return value
+
+
+def parse_non_negative_float(option: str, text: str) -> float:
+    value = parse_number(option, text)
+    if not value >= 0:
+        raise SettingsError(f"{option}: {text!r} must be 0 or more")
+    return value
+
+
+def parse_protocol(text: str) -> str:
+    protocol = text.strip().lower()
+    if protocol not in PROTOCOLS:
+        message = f"--energy-protocol: {text!r} is not one of {', '.join(PROTOCOLS)}"
+        raise SettingsError(message)
+    return protocol
+
+
+def parse_target_ci_fraction(text: str) -> float:
+    """A percentage, ``"1"``, ``"0.5"`` or ``"0.5%"``, as a fraction: 0.01 or 0.005."""
+    percent = parse_number("--energy-target-ci", text.strip().removesuffix("%"))
+    if not 0 < percent < 100:
+        message = f"--energy-target-ci: {text!r} must be a percentage above 0 and below 100"
+        raise SettingsError(message)
+    return percent / 100
 
 
 def parse_bool(option: str, text: str) -> bool:
@@ -133,6 +174,9 @@ class RawOptions:
     cli_meter: str | None = None
     cli_max_seconds: str | None = None
     cli_estimate_watts_per_core: str | None = None
+    cli_protocol: str | None = None
+    cli_target_ci: str | None = None
+    cli_idle_seconds: str | None = None
     ini_model_dirs: Sequence[str] = ()
     ini_batch_sizes: str = ""
     ini_input_shape: str = ""
@@ -142,6 +186,9 @@ class RawOptions:
     ini_meter: str = ""
     ini_max_seconds: str = ""
     ini_estimate_watts_per_core: str = ""
+    ini_protocol: str = ""
+    ini_target_ci: str = ""
+    ini_idle_seconds: str = ""
 
 
 def resolve_settings(raw: RawOptions, *, invocation_dir: Path, ini_dir: Path) -> Settings:
@@ -188,5 +235,18 @@ def resolve_settings(raw: RawOptions, *, invocation_dir: Path, ini_dir: Path) ->
             raw.ini_estimate_watts_per_core,
             lambda text: parse_positive_float("--energy-estimate-watts-per-core", text),
             DEFAULT_ESTIMATE_WATTS_PER_CORE,
+        ),
+        protocol=_pick(raw.cli_protocol, raw.ini_protocol, parse_protocol, "adaptive"),
+        target_ci_fraction=_pick(
+            raw.cli_target_ci,
+            raw.ini_target_ci,
+            parse_target_ci_fraction,
+            DEFAULT_TARGET_CI_PERCENT / 100,
+        ),
+        idle_seconds=_pick(
+            raw.cli_idle_seconds,
+            raw.ini_idle_seconds,
+            lambda text: parse_non_negative_float("--energy-idle-seconds", text),
+            DEFAULT_IDLE_SECONDS,
         ),
     )

@@ -1,4 +1,8 @@
-"""Energy meters: NVML through a fake pynvml, RAPL through a fake sysfs tree, the estimate."""
+"""Energy meters: NVML through a fake pynvml, RAPL through a fake sysfs tree, the estimate.
+
+Timing of the NVML meters (ticks, read cost, the power meter's thread) is tested against the
+simulated GPU in test_simulated_nvml.py.
+"""
 
 from __future__ import annotations
 
@@ -9,18 +13,22 @@ import pynvml
 import pytest
 
 from pytest_pruneenergy.meters import (
+    DeviceState,
     EstimatedEnergyWarning,
     EstimateMeter,
     Meter,
     MeterReadError,
     MeterUnavailable,
     NvmlCounterMeter,
+    NvmlPowerMeter,
     RaplMeter,
     auto,
     energy_delta_microjoules,
     make_meter,
 )
 from pytest_pruneenergy.meters.nvml import normalize_gpu_uuid
+from pytest_pruneenergy.meters.nvml_power import PowerIntegral
+from pytest_pruneenergy.meters.simulated import SimulatedNvml
 
 TORCH_UUID_OF_SECOND_GPU = "bbbbbbbb-0000-0000-0000-000000000002"
 
@@ -127,11 +135,21 @@ def test_nvml_meter_exposes_device_facts_for_reports():
     assert (meter.name, meter.is_estimate) == ("nvml-counter", False)
 
 
+def test_nvml_meter_gives_its_gpu_facts_as_strings_for_result_rows():
+    meter = nvml_meter(two_gpus())
+    assert meter.gpu_facts == {
+        "gpu_name": "NVIDIA H200",
+        "driver": "580.159.03",
+        "power_limit_watts": "700.0",
+    }
+
+
 def test_nvml_meter_without_power_limit_still_measures():
     nvml = two_gpus()
     nvml.gpus[1].power_limit_error = pynvml.NVML_ERROR_NOT_SUPPORTED
     meter = nvml_meter(nvml)
     assert meter.power_limit_watts is None
+    assert meter.gpu_facts["power_limit_watts"] == ""
     assert meter.read_joules() == pytest.approx(123.456)
 
 
@@ -177,6 +195,22 @@ def test_nvml_meters_share_nvml_and_each_releases_only_its_own_init():
     assert nvml.init_count == 1
     second.close()
     assert nvml.init_count == 0
+
+
+# --- NVML power integral ------------------------------------------------------------------------
+
+
+def test_power_integral_starts_at_zero_joules():
+    assert PowerIntegral(seconds=5.0, watts=300.0).joules == 0.0
+
+
+def test_power_integral_of_a_linear_ramp_is_exact():
+    # 100 W rising to 300 W over 2 s, sampled unevenly: trapezoids are exact for a line.
+    integral = PowerIntegral(seconds=0.0, watts=100.0)
+    for seconds in (0.1, 0.7, 1.5, 2.0):
+        integral = integral.advanced(seconds, 100.0 + 100.0 * seconds)
+    assert integral.joules == pytest.approx(400.0)
+    assert (integral.seconds, integral.watts) == (2.0, 300.0)
 
 
 @pytest.mark.gpu
@@ -310,17 +344,43 @@ def test_estimate_rejects_non_positive_watts():
         EstimateMeter(0.0)
 
 
+# --- every meter --------------------------------------------------------------------------------
+
+
+def simulated_power_meter(tmp_path: Path) -> NvmlPowerMeter:
+    sim = SimulatedNvml(power_watts=100.0)
+    return NvmlPowerMeter(0, nvml=sim, cuda_uuid=sim.uuid)
+
+
+def rapl_meter(tmp_path: Path) -> RaplMeter:
+    return RaplMeter(add_zone(tmp_path, "intel-rapl:0", "package-0", 0).parent)
+
+
 @pytest.mark.parametrize(
-    "meter",
+    "build",
     [
         lambda tmp_path: nvml_meter(two_gpus()),
-        lambda tmp_path: RaplMeter(add_zone(tmp_path, "intel-rapl:0", "package-0", 0).parent),
+        simulated_power_meter,
+        rapl_meter,
         lambda tmp_path: EstimateMeter(),
     ],
-    ids=["nvml", "rapl", "estimate"],
+    ids=["nvml-counter", "nvml-power", "rapl", "estimate"],
 )
-def test_every_meter_satisfies_the_meter_protocol(meter, tmp_path):
-    assert isinstance(meter(tmp_path), Meter)
+def test_every_meter_satisfies_the_meter_protocol(build, tmp_path):
+    meter = build(tmp_path)
+    try:
+        assert isinstance(meter, Meter)
+    finally:
+        meter.close()
+
+
+@pytest.mark.parametrize(
+    "build", [rapl_meter, lambda tmp_path: EstimateMeter()], ids=["rapl", "estimate"]
+)
+def test_cpu_meters_have_no_gpu_facts_and_know_no_device_state(build, tmp_path):
+    meter = build(tmp_path)
+    assert meter.gpu_facts == {}
+    assert meter.device_state() == DeviceState()
 
 
 # --- make_meter ---------------------------------------------------------------------------------
@@ -337,11 +397,12 @@ def unavailable(reason: str):
 def no_counters(monkeypatch):
     """Neither NVML nor RAPL readable, whatever the machine running the tests has."""
     monkeypatch.setattr(auto, "NvmlCounterMeter", unavailable("NVML: Driver Not Loaded"))
+    monkeypatch.setattr(auto, "NvmlPowerMeter", unavailable("NVML: Driver Not Loaded"))
     monkeypatch.setattr(auto, "RaplMeter", unavailable("no powercap here"))
 
 
 def test_make_meter_rejects_unknown_kind_listing_valid_ones():
-    with pytest.raises(ValueError, match="auto, nvml, rapl, estimate"):
+    with pytest.raises(ValueError, match="auto, nvml, nvml-power, rapl, estimate"):
         make_meter("zeus", "cpu")
 
 
@@ -350,15 +411,18 @@ def test_make_meter_rejects_unknown_device():
         make_meter("auto", "gpu0")
 
 
-@pytest.mark.parametrize(("kind", "device"), [("nvml", "cuda:0"), ("rapl", "cpu")])
+@pytest.mark.parametrize(
+    ("kind", "device"), [("nvml", "cuda:0"), ("nvml-power", "cuda:0"), ("rapl", "cpu")]
+)
 def test_explicit_meter_that_cannot_read_raises_instead_of_estimating(no_counters, kind, device):
     with pytest.raises(MeterUnavailable):
         make_meter(kind, device)
 
 
-def test_nvml_meter_for_cpu_device_is_unavailable():
-    with pytest.raises(MeterUnavailable, match="measures a CUDA device"):
-        make_meter("nvml", "cpu")
+@pytest.mark.parametrize("kind", ["nvml", "nvml-power"])
+def test_nvml_meters_for_cpu_device_are_unavailable(kind):
+    with pytest.raises(MeterUnavailable, match=f"the {kind} meter measures a CUDA device"):
+        make_meter(kind, "cpu")
 
 
 @pytest.mark.parametrize(
@@ -379,13 +443,8 @@ def test_auto_on_cpu_uses_readable_rapl_without_warning(monkeypatch, tmp_path, r
     assert not recwarn.list
 
 
-def test_auto_on_cuda_uses_nvml_with_the_device_index(monkeypatch, recwarn):
-    monkeypatch.setattr(
-        auto,
-        "NvmlCounterMeter",
-        lambda index: NvmlCounterMeter(index, nvml=two_gpus(), cuda_uuid=TORCH_UUID_OF_SECOND_GPU),
-    )
-    meter = make_meter("auto", "cuda:3")
+def test_auto_on_cuda_uses_nvml_with_the_device_index(recwarn):
+    meter = make_meter("auto", "cuda:3", nvml=two_gpus(), cuda_uuid=TORCH_UUID_OF_SECOND_GPU)
     assert isinstance(meter, NvmlCounterMeter)
     assert meter.cuda_index == 3
     assert not recwarn.list

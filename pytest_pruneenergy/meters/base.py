@@ -1,7 +1,8 @@
-"""What every energy meter offers, and the two ways one can fail."""
+"""What every energy meter offers, the ways one can fail, and the warnings a fallback gives."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
 
@@ -17,20 +18,37 @@ class EstimatedEnergyWarning(UserWarning):
     """Energy will be estimated, not measured, because no meter could read this device."""
 
 
+class IntegratedPowerWarning(UserWarning):
+    """GPU energy will be integrated from sampled power because the GPU has no energy counter."""
+
+
+@dataclass(frozen=True)
+class DeviceState:
+    """Conditions a measurement ran under, recorded at its start and end; None where unknown."""
+
+    temperature_celsius: float | None = None
+    sm_clock_mhz: float | None = None
+
+
 @runtime_checkable
 class Meter(Protocol):
     """A cumulative energy counter.
 
-    ``name`` is one of ``"nvml-counter"``, ``"rapl"``, ``"estimate"`` and lands in every result
-    row, together with ``description``: a sentence saying what is measured on which device.
-    ``read_joules`` returns joules since an arbitrary origin and never decreases, so only
-    differences between two reads mean anything.
+    ``name`` is one of ``"nvml-counter"``, ``"nvml-power"``, ``"rapl"``, ``"estimate"`` and lands
+    in every result row, together with ``description``: a sentence saying what is measured on
+    which device, and ``gpu_facts``: the GPU's name, driver and power limit as strings (empty for
+    CPU meters). ``read_joules`` returns joules since an arbitrary origin and never decreases, so
+    only differences between two reads mean anything. ``device_state`` never raises: it is
+    context for a result, not the measurement.
     """
 
     name: str
     is_estimate: bool
     description: str
+    gpu_facts: dict[str, str]
 
     def read_joules(self) -> float: ...
+
+    def device_state(self) -> DeviceState: ...
 
     def close(self) -> None: ...

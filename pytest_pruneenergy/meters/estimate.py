@@ -5,6 +5,8 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
+from .base import DeviceState
+
 DEFAULT_WATTS_PER_BUSY_CORE = 10.0
 
 
@@ -28,12 +30,17 @@ class EstimateMeter:
             raise ValueError(f"watts_per_busy_core must be > 0, got {watts_per_busy_core!r}")
         self.watts_per_busy_core = watts_per_busy_core
         self._cpu_seconds = cpu_seconds
+        self.gpu_facts: dict[str, str] = {}
         self.description = (
             f"estimate: {watts_per_busy_core} W per busy CPU core x CPU-seconds of this process"
         )
 
     def read_joules(self) -> float:
         return self._cpu_seconds() * self.watts_per_busy_core
+
+    def device_state(self) -> DeviceState:
+        """Nothing known: the estimate reads no sensor."""
+        return DeviceState()
 
     def close(self) -> None:
         """Nothing to release."""

@@ -1,13 +1,19 @@
-"""GPU energy from NVML's total-energy counter (Volta and newer GPUs)."""
+"""What the NVML meters share, and GPU energy from NVML's total-energy counter (Volta and newer)."""
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
+from collections.abc import Callable
 from typing import Any
 
-from .base import MeterReadError, MeterUnavailable
+from .base import DeviceState, MeterReadError, MeterUnavailable
 
 MILLIJOULES_PER_JOULE = 1000.0
 MILLIWATTS_PER_WATT = 1000.0
+
+
+class EnergyCounterMissing(MeterUnavailable):
+    """The GPU has no total-energy counter (pre-Volta), though NVML can still read its power."""
 
 
 def normalize_gpu_uuid(uuid: str) -> str:
@@ -37,17 +43,27 @@ def torch_cuda_uuid(cuda_index: int) -> str:
     return str(torch.cuda.get_device_properties(cuda_index).uuid)
 
 
-class NvmlCounterMeter:
-    """``nvmlDeviceGetTotalEnergyConsumption`` of the GPU that torch calls ``cuda:<cuda_index>``.
+def gpu_facts_row(
+    gpu_name: str, driver_version: str, power_limit_watts: float | None
+) -> dict[str, str]:
+    """The GPU's facts as result-row strings; an unknown power limit is an empty cell."""
+    return {
+        "gpu_name": gpu_name,
+        "driver": driver_version,
+        "power_limit_watts": "" if power_limit_watts is None else str(power_limit_watts),
+    }
 
-    The counter holds millijoules since the driver loaded and updates about every 100 ms; one read
-    costs milliseconds, which is why the protocol reads it only at window edges.
 
-    ``nvml`` is the pynvml module, or a stand-in for it in tests; ``cuda_uuid`` is torch's UUID of
-    the device, looked up from torch when not given.
+class NvmlMeter(ABC):
+    """An NVML meter of the GPU that torch calls ``cuda:<cuda_index>``.
+
+    This base opens NVML, finds the device by UUID, reads its facts and state, and releases NVML;
+    a subclass says what it reads. ``nvml`` is the pynvml module, or a stand-in for it in tests
+    (``simulated.SimulatedNvml``); ``cuda_uuid`` is torch's UUID of the device, looked up from
+    torch when not given.
     """
 
-    name = "nvml-counter"
+    name: str
     is_estimate = False
 
     def __init__(
@@ -73,26 +89,36 @@ class NvmlCounterMeter:
         self._initialized = True
         try:
             self._open(cuda_uuid)
+            self._check_readable()
         except nvml.NVMLError as error:
             self.close()
-            raise MeterUnavailable(self._unavailable_reason(error)) from error
+            raise MeterUnavailable(f"NVML could not query cuda:{cuda_index}: {error}") from error
         except MeterUnavailable:
             self.close()
             raise
+        self.description = self._describe()
+
+    @abstractmethod
+    def _check_readable(self) -> None:
+        """Read once, so a quantity the GPU lacks raises MeterUnavailable now, at construction,
+        and not MeterReadError in the middle of a measurement."""
+
+    @abstractmethod
+    def _describe(self) -> str:
+        """The sentence for result rows: what is read, on which device."""
+
+    @abstractmethod
+    def read_joules(self) -> float: ...
 
     def _open(self, cuda_uuid: str) -> None:
         nvml = self._nvml
         self._handle, self.nvml_index, self.uuid = self._find_device(cuda_uuid)
         self.gpu_name: str = nvml.nvmlDeviceGetName(self._handle)
         self.driver_version: str = nvml.nvmlSystemGetDriverVersion()
-        self.power_limit_watts = self._power_limit_watts()
-        # Reading once here turns a missing counter (pre-Volta: NOT_SUPPORTED) into
-        # MeterUnavailable now, not into MeterReadError in the middle of a measurement.
-        nvml.nvmlDeviceGetTotalEnergyConsumption(self._handle)
-        self.description = (
-            f"NVML total-energy counter of cuda:{self.cuda_index} = NVML GPU {self.nvml_index} "
-            f"({self.gpu_name}, driver {self.driver_version})"
+        self.power_limit_watts = self._optional_reading(
+            lambda: nvml.nvmlDeviceGetEnforcedPowerLimit(self._handle) / MILLIWATTS_PER_WATT
         )
+        self.gpu_facts = gpu_facts_row(self.gpu_name, self.driver_version, self.power_limit_watts)
 
     def _find_device(self, cuda_uuid: str) -> tuple[Any, int, str]:
         nvml = self._nvml
@@ -107,21 +133,60 @@ class NvmlCounterMeter:
             "a MIG instance, for one, has no energy counter of its own"
         )
 
-    def _power_limit_watts(self) -> float | None:
-        """A fact for the report, so a device that does not tell it must not disable the meter."""
+    def _device_text(self) -> str:
+        return (
+            f"cuda:{self.cuda_index} = NVML GPU {self.nvml_index} "
+            f"({self.gpu_name}, driver {self.driver_version})"
+        )
+
+    def _optional_reading(self, read: Callable[[], float]) -> float | None:
+        """Facts and state are context for a result, so one the GPU does not report is None
+        rather than an error that would fail the measurement."""
         try:
-            milliwatts = self._nvml.nvmlDeviceGetEnforcedPowerLimit(self._handle)
+            return float(read())
         except self._nvml.NVMLError:
             return None
-        return milliwatts / MILLIWATTS_PER_WATT
 
-    def _unavailable_reason(self, error: Exception) -> str:
-        if getattr(error, "value", None) == self._nvml.NVML_ERROR_NOT_SUPPORTED:
-            return (
-                f"cuda:{self.cuda_index} has no NVML total-energy counter ({error}); "
-                "the counter exists on Volta and newer GPUs"
-            )
-        return f"NVML could not query cuda:{self.cuda_index}: {error}"
+    def device_state(self) -> DeviceState:
+        nvml, handle = self._nvml, self._handle
+        return DeviceState(
+            temperature_celsius=self._optional_reading(
+                lambda: nvml.nvmlDeviceGetTemperature(handle, nvml.NVML_TEMPERATURE_GPU)
+            ),
+            sm_clock_mhz=self._optional_reading(
+                lambda: nvml.nvmlDeviceGetClockInfo(handle, nvml.NVML_CLOCK_SM)
+            ),
+        )
+
+    def close(self) -> None:
+        """Release this meter's share of NVML; closing twice releases it once."""
+        if self._initialized:
+            self._initialized = False
+            self._nvml.nvmlShutdown()
+
+
+class NvmlCounterMeter(NvmlMeter):
+    """``nvmlDeviceGetTotalEnergyConsumption``: millijoules since the driver loaded.
+
+    The counter updates about every 100 ms; one read costs milliseconds, which is why the
+    protocol never reads it inside the timed loop.
+    """
+
+    name = "nvml-counter"
+
+    def _check_readable(self) -> None:
+        try:
+            self._nvml.nvmlDeviceGetTotalEnergyConsumption(self._handle)
+        except self._nvml.NVMLError as error:
+            if getattr(error, "value", None) == self._nvml.NVML_ERROR_NOT_SUPPORTED:
+                raise EnergyCounterMissing(
+                    f"cuda:{self.cuda_index} has no NVML total-energy counter ({error}); "
+                    "the counter exists on Volta and newer GPUs"
+                ) from error
+            raise
+
+    def _describe(self) -> str:
+        return f"NVML total-energy counter of {self._device_text()}"
 
     def read_joules(self) -> float:
         try:
@@ -131,9 +196,3 @@ class NvmlCounterMeter:
                 f"reading the NVML energy counter of cuda:{self.cuda_index} failed: {error}"
             ) from error
         return millijoules / MILLIJOULES_PER_JOULE
-
-    def close(self) -> None:
-        """Release this meter's share of NVML; closing twice releases it once."""
-        if self._initialized:
-            self._initialized = False
-            self._nvml.nvmlShutdown()

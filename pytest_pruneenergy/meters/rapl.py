@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from .base import MeterReadError, MeterUnavailable
+from .base import DeviceState, MeterReadError, MeterUnavailable
 
 DEFAULT_POWERCAP_ROOT = Path("/sys/class/powercap")
 MICROJOULES_PER_JOULE = 1_000_000.0
@@ -50,6 +50,7 @@ class RaplMeter:
         self._domains = [_open_domain(zone) for zone in _package_zones(root)]
         names = ", ".join(domain.name for domain in self._domains)
         self.description = f"RAPL package energy counters ({names}) under {root}"
+        self.gpu_facts: dict[str, str] = {}
 
     def read_joules(self) -> float:
         for domain in self._domains:
@@ -63,6 +64,10 @@ class RaplMeter:
             domain.last_microjoules = current
         total = sum(domain.total_microjoules for domain in self._domains)
         return total / MICROJOULES_PER_JOULE
+
+    def device_state(self) -> DeviceState:
+        """Nothing known: powercap holds energy only, no temperature or clock."""
+        return DeviceState()
 
     def close(self) -> None:
         """Nothing to release: every read opens and closes its file."""
