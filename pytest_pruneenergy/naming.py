@@ -22,7 +22,7 @@ _PRUNED_PATTERN = re.compile(
 _UNPRUNED_PATTERN = re.compile(r"^(?P<architecture>[^_]+)_(?P<dataset>.+)_UNPRUNED$", re.IGNORECASE)
 
 # The shapes of the seed's distributions; PD4/PD5 swap meaning on AlexNet
-# (see docs/naming.md and the PD tables).
+# (see docs/zoo.md, "Shapes").
 _PD_SHAPES = {1: "uniform", 2: "bottom-up", 3: "top-down"}
 _MIXED_SHAPES_VGG = {4: "middle-heavy", 5: "ends-heavy"}
 _MIXED_SHAPES_ALEXNET = {4: "ends-heavy", 5: "middle-heavy"}

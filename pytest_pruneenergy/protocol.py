@@ -40,8 +40,9 @@ class ProtocolSettings:
     protocol: str = "adaptive"
     target_ci_fraction: float = 0.01
     max_seconds: float = 10.0
-    # Five NVML ticks: a window edge is placed to within a few ms, a small share of 0.5 s.
-    min_window_seconds: float = 0.5
+    # None: five of the meter's update periods (NVML: 0.5 s), as observed during warm-up;
+    # a window edge is then placed to within a few ms, a small share of the window.
+    min_window_seconds: float | None = None
     min_windows: int = 4
     # Warm-up: at least this long, and until two consecutive chunks agree on throughput.
     warmup_min_seconds: float = 1.0
@@ -176,6 +177,9 @@ def measure_adaptive(
     began = clock()
     with TickRecorder(meter, clock=clock) as recorder:
         warmup_seconds = warm_up(run_batch, pass_clock, settings, clock=clock)
+        window_seconds = settings.min_window_seconds or auto_window_seconds(
+            update_period_seconds(recorder.ticks())
+        )
         state_start = device_state(meter)
         start = pass_clock.begin()
         deadline = began + settings.max_seconds
@@ -189,9 +193,7 @@ def measure_adaptive(
                 continue
             recorder.check()
             timeline = CompletionTimeline(start, pass_clock.completions())
-            windows = tick_windows(
-                recorder.ticks(), timeline, min_window_seconds=settings.min_window_seconds
-            )
+            windows = tick_windows(recorder.ticks(), timeline, min_window_seconds=window_seconds)
             if len(windows) >= settings.min_windows and (
                 ci_fraction(windows, batch_size) <= settings.target_ci_fraction
             ):
@@ -206,12 +208,12 @@ def measure_adaptive(
         naive_end = recorder.value_at(timeline.end_seconds)
     recorder.check()
     ticks = recorder.ticks()
-    windows = tick_windows(ticks, timeline, min_window_seconds=settings.min_window_seconds)
+    windows = tick_windows(ticks, timeline, min_window_seconds=window_seconds)
     if len(windows) < 2:
         raise ProtocolError(
             f"{meter.name} changed value {len(ticks)} times in "
             f"{timeline.end_seconds - timeline.start_seconds:.2f} s of measurement: too few "
-            f"for two windows of {settings.min_window_seconds:g} s. Raise --energy-max-seconds."
+            f"for two windows of {window_seconds:g} s. Raise --energy-max-seconds."
         )
     naive = None
     if naive_start is not None and naive_end is not None and timeline.passes:
@@ -226,6 +228,24 @@ def measure_adaptive(
         update_period=update_period_seconds(ticks),
         state_start=state_start,
         state_end=state_end,
+    )
+
+
+WINDOW_UPDATE_PERIODS = 5
+MIN_AUTO_WINDOW_SECONDS = 0.02
+MAX_AUTO_WINDOW_SECONDS = 0.5
+
+
+def auto_window_seconds(update_period: float | None) -> float:
+    """Five update periods, within [0.02 s, 0.5 s]; 0.5 s when the period is unknown.
+
+    A continuously updating meter (the estimate) needs no long windows; NVML's 100 ms ticks do.
+    """
+    if update_period is None:
+        return MAX_AUTO_WINDOW_SECONDS
+    return min(
+        MAX_AUTO_WINDOW_SECONDS,
+        max(MIN_AUTO_WINDOW_SECONDS, WINDOW_UPDATE_PERIODS * update_period),
     )
 
 

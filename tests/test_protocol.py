@@ -14,6 +14,7 @@ from pytest_pruneenergy.meters import DeviceState, MeterReadError
 from pytest_pruneenergy.protocol import (
     ProtocolError,
     ProtocolSettings,
+    auto_window_seconds,
     confidence_half_width,
     measure,
     measure_idle_watts,
@@ -202,3 +203,16 @@ def test_confidence_half_width_is_t_times_standard_error():
 def test_confidence_half_width_needs_two_values():
     with pytest.raises(ValueError, match="at least 2"):
         confidence_half_width([1.0])
+
+
+@pytest.mark.parametrize(
+    ("update_period", "window_seconds"), [(None, 0.5), (0.1, 0.5), (0.03, 0.15), (0.001, 0.02)]
+)
+def test_windows_span_five_update_periods_within_bounds(update_period, window_seconds):
+    assert auto_window_seconds(update_period) == pytest.approx(window_seconds)
+
+
+def test_a_fast_ticking_meter_gets_short_windows_and_fits_a_short_budget():
+    settings = dataclasses.replace(FAST, min_window_seconds=None, max_seconds=0.5)
+    stats = measure(sleeping_pass(), "cpu", TickingMeter(period_seconds=0.005), 1, settings)
+    assert stats.windows >= 2
