@@ -83,10 +83,10 @@ def run(args: argparse.Namespace) -> int:
     def synchronize() -> None:
         torch.cuda.synchronize()
 
-    for layout in LAYOUTS:
+    for layout in args.layouts:
         with torch.device(device):
             model = build_model(unpruned_architecture(layout, num_classes=1000)).eval()
-        for batch in BATCH_SIZES:
+        for batch in args.batch_sizes:
             x = torch.randn(batch, 3, 224, 224, device=device)
             with torch.inference_mode():
 
@@ -249,6 +249,10 @@ def main(argv: list[str] | None = None) -> int:
     run_parser.add_argument("--part", choices=("all", "ours", "seed"), default="all")
     run_parser.add_argument("--repeats", type=int, default=5)
     run_parser.add_argument("--seed-repeats", type=int, default=3)
+    run_parser.add_argument("--layouts", type=lambda t: t.split(","), default=list(LAYOUTS))
+    run_parser.add_argument(
+        "--batch-sizes", type=lambda t: [int(v) for v in t.split(",")], default=list(BATCH_SIZES)
+    )
     run_parser.set_defaults(handler=run)
     render_parser = commands.add_parser("render", help="write the Markdown table")
     render_parser.add_argument("results")

@@ -216,3 +216,29 @@ def test_a_fast_ticking_meter_gets_short_windows_and_fits_a_short_budget():
     settings = dataclasses.replace(FAST, min_window_seconds=None, max_seconds=0.5)
     stats = measure(sleeping_pass(), "cpu", TickingMeter(period_seconds=0.005), 1, settings)
     assert stats.windows >= 2
+
+
+# -- on the simulated NVML device: 100 ms ticks, 4 ms reads, like the real counter -------------
+
+
+def simulated_gpu(watts=300.0, **options):
+    from pytest_pruneenergy.meters.simulated import SimulatedNvml, simulated_counter_meter
+
+    return simulated_counter_meter(SimulatedNvml(power_watts=watts, **options))
+
+
+def test_tick_aligned_energy_matches_the_true_energy_on_the_simulated_counter():
+    meter = simulated_gpu(300.0)
+    settings = ProtocolSettings(max_seconds=4.0, warmup_min_seconds=0.2)
+    stats = measure(sleeping_pass(0.002), "cpu", meter, BATCH_SIZE, settings)
+    assert stats.update_period_seconds == pytest.approx(0.1, rel=0.05)
+    assert stats.joules_per_sample_mean == pytest.approx(
+        300.0 * stats.seconds_per_sample_mean, rel=0.01
+    )
+
+
+def test_a_failing_counter_read_mid_run_fails_the_measurement():
+    meter = simulated_gpu(300.0, fail_after_reads=40)
+    settings = ProtocolSettings(max_seconds=4.0, warmup_min_seconds=0.2)
+    with pytest.raises(MeterReadError):
+        measure(sleeping_pass(0.002), "cpu", meter, BATCH_SIZE, settings)
