@@ -2,12 +2,13 @@
 
 ``adaptive`` (the default): warm up until throughput is steady, then run the model without a
 break while a background poller records the meter's ticks (the instants its value changes) and
-each forward pass marks its completion (a CUDA event on GPUs). Energy is taken between ticks,
-never at arbitrary instants, and divided by the samples completed between those same instants,
-interpolated inside the pass a tick falls in. Windows of at least ``min_window_seconds``,
-tick to tick, are added until the 95 % confidence half-width of joules per sample is within
-``target_ci_fraction`` of the mean, or ``max_seconds`` is spent. Energy per sample and FPS come
-from the same windows. The meter is never read by the thread launching passes.
+each forward pass marks its completion (a CUDA event on GPUs). Energy is read only at ticks,
+never at arbitrary instants, and set against the samples completed by those same instants,
+interpolated inside the pass a tick falls in. Joules per sample is the slope of the meter's
+value against samples completed, fitted through every tick of the run, and its 95 % CI comes
+from that fit. The run goes on until the CI half-width is within ``target_ci_fraction`` of the
+estimate (after at least ``min_windows`` windows of five update periods), or ``max_seconds`` is
+spent. FPS comes from the same ticks. The meter is never read by the thread launching passes.
 
 ``seed``: PruneEnergyAnalyzer's protocol, for comparison and to reproduce published numbers:
 20 trials, each 100 warm-up passes and 500 timed passes bracketed by two meter reads.
@@ -23,7 +24,16 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from .measurement import WindowStats
-from .ticks import CompletionTimeline, TickRecorder, TickWindow, tick_windows, update_period_seconds
+from .ticks import (
+    CompletionTimeline,
+    LineFit,
+    Tick,
+    TickRecorder,
+    TickWindow,
+    energy_per_sample_fit,
+    tick_windows,
+    update_period_seconds,
+)
 
 if TYPE_CHECKING:
     from .meters import DeviceState, Meter
@@ -43,7 +53,7 @@ class ProtocolSettings:
     # None: five of the meter's update periods (NVML: 0.5 s), as observed during warm-up;
     # a window edge is then placed to within a few ms, a small share of the window.
     min_window_seconds: float | None = None
-    min_windows: int = 4
+    min_windows: int = 3
     # Warm-up: at least this long, and until two consecutive chunks agree on throughput.
     warmup_min_seconds: float = 1.0
     warmup_chunk_seconds: float = 0.25
@@ -93,6 +103,7 @@ class CudaPassClock:
         self._device = torch.device(device)
         self._clock = clock
         self._reference: Any = None
+        self._stream: Any = None
         self._reference_seconds = 0.0
         self._pending: list[Any] = []
         self._completions: list[float] = []
@@ -102,9 +113,10 @@ class CudaPassClock:
 
     def begin(self) -> float:
         self.synchronize()
-        with self._torch.cuda.device(self._device):
-            self._reference = self._torch.cuda.Event(enable_timing=True)
-            self._reference.record()
+        # Looked up once: entering torch.cuda.device() on every pass costs more than the event.
+        self._stream = self._torch.cuda.current_stream(self._device)
+        self._reference = self._torch.cuda.Event(enable_timing=True)
+        self._reference.record(self._stream)
         self._reference.synchronize()
         self._reference_seconds = self._clock()
         self._pending = []
@@ -112,9 +124,8 @@ class CudaPassClock:
         return self._reference_seconds
 
     def after_pass(self) -> None:
-        with self._torch.cuda.device(self._device):
-            event = self._torch.cuda.Event(enable_timing=True)
-            event.record()
+        event = self._torch.cuda.Event(enable_timing=True)
+        event.record(self._stream)
         self._pending.append(event)
 
     def completions(self, *, wait: bool = False) -> list[float]:
@@ -193,9 +204,10 @@ def measure_adaptive(
                 continue
             recorder.check()
             timeline = CompletionTimeline(start, pass_clock.completions())
-            windows = tick_windows(recorder.ticks(), timeline, min_window_seconds=window_seconds)
+            ticks = recorder.ticks()
+            windows = tick_windows(ticks, timeline, min_window_seconds=window_seconds)
             if len(windows) >= settings.min_windows and (
-                ci_fraction(windows, batch_size) <= settings.target_ci_fraction
+                ci_fraction(ticks, timeline, batch_size) <= settings.target_ci_fraction
             ):
                 converged = True
                 break
@@ -218,8 +230,12 @@ def measure_adaptive(
     naive = None
     if naive_start is not None and naive_end is not None and timeline.passes:
         naive = (naive_end - naive_start) / (timeline.passes * batch_size)
+    fit = energy_per_sample_fit(ticks, timeline, batch_size, t_critical=_t95)
+    if fit is None:
+        raise ProtocolError(f"{meter.name} changed value fewer than 3 times during the run")
     return summarize_tick_windows(
         windows,
+        fit,
         batch_size,
         warmup_seconds=warmup_seconds,
         converged=converged,
@@ -365,19 +381,17 @@ def device_state(meter: Meter) -> DeviceState:
 # -- statistics -----------------------------------------------------------------------------
 
 
-def ci_fraction(windows: Sequence[TickWindow], batch_size: int) -> float:
-    """95 % CI half-width of joules per sample, relative to the mean."""
-    if len(windows) < 2:
+def ci_fraction(ticks: Sequence[Tick], timeline: CompletionTimeline, batch_size: int) -> float:
+    """95 % CI half-width of joules per sample, relative to the estimate; inf while unknown."""
+    fit = energy_per_sample_fit(ticks, timeline, batch_size, t_critical=_t95)
+    if fit is None or fit.slope <= 0:
         return math.inf
-    values = [w.joules / (w.passes * batch_size) for w in windows if w.passes > 0]
-    if len(values) < 2:
-        return math.inf
-    mean = statistics.fmean(values)
-    return confidence_half_width(values) / mean if mean > 0 else math.inf
+    return fit.slope_ci95 / fit.slope
 
 
 def summarize_tick_windows(
     windows: Sequence[TickWindow],
+    fit: LineFit,
     batch_size: int,
     *,
     warmup_seconds: float,
@@ -388,17 +402,17 @@ def summarize_tick_windows(
     state_start: DeviceState,
     state_end: DeviceState,
 ) -> WindowStats:
-    """The mean is all windows' energy over all their samples (each joule counted once); the
-    spread and CI come from the windows' individual values."""
+    """Energy per sample and its CI from the line through all ticks; time per sample and FPS
+    over the same windows; the spread (std) across windows, for the seed's STD columns."""
     samples = [w.passes * batch_size for w in windows]
     joules_per_sample = [w.joules / n for w, n in zip(windows, samples, strict=True)]
     seconds_per_sample = [w.seconds / n for w, n in zip(windows, samples, strict=True)]
     total_samples = sum(samples)
     total_seconds = sum(w.seconds for w in windows)
     return WindowStats(
-        joules_per_sample_mean=sum(w.joules for w in windows) / total_samples,
+        joules_per_sample_mean=fit.slope,
         joules_per_sample_std=_stdev(joules_per_sample),
-        joules_per_sample_ci95=_half_width_or_inf(joules_per_sample),
+        joules_per_sample_ci95=fit.slope_ci95,
         seconds_per_sample_mean=total_seconds / total_samples,
         seconds_per_sample_std=_stdev(seconds_per_sample),
         frames_per_second=total_samples / total_seconds,
@@ -416,6 +430,10 @@ def summarize_tick_windows(
         sm_clock_start_mhz=state_start.sm_clock_mhz,
         sm_clock_end_mhz=state_end.sm_clock_mhz,
     )
+
+
+def _t95(degrees_of_freedom: int) -> float:
+    return student_t_critical(0.95, degrees_of_freedom)
 
 
 def _stdev(values: Sequence[float]) -> float:

@@ -24,7 +24,7 @@ from .meters import Meter, MeterReadError
 
 # Between reads the poller sleeps this long, so that a cheap meter (the estimate) does not spin
 # a core, and a slow one (NVML, ~4 ms a read) leaves the GIL to the thread launching kernels.
-DEFAULT_POLL_INTERVAL_SECONDS = 0.001
+DEFAULT_POLL_INTERVAL_SECONDS = 0.002
 
 
 @dataclass(frozen=True)
@@ -211,3 +211,56 @@ def tick_windows(
             )
             start = tick
     return windows
+
+
+@dataclass(frozen=True)
+class LineFit:
+    """Least-squares line y = intercept + slope x, with the slope's 95 % CI half-width."""
+
+    slope: float
+    intercept: float
+    slope_ci95: float
+    points: int
+
+
+def fit_line(
+    xs: Sequence[float], ys: Sequence[float], *, t_critical: Callable[[int], float]
+) -> LineFit:
+    """Ordinary least squares; ``t_critical(df)`` is the two-sided 95 % Student t quantile."""
+    n = len(xs)
+    if n < 3:
+        raise ValueError(f"a line with a confidence interval needs at least 3 points, got {n}")
+    mean_x = statistics.fmean(xs)
+    mean_y = statistics.fmean(ys)
+    sxx = sum((x - mean_x) ** 2 for x in xs)
+    if sxx == 0:
+        raise ValueError("all points have the same x: no slope to fit")
+    slope = sum((x - mean_x) * (y - mean_y) for x, y in zip(xs, ys, strict=True)) / sxx
+    intercept = mean_y - slope * mean_x
+    residual = sum((y - intercept - slope * x) ** 2 for x, y in zip(xs, ys, strict=True))
+    standard_error = (residual / (n - 2) / sxx) ** 0.5
+    return LineFit(slope, intercept, t_critical(n - 2) * standard_error, n)
+
+
+def energy_per_sample_fit(
+    ticks: Sequence[Tick],
+    timeline: CompletionTimeline,
+    batch_size: int,
+    *,
+    t_critical: Callable[[int], float],
+) -> LineFit | None:
+    """Joules per sample as the slope of the meter's value against samples completed, over
+    every tick inside the run; None with fewer than three.
+
+    Each tick's instant is known only to within a read (~4 ms for NVML), an error independent
+    from tick to tick. Differencing the first and last tick leaves both end errors in the
+    result; the slope through all ticks averages them down, and its residuals give a
+    confidence interval that needs no assumption about how the run is cut into windows.
+    """
+    inside = [t for t in ticks if timeline.start_seconds <= t.seconds <= timeline.end_seconds]
+    if len(inside) < 3:
+        return None
+    samples = [batch_size * timeline.passes_by(t.seconds) for t in inside]
+    if samples[-1] == samples[0]:
+        return None
+    return fit_line(samples, [t.joules for t in inside], t_critical=t_critical)
