@@ -32,7 +32,7 @@ from .settings import (
 
 if TYPE_CHECKING:
     from .meters import Meter
-    from .runner import ModelCache
+    from .runner import IdlePower, ModelCache
 
 SESSION_KEY = pytest.StashKey["PruneEnergySession"]()
 ENTRY_KEY = pytest.StashKey[ModelEntry]()
@@ -261,13 +261,7 @@ def _energy_test(
 def _energy_test_with_benchmark(
     request: pytest.FixtureRequest, prune_model: ModelEntry, energy_meter: Meter, benchmark: Any
 ) -> None:
-    try:
-        _session(request).run_item(request.node, energy_meter, benchmark=benchmark)
-    except BaseException:
-        # The item's own failure says what went wrong; pytest-benchmark's "fixture was not
-        # used" warning on top of it would only be noise.
-        benchmark.skipped = True
-        raise
+    _session(request).run_item(request.node, energy_meter, benchmark=benchmark)
 
 
 class EnergyItem(pytest.Function):
@@ -344,15 +338,14 @@ class PruneEnergySession:
     """The per-run state and hooks, registered only when models are to be measured."""
 
     def __init__(self, config: pytest.Config, settings: Settings) -> None:
-        from .runner import ModelCache
+        from .runner import IdlePower, ModelCache
 
         self.config = config
         self.settings = settings
         self.cache: ModelCache = ModelCache()
         self._entries: dict[Path, ModelEntry] | None = None
         self._meters: dict[str, Meter] = {}
-        # Per device, measured once at the first item that runs there; None: not measured.
-        self._idle_watts: dict[str, float | None] = {}
+        self.idle_power: IdlePower = IdlePower(settings.idle_seconds)
         self.measurements: list[Measurement] = []
         self.failures: list[ItemFailure] = []
         self.report_lines: list[str] = []
@@ -426,13 +419,16 @@ class PruneEnergySession:
             prepared = self.cache.get(
                 entry.path, load, device=device, input_shape=self.settings.input_shape
             )
+            idle_watts = self.idle_power.of(
+                meter, device, warn=lambda message: item.warn(PruneEnergyWarning(message))
+            )
             measurement = measure_item(
                 prepared,
                 size,
                 meter=meter,
                 make_input=make_input,
                 settings=self.settings,
-                idle_watts=self.idle_watts(item, meter, device),
+                idle_watts=idle_watts,
             )
         except ItemProblem as error:
             problem = str(error)
@@ -450,30 +446,18 @@ class PruneEnergySession:
                 budget_seconds=BENCHMARK_SHARE * self.settings.max_seconds,
             )
 
-    def idle_watts(self, item: pytest.Item, meter: Meter, device: str) -> float | None:
-        from .meters import MeterReadError
-        from .runner import measure_idle
-
-        if device not in self._idle_watts:
-            try:
-                watts = measure_idle(meter, device, seconds=self.settings.idle_seconds)
-            except MeterReadError as error:
-                # Gross energy is still measured; only the dynamic figure needs idle power.
-                item.warn(
-                    PruneEnergyWarning(
-                        f"idle power on {device} could not be measured ({meter.name}: {error}); "
-                        "dynamic energy is left empty for this device"
-                    )
-                )
-                watts = None
-            self._idle_watts[device] = watts
-        return self._idle_watts[device]
-
-    @pytest.hookimpl(wrapper=True)
+    # tryfirst: around pytest-benchmark's own wrapper, so that its verdict can be amended.
+    @pytest.hookimpl(wrapper=True, tryfirst=True)
     def pytest_runtest_makereport(
         self, item: pytest.Item, call: pytest.CallInfo[None]
     ) -> Iterator[None]:
         report = yield
+        benchmark = getattr(item, "funcargs", {}).get("benchmark")
+        if call.when == "call" and report.failed and benchmark is not None:
+            # The item's own failure says what went wrong; pytest-benchmark's "fixture was not
+            # used" warning on top of it would only be noise. pytest-benchmark resets
+            # ``skipped`` from the report in its wrapper, inside this one.
+            benchmark.skipped = True
         measurement = item.stash.get(MEASUREMENT_KEY, None)
         if call.when == "call" and measurement is not None:
             report.pruneenergy_measurement = measurement.to_dict()

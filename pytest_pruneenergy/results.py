@@ -22,6 +22,15 @@ convention, have empty reductions.
 
 Items that could not be measured are rows too (``Status`` ``failed``, ``Error`` the reason, the
 numbers empty), so that a reader of the CSV sees which model failed and why.
+
+Energy: ``Mean Energy per Sample (J)`` is gross, what the board drew, as MLPerf and ML.ENERGY
+report it. ``Dynamic Energy per Sample (J)`` is gross less ``Idle Power (W)`` x ``Mean Time per
+Sample (s)``; both are empty where idle power was not measured (estimates, or
+``--energy-idle-seconds=0``). ``CI Target Met`` is empty for the seed protocol, which has no
+target. ``Naive Two-Read Energy per Sample (J)`` is what two meter reads bracketing the run give.
+
+The run's metadata (``build_run_table``) has a row per device: its meter, GPU facts, idle power,
+and the items and seconds it measured.
 """
 
 from __future__ import annotations
@@ -173,7 +182,6 @@ _INTEGER_COLUMNS = (
     FLOPS_PHYSICAL,
     SEED,
     WINDOWS,
-    SAMPLES_MEASURED,
 )
 _BOOLEAN_COLUMNS = (FINE_TUNED, METER_IS_ESTIMATE, CI_TARGET_MET)
 _FLOAT_COLUMNS = (
@@ -188,6 +196,8 @@ _FLOAT_COLUMNS = (
     ENERGY_REDUCTION,
     JOULES_PER_SAMPLE_CI95,
     FPS_REDUCTION,
+    # Fractional: a window edge may fall inside a pass, which then counts in part.
+    SAMPLES_MEASURED,
     SECONDS_MEASURED,
     DYNAMIC_JOULES_PER_SAMPLE,
     IDLE_WATTS,

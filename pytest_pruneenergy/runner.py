@@ -196,6 +196,34 @@ def measure_idle(meter: Meter, device: str, *, seconds: float) -> float | None:
     return measure_idle_watts(meter, device, seconds=seconds)
 
 
+class IdlePower:
+    """Idle power per device, measured once per run, at the first item that needs it.
+
+    Measured then, before any model has run, the board has not yet been heated by the run.
+    A meter read that fails costs only the dynamic energy, so it is reported through ``warn``
+    and remembered as None rather than failing items whose gross energy can still be measured.
+    """
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self._watts: dict[str, float | None] = {}
+
+    def of(self, meter: Meter, device: str, *, warn: Callable[[str], None]) -> float | None:
+        from .meters import MeterReadError
+
+        if device not in self._watts:
+            try:
+                watts = measure_idle(meter, device, seconds=self.seconds)
+            except MeterReadError as error:
+                warn(
+                    f"idle power on {device} could not be measured ({meter.name}: {error}); "
+                    "dynamic energy is left empty for this device"
+                )
+                watts = None
+            self._watts[device] = watts
+        return self._watts[device]
+
+
 def measure_item(
     prepared: PreparedModel,
     batch_size: int,

@@ -20,6 +20,7 @@ from .conftest import tiny_alexnet, write_tiny_model, write_tiny_zoo
 
 FAST = ("--energy-meter=estimate", "--energy-max-seconds=0.2", "-p", "no:cacheprovider")
 CSV_NAME = "pruneenergy_results.csv"
+RUN_CSV_NAME = "pruneenergy_run.csv"
 TINY_STEMS = (
     "AlexNet_TINY_UNPRUNED",
     "AlexNet_TINY_random_PD1_GPR-50_PRUNED",
@@ -35,6 +36,12 @@ class Run:
 
     def table(self, report_dir: str = "pruneenergy-report") -> pd.DataFrame:
         return pd.read_csv(self.folder / report_dir / CSV_NAME)
+
+    def run_table(self, report_dir: str = "pruneenergy-report") -> pd.DataFrame:
+        return pd.read_csv(self.folder / report_dir / RUN_CSV_NAME)
+
+    def summary(self) -> str:
+        return self.output[self.output.index("= pruneenergy =") :]
 
     def outcomes(self) -> dict[str, int]:
         return pytest.RunResult(self.returncode, self.output.splitlines(), [], 0).parseoutcomes()
@@ -102,6 +109,9 @@ def test_help_lists_the_options_under_one_heading_without_importing_torch(tmp_pa
         "--energy-report",
         "--energy-meter",
         "--energy-max-seconds",
+        "--energy-protocol",
+        "--energy-target-ci",
+        "--energy-idle-seconds",
     ):
         assert option in section
     assert "TORCH NOT LOADED" in output
@@ -145,10 +155,19 @@ def test_options_can_come_from_the_ini_file(pytester: pytest.Pytester, zoo):
     assert set(table["BATCH_SIZE"]) == {2}
 
 
-def test_a_bad_option_value_is_a_usage_error(pytester: pytest.Pytester, zoo):
-    result = run(pytester, "--prune-models=models", "--prune-batch-sizes=1,zero")
+@pytest.mark.parametrize(
+    ("option", "message"),
+    [
+        ("--prune-batch-sizes=1,zero", "--prune-batch-sizes: 'zero' is not a whole number"),
+        ("--energy-protocol=fixed", "--energy-protocol: 'fixed' is not one of adaptive, seed"),
+        ("--energy-target-ci=0", "--energy-target-ci: '0' must be a percentage above 0 and *"),
+        ("--energy-idle-seconds=-3", "--energy-idle-seconds: '-3' must be 0 or more"),
+    ],
+)
+def test_a_bad_option_value_is_a_usage_error(pytester: pytest.Pytester, zoo, option, message):
+    result = run(pytester, "--prune-models=models", option)
     assert result.ret == pytest.ExitCode.USAGE_ERROR
-    result.stderr.fnmatch_lines(["*--prune-batch-sizes: 'zero' is not a whole number*"])
+    result.stderr.fnmatch_lines([f"*{message}*"])
 
 
 # -- a normal run --------------------------------------------------------------------------
@@ -177,6 +196,26 @@ def test_every_item_passes_and_lands_in_the_csv(good_run: Run):
     assert (table["Mean Energy per Sample (J)"] > 0).all()
     assert (table["FPS"] > 0).all()
     assert set(table["Meter"]) == {"estimate"}
+    assert set(table["Protocol"]) == {"adaptive"}
+
+
+def test_an_estimate_has_no_idle_power_and_so_no_dynamic_energy(good_run: Run):
+    table = good_run.table("out/report")
+    assert table["Idle Power (W)"].isna().all()
+    assert table["Dynamic Energy per Sample (J)"].isna().all()
+    assert "idle power, cpu (" in good_run.summary()
+    assert ": not measured" in good_run.summary()
+
+
+def test_the_run_metadata_is_one_row_for_the_device(good_run: Run):
+    run = good_run.run_table("out/report")
+    assert len(run) == 1
+    row = run.iloc[0]
+    assert row["Device"].startswith("cpu (")
+    assert (row["Meter"], row["Items Measured"]) == ("estimate", 6)
+    table = good_run.table("out/report")
+    assert row["Seconds Measured"] == pytest.approx(table["Seconds Measured"].sum())
+    assert f"out/report/{RUN_CSV_NAME}" in good_run.summary()
 
 
 def test_pruned_models_are_compared_with_their_baseline(good_run: Run):
@@ -202,7 +241,7 @@ def test_figures_are_written(good_run: Run):
 
 
 def test_terminal_summary_shows_results_and_says_energy_is_estimated(good_run: Run):
-    summary = good_run.output[good_run.output.index("= pruneenergy =") :]
+    summary = good_run.summary()
     for stem in ("AlexNet_TINY_UNPRUNED", "AlexNet_TINY_random_PD1_GPR-50_PRUNED"):
         assert stem in summary
     assert "ESTIMATED energy" in summary
@@ -218,7 +257,134 @@ def test_energy_lands_in_pytest_benchmark_extra_info(good_run: Run):
         assert info["fps"] > 0
         assert info["flops"] == 2 * info["macs"] > 0
         assert info["meter"] == "estimate"
+        assert info["protocol"] == "adaptive"
+        assert isinstance(info["ci_target_met"], bool)
+        assert info["idle_watts"] is info["dynamic_joules_per_sample"] is info["gpu_name"] is None
         assert bench["stats"]["rounds"] >= 3
+
+
+# -- the seed protocol, with a meter that has idle power ----------------------------------------
+
+# A board drawing IDLE_WATTS always, plus BUSY_WATTS per CPU-second of this process: idle power
+# and dynamic energy both mean something, unlike with the estimate meter.
+METERED_MODELS = """
+import time
+import torch
+
+IDLE_WATTS = 40.0
+BUSY_WATTS = 10.0
+
+class BoardMeter:
+    name = "board"
+    is_estimate = False
+    description = "board: idle draw plus CPU time"
+    gpu_facts = {"gpu_name": "Test Board", "driver": "580.95.05", "power_limit_watts": "123.5"}
+
+    def read_joules(self):
+        return IDLE_WATTS * time.perf_counter() + BUSY_WATTS * time.process_time()
+
+    def close(self):
+        pass
+
+class Raises(torch.nn.Module):
+    def forward(self, x):
+        raise ValueError("this model is broken on purpose")
+
+def pytest_pruneenergy_make_meter(device, kind, estimate_watts_per_core):
+    return BoardMeter()
+
+def pytest_pruneenergy_load_model(path, allow_pickle):
+    if path.stem == "raises":
+        return Raises()
+    torch.manual_seed(0)
+    width = 16 if "UNPRUNED" in path.stem else 8
+    layers = [torch.nn.Linear(8, width), torch.nn.ReLU(), torch.nn.Linear(width, 2)]
+    return torch.nn.Sequential(*layers)
+"""
+METERED_STEMS = ("Lin_TINY_UNPRUNED", "Lin_TINY_random_PD1_GPR-50_PRUNED")
+
+
+@pytest.fixture(scope="module")
+def seed_run(tmp_path_factory: pytest.TempPathFactory) -> Run:
+    folder = tmp_path_factory.mktemp("seed")
+    (folder / "models").mkdir()
+    (folder / "conftest.py").write_text(METERED_MODELS)
+    for stem in (*METERED_STEMS, "raises"):
+        (folder / "models" / f"{stem}.pth").write_bytes(b"loaded by the conftest hook")
+    return run_pytest(
+        folder,
+        "--prune-models=models",
+        "--prune-batch-sizes=1,2",
+        "--prune-input-shape=8",
+        "--energy-protocol=seed",
+        "--energy-idle-seconds=0.3",
+        "--energy-report",
+        "--benchmark-json=bench.json",
+    )
+
+
+def test_the_seed_protocol_measures_every_item_in_twenty_trials(seed_run: Run):
+    outcomes = seed_run.outcomes()
+    assert (outcomes["passed"], outcomes["failed"]) == (4, 2), seed_run.output
+    table = seed_run.table()
+    measured = table[table["Status"] == "measured"]
+    assert sorted(zip(measured["MODEL_NAME"], measured["BATCH_SIZE"], strict=True)) == [
+        (stem, size) for stem in METERED_STEMS for size in (1, 2)
+    ]
+    assert set(measured["Protocol"]) == {"seed"}
+    assert set(measured["Windows"]) == {20}
+    assert measured["CI Target Met"].isna().all()  # the seed protocol has no target
+
+
+def test_idle_power_is_measured_once_and_subtracted_for_dynamic_energy(seed_run: Run):
+    measured = seed_run.table().query("Status == 'measured'")
+    idle_watts = measured["Idle Power (W)"]
+    assert idle_watts.nunique() == 1  # one measurement for the device, not one per item
+    assert 40.0 <= idle_watts.iloc[0] <= 50.0  # the board's idle draw and the poller's CPU time
+    expected = (
+        measured["Mean Energy per Sample (J)"] - idle_watts * measured["Mean Time per Sample (s)"]
+    )
+    dynamic = measured["Dynamic Energy per Sample (J)"]
+    assert list(dynamic) == pytest.approx(list(expected))
+    assert (dynamic > 0).all()
+
+
+def test_the_meters_gpu_facts_land_in_every_row_and_in_the_run_metadata(seed_run: Run):
+    measured = seed_run.table().query("Status == 'measured'")
+    assert set(measured["GPU"]) == {"Test Board"}
+    assert set(measured["Driver"]) == {"580.95.05"}
+    assert set(measured["Power Limit (W)"]) == {123.5}
+    run = seed_run.run_table()
+    assert len(run) == 1
+    row = run.iloc[0]
+    assert (row["Meter"], row["GPU"], row["Power Limit (W)"]) == ("board", "Test Board", 123.5)
+    assert row["Idle Power (W)"] == measured["Idle Power (W)"].iloc[0]
+    assert row["Items Measured"] == 4
+
+
+def test_the_summary_gives_the_devices_idle_power(seed_run: Run):
+    idle_watts = seed_run.table()["Idle Power (W)"].dropna().iloc[0]
+    lines = [line for line in seed_run.summary().splitlines() if line.startswith("idle power")]
+    assert len(lines) == 1
+    assert lines[0].startswith("idle power, cpu (")
+    assert lines[0].endswith(f": {idle_watts:.1f} W")
+
+
+def test_seed_protocol_figures_land_in_pytest_benchmark_extra_info(seed_run: Run):
+    benchmarks = json.loads((seed_run.folder / "bench.json").read_text())["benchmarks"]
+    assert len(benchmarks) == 4
+    for bench in benchmarks:
+        info = bench["extra_info"]
+        assert (info["protocol"], info["ci_target_met"]) == ("seed", None)
+        assert info["idle_watts"] > 0
+        assert info["dynamic_joules_per_sample"] is not None
+        assert (info["gpu_name"], info["driver"]) == ("Test Board", "580.95.05")
+        assert info["power_limit_watts"] == 123.5
+
+
+def test_a_failed_item_draws_no_benchmark_warning(seed_run: Run):
+    assert "this model is broken on purpose" in seed_run.output
+    assert "Benchmark fixture was not used" not in seed_run.output
 
 
 # -- bad inputs: each fails its own items, every other result is kept ---------------------------

@@ -12,6 +12,7 @@ import pytest
 from pytest_pruneenergy import results
 from pytest_pruneenergy.measurement import ItemFailure, Measurement, WindowStats
 from pytest_pruneenergy.results import (
+    build_run_table,
     build_table,
     reduction_percent,
     shorten_middle,
@@ -45,6 +46,22 @@ VGG11_PD3 = "VGG11_CIFAR10_random_PD3_GPR-50_PRUNED_SEED_7"
 UNPARSEABLE = "my_custom_model"
 FAILED = "VGG11_CIFAR10_random_PD2_GPR-20_PRUNED"
 LONG_NAME = "ResNet-152-wide_SomeDataset_magnitude_PD3_GPR-45_PRUNED_FT_SEED_42"
+ADDED_COLUMNS_IN_ORDER = [
+    "Dynamic Energy per Sample (J)",
+    "Idle Power (W)",
+    "Protocol",
+    "CI Target Met",
+    "Naive Two-Read Energy per Sample (J)",
+    "Meter Update Period (s)",
+    "Temperature Start (C)",
+    "Temperature End (C)",
+    "SM Clock Start (MHz)",
+    "SM Clock End (MHz)",
+    "GPU",
+    "Driver",
+    "Power Limit (W)",
+]
+H100_FACTS = {"gpu_name": "NVIDIA H100", "driver": "580.159", "power_limit_watts": "700.0"}
 
 
 def measurement(
@@ -57,6 +74,10 @@ def measurement(
     macs: int = 400,
     is_estimate: bool = False,
     device: str = "Test GPU",
+    idle_watts: float | None = None,
+    protocol: str = "adaptive",
+    converged: bool = True,
+    gpu_facts: dict[str, str] | None = None,
 ) -> Measurement:
     return Measurement(
         model=model,
@@ -80,7 +101,18 @@ def measurement(
             samples_measured=4000,
             seconds_measured=3.5,
             warmup_seconds=1.0,
+            protocol=protocol,
+            converged=converged,
+            target_ci_fraction=None if protocol == "seed" else 0.01,
+            naive_joules_per_sample=joules_per_sample * 1.2,
+            update_period_seconds=0.1,
+            temperature_start_celsius=40.0,
+            temperature_end_celsius=55.0,
+            sm_clock_start_mhz=1980.0,
+            sm_clock_end_mhz=1755.0,
         ),
+        idle_watts=idle_watts,
+        gpu_facts=gpu_facts or {},
     )
 
 
@@ -119,7 +151,12 @@ def test_seed_columns_come_first_in_the_seed_order(table: pd.DataFrame) -> None:
 def test_our_columns_follow_the_seed_columns(table: pd.DataFrame) -> None:
     assert list(table.columns) == list(results.COLUMNS)
     assert table.columns[len(SEED_COLUMNS_IN_ORDER)] == "CI95 Energy per Sample (J)"
-    assert table.columns[-1] == "Error"
+
+
+def test_columns_added_later_come_after_the_earlier_ones(table: pd.DataFrame) -> None:
+    # Earlier CSVs ended at "Error"; scripts that index columns by position keep working.
+    first_added = list(table.columns).index("Error") + 1
+    assert list(table.columns[first_added:]) == ADDED_COLUMNS_IN_ORDER
 
 
 def test_one_row_per_model_and_batch_size_measured_or_failed(table: pd.DataFrame) -> None:
@@ -223,6 +260,60 @@ def test_measurement_details_are_in_their_columns(table: pd.DataFrame) -> None:
     assert (row["Windows"], row["Samples Measured"], row["Seconds Measured"]) == (4, 4000, 3.5)
     assert (row["Meter"], row["Device"]) == ("nvml-counter", "Test GPU")
     assert row["Model Path"] == f"/models/{ALEXNET_PD1}.pt"
+
+
+def test_dynamic_energy_is_gross_less_idle_power_times_seconds_per_sample() -> None:
+    # 2.0 J per sample at 100 samples/s: 0.01 s per sample, of which 50 W idle draw is 0.5 J.
+    table = build_table(
+        [measurement(ALEXNET, joules_per_sample=2.0, frames_per_second=100.0, idle_watts=50.0)],
+        [],
+    )
+    row = row_of(table, ALEXNET)
+    assert row["Idle Power (W)"] == 50.0
+    assert row["Dynamic Energy per Sample (J)"] == pytest.approx(1.5)
+    assert row["Mean Energy per Sample (J)"] == 2.0  # gross stays in the seed's column
+
+
+def test_dynamic_energy_is_empty_where_idle_power_was_not_measured(table: pd.DataFrame) -> None:
+    row = row_of(table, ALEXNET_PD1)
+    assert pd.isna(row["Idle Power (W)"]) and pd.isna(row["Dynamic Energy per Sample (J)"])
+
+
+def test_protocol_and_whether_the_ci_target_was_met() -> None:
+    table = build_table(
+        [
+            measurement(ALEXNET, converged=True),
+            measurement(ALEXNET_PD1, converged=False),
+            measurement(VGG11, protocol="seed", converged=False),
+        ],
+        [],
+    )
+    assert list(row_of(table, ALEXNET)[["Protocol", "CI Target Met"]]) == ["adaptive", True]
+    assert list(row_of(table, ALEXNET_PD1)[["Protocol", "CI Target Met"]]) == ["adaptive", False]
+    seed = row_of(table, VGG11)
+    assert seed["Protocol"] == "seed"
+    assert pd.isna(seed["CI Target Met"])  # the seed protocol has no target to meet
+
+
+def test_naive_energy_meter_period_and_device_state_are_in_their_columns(
+    table: pd.DataFrame,
+) -> None:
+    row = row_of(table, ALEXNET_PD1)
+    assert row["Naive Two-Read Energy per Sample (J)"] == pytest.approx(1.8)
+    assert row["Meter Update Period (s)"] == 0.1
+    assert (row["Temperature Start (C)"], row["Temperature End (C)"]) == (40.0, 55.0)
+    assert (row["SM Clock Start (MHz)"], row["SM Clock End (MHz)"]) == (1980.0, 1755.0)
+
+
+def test_gpu_facts_are_in_their_columns_and_the_power_limit_is_a_number() -> None:
+    table = build_table([measurement(ALEXNET, gpu_facts=H100_FACTS)], [])
+    row = row_of(table, ALEXNET)
+    assert (row["GPU"], row["Driver"], row["Power Limit (W)"]) == ("NVIDIA H100", "580.159", 700.0)
+
+
+def test_gpu_facts_a_meter_does_not_give_are_empty(table: pd.DataFrame) -> None:
+    row = row_of(table, ALEXNET)
+    assert pd.isna(row["GPU"]) and pd.isna(row["Driver"]) and pd.isna(row["Power Limit (W)"])
 
 
 def test_rows_sort_by_group_baseline_first_then_pd_and_gpr(table: pd.DataFrame) -> None:
@@ -336,6 +427,53 @@ def test_summary_warns_about_an_estimate_read_back_from_csv(tmp_path: Path) -> N
     assert any("ESTIMATED energy" in line for line in summary_lines(read))
 
 
+def test_summary_marks_an_item_whose_ci_missed_its_target_and_explains_the_mark() -> None:
+    table = build_table(
+        [
+            measurement(ALEXNET, joules_per_sample=2.0, converged=True),
+            measurement(ALEXNET_PD1, joules_per_sample=1.5, converged=False),
+        ],
+        [],
+    )
+    lines = summary_lines(table)
+    assert "2.000 ± 0.02 " in next(line for line in lines if line.startswith(ALEXNET))
+    assert "1.500 ± 0.015~" in next(line for line in lines if line.startswith(ALEXNET_PD1))
+    explanations = [line for line in lines if line.startswith("~ ")]
+    assert explanations == [
+        "~ CI target (--energy-target-ci) not met before the time cap (--energy-max-seconds); "
+        "a longer cap narrows the CI"
+    ]
+
+
+def test_summary_has_no_ci_mark_when_every_target_was_met_or_there_was_none() -> None:
+    table = build_table(
+        [measurement(ALEXNET), measurement(VGG11, protocol="seed", converged=False)], []
+    )
+    assert not any("~" in line for line in summary_lines(table))
+
+
+def test_summary_marks_a_missed_ci_target_read_back_from_csv(tmp_path: Path) -> None:
+    table = build_table([measurement(ALEXNET, converged=False)], [])
+    read = pd.read_csv(write_csv(table, tmp_path / "results.csv"))
+    assert "1.000 ± 0.01~" in summary_lines(read)[2]
+
+
+def test_summary_gives_the_idle_power_of_each_device() -> None:
+    table = build_table(
+        [
+            measurement(ALEXNET, device="cuda:0 (NVIDIA H100)", idle_watts=76.25),
+            measurement(ALEXNET_PD1, device="cuda:0 (NVIDIA H100)", idle_watts=76.25),
+            measurement(VGG11, device="cpu (x86_64)", is_estimate=True),
+        ],
+        [],
+    )
+    idle = [line for line in summary_lines(table) if line.startswith("idle power")]
+    assert idle == [
+        "idle power, cuda:0 (NVIDIA H100): 76.2 W",
+        "idle power, cpu (x86_64): not measured",
+    ]
+
+
 def test_summary_lists_failures_with_their_reason(table: pd.DataFrame) -> None:
     assert f"FAILED {FAILED} (bs 8): RuntimeError: out of memory" in summary_lines(table)
 
@@ -357,3 +495,31 @@ def test_shorten_middle_keeps_short_text() -> None:
 
 def test_shorten_middle_fits_the_width() -> None:
     assert shorten_middle("abcdefghijkl", 7) == "abc…jkl"
+
+
+def test_run_table_has_one_row_per_device_with_its_facts_and_idle_power() -> None:
+    gpu = "cuda:0 (NVIDIA H100)"
+    table = build_table(
+        [
+            measurement(ALEXNET, device=gpu, idle_watts=76.0, gpu_facts=H100_FACTS),
+            measurement(ALEXNET_PD1, device=gpu, idle_watts=76.0, gpu_facts=H100_FACTS),
+            measurement(VGG11, device="cpu (x86_64)", is_estimate=True),
+        ],
+        zoo_failures(),
+    )
+    run = build_run_table(table).set_index("Device")
+    assert list(run.index) == ["cpu (x86_64)", gpu]
+    h100 = run.loc[gpu]
+    assert (h100["Meter"], h100["Meter Description"]) == ("nvml-counter", "NVML counter")
+    assert (h100["GPU"], h100["Driver"], h100["Power Limit (W)"]) == ("NVIDIA H100", "580.159", 700)
+    assert h100["Idle Power (W)"] == 76.0
+    assert (h100["Items Measured"], h100["Seconds Measured"]) == (2, 7.0)  # 2 x 3.5 s
+    cpu = run.loc["cpu (x86_64)"]
+    assert (cpu["Meter"], cpu["Items Measured"]) == ("estimate", 1)
+    assert pd.isna(cpu["Idle Power (W)"]) and pd.isna(cpu["GPU"])
+
+
+def test_run_table_of_a_run_that_measured_nothing_is_empty() -> None:
+    run = build_run_table(build_table([], zoo_failures()))
+    assert run.empty
+    assert list(run.columns) == list(results.RUN_COLUMNS)

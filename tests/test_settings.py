@@ -27,6 +27,11 @@ def test_defaults_are_the_seed_tools():
     assert settings.input_shape is None
     assert (settings.device, settings.meter, settings.allow_pickle) == ("auto", "auto", False)
     assert settings.report_dir is None
+    assert (settings.protocol, settings.target_ci_fraction, settings.idle_seconds) == (
+        "adaptive",
+        0.01,
+        3.0,
+    )
 
 
 def test_command_line_beats_ini():
@@ -41,6 +46,47 @@ def test_command_line_beats_ini():
     assert settings.batch_sizes == (2, 4)
     assert settings.meter == "estimate"
     assert settings.max_seconds == 3.0
+
+
+def test_measurement_options_on_the_command_line_beat_the_ini():
+    settings = resolve(
+        cli_protocol="seed",
+        ini_protocol="adaptive",
+        cli_target_ci="0.5",
+        ini_target_ci="5",
+        cli_idle_seconds="0",
+        ini_idle_seconds="7",
+    )
+    assert (settings.protocol, settings.target_ci_fraction, settings.idle_seconds) == (
+        "seed",
+        0.005,
+        0.0,
+    )
+
+
+def test_measurement_options_from_the_ini_beat_the_defaults():
+    settings = resolve(ini_protocol="Seed", ini_target_ci="2%", ini_idle_seconds="1.5")
+    assert (settings.protocol, settings.target_ci_fraction, settings.idle_seconds) == (
+        "seed",
+        0.02,
+        1.5,
+    )
+
+
+@pytest.mark.parametrize(
+    ("raw", "message"),
+    [
+        ({"cli_protocol": "fixed"}, "--energy-protocol: 'fixed' is not one of adaptive, seed"),
+        ({"ini_target_ci": "0"}, "--energy-target-ci: '0' must be a percentage above 0 and below"),
+        ({"cli_target_ci": "100"}, "--energy-target-ci: '100' must be a percentage above 0"),
+        ({"cli_target_ci": "tight"}, "--energy-target-ci: 'tight' is not a number"),
+        ({"cli_idle_seconds": "-1"}, "--energy-idle-seconds: '-1' must be 0 or more"),
+        ({"ini_idle_seconds": "inf"}, "--energy-idle-seconds: 'inf' is not a finite number"),
+    ],
+)
+def test_bad_measurement_options_say_what_is_wrong(raw, message):
+    with pytest.raises(SettingsError, match=message):
+        resolve(**raw)
 
 
 def test_ini_beats_default_and_resolves_paths_at_the_ini_folder():
