@@ -46,7 +46,11 @@ def find_model_files(folder: Path) -> list[Path]:
 def pair_with_baselines(paths: list[Path]) -> list[ModelEntry]:
     """Give each pruned model the unpruned model of the same architecture and dataset."""
     names = {path: parse_model_name(path.stem) for path in paths}
-    baselines = {name.group_key: name.stem for name in names.values() if name and name.is_baseline}
+    baselines: dict[tuple[str, str], str] = {}
+    for name in names.values():
+        if name and name.is_baseline:
+            # The first in sorted order, as the results table takes it (e.g. two folders).
+            baselines.setdefault(name.group_key, name.stem)
     entries = []
     for path, name in names.items():
         baseline = None

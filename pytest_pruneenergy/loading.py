@@ -110,7 +110,9 @@ def _load_torch_save(path: Path, *, allow_pickle: bool) -> LoadedModel:
         payload = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as error:
         if not _holds_a_pickle(path):
-            raise ModelLoadError(f"{path}: not a readable PyTorch file ({error})") from error
+            raise ModelLoadError(
+                f"{path}: not a readable PyTorch file ({first_line(error)})"
+            ) from error
         if not allow_pickle:
             raise PickleRefused(
                 f"{path}: this file is a pickled Python object (e.g. torch.save(model)); "
@@ -121,9 +123,15 @@ def _load_torch_save(path: Path, *, allow_pickle: bool) -> LoadedModel:
         return _load_pickle(path)
     except Exception as error:
         raise ModelLoadError(
-            f"{path}: not a readable PyTorch file ({type(error).__name__}: {error})"
+            f"{path}: not a readable PyTorch file ({type(error).__name__}: {first_line(error)})"
         ) from error
     return _module_from_payload(path, payload, allow_pickle=allow_pickle)
+
+
+def first_line(error: BaseException) -> str:
+    """torch's load errors run to paragraphs; a failing item's reason is one line."""
+    text = str(error).strip()
+    return text.splitlines()[0] if text else type(error).__name__
 
 
 def _holds_a_pickle(path: Path) -> bool:

@@ -52,6 +52,14 @@ PD_VS_ENERGY = "pd_vs_energy_reduction.png"
 ARCHITECTURE_VS_ENERGY = "architecture_vs_energy.png"
 BATCH_SIZE_VS_ENERGY = "batch_size_vs_energy.png"
 BATCH_SIZE_VS_FPS = "batch_size_vs_fps.png"
+FIGURE_FILES = (
+    CR_VS_ENERGY_FLOPS,
+    CR_VS_ENERGY_PARAMS,
+    PD_VS_ENERGY,
+    ARCHITECTURE_VS_ENERGY,
+    BATCH_SIZE_VS_ENERGY,
+    BATCH_SIZE_VS_FPS,
+)
 
 DPI = 150
 # Okabe & Ito's colour-blind-safe palette, yellow last: it is hard to see on white.
@@ -84,6 +92,9 @@ def write_figures(table: pd.DataFrame, out_dir: str | os.PathLike[str]) -> list[
     """Write the PNGs that ``table`` has data for into ``out_dir``; return their paths."""
     figures = build_figures(table)
     directory = Path(out_dir)
+    # A figure this run has no data for must not survive from an earlier run beside its CSV.
+    for stale in FIGURE_FILES:
+        (directory / stale).unlink(missing_ok=True)
     if figures:
         directory.mkdir(parents=True, exist_ok=True)
     written = []

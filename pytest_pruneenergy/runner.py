@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .loading import LoadedModel, ModelLoadError
+from .loading import LoadedModel, ModelLoadError, first_line
 from .measurement import Measurement, ModelCounts
 from .settings import DEFAULT_INPUT_SHAPE, Settings
 
@@ -312,8 +312,3 @@ def random_input(batch_size: int, input_shape: tuple[int, ...], device: str) -> 
 
 def format_shape(shape: tuple[int, ...]) -> str:
     return "x".join(str(size) for size in shape)
-
-
-def first_line(error: BaseException) -> str:
-    text = str(error).strip()
-    return text.splitlines()[0] if text else type(error).__name__

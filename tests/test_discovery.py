@@ -54,3 +54,16 @@ def test_baseline_matches_architecture_and_dataset(tmp_path):
     assert entries["VGG11_CIFAR10_random_PD1_GPR-10_PRUNED"].baseline_stem is None
     assert entries["mystery"].name is None
     assert entries["mystery"].baseline_stem is None
+
+
+def test_with_two_baselines_for_one_group_the_first_in_order_wins(tmp_path):
+    touch(
+        tmp_path,
+        "AlexNet_CIFAR10_UNPRUNED.pth",
+        "alexnet_cifar10_UNPRUNED.pth",
+        "AlexNet_CIFAR10_random_PD1_GPR-10_PRUNED.pth",
+    )
+    entries = {e.stem: e for e in pair_with_baselines(find_model_files(tmp_path))}
+    assert entries["AlexNet_CIFAR10_random_PD1_GPR-10_PRUNED"].baseline_stem == (
+        "AlexNet_CIFAR10_UNPRUNED"
+    )

@@ -241,3 +241,13 @@ def test_datasets_are_told_apart_when_the_table_holds_several() -> None:
     figure = build_figures(table_of(measured))["architecture_vs_energy.png"]
     labels = [label.get_text() for label in figure.axes[0].get_xticklabels()]
     assert labels == ["AlexNet / CIFAR10", "AlexNet / ImageNet", "VGG11 / CIFAR10"]
+
+
+def test_figures_of_an_earlier_run_do_not_survive_a_run_without_data(tmp_path):
+    from pytest_pruneenergy.plots import FIGURE_FILES, write_figures
+    from pytest_pruneenergy.results import build_table
+
+    for name in FIGURE_FILES:
+        (tmp_path / name).write_bytes(b"old")
+    assert write_figures(build_table([], []), tmp_path) == []
+    assert not any((tmp_path / name).exists() for name in FIGURE_FILES)
