@@ -31,7 +31,8 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
-from pytest_pruneenergy.protocol import ProtocolSettings, confidence_half_width, measure
+from pytest_pruneenergy.protocol import ProtocolSettings, measure
+from pytest_pruneenergy.stats import confidence_half_width
 
 LAYOUTS = ("alexnet", "vgg11", "vgg16")
 BATCH_SIZES = (1, 8, 32, 64)

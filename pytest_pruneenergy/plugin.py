@@ -7,6 +7,7 @@ is registered unless ``--prune-models`` (or the ``prune_models`` ini option) is 
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -490,17 +491,21 @@ class PruneEnergySession:
 
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
         self.cache.clear()
-        for meter in self._meters.values():
-            meter.close()
-        if hasattr(self.config, "workerinput"):
-            return  # an xdist worker: the controller writes the report
-        if not self.measurements and not self.failures:
-            return
-        from .reporting import write_report
+        if not hasattr(self.config, "workerinput") and (self.measurements or self.failures):
+            # On the controller only (xdist workers' results arrive here on their reports).
+            from .reporting import write_report
 
-        self.report_lines = write_report(
-            self.measurements, self.failures, self.settings.report_dir, self.config.hook
-        )
+            self.report_lines = write_report(
+                self.measurements, self.failures, self.settings.report_dir, self.config.hook
+            )
+        for meter in self._meters.values():
+            try:
+                meter.close()
+            except Exception as error:  # after the report: a failing close costs no result
+                warnings.warn(
+                    PruneEnergyWarning(f"closing the {meter.name} meter failed: {error}"),
+                    stacklevel=1,
+                )
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
         if not self.report_lines:

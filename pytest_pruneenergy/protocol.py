@@ -4,11 +4,13 @@
 break while a background poller records the meter's ticks (the instants its value changes) and
 each forward pass marks its completion (a CUDA event on GPUs). Energy is read only at ticks,
 never at arbitrary instants, and set against the samples completed by those same instants,
-interpolated inside the pass a tick falls in. Joules per sample is the slope of the meter's
-value against samples completed, fitted through every tick of the run, and its 95 % CI comes
-from that fit. The run goes on until the CI half-width is within ``target_ci_fraction`` of the
-estimate (after at least ``min_windows`` windows of five update periods), or ``max_seconds`` is
-spent. FPS comes from the same ticks. The meter is never read by the thread launching passes.
+interpolated inside the pass a tick falls in. The run is cut, tick to tick, into windows of at
+least five update periods; joules per sample is all their energy over all their samples, and
+its 95 % CI comes from how the windows scatter around that ratio, so power that wanders from
+update to update widens it. The run goes on until the CI half-width is within
+``target_ci_fraction`` of the estimate (after at least ``min_windows`` windows and
+``min_measure_seconds``), or ``max_seconds`` is spent. Time per sample and FPS come from the
+same windows. The meter is never read by the thread launching passes.
 
 ``seed``: PruneEnergyAnalyzer's protocol, for comparison and to reproduce published numbers:
 20 trials, each 100 warm-up passes and 500 timed passes bracketed by two meter reads.
@@ -24,21 +26,18 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from .measurement import WindowStats
+from .settings import DEFAULT_MAX_SECONDS, DEFAULT_TARGET_CI_PERCENT, PROTOCOLS
+from .stats import RatioEstimate, confidence_half_width, ratio_estimate
 from .ticks import (
     CompletionTimeline,
-    LineFit,
-    Tick,
     TickRecorder,
     TickWindow,
-    energy_per_sample_fit,
     tick_windows,
     update_period_seconds,
 )
 
 if TYPE_CHECKING:
     from .meters import DeviceState, Meter
-
-PROTOCOLS = ("adaptive", "seed")
 
 
 class ProtocolError(Exception):
@@ -48,12 +47,14 @@ class ProtocolError(Exception):
 @dataclass(frozen=True)
 class ProtocolSettings:
     protocol: str = "adaptive"
-    target_ci_fraction: float = 0.01
-    max_seconds: float = 10.0
+    target_ci_fraction: float = DEFAULT_TARGET_CI_PERCENT / 100
+    max_seconds: float = DEFAULT_MAX_SECONDS
     # None: five of the meter's update periods (NVML: 0.5 s), as observed during warm-up;
     # a window edge is then placed to within a few ms, a small share of the window.
     min_window_seconds: float | None = None
     min_windows: int = 3
+    # Shorter runs read low on some GPUs (thermal settling) and give a CI from too few updates.
+    min_measure_seconds: float = 1.5
     # Warm-up: at least this long, and until two consecutive chunks agree on throughput.
     warmup_min_seconds: float = 1.0
     warmup_chunk_seconds: float = 0.25
@@ -195,7 +196,6 @@ def measure_adaptive(
         start = pass_clock.begin()
         deadline = began + settings.max_seconds
         next_check = start + settings.check_interval_seconds
-        converged = False
         while True:
             run_batch()
             pass_clock.after_pass()
@@ -204,47 +204,48 @@ def measure_adaptive(
                 continue
             recorder.check()
             timeline = CompletionTimeline(start, pass_clock.completions())
-            ticks = recorder.ticks()
-            windows = tick_windows(ticks, timeline, min_window_seconds=window_seconds)
-            if len(windows) >= settings.min_windows and (
-                ci_fraction(ticks, timeline, batch_size) <= settings.target_ci_fraction
-            ):
-                converged = True
-                break
-            if now >= deadline:
+            windows = tick_windows(recorder.ticks(), timeline, min_window_seconds=window_seconds)
+            if target_met(windows, batch_size, settings) or now >= deadline:
                 break
             next_check = now + settings.check_interval_seconds
         timeline = CompletionTimeline(start, pass_clock.completions(wait=True))
         state_end = device_state(meter)
-        naive_start = recorder.value_at(timeline.start_seconds)
-        naive_end = recorder.value_at(timeline.end_seconds)
-    recorder.check()
+    recorder.check()  # the recorder took a last read on exit: a tick just before the end counts
     ticks = recorder.ticks()
     windows = tick_windows(ticks, timeline, min_window_seconds=window_seconds)
     if len(windows) < 2:
+        inside = sum(timeline.start_seconds <= t.seconds <= timeline.end_seconds for t in ticks)
         raise ProtocolError(
-            f"{meter.name} changed value {len(ticks)} times in "
+            f"{meter.name} changed value {inside} times in "
             f"{timeline.end_seconds - timeline.start_seconds:.2f} s of measurement: too few "
             f"for two windows of {window_seconds:g} s. Raise --energy-max-seconds."
         )
     naive = None
+    naive_start = recorder.value_at(timeline.start_seconds)
+    naive_end = recorder.value_at(timeline.end_seconds)
     if naive_start is not None and naive_end is not None and timeline.passes:
         naive = (naive_end - naive_start) / (timeline.passes * batch_size)
-    fit = energy_per_sample_fit(ticks, timeline, batch_size, t_critical=_t95)
-    if fit is None:
-        raise ProtocolError(f"{meter.name} changed value fewer than 3 times during the run")
     return summarize_tick_windows(
         windows,
-        fit,
         batch_size,
         warmup_seconds=warmup_seconds,
-        converged=converged,
+        # Judged on the final windows, so the flag always agrees with the CI reported.
+        converged=target_met(windows, batch_size, settings),
         target_ci_fraction=settings.target_ci_fraction,
         naive_joules_per_sample=naive,
         update_period=update_period_seconds(ticks),
         state_start=state_start,
         state_end=state_end,
     )
+
+
+def target_met(windows: Sequence[TickWindow], batch_size: int, settings: ProtocolSettings) -> bool:
+    """Enough windows, enough seconds, and a CI within the target."""
+    if len(windows) < settings.min_windows:
+        return False
+    if windows[-1].end_seconds - windows[0].start_seconds < settings.min_measure_seconds:
+        return False
+    return ci_fraction(windows, batch_size) <= settings.target_ci_fraction
 
 
 WINDOW_UPDATE_PERIODS = 5
@@ -381,17 +382,20 @@ def device_state(meter: Meter) -> DeviceState:
 # -- statistics -----------------------------------------------------------------------------
 
 
-def ci_fraction(ticks: Sequence[Tick], timeline: CompletionTimeline, batch_size: int) -> float:
+def ci_fraction(windows: Sequence[TickWindow], batch_size: int) -> float:
     """95 % CI half-width of joules per sample, relative to the estimate; inf while unknown."""
-    fit = energy_per_sample_fit(ticks, timeline, batch_size, t_critical=_t95)
-    if fit is None or fit.slope <= 0:
+    if len(windows) < 2:
         return math.inf
-    return fit.slope_ci95 / fit.slope
+    estimate = energy_per_sample(windows, batch_size)
+    return estimate.ci95 / estimate.value if estimate.value > 0 else math.inf
+
+
+def energy_per_sample(windows: Sequence[TickWindow], batch_size: int) -> RatioEstimate:
+    return ratio_estimate([w.joules for w in windows], [w.passes * batch_size for w in windows])
 
 
 def summarize_tick_windows(
     windows: Sequence[TickWindow],
-    fit: LineFit,
     batch_size: int,
     *,
     warmup_seconds: float,
@@ -402,17 +406,19 @@ def summarize_tick_windows(
     state_start: DeviceState,
     state_end: DeviceState,
 ) -> WindowStats:
-    """Energy per sample and its CI from the line through all ticks; time per sample and FPS
-    over the same windows; the spread (std) across windows, for the seed's STD columns."""
+    """Every figure over the same span, first to last tick inside the run: energy per sample
+    (all joules over all samples) with its CI from the windows' scatter, time per sample and
+    FPS, and the per-window spread for the seed's STD columns."""
     samples = [w.passes * batch_size for w in windows]
     joules_per_sample = [w.joules / n for w, n in zip(windows, samples, strict=True)]
     seconds_per_sample = [w.seconds / n for w, n in zip(windows, samples, strict=True)]
     total_samples = sum(samples)
     total_seconds = sum(w.seconds for w in windows)
+    estimate = energy_per_sample(windows, batch_size)
     return WindowStats(
-        joules_per_sample_mean=fit.slope,
+        joules_per_sample_mean=estimate.value,
         joules_per_sample_std=_stdev(joules_per_sample),
-        joules_per_sample_ci95=fit.slope_ci95,
+        joules_per_sample_ci95=estimate.ci95,
         seconds_per_sample_mean=total_seconds / total_samples,
         seconds_per_sample_std=_stdev(seconds_per_sample),
         frames_per_second=total_samples / total_seconds,
@@ -432,61 +438,9 @@ def summarize_tick_windows(
     )
 
 
-def _t95(degrees_of_freedom: int) -> float:
-    return student_t_critical(0.95, degrees_of_freedom)
-
-
 def _stdev(values: Sequence[float]) -> float:
     return statistics.stdev(values) if len(values) > 1 else math.nan
 
 
 def _half_width_or_inf(values: Sequence[float]) -> float:
     return confidence_half_width(values) if len(values) > 1 else math.inf
-
-
-def confidence_half_width(values: Sequence[float], confidence: float = 0.95) -> float:
-    """Half-width of the Student-t confidence interval of the mean of ``values``."""
-    if len(values) < 2:
-        raise ValueError(f"a confidence interval needs at least 2 values, got {len(values)}")
-    standard_error = statistics.stdev(values) / math.sqrt(len(values))
-    return student_t_critical(confidence, len(values) - 1) * standard_error
-
-
-def student_t_critical(confidence: float, degrees_of_freedom: int) -> float:
-    """t such that P(|T| < t) = confidence, e.g. 2.776 for (0.95, 4); exact to ~1e-12.
-
-    Bisection on the closed-form CDF, so no scipy is needed for any confidence or df.
-    """
-    if not 0 < confidence < 1:
-        raise ValueError(f"confidence must be between 0 and 1, got {confidence}")
-    if degrees_of_freedom < 1:
-        raise ValueError(f"degrees_of_freedom must be >= 1, got {degrees_of_freedom}")
-    low, high = 0.0, 1.0
-    while _t_probability_within(high, degrees_of_freedom) < confidence:
-        low, high = high, 2 * high
-    for _ in range(100):
-        middle = (low + high) / 2
-        if _t_probability_within(middle, degrees_of_freedom) < confidence:
-            low = middle
-        else:
-            high = middle
-    return (low + high) / 2
-
-
-def _t_probability_within(t: float, degrees_of_freedom: int) -> float:
-    """P(|T| < t) for Student's t with integer df: Abramowitz & Stegun 26.7.3 and 26.7.4."""
-    theta = math.atan(t / math.sqrt(degrees_of_freedom))
-    cos_squared = math.cos(theta) ** 2
-    if degrees_of_freedom % 2 == 1:
-        # (2/pi) (theta + sin cos [1 + 2/3 cos^2 + 2*4/(3*5) cos^4 + ... up to cos^(df-3)])
-        series, term = 0.0, math.sin(theta) * math.cos(theta)
-        for k in range(1, (degrees_of_freedom - 1) // 2 + 1):
-            series += term
-            term *= 2 * k / (2 * k + 1) * cos_squared
-        return 2 / math.pi * (theta + series)
-    # sin [1 + 1/2 cos^2 + 1*3/(2*4) cos^4 + ... up to cos^(df-2)]
-    series, term = 0.0, 1.0
-    for k in range(1, degrees_of_freedom // 2 + 1):
-        series += term
-        term *= (2 * k - 1) / (2 * k) * cos_squared
-    return math.sin(theta) * series

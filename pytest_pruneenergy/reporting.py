@@ -29,8 +29,11 @@ def write_report(
     lines = summary_lines(table)
     if report_dir is None:
         return [*lines, "(add --energy-report to write the CSV and figures)"]
-    csv_path = write_csv(table, report_dir / CSV_NAME)
-    run_csv_path = write_csv(build_run_table(table), report_dir / RUN_CSV_NAME)
+    try:
+        csv_path = write_csv(table, report_dir / CSV_NAME)
+        run_csv_path = write_csv(build_run_table(table), report_dir / RUN_CSV_NAME)
+    except OSError as error:  # the summary above still reaches the terminal
+        return [*lines, f"REPORT NOT WRITTEN to {report_dir}: {error}"]
     lines.append(f"CSV: {csv_path}")
     lines.append(f"run metadata (devices, idle power): {run_csv_path}")
     try:
@@ -42,5 +45,8 @@ def write_report(
     else:
         lines.append(f"figures: {len(figures)} PNG in {report_dir}")
     if hook is not None:
-        hook.pytest_pruneenergy_report(table=table, report_dir=report_dir)
+        try:
+            hook.pytest_pruneenergy_report(table=table, report_dir=report_dir)
+        except Exception as error:  # a user's hook must not cost the report written above
+            lines.append(f"pytest_pruneenergy_report hook failed: {type(error).__name__}: {error}")
     return lines

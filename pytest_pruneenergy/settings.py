@@ -12,12 +12,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
 
+from .meters import DEFAULT_WATTS_PER_BUSY_CORE, METER_KINDS
+
 DEFAULT_BATCH_SIZES = (1, 8, 16, 32, 64)  # the seed tool's
 DEFAULT_INPUT_SHAPE = (3, 224, 224)
 DEFAULT_REPORT_DIR = "pruneenergy-report"
 DEFAULT_MAX_SECONDS = 10.0
-DEFAULT_ESTIMATE_WATTS_PER_CORE = 10.0
-METER_KINDS = ("auto", "nvml", "rapl", "estimate")
+DEFAULT_ESTIMATE_WATTS_PER_CORE = DEFAULT_WATTS_PER_BUSY_CORE
 # adaptive: windows until the CI target or the time cap; seed: the seed tool's fixed trials.
 PROTOCOLS = ("adaptive", "seed")
 DEFAULT_TARGET_CI_PERCENT = 1.0

@@ -120,6 +120,11 @@ class TickRecorder:
                 previous_mid, previous_joules = mid, joules
                 if wait:
                     self._stopping.wait(wait)
+            # One read after the stop: a change just before the run ended is then seen.
+            mid, joules = self._timed_read()
+            if joules != previous_joules:
+                with self._lock:
+                    self._ticks.append(Tick((previous_mid + mid) / 2, joules))
         except BaseException as error:  # reported to the measuring thread by check()/stop()
             with self._lock:
                 self._error = error
@@ -207,7 +212,7 @@ def tick_windows(
 
     Only ticks inside the timeline count: energy before the first pass began or after the last
     one ended belongs to no sample. A trailing stretch shorter than ``min_window_seconds`` is
-    left out rather than made a short, noisy window.
+    added to the last window rather than made a short, noisy one.
     """
     inside = [
         tick for tick in ticks if timeline.start_seconds <= tick.seconds <= timeline.end_seconds
@@ -227,57 +232,14 @@ def tick_windows(
                 )
             )
             start = tick
+    if windows and start is not inside[-1]:
+        # The stretch after the last full window joins it, so that every figure of the run
+        # (energy, samples, seconds) covers the same span, first tick to last.
+        last, end = windows[-1], inside[-1]
+        windows[-1] = TickWindow(
+            start_seconds=last.start_seconds,
+            end_seconds=end.seconds,
+            joules=last.joules + end.joules - start.joules,
+            passes=timeline.passes_between(last.start_seconds, end.seconds),
+        )
     return windows
-
-
-@dataclass(frozen=True)
-class LineFit:
-    """Least-squares line y = intercept + slope x, with the slope's 95 % CI half-width."""
-
-    slope: float
-    intercept: float
-    slope_ci95: float
-    points: int
-
-
-def fit_line(
-    xs: Sequence[float], ys: Sequence[float], *, t_critical: Callable[[int], float]
-) -> LineFit:
-    """Ordinary least squares; ``t_critical(df)`` is the two-sided 95 % Student t quantile."""
-    n = len(xs)
-    if n < 3:
-        raise ValueError(f"a line with a confidence interval needs at least 3 points, got {n}")
-    mean_x = statistics.fmean(xs)
-    mean_y = statistics.fmean(ys)
-    sxx = sum((x - mean_x) ** 2 for x in xs)
-    if sxx == 0:
-        raise ValueError("all points have the same x: no slope to fit")
-    slope = sum((x - mean_x) * (y - mean_y) for x, y in zip(xs, ys, strict=True)) / sxx
-    intercept = mean_y - slope * mean_x
-    residual = sum((y - intercept - slope * x) ** 2 for x, y in zip(xs, ys, strict=True))
-    standard_error = (residual / (n - 2) / sxx) ** 0.5
-    return LineFit(slope, intercept, t_critical(n - 2) * standard_error, n)
-
-
-def energy_per_sample_fit(
-    ticks: Sequence[Tick],
-    timeline: CompletionTimeline,
-    batch_size: int,
-    *,
-    t_critical: Callable[[int], float],
-) -> LineFit | None:
-    """Joules per sample as the slope of the meter's value against samples completed, over
-    every tick inside the run; None with fewer than three.
-
-    Each tick's instant is known only to within a read (~4 ms for NVML), an error independent
-    from tick to tick. Differencing the first and last tick leaves both end errors in the
-    result; the slope through all ticks averages them down, and its residuals give a
-    confidence interval that needs no assumption about how the run is cut into windows.
-    """
-    inside = [t for t in ticks if timeline.start_seconds <= t.seconds <= timeline.end_seconds]
-    if len(inside) < 3:
-        return None
-    samples = [batch_size * timeline.passes_by(t.seconds) for t in inside]
-    if samples[-1] == samples[0]:
-        return None
-    return fit_line(samples, [t.joules for t in inside], t_critical=t_critical)

@@ -571,3 +571,28 @@ def test_fixtures_outside_energy_items_say_where_they_exist(pytester: pytest.Pyt
     result.stdout.fnmatch_lines(
         ["*the batch_size fixture exists only in pytest-pruneenergy's energy items*"]
     )
+
+
+def test_an_unwritable_report_folder_and_a_failing_meter_close_keep_the_summary(tmp_path):
+    (tmp_path / "models").mkdir()
+    conftest = METERED_MODELS.replace(
+        "    def close(self):\n        pass",
+        "    def close(self):\n        raise RuntimeError('NVML_ERROR_UNINITIALIZED')",
+    )
+    (tmp_path / "conftest.py").write_text(conftest)
+    (tmp_path / "models" / f"{METERED_STEMS[0]}.pth").write_bytes(b"loaded by the hook")
+    (tmp_path / "taken").write_text("a file where the report folder should go")
+    result = run_pytest(
+        tmp_path,
+        "--prune-models=models",
+        "--prune-batch-sizes=1",
+        "--prune-input-shape=8",
+        "--energy-idle-seconds=0",
+        "--energy-report=taken/report",
+        "-p",
+        "no:benchmark",
+    )
+    assert result.returncode == 0, result.output
+    assert METERED_STEMS[0] in result.output[result.output.index("= pruneenergy =") :]
+    assert "REPORT NOT WRITTEN to" in result.output
+    assert "closing the board meter failed: NVML_ERROR_UNINITIALIZED" in result.output

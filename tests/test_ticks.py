@@ -12,8 +12,6 @@ from pytest_pruneenergy.ticks import (
     CompletionTimeline,
     Tick,
     TickRecorder,
-    energy_per_sample_fit,
-    fit_line,
     tick_windows,
     update_period_seconds,
 )
@@ -60,15 +58,17 @@ def test_a_naive_bracket_of_the_same_run_is_off_by_the_tick_phase():
     assert naive / true - 1 == pytest.approx(2.6 / 2.587 - 1, rel=1e-6)
 
 
-def test_ticks_outside_the_run_and_a_short_tail_are_left_out():
+def test_ticks_outside_the_run_are_left_out_and_a_short_tail_joins_the_last_window():
     timeline = CompletionTimeline(1.0, [1.5, 2.0, 2.5])
     ticks = [Tick(t, 10.0 * t) for t in (0.5, 1.05, 1.4, 1.75, 2.1, 2.3, 2.6)]
     windows = tick_windows(ticks, timeline, min_window_seconds=0.3)
     assert [(w.start_seconds, w.end_seconds) for w in windows] == [
         (1.05, 1.4),
         (1.4, 1.75),
-        (1.75, 2.1),
+        (1.75, 2.3),
     ]
+    assert windows[-1].joules == pytest.approx(10.0 * (2.3 - 1.75))
+    assert windows[-1].passes == pytest.approx(timeline.passes_between(1.75, 2.3))
 
 
 def test_update_period_is_the_median_interval():
@@ -121,37 +121,3 @@ def test_a_failing_read_surfaces_as_meter_read_error():
     time.sleep(0.05)
     with pytest.raises(MeterReadError, match="NVML_ERROR_UNKNOWN"):
         recorder.stop()
-
-
-def t95(df):
-    return {1: 12.7062, 2: 4.3027, 3: 3.1824}[df]
-
-
-def test_fit_line_recovers_an_exact_line_with_zero_ci():
-    fit = fit_line([0, 1, 2, 3], [1, 3, 5, 7], t_critical=t95)
-    assert (fit.slope, fit.intercept, fit.slope_ci95, fit.points) == (2, 1, 0, 4)
-
-
-def test_fit_line_ci_is_t_times_the_slopes_standard_error():
-    # y = 0, 1, 1, 3 at x = 0..3: slope 0.9, residuals -0.1, 0.0, -0.9... by hand:
-    # intercept -0.1; residuals 0.1, 0.2, -0.7, 0.4 -> SSR 0.7; se = sqrt(0.7 / 2 / 5)
-    fit = fit_line([0, 1, 2, 3], [0, 1, 1, 3], t_critical=t95)
-    assert fit.slope == pytest.approx(0.9)
-    assert fit.intercept == pytest.approx(-0.1)
-    assert fit.slope_ci95 == pytest.approx(4.3027 * (0.7 / 2 / 5) ** 0.5)
-
-
-def test_energy_per_sample_is_the_slope_through_every_tick():
-    seconds_per_pass = 0.013
-    timeline = CompletionTimeline(0.0, [seconds_per_pass * k for k in range(1, 200)])
-    ticks = constant_power_ticks(250.0, 0.1, phase=0.037, until=3.0)
-    fit = energy_per_sample_fit(ticks, timeline, 2, t_critical=lambda df: 2.0)
-    assert fit.slope == pytest.approx(250.0 * seconds_per_pass / 2)
-    assert fit.points == 26
-    assert fit.slope_ci95 == pytest.approx(0, abs=1e-9)
-
-
-def test_energy_per_sample_needs_three_ticks_inside_the_run():
-    timeline = CompletionTimeline(0.0, [0.1, 0.2])
-    ticks = [Tick(0.05, 1.0), Tick(0.15, 2.0), Tick(0.5, 3.0)]
-    assert energy_per_sample_fit(ticks, timeline, 1, t_critical=t95) is None
