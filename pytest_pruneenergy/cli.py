@@ -14,6 +14,9 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
+from .measurement import format_shape
+from .settings import DEFAULT_INPUT_SHAPE
+
 if TYPE_CHECKING:
     from .measurement import ModelCounts
 
@@ -21,7 +24,6 @@ EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_USAGE = 2
 
-DEFAULT_INPUT_SHAPE = (3, 224, 224)
 PROGRESS_BAR_WIDTH = 30
 COUNT_CSV_HEADER = ("model", "params", "macs", "flops_2x_macs", "input_shape")
 
@@ -245,7 +247,7 @@ def _run_count(args: argparse.Namespace) -> int:
         return _usage_error(
             "count", "; ".join(f"{path}: no such file or folder" for path in missing)
         )
-    files = model_files(args.paths, MODEL_FILE_SUFFIXES)
+    files = model_files(args.paths)
     if not files:
         return _usage_error(
             "count", f"no model files ({', '.join(MODEL_FILE_SUFFIXES)}) in the given folders"
@@ -266,18 +268,13 @@ def _run_count(args: argparse.Namespace) -> int:
     return EXIT_OK if len(rows) == len(files) else EXIT_FAILED
 
 
-def model_files(paths: Sequence[Path], suffixes: Sequence[str]) -> list[Path]:
-    """Files as given; folders give their model files (not recursive), sorted by name."""
+def model_files(paths: Sequence[Path]) -> list[Path]:
+    """Files as given; folders give their model files as the plugin finds them."""
+    from .discovery import list_model_files
+
     files = []
     for path in paths:
-        if path.is_dir():
-            files += sorted(
-                child
-                for child in path.iterdir()
-                if child.is_file() and child.suffix.lower() in suffixes
-            )
-        else:
-            files.append(path)
+        files += list_model_files(path) if path.is_dir() else [path]
     return files
 
 
@@ -303,7 +300,7 @@ def _count_file(
     except Exception as error:  # the model's own forward code can raise anything
         print(
             f"pruneenergy count: {path}: could not count at input shape "
-            f"{_shape_text(shape)} ({type(error).__name__}: {error})",
+            f"{format_shape(shape)} ({type(error).__name__}: {error})",
             file=sys.stderr,
         )
         return None
@@ -314,7 +311,7 @@ def format_count_table(rows: Sequence[CountRow]) -> str:
     """A plain-text table, one model per line, numbers with thousands separators."""
     header = ("model", "params", "MACs", "FLOPs", "input")
     lines = [
-        (name, f"{counts.params:,}", f"{counts.macs:,}", f"{counts.flops:,}", _shape_text(shape))
+        (name, f"{counts.params:,}", f"{counts.macs:,}", f"{counts.flops:,}", format_shape(shape))
         for name, counts, shape in rows
     ]
     widths = [max(len(line[column]) for line in [header, *lines]) for column in range(5)]
@@ -334,11 +331,7 @@ def write_count_csv(path: Path, rows: Sequence[CountRow]) -> None:
         writer = csv.writer(file)
         writer.writerow(COUNT_CSV_HEADER)
         for name, counts, shape in rows:
-            writer.writerow([name, counts.params, counts.macs, counts.flops, _shape_text(shape)])
-
-
-def _shape_text(shape: Sequence[int]) -> str:
-    return "x".join(map(str, shape))
+            writer.writerow([name, counts.params, counts.macs, counts.flops, format_shape(shape)])
 
 
 def _usage_error(command: str, message: str) -> int:

@@ -30,17 +30,25 @@ def find_model_files(folder: Path) -> list[Path]:
         raise DiscoveryError(f"--prune-models folder {folder} does not exist")
     if not folder.is_dir():
         raise DiscoveryError(f"--prune-models {folder} is not a folder")
-    files = sorted(
+    files = list_model_files(folder)
+    if not files:
+        suffixes = ", ".join(MODEL_FILE_SUFFIXES)
+        raise DiscoveryError(f"--prune-models folder {folder} holds no model files ({suffixes})")
+    return files
+
+
+def list_model_files(folder: Path) -> list[Path]:
+    """Model files directly inside an existing ``folder``, sorted by name.
+
+    Hidden files (``.x.pth``, macOS's ``._x.pth`` resource forks) are not models.
+    """
+    return sorted(
         path
         for path in folder.iterdir()
         if path.is_file()
         and path.suffix.lower() in MODEL_FILE_SUFFIXES
         and not path.name.startswith(".")
     )
-    if not files:
-        suffixes = ", ".join(MODEL_FILE_SUFFIXES)
-        raise DiscoveryError(f"--prune-models folder {folder} holds no model files ({suffixes})")
-    return files
 
 
 def pair_with_baselines(paths: list[Path]) -> list[ModelEntry]:
@@ -49,8 +57,10 @@ def pair_with_baselines(paths: list[Path]) -> list[ModelEntry]:
     baselines: dict[tuple[str, str], str] = {}
     for name in names.values():
         if name and name.is_baseline:
-            # The first in sorted order, as the results table takes it (e.g. two folders).
-            baselines.setdefault(name.group_key, name.stem)
+            # Of two candidates (two folders, names differing in case) the smaller name wins,
+            # as in the results table, whose sort order ends with the model name.
+            chosen = baselines.get(name.group_key)
+            baselines[name.group_key] = name.stem if chosen is None else min(chosen, name.stem)
     entries = []
     for path, name in names.items():
         baseline = None

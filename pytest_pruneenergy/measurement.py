@@ -7,8 +7,14 @@ that writes the report, as a JSON-able dict on the pytest report.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
+
+
+def format_shape(shape: Iterable[int]) -> str:
+    """``(3, 224, 224)`` -> ``3x224x224``, as shapes appear in messages, CSVs and tables."""
+    return "x".join(str(size) for size in shape)
 
 
 @dataclass(frozen=True)

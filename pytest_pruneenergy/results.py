@@ -37,14 +37,13 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from pytest_pruneenergy.measurement import ItemFailure, Measurement, WindowStats
-from pytest_pruneenergy.naming import ModelName, parse_model_name
+from .measurement import ItemFailure, Measurement, WindowStats, format_shape
+from .naming import ModelName, parse_model_name
 
 MODEL_NAME = "MODEL_NAME"
 BATCH_SIZE = "BATCH_SIZE"
@@ -239,11 +238,6 @@ def power_limit_watts(gpu_facts: dict[str, str]) -> float | None:
         return float(gpu_facts["power_limit_watts"])
     except (KeyError, ValueError):
         return None
-
-
-def format_input_shape(input_shape: Iterable[int]) -> str:
-    """``(3, 224, 224)`` -> ``3x224x224``."""
-    return "x".join(str(size) for size in input_shape)
 
 
 def build_table(measurements: list[Measurement], failures: list[ItemFailure]) -> pd.DataFrame:
@@ -467,7 +461,7 @@ def _measured_row(
         METER_IS_ESTIMATE: measurement.meter_is_estimate,
         METER_DESCRIPTION: measurement.meter_description,
         DEVICE: measurement.device,
-        INPUT_SHAPE: format_input_shape(measurement.input_shape),
+        INPUT_SHAPE: format_shape(measurement.input_shape),
         MODEL_PATH: measurement.path,
         STATUS: STATUS_MEASURED,
         DYNAMIC_JOULES_PER_SAMPLE: measurement.dynamic_joules_per_sample,

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .loading import LoadedModel, ModelLoadError, first_line
-from .measurement import Measurement, ModelCounts
+from .measurement import Measurement, ModelCounts, format_shape
 from .settings import DEFAULT_INPUT_SHAPE, Settings
 
 if TYPE_CHECKING:
@@ -308,7 +308,3 @@ def random_input(batch_size: int, input_shape: tuple[int, ...], device: str) -> 
     import torch
 
     return torch.randn((batch_size, *input_shape), device=device, dtype=torch.float32)
-
-
-def format_shape(shape: tuple[int, ...]) -> str:
-    return "x".join(str(size) for size in shape)

@@ -4,12 +4,20 @@ from __future__ import annotations
 
 from pathlib import Path
 
-# The pytester fixture restores sys.modules after each test; a C extension first imported during
-# one (writing model files imports torch) would be imported again by the next test, and crash.
-import matplotlib  # noqa: F401
-import pandas  # noqa: F401
 import pytest
-import torch  # noqa: F401
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """Import the C extensions before any test runs.
+
+    The pytester fixture restores sys.modules after each test; a C extension first imported
+    during one (writing model files imports torch) would be imported again by the next test,
+    and crash. Here, not at module level, so that ``pytest --help`` stays fast.
+    """
+    import matplotlib  # noqa: F401
+    import pandas  # noqa: F401
+    import torch  # noqa: F401
+
 
 TINY_INPUT_SHAPE = (3, 64, 64)
 
