@@ -193,18 +193,27 @@ def _run_demo(args: argparse.Namespace) -> int:
     import pytest
 
     from .demo import DEMO_GPRS, DEMO_LAYOUTS, DEMO_PDS, choose_plan, pytest_arguments
+    from .settings import SettingsError, parse_device
     from .zoo import build_zoo
 
+    try:
+        parse_device(args.device)
+    except SettingsError as error:
+        return _usage_error("demo", str(error).replace("--prune-device", "--device"))
     plan = choose_plan(args.device)
     models_dir = args.out / "models"
-    paths = build_zoo(
-        models_dir,
-        layouts=DEMO_LAYOUTS,
-        pds=DEMO_PDS,
-        gprs=DEMO_GPRS,
-        input_size=plan.input_size,
-        progress=_progress_bar(sys.stderr),
-    )
+    try:
+        paths = build_zoo(
+            models_dir,
+            layouts=DEMO_LAYOUTS,
+            pds=DEMO_PDS,
+            gprs=DEMO_GPRS,
+            input_size=plan.input_size,
+            progress=_progress_bar(sys.stderr),
+        )
+    except (NotADirectoryError, OSError) as error:
+        print(f"pruneenergy demo: cannot write the zoo: {error}", file=sys.stderr)
+        return EXIT_FAILED
     pytest_args = pytest_arguments(plan, models_dir, args.out / "report")
     if args.device.startswith("cuda:"):
         pytest_args = [*pytest_args, f"--prune-device={args.device}"]

@@ -35,7 +35,10 @@ def pytest_pruneenergy_make_input(
 
 @pytest.hookspec(firstresult=True)
 def pytest_pruneenergy_make_meter(device: str, kind: str, estimate_watts_per_core: float) -> Any:
-    """Return a ``pytest_pruneenergy.meters.Meter`` for ``device`` (e.g. a wall power meter)."""
+    """Return a ``pytest_pruneenergy.meters.Meter`` for ``device`` (e.g. a wall power meter).
+
+    Its ``read_joules`` runs on a background thread while the model runs (see ``Meter``).
+    """
 
 
 @pytest.hookspec

@@ -249,3 +249,9 @@ def test_demo_builds_the_zoo_and_measures_it_with_the_plugin(tmp_path):
     table = pd.read_csv(tmp_path / "demo" / "report" / "pruneenergy_results.csv")
     pruned = table[table["MODEL_NAME"] == "VGG11_CIFAR10_random_PD1_GPR-50_PRUNED"]
     assert pruned["Baseline Model"].iloc[0] == "VGG11_CIFAR10_UNPRUNED"
+
+
+def test_demo_refuses_an_unknown_device(tmp_path, capsys):
+    assert cli.main(["demo", "--device", "gpu", "--out", str(tmp_path / "d")]) == cli.EXIT_USAGE
+    assert "--device: 'gpu' is not one of auto, cpu, cuda, cuda:N" in capsys.readouterr().err
+    assert not (tmp_path / "d").exists()

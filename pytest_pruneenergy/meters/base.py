@@ -40,6 +40,11 @@ class Meter(Protocol):
     CPU meters). ``read_joules`` returns joules since an arbitrary origin and never decreases, so
     only differences between two reads mean anything. ``device_state`` never raises: it is
     context for a result, not the measurement.
+
+    Threads: ``read_joules`` is called from the protocol's poller thread, in a loop, while the
+    measuring thread calls ``device_state`` and finally ``close``; a meter from a user's hook
+    (a serial wall meter, say) must tolerate that, e.g. with a lock. A read may take
+    milliseconds; it should release the GIL while it waits (ctypes and I/O calls do).
     """
 
     name: str
