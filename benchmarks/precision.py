@@ -13,7 +13,7 @@ batch sizes 1, 8, 32 and 64, each measured ``--repeats`` times:
   the harness must not reduce.
 
     python benchmarks/precision.py run --out precision.jsonl          # on the GPU, < 10 min
-    python benchmarks/precision.py render precision.jsonl docs/benchmarks/precision.md
+    python benchmarks/precision.py render precision.jsonl [...] docs/benchmarks/precision.md
 
 ``run`` appends one JSON line per measurement, so a run split in parts (``--part``) adds up.
 """
@@ -199,7 +199,12 @@ def _number(value: float, digits: int = 4) -> str:
 
 
 def render(args: argparse.Namespace) -> int:
-    records = [json.loads(line) for line in Path(args.results).read_text().splitlines() if line]
+    records = [
+        json.loads(line)
+        for results in args.results
+        for line in Path(results).read_text().splitlines()
+        if line
+    ]
     rows = summarize(records)
     gpus = sorted({f"{r['gpu']} (driver {r['driver']})" for r in records})
     lines = [
@@ -212,6 +217,8 @@ def render(args: argparse.Namespace) -> int:
         "ours, FPS of the bare loop is the same model and batch timed by two synchronizations",
         "right after each repeat of ours (their CVs show how much the workload itself drifts).",
         "Naive is two counter reads bracketing the same run as ours.",
+        "",
+        f"Source: {', '.join(str(Path(r).name) for r in args.results)}.",
         "",
         "Regenerate (on the GPU, then anywhere):",
         "",
@@ -261,7 +268,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     run_parser.set_defaults(handler=run)
     render_parser = commands.add_parser("render", help="write the Markdown table")
-    render_parser.add_argument("results")
+    render_parser.add_argument("results", nargs="+", help="JSON lines files, e.g. two parts")
     render_parser.add_argument("out")
     render_parser.set_defaults(handler=render)
     args = parser.parse_args(argv)
