@@ -18,6 +18,8 @@ COLUMNS = {
     "BATCH_SIZE": "batch",
     "Mean Energy per Sample (J)": "J/sample",
     "CI95 Energy per Sample (J)": "± CI95",
+    "CI Target Met": "CI met",
+    "Dynamic Energy per Sample (J)": "dynamic J/sample",
     "FPS": "FPS",
     "Energy Reduction (%)": "energy red. %",
     "CR (%) measured in FLOPs": "FLOPs CR %",
@@ -39,15 +41,21 @@ def render(table: pd.DataFrame, command: str) -> str:
     shown["J/sample"] = shown["J/sample"].map(lambda v: f"{v:.4g}")
     shown["± CI95"] = shown["± CI95"].map(lambda v: f"{v:.2g}")
     shown["FPS"] = shown["FPS"].map(lambda v: f"{v:.1f}")
+    shown["dynamic J/sample"] = shown["dynamic J/sample"].map(
+        lambda v: "" if pd.isna(v) else f"{v:.4g}"
+    )
     for column in ("energy red. %", "FLOPs CR %", "params CR %"):
         shown[column] = shown[column].map(lambda v: "" if pd.isna(v) else f"{v:.1f}")
     devices = ", ".join(sorted(set(measured["Device"])))
     meters = "; ".join(sorted(set(measured["Meter Description"])))
+    protocols = ", ".join(sorted(set(measured["Protocol"].astype(str))))
+    idle = ", ".join(f"{w:.1f} W" for w in sorted(set(measured["Idle Power (W)"].dropna())))
     lines = [
         "# The demo zoo, measured",
         "",
         f"Device: {devices}  ",
         f"Meter: {meters}  ",
+        f"Protocol: {protocols}; idle power: {idle or 'not measured'}  ",
         f"Items measured: {len(measured)}, failed: {len(failed)}",
         "",
         "Regenerate with:",
@@ -71,8 +79,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("out", type=Path)
     parser.add_argument(
         "--command",
-        default="pruneenergy demo --device cuda && python benchmarks/demo_table.py "
-        "pruneenergy-demo/report/pruneenergy_results.csv docs/demo-gpu.md",
+        default="python -m pytest_pruneenergy demo --device cuda -- --prune-batch-sizes=8,64 && "
+        "python benchmarks/demo_table.py pruneenergy-demo/report/pruneenergy_results.csv "
+        "docs/demo-gpu.md",
     )
     args = parser.parse_args(argv)
     args.out.parent.mkdir(parents=True, exist_ok=True)
