@@ -331,6 +331,7 @@ def measure_seed(
         joules_per_sample.append(joules / samples_per_trial)
         seconds_per_sample.append(seconds / samples_per_trial)
     seconds_measured = sum(seconds_per_sample) * samples_per_trial
+    state_end = device_state(meter)
     return WindowStats(
         joules_per_sample_mean=statistics.fmean(joules_per_sample),
         joules_per_sample_std=_stdev(joules_per_sample),
@@ -345,9 +346,9 @@ def measure_seed(
         protocol="seed",
         naive_joules_per_sample=statistics.fmean(joules_per_sample),
         temperature_start_celsius=state_start.temperature_celsius,
-        temperature_end_celsius=device_state(meter).temperature_celsius,
+        temperature_end_celsius=state_end.temperature_celsius,
         sm_clock_start_mhz=state_start.sm_clock_mhz,
-        sm_clock_end_mhz=device_state(meter).sm_clock_mhz,
+        sm_clock_end_mhz=state_end.sm_clock_mhz,
     )
 
 
