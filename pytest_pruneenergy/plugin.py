@@ -507,6 +507,17 @@ class PruneEnergySession:
                     stacklevel=1,
                 )
 
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_benchmark_update_machine_info(
+        self, config: pytest.Config, machine_info: dict[str, Any]
+    ) -> None:
+        """pytest-benchmark's saved runs say which GPU, driver and power limit they ran on."""
+        facts = {
+            device: dict(getattr(meter, "gpu_facts", {})) for device, meter in self._meters.items()
+        }
+        if facts:
+            machine_info["pruneenergy"] = facts
+
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
         if not self.report_lines:
             return

@@ -373,7 +373,11 @@ def test_the_summary_gives_the_devices_idle_power(seed_run: Run):
 
 
 def test_seed_protocol_figures_land_in_pytest_benchmark_extra_info(seed_run: Run):
-    benchmarks = json.loads((seed_run.folder / "bench.json").read_text())["benchmarks"]
+    report = json.loads((seed_run.folder / "bench.json").read_text())
+    assert report["machine_info"]["pruneenergy"] == {
+        "cpu": {"gpu_name": "Test Board", "driver": "580.95.05", "power_limit_watts": "123.5"}
+    }
+    benchmarks = report["benchmarks"]
     assert len(benchmarks) == 4
     for bench in benchmarks:
         info = bench["extra_info"]
