@@ -26,6 +26,7 @@ EXIT_USAGE = 2
 
 PROGRESS_BAR_WIDTH = 30
 COUNT_CSV_HEADER = ("model", "params", "macs", "flops_2x_macs", "input_shape")
+HISTORY_CSV_NAME = "energy_history.csv"
 
 CountRow = tuple[str, "ModelCounts", tuple[int, ...]]  # model name, counts, input shape
 
@@ -52,6 +53,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_zoo_command(commands)
     _add_count_command(commands)
     _add_demo_command(commands)
+    _add_history_command(commands)
+    _add_compare_command(commands)
     return parser
 
 
@@ -341,6 +344,89 @@ def write_count_csv(path: Path, rows: Sequence[CountRow]) -> None:
         writer.writerow(COUNT_CSV_HEADER)
         for name, counts, shape in rows:
             writer.writerow([name, counts.params, counts.macs, counts.flops, format_shape(shape)])
+
+
+# -- history and compare -----------------------------------------------------------------------
+
+
+def _add_history_command(commands: argparse._SubParsersAction) -> None:
+    from .history import DEFAULT_STORE_DIR
+
+    history = commands.add_parser(
+        "history",
+        help="energy per sample across the stored runs, as CSV and a figure",
+        description="Write energy_history.csv (one row per run, model and batch size: time, "
+        "commit, dirty, joules per sample, CI95, FPS) and energy_history.png (joules per sample "
+        "across runs with 95 %% CI bands) from the runs pytest --energy-save stored.",
+    )
+    history.add_argument("--store", type=Path, default=Path(DEFAULT_STORE_DIR), metavar="DIR")
+    history.add_argument("--model", metavar="GLOB", help="only models matching GLOB, e.g. 'VGG*'")
+    history.add_argument("--batch", type=int, metavar="N", help="only batch size N")
+    history.add_argument("--out", type=Path, default=Path("."), metavar="DIR")
+    history.set_defaults(run=_run_history)
+
+
+def _run_history(args: argparse.Namespace) -> int:
+    from .history import HISTORY_COLUMNS, history_rows, load_runs
+
+    loaded = load_runs(args.store)
+    for problem in loaded.problems:
+        print(f"pruneenergy history: skipped: {problem}", file=sys.stderr)
+    rows = history_rows(loaded.runs, model_glob=args.model, batch_size=args.batch)
+    if not rows:
+        print(
+            f"pruneenergy history: no stored runs with matching items in {args.store}",
+            file=sys.stderr,
+        )
+        return EXIT_FAILED
+    import pandas as pd
+
+    from .plots import ENERGY_HISTORY_FIGURE, energy_history_figure
+
+    table = pd.DataFrame(rows, columns=list(HISTORY_COLUMNS))
+    csv_path = args.out / HISTORY_CSV_NAME
+    try:
+        args.out.mkdir(parents=True, exist_ok=True)
+        table.to_csv(csv_path, index=False)
+        figure = energy_history_figure(table)
+        if figure is not None:
+            figure.savefig(args.out / ENERGY_HISTORY_FIGURE)
+    except OSError as error:
+        print(f"pruneenergy history: cannot write to {args.out}: {error}", file=sys.stderr)
+        return EXIT_FAILED
+    runs = table["run_id"].nunique()
+    print(f"wrote {csv_path} ({len(table)} rows from {runs} runs)")
+    if figure is not None:
+        print(f"wrote {args.out / ENERGY_HISTORY_FIGURE}")
+    return EXIT_OK
+
+
+def _add_compare_command(commands: argparse._SubParsersAction) -> None:
+    from .history import DEFAULT_STORE_DIR
+
+    compare = commands.add_parser(
+        "compare",
+        help="compare two stored runs, item by item",
+        description="Print a verdict per model and batch size of RUN_B against RUN_A: improved, "
+        "regressed or unchanged (energy: outside both 95 %% CIs), new or missing. RUN is a run "
+        "id (a file name in the store without .json) or the path of a run file.",
+    )
+    compare.add_argument("run_a", metavar="RUN_A")
+    compare.add_argument("run_b", metavar="RUN_B")
+    compare.add_argument("--store", type=Path, default=Path(DEFAULT_STORE_DIR), metavar="DIR")
+    compare.set_defaults(run=_run_compare)
+
+
+def _run_compare(args: argparse.Namespace) -> int:
+    from .history import RunStoreError, compare_runs, comparison_lines, find_run
+
+    try:
+        run_a = find_run(args.run_a, args.store)
+        run_b = find_run(args.run_b, args.store)
+    except RunStoreError as error:
+        return _usage_error("compare", str(error))
+    print("\n".join(comparison_lines(run_a, run_b, compare_runs(run_a, run_b))))
+    return EXIT_OK
 
 
 def _usage_error(command: str, message: str) -> int:

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from .discovery import DiscoveryError, ModelEntry, find_model_files, pair_with_baselines
+from .history import COMPARE_LATEST, DEFAULT_STORE_DIR
 from .measurement import ItemFailure, Measurement
 from .settings import (
     DEFAULT_BATCH_SIZES,
@@ -30,6 +31,18 @@ from .settings import (
     SettingsError,
     resolve_settings,
 )
+from .thresholds import (
+    IN_ITEM_KINDS,
+    INCONCLUSIVE,
+    MARKER_NAME,
+    SESSION_KINDS,
+    ItemThresholds,
+    ThresholdError,
+    Verdict,
+    gate_summary_lines,
+    judge_measurement,
+    parse_marker,
+)
 
 if TYPE_CHECKING:
     from .meters import Meter
@@ -40,6 +53,7 @@ ENTRY_KEY = pytest.StashKey[ModelEntry]()
 BATCH_SIZE_KEY = pytest.StashKey[int]()
 MEASUREMENT_KEY = pytest.StashKey[Measurement]()
 FAILURE_RECORDED_KEY = pytest.StashKey[bool]()
+THRESHOLDS_KEY = pytest.StashKey[ItemThresholds]()
 # pytest-benchmark's timing is extra work after the energy windows; keep it a small share.
 BENCHMARK_SHARE = 0.1
 
@@ -47,6 +61,11 @@ BENCHMARK_SHARE = 0.1
 class PruneEnergyWarning(UserWarning):
     """A result pytest-pruneenergy still gives, but with less than it should: a model it cannot
     place (an unparsed name), idle power it could not measure."""
+
+
+class EnergyGateWarning(pytest.PytestWarning):
+    """An energy gate whose verdict is inconclusive: the 95 % CI straddles the threshold, or
+    the baseline was not measured. ``--energy-strict`` makes it a failure."""
 
 
 def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
@@ -134,6 +153,59 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         f"power x time (default: {DEFAULT_IDLE_SECONDS:g}; 0: not measured). "
         "ini: energy_idle_seconds",
     )
+    group.addoption(
+        "--energy-min-reduction",
+        metavar="PCT",
+        help="energy gate: fail a pruned model whose energy reduction against its baseline is "
+        "below PCT %% with 95 %% confidence (checked at the end of the session). "
+        "ini: energy_min_reduction, or per model: energy_thresholds",
+    )
+    group.addoption(
+        "--energy-max-joules",
+        metavar="J",
+        help="energy gate: fail an item whose energy per sample is above J with 95 %% "
+        "confidence. ini: energy_max_joules, or per model: energy_thresholds",
+    )
+    group.addoption(
+        "--min-fps",
+        metavar="N",
+        help="energy gate: fail an item below N frames per second (FPS has no CI: taken as "
+        "exact). ini: min_fps, or per model: energy_thresholds",
+    )
+    group.addoption(
+        "--energy-strict",
+        action="store_true",
+        default=None,
+        help="an inconclusive energy gate (its 95 %% CI straddles the threshold) fails instead "
+        "of warning. ini: energy_strict",
+    )
+    group.addoption(
+        "--energy-store",
+        metavar="DIR",
+        help=f"folder of stored runs (default: {DEFAULT_STORE_DIR} beside the ini file). "
+        "ini: energy_store",
+    )
+    group.addoption(
+        "--energy-save",
+        action="store_true",
+        default=None,
+        help="store this run (one new JSON file) in the run store. ini: energy_save",
+    )
+    group.addoption(
+        "--energy-compare",
+        nargs="?",
+        const=COMPARE_LATEST,
+        metavar="RUN",
+        help="compare with a stored run: a run id or a file (default: the latest run from this "
+        "machine); write it as --energy-compare=RUN",
+    )
+    group.addoption(
+        "--energy-compare-fail",
+        action="append",
+        metavar="MEASURE:PCT",
+        help="fail the session when an item regressed beyond PCT against the compared run: "
+        "joules:5%%, fps:5%%; repeatable or comma separated; implies --energy-compare",
+    )
     parser.addini("prune_models", "folders of model files to measure", type="linelist")
     parser.addini("prune_batch_sizes", "batch sizes, comma separated")
     parser.addini("prune_input_shape", "shape of one input sample, e.g. 3,224,224")
@@ -146,6 +218,17 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addini("energy_protocol", f"one of {', '.join(PROTOCOLS)}")
     parser.addini("energy_target_ci", "CI target of the adaptive protocol, in percent")
     parser.addini("energy_idle_seconds", "seconds to measure idle power; 0: not measured")
+    parser.addini("energy_store", "folder of stored runs")
+    parser.addini("energy_save", "store every run in the run store (true/false)")
+    parser.addini(
+        "energy_thresholds",
+        "energy gates per model, one a line: PATTERN[:bsN]:KIND=VALUE[,KIND=VALUE...]",
+        type="linelist",
+    )
+    parser.addini("energy_min_reduction", "energy gate: minimum energy reduction in percent")
+    parser.addini("energy_max_joules", "energy gate: maximum joules per sample")
+    parser.addini("min_fps", "energy gate: minimum frames per second")
+    parser.addini("energy_strict", "inconclusive energy gates fail (true/false)")
 
 
 def _raw_options(config: pytest.Config) -> RawOptions:
@@ -180,10 +263,32 @@ def _raw_options(config: pytest.Config) -> RawOptions:
         ini_protocol=ini("energy_protocol"),
         ini_target_ci=ini("energy_target_ci"),
         ini_idle_seconds=ini("energy_idle_seconds"),
+        cli_store_dir=cli("energy_store"),
+        cli_save=cli("energy_save"),
+        cli_compare=cli("energy_compare"),
+        cli_compare_fail=cli("energy_compare_fail"),
+        ini_store_dir=ini("energy_store"),
+        ini_save=ini("energy_save"),
+        cli_min_reduction=cli("energy_min_reduction"),
+        cli_max_joules=cli("energy_max_joules"),
+        cli_min_fps=cli("min_fps"),
+        cli_strict=cli("energy_strict"),
+        ini_thresholds=config.getini("energy_thresholds"),
+        ini_min_reduction=ini("energy_min_reduction"),
+        ini_max_joules=ini("energy_max_joules"),
+        ini_min_fps=ini("min_fps"),
+        ini_strict=ini("energy_strict"),
     )
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    # Registered even when the plugin is off, so that a conftest adding the marker passes
+    # --strict-markers in runs without --prune-models.
+    config.addinivalue_line(
+        "markers",
+        f"{MARKER_NAME}(min_reduction=PCT, max_joules=J, min_fps=N): energy gates for the "
+        "pytest-pruneenergy items it marks (add it in pytest_collection_modifyitems)",
+    )
     ini_dir = config.inipath.parent if config.inipath else config.rootpath
     try:
         settings = resolve_settings(
@@ -349,6 +454,8 @@ class PruneEnergySession:
         self.idle_power: IdlePower = IdlePower(settings.idle_seconds)
         self.measurements: list[Measurement] = []
         self.failures: list[ItemFailure] = []
+        # Per (model, batch size), from the reports, for the gates judged at the session end.
+        self.thresholds: dict[tuple[str, int], ItemThresholds] = {}
         self.report_lines: list[str] = []
 
     # -- collection -------------------------------------------------------------------------
@@ -403,6 +510,8 @@ class PruneEnergySession:
         entry = item.stash[ENTRY_KEY]
         size = item.stash[BATCH_SIZE_KEY]
         hook = self.config.hook
+        # Before measuring: a bad marker fails the item without spending the time budget.
+        thresholds = self.thresholds_of(item)
 
         def load(path: Path) -> Any:
             return hook.pytest_pruneenergy_load_model(
@@ -446,6 +555,35 @@ class PruneEnergySession:
                 make_input,
                 budget_seconds=BENCHMARK_SHARE * self.settings.max_seconds,
             )
+        self.check_in_item(item, measurement, thresholds)
+
+    def thresholds_of(self, item: pytest.Item) -> ItemThresholds:
+        """Marker > command line > ini rule > ini; stashed, so the report carries them."""
+        marker = item.get_closest_marker(MARKER_NAME)
+        problem = None
+        try:
+            marked = parse_marker(marker.args, marker.kwargs) if marker is not None else None
+        except ThresholdError as error:
+            problem = str(error)
+        if problem is not None:
+            pytest.fail(problem, pytrace=False)
+        entry = item.stash[ENTRY_KEY]
+        thresholds = self.settings.gates.for_item(entry.stem, item.stash[BATCH_SIZE_KEY], marked)
+        item.stash[THRESHOLDS_KEY] = thresholds
+        return thresholds
+
+    def check_in_item(
+        self, item: pytest.Item, measurement: Measurement, thresholds: ItemThresholds
+    ) -> None:
+        """max_joules and min_fps need only this item's measurement, so they fail the item."""
+        verdicts = judge_measurement(measurement, thresholds, kinds=IN_ITEM_KINDS)
+        strict = self.settings.gates.strict
+        for verdict in verdicts:
+            if verdict.outcome == INCONCLUSIVE and not strict:
+                item.warn(EnergyGateWarning(verdict.message))
+        failed = [verdict.message for verdict in verdicts if verdict.fails(strict)]
+        if failed:
+            pytest.fail("\n".join(failed), pytrace=False)
 
     # tryfirst: around pytest-benchmark's own wrapper, so that its verdict can be amended.
     @pytest.hookimpl(wrapper=True, tryfirst=True)
@@ -462,6 +600,7 @@ class PruneEnergySession:
         measurement = item.stash.get(MEASUREMENT_KEY, None)
         if call.when == "call" and measurement is not None:
             report.pruneenergy_measurement = measurement.to_dict()
+            report.pruneenergy_thresholds = item.stash[THRESHOLDS_KEY].to_dict()
         elif (
             report.failed
             and isinstance(item, (EnergyItem, FolderProblem))
@@ -483,6 +622,8 @@ class PruneEnergySession:
         measurement = getattr(report, "pruneenergy_measurement", None)
         if measurement is not None:
             self.measurements.append(Measurement.from_dict(measurement))
+            thresholds = ItemThresholds.from_dict(report.pruneenergy_thresholds)
+            self.thresholds[(measurement["model"], measurement["batch_size"])] = thresholds
         failure = getattr(report, "pruneenergy_failure", None)
         if failure is not None:
             self.failures.append(ItemFailure.from_dict(failure))
@@ -495,9 +636,17 @@ class PruneEnergySession:
             # On the controller only (xdist workers' results arrive here on their reports).
             from .reporting import write_report
 
+            gates = self._judge_gates()
             self.report_lines = write_report(
-                self.measurements, self.failures, self.settings.report_dir, self.config.hook
+                self.measurements,
+                self.failures,
+                self.settings.report_dir,
+                self.config.hook,
+                gates=gates,
             )
+            self._finish_gates(session, gates)
+            if self.settings.save or self.settings.compare_run is not None:
+                self._compare_and_save(session)
         for meter in self._meters.values():
             try:
                 meter.close()
@@ -506,6 +655,55 @@ class PruneEnergySession:
                     PruneEnergyWarning(f"closing the {meter.name} meter failed: {error}"),
                     stacklevel=1,
                 )
+
+    def _judge_gates(self) -> dict[tuple[str, int], tuple[Verdict, ...]]:
+        """Every item's verdicts, here where all measurements (baselines too) have arrived."""
+        if not any(self.thresholds.values()):
+            return {}
+        from .results import baseline_measurements
+
+        baselines = baseline_measurements(self.measurements)
+        gates = {}
+        for measurement in self.measurements:
+            key = (measurement.model, measurement.batch_size)
+            thresholds = self.thresholds.get(key)
+            if thresholds:
+                gates[key] = judge_measurement(measurement, thresholds, baseline=baselines.get(key))
+        return gates
+
+    def _finish_gates(
+        self, session: pytest.Session, gates: dict[tuple[str, int], tuple[Verdict, ...]]
+    ) -> None:
+        """Warn about or fail the gates judged only now; the items judged their own already."""
+        strict = self.settings.gates.strict
+        self.report_lines += gate_summary_lines(gates, strict=strict)
+        session_verdicts = [
+            (key, verdict)
+            for key, verdicts in gates.items()
+            for verdict in verdicts
+            if verdict.threshold.kind in SESSION_KINDS
+        ]
+        for (model, size), verdict in session_verdicts:
+            if verdict.outcome == INCONCLUSIVE and not strict:
+                message = f"{model} (bs {size}): {verdict.message}"
+                warnings.warn(EnergyGateWarning(message), stacklevel=1)
+        if any(verdict.fails(strict) for _, verdict in session_verdicts):
+            self.report_lines.append("energy gates failed: the run fails (exit status 1)")
+            # pytest returns session.exitstatus after this hook; keep a worse status it has.
+            if session.exitstatus == pytest.ExitCode.OK:
+                session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+    def _compare_and_save(self, session: pytest.Session) -> None:
+        from .history import record_compare_save
+
+        outcome = record_compare_save(
+            self.measurements, self.failures, self.settings, repository_dir=self.config.rootpath
+        )
+        self.report_lines += outcome.lines
+        # pytest returns session.exitstatus after this hook: a broken gate fails the run even
+        # when every item passed.
+        if outcome.gate_failed and session.exitstatus == pytest.ExitCode.OK:
+            session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_benchmark_update_machine_info(

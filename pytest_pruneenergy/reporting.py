@@ -7,10 +7,12 @@ device: its meter, GPU facts, idle power, items and seconds measured).
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from .measurement import ItemFailure, Measurement
+from .thresholds import Verdict
 
 CSV_NAME = "pruneenergy_results.csv"
 RUN_CSV_NAME = "pruneenergy_run.csv"
@@ -21,11 +23,14 @@ def write_report(
     failures: list[ItemFailure],
     report_dir: Path | None,
     hook: Any = None,
+    *,
+    gates: Mapping[tuple[str, int], Sequence[Verdict]] | None = None,
 ) -> list[str]:
-    """Write the report files (when ``report_dir`` is set); return the terminal summary."""
+    """Write the report files (when ``report_dir`` is set); return the terminal summary.
+    ``gates``: the energy gates' verdicts per (model, batch size), for the CSV."""
     from .results import build_run_table, build_table, summary_lines, write_csv
 
-    table = build_table(measurements, failures)
+    table = build_table(measurements, failures, gates)
     lines = summary_lines(table)
     if report_dir is None:
         return [*lines, "(add --energy-report to write the CSV and figures)"]

@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import math
 import os
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +45,7 @@ import pandas as pd
 
 from .measurement import ItemFailure, Measurement, WindowStats, format_shape
 from .naming import ModelName, parse_model_name
+from .thresholds import PASS, Verdict, worst_outcome
 
 MODEL_NAME = "MODEL_NAME"
 BATCH_SIZE = "BATCH_SIZE"
@@ -95,6 +97,8 @@ SM_CLOCK_END_MHZ = "SM Clock End (MHz)"
 GPU = "GPU"
 DRIVER = "Driver"
 POWER_LIMIT_WATTS = "Power Limit (W)"
+GATE = "Gate"
+GATE_MESSAGE = "Gate Message"
 
 SEED_COLUMNS: tuple[str, ...] = (
     MODEL_NAME,
@@ -150,6 +154,8 @@ EXTRA_COLUMNS: tuple[str, ...] = (
     GPU,
     DRIVER,
     POWER_LIMIT_WATTS,
+    GATE,
+    GATE_MESSAGE,
 )
 COLUMNS: tuple[str, ...] = SEED_COLUMNS + EXTRA_COLUMNS
 
@@ -240,14 +246,22 @@ def power_limit_watts(gpu_facts: dict[str, str]) -> float | None:
         return None
 
 
-def build_table(measurements: list[Measurement], failures: list[ItemFailure]) -> pd.DataFrame:
-    """One row per measured or failed (model, batch size), in a deterministic order."""
+def build_table(
+    measurements: list[Measurement],
+    failures: list[ItemFailure],
+    gates: Mapping[tuple[str, int], Sequence[Verdict]] | None = None,
+) -> pd.DataFrame:
+    """One row per measured or failed (model, batch size), in a deterministic order.
+    ``gates``: the energy gates' verdicts per (model, batch size); rows without any have an
+    empty ``Gate``."""
     keyed_rows: list[tuple[tuple[Any, ...], dict[str, Any]]] = []
     baselines = _baselines_by_group_and_batch(measurements)
     for measurement in measurements:
         name = parse_model_name(measurement.model)
         baseline = _baseline_for(name, measurement.batch_size, baselines)
         row = _measured_row(measurement, name, baseline)
+        verdicts = (gates or {}).get((measurement.model, measurement.batch_size), ())
+        row.update(_gate_columns(verdicts))
         keyed_rows.append((_sort_key(measurement.model, measurement.batch_size, name), row))
     for failure in failures:
         name = parse_model_name(failure.model)
@@ -256,6 +270,21 @@ def build_table(measurements: list[Measurement], failures: list[ItemFailure]) ->
     keyed_rows.sort(key=lambda keyed: keyed[0])
     table = pd.DataFrame([row for _, row in keyed_rows], columns=list(COLUMNS))
     return _with_dtypes(table)
+
+
+def baseline_measurements(
+    measurements: list[Measurement],
+) -> dict[tuple[str, int], Measurement]:
+    """Each pruned measurement's baseline by (model, batch size): the pairing that
+    ``Energy Reduction (%)`` uses. Baselines and models without one are left out."""
+    baselines = _baselines_by_group_and_batch(measurements)
+    paired = {}
+    for measurement in measurements:
+        name = parse_model_name(measurement.model)
+        baseline = _baseline_for(name, measurement.batch_size, baselines)
+        if name is not None and not name.is_baseline and baseline is not None:
+            paired[(measurement.model, measurement.batch_size)] = baseline
+    return paired
 
 
 def build_run_table(table: pd.DataFrame) -> pd.DataFrame:
@@ -479,6 +508,17 @@ def _measured_row(
         POWER_LIMIT_WATTS: power_limit_watts(measurement.gpu_facts),
         **_group_columns(name),
         **_reduction_columns(measurement, name, baseline),
+    }
+
+
+def _gate_columns(verdicts: Sequence[Verdict]) -> dict[str, Any]:
+    """The worst outcome, and what every verdict found, failures first."""
+    if not verdicts:
+        return {}
+    ordered = sorted(verdicts, key=lambda verdict: verdict.outcome == PASS)
+    return {
+        GATE: worst_outcome(verdicts),
+        GATE_MESSAGE: "; ".join(verdict.message for verdict in ordered),
     }
 
 

@@ -8,11 +8,20 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
 
+from .history import COMPARE_LATEST, DEFAULT_STORE_DIR
 from .meters import DEFAULT_WATTS_PER_BUSY_CORE, METER_KINDS
+from .thresholds import (
+    MAX_JOULES,
+    MIN_FPS,
+    MIN_REDUCTION,
+    GateSettings,
+    ThresholdError,
+    resolve_gates,
+)
 
 DEFAULT_BATCH_SIZES = (1, 8, 16, 32, 64)  # the seed tool's
 DEFAULT_INPUT_SHAPE = (3, 224, 224)
@@ -48,6 +57,17 @@ class Settings:
     target_ci_fraction: float
     # 0: idle power is not measured, and dynamic energy is left empty.
     idle_seconds: float
+    # The run store (history.py); defaults so that code building Settings by hand needs none.
+    store_dir: Path = Path(DEFAULT_STORE_DIR)
+    save: bool = False
+    # None: no comparison; COMPARE_LATEST: the newest stored run from this machine; else a run
+    # id or the path of a run file.
+    compare_run: str | None = None
+    # --energy-compare-fail gates, as fractions (0.05 for 5 %); None: that measure is no gate.
+    compare_fail_joules_fraction: float | None = None
+    compare_fail_fps_fraction: float | None = None
+    # Energy gates (thresholds.py), all but each item's marker, which is read when it runs.
+    gates: GateSettings = field(default_factory=GateSettings)
 
     @property
     def enabled(self) -> bool:
@@ -144,6 +164,29 @@ def parse_bool(option: str, text: str) -> bool:
     raise SettingsError(f"{option}: {text!r} is not true or false")
 
 
+COMPARE_FAIL_MEASURES = ("joules", "fps")
+
+
+def parse_compare_fail(texts: Sequence[str]) -> dict[str, float]:
+    """``["joules:5%", "fps:10"]`` or ``["joules:5%,fps:10%"]`` -> fractions by measure:
+    ``{"joules": 0.05, "fps": 0.1}``; a measure given twice keeps its last value."""
+    fractions: dict[str, float] = {}
+    for text in texts:
+        for part in text.split(","):
+            measure, colon, percent = part.strip().partition(":")
+            measure = measure.strip().lower()
+            if not colon or measure not in COMPARE_FAIL_MEASURES:
+                raise SettingsError(
+                    f"--energy-compare-fail: {part.strip()!r} is not MEASURE:PERCENT with MEASURE "
+                    f"one of {', '.join(COMPARE_FAIL_MEASURES)} (e.g. joules:5%)"
+                )
+            value = parse_number("--energy-compare-fail", percent.strip().removesuffix("%"))
+            if not value >= 0:
+                raise SettingsError(f"--energy-compare-fail: {part.strip()!r} must be 0 % or more")
+            fractions[measure] = value / 100
+    return fractions
+
+
 def parse_report_dir(text: str, base: Path) -> Path | None:
     """An ini value: a folder, ``true`` for the default folder, ``false`` or empty for none."""
     lowered = text.strip().lower()
@@ -190,6 +233,42 @@ class RawOptions:
     ini_protocol: str = ""
     ini_target_ci: str = ""
     ini_idle_seconds: str = ""
+    cli_store_dir: str | None = None
+    cli_save: bool | None = None
+    cli_compare: str | None = None
+    cli_compare_fail: Sequence[str] | None = None
+    ini_store_dir: str = ""
+    ini_save: str = ""
+    cli_min_reduction: str | None = None
+    cli_max_joules: str | None = None
+    cli_min_fps: str | None = None
+    cli_strict: bool | None = None
+    ini_thresholds: Sequence[str] = ()
+    ini_min_reduction: str = ""
+    ini_max_joules: str = ""
+    ini_min_fps: str = ""
+    ini_strict: str = ""
+
+
+def resolve_gates_of(raw: RawOptions) -> GateSettings:
+    """The energy gates of the command line and the ini file; each item adds its marker."""
+    try:
+        return resolve_gates(
+            command_line={
+                MIN_REDUCTION: raw.cli_min_reduction,
+                MAX_JOULES: raw.cli_max_joules,
+                MIN_FPS: raw.cli_min_fps,
+            },
+            rules=raw.ini_thresholds,
+            ini={
+                MIN_REDUCTION: raw.ini_min_reduction,
+                MAX_JOULES: raw.ini_max_joules,
+                MIN_FPS: raw.ini_min_fps,
+            },
+            strict=True if raw.cli_strict else parse_bool("energy_strict", raw.ini_strict),
+        )
+    except ThresholdError as error:
+        raise SettingsError(str(error)) from None
 
 
 def resolve_settings(raw: RawOptions, *, invocation_dir: Path, ini_dir: Path) -> Settings:
@@ -204,6 +283,15 @@ def resolve_settings(raw: RawOptions, *, invocation_dir: Path, ini_dir: Path) ->
         report_dir: Path | None = invocation_dir / raw.cli_report_dir
     else:
         report_dir = parse_report_dir(raw.ini_report_dir, ini_dir)
+
+    if raw.cli_store_dir is not None:
+        store_dir = invocation_dir / raw.cli_store_dir
+    else:
+        store_dir = ini_dir / (raw.ini_store_dir.strip() or DEFAULT_STORE_DIR)
+    compare_fail = parse_compare_fail(raw.cli_compare_fail or ())
+    compare_run = raw.cli_compare
+    if compare_run is None and compare_fail:  # a gate needs a baseline: the latest run
+        compare_run = COMPARE_LATEST
 
     return Settings(
         model_dirs=tuple(dict.fromkeys(d.resolve() for d in model_dirs)),
@@ -250,4 +338,10 @@ def resolve_settings(raw: RawOptions, *, invocation_dir: Path, ini_dir: Path) ->
             lambda text: parse_non_negative_float("--energy-idle-seconds", text),
             DEFAULT_IDLE_SECONDS,
         ),
+        store_dir=store_dir,
+        save=True if raw.cli_save else parse_bool("energy_save", raw.ini_save),
+        compare_run=compare_run,
+        compare_fail_joules_fraction=compare_fail.get("joules"),
+        compare_fail_fps_fraction=compare_fail.get("fps"),
+        gates=resolve_gates_of(raw),
     )

@@ -114,6 +114,14 @@ def test_help_lists_the_options_under_one_heading_without_importing_torch(tmp_pa
         "--energy-protocol",
         "--energy-target-ci",
         "--energy-idle-seconds",
+        "--energy-min-reduction",
+        "--energy-max-joules",
+        "--min-fps",
+        "--energy-strict",
+        "--energy-store",
+        "--energy-save",
+        "--energy-compare",
+        "--energy-compare-fail",
     ):
         assert option in section
     assert "HEAVY: []" in output
@@ -602,3 +610,255 @@ def test_an_unwritable_report_folder_and_a_failing_meter_close_keep_the_summary(
     assert METERED_STEMS[0] in result.output[result.output.index("= pruneenergy =") :]
     assert "REPORT NOT WRITTEN to" in result.output
     assert "closing the board meter failed: NVML_ERROR_UNINITIALIZED" in result.output
+
+
+# -- the run store -------------------------------------------------------------------------------
+
+
+def test_saved_runs_are_compared_and_a_regression_beyond_the_gate_fails_the_session(tmp_path):
+    write_tiny_zoo(tmp_path / "models")
+    first = run_pytest(tmp_path, "--prune-models=models", "--prune-batch-sizes=1", "--energy-save")
+    assert first.returncode == 0, first.output
+    [stored] = (tmp_path / ".pruneenergy" / "runs").glob("*.json")
+    assert f"run saved: {stored}" in first.summary()
+    # Plant a baseline against which the next run must read as one regression, one improvement
+    # and one unchanged item, by factors far beyond the estimate meter's noise (and beyond what
+    # running under xdist does to it).
+    record = json.loads(stored.read_text())
+    regressed, improved, noisy = record["items"]
+    regressed.update(
+        joules_per_sample=regressed["joules_per_sample"] / 1e6, joules_per_sample_ci95=0
+    )
+    improved.update(joules_per_sample=improved["joules_per_sample"] * 1e6, joules_per_sample_ci95=0)
+    noisy.update(joules_per_sample_ci95=1e6 * noisy["joules_per_sample"])
+    stored.write_text(json.dumps(record))
+
+    second = run_pytest(
+        tmp_path,
+        "-p",
+        "xdist",
+        "-n",
+        "2",
+        "--prune-models=models",
+        "--prune-batch-sizes=1",
+        "--energy-save",
+        "--energy-compare",
+        "--energy-compare-fail=joules:5%",
+    )
+
+    assert second.returncode == 1, second.output
+    summary = second.summary()
+    assert "1 regressed, 1 improved, 1 unchanged, 0 new, 0 missing" in summary
+    verdict_of = {
+        line.split()[1]: line.split()[0]
+        for line in summary.splitlines()[1:]
+        if line.split() and line.split()[0] in ("regressed", "improved", "unchanged")
+    }
+    assert verdict_of == {
+        regressed["model"]: "regressed",
+        improved["model"]: "improved",
+        noisy["model"]: "unchanged",
+    }
+    assert (
+        f"FAILED --energy-compare-fail=joules:5%: 1 item(s) regressed: {regressed['model']} bs1"
+        in summary
+    )
+    assert len(list((tmp_path / ".pruneenergy" / "runs").glob("*.json"))) == 2  # the controller's
+
+
+def test_comparing_without_a_stored_run_says_so_and_passes(tmp_path):
+    (tmp_path / "models").mkdir()
+    write_tiny_model(tmp_path / "models" / "AlexNet_TINY_UNPRUNED.pth")
+    result = run_pytest(
+        tmp_path, "--prune-models=models", "--prune-batch-sizes=1", "--energy-compare-fail=fps:5%"
+    )
+    assert result.returncode == 0, result.output
+    assert "nothing to compare with (--energy-save stores runs)" in result.summary()
+    assert not (tmp_path / ".pruneenergy").exists()
+
+
+# -- energy gates ---------------------------------------------------------------------------------
+
+# Each model's forward pass adds exactly JOULES_PER_SAMPLE per sample to a counter the meter reads,
+# so energies are known. The meter reads SPREAD more of every other seed trial's energy (each item
+# reads it twice per trial, 40 times in all): PD2's trials alternate between J and 1.2 J, which
+# gives it a mean of 0.7 J and a 95 % CI of about +-0.03 J; the others have a CI of 0.
+GATED_MODELS = """
+import pytest
+import torch
+
+STATE = {"joules": 0.0, "spread": 0.0}
+JOULES_PER_SAMPLE = {"UNPRUNED": 1.0, "PD1": 0.5, "PD2": 0.7 / 1.1}
+SPREAD = {"PD2": 0.2}
+
+class SampleMeter:
+    name = "samples"
+    is_estimate = False
+    description = "joules counted per sample by the model itself"
+    gpu_facts = {}
+
+    def __init__(self):
+        self.reads = 0
+        self.true_joules = 0.0
+        self.extra_joules = 0.0
+
+    def read_joules(self):
+        true_joules = STATE["joules"]
+        if self.reads % 4 == 3:  # the end of every other trial
+            self.extra_joules += STATE["spread"] * (true_joules - self.true_joules)
+        self.reads += 1
+        self.true_joules = true_joules
+        return true_joules + self.extra_joules
+
+    def close(self):
+        pass
+
+class Counted(torch.nn.Module):
+    def __init__(self, key):
+        super().__init__()
+        self.linear = torch.nn.Linear(8, 2)
+        self.joules_per_sample = JOULES_PER_SAMPLE[key]
+        self.spread = SPREAD.get(key, 0.0)
+
+    def forward(self, x):
+        STATE["joules"] += self.joules_per_sample * x.shape[0]
+        STATE["spread"] = self.spread
+        return self.linear(x)
+
+def pytest_pruneenergy_make_meter(device, kind, estimate_watts_per_core):
+    return SampleMeter()
+
+def pytest_pruneenergy_load_model(path, allow_pickle):
+    return Counted(next(key for key in JOULES_PER_SAMPLE if key in path.stem))
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if "UNPRUNED" in item.name:
+            item.add_marker(pytest.mark.pruneenergy_thresholds(max_joules=None))
+        MARK_PD2_BS2
+"""
+GATED_STEMS = (
+    "Lin_TINY_UNPRUNED",
+    "Lin_TINY_random_PD1_GPR-50_PRUNED",
+    "Lin_TINY_random_PD2_GPR-50_PRUNED",
+)
+PD1_STEM, PD2_STEM = GATED_STEMS[1], GATED_STEMS[2]
+PD1_BS2_RULE = "Lin_*_PD1_*:bs2:min_reduction=60"
+GATES_INI = f"""[pytest]
+energy_thresholds =
+    {PD1_BS2_RULE}
+    Lin_*_PD1_*:min_reduction=40
+    Lin_*_PD2_*:max_joules=0.75
+energy_min_reduction = 30
+min_fps = 1
+"""
+PD2_BS2_MARKER = (
+    'if item.name.endswith("PD2_GPR-50_PRUNED-bs2]"):\n'
+    "            item.add_marker(pytest.mark.pruneenergy_thresholds(max_joules=0.6, min_fps=1e12))"
+)
+
+
+def gated_run(folder: Path, *args: str, marker: str = "pass") -> Run:
+    (folder / "models").mkdir()
+    (folder / "conftest.py").write_text(GATED_MODELS.replace("MARK_PD2_BS2", marker))
+    (folder / "pytest.ini").write_text(GATES_INI)
+    for stem in GATED_STEMS:
+        (folder / "models" / f"{stem}.pth").write_bytes(b"loaded by the conftest hook")
+    return run_pytest(
+        folder,
+        "--prune-models=models",
+        "--prune-batch-sizes=1,2",
+        "--prune-input-shape=8",
+        "--energy-protocol=seed",
+        "--energy-idle-seconds=0",
+        "--energy-report",
+        "-p",
+        "no:benchmark",
+        *args,
+    )
+
+
+def gate_of(run: Run, stem: str, batch_size: int) -> pd.Series:
+    table = run.table()
+    rows = table[(table["MODEL_NAME"] == stem) & (table["BATCH_SIZE"] == batch_size)]
+    assert len(rows) == 1, run.output
+    return rows.iloc[0]
+
+
+@pytest.fixture(scope="module")
+def ini_gates_run(tmp_path_factory: pytest.TempPathFactory) -> Run:
+    # Under xdist: a baseline measured on one worker still gates a model measured on the other.
+    return gated_run(tmp_path_factory.mktemp("ini_gates"), "-p", "xdist", "-n", "2")
+
+
+@pytest.fixture(scope="module")
+def strict_gates_run(tmp_path_factory: pytest.TempPathFactory) -> Run:
+    return gated_run(
+        tmp_path_factory.mktemp("strict_gates"),
+        "--energy-min-reduction=30",
+        "--energy-max-joules=0.71",
+        "--energy-strict",
+        marker=PD2_BS2_MARKER,
+    )
+
+
+def test_a_failed_reduction_gate_fails_the_run_though_every_item_passed(ini_gates_run: Run):
+    assert ini_gates_run.outcomes()["passed"] == 6, ini_gates_run.output
+    assert "failed" not in ini_gates_run.outcomes()
+    assert ini_gates_run.returncode == pytest.ExitCode.TESTS_FAILED
+    message = (
+        "energy reduction 50.0 % (95 % CI 50.0 to 50.0) is below min_reduction=60 set by "
+        f"ini rule '{PD1_BS2_RULE}'"
+    )
+    assert f"GATE FAILED {PD1_STEM} (bs 2): {message}" in ini_gates_run.summary()
+    assert "energy gates failed: the run fails (exit status 1)" in ini_gates_run.summary()
+    row = gate_of(ini_gates_run, PD1_STEM, 2)
+    assert (row["Gate"], row["Gate Message"].split("; ")[0]) == ("fail", message)
+
+
+def test_an_ini_rule_beats_the_ini_option_and_a_met_gate_passes(ini_gates_run: Run):
+    row = gate_of(ini_gates_run, PD1_STEM, 1)
+    assert row["Gate"] == "pass"
+    assert (
+        "meets min_reduction=40 set by ini rule 'Lin_*_PD1_*:min_reduction=40'"
+        in (row["Gate Message"])
+    )
+    assert "meets min_fps=1 set by ini" in row["Gate Message"]
+    baseline = gate_of(ini_gates_run, GATED_STEMS[0], 1)
+    assert baseline["Gate"] == "pass"  # min_fps only: a baseline has no reduction gate
+
+
+def test_a_reduction_whose_ci_straddles_the_threshold_warns(ini_gates_run: Run):
+    row = gate_of(ini_gates_run, PD2_STEM, 1)
+    assert row["Gate"] == "inconclusive"
+    assert row["Mean Energy per Sample (J)"] == pytest.approx(0.7)
+    assert 0.02 < row["CI95 Energy per Sample (J)"] < 0.04
+    assert "is within max_joules=0.75 set by ini rule" in row["Gate Message"]
+    assert ini_gates_run.outcomes()["warnings"] == 2  # PD2 at both batch sizes
+    assert "EnergyGateWarning" in ini_gates_run.output
+    assert "is inconclusive against min_reduction=30 set by ini" in ini_gates_run.output
+    assert f"gate inconclusive {PD2_STEM} (bs 1)" in ini_gates_run.summary()
+
+
+def test_marker_beats_command_line_beats_ini_rule(strict_gates_run: Run):
+    outcomes = strict_gates_run.outcomes()
+    assert (outcomes["passed"], outcomes["failed"]) == (4, 2), strict_gates_run.output
+    # The command line's 30 % replaces the ini rule's 60 %, which failed PD1 at bs 2 above.
+    assert gate_of(strict_gates_run, PD1_STEM, 2)["Gate"] == "pass"
+    marked = gate_of(strict_gates_run, PD2_STEM, 2)["Gate Message"]
+    assert "is above max_joules=0.6 set by marker" in marked
+    assert "is below min_fps=1e+12 set by marker" in marked
+    # The marker's max_joules=None lifts the command line's gate from the baseline.
+    assert "max_joules" not in gate_of(strict_gates_run, GATED_STEMS[0], 1)["Gate Message"]
+
+
+def test_with_energy_strict_an_inconclusive_gate_fails(strict_gates_run: Run):
+    assert strict_gates_run.returncode == pytest.ExitCode.TESTS_FAILED
+    assert "EnergyGateWarning" not in strict_gates_run.output
+    assert (
+        "is inconclusive against max_joules=0.71 set by command line" in strict_gates_run.output
+    )  # the item's own failure
+    summary = strict_gates_run.summary()
+    assert f"GATE FAILED {PD2_STEM} (bs 1): energy reduction 30.0 %" in summary
+    assert "is inconclusive against min_reduction=30 set by command line" in summary
+    assert "(inconclusive fails: --energy-strict)" in summary

@@ -60,6 +60,8 @@ ADDED_COLUMNS_IN_ORDER = [
     "GPU",
     "Driver",
     "Power Limit (W)",
+    "Gate",
+    "Gate Message",
 ]
 H100_FACTS = {"gpu_name": "NVIDIA H100", "driver": "580.159", "power_limit_watts": "700.0"}
 
@@ -207,6 +209,26 @@ def test_baseline_must_be_measured_at_the_same_batch_size() -> None:
     row = row_of(table, ALEXNET_PD1, batch_size=16)
     assert math.isnan(row["Energy Reduction (%)"])
     assert pd.isna(row["Baseline Model"])
+
+
+def test_baseline_measurements_pair_each_pruned_model_as_the_reductions_do() -> None:
+    measurements = zoo_measurements()
+    paired = results.baseline_measurements(measurements)
+    assert {key: baseline.model for key, baseline in paired.items()} == {
+        (ALEXNET_PD1, 8): ALEXNET,
+        (VGG11_PD3, 8): VGG11,
+    }
+
+
+def test_gate_columns_give_the_worst_outcome_and_every_message() -> None:
+    from pytest_pruneenergy.thresholds import FAIL, PASS, Threshold, Verdict
+
+    threshold = Threshold("min_fps", 1.0, "command line")
+    gates = {(ALEXNET_PD1, 8): [Verdict(threshold, PASS, "fast"), Verdict(threshold, FAIL, "bad")]}
+    table = build_table(zoo_measurements(), zoo_failures(), gates)
+    gated = row_of(table, ALEXNET_PD1)
+    assert (gated["Gate"], gated["Gate Message"]) == ("fail", "bad; fast")
+    assert table.loc[table["MODEL_NAME"] != ALEXNET_PD1, "Gate"].isna().all()
 
 
 def test_baseline_rows_have_zero_reductions_and_the_seed_labels(table: pd.DataFrame) -> None:
