@@ -55,6 +55,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_demo_command(commands)
     _add_history_command(commands)
     _add_compare_command(commands)
+    _add_report_command(commands)
     return parser
 
 
@@ -426,6 +427,59 @@ def _run_compare(args: argparse.Namespace) -> int:
     except RunStoreError as error:
         return _usage_error("compare", str(error))
     print("\n".join(comparison_lines(run_a, run_b, compare_runs(run_a, run_b))))
+    return EXIT_OK
+
+
+# -- report ------------------------------------------------------------------------------------
+
+
+def _add_report_command(commands: argparse._SubParsersAction) -> None:
+    report = commands.add_parser(
+        "report",
+        help="redraw the figures and write report.html from a results CSV",
+        description="Read a results CSV (pruneenergy's, or PruneEnergyAnalyzer's with its 15 "
+        "columns), redraw the figures and write report.html: one self-contained page with the "
+        "findings, a sortable results table and the figures embedded.",
+    )
+    report.add_argument("results_csv", metavar="RESULTS.csv", type=Path)
+    report.add_argument(
+        "--out", type=Path, metavar="DIR", help="where to write; default: the CSV's folder"
+    )
+    report.add_argument(
+        "--metadata", type=Path, metavar="FILE", help="per-model metadata (e.g. accuracy)"
+    )
+    report.add_argument("--metric", metavar="NAME", help="the metadata column to trade off")
+    report.set_defaults(run=_run_report)
+
+
+def _run_report(args: argparse.Namespace) -> int:
+    from .plots import write_figures
+    from .report_html import (
+        ResultsFileError,
+        findings_or_reason,
+        read_results_csv,
+        write_html_report,
+    )
+
+    if args.metadata is not None and not args.metadata.is_file():
+        return _usage_error("report", f"{args.metadata}: no such metadata file")
+    try:
+        table = read_results_csv(args.results_csv)
+    except ResultsFileError as error:
+        return _usage_error("report", str(error))
+    out_dir = args.out if args.out is not None else args.results_csv.parent
+    findings, note = findings_or_reason(table, metadata_path=args.metadata, metric=args.metric)
+    if note is not None:
+        print(f"pruneenergy report: {note}", file=sys.stderr)
+    try:
+        figures = write_figures(table, out_dir)
+        html_path = write_html_report(
+            table, out_dir, figures=figures, findings=findings, findings_note=note
+        )
+    except OSError as error:
+        print(f"pruneenergy report: cannot write to {out_dir}: {error}", file=sys.stderr)
+        return EXIT_FAILED
+    print(f"wrote {html_path} ({len(figures)} figures, {len(findings)} findings)")
     return EXIT_OK
 
 

@@ -1,4 +1,4 @@
-"""Session end: measurements -> table -> CSVs -> figures -> terminal lines.
+"""Session end: measurements -> table -> CSVs -> figures -> report.html -> terminal lines.
 
 The CSVs are written before the figures, so a figure that fails never costs the numbers.
 Beside the results CSV (a row per model and batch size) sits the run's metadata (a row per
@@ -41,6 +41,7 @@ def write_report(
         return [*lines, f"REPORT NOT WRITTEN to {report_dir}: {error}"]
     lines.append(f"CSV: {csv_path}")
     lines.append(f"run metadata (devices, idle power): {run_csv_path}")
+    figures: list[Path] = []
     try:
         from .plots import write_figures
 
@@ -49,9 +50,25 @@ def write_report(
         lines.append(f"figures could not be drawn: {type(error).__name__}: {error}")
     else:
         lines.append(f"figures: {len(figures)} PNG in {report_dir}")
+    lines.append(_write_html(table, report_dir, figures))
     if hook is not None:
         try:
             hook.pytest_pruneenergy_report(table=table, report_dir=report_dir)
         except Exception as error:  # a user's hook must not cost the report written above
             lines.append(f"pytest_pruneenergy_report hook failed: {type(error).__name__}: {error}")
     return lines
+
+
+def _write_html(table: Any, report_dir: Path, figures: list[Path]) -> str:
+    """Write report.html beside the CSV; return the terminal line that says how it went.
+    Written after the figures (it embeds them); any failure here costs this page only."""
+    try:
+        from .report_html import findings_or_reason, write_html_report
+
+        findings, note = findings_or_reason(table)
+        path = write_html_report(
+            table, report_dir, figures=figures, findings=findings, findings_note=note
+        )
+    except Exception as error:  # the CSV and figures are written; say what went wrong
+        return f"HTML report could not be written: {type(error).__name__}: {error}"
+    return f"HTML report: {path}"
