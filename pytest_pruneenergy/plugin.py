@@ -229,6 +229,33 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addini("energy_max_joules", "energy gate: maximum joules per sample")
     parser.addini("min_fps", "energy gate: minimum frames per second")
     parser.addini("energy_strict", "inconclusive energy gates fail (true/false)")
+    group.addoption(
+        "--recommend-joules",
+        metavar="J",
+        help="advice in the report: per model, the smallest batch size at or under J joules per "
+        "sample (not a gate). ini: recommend_joules",
+    )
+    group.addoption(
+        "--recommend-fps",
+        metavar="N",
+        help="advice in the report: per model, the smallest batch size reaching N FPS. "
+        "ini: recommend_fps",
+    )
+    group.addoption(
+        "--energy-metadata",
+        metavar="FILE",
+        help="CSV with MODEL_NAME and a metric per model (e.g. accuracy, the seed's metadata.csv): "
+        "the report adds the Pareto front of energy and that metric. ini: energy_metadata",
+    )
+    group.addoption(
+        "--energy-metric",
+        metavar="NAME",
+        help="which column of --energy-metadata (default: its only metric). ini: energy_metric",
+    )
+    parser.addini("recommend_joules", "joules per sample budget for batch size advice")
+    parser.addini("recommend_fps", "FPS need for batch size advice")
+    parser.addini("energy_metadata", "CSV of MODEL_NAME and per-model metrics")
+    parser.addini("energy_metric", "the metric column of energy_metadata")
 
 
 def _raw_options(config: pytest.Config) -> RawOptions:
@@ -278,6 +305,14 @@ def _raw_options(config: pytest.Config) -> RawOptions:
         ini_max_joules=ini("energy_max_joules"),
         ini_min_fps=ini("min_fps"),
         ini_strict=ini("energy_strict"),
+        cli_recommend_joules=cli("recommend_joules"),
+        cli_recommend_fps=cli("recommend_fps"),
+        cli_metadata=cli("energy_metadata"),
+        cli_metric=cli("energy_metric"),
+        ini_recommend_joules=ini("recommend_joules"),
+        ini_recommend_fps=ini("recommend_fps"),
+        ini_metadata=ini("energy_metadata"),
+        ini_metric=ini("energy_metric"),
     )
 
 
@@ -634,7 +669,7 @@ class PruneEnergySession:
         self.cache.clear()
         if not hasattr(self.config, "workerinput") and (self.measurements or self.failures):
             # On the controller only (xdist workers' results arrive here on their reports).
-            from .reporting import write_report
+            from .reporting import Advice, write_report
 
             gates = self._judge_gates()
             self.report_lines = write_report(
@@ -643,6 +678,12 @@ class PruneEnergySession:
                 self.settings.report_dir,
                 self.config.hook,
                 gates=gates,
+                advice=Advice(
+                    max_joules=self.settings.recommend_joules,
+                    min_fps=self.settings.recommend_fps,
+                    metadata_path=self.settings.metadata_path,
+                    metric=self.settings.metric,
+                ),
             )
             self._finish_gates(session, gates)
             if self.settings.save or self.settings.compare_run is not None:

@@ -186,6 +186,8 @@ def findings_or_reason(
     *,
     metadata_path: str | os.PathLike[str] | None = None,
     metric: str | None = None,
+    max_joules: float | None = None,
+    min_fps: float | None = None,
 ) -> tuple[list[str], str | None]:
     """The analysis' findings in words, or why there are none: the report renders either way.
 
@@ -198,7 +200,9 @@ def findings_or_reason(
         return [], f"Findings unavailable: the analysis module could not be imported ({error})."
     try:
         metadata = None if metadata_path is None else analysis.read_metadata(metadata_path)
-        found = analysis.findings(table, metadata, metric=metric)
+        found = analysis.findings(
+            table, metadata, metric=metric, max_joules=max_joules, min_fps=min_fps
+        )
     except Exception as error:  # analysis of odd tables may raise anything; the report goes on
         return [], f"Findings could not be computed: {type(error).__name__}: {error}"
     return [str(finding) for finding in found], None

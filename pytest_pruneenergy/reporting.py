@@ -8,6 +8,7 @@ device: its meter, GPU facts, idle power, items and seconds measured).
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,31 @@ CSV_NAME = "pruneenergy_results.csv"
 RUN_CSV_NAME = "pruneenergy_run.csv"
 
 
+@dataclass(frozen=True)
+class Advice:
+    """What the user wants advice on: batch sizes under a budget, a metric's Pareto front."""
+
+    max_joules: float | None = None
+    min_fps: float | None = None
+    metadata_path: Path | None = None
+    metric: str | None = None
+
+
+def advice_lines(table: Any, advice: Advice) -> list[str]:
+    """The batch size recommendation, in the terminal (the HTML report has it with the rest)."""
+    if advice.max_joules is None and advice.min_fps is None:
+        return []
+    from .analysis import recommend_batch_size
+
+    try:
+        recommendations = recommend_batch_size(
+            table, max_joules=advice.max_joules, min_fps=advice.min_fps
+        )
+    except Exception as error:  # advice must never cost the report
+        return [f"batch size advice could not be computed: {type(error).__name__}: {error}"]
+    return [f"advice: {r.model}: {r.reason}" for r in recommendations]
+
+
 def write_report(
     measurements: list[Measurement],
     failures: list[ItemFailure],
@@ -25,13 +51,16 @@ def write_report(
     hook: Any = None,
     *,
     gates: Mapping[tuple[str, int], Sequence[Verdict]] | None = None,
+    advice: Advice | None = None,
 ) -> list[str]:
     """Write the report files (when ``report_dir`` is set); return the terminal summary.
-    ``gates``: the energy gates' verdicts per (model, batch size), for the CSV."""
+    ``gates``: the energy gates' verdicts per (model, batch size), for the CSV; ``advice``:
+    the budgets and metadata the findings answer to."""
+    advice = advice or Advice()
     from .results import build_run_table, build_table, summary_lines, write_csv
 
     table = build_table(measurements, failures, gates)
-    lines = summary_lines(table)
+    lines = summary_lines(table) + advice_lines(table, advice)
     if report_dir is None:
         return [*lines, "(add --energy-report to write the CSV and figures)"]
     try:
@@ -50,7 +79,7 @@ def write_report(
         lines.append(f"figures could not be drawn: {type(error).__name__}: {error}")
     else:
         lines.append(f"figures: {len(figures)} PNG in {report_dir}")
-    lines.append(_write_html(table, report_dir, figures))
+    lines.append(_write_html(table, report_dir, figures, advice))
     if hook is not None:
         try:
             hook.pytest_pruneenergy_report(table=table, report_dir=report_dir)
@@ -59,13 +88,19 @@ def write_report(
     return lines
 
 
-def _write_html(table: Any, report_dir: Path, figures: list[Path]) -> str:
+def _write_html(table: Any, report_dir: Path, figures: list[Path], advice: Advice) -> str:
     """Write report.html beside the CSV; return the terminal line that says how it went.
     Written after the figures (it embeds them); any failure here costs this page only."""
     try:
         from .report_html import findings_or_reason, write_html_report
 
-        findings, note = findings_or_reason(table)
+        findings, note = findings_or_reason(
+            table,
+            metadata_path=advice.metadata_path,
+            metric=advice.metric,
+            max_joules=advice.max_joules,
+            min_fps=advice.min_fps,
+        )
         path = write_html_report(
             table, report_dir, figures=figures, findings=findings, findings_note=note
         )

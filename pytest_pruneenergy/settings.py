@@ -68,6 +68,12 @@ class Settings:
     compare_fail_fps_fraction: float | None = None
     # Energy gates (thresholds.py), all but each item's marker, which is read when it runs.
     gates: GateSettings = field(default_factory=GateSettings)
+    # Advice in the report (analysis.py), never a gate: the smallest batch size meeting a
+    # J/sample budget or an FPS need; a per-model metric for the Pareto front.
+    recommend_joules: float | None = None
+    recommend_fps: float | None = None
+    metadata_path: Path | None = None
+    metric: str | None = None
 
     @property
     def enabled(self) -> bool:
@@ -248,6 +254,14 @@ class RawOptions:
     ini_max_joules: str = ""
     ini_min_fps: str = ""
     ini_strict: str = ""
+    cli_recommend_joules: str | None = None
+    cli_recommend_fps: str | None = None
+    cli_metadata: str | None = None
+    cli_metric: str | None = None
+    ini_recommend_joules: str = ""
+    ini_recommend_fps: str = ""
+    ini_metadata: str = ""
+    ini_metric: str = ""
 
 
 def resolve_gates_of(raw: RawOptions) -> GateSettings:
@@ -344,4 +358,22 @@ def resolve_settings(raw: RawOptions, *, invocation_dir: Path, ini_dir: Path) ->
         compare_fail_joules_fraction=compare_fail.get("joules"),
         compare_fail_fps_fraction=compare_fail.get("fps"),
         gates=resolve_gates_of(raw),
+        recommend_joules=_pick(
+            raw.cli_recommend_joules,
+            raw.ini_recommend_joules,
+            lambda text: parse_positive_float("--recommend-joules", text),
+            None,
+        ),
+        recommend_fps=_pick(
+            raw.cli_recommend_fps,
+            raw.ini_recommend_fps,
+            lambda text: parse_positive_float("--recommend-fps", text),
+            None,
+        ),
+        metadata_path=(
+            invocation_dir / raw.cli_metadata
+            if raw.cli_metadata
+            else (ini_dir / raw.ini_metadata.strip() if raw.ini_metadata.strip() else None)
+        ),
+        metric=(raw.cli_metric or raw.ini_metric.strip() or None),
     )

@@ -187,12 +187,16 @@ def test_a_bad_option_value_is_a_usage_error(pytester: pytest.Pytester, zoo, opt
 def good_run(tmp_path_factory: pytest.TempPathFactory) -> Run:
     folder = tmp_path_factory.mktemp("good")
     write_tiny_zoo(folder / "models")
+    accuracy = "\n".join(f"{stem},{0.9 - 0.1 * i}" for i, stem in enumerate(TINY_STEMS))
+    (folder / "metadata.csv").write_text(f"MODEL_NAME,accuracy\n{accuracy}\n")
     return run_pytest(
         folder,
         "--prune-models=models",
         "--prune-batch-sizes=1,2",
         "--energy-report=out/report",
         "--benchmark-json=bench.json",
+        "--recommend-fps=1",
+        "--energy-metadata=metadata.csv",
     )
 
 
@@ -865,3 +869,12 @@ def test_with_energy_strict_an_inconclusive_gate_fails(strict_gates_run: Run):
     assert f"GATE FAILED {PD2_STEM} (bs 1): energy reduction 30.0 %" in summary
     assert "is inconclusive against min_reduction=30 set by command line" in summary
     assert "(inconclusive fails: --energy-strict)" in summary
+
+
+def test_advice_on_batch_size_and_the_pareto_front_reach_summary_and_html(good_run: Run):
+    summary = good_run.summary()
+    for stem in TINY_STEMS:
+        assert f"advice: {stem}: " in summary
+    html = (good_run.folder / "out" / "report" / "report.html").read_text()
+    assert "Pareto front at batch" in html
+    assert "accuracy" in html

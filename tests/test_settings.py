@@ -152,3 +152,19 @@ def test_report_dir_ini_values():
     assert parse_report_dir("", INI) is None
     assert parse_report_dir("false", INI) is None
     assert parse_report_dir("out", INI) == INI / "out"
+
+
+def test_advice_options_command_line_beats_ini_and_paths_resolve_where_written():
+    settings = resolve(
+        cli_recommend_joules="0.5",
+        ini_recommend_joules="9",
+        ini_recommend_fps="100",
+        ini_metadata="meta.csv",
+        cli_metric="top1",
+    )
+    assert (settings.recommend_joules, settings.recommend_fps) == (0.5, 100.0)
+    assert settings.metadata_path == INI / "meta.csv"
+    assert settings.metric == "top1"
+    assert resolve(cli_metadata="m.csv").metadata_path == HERE / "m.csv"
+    with pytest.raises(SettingsError, match="--recommend-fps: '-3' must be greater than 0"):
+        resolve(cli_recommend_fps="-3")
