@@ -161,7 +161,8 @@ def measured_rows(table: pd.DataFrame) -> pd.DataFrame:
         if column not in rows.columns:
             rows[column] = None
     dataset = rows[DATASET] if DATASET in rows.columns else pd.Series("", index=rows.index)
-    rows[DATASET] = dataset.fillna("").astype(str)
+    # object first: fillna("") on an all-NaN float column is deprecated in pandas.
+    rows[DATASET] = dataset.astype(object).where(dataset.notna(), "").astype(str)
     rows = rows[pd.to_numeric(rows[BATCH_SIZE], errors="coerce").notna()]
     rows[BATCH_SIZE] = pd.to_numeric(rows[BATCH_SIZE]).astype(int)
     return rows.reset_index(drop=True)

@@ -6,6 +6,9 @@ report must neither switch the user's backend nor leave figures in pyplot's glob
 Odd tables are expected (one model, no baseline, NaNs, failed rows, names outside the naming
 convention, a seed-tool CSV without our columns): a figure without data is skipped, not raised.
 Several seeds or methods at the same PD and GPR are averaged into one point.
+
+Each figure is written twice: a PNG (embedded in report.html) and, beside it, an SVG of the same
+figure for papers and slides.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from __future__ import annotations
 import math
 import os
 import re
+import textwrap
 from collections.abc import Callable
 from pathlib import Path
 
@@ -25,6 +29,7 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 from matplotlib.ticker import FuncFormatter, NullLocator
 
+from pytest_pruneenergy.analysis import linearity, reduction_ci95_percent
 from pytest_pruneenergy.results import (
     ARCHITECTURE,
     BATCH_SIZE,
@@ -61,6 +66,9 @@ FIGURE_FILES = (
     BATCH_SIZE_VS_FPS,
 )
 
+# Each figure is also saved as ``<name>.svg`` beside its PNG.
+VECTOR_SUFFIX = ".svg"
+
 DPI = 150
 # Okabe & Ito's colour-blind-safe palette, yellow last: it is hard to see on white.
 OKABE_ITO = ("#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#000000", "#F0E442")
@@ -68,12 +76,29 @@ MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*")
 ESTIMATE_COLOUR = "#B2182B"
 ESTIMATE_NOTE = "(ESTIMATED energy — see meter)"
 FACET_COLUMNS = 3
+# A figure of one or two panels is widened to this, so that its title and legend fit.
+MIN_FIGURE_WIDTH_INCHES = 7.0
+# About how many title characters fit on an inch of figure width at the default font size.
+TITLE_CHARACTERS_PER_INCH = 10
+# Also the label of the artist that rings a PD line's breaking points (analysis.linearity).
+BREAKING_POINT_LABEL = "breaking point"
+# A ring around the line: the point stays visible inside it.
+BREAKING_POINT_STYLE: dict[str, object] = {
+    "marker": "o",
+    "markersize": 11,
+    "markerfacecolor": "none",
+    "markeredgecolor": "grey",
+    "markeredgewidth": 1.4,
+}
 # A y range wider than this factor is drawn on a log axis, or small models flatten to zero.
 LOG_Y_SPREAD = 20.0
 GROUP_LABEL_WIDTH = 28
 
 _GROUP = "_group"
 _ROLE = "_role"
+_REDUCTION_CI95 = "_reduction_ci95"
+# (architecture casefolded, PD upper-cased, batch size) -> the CRs (%) where its line breaks.
+LineBreaks = dict[tuple[str, str, int], tuple[float, ...]]
 _BASELINE, _PRUNED, _OTHER = "baseline", "pruned", "other"
 _PD_NUMBER = re.compile(r"^PD(\d+)$", re.IGNORECASE)
 _NUMERIC_COLUMNS = (
@@ -89,18 +114,21 @@ _NUMERIC_COLUMNS = (
 
 
 def write_figures(table: pd.DataFrame, out_dir: str | os.PathLike[str]) -> list[Path]:
-    """Write the PNGs that ``table`` has data for into ``out_dir``; return their paths."""
+    """Write each figure that ``table`` has data for into ``out_dir`` as a PNG and, beside it,
+    an SVG of the same name; return the PNGs' paths."""
     figures = build_figures(table)
     directory = Path(out_dir)
     # A figure this run has no data for must not survive from an earlier run beside its CSV.
     for stale in FIGURE_FILES:
         (directory / stale).unlink(missing_ok=True)
+        (directory / stale).with_suffix(VECTOR_SUFFIX).unlink(missing_ok=True)
     if figures:
         directory.mkdir(parents=True, exist_ok=True)
     written = []
     for file_name, figure in figures.items():
         path = directory / file_name
         figure.savefig(path, dpi=DPI)
+        figure.savefig(path.with_suffix(VECTOR_SUFFIX))
         written.append(path)
     return written
 
@@ -109,10 +137,13 @@ def build_figures(table: pd.DataFrame) -> dict[str, Figure]:
     """File name -> figure, for each figure that ``table`` has data for."""
     rows = plottable_rows(table)
     estimated = bool(estimate_mask(rows).any())
+    breaks = breaking_points_by_line(table)
     builders: dict[str, Callable[[], Figure | None]] = {
-        CR_VS_ENERGY_FLOPS: lambda: _cr_vs_energy_reduction(rows, CR_FLOPS, "FLOPs", estimated),
+        CR_VS_ENERGY_FLOPS: lambda: _cr_vs_energy_reduction(
+            rows, CR_FLOPS, "FLOPs", breaks.get("flops", {}), estimated
+        ),
         CR_VS_ENERGY_PARAMS: lambda: _cr_vs_energy_reduction(
-            rows, CR_PARAMETERS, "parameters", estimated
+            rows, CR_PARAMETERS, "parameters", breaks.get("params", {}), estimated
         ),
         PD_VS_ENERGY: lambda: _pd_vs_energy_reduction(rows, estimated),
         ARCHITECTURE_VS_ENERGY: lambda: _architecture_vs_energy(rows, estimated),
@@ -150,7 +181,40 @@ def plottable_rows(table: pd.DataFrame) -> pd.DataFrame:
         first_spelling.setdefault(label.casefold(), label)
     rows[_GROUP] = [first_spelling[label.casefold()] for label in labels]
     rows[_ROLE] = [_role(row) for _, row in rows.iterrows()]
+    rows[_REDUCTION_CI95] = reduction_ci95_column(rows)
     return rows
+
+
+def reduction_ci95_column(rows: pd.DataFrame) -> pd.Series:
+    """Each pruned row's energy-reduction 95 % CI in percentage points, against the first
+    unpruned row of its architecture, dataset and batch size; NaN where a CI is unknown (the
+    seed tool's CSV has none) or the row has no baseline."""
+    keys = [_baseline_key(row) for _, row in rows.iterrows()]
+    baselines: dict[tuple[str, str, int], tuple[float, float]] = {}
+    for key, (_, row) in zip(keys, rows.iterrows(), strict=True):
+        if _role(row) == _BASELINE:
+            baselines.setdefault(key, (row[JOULES_PER_SAMPLE], row[JOULES_PER_SAMPLE_CI95]))
+    values = []
+    for key, (_, row) in zip(keys, rows.iterrows(), strict=True):
+        baseline = baselines.get(key)
+        ci95 = None
+        if _role(row) == _PRUNED and baseline is not None:
+            ci95 = reduction_ci95_percent(
+                float(row[JOULES_PER_SAMPLE]), float(row[JOULES_PER_SAMPLE_CI95]), *baseline
+            )
+        values.append(math.nan if ci95 is None else ci95)
+    return pd.Series(values, index=rows.index, dtype=float)
+
+
+def breaking_points_by_line(table: pd.DataFrame) -> dict[str, LineBreaks]:
+    """CR kind ("flops", "params") -> the CRs (%) at which ``analysis.linearity`` finds each
+    line's slope breaking."""
+    breaks: dict[str, LineBreaks] = {}
+    for fit in linearity(table):
+        if fit.breaking_points:
+            line = (fit.architecture.casefold(), fit.pruning_distribution.upper(), fit.batch_size)
+            breaks.setdefault(fit.cr_kind, {})[line] = fit.breaking_points
+    return breaks
 
 
 def pd_number(label: object) -> int | None:
@@ -181,6 +245,12 @@ def _group_label(row: pd.Series, several_datasets: bool) -> str:
     return str(row[ARCHITECTURE])
 
 
+def _baseline_key(row: pd.Series) -> tuple[str, str, int]:
+    """Baselines pair like ``results.py``: same architecture and dataset, case aside."""
+    dataset = "" if pd.isna(row[DATASET]) else str(row[DATASET])
+    return (str(row[ARCHITECTURE]).casefold(), dataset.casefold(), int(row[BATCH_SIZE]))
+
+
 def _role(row: pd.Series) -> str:
     if pd.isna(row[ARCHITECTURE]):
         return _OTHER
@@ -200,7 +270,8 @@ def _facets(groups: list[str]) -> tuple[Figure, list[Axes]]:
     """One axes per group, wrapped at ``FACET_COLUMNS``, sharing the y axis."""
     columns = min(len(groups), FACET_COLUMNS)
     lines = math.ceil(len(groups) / columns)
-    figure = _new_figure((0.8 + 4.0 * columns, 1.4 + 3.3 * lines))
+    width = max(MIN_FIGURE_WIDTH_INCHES, 0.8 + 4.0 * columns)
+    figure = _new_figure((width, 1.4 + 3.3 * lines))
     grid = figure.subplots(lines, columns, sharey=True, squeeze=False)
     axes = list(grid.flat)
     for unused in axes[len(groups) :]:
@@ -213,6 +284,8 @@ def _facets(groups: list[str]) -> tuple[Figure, list[Axes]]:
 
 
 def _title(figure: Figure, text: str, estimated: bool) -> None:
+    """The figure's title, wrapped to its width: constrained layout does not shorten a title."""
+    text = textwrap.fill(text, int(figure.get_figwidth() * TITLE_CHARACTERS_PER_INCH))
     if estimated:
         figure.suptitle(f"{text}\n{ESTIMATE_NOTE}", color=ESTIMATE_COLOUR, fontweight="bold")
     else:
@@ -274,7 +347,11 @@ def _pd_legend_labels(rows: pd.DataFrame) -> dict[str, str]:
 
 
 def _cr_vs_energy_reduction(
-    rows: pd.DataFrame, cr_column: str, counted: str, estimated: bool
+    rows: pd.DataFrame,
+    cr_column: str,
+    counted: str,
+    breaks: LineBreaks,
+    estimated: bool,
 ) -> Figure | None:
     data, batch_size = _pruned_with(rows, cr_column, ENERGY_REDUCTION)
     if data.empty:
@@ -282,27 +359,31 @@ def _cr_vs_energy_reduction(
     figure, axes = _facets(_groups_in_order(data))
     legend_labels = _pd_legend_labels(data)
     handles: dict[str, object] = {}
+    drew_error_bars = drew_breaks = False
     for ax, group in zip(axes, _groups_in_order(data), strict=True):
         of_group = data[data[_GROUP] == group]
+        architecture = str(of_group[ARCHITECTURE].iloc[0]).casefold()
         for pd_label in _pd_labels(of_group):
             of_pd = of_group[of_group[PRUNING_DISTRIBUTION].astype(str).str.upper() == pd_label]
-            # Mean over seeds and methods at each rate; the unpruned model sits at the origin.
-            points = of_pd.groupby(GPR)[[cr_column, ENERGY_REDUCTION]].mean()
-            points = points.sort_values(cr_column)
-            (line,) = ax.plot(
-                [0.0, *points[cr_column]],
-                [0.0, *points[ENERGY_REDUCTION]],
-                linewidth=1.5,
-                markersize=4,
-                **_pd_style(pd_number(pd_label) or 0),
-            )
+            points = _points_per_rate(of_pd, cr_column)
+            style = _pd_style(pd_number(pd_label) or 0)
+            # The unpruned model sits at the origin.
+            crs = np.array([0.0, *points[cr_column]])
+            reductions = np.array([0.0, *points[ENERGY_REDUCTION]])
+            (line,) = ax.plot(crs, reductions, label=pd_label, linewidth=1.5, markersize=4, **style)
             handles.setdefault(legend_labels[pd_label], line)
+            drew_error_bars |= _error_bars(ax, points, cr_column, str(style["color"]))
+            at = breaks.get((architecture, pd_label, int(batch_size or 0)), ())
+            drew_breaks |= _breaking_points(ax, at, crs, reductions, str(style["color"]))
         handles["unpruned model (0, 0)"] = ax.plot([0], [0], "ko", markersize=6)[0]
         handles["reduction = CR"] = ax.axline(
             (0, 0), slope=1, color="grey", linestyle="--", linewidth=1
         )
         ax.set_xlabel(f"CR (%) measured in {counted}")
-    axes[0].set_ylabel("Energy reduction (%)")
+    if drew_breaks:
+        handles[BREAKING_POINT_LABEL] = Line2D([], [], linestyle="none", **BREAKING_POINT_STYLE)
+    y_label = "Energy reduction (%)"
+    axes[0].set_ylabel(f"{y_label}\nbars: 95 % CI" if drew_error_bars else y_label)
     _title(
         figure,
         f"Energy reduction vs compression in {counted}, batch size {batch_size}",
@@ -310,6 +391,53 @@ def _cr_vs_energy_reduction(
     )
     _legend(figure, handles)
     return figure
+
+
+def _points_per_rate(of_pd: pd.DataFrame, cr_column: str) -> pd.DataFrame:
+    """One point per GPR, by CR: the mean CR and reduction over seeds and methods, and the
+    mean's 95 % CI (NaN where a row's is unknown)."""
+    by_rate = of_pd.groupby(GPR)
+    points = by_rate[[cr_column, ENERGY_REDUCTION]].mean()
+    points[_REDUCTION_CI95] = by_rate[_REDUCTION_CI95].agg(_ci95_of_mean)
+    return points.sort_values(cr_column)
+
+
+def _ci95_of_mean(ci95s: pd.Series) -> float:
+    """The CI of a mean of independent values; NaN where any value's CI is unknown."""
+    if ci95s.isna().any():
+        return math.nan
+    return math.sqrt(float((ci95s**2).sum())) / len(ci95s)
+
+
+def _error_bars(ax: Axes, points: pd.DataFrame, cr_column: str, colour: str) -> bool:
+    """Vertical 95 % CI bars on the points that have one; whether any was drawn."""
+    known = points[points[_REDUCTION_CI95].notna()]
+    if known.empty:
+        return False
+    ax.errorbar(
+        known[cr_column],
+        known[ENERGY_REDUCTION],
+        yerr=known[_REDUCTION_CI95],
+        fmt="none",
+        ecolor=colour,
+        elinewidth=0.9,
+        capsize=2,
+        alpha=0.6,
+    )
+    return True
+
+
+def _breaking_points(
+    ax: Axes, at_crs: tuple[float, ...], crs: np.ndarray, reductions: np.ndarray, colour: str
+) -> bool:
+    """A ring on the line at each breaking point's CR; whether any was drawn."""
+    if not at_crs:
+        return False
+    # The fit breaks at a CR of its own rows; the line is their mean per GPR: ring it there.
+    on_line = np.interp(at_crs, crs, reductions)
+    style = {**BREAKING_POINT_STYLE, "markeredgecolor": colour}
+    ax.plot(at_crs, on_line, linestyle="none", label=BREAKING_POINT_LABEL, **style)
+    return True
 
 
 def _pd_vs_energy_reduction(rows: pd.DataFrame, estimated: bool) -> Figure | None:

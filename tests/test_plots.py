@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import math
+import re
+import time
 from pathlib import Path
 
 import pandas as pd
 import pytest
+from matplotlib.axes import Axes
+from matplotlib.container import ErrorbarContainer
 from matplotlib.figure import Figure
 
 from pytest_pruneenergy import plots
+from pytest_pruneenergy.analysis import reduction_ci95_percent
 from pytest_pruneenergy.measurement import ItemFailure, Measurement, WindowStats
 from pytest_pruneenergy.plots import build_figures, pd_legend_label, write_figures
 from pytest_pruneenergy.results import build_table, write_csv
@@ -27,8 +32,14 @@ REDUCTION_FIGURES = {
     "cr_vs_energy_reduction_params.png",
     "pd_vs_energy_reduction.png",
 }
+CR_FIGURES = ("cr_vs_energy_reduction_flops.png", "cr_vs_energy_reduction_params.png")
 BATCH_SIZES = (1, 8, 64)
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+# The seed paper's grid: 3 architectures x 5 PDs x 13 GPRs x 5 batch sizes pruned models.
+SEED_ARCHITECTURES = ("AlexNet", "VGG11", "VGG16")
+SEED_PDS = (1, 2, 3, 4, 5)
+SEED_GPRS = tuple(range(10, 75, 5))
+SEED_BATCH_SIZES = (1, 8, 32, 64, 128)
 
 
 def measurement(
@@ -88,6 +99,32 @@ def grid(*, with_baselines: bool = True, is_estimate: bool = False) -> list[Meas
     return measured
 
 
+def seed_grid() -> list[Measurement]:
+    """The seed paper's full grid, each architecture's unpruned model included."""
+    measured = []
+    for architecture, joules in zip(SEED_ARCHITECTURES, (0.1, 1.0, 2.0), strict=True):
+        for batch_size in SEED_BATCH_SIZES:
+            measured.append(measurement(f"{architecture}_CIFAR10_UNPRUNED", batch_size, joules))
+            for pd_number in SEED_PDS:
+                for rate in SEED_GPRS:
+                    kept = 1 - rate / 100 * (0.6 + 0.08 * pd_number)
+                    name = f"{architecture}_CIFAR10_random_PD{pd_number}_GPR-{rate}_PRUNED"
+                    measured.append(
+                        measurement(name, batch_size, joules * kept, macs=int(400 * kept))
+                    )
+    return measured
+
+
+def bending_line() -> list[Measurement]:
+    """VGG11 PD1 saving 20, 40, then 30 % at CRs of 20, 40 and 60 %: it breaks at CR 40 %."""
+    return [
+        measurement("VGG11_CIFAR10_UNPRUNED", 8, 1.0),
+        measurement("VGG11_CIFAR10_random_PD1_GPR-20_PRUNED", 8, 0.8, macs=320),
+        measurement("VGG11_CIFAR10_random_PD1_GPR-40_PRUNED", 8, 0.6, macs=240),
+        measurement("VGG11_CIFAR10_random_PD1_GPR-60_PRUNED", 8, 0.7, macs=160),
+    ]
+
+
 def table_of(measured: list[Measurement], failures: list[ItemFailure] = ()) -> pd.DataFrame:
     return build_table(measured, list(failures))
 
@@ -101,6 +138,18 @@ def legend_texts(figure: Figure) -> list[str]:
     return [text.get_text() for legend in legends(figure) for text in legend.get_texts()]
 
 
+def error_bars(ax: Axes) -> list[ErrorbarContainer]:
+    return [item for item in ax.containers if isinstance(item, ErrorbarContainer)]
+
+
+def breaking_point_markers(ax: Axes) -> list[object]:
+    return [line for line in ax.get_lines() if line.get_label() == plots.BREAKING_POINT_LABEL]
+
+
+def pd_lines(ax: Axes) -> list[object]:
+    return [line for line in ax.get_lines() if re.fullmatch(r"PD\d+", line.get_label())]
+
+
 @pytest.fixture(scope="module")
 def figures() -> dict[str, Figure]:
     return build_figures(table_of(grid()))
@@ -112,6 +161,25 @@ def test_write_figures_writes_every_figure_as_a_png(tmp_path: Path) -> None:
     for path in written:
         assert path.read_bytes()[:8] == PNG_SIGNATURE
         assert path.stat().st_size > 10_000
+
+
+def test_write_figures_saves_an_svg_of_the_same_figure_beside_every_png(tmp_path: Path) -> None:
+    written = write_figures(table_of(grid()), tmp_path)
+    svgs = sorted(path.name for path in tmp_path.glob("*.svg"))
+    assert svgs == sorted(path.with_suffix(".svg").name for path in written)
+    for path in written:
+        assert "<svg" in path.with_suffix(".svg").read_text(encoding="utf-8")[:1000]
+
+
+def test_write_figures_returns_only_the_pngs(tmp_path: Path) -> None:
+    assert {path.suffix for path in write_figures(table_of(grid()), tmp_path)} == {".png"}
+
+
+def test_svgs_of_figures_without_data_this_run_are_removed(tmp_path: Path) -> None:
+    write_figures(table_of(grid()), tmp_path)
+    write_figures(table_of(grid(with_baselines=False)), tmp_path)
+    svgs = {path.name for path in tmp_path.glob("*.svg")}
+    assert svgs == {name.replace(".png", ".svg") for name in ALL_FIGURES - REDUCTION_FIGURES}
 
 
 def test_every_figure_has_a_title(figures: dict[str, Figure]) -> None:
@@ -169,6 +237,70 @@ def test_cr_lines_start_at_the_unpruned_origin(figures: dict[str, Figure]) -> No
     assert (pd1_line.get_xdata()[0], pd1_line.get_ydata()[0]) == (0.0, 0.0)
 
 
+def test_cr_points_carry_error_bars_where_the_table_has_cis(figures: dict[str, Figure]) -> None:
+    for name in CR_FIGURES:
+        for ax in figures[name].axes:
+            assert len(error_bars(ax)) == 3, (name, ax.get_title())  # one per PD line
+
+
+def test_an_error_bar_spans_the_reductions_95_percent_ci(figures: dict[str, Figure]) -> None:
+    # AlexNet PD1 at GPR 30 keeps 73 % of the energy; each CI95 is a twentieth of its mean.
+    pd1_bars = error_bars(figures["cr_vs_energy_reduction_flops.png"].axes[0])[0]
+    _, _, (bar_lines,) = pd1_bars.lines
+    (low, high) = bar_lines.get_segments()[0][:, 1]
+    expected = reduction_ci95_percent(0.1 * 0.73, 0.1 * 0.73 / 20, 0.1, 0.1 / 20)
+    assert (high - low) / 2 == pytest.approx(expected)
+
+
+def test_cr_figures_say_the_bars_are_95_percent_cis(figures: dict[str, Figure]) -> None:
+    for name in CR_FIGURES:
+        assert "95 % CI" in figures[name].axes[0].get_ylabel()
+
+
+def test_a_seed_tool_table_has_no_error_bars() -> None:
+    seed_only = build_figures(table_of(grid()).iloc[:, :15])
+    for name in CR_FIGURES:
+        assert not any(error_bars(ax) for ax in seed_only[name].axes), name
+        assert "CI" not in seed_only[name].axes[0].get_ylabel()
+
+
+def test_a_breaking_point_is_ringed_on_its_line() -> None:
+    figures = build_figures(table_of(bending_line()))
+    for name in CR_FIGURES:
+        (marker,) = breaking_point_markers(figures[name].axes[0])
+        assert (list(marker.get_xdata()), list(marker.get_ydata())) == ([40.0], [40.0])
+        assert marker.get_markerfacecolor() == "none"
+
+
+def test_breaking_points_have_one_legend_entry() -> None:
+    figure = build_figures(table_of(bending_line()))["cr_vs_energy_reduction_flops.png"]
+    assert legend_texts(figure).count("breaking point") == 1
+
+
+def test_straight_lines_have_no_breaking_point(figures: dict[str, Figure]) -> None:
+    for name in CR_FIGURES:
+        assert not any(breaking_point_markers(ax) for ax in figures[name].axes)
+        assert "breaking point" not in legend_texts(figures[name])
+
+
+def test_breaking_points_are_those_of_the_figures_batch_size() -> None:
+    # At batch size 64 the same models save energy in step with CR: nothing breaks there.
+    straight = [
+        measurement(item.model, 64, 1.0 - 0.2 * index, macs=400 - 80 * index)
+        for index, item in enumerate(bending_line())
+    ]
+    figure = build_figures(table_of([*bending_line(), *straight]))
+    assert not breaking_point_markers(figure["cr_vs_energy_reduction_flops.png"].axes[0])
+
+
+def test_a_single_architecture_title_fits_its_figure() -> None:
+    figure = build_figures(table_of(bending_line()))["cr_vs_energy_reduction_params.png"]
+    figure.canvas.draw()
+    title = figure._suptitle.get_window_extent()
+    assert title.x0 >= 0
+    assert title.x1 <= figure.bbox.width
+
+
 def test_batch_size_axis_has_ticks_at_the_measured_sizes(figures: dict[str, Figure]) -> None:
     ax = figures["batch_size_vs_fps.png"].axes[0]
     assert ax.get_xscale() == "log"
@@ -196,7 +328,7 @@ def test_fps_title_does_not_call_timed_throughput_an_estimate() -> None:
 def test_without_baselines_reduction_figures_are_skipped(tmp_path: Path) -> None:
     written = write_figures(table_of(grid(with_baselines=False)), tmp_path)
     assert {path.name for path in written} == ALL_FIGURES - REDUCTION_FIGURES
-    assert sorted(path.name for path in tmp_path.iterdir()) == sorted(p.name for p in written)
+    assert sorted(path.name for path in tmp_path.glob("*.png")) == sorted(p.name for p in written)
 
 
 def test_a_single_model_gets_the_figures_it_has_data_for() -> None:
@@ -251,3 +383,34 @@ def test_figures_of_an_earlier_run_do_not_survive_a_run_without_data(tmp_path):
         (tmp_path / name).write_bytes(b"old")
     assert write_figures(build_table([], []), tmp_path) == []
     assert not any((tmp_path / name).exists() for name in FIGURE_FILES)
+
+
+# -- the seed paper's full grid ----------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def seed_grid_table() -> pd.DataFrame:
+    table = table_of(seed_grid())
+    assert len(table) == 3 * 5 * 13 * 5 + 3 * 5  # and one unpruned model per architecture
+    return table
+
+
+def test_the_seed_grid_is_drawn_within_20_seconds(
+    seed_grid_table: pd.DataFrame, tmp_path: Path
+) -> None:
+    started = time.perf_counter()
+    written = write_figures(seed_grid_table, tmp_path)
+    assert time.perf_counter() - started < 20
+    assert {path.name for path in written} == ALL_FIGURES
+
+
+def test_every_seed_grid_figure_has_exactly_one_legend(seed_grid_table: pd.DataFrame) -> None:
+    for name, figure in build_figures(seed_grid_table).items():
+        assert len(legends(figure)) == 1, name
+
+
+def test_seed_grid_cr_axes_have_at_most_five_pd_lines(seed_grid_table: pd.DataFrame) -> None:
+    for name in CR_FIGURES:
+        axes = build_figures(seed_grid_table)[name].axes
+        assert [ax.get_title() for ax in axes] == list(SEED_ARCHITECTURES)
+        assert [len(pd_lines(ax)) for ax in axes] == [5, 5, 5], name
