@@ -23,7 +23,6 @@ import fnmatch
 import hashlib
 import json
 import math
-import os
 import platform
 import secrets
 import socket
@@ -34,6 +33,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from .files import write_atomically
 from .measurement import ItemFailure, Measurement, format_shape
 
 if TYPE_CHECKING:
@@ -298,21 +298,11 @@ def first_gpu_facts(measurements: Iterable[Measurement]) -> dict[str, str]:
 
 def save_run(record: RunRecord, store_dir: Path) -> Path:
     """Write ``record`` as a new file; readers see the whole file or none."""
-    store_dir.mkdir(parents=True, exist_ok=True)
-    target = store_dir / f"{record.run_id}{RUN_SUFFIX}"
-    # Same folder as the target, so that os.replace is a rename within one file system; a
-    # leading dot keeps half-written files out of load_runs.
-    temporary = store_dir / f".{record.run_id}.tmp"
-    try:
-        with temporary.open("w", encoding="utf-8") as handle:
-            json.dump(record.to_dict(), handle, indent=1, sort_keys=True)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temporary, target)
-    except BaseException:
-        temporary.unlink(missing_ok=True)
-        raise
-    return target
+    # A run id is unique (time to the microsecond and a random suffix): never an overwrite.
+    return write_atomically(
+        store_dir / f"{record.run_id}{RUN_SUFFIX}",
+        lambda handle: json.dump(record.to_dict(), handle, indent=1, sort_keys=True),
+    )
 
 
 def read_run(path: Path) -> RunRecord:

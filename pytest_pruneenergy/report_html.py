@@ -24,6 +24,7 @@ from typing import Any
 
 import pandas as pd
 
+from .files import write_atomically
 from .results import (
     BATCH_SIZE,
     COLUMNS,
@@ -226,17 +227,7 @@ def write_html_report(
     page = render_html(
         table, figures=figures, findings=findings, title=title, findings_note=findings_note
     )
-    target = Path(out_dir) / HTML_NAME
-    target.parent.mkdir(parents=True, exist_ok=True)
-    # Same folder as the target, so that os.replace is a rename: a reader never sees half a page.
-    temporary = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-    try:
-        temporary.write_text(page, encoding="utf-8")
-        os.replace(temporary, target)
-    except BaseException:
-        temporary.unlink(missing_ok=True)
-        raise
-    return target
+    return write_atomically(Path(out_dir) / HTML_NAME, lambda handle: handle.write(page))
 
 
 def render_html(

@@ -43,6 +43,7 @@ from typing import Any
 
 import pandas as pd
 
+from .files import write_atomically
 from .measurement import ItemFailure, Measurement, WindowStats, format_shape
 from .naming import ModelName, parse_model_name
 from .thresholds import PASS, Verdict, worst_outcome
@@ -323,20 +324,7 @@ def estimate_mask(table: pd.DataFrame) -> pd.Series:
 
 def write_csv(table: pd.DataFrame, path: str | os.PathLike[str]) -> Path:
     """Write ``table`` to ``path`` atomically: readers see the old file or the whole new one."""
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    # Same directory as the target, so that os.replace is a rename within one file system.
-    temporary = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-    try:
-        with temporary.open("w", encoding="utf-8", newline="") as handle:
-            table.to_csv(handle, index=False)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temporary, target)
-    except BaseException:
-        temporary.unlink(missing_ok=True)
-        raise
-    return target
+    return write_atomically(Path(path), lambda handle: table.to_csv(handle, index=False))
 
 
 def summary_lines(table: pd.DataFrame) -> list[str]:
