@@ -358,7 +358,7 @@ def _add_history_command(commands: argparse._SubParsersAction) -> None:
         help="energy per sample across the stored runs, as CSV and a figure",
         description="Write energy_history.csv (one row per run, model and batch size: time, "
         "commit, dirty, joules per sample, CI95, FPS) and energy_history.png (joules per sample "
-        "across runs with 95 %% CI bands) from the runs pytest --energy-save stored.",
+        "across runs with 95 % CI bands) from the runs pytest --energy-save stored.",
     )
     history.add_argument("--store", type=Path, default=Path(DEFAULT_STORE_DIR), metavar="DIR")
     history.add_argument("--model", metavar="GLOB", help="only models matching GLOB, e.g. 'VGG*'")
@@ -409,7 +409,7 @@ def _add_compare_command(commands: argparse._SubParsersAction) -> None:
         "compare",
         help="compare two stored runs, item by item",
         description="Print a verdict per model and batch size of RUN_B against RUN_A: improved, "
-        "regressed or unchanged (energy: outside both 95 %% CIs), new or missing. RUN is a run "
+        "regressed or unchanged (energy: outside both 95 % CIs), new or missing. RUN is a run "
         "id (a file name in the store without .json) or the path of a run file.",
     )
     compare.add_argument("run_a", metavar="RUN_A")
