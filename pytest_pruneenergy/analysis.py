@@ -44,6 +44,7 @@ from .results import (
     STATUS_MEASURED,
     UNPRUNED_LABEL,
 )
+from .stats import ci95_of_mean, reduction_ci95_points
 
 # The compression ratio a fit is made against, by ``Linearity.cr_kind``.
 CR_COLUMNS: dict[str, str] = {"flops": CR_FLOPS, "params": CR_PARAMETERS}
@@ -181,11 +182,9 @@ def reduction_ci95_percent(
         return None
     if pruned_joules <= 0 or unpruned_joules <= 0:
         return None
-    ratio = pruned_joules / unpruned_joules
-    relative = math.hypot(
-        pruned_ci95_joules / pruned_joules, unpruned_ci95_joules / unpruned_joules
+    return reduction_ci95_points(
+        pruned_joules, pruned_ci95_joules, unpruned_joules, unpruned_ci95_joules
     )
-    return 100.0 * ratio * relative
 
 
 def linearity(table: pd.DataFrame) -> list[Linearity]:
@@ -484,11 +483,10 @@ def _reduction_ci95_column(pruned: pd.DataFrame, rows: pd.DataFrame) -> pd.Serie
 
 def _mean_with_ci(reductions: pd.Series, ci95s: pd.Series) -> tuple[float, float | None]:
     """The mean reduction and its CI, the rows taken as independent; unknown if any CI is."""
-    count = len(reductions)
     mean = float(reductions.mean())
     if ci95s.isna().any():
         return mean, None
-    return mean, math.sqrt(float((ci95s**2).sum())) / count
+    return mean, ci95_of_mean(list(ci95s))
 
 
 def _architecture_record(

@@ -51,6 +51,8 @@ from pytest_pruneenergy.results import (
     shorten_middle,
 )
 
+from .stats import ci95_of_mean
+
 CR_VS_ENERGY_FLOPS = "cr_vs_energy_reduction_flops.png"
 CR_VS_ENERGY_PARAMS = "cr_vs_energy_reduction_params.png"
 PD_VS_ENERGY = "pd_vs_energy_reduction.png"
@@ -406,7 +408,7 @@ def _ci95_of_mean(ci95s: pd.Series) -> float:
     """The CI of a mean of independent values; NaN where any value's CI is unknown."""
     if ci95s.isna().any():
         return math.nan
-    return math.sqrt(float((ci95s**2).sum())) / len(ci95s)
+    return ci95_of_mean(list(ci95s))
 
 
 def _error_bars(ax: Axes, points: pd.DataFrame, cr_column: str, colour: str) -> bool:

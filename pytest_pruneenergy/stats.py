@@ -86,3 +86,21 @@ def _t_probability_within(t: float, degrees_of_freedom: int) -> float:
         series += term
         term *= (2 * k - 1) / (2 * k) * cos_squared
     return math.sin(theta) * series
+
+
+def reduction_ci95_points(
+    pruned: float, pruned_ci95: float, baseline: float, baseline_ci95: float
+) -> float:
+    """95 % half-width, in percentage points, of the reduction ``100 - 100 * pruned / baseline``.
+
+    First-order propagation of two independent half-widths, the relative errors adding in
+    quadrature: ``100 * (Ep / Eb) * sqrt((ci_p / Ep)^2 + (ci_b / Eb)^2)``, written as
+    ``100 * hypot(ci_p, (Ep / Eb) * ci_b) / Eb`` so that Ep = 0 does not divide by zero.
+    The caller makes sure ``baseline`` is positive.
+    """
+    return 100.0 * math.hypot(pruned_ci95, pruned / baseline * baseline_ci95) / baseline
+
+
+def ci95_of_mean(ci95s: Sequence[float]) -> float:
+    """The 95 % half-width of a mean of independent values with these half-widths."""
+    return math.sqrt(sum(ci * ci for ci in ci95s)) / len(ci95s)

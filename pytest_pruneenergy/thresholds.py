@@ -28,6 +28,7 @@ from typing import Any
 
 from .measurement import Measurement
 from .naming import parse_model_name
+from .stats import reduction_ci95_points
 
 MIN_REDUCTION = "min_reduction"
 MAX_JOULES = "max_joules"
@@ -308,9 +309,8 @@ def reduction_with_ci95(
     """
     if not baseline_mean > 0:
         return math.nan, math.nan
-    ratio = pruned_mean / baseline_mean
-    half_width = 100 * math.hypot(pruned_ci95, ratio * baseline_ci95) / baseline_mean
-    return 100 - 100 * ratio, half_width
+    half_width = reduction_ci95_points(pruned_mean, pruned_ci95, baseline_mean, baseline_ci95)
+    return 100 - 100 * pruned_mean / baseline_mean, half_width
 
 
 def judge_min_reduction(

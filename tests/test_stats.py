@@ -8,8 +8,10 @@ import random
 import pytest
 
 from pytest_pruneenergy.stats import (
+    ci95_of_mean,
     confidence_half_width,
     ratio_estimate,
+    reduction_ci95_points,
     student_t_critical,
 )
 
@@ -69,3 +71,13 @@ def test_ratio_ci_covers_the_truth_when_power_wanders_between_meter_updates():
         estimate = ratio_estimate(joules, [0.5 * samples_per_second] * 20)
         covered += abs(estimate.value - truth) <= estimate.ci95
     assert 0.92 <= covered / runs <= 0.98
+
+
+def test_reduction_ci_adds_relative_errors_in_quadrature():
+    # 0.44 J ± 1 % against 1 J ± 1 %: 100 * 0.44 * sqrt(0.01^2 + 0.01^2) = 0.6223 points
+    assert reduction_ci95_points(0.44, 0.0044, 1.0, 0.01) == pytest.approx(0.62225, rel=1e-4)
+    assert reduction_ci95_points(0.0, 0.1, 2.0, 0.5) == pytest.approx(5.0)  # Ep = 0 is fine
+
+
+def test_ci_of_a_mean_of_independent_values():
+    assert ci95_of_mean([3.0, 4.0]) == pytest.approx(2.5)
