@@ -1,0 +1,187 @@
+"""Does ``--energy-compare`` catch a model that got heavier, and only that one? Proof on a GPU.
+
+Three runs of the demo zoo at one batch size, each stored in a fresh run store:
+
+1. ``--energy-save``: the baseline;
+2. ``--energy-save --energy-compare --energy-compare-fail=joules:PCT``: the same models again, so
+   every difference is measurement noise and nothing may be flagged (exit status 0);
+3. the same, after one file has been replaced by a heavier model under the same name (by default
+   VGG11 PD1 GPR-50 by VGG11 PD1 GPR-20: the same architecture, ~2.3x the FLOPs): exactly that
+   model must be flagged (exit status 1).
+
+    python benchmarks/regression_proof.py run --out proof          # on the GPU, ~4 min
+    python benchmarks/regression_proof.py render proof docs/ci-proof.md
+
+``run`` keeps each pytest run's terminal output (``run-N.txt``), the run store and
+``proof.json`` (exit statuses and which file was swapped); ``render`` writes the table from them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from pytest_pruneenergy.demo import (
+    DEMO_GPRS,
+    DEMO_LAYOUTS,
+    DEMO_PDS,
+    choose_plan,
+    pytest_arguments,
+)
+from pytest_pruneenergy.history import compare_runs, load_runs
+
+SWAPPED = "VGG11_CIFAR10_random_PD1_GPR-50_PRUNED.pth"
+HEAVIER = "VGG11_CIFAR10_random_PD1_GPR-20_PRUNED.pth"
+
+
+def run(args: argparse.Namespace) -> int:
+    from pytest_pruneenergy.zoo import build_zoo
+
+    out: Path = args.out
+    plan = choose_plan(args.device)
+    batch_size = args.batch_size or max(plan.batch_sizes)
+    if out.exists():
+        shutil.rmtree(out)
+    models = out / "models"
+    build_zoo(
+        models, layouts=DEMO_LAYOUTS, pds=DEMO_PDS, gprs=DEMO_GPRS, input_size=plan.input_size
+    )
+    for name in (SWAPPED, HEAVIER):
+        if not (models / name).is_file():
+            raise SystemExit(f"the demo zoo has no {name}")
+    store = out / "store"
+    base = [
+        sys.executable,
+        "-m",
+        "pytest",
+        *pytest_arguments(plan, models, out / "report"),
+        f"--prune-device={args.device}",
+        f"--prune-batch-sizes={batch_size}",
+        f"--energy-store={store}",
+        "--energy-save",
+    ]
+    gate = f"--energy-compare-fail=joules:{args.fail_percent:g}%"
+    exit_statuses = []
+    for number, extra in enumerate(([], [gate], [gate]), start=1):
+        if number == 3:
+            shutil.copyfile(models / HEAVIER, models / SWAPPED)
+        completed = subprocess.run([*base, *extra], capture_output=True, text=True, check=False)
+        (out / f"run-{number}.txt").write_text(completed.stdout + completed.stderr)
+        exit_statuses.append(completed.returncode)
+        print(f"run {number}: exit status {completed.returncode}", flush=True)
+        print("\n".join(completed.stdout.splitlines()[-30:]), flush=True)
+    (out / "proof.json").write_text(
+        json.dumps(
+            {
+                "exit_statuses": exit_statuses,
+                "swapped": SWAPPED,
+                "heavier": HEAVIER,
+                "batch_size": batch_size,
+                "fail_percent": args.fail_percent,
+            },
+            indent=1,
+        )
+        + "\n"
+    )
+    shutil.rmtree(models)  # rebuilt by the zoo command; only the record matters
+    return 0
+
+
+def render(args: argparse.Namespace) -> int:
+    folder: Path = args.folder
+    proof = json.loads((folder / "proof.json").read_text())
+    loaded = load_runs(folder / "store")
+    if loaded.problems or len(loaded.runs) != 3:
+        raise SystemExit(f"expected 3 readable runs in {folder / 'store'}: {loaded.problems}")
+    runs = sorted(loaded.runs, key=lambda run: run.created_utc)
+    fraction = proof["fail_percent"] / 100
+    second = compare_runs(runs[0], runs[1], threshold_joules_fraction=fraction)
+    third = compare_runs(runs[1], runs[2], threshold_joules_fraction=fraction)
+    swapped_model = proof["swapped"].removesuffix(".pth")
+    machine = runs[0].machine
+    lines = [
+        "# Proof: the energy-compare gate flags a heavier model, and only it",
+        "",
+        f"GPU: {machine.gpu_name} (driver {machine.driver}, power limit "
+        f"{machine.power_limit_watts} W), torch {machine.torch_version}.",
+        f"The demo zoo (21 models) at batch size {proof['batch_size']}, three runs, gate "
+        f"`--energy-compare-fail=joules:{proof['fail_percent']:g}%`. Before run 3, "
+        f"`{proof['swapped']}` was overwritten with `{proof['heavier']}`: a heavier model under "
+        "the same name.",
+        "",
+        f"Exit statuses: run 2 (same models) {proof['exit_statuses'][1]}, run 3 (one swapped) "
+        f"{proof['exit_statuses'][2]}.",
+        "",
+        "Regenerate (on the GPU, then anywhere):",
+        "",
+        "```",
+        "python benchmarks/regression_proof.py run --out proof",
+        "python benchmarks/regression_proof.py render proof docs/ci-proof.md",
+        "```",
+        "",
+        "J/sample is gross energy per sample with its 95 % CI; change is against the run before;",
+        "a verdict other than unchanged needs the change beyond the threshold AND outside both",
+        "CIs.",
+        "",
+        "| model | run 1 J/sample | run 2 J/sample | change 1->2 | verdict 2 | "
+        "run 3 J/sample | change 2->3 | verdict 3 |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    by_key_second = {(c.model, c.batch_size): c for c in second}
+    for comparison in third:
+        key = (comparison.model, comparison.batch_size)
+        earlier = by_key_second[key]
+        name = f"**{comparison.model}**" if comparison.model == swapped_model else comparison.model
+        lines.append(
+            f"| {name} | {_joules(earlier.baseline)} | {_joules(earlier.current)} | "
+            f"{_percent(earlier.joules_change_fraction)} | {earlier.verdict} | "
+            f"{_joules(comparison.current)} | {_percent(comparison.joules_change_fraction)} | "
+            f"{comparison.verdict} |"
+        )
+    flagged_second = [c.model for c in second if c.joules_regressed]
+    flagged_third = [c.model for c in third if c.joules_regressed]
+    lines += [
+        "",
+        f"Flagged in run 2: {', '.join(flagged_second) or 'none'}. "
+        f"Flagged in run 3: {', '.join(flagged_third) or 'none'}.",
+        "",
+    ]
+    args.out.write_text("\n".join(lines))
+    print(f"wrote {args.out}")
+    return 0
+
+
+def _joules(item: Any) -> str:
+    if item is None or item.joules_per_sample is None:
+        return ""
+    return f"{item.joules_per_sample:.4g} ± {item.joules_per_sample_ci95 or 0:.2g}"
+
+
+def _percent(fraction: float | None) -> str:
+    return "" if fraction is None else f"{100 * fraction:+.1f} %"
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+    run_parser = commands.add_parser("run")
+    run_parser.add_argument("--out", type=Path, required=True)
+    run_parser.add_argument("--device", default="cuda")
+    run_parser.add_argument(
+        "--batch-size", type=int, help="default: the demo's largest for the device (GPU: 64)"
+    )
+    run_parser.add_argument("--fail-percent", type=float, default=5.0)
+    render_parser = commands.add_parser("render")
+    render_parser.add_argument("folder", type=Path)
+    render_parser.add_argument("out", type=Path)
+    args = parser.parse_args()
+    return run(args) if args.command == "run" else render(args)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
