@@ -10,7 +10,9 @@ batch sizes 1, 8, 32 and 64, each measured ``--repeats`` times:
 - seed: PruneEnergyAnalyzer's protocol (20 trials x (100 warm-up + 500 timed passes)),
   ``--seed-repeats`` times at batch sizes 1 and 8 only: at 64 one VGG16 item takes minutes;
 - bare: the same model and batch in a plain loop, timed by two synchronizations, for the FPS
-  the harness must not reduce.
+  the harness must not reduce;
+- graph: ours again at batch sizes 1 and 8 with each pass replayed as a captured CUDA graph
+  (``--energy-cuda-graphs``), with its own bare loop replaying the same graph.
 
     python benchmarks/precision.py run --out precision.jsonl          # on the GPU, < 10 min
     python benchmarks/precision.py render precision.jsonl [...] docs/benchmarks/precision.md
@@ -31,14 +33,17 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
+from pytest_pruneenergy.cuda_graphs import capture_forward
 from pytest_pruneenergy.protocol import ProtocolSettings, measure
 from pytest_pruneenergy.stats import confidence_half_width
 
 LAYOUTS = ("alexnet", "vgg11", "vgg16")
 BATCH_SIZES = (1, 8, 32, 64)
 SEED_BATCH_SIZES = (1, 8)
+# Launch-bound sizes, measured again with each pass replayed as a CUDA graph.
+GRAPH_BATCH_SIZES = (1, 8)
 BARE_LOOP_SECONDS = 0.5
-OURS_MAX_SECONDS = 4.0  # warm-up included; measurement itself stops at the CI target
+OURS_MAX_SECONDS = 3.0  # warm-up included; measurement itself stops at the CI target
 
 
 def cv_percent(values: Iterable[float]) -> float:
@@ -46,6 +51,11 @@ def cv_percent(values: Iterable[float]) -> float:
     if len(values) < 2:
         return math.nan
     return 100 * statistics.stdev(values) / statistics.fmean(values)
+
+
+def companion(method: str, kind: str) -> str:
+    """``naive``/``bare`` records of eager runs keep their names from earlier runs' files."""
+    return kind if method == "ours" else f"{method}-{kind}"
 
 
 def bare_loop_fps(
@@ -84,55 +94,68 @@ def run(args: argparse.Namespace) -> int:
     def synchronize() -> None:
         torch.cuda.synchronize()
 
+    def measure_ours(common: dict[str, Any], method: str, run_batch: Callable[[], Any]) -> None:
+        """``args.repeats`` measurements by our protocol, each followed by a bare loop."""
+        settings = ProtocolSettings(max_seconds=OURS_MAX_SECONDS)
+        batch = common["batch"]
+        for repeat in range(args.repeats):
+            began = time.perf_counter()
+            stats = measure(run_batch, device, meter, batch, settings)
+            wall = time.perf_counter() - began
+            row = {**common, "repeat": repeat}
+            emit(
+                {
+                    **row,
+                    "method": method,
+                    "joules_per_sample": stats.joules_per_sample_mean,
+                    "ci95": stats.joules_per_sample_ci95,
+                    "seconds_measured": stats.seconds_measured,
+                    "seconds_total": wall,
+                    "fps": stats.frames_per_second,
+                    "converged": stats.converged,
+                    "windows": stats.windows,
+                    "update_period": stats.update_period_seconds,
+                    "sm_clock_mhz": [stats.sm_clock_start_mhz, stats.sm_clock_end_mhz],
+                    "temperature_celsius": [
+                        stats.temperature_start_celsius,
+                        stats.temperature_end_celsius,
+                    ],
+                }
+            )
+            emit(
+                {
+                    **row,
+                    "method": companion(method, "naive"),
+                    "joules_per_sample": stats.naive_joules_per_sample,
+                    "seconds_measured": stats.seconds_measured,
+                    "seconds_total": wall,
+                }
+            )
+            # Right after each repeat: a launch-bound model's own throughput drifts over
+            # seconds on a shared host, so pairs compare fairly.
+            emit(
+                {
+                    **row,
+                    "method": companion(method, "bare"),
+                    "fps": bare_loop_fps(run_batch, synchronize, batch),
+                }
+            )
+
     for layout in args.layouts:
         with torch.device(device):
             model = build_model(unpruned_architecture(layout, num_classes=1000)).eval()
         for batch in args.batch_sizes:
             x = torch.randn(batch, 3, 224, 224, device=device)
+            common = {"model": layout, "batch": batch}
             with torch.inference_mode():
 
                 def run_batch(model=model, x=x) -> Any:
                     return model(x)
 
                 if "ours" in parts:
-                    settings = ProtocolSettings(max_seconds=OURS_MAX_SECONDS)
-                    for repeat in range(args.repeats):
-                        began = time.perf_counter()
-                        stats = measure(run_batch, device, meter, batch, settings)
-                        wall = time.perf_counter() - began
-                        common = {"model": layout, "batch": batch, "repeat": repeat}
-                        emit(
-                            {
-                                **common,
-                                "method": "ours",
-                                "joules_per_sample": stats.joules_per_sample_mean,
-                                "ci95": stats.joules_per_sample_ci95,
-                                "seconds_measured": stats.seconds_measured,
-                                "seconds_total": wall,
-                                "fps": stats.frames_per_second,
-                                "converged": stats.converged,
-                                "windows": stats.windows,
-                                "update_period": stats.update_period_seconds,
-                            }
-                        )
-                        emit(
-                            {
-                                **common,
-                                "method": "naive",
-                                "joules_per_sample": stats.naive_joules_per_sample,
-                                "seconds_measured": stats.seconds_measured,
-                                "seconds_total": wall,
-                            }
-                        )
-                        # Right after each repeat: a launch-bound model's own throughput
-                        # drifts over seconds on a shared host, so pairs compare fairly.
-                        emit(
-                            {
-                                **common,
-                                "method": "bare",
-                                "fps": bare_loop_fps(run_batch, synchronize, batch),
-                            }
-                        )
+                    measure_ours(common, "ours", run_batch)
+                    if batch in GRAPH_BATCH_SIZES:
+                        measure_ours(common, "graph", capture_forward(model, x, device))
                 if "seed" in parts and batch in SEED_BATCH_SIZES:
                     settings = ProtocolSettings(protocol="seed")
                     for repeat in range(args.seed_repeats):
@@ -141,8 +164,7 @@ def run(args: argparse.Namespace) -> int:
                         wall = time.perf_counter() - began
                         emit(
                             {
-                                "model": layout,
-                                "batch": batch,
+                                **common,
                                 "repeat": repeat,
                                 "method": "seed",
                                 "joules_per_sample": stats.joules_per_sample_mean,
@@ -170,26 +192,34 @@ def summarize(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
         grouped.items(), key=lambda item: (LAYOUTS.index(item[0][0]), item[0][1])
     ):
         row: dict[str, Any] = {"model": model, "batch": batch}
-        for method in ("ours", "naive", "seed"):
+        for method in ("ours", "naive", "seed", "graph", "graph-naive"):
             runs = methods.get(method, [])
             energies = [r["joules_per_sample"] for r in runs]
             row[f"{method}_n"] = len(runs)
             row[f"{method}_mean"] = statistics.fmean(energies) if energies else math.nan
             row[f"{method}_cv"] = cv_percent(energies)
             row[f"{method}_ci"] = confidence_half_width(energies) if len(energies) > 1 else math.nan
+            # The CI each measurement reported, as % of its mean: set against the CV to see
+            # whether one measurement's CI is honest about repeat-to-repeat spread.
+            row[f"{method}_reported_ci"] = (
+                statistics.fmean(100 * r["ci95"] / r["joules_per_sample"] for r in runs)
+                if runs and "ci95" in runs[0]
+                else math.nan
+            )
             row[f"{method}_seconds"] = (
                 statistics.fmean(r["seconds_total"] for r in runs) if runs else math.nan
             )
             row[f"{method}_measured"] = (
                 statistics.fmean(r["seconds_measured"] for r in runs) if runs else math.nan
             )
-        ours = methods.get("ours", [])
-        row["ours_fps"] = statistics.fmean(r["fps"] for r in ours) if ours else math.nan
-        bare = methods.get("bare", [])
-        row["bare_fps"] = statistics.fmean(r["fps"] for r in bare) if bare else math.nan
-        row["bare_fps_cv"] = cv_percent(r["fps"] for r in bare)
-        row["ours_fps_cv"] = cv_percent(r["fps"] for r in ours)
-        row["converged"] = sum(bool(r.get("converged")) for r in ours)
+            row[f"{method}_converged"] = sum(bool(r.get("converged")) for r in runs)
+        for method, bare in (("ours", "bare"), ("graph", "graph-bare")):
+            timed, plain = methods.get(method, []), methods.get(bare, [])
+            row[f"{method}_fps"] = statistics.fmean(r["fps"] for r in timed) if timed else math.nan
+            row[f"{bare}_fps"] = statistics.fmean(r["fps"] for r in plain) if plain else math.nan
+            row[f"{method}_fps_cv"] = cv_percent(r["fps"] for r in timed)
+            row[f"{bare}_fps_cv"] = cv_percent(r["fps"] for r in plain)
+        row["converged"] = row["ours_converged"]
         rows.append(row)
     return rows
 
@@ -227,10 +257,11 @@ def render(args: argparse.Namespace) -> int:
         "python benchmarks/precision.py render precision.jsonl docs/benchmarks/precision.md",
         "```",
         "",
-        "| model | batch | ours J/sample | ours CV % | ours s | ours converged | naive CV % "
+        "| model | batch | ours J/sample | ours CV % | ours CI % | ours s | ours converged "
+        "| naive CV % "
         "| seed J/sample | seed CV % | seed s | seed/ours time | means agree | "
         "harness FPS | bare FPS | harness/bare | harness FPS CV % | bare FPS CV % |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for row in rows:
         agree = ""
@@ -240,7 +271,8 @@ def render(args: argparse.Namespace) -> int:
         ratio = row["seed_seconds"] / row["ours_seconds"] if row["seed_n"] else math.nan
         lines.append(
             f"| {row['model']} | {row['batch']} | {_number(row['ours_mean'])} "
-            f"| {_number(row['ours_cv'], 2)} | {_number(row['ours_seconds'], 3)} "
+            f"| {_number(row['ours_cv'], 2)} | {_number(row['ours_reported_ci'], 2)} "
+            f"| {_number(row['ours_seconds'], 3)} "
             f"| {row['converged']}/{row['ours_n']} | {_number(row['naive_cv'], 2)} "
             f"| {_number(row['seed_mean'])} | {_number(row['seed_cv'], 2)} "
             f"| {_number(row['seed_seconds'], 3)} | {_number(ratio, 3)} | {agree} "
@@ -248,6 +280,33 @@ def render(args: argparse.Namespace) -> int:
             f"| {_number(100 * row['ours_fps'] / row['bare_fps'], 4)} % "
             f"| {_number(row['ours_fps_cv'], 2)} | {_number(row['bare_fps_cv'], 2)} |"
         )
+    graph_rows = [row for row in rows if row["graph_n"]]
+    if graph_rows:
+        lines += [
+            "",
+            "## The launch-bound sizes again, each pass replayed as a CUDA graph",
+            "",
+            "`--energy-cuda-graphs`: the forward pass captured once and replayed, so the GPU runs",
+            "its kernels back to back whatever the host does. A different workload from eager",
+            "PyTorch (no launch gaps), hence its own bare loop replaying the same graph.",
+            "",
+            "| model | batch | graph J/sample | graph CV % | graph CI % | graph s "
+            "| graph converged | naive CV % | harness FPS | bare FPS | harness/bare "
+            "| bare FPS CV % | eager J/sample | graph vs eager |",
+            "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+        ]
+        for row in graph_rows:
+            lines.append(
+                f"| {row['model']} | {row['batch']} | {_number(row['graph_mean'])} "
+                f"| {_number(row['graph_cv'], 2)} | {_number(row['graph_reported_ci'], 2)} "
+                f"| {_number(row['graph_seconds'], 3)} "
+                f"| {row['graph_converged']}/{row['graph_n']} "
+                f"| {_number(row['graph-naive_cv'], 2)} "
+                f"| {_number(row['graph_fps'], 5)} | {_number(row['graph-bare_fps'], 5)} "
+                f"| {_number(100 * row['graph_fps'] / row['graph-bare_fps'], 4)} % "
+                f"| {_number(row['graph-bare_fps_cv'], 2)} | {_number(row['ours_mean'])} "
+                f"| {_number(100 * (row['graph_mean'] / row['ours_mean'] - 1), 3)} % |"
+            )
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text("\n".join(lines) + "\n")
     print(f"wrote {args.out}")

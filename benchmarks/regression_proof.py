@@ -12,8 +12,8 @@ Three runs of the demo zoo at one batch size, each stored in a fresh run store:
     python benchmarks/regression_proof.py run --out proof          # on the GPU, ~4 min
     python benchmarks/regression_proof.py render proof docs/ci-proof.md
 
-``run`` keeps each pytest run's terminal output (``run-N.txt``), the run store and
-``proof.json`` (exit statuses and which file was swapped); ``render`` writes the table from them.
+``run`` keeps each pytest run's terminal output (``run-N.txt``) and ``proof.json`` (the three
+stored runs, exit statuses, which file was swapped); ``render`` writes the table from it.
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ from pytest_pruneenergy.demo import (
     choose_plan,
     pytest_arguments,
 )
-from pytest_pruneenergy.history import compare_runs, load_runs
+from pytest_pruneenergy.history import RunRecord, compare_runs
 
 SWAPPED = "VGG11_CIFAR10_random_PD1_GPR-50_PRUNED.pth"
 HEAVIER = "VGG11_CIFAR10_random_PD1_GPR-20_PRUNED.pth"
@@ -75,9 +75,12 @@ def run(args: argparse.Namespace) -> int:
         exit_statuses.append(completed.returncode)
         print(f"run {number}: exit status {completed.returncode}", flush=True)
         print("\n".join(completed.stdout.splitlines()[-30:]), flush=True)
+    # The stored runs travel inside proof.json: one file to fetch from a GPU machine.
+    stored = [json.loads(path.read_text()) for path in sorted(store.glob("*.json"))]
     (out / "proof.json").write_text(
         json.dumps(
             {
+                "runs": stored,
                 "exit_statuses": exit_statuses,
                 "swapped": SWAPPED,
                 "heavier": HEAVIER,
@@ -88,17 +91,21 @@ def run(args: argparse.Namespace) -> int:
         )
         + "\n"
     )
-    shutil.rmtree(models)  # rebuilt by the zoo command; only the record matters
+    # Rebuilt by the zoo command; only the records matter, and a GPU machine returns few files.
+    for folder in (models, store, out / "report"):
+        shutil.rmtree(folder)
     return 0
 
 
 def render(args: argparse.Namespace) -> int:
     folder: Path = args.folder
     proof = json.loads((folder / "proof.json").read_text())
-    loaded = load_runs(folder / "store")
-    if loaded.problems or len(loaded.runs) != 3:
-        raise SystemExit(f"expected 3 readable runs in {folder / 'store'}: {loaded.problems}")
-    runs = sorted(loaded.runs, key=lambda run: run.created_utc)
+    runs = sorted(
+        (RunRecord.from_dict(data, "proof.json") for data in proof["runs"]),
+        key=lambda run: run.created_utc,
+    )
+    if len(runs) != 3:
+        raise SystemExit(f"expected 3 stored runs in proof.json, found {len(runs)}")
     fraction = proof["fail_percent"] / 100
     second = compare_runs(runs[0], runs[1], threshold_joules_fraction=fraction)
     third = compare_runs(runs[1], runs[2], threshold_joules_fraction=fraction)

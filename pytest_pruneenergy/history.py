@@ -185,6 +185,7 @@ def settings_that_matter(settings: Settings) -> dict[str, Any]:
         "batch_sizes": list(settings.batch_sizes),
         "input_shape": None if shape is None else format_shape(shape),
         "meter": settings.meter,
+        "cuda_graphs": settings.cuda_graphs,
     }
 
 

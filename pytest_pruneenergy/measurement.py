@@ -80,6 +80,8 @@ class Measurement:
     # and run; None where it was not measured (estimates count busy CPU time only).
     idle_watts: float | None = None
     gpu_facts: dict[str, str] = dataclasses.field(default_factory=dict)
+    # The pass ran as a replayed CUDA graph (--energy-cuda-graphs), not eagerly.
+    cuda_graph: bool = False
 
     @property
     def flops(self) -> int:

@@ -154,6 +154,14 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "ini: energy_idle_seconds",
     )
     group.addoption(
+        "--energy-cuda-graphs",
+        action="store_true",
+        default=None,
+        help="replay each forward pass as one captured CUDA graph: measures launch-bound models "
+        "(small ones at small batches) on the GPU rather than the host's launch speed; results "
+        "say so in the CSV column 'CUDA Graph'. ini: energy_cuda_graphs",
+    )
+    group.addoption(
         "--energy-min-reduction",
         metavar="PCT",
         help="energy gate: fail a pruned model whose energy reduction against its baseline is "
@@ -218,6 +226,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addini("energy_protocol", f"one of {', '.join(PROTOCOLS)}")
     parser.addini("energy_target_ci", "CI target of the adaptive protocol, in percent")
     parser.addini("energy_idle_seconds", "seconds to measure idle power; 0: not measured")
+    parser.addini("energy_cuda_graphs", "replay forward passes as CUDA graphs (true/false)")
     parser.addini("energy_store", "folder of stored runs")
     parser.addini("energy_save", "store every run in the run store (true/false)")
     parser.addini(
@@ -290,6 +299,8 @@ def _raw_options(config: pytest.Config) -> RawOptions:
         ini_protocol=ini("energy_protocol"),
         ini_target_ci=ini("energy_target_ci"),
         ini_idle_seconds=ini("energy_idle_seconds"),
+        cli_cuda_graphs=cli("energy_cuda_graphs"),
+        ini_cuda_graphs=ini("energy_cuda_graphs"),
         cli_store_dir=cli("energy_store"),
         cli_save=cli("energy_save"),
         cli_compare=cli("energy_compare"),

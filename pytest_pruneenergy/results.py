@@ -100,6 +100,7 @@ DRIVER = "Driver"
 POWER_LIMIT_WATTS = "Power Limit (W)"
 GATE = "Gate"
 GATE_MESSAGE = "Gate Message"
+CUDA_GRAPH = "CUDA Graph"
 
 SEED_COLUMNS: tuple[str, ...] = (
     MODEL_NAME,
@@ -157,6 +158,7 @@ EXTRA_COLUMNS: tuple[str, ...] = (
     POWER_LIMIT_WATTS,
     GATE,
     GATE_MESSAGE,
+    CUDA_GRAPH,
 )
 COLUMNS: tuple[str, ...] = SEED_COLUMNS + EXTRA_COLUMNS
 
@@ -494,6 +496,7 @@ def _measured_row(
         GPU: measurement.gpu_facts.get("gpu_name"),
         DRIVER: measurement.gpu_facts.get("driver"),
         POWER_LIMIT_WATTS: power_limit_watts(measurement.gpu_facts),
+        CUDA_GRAPH: measurement.cuda_graph,
         **_group_columns(name),
         **_reduction_columns(measurement, name, baseline),
     }

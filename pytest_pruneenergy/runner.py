@@ -240,6 +240,7 @@ def measure_item(
     """
     import torch
 
+    from .cuda_graphs import GraphCaptureError, capture_forward
     from .meters import MeterReadError
     from .protocol import ProtocolError, measure
 
@@ -267,9 +268,16 @@ def measure_item(
                     f"{type(error).__name__}: {first_line(error)}. If the model expects another "
                     "input shape, set --prune-input-shape."
                 ) from error
-            stats = measure(
-                lambda: module(batch), device, meter, batch_size, protocol_settings(settings)
-            )
+            if settings.cuda_graphs:
+                run_batch = capture_forward(module, batch, device)
+            else:
+
+                def run_batch() -> Any:
+                    return module(batch)
+
+            stats = measure(run_batch, device, meter, batch_size, protocol_settings(settings))
+    except GraphCaptureError as error:
+        raise ItemProblem(f"{stem} at batch size {batch_size}: {error}") from error
     except MeterReadError as error:
         message = f"{stem} at batch size {batch_size}: {meter.name} read failed: {error}"
         raise ItemProblem(message) from error
@@ -300,6 +308,7 @@ def measure_item(
         idle_watts=idle_watts,
         # A meter from a conftest hook may predate gpu_facts; without it the row says nothing.
         gpu_facts=dict(getattr(meter, "gpu_facts", {})),
+        cuda_graph=settings.cuda_graphs,
     )
 
 

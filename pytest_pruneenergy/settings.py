@@ -57,6 +57,8 @@ class Settings:
     target_ci_fraction: float
     # 0: idle power is not measured, and dynamic energy is left empty.
     idle_seconds: float
+    # Each pass replayed as one captured CUDA graph (cuda_graphs.py), for launch-bound models.
+    cuda_graphs: bool = False
     # The run store (history.py); defaults so that code building Settings by hand needs none.
     store_dir: Path = Path(DEFAULT_STORE_DIR)
     save: bool = False
@@ -239,6 +241,8 @@ class RawOptions:
     ini_protocol: str = ""
     ini_target_ci: str = ""
     ini_idle_seconds: str = ""
+    cli_cuda_graphs: bool | None = None
+    ini_cuda_graphs: str = ""
     cli_store_dir: str | None = None
     cli_save: bool | None = None
     cli_compare: str | None = None
@@ -351,6 +355,9 @@ def resolve_settings(raw: RawOptions, *, invocation_dir: Path, ini_dir: Path) ->
             raw.ini_idle_seconds,
             lambda text: parse_non_negative_float("--energy-idle-seconds", text),
             DEFAULT_IDLE_SECONDS,
+        ),
+        cuda_graphs=(
+            True if raw.cli_cuda_graphs else parse_bool("energy_cuda_graphs", raw.ini_cuda_graphs)
         ),
         store_dir=store_dir,
         save=True if raw.cli_save else parse_bool("energy_save", raw.ini_save),

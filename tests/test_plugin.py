@@ -114,6 +114,7 @@ def test_help_lists_the_options_under_one_heading_without_importing_torch(tmp_pa
         "--energy-protocol",
         "--energy-target-ci",
         "--energy-idle-seconds",
+        "--energy-cuda-graphs",
         "--energy-min-reduction",
         "--energy-max-joules",
         "--min-fps",
@@ -361,6 +362,27 @@ def test_idle_power_is_measured_once_and_subtracted_for_dynamic_energy(seed_run:
     dynamic = measured["Dynamic Energy per Sample (J)"]
     assert list(dynamic) == pytest.approx(list(expected))
     assert (dynamic > 0).all()
+
+
+def test_cuda_graphs_asked_for_on_a_cpu_fail_each_item_with_the_reason_in_the_csv(
+    tmp_path: Path,
+):
+    (tmp_path / "models").mkdir()
+    (tmp_path / "conftest.py").write_text(METERED_MODELS)
+    (tmp_path / "models" / f"{METERED_STEMS[0]}.pth").write_bytes(b"loaded by the conftest hook")
+    result = run_pytest(
+        tmp_path,
+        "--prune-models=models",
+        "--prune-batch-sizes=1",
+        "--prune-input-shape=8",
+        "--prune-device=cpu",
+        "--energy-cuda-graphs",
+        "--energy-report",
+    )
+    assert result.outcomes().get("failed") == 1, result.output
+    row = result.table().iloc[0]
+    assert row["Status"] == "failed"
+    assert "CUDA graphs need a CUDA device" in row["Error"]
 
 
 def test_the_meters_gpu_facts_land_in_every_row_and_in_the_run_metadata(seed_run: Run):

@@ -176,16 +176,17 @@ def test_invalid_arguments_are_rejected(field, value):
 
 
 @pytest.mark.parametrize(
-    ("update_period", "window_seconds"), [(None, 0.5), (0.1, 0.5), (0.03, 0.15), (0.001, 0.02)]
+    ("update_period", "window_seconds"),
+    [(None, 0.5), (0.1, 0.15), (0.03, 0.045), (0.5, 0.5), (0.001, 0.02)],
 )
-def test_windows_span_five_update_periods_within_bounds(update_period, window_seconds):
+def test_windows_close_at_the_second_update_within_bounds(update_period, window_seconds):
     assert auto_window_seconds(update_period) == pytest.approx(window_seconds)
 
 
 def test_a_fast_ticking_meter_gets_short_windows_and_fits_a_short_budget():
     settings = dataclasses.replace(FAST, min_window_seconds=None, max_seconds=0.5)
     stats = measure(sleeping_pass(), "cpu", TickingMeter(period_seconds=0.005), 1, settings)
-    assert stats.seconds_measured / stats.windows < 0.1  # five 5 ms periods, not NVML's 0.5 s
+    assert stats.seconds_measured / stats.windows < 0.05  # two 5 ms periods, not NVML's 0.2 s
 
 
 # -- on the simulated NVML device: 100 ms ticks, 4 ms reads, like the real counter -------------
@@ -205,6 +206,8 @@ def test_tick_aligned_energy_matches_the_true_energy_on_the_simulated_counter():
     assert stats.joules_per_sample_mean == pytest.approx(
         300.0 * stats.seconds_per_sample_mean, rel=0.01
     )
+    # Windows of two 100 ms updates (the last one may hold a leftover update or two).
+    assert 0.19 <= stats.seconds_measured / stats.windows <= 0.3
 
 
 def test_a_failing_counter_read_mid_run_fails_the_measurement():

@@ -62,6 +62,7 @@ ADDED_COLUMNS_IN_ORDER = [
     "Power Limit (W)",
     "Gate",
     "Gate Message",
+    "CUDA Graph",
 ]
 H100_FACTS = {"gpu_name": "NVIDIA H100", "driver": "580.159", "power_limit_watts": "700.0"}
 

@@ -238,6 +238,42 @@ def test_measured_item_says_what_was_measured_and_how(prepared):
         WATTS * measurement.stats.seconds_per_sample_mean, rel=0.2
     )
     assert (measurement.idle_watts, measurement.gpu_facts) == (5.0, FACTS)
+    assert measurement.cuda_graph is False
+
+
+def test_cuda_graphs_on_a_cpu_fail_the_item_and_say_what_to_change(prepared):
+    with pytest.raises(
+        ItemProblem,
+        match=r"^Tiny_TEST_UNPRUNED at batch size 2: CUDA graphs need a CUDA device, and the "
+        r"models run on cpu: drop --energy-cuda-graphs or set --prune-device=cuda$",
+    ):
+        measure(prepared, SteadyMeter(), cli_cuda_graphs=True)
+
+
+@pytest.mark.gpu
+def test_cuda_graph_replays_the_forward_pass_and_is_said_in_the_measurement():
+    if not torch.cuda.is_available():
+        pytest.skip("no CUDA GPU")
+    on_gpu = prepare_model(MODEL_PATH, lambda path: tiny_module(), device="cuda", input_shape=(4,))
+    measurement = measure(on_gpu, SteadyMeter(), cli_cuda_graphs=True)
+    assert measurement.cuda_graph is True
+    assert measurement.stats.samples_measured > 0
+
+
+@pytest.mark.gpu
+def test_a_pass_that_syncs_with_the_host_cannot_be_captured_and_says_so():
+    if not torch.cuda.is_available():
+        pytest.skip("no CUDA GPU")
+
+    class HostSync(torch.nn.Module):
+        def forward(self, x):
+            return x * float(x.sum().item())  # .item() waits for the GPU: not capturable
+
+    on_gpu = prepare_model(MODEL_PATH, lambda path: HostSync(), device="cuda", input_shape=(4,))
+    with pytest.raises(ItemProblem, match=r"cannot be captured as a CUDA graph.*without"):
+        measure(on_gpu, SteadyMeter(), cli_cuda_graphs=True)
+    # The device is usable afterwards: the next item measures as usual.
+    assert measure(on_gpu, SteadyMeter()).cuda_graph is False
 
 
 def test_the_seed_protocol_is_chosen_by_the_settings(prepared):

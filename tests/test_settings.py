@@ -102,6 +102,15 @@ def test_command_line_paths_resolve_at_the_invocation_folder():
     assert settings.report_dir == HERE / "r"
 
 
+def test_cuda_graphs_are_off_unless_asked_for_on_the_command_line_or_in_the_ini():
+    assert not resolve().cuda_graphs
+    assert resolve(cli_cuda_graphs=True).cuda_graphs
+    assert resolve(ini_cuda_graphs="true").cuda_graphs
+    assert not resolve(ini_cuda_graphs="false").cuda_graphs
+    with pytest.raises(SettingsError, match="energy_cuda_graphs: 'often' is not true or false"):
+        resolve(ini_cuda_graphs="often")
+
+
 def test_allow_pickle_from_ini():
     assert resolve(ini_allow_pickle="true").allow_pickle
     with pytest.raises(SettingsError, match="prune_allow_pickle: 'maybe' is not true or false"):
