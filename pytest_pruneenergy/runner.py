@@ -313,7 +313,12 @@ def measure_item(
 
 
 def random_input(batch_size: int, input_shape: tuple[int, ...], device: str) -> torch.Tensor:
-    """The seed tool's input: standard normal noise, FP32."""
+    """The seed tool's input: standard normal noise, FP32.
+
+    Drawn on the CPU and copied: a CUDA graph capture that failed on an earlier item leaves
+    PyTorch's CUDA generator unusable ("Offset increment outside graph capture", seen with
+    torch 2.11), and the next items must still run.
+    """
     import torch
 
-    return torch.randn((batch_size, *input_shape), device=device, dtype=torch.float32)
+    return torch.randn((batch_size, *input_shape), dtype=torch.float32).to(device)
