@@ -14,8 +14,11 @@ batch sizes 1, 8, 32 and 64, each measured ``--repeats`` times:
 - graph: ours again at batch sizes 1 and 8 with each pass replayed as a captured CUDA graph
   (``--energy-cuda-graphs``), with its own bare loop replaying the same graph.
 
-    python benchmarks/precision.py run --out precision.jsonl          # on the GPU, < 10 min
-    python benchmarks/precision.py render precision.jsonl [...] docs/benchmarks/precision.md
+    python benchmarks/precision.py run --part ours --out ours.jsonl    # on the GPU, ~6 min
+    python benchmarks/precision.py run --part seed --out seed.jsonl    # on the GPU, ~5 min
+    python benchmarks/precision.py render ours.jsonl seed.jsonl docs/benchmarks/precision.md
+
+(``--part all`` does both in one call, ~11 min: more than one device call allows here.)
 
 ``run`` appends one JSON line per measurement, so a run split in parts (``--part``) adds up.
 """
@@ -253,8 +256,9 @@ def render(args: argparse.Namespace) -> int:
         "Regenerate (on the GPU, then anywhere):",
         "",
         "```",
-        "python benchmarks/precision.py run --out precision.jsonl",
-        "python benchmarks/precision.py render precision.jsonl docs/benchmarks/precision.md",
+        "python benchmarks/precision.py run --part ours --out ours.jsonl",
+        "python benchmarks/precision.py run --part seed --out seed.jsonl",
+        "python benchmarks/precision.py render ours.jsonl seed.jsonl docs/benchmarks/precision.md",
         "```",
         "",
         "| model | batch | ours J/sample | ours CV % | ours CI % | ours s | ours converged "

@@ -150,12 +150,23 @@ def render(args: argparse.Namespace) -> int:
             f"{_joules(comparison.current)} | {_percent(comparison.joules_change_fraction)} | "
             f"{comparison.verdict} |"
         )
+    noise = max(second, key=lambda c: abs(c.joules_change_fraction or 0.0))
+    outside = [c.model for c in second if c.joules_outside_cis]
     flagged_second = [c.model for c in second if c.joules_regressed]
     flagged_third = [c.model for c in third if c.joules_regressed]
     lines += [
         "",
         f"Flagged in run 2: {', '.join(flagged_second) or 'none'}. "
         f"Flagged in run 3: {', '.join(flagged_third) or 'none'}.",
+        "",
+        f"Noise between runs 1 and 2 (same models): the largest change was "
+        f"{_percent(noise.joules_change_fraction)} ({noise.model}); {len(outside)} of "
+        f"{len(second)} changes fell outside both CIs "
+        f"({', '.join(outside) or 'none'}), all under the {proof['fail_percent']:g} % threshold "
+        "that a gate adds on top."
+        if all(abs(c.joules_change_fraction or 0.0) < fraction for c in second)
+        else f"Noise between runs 1 and 2: the largest change was "
+        f"{_percent(noise.joules_change_fraction)} ({noise.model}).",
         "",
     ]
     args.out.write_text("\n".join(lines))
