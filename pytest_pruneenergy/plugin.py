@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -503,6 +504,9 @@ class PruneEnergySession:
         # Per (model, batch size), from the reports, for the gates judged at the session end.
         self.thresholds: dict[tuple[str, int], ItemThresholds] = {}
         self.report_lines: list[str] = []
+        # Gates judged at the end of the session (min_reduction, --energy-compare-fail): they
+        # fail the run though every item passed, so pytest's last line must say so too.
+        self.session_gate_failures: list[str] = []
 
     # -- collection -------------------------------------------------------------------------
 
@@ -739,7 +743,13 @@ class PruneEnergySession:
             if verdict.outcome == INCONCLUSIVE and not strict:
                 message = f"{model} (bs {size}): {verdict.message}"
                 warnings.warn(EnergyGateWarning(message), stacklevel=1)
-        if any(verdict.fails(strict) for _, verdict in session_verdicts):
+        failed = [
+            f"{model} (bs {size}): {verdict.message}"
+            for (model, size), verdict in session_verdicts
+            if verdict.fails(strict)
+        ]
+        if failed:
+            self.session_gate_failures += failed
             self.report_lines.append("energy gates failed: the run fails (exit status 1)")
             # pytest returns session.exitstatus after this hook; keep a worse status it has.
             if session.exitstatus == pytest.ExitCode.OK:
@@ -754,8 +764,12 @@ class PruneEnergySession:
         self.report_lines += outcome.lines
         # pytest returns session.exitstatus after this hook: a broken gate fails the run even
         # when every item passed.
-        if outcome.gate_failed and session.exitstatus == pytest.ExitCode.OK:
-            session.exitstatus = pytest.ExitCode.TESTS_FAILED
+        if outcome.gate_failed:
+            self.session_gate_failures += [
+                line for line in outcome.lines if line.startswith("FAILED --energy-compare-fail")
+            ]
+            if session.exitstatus == pytest.ExitCode.OK:
+                session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_benchmark_update_machine_info(
@@ -769,11 +783,28 @@ class PruneEnergySession:
             machine_info["pruneenergy"] = facts
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
+        if self.session_gate_failures:
+            # pytest's last line counts every key of its stats: "6 passed, 1 energy gate
+            # failed" instead of a bare "6 passed" over a run that exits with status 1.
+            count = len(self.session_gate_failures)
+            key = "energy gate failed" if count == 1 else "energy gates failed"
+            terminalreporter.stats.setdefault(key, []).extend(
+                SessionGateFailure(message) for message in self.session_gate_failures
+            )
         if not self.report_lines:
             return
         terminalreporter.section("pruneenergy")
         for line in self.report_lines:
             terminalreporter.write_line(line)
+
+
+@dataclass
+class SessionGateFailure:
+    """An entry of pytest's terminal stats for a gate that failed the session: plugins that
+    read those stats (xdist, pytest-benchmark) expect objects with attributes, not strings."""
+
+    message: str
+    count_towards_summary: bool = True
 
 
 def _reason(call: pytest.CallInfo[None]) -> str:

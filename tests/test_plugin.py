@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -676,6 +677,7 @@ def test_saved_runs_are_compared_and_a_regression_beyond_the_gate_fails_the_sess
     )
 
     assert second.returncode == 1, second.output
+    assert re.search(r"=+ 3 passed, (.*, )?1 energy gate failed in ", second.output), second.output
     summary = second.summary()
     assert "1 regressed, 1 improved, 1 unchanged, 0 new, 0 missing" in summary
     verdict_of = {
@@ -841,6 +843,8 @@ def test_a_failed_reduction_gate_fails_the_run_though_every_item_passed(ini_gate
     )
     assert f"GATE FAILED {PD1_STEM} (bs 2): {message}" in ini_gates_run.summary()
     assert "energy gates failed: the run fails (exit status 1)" in ini_gates_run.summary()
+    # pytest's last line says it too, not a bare "6 passed" over exit status 1.
+    assert re.search(r"=+ 6 passed, (.*, )?\d+ energy gates? failed in ", ini_gates_run.output)
     row = gate_of(ini_gates_run, PD1_STEM, 2)
     assert (row["Gate"], row["Gate Message"].split("; ")[0]) == ("fail", message)
 
