@@ -607,8 +607,13 @@ COMPARE_LATEST = "latest"
 @dataclass(frozen=True)
 class HistoryOutcome:
     lines: list[str]
-    # Items regressed beyond a --energy-compare-fail threshold: the session fails.
-    gate_failed: bool = False
+    # The lines (among ``lines``) of --energy-compare-fail gates that regressed items broke.
+    gate_failures: tuple[str, ...] = ()
+
+    @property
+    def gate_failed(self) -> bool:
+        """A gate broke: the session fails."""
+        return bool(self.gate_failures)
 
 
 def record_compare_save(
@@ -630,9 +635,10 @@ def record_compare_save(
         now=now or datetime.now(timezone.utc),
     )
     lines: list[str] = []
-    gate_failed = False
+    gate_lines: list[str] = []
     if settings.compare_run is not None:
-        lines, gate_failed = _compare_with_store(record, settings)
+        lines, gate_lines = _compare_with_store(record, settings)
+        lines += gate_lines
     if settings.save:
         try:
             path = save_run(record, settings.store_dir)
@@ -640,10 +646,11 @@ def record_compare_save(
             lines.append(f"RUN NOT SAVED to {settings.store_dir}: {error}")
         else:
             lines.append(f"run saved: {path}")
-    return HistoryOutcome(lines, gate_failed)
+    return HistoryOutcome(lines, tuple(gate_lines))
 
 
-def _compare_with_store(record: RunRecord, settings: Settings) -> tuple[list[str], bool]:
+def _compare_with_store(record: RunRecord, settings: Settings) -> tuple[list[str], list[str]]:
+    """The comparison's lines, and apart from them the lines of the gates it broke."""
     store = settings.store_dir
     if settings.compare_run == COMPARE_LATEST:
         loaded = load_runs(store)
@@ -654,13 +661,13 @@ def _compare_with_store(record: RunRecord, settings: Settings) -> tuple[list[str
                 f"no stored run from this machine (machine_key {record.machine_key}) in "
                 f"{store}: nothing to compare with (--energy-save stores runs)"
             )
-            return lines, False
+            return lines, []
     else:
         lines = []
         try:
             baseline = find_run(str(settings.compare_run), store)
         except RunStoreError as error:
-            return [f"nothing compared: {error}"], False
+            return [f"nothing compared: {error}"], []
     comparisons = compare_runs(
         baseline,
         record,
@@ -671,7 +678,7 @@ def _compare_with_store(record: RunRecord, settings: Settings) -> tuple[list[str
     gate_lines = gate_failures(
         comparisons, settings.compare_fail_joules_fraction, settings.compare_fail_fps_fraction
     )
-    return lines + gate_lines, bool(gate_lines)
+    return lines, gate_lines
 
 
 def gate_failures(

@@ -739,15 +739,13 @@ class PruneEnergySession:
             for verdict in verdicts
             if verdict.threshold.kind in SESSION_KINDS
         ]
+        failed = []
         for (model, size), verdict in session_verdicts:
-            if verdict.outcome == INCONCLUSIVE and not strict:
-                message = f"{model} (bs {size}): {verdict.message}"
+            message = f"{model} (bs {size}): {verdict.message}"
+            if verdict.fails(strict):
+                failed.append(message)
+            elif verdict.outcome == INCONCLUSIVE:
                 warnings.warn(EnergyGateWarning(message), stacklevel=1)
-        failed = [
-            f"{model} (bs {size}): {verdict.message}"
-            for (model, size), verdict in session_verdicts
-            if verdict.fails(strict)
-        ]
         if failed:
             self.session_gate_failures += failed
             self.report_lines.append("energy gates failed: the run fails (exit status 1)")
@@ -765,9 +763,7 @@ class PruneEnergySession:
         # pytest returns session.exitstatus after this hook: a broken gate fails the run even
         # when every item passed.
         if outcome.gate_failed:
-            self.session_gate_failures += [
-                line for line in outcome.lines if line.startswith("FAILED --energy-compare-fail")
-            ]
+            self.session_gate_failures += outcome.gate_failures
             if session.exitstatus == pytest.ExitCode.OK:
                 session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
