@@ -24,7 +24,6 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any
 
 from pytest_pruneenergy.demo import (
     DEMO_GPRS,
@@ -33,7 +32,12 @@ from pytest_pruneenergy.demo import (
     choose_plan,
     pytest_arguments,
 )
-from pytest_pruneenergy.history import RunRecord, compare_runs
+from pytest_pruneenergy.history import (
+    RunRecord,
+    change_percent_text,
+    compare_runs,
+    stored_joules_text,
+)
 
 SWAPPED = "VGG11_CIFAR10_random_PD1_GPR-50_PRUNED.pth"
 HEAVIER = "VGG11_CIFAR10_random_PD1_GPR-20_PRUNED.pth"
@@ -144,12 +148,17 @@ def render(args: argparse.Namespace) -> int:
         key = (comparison.model, comparison.batch_size)
         earlier = by_key_second[key]
         name = f"**{comparison.model}**" if comparison.model == swapped_model else comparison.model
-        lines.append(
-            f"| {name} | {_joules(earlier.baseline)} | {_joules(earlier.current)} | "
-            f"{_percent(earlier.joules_change_fraction)} | {earlier.verdict} | "
-            f"{_joules(comparison.current)} | {_percent(comparison.joules_change_fraction)} | "
-            f"{comparison.verdict} |"
-        )
+        cells = [
+            name,
+            stored_joules_text(earlier.baseline),
+            stored_joules_text(earlier.current),
+            change_percent_text(earlier.joules_change_fraction),
+            earlier.verdict,
+            stored_joules_text(comparison.current),
+            change_percent_text(comparison.joules_change_fraction),
+            comparison.verdict,
+        ]
+        lines.append("| " + " | ".join(cells) + " |")
     noise = max(second, key=lambda c: abs(c.joules_change_fraction or 0.0))
     outside = [c.model for c in second if c.joules_outside_cis]
     flagged_second = [c.model for c in second if c.joules_regressed]
@@ -160,28 +169,18 @@ def render(args: argparse.Namespace) -> int:
         f"Flagged in run 3: {', '.join(flagged_third) or 'none'}.",
         "",
         f"Noise between runs 1 and 2 (same models): the largest change was "
-        f"{_percent(noise.joules_change_fraction)} ({noise.model}); {len(outside)} of "
+        f"{change_percent_text(noise.joules_change_fraction)} ({noise.model}); {len(outside)} of "
         f"{len(second)} changes fell outside both CIs "
         f"({', '.join(outside) or 'none'}), all under the {proof['fail_percent']:g} % threshold "
         "that a gate adds on top."
         if all(abs(c.joules_change_fraction or 0.0) < fraction for c in second)
         else f"Noise between runs 1 and 2: the largest change was "
-        f"{_percent(noise.joules_change_fraction)} ({noise.model}).",
+        f"{change_percent_text(noise.joules_change_fraction)} ({noise.model}).",
         "",
     ]
     args.out.write_text("\n".join(lines))
     print(f"wrote {args.out}")
     return 0
-
-
-def _joules(item: Any) -> str:
-    if item is None or item.joules_per_sample is None:
-        return ""
-    return f"{item.joules_per_sample:.4g} ± {item.joules_per_sample_ci95 or 0:.2g}"
-
-
-def _percent(fraction: float | None) -> str:
-    return "" if fraction is None else f"{100 * fraction:+.1f} %"
 
 
 def main() -> int:

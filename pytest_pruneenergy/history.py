@@ -526,10 +526,10 @@ def format_comparison_table(comparisons: Sequence[ItemComparison]) -> list[str]:
             c.verdict,
             c.model,
             "" if c.batch_size is None else str(c.batch_size),
-            _joules_text(c.baseline),
-            _joules_text(c.current),
-            _percent_text(c.joules_change_fraction),
-            _percent_text(c.fps_change_fraction),
+            stored_joules_text(c.baseline),
+            stored_joules_text(c.current),
+            change_percent_text(c.joules_change_fraction),
+            change_percent_text(c.fps_change_fraction),
         )
         for c in sorted(comparisons, key=lambda c: order[c.verdict])
     ]
@@ -540,13 +540,15 @@ def format_comparison_table(comparisons: Sequence[ItemComparison]) -> list[str]:
     ]
 
 
-def _joules_text(item: StoredItem | None) -> str:
+def stored_joules_text(item: StoredItem | None) -> str:
+    """``0.1234 ± 0.0012``: a stored item's J/sample with its CI; ``-`` for none."""
     if item is None or item.joules_per_sample is None:
         return "-"
     return f"{item.joules_per_sample:.4g} ± {item.joules_per_sample_ci95 or 0.0:.2g}"
 
 
-def _percent_text(fraction: float | None) -> str:
+def change_percent_text(fraction: float | None) -> str:
+    """``+4.1%``: a relative change with its sign; ``-`` for none."""
     return "-" if fraction is None else f"{100 * fraction:+.1f}%"
 
 
