@@ -39,7 +39,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from pytest_pruneenergy.architectures import build_model, unpruned_architecture
     from pytest_pruneenergy.meters import EstimateMeter, NvmlCounterMeter
-    from pytest_pruneenergy.protocol import CudaPassClock, ProtocolSettings, measure
+    from pytest_pruneenergy.protocol import CudaEvents, EventPassClock, ProtocolSettings, measure
     from pytest_pruneenergy.ticks import TickRecorder
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -58,7 +58,7 @@ def main(argv: list[str] | None = None) -> int:
 
             results: dict[str, float] = {}
             results["bare"] = loop_fps(run_batch, lambda: None, batch)
-            clock = CudaPassClock("cuda:0")
+            clock = EventPassClock(CudaEvents("cuda:0"))
             clock.begin()
             results["events"] = loop_fps(run_batch, clock.after_pass, batch)
             with TickRecorder(nvml):

@@ -37,7 +37,7 @@ from pathlib import Path
 from typing import Any
 
 from pytest_pruneenergy.cuda_graphs import capture_forward
-from pytest_pruneenergy.protocol import ProtocolSettings, measure
+from pytest_pruneenergy.protocol import ProtocolSettings, measure, measure_idle_watts
 from pytest_pruneenergy.stats import confidence_half_width
 
 LAYOUTS = ("alexnet", "vgg11", "vgg16")
@@ -59,6 +59,15 @@ def cv_percent(values: Iterable[float]) -> float:
 def companion(method: str, kind: str) -> str:
     """``naive``/``bare`` records of eager runs keep their names from earlier runs' files."""
     return kind if method == "ours" else f"{method}-{kind}"
+
+
+def dynamic_joules_per_sample(
+    joules_per_sample: float, frames_per_second: float, idle_watts: float | None
+) -> float | None:
+    """Gross energy per sample less what the board draws idle over one sample's time."""
+    if idle_watts is None or frames_per_second <= 0:
+        return None
+    return joules_per_sample - idle_watts / frames_per_second
 
 
 def bare_loop_fps(
@@ -97,20 +106,32 @@ def run(args: argparse.Namespace) -> int:
     def synchronize() -> None:
         torch.cuda.synchronize()
 
+    idle_watts = None
+    if "ours" in parts:
+        idle_watts = measure_idle_watts(meter, device)
+        emit({"method": "idle", "watts": idle_watts})
+
     def measure_ours(common: dict[str, Any], method: str, run_batch: Callable[[], Any]) -> None:
-        """``args.repeats`` measurements by our protocol, each followed by a bare loop."""
+        """``args.repeats`` measurements by our protocol, each between two bare loops."""
         settings = ProtocolSettings(max_seconds=OURS_MAX_SECONDS)
         batch = common["batch"]
         for repeat in range(args.repeats):
+            # Just before and just after each repeat: a launch-bound model's own throughput
+            # drifts over seconds on a shared host; the mean of the two brackets ours.
+            bare_before = bare_loop_fps(run_batch, synchronize, batch)
             began = time.perf_counter()
             stats = measure(run_batch, device, meter, batch, settings)
             wall = time.perf_counter() - began
+            bare_after = bare_loop_fps(run_batch, synchronize, batch)
             row = {**common, "repeat": repeat}
             emit(
                 {
                     **row,
                     "method": method,
                     "joules_per_sample": stats.joules_per_sample_mean,
+                    "dynamic_joules_per_sample": dynamic_joules_per_sample(
+                        stats.joules_per_sample_mean, stats.frames_per_second, idle_watts
+                    ),
                     "ci95": stats.joules_per_sample_ci95,
                     "seconds_measured": stats.seconds_measured,
                     "seconds_total": wall,
@@ -134,13 +155,12 @@ def run(args: argparse.Namespace) -> int:
                     "seconds_total": wall,
                 }
             )
-            # Right after each repeat: a launch-bound model's own throughput drifts over
-            # seconds on a shared host, so pairs compare fairly.
             emit(
                 {
                     **row,
                     "method": companion(method, "bare"),
-                    "fps": bare_loop_fps(run_batch, synchronize, batch),
+                    "fps": (bare_before + bare_after) / 2,
+                    "fps_before_after": [bare_before, bare_after],
                 }
             )
 
@@ -189,7 +209,8 @@ def summarize(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
         lambda: defaultdict(list)
     )
     for record in records:
-        grouped[(record["model"], record["batch"])][record["method"]].append(record)
+        if record["method"] != "idle":
+            grouped[(record["model"], record["batch"])][record["method"]].append(record)
     rows = []
     for (model, batch), methods in sorted(
         grouped.items(), key=lambda item: (LAYOUTS.index(item[0][0]), item[0][1])
@@ -216,6 +237,11 @@ def summarize(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
                 statistics.fmean(r["seconds_measured"] for r in runs) if runs else math.nan
             )
             row[f"{method}_converged"] = sum(bool(r.get("converged")) for r in runs)
+            dynamic = [
+                r["dynamic_joules_per_sample"] for r in runs if r.get("dynamic_joules_per_sample")
+            ]
+            row[f"{method}_dynamic_mean"] = statistics.fmean(dynamic) if dynamic else math.nan
+            row[f"{method}_dynamic_cv"] = cv_percent(dynamic)
         for method, bare in (("ours", "bare"), ("graph", "graph-bare")):
             timed, plain = methods.get(method, []), methods.get(bare, [])
             row[f"{method}_fps"] = statistics.fmean(r["fps"] for r in timed) if timed else math.nan
@@ -247,8 +273,9 @@ def render(args: argparse.Namespace) -> int:
         "Energy is gross board energy per sample (J) from NVML's total-energy counter.",
         "CV is the coefficient of variation of the per-measurement means across repeats;",
         "seconds are wall time per measurement (warm-up included); FPS of the harness is",
-        "ours, FPS of the bare loop is the same model and batch timed by two synchronizations",
-        "right after each repeat of ours (their CVs show how much the workload itself drifts).",
+        "ours, FPS of the bare loop is the same model and batch timed by two synchronizations,",
+        "the mean of one loop just before and one just after each repeat of ours (their CVs",
+        "show how much the workload itself drifts).",
         "Naive is two counter reads bracketing the same run as ours.",
         "",
         f"Source: {', '.join(str(Path(r).name) for r in args.results)}.",
@@ -311,10 +338,41 @@ def render(args: argparse.Namespace) -> int:
                 f"| {_number(row['graph-bare_fps_cv'], 2)} | {_number(row['ours_mean'])} "
                 f"| {_number(100 * (row['graph_mean'] / row['ours_mean'] - 1), 3)} % |"
             )
+    lines += dynamic_section(rows, [r["watts"] for r in records if r["method"] == "idle"])
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text("\n".join(lines) + "\n")
     print(f"wrote {args.out}")
     return 0
+
+
+def dynamic_section(rows: list[dict[str, Any]], idle_watts: list[float | None]) -> list[str]:
+    """Dynamic energy (gross less idle power x time) and how it scatters beside gross."""
+    measured = [w for w in idle_watts if w is not None]
+    if not measured or not any(
+        row["ours_dynamic_mean"] == row["ours_dynamic_mean"] for row in rows
+    ):
+        return []
+    lines = [
+        "",
+        "## Dynamic energy: what the model's work adds to the idle board",
+        "",
+        f"Idle power, measured once before the runs: {_number(statistics.fmean(measured), 4)} W.",
+        "Dynamic J/sample = gross J/sample - idle W / FPS. Where a pass is launch-bound the",
+        "board idles between kernels most of the time, so gross energy follows the host's",
+        "launch speed; dynamic energy is the part the kernels themselves cost.",
+        "",
+        "| model | batch | gross J/sample | gross CV % | dynamic J/sample | dynamic CV % "
+        "| graph dynamic J/sample | graph dynamic CV % |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for row in rows:
+        lines.append(
+            f"| {row['model']} | {row['batch']} | {_number(row['ours_mean'])} "
+            f"| {_number(row['ours_cv'], 2)} | {_number(row['ours_dynamic_mean'])} "
+            f"| {_number(row['ours_dynamic_cv'], 2)} | {_number(row['graph_dynamic_mean'])} "
+            f"| {_number(row['graph_dynamic_cv'], 2)} |"
+        )
+    return lines
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -12,6 +12,10 @@ update to update widens it. The run goes on until the CI half-width is within
 ``min_measure_seconds``), or ``max_seconds`` is spent. Time per sample and FPS come from the
 same windows. The meter is never read by the thread launching passes.
 
+The host stays no more than about ``max_queued_seconds`` of work ahead of the device, enough to
+keep it busy: so a decision to stop takes effect at once, not after a deep queue drains, and an
+item ends by ``max_seconds``, warm-up included.
+
 ``seed``: PruneEnergyAnalyzer's protocol, for comparison and to reproduce published numbers:
 20 trials, each 100 warm-up passes and 500 timed passes bracketed by two meter reads.
 """
@@ -23,7 +27,7 @@ import statistics
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from .measurement import WindowStats
 from .settings import DEFAULT_MAX_SECONDS, DEFAULT_TARGET_CI_PERCENT, PROTOCOLS
@@ -61,6 +65,9 @@ class ProtocolSettings:
     warmup_steady_fraction: float = 0.03
     warmup_max_fraction: float = 0.4  # of max_seconds
     check_interval_seconds: float = 0.1
+    # GPU work queued ahead of the host at most (about): enough to keep the device busy, short
+    # enough that a stop decided now takes effect now, not when a deep queue drains.
+    max_queued_seconds: float = 0.05
     seed_trials: int = 20
     seed_warmup_passes: int = 100
     seed_timed_passes: int = 500
@@ -86,69 +93,133 @@ class HostPassClock:
     def after_pass(self) -> None:
         self._completions.append(self._clock())
 
+    def limit_queue(self, passes: int) -> None:
+        """Nothing is ever queued on the host."""
+
+    def queued_passes(self) -> int:
+        return 0
+
     def completions(self, *, wait: bool = False) -> list[float]:
         return list(self._completions)
 
 
-class CudaPassClock:
-    """Completion instants of passes on a CUDA device, from events recorded after each pass.
+class DeviceEvents(Protocol):
+    """Markers recorded into an asynchronous device's queue of work (CUDA events)."""
 
-    Event times are relative to a reference event; the reference is recorded on an idle device
-    right after a synchronize, so it completes at once and its host time anchors the rest.
-    """
+    def synchronize(self) -> None:
+        """Wait until everything queued so far has run."""
 
-    def __init__(self, device: str, clock: Callable[[], float] = time.perf_counter) -> None:
+    def record(self) -> Any:
+        """Queue a marker after the work queued so far."""
+
+    def is_done(self, event: Any) -> bool: ...
+
+    def wait(self, event: Any) -> None: ...
+
+    def seconds_between(self, earlier: Any, later: Any) -> float:
+        """Device time from one completed marker to another."""
+
+
+class CudaEvents:
+    """CUDA events on the current stream of one device."""
+
+    def __init__(self, device: str) -> None:
         import torch
 
         self._torch = torch
         self._device = torch.device(device)
-        self._clock = clock
-        self._reference: Any = None
-        self._stream: Any = None
-        self._reference_seconds = 0.0
-        self._pending: list[Any] = []
-        self._completions: list[float] = []
+        # Looked up once: entering torch.cuda.device() on every pass costs more than the event.
+        self._stream = torch.cuda.current_stream(self._device)
 
     def synchronize(self) -> None:
         self._torch.cuda.synchronize(self._device)
 
+    def record(self) -> Any:
+        event = self._torch.cuda.Event(enable_timing=True)
+        event.record(self._stream)
+        return event
+
+    def is_done(self, event: Any) -> bool:
+        return bool(event.query())
+
+    def wait(self, event: Any) -> None:
+        event.synchronize()
+
+    def seconds_between(self, earlier: Any, later: Any) -> float:
+        return earlier.elapsed_time(later) / 1000
+
+
+class EventPassClock:
+    """Completion instants of passes on an asynchronous device, from a marker queued after each
+    pass; and a bound on how far the host runs ahead of the device.
+
+    Marker times are relative to a reference marker, recorded on an idle device right after a
+    synchronize, so it completes at once and its host time anchors the rest.
+    """
+
+    def __init__(
+        self, events: DeviceEvents, clock: Callable[[], float] = time.perf_counter
+    ) -> None:
+        self._events = events
+        self._clock = clock
+        self._reference: Any = None
+        self._reference_seconds = 0.0
+        self._pending: list[Any] = []
+        self._completions: list[float] = []
+        self._launched = 0
+        self._queue_stride = 0  # 0: no limit
+
+    def synchronize(self) -> None:
+        self._events.synchronize()
+
     def begin(self) -> float:
         self.synchronize()
-        # Looked up once: entering torch.cuda.device() on every pass costs more than the event.
-        self._stream = self._torch.cuda.current_stream(self._device)
-        self._reference = self._torch.cuda.Event(enable_timing=True)
-        self._reference.record(self._stream)
-        self._reference.synchronize()
+        self._reference = self._events.record()
+        self._events.wait(self._reference)
         self._reference_seconds = self._clock()
         self._pending = []
         self._completions = []
+        self._launched = 0
         return self._reference_seconds
 
     def after_pass(self) -> None:
-        event = self._torch.cuda.Event(enable_timing=True)
-        event.record(self._stream)
-        self._pending.append(event)
+        self._pending.append(self._events.record())
+        self._launched += 1
+        stride = self._queue_stride
+        # Every ``stride`` passes, wait for the pass ``stride`` back: at most 2 x stride stay
+        # queued, and a launch-bound loop (whose passes are long done) pays one cheap call per
+        # stride, not one per pass.
+        if stride and self._launched % stride == 0 and len(self._pending) > stride:
+            self._events.wait(self._pending[-stride - 1])
+
+    def limit_queue(self, passes: int) -> None:
+        """Keep ``passes`` to twice as many passes queued ahead of the device, no more."""
+        self._queue_stride = max(1, passes)
+
+    def queued_passes(self) -> int:
+        """Passes launched and not seen complete at the last ``completions()``."""
+        return len(self._pending)
 
     def completions(self, *, wait: bool = False) -> list[float]:
         if wait:
             self.synchronize()
         done = 0
         for event in self._pending:
-            if not (wait or event.query()):
+            if not (wait or self._events.is_done(event)):
                 break
-            milliseconds = self._reference.elapsed_time(event)
-            self._completions.append(self._reference_seconds + milliseconds / 1000)
+            seconds = self._events.seconds_between(self._reference, event)
+            self._completions.append(self._reference_seconds + seconds)
             done += 1
         del self._pending[:done]
         return list(self._completions)
 
 
-PassClock = HostPassClock | CudaPassClock
+PassClock = HostPassClock | EventPassClock
 
 
 def make_pass_clock(device: str, clock: Callable[[], float] = time.perf_counter) -> PassClock:
     if device.startswith("cuda"):
-        return CudaPassClock(device, clock)
+        return EventPassClock(CudaEvents(device), clock)
     return HostPassClock(clock)
 
 
@@ -163,8 +234,12 @@ def measure(
     settings: ProtocolSettings,
     *,
     clock: Callable[[], float] = time.perf_counter,
+    on_windows: Callable[[Sequence[TickWindow]], None] | None = None,
 ) -> WindowStats:
-    """Measure energy per sample and FPS of ``run_batch`` (one forward pass of one batch)."""
+    """Measure energy per sample and FPS of ``run_batch`` (one forward pass of one batch).
+
+    ``on_windows``: called with the adaptive protocol's final windows (benchmarks use it).
+    """
     if batch_size < 1:
         raise ValueError(f"batch_size must be >= 1, got {batch_size}")
     if not settings.max_seconds > 0:
@@ -174,7 +249,9 @@ def measure(
     pass_clock = make_pass_clock(device, clock)
     if settings.protocol == "seed":
         return measure_seed(run_batch, pass_clock, meter, batch_size, settings, clock=clock)
-    return measure_adaptive(run_batch, pass_clock, meter, batch_size, settings, clock=clock)
+    return measure_adaptive(
+        run_batch, pass_clock, meter, batch_size, settings, clock=clock, on_windows=on_windows
+    )
 
 
 def measure_adaptive(
@@ -185,10 +262,12 @@ def measure_adaptive(
     settings: ProtocolSettings,
     *,
     clock: Callable[[], float] = time.perf_counter,
+    on_windows: Callable[[Sequence[TickWindow]], None] | None = None,
 ) -> WindowStats:
+    """The adaptive protocol; ``on_windows`` (for benchmarks) receives the final windows."""
     began = clock()
     with TickRecorder(meter, clock=clock) as recorder:
-        warmup_seconds = warm_up(run_batch, pass_clock, settings, clock=clock)
+        warmup = warm_up(run_batch, pass_clock, settings, clock=clock)
         window_seconds = settings.min_window_seconds or auto_window_seconds(
             update_period_seconds(recorder.ticks())
         )
@@ -205,8 +284,12 @@ def measure_adaptive(
             recorder.check()
             timeline = CompletionTimeline(start, pass_clock.completions())
             windows = tick_windows(recorder.ticks(), timeline, min_window_seconds=window_seconds)
-            if target_met(windows, batch_size, settings) or now >= deadline:
+            if target_met(windows, batch_size, settings):
                 break
+            queued_seconds = pass_clock.queued_passes() * warmup.seconds_per_pass
+            finish = now + queued_seconds + FINISH_SECONDS
+            if finish + settings.check_interval_seconds >= deadline:
+                break  # the next check would come, or the queue drain, past the cap
             next_check = now + settings.check_interval_seconds
         timeline = CompletionTimeline(start, pass_clock.completions(wait=True))
         state_end = device_state(meter)
@@ -220,6 +303,8 @@ def measure_adaptive(
             f"{timeline.end_seconds - timeline.start_seconds:.2f} s of measurement: too few "
             f"for two windows of {window_seconds:g} s. Raise --energy-max-seconds."
         )
+    if on_windows is not None:
+        on_windows(windows)
     naive = None
     naive_start = recorder.value_at(timeline.start_seconds)
     naive_end = recorder.value_at(timeline.end_seconds)
@@ -228,7 +313,7 @@ def measure_adaptive(
     return summarize_tick_windows(
         windows,
         batch_size,
-        warmup_seconds=warmup_seconds,
+        warmup_seconds=warmup.seconds,
         # Judged on the final windows, so the flag always agrees with the CI reported.
         converged=target_met(windows, batch_size, settings),
         target_ci_fraction=settings.target_ci_fraction,
@@ -237,6 +322,11 @@ def measure_adaptive(
         state_start=state_start,
         state_end=state_end,
     )
+
+
+# Wrapping up after the last pass: the poller's last read (~4 ms on NVML), the device state,
+# the final completions. Seen to take up to 25 ms on an H200.
+FINISH_SECONDS = 0.05
 
 
 def target_met(windows: Sequence[TickWindow], batch_size: int, settings: ProtocolSettings) -> bool:
@@ -272,37 +362,58 @@ def auto_window_seconds(update_period: float | None) -> float:
     )
 
 
+def queue_limit_passes(seconds_per_pass: float, settings: ProtocolSettings) -> int:
+    """How many passes make ``max_queued_seconds`` of device work (at least one)."""
+    if seconds_per_pass <= 0:
+        return 1
+    return max(1, math.ceil(settings.max_queued_seconds / seconds_per_pass))
+
+
+@dataclass(frozen=True)
+class WarmUp:
+    seconds: float
+    seconds_per_pass: float  # in the last, steady chunk
+
+
 def warm_up(
     run_batch: Callable[[], object],
     pass_clock: PassClock,
     settings: ProtocolSettings,
     *,
     clock: Callable[[], float] = time.perf_counter,
-) -> float:
-    """Run until throughput is steady; return the seconds spent.
+) -> WarmUp:
+    """Run until throughput is steady; return the seconds spent and the steady pass time.
 
     Steady: at least ``warmup_min_seconds`` have passed (cuDNN autotuning, the allocator and
     clocks settle within that on the GPUs measured) and the last two chunks of
     ``warmup_chunk_seconds`` ran within ``warmup_steady_fraction`` of each other's passes per
     second. ``warmup_max_fraction`` of the item's budget caps it.
+
+    The queue of passes is bounded from the first chunk on (one pass ahead, then
+    ``max_queued_seconds`` at the last chunk's rate): unbounded, a host that launches faster
+    than the device runs would queue up to CUDA's launch limit, half a second of a large model,
+    and every chunk would overrun by that.
     """
     start = clock()
     cap = start + settings.warmup_max_fraction * settings.max_seconds
     previous_rate = None
+    pass_clock.limit_queue(1)
     while True:
-        chunk_start = clock()
+        chunk_start = pass_clock.begin()
         passes = 0
         while passes == 0 or clock() - chunk_start < settings.warmup_chunk_seconds:
             run_batch()
+            pass_clock.after_pass()
             passes += 1
         pass_clock.synchronize()
         now = clock()
         rate = passes / (now - chunk_start)
+        pass_clock.limit_queue(queue_limit_passes(1 / rate, settings))
         steady = previous_rate is not None and (
             abs(rate - previous_rate) <= settings.warmup_steady_fraction * previous_rate
         )
         if (steady and now - start >= settings.warmup_min_seconds) or now >= cap:
-            return now - start
+            return WarmUp(seconds=now - start, seconds_per_pass=1 / rate)
         previous_rate = rate
 
 

@@ -111,7 +111,9 @@ def test_adaptive_stops_at_the_time_cap_when_the_ci_target_is_out_of_reach():
     elapsed = time.perf_counter() - began
     assert not stats.converged
     assert stats.joules_per_sample_ci95 > 0.0001 * stats.joules_per_sample_mean
-    assert settings.max_seconds <= elapsed < settings.max_seconds + 0.5
+    # It stops launching when the next check would fall past the cap, and ends by the cap.
+    cap = settings.max_seconds
+    assert cap - 2 * settings.check_interval_seconds <= elapsed < cap + 0.15
 
 
 def test_device_state_and_update_period_are_recorded():
@@ -228,3 +230,93 @@ def test_no_stop_before_the_minimum_measuring_time():
     stats = measure(sleeping_pass(), "cpu", TickingMeter(100.0), BATCH_SIZE, settings)
     assert stats.converged
     assert stats.seconds_measured >= 1.0
+
+
+# -- an asynchronous device: the host queues passes, the device runs them in turn --------------
+
+
+class QueuedDevice:
+    """Runs queued passes one after another, ``pass_seconds`` each, in real time, like a GPU
+    behind a host that only launches; a launch blocks once ``launch_limit`` passes are queued
+    (CUDA's launch queue). Also the markers (DeviceEvents) that EventPassClock reads."""
+
+    def __init__(self, pass_seconds: float, *, launch_limit: int = 400) -> None:
+        self.pass_seconds = pass_seconds
+        self.launch_limit = launch_limit
+        self.ends: list[float] = []  # when each queued pass finishes
+        self.most_queued_seconds = 0.0
+
+    def _sleep_until(self, instant: float) -> None:
+        time.sleep(max(0.0, instant - time.perf_counter()))
+
+    def launch(self) -> None:
+        if len(self.ends) >= self.launch_limit:
+            self._sleep_until(self.ends[-self.launch_limit])
+        now = time.perf_counter()
+        begins = max(now, self.ends[-1]) if self.ends else now
+        self.ends.append(begins + self.pass_seconds)
+        self.most_queued_seconds = max(self.most_queued_seconds, self.ends[-1] - now)
+
+    def synchronize(self) -> None:
+        if self.ends:
+            self._sleep_until(self.ends[-1])
+
+    def record(self) -> float:
+        return max(time.perf_counter(), self.ends[-1]) if self.ends else time.perf_counter()
+
+    def is_done(self, event: float) -> bool:
+        return time.perf_counter() >= event
+
+    def wait(self, event: float) -> None:
+        self._sleep_until(event)
+
+    def seconds_between(self, earlier: float, later: float) -> float:
+        return later - earlier
+
+
+def measure_on_queued_device(device: QueuedDevice, settings: ProtocolSettings):
+    from pytest_pruneenergy.protocol import EventPassClock, measure_adaptive
+
+    return measure_adaptive(
+        device.launch, EventPassClock(device), TickingMeter(100.0), BATCH_SIZE, settings
+    )
+
+
+def test_the_host_stays_a_short_queue_ahead_and_the_item_ends_by_its_cap():
+    # Unbounded, this host would queue 400 passes (2 s) ahead and finish 2 s past the cap.
+    device = QueuedDevice(pass_seconds=0.005)
+    settings = dataclasses.replace(FAST, max_seconds=1.2, target_ci_fraction=1e-6)
+    began = time.perf_counter()
+    stats = measure_on_queued_device(device, settings)
+    elapsed = time.perf_counter() - began
+    assert elapsed < settings.max_seconds + 0.15
+    assert device.most_queued_seconds <= 2 * settings.max_queued_seconds + 0.01
+    # The bound does not starve the device, and marker times place every pass.
+    assert stats.frames_per_second == pytest.approx(BATCH_SIZE / 0.005, rel=0.03)
+    assert stats.joules_per_sample_mean == pytest.approx(100.0 * 0.005 / BATCH_SIZE, rel=0.03)
+
+
+def test_a_pass_longer_than_the_queue_bound_keeps_one_queued():
+    device = QueuedDevice(pass_seconds=0.08)
+    settings = dataclasses.replace(FAST, max_seconds=1.5, target_ci_fraction=1e-6)
+    stats = measure_on_queued_device(device, settings)
+    assert device.most_queued_seconds <= 2 * 0.08 + 0.01
+    assert stats.frames_per_second == pytest.approx(BATCH_SIZE / 0.08, rel=0.05)
+
+
+@pytest.mark.parametrize(
+    ("seconds_per_pass", "passes"), [(0.001, 50), (0.05, 1), (0.2, 1), (0.0049, 11), (0.0, 1)]
+)
+def test_queue_limit_is_max_queued_seconds_of_passes(seconds_per_pass, passes):
+    from pytest_pruneenergy.protocol import queue_limit_passes
+
+    assert queue_limit_passes(seconds_per_pass, ProtocolSettings()) == passes
+
+
+def test_the_final_windows_are_handed_to_on_windows():
+    kept = []
+    stats = measure(
+        sleeping_pass(), "cpu", TickingMeter(100.0), BATCH_SIZE, FAST, on_windows=kept.extend
+    )
+    assert len(kept) == stats.windows
+    assert sum(w.seconds for w in kept) == pytest.approx(stats.seconds_measured)
