@@ -9,16 +9,22 @@ A ratio well above 1 stops items later than they need; well below 1 promises pre
 not there.
 
     python benchmarks/ci_calibration.py run --out windows.jsonl      # on the GPU, ~4 min
-    python benchmarks/ci_calibration.py analyze windows.jsonl        # anywhere
+    python benchmarks/ci_calibration.py analyze windows.jsonl \
+        --out docs/benchmarks/ci-calibration.md
 
-Estimators compared (``pytest_pruneenergy.stats``): the ratio estimator over windows taken as
-independent (``iid``), and the same over windows whose shared edges are allowed for
-(``edges``, see ``stats.ratio_estimate_shared_edges``).
+Estimators compared, on the same windows: ``iid``, the ratio estimator the harness uses
+(``stats.ratio_estimate``: windows as independent); ``bartlett``, the same variance plus the
+lag-1 autocovariance at Bartlett weight 1/2; ``edges``, a moving-average-1 model in which each
+shared window edge's timing error cancels in the total (lag-1 at full weight, floored, half the
+degrees of freedom); ``pairs``, the ratio estimator over pairs of adjacent windows. Besides the
+repeats' scatter, each is checked inside each run: the two halves' estimates should differ by
+no more than their CIs combined (``halves within CI``).
 """
 
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import math
 import statistics
@@ -28,21 +34,62 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from pytest_pruneenergy.stats import RatioEstimate, ratio_estimate
+from pytest_pruneenergy.stats import RatioEstimate, ratio_estimate, student_t_critical
 
 LAYOUTS = ("alexnet", "vgg11", "vgg16")
 BATCH_SIZES = (1, 8, 32, 64)
 MAX_SECONDS = 3.0
 
 
-def estimators() -> dict[str, Callable[[Sequence[float], Sequence[float]], RatioEstimate]]:
-    from pytest_pruneenergy import stats
+def lag_one_ratio_estimate(
+    joules: Sequence[float], samples: Sequence[float], *, lag_weight: float, full_model: bool
+) -> RatioEstimate:
+    """The ratio estimator with the residuals' lag-1 autocovariance added to the variance."""
+    count = len(joules)
+    value = sum(joules) / sum(samples)
+    residuals = [y - value * x for y, x in zip(joules, samples, strict=True)]
+    gamma0 = sum(r * r for r in residuals) / count
+    gamma1 = sum(a * b for a, b in itertools.pairwise(residuals)) / count
+    variance_of_sum = count * gamma0 + 2 * lag_weight * (count - 1) * gamma1
+    degrees = count - 1
+    if full_model:  # the two outer edges' errors remain: never below one window's variance
+        variance_of_sum = max(variance_of_sum, 2 * gamma0)
+        degrees = max(1, (count - 1) // 2)
+    variance_of_sum *= count / (count - 1)
+    standard_error = math.sqrt(max(variance_of_sum, 0.0)) / sum(samples)
+    return RatioEstimate(value, student_t_critical(0.95, degrees) * standard_error)
 
-    found = {"iid": ratio_estimate}
-    shared = getattr(stats, "ratio_estimate_shared_edges", None)
-    if shared is not None:
-        found["edges"] = shared
-    return found
+
+def pairs_ratio_estimate(joules: Sequence[float], samples: Sequence[float]) -> RatioEstimate:
+    pairs = range(0, len(joules) - 1, 2)
+    return ratio_estimate(
+        [joules[i] + joules[i + 1] for i in pairs], [samples[i] + samples[i + 1] for i in pairs]
+    )
+
+
+ESTIMATORS: dict[str, Callable[[Sequence[float], Sequence[float]], RatioEstimate]] = {
+    "iid": ratio_estimate,
+    "bartlett": lambda y, x: lag_one_ratio_estimate(y, x, lag_weight=0.5, full_model=False),
+    "edges": lambda y, x: lag_one_ratio_estimate(y, x, lag_weight=1.0, full_model=True),
+    "pairs": pairs_ratio_estimate,
+}
+
+
+def estimators() -> dict[str, Callable[[Sequence[float], Sequence[float]], RatioEstimate]]:
+    return ESTIMATORS
+
+
+def halves_within_ci(
+    windows: Sequence[Sequence[float]],
+    estimate: Callable[[Sequence[float], Sequence[float]], RatioEstimate],
+) -> bool | None:
+    """Do the estimates of a run's two halves differ by no more than their CIs combined?"""
+    half = len(windows) // 2
+    parts = [windows[:half], windows[half:]]
+    if any(len(part) < 4 for part in parts):
+        return None
+    first, second = (estimate([w[2] for w in p], [w[3] for w in p]) for p in parts)
+    return abs(first.value - second.value) <= math.hypot(first.ci95, second.ci95)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -111,6 +158,8 @@ def calibration(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
         values = []
         for name, estimate in estimators().items():
             cis = []
+            checks = [halves_within_ci(record["windows"], estimate) for record in runs]
+            row[f"{name}_halves"] = [c for c in checks if c is not None]
             for record in runs:
                 joules = [w[2] for w in record["windows"]]
                 samples = [w[3] for w in record["windows"]]
@@ -139,11 +188,26 @@ def analyze(args: argparse.Namespace) -> int:
     rows = calibration(records)
     names = list(estimators())
     gpus = sorted({f"{r['gpu']} (driver {r['driver']})" for r in records})
-    print(f"GPU: {', '.join(gpus)}")
+    lines = [
+        "# Does the reported CI match the scatter between repeats?",
+        "",
+        f"GPU: {', '.join(gpus)}. Source: {', '.join(Path(p).name for p in args.results)}.",
+        "Each measurement ran to the 3 s cap (warm-up included) and kept its windows; the CI",
+        "columns are the mean half-width one measurement reports, as % of its estimate;",
+        "`1.96 x CV %` is what that half-width should be if it described the scatter of the",
+        "repeats' estimates (with 5 repeats a CV is itself uncertain by about a third).",
+        "",
+        "```",
+        "python benchmarks/ci_calibration.py run --out windows.jsonl      # on the GPU",
+        "python benchmarks/ci_calibration.py analyze windows.jsonl \\",
+        "    --out docs/benchmarks/ci-calibration.md",
+        "```",
+        "",
+    ]
     header = ["model", "batch", "windows", "1.96 x CV %"]
-    header += [f"{name} CI %" for name in names] + [f"{name} / spread" for name in names]
-    print("| " + " | ".join(header) + " |")
-    print("|" + "---|" * len(header))
+    header += [f"{name} CI %" for name in names] + [f"{name} CI / (1.96 x CV)" for name in names]
+    lines.append("| " + " | ".join(header) + " |")
+    lines.append("|" + "---|" * len(header))
     ratios: dict[str, list[float]] = defaultdict(list)
     for row in rows:
         cells = [row["model"], str(row["batch"]), f"{row['windows']:.1f}", f"{row['spread']:.3g}"]
@@ -152,10 +216,23 @@ def analyze(args: argparse.Namespace) -> int:
             ratio = row[f"{name}_ci"] / row["spread"]
             ratios[name].append(ratio)
             cells.append(f"{ratio:.2f}")
-        print("| " + " | ".join(cells) + " |")
+        lines.append("| " + " | ".join(cells) + " |")
+    lines.append("")
     for name in names:
         logs = [math.log(r) for r in ratios[name] if r > 0 and math.isfinite(r)]
-        print(f"{name}: geometric mean CI / spread {math.exp(statistics.fmean(logs)):.2f}")
+        wide = sum(r > 1 for r in ratios[name])
+        halves = [check for row in rows for check in row[f"{name}_halves"]]
+        lines.append(
+            f"- {name}: geometric mean of CI / (1.96 x CV) {math.exp(statistics.fmean(logs)):.2f};"
+            f" wider than the repeats' scatter in {wide} of {len(ratios[name])} rows; halves"
+            f" within CI in {sum(halves)} of {len(halves)} runs."
+        )
+    text = "\n".join(lines) + "\n"
+    if args.out:
+        Path(args.out).write_text(text)
+        print(f"wrote {args.out}")
+    else:
+        print(text, end="")
     return 0
 
 
@@ -172,6 +249,7 @@ def main(argv: list[str] | None = None) -> int:
     run_parser.set_defaults(handler=run)
     analyze_parser = commands.add_parser("analyze", help="print the calibration table")
     analyze_parser.add_argument("results", nargs="+")
+    analyze_parser.add_argument("--out", help="write the Markdown here instead of printing it")
     analyze_parser.set_defaults(handler=analyze)
     args = parser.parse_args(argv)
     return args.handler(args)

@@ -343,6 +343,7 @@ def summary_lines(table: pd.DataFrame) -> list[str]:
             f"{CI_TARGET_MISSED_MARK} CI target (--energy-target-ci) not met before the time cap "
             "(--energy-max-seconds); a longer cap narrows the CI"
         )
+    lines.extend(_host_bound_lines(measured))
     lines.extend(_estimate_warnings(measured))
     lines.extend(_idle_power_lines(measured))
     failed = complete[complete[STATUS].astype(str) == STATUS_FAILED]
@@ -589,6 +590,52 @@ def _estimate_warnings(measured: pd.DataFrame) -> list[str]:
         )
         lines.append(f"{ESTIMATE_MARK}   {description}")
     return lines
+
+
+# Throughput that varies more than this between windows (std of their time per sample over
+# its mean) means the host set the pace: on an H200, eager batch-1 and AlexNet batch-8 passes
+# varied 3-16 % between 0.25 s chunks with the process on one core, while GPU-bound ones varied
+# under 0.2 % (docs/benchmarks/host-drift-h200.json, precision-run6.md).
+HOST_BOUND_DRIFT_FRACTION = 0.02
+
+
+def throughput_drift_fraction(row: pd.Series) -> float:
+    """How much the time per sample varied between an item's windows, relative to its mean."""
+    mean = pd.to_numeric(row.get(SECONDS_PER_SAMPLE), errors="coerce")
+    std = pd.to_numeric(row.get(SECONDS_PER_SAMPLE_STD), errors="coerce")
+    if not (mean > 0) or pd.isna(std):
+        return math.nan
+    return float(std / mean)
+
+
+def _host_bound_lines(measured: pd.DataFrame) -> list[str]:
+    """Where eager items ran at the host's pace, say so, and what to compare instead.
+
+    A launch-bound pass leaves the GPU idle between kernels, so its gross energy per sample is
+    mostly idle power times a duration the host sets, and drifts with the host's speed from
+    run to run; the dynamic energy, and a pass replayed as a CUDA graph, do not.
+    """
+    adaptive = measured[measured[PROTOCOL].astype(str) == "adaptive"]
+    eager = adaptive[~adaptive[CUDA_GRAPH].map(_is_true).astype(bool)]
+    drift = eager.apply(throughput_drift_fraction, axis=1) if len(eager) else pd.Series(dtype=float)
+    host_bound = eager[drift > HOST_BOUND_DRIFT_FRACTION]
+    if host_bound.empty:
+        return []
+    percents = 100 * drift[host_bound.index]
+    worst = host_bound.loc[percents.idxmax()]
+    items = "1 item" if len(host_bound) == 1 else f"{len(host_bound)} items"
+    span = (
+        f"{percents.max():.1f} %"
+        if len(host_bound) == 1
+        else f"{percents.min():.1f}-{percents.max():.1f} %"
+    )
+    name = shorten_middle(str(worst[MODEL_NAME]), 40)
+    return [
+        f"host-bound: {items} ran at the host's pace, throughput varying {span} between windows",
+        f"  (most: {name} at batch {int(worst[BATCH_SIZE])}); their gross energy follows the "
+        "host's speed:",
+        "  compare their Dynamic Energy per Sample, or measure with --energy-cuda-graphs",
+    ]
 
 
 def _idle_power_lines(measured: pd.DataFrame) -> list[str]:

@@ -81,6 +81,8 @@ def measurement(
     protocol: str = "adaptive",
     converged: bool = True,
     gpu_facts: dict[str, str] | None = None,
+    seconds_per_sample_std: float = 1e-5,
+    cuda_graph: bool = False,
 ) -> Measurement:
     return Measurement(
         model=model,
@@ -98,7 +100,7 @@ def measurement(
             joules_per_sample_std=joules_per_sample / 10,
             joules_per_sample_ci95=joules_per_sample / 100,
             seconds_per_sample_mean=1 / frames_per_second,
-            seconds_per_sample_std=1e-5,
+            seconds_per_sample_std=seconds_per_sample_std,
             frames_per_second=frames_per_second,
             windows=4,
             samples_measured=4000,
@@ -116,6 +118,7 @@ def measurement(
         ),
         idle_watts=idle_watts,
         gpu_facts=gpu_facts or {},
+        cuda_graph=cuda_graph,
     )
 
 
@@ -546,3 +549,67 @@ def test_run_table_of_a_run_that_measured_nothing_is_empty() -> None:
     run = build_run_table(build_table([], zoo_failures()))
     assert run.empty
     assert list(run.columns) == list(results.RUN_COLUMNS)
+
+
+# At 100 FPS a sample takes 0.01 s: a per-window std of 5e-4 s is 5 % drift, 1e-5 s is 0.1 %.
+
+
+def host_bound_lines(table: pd.DataFrame) -> list[str]:
+    lines = summary_lines(table)
+    start = next((i for i, line in enumerate(lines) if line.startswith("host-bound:")), None)
+    return [] if start is None else lines[start : start + 3]
+
+
+def test_summary_names_items_that_ran_at_the_hosts_pace_and_what_to_compare_instead() -> None:
+    table = build_table(
+        [
+            measurement(ALEXNET, batch_size=1, seconds_per_sample_std=5e-4),
+            measurement(ALEXNET_PD1, batch_size=1, seconds_per_sample_std=3e-4),
+            measurement(VGG11),
+        ],
+        [],
+    )
+    assert host_bound_lines(table) == [
+        "host-bound: 2 items ran at the host's pace, throughput varying 3.0-5.0 % between windows",
+        f"  (most: {ALEXNET} at batch 1); their gross energy follows the host's speed:",
+        "  compare their Dynamic Energy per Sample, or measure with --energy-cuda-graphs",
+    ]
+    assert all(len(line) <= 120 for line in host_bound_lines(table))
+
+
+def test_no_host_bound_note_for_steady_items_graph_replays_or_the_seed_protocol() -> None:
+    table = build_table(
+        [
+            measurement(ALEXNET),
+            measurement(ALEXNET_PD1, seconds_per_sample_std=5e-4, cuda_graph=True),
+            measurement(VGG11, seconds_per_sample_std=5e-4, protocol="seed", converged=False),
+        ],
+        [],
+    )
+    assert host_bound_lines(table) == []
+
+
+def test_host_bound_note_survives_a_csv_round_trip(tmp_path: Path) -> None:
+    table = build_table([measurement(ALEXNET, seconds_per_sample_std=5e-4)], [])
+    read = pd.read_csv(write_csv(table, tmp_path / "results.csv"))
+    assert host_bound_lines(read)[0].startswith("host-bound: 1 item ran at the host's pace, ")
+    assert "varying 5.0 % between windows" in host_bound_lines(read)[0]
+
+
+@pytest.mark.parametrize(
+    ("mean", "std", "expected"), [(0.01, 5e-4, 0.05), (0.0, 1e-4, None), (0.01, None, None)]
+)
+def test_throughput_drift_is_the_window_std_over_the_mean(mean, std, expected) -> None:
+    from pytest_pruneenergy.results import (
+        SECONDS_PER_SAMPLE,
+        SECONDS_PER_SAMPLE_STD,
+        throughput_drift_fraction,
+    )
+
+    drift = throughput_drift_fraction(
+        pd.Series({SECONDS_PER_SAMPLE: mean, SECONDS_PER_SAMPLE_STD: std})
+    )
+    if expected is None:
+        assert math.isnan(drift)
+    else:
+        assert drift == pytest.approx(expected)
