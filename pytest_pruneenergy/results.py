@@ -609,13 +609,15 @@ def throughput_drift_fraction(row: pd.Series) -> float:
 
 
 def _host_bound_lines(measured: pd.DataFrame) -> list[str]:
-    """Where eager items ran at the host's pace, say so, and what to compare instead.
+    """Where eager items on a GPU ran at the host's pace, say so, and what to compare instead.
 
     A launch-bound pass leaves the GPU idle between kernels, so its gross energy per sample is
     mostly idle power times a duration the host sets, and drifts with the host's speed from
     run to run; the dynamic energy, and a pass replayed as a CUDA graph, do not.
     """
-    adaptive = measured[measured[PROTOCOL].astype(str) == "adaptive"]
+    # On a CPU the host is the device: its pace is the workload's, and there are no graphs.
+    on_gpu = measured[DEVICE].astype(str).str.startswith("cuda")
+    adaptive = measured[on_gpu & (measured[PROTOCOL].astype(str) == "adaptive")]
     eager = adaptive[~adaptive[CUDA_GRAPH].map(_is_true).astype(bool)]
     drift = eager.apply(throughput_drift_fraction, axis=1) if len(eager) else pd.Series(dtype=float)
     host_bound = eager[drift > HOST_BOUND_DRIFT_FRACTION]

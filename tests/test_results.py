@@ -552,6 +552,7 @@ def test_run_table_of_a_run_that_measured_nothing_is_empty() -> None:
 
 
 # At 100 FPS a sample takes 0.01 s: a per-window std of 5e-4 s is 5 % drift, 1e-5 s is 0.1 %.
+H100 = "cuda:0 (NVIDIA H100)"
 
 
 def host_bound_lines(table: pd.DataFrame) -> list[str]:
@@ -563,9 +564,9 @@ def host_bound_lines(table: pd.DataFrame) -> list[str]:
 def test_summary_names_items_that_ran_at_the_hosts_pace_and_what_to_compare_instead() -> None:
     table = build_table(
         [
-            measurement(ALEXNET, batch_size=1, seconds_per_sample_std=5e-4),
-            measurement(ALEXNET_PD1, batch_size=1, seconds_per_sample_std=3e-4),
-            measurement(VGG11),
+            measurement(ALEXNET, batch_size=1, seconds_per_sample_std=5e-4, device=H100),
+            measurement(ALEXNET_PD1, batch_size=1, seconds_per_sample_std=3e-4, device=H100),
+            measurement(VGG11, device=H100),
         ],
         [],
     )
@@ -577,12 +578,16 @@ def test_summary_names_items_that_ran_at_the_hosts_pace_and_what_to_compare_inst
     assert all(len(line) <= 120 for line in host_bound_lines(table))
 
 
-def test_no_host_bound_note_for_steady_items_graph_replays_or_the_seed_protocol() -> None:
+def test_no_host_bound_note_for_steady_items_graphs_the_seed_protocol_or_a_cpu() -> None:
     table = build_table(
         [
-            measurement(ALEXNET),
-            measurement(ALEXNET_PD1, seconds_per_sample_std=5e-4, cuda_graph=True),
-            measurement(VGG11, seconds_per_sample_std=5e-4, protocol="seed", converged=False),
+            measurement(ALEXNET, device=H100),
+            measurement(ALEXNET_PD1, seconds_per_sample_std=5e-4, cuda_graph=True, device=H100),
+            measurement(
+                VGG11, seconds_per_sample_std=5e-4, protocol="seed", converged=False, device=H100
+            ),
+            # On a CPU the host is the device: nothing to point at.
+            measurement(VGG11_PD3, seconds_per_sample_std=5e-4, device="cpu (x86_64)"),
         ],
         [],
     )
@@ -590,7 +595,7 @@ def test_no_host_bound_note_for_steady_items_graph_replays_or_the_seed_protocol(
 
 
 def test_host_bound_note_survives_a_csv_round_trip(tmp_path: Path) -> None:
-    table = build_table([measurement(ALEXNET, seconds_per_sample_std=5e-4)], [])
+    table = build_table([measurement(ALEXNET, seconds_per_sample_std=5e-4, device=H100)], [])
     read = pd.read_csv(write_csv(table, tmp_path / "results.csv"))
     assert host_bound_lines(read)[0].startswith("host-bound: 1 item ran at the host's pace, ")
     assert "varying 5.0 % between windows" in host_bound_lines(read)[0]
