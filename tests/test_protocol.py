@@ -245,6 +245,7 @@ class QueuedDevice:
         self.launch_limit = launch_limit
         self.ends: list[float] = []  # when each queued pass finishes
         self.most_queued_seconds = 0.0
+        self.released = 0
 
     def _sleep_until(self, instant: float) -> None:
         time.sleep(max(0.0, instant - time.perf_counter()))
@@ -273,6 +274,9 @@ class QueuedDevice:
     def seconds_between(self, earlier: float, later: float) -> float:
         return later - earlier
 
+    def release(self, event: float) -> None:
+        self.released += 1
+
 
 def measure_on_queued_device(device: QueuedDevice, settings: ProtocolSettings):
     from pytest_pruneenergy.protocol import EventPassClock, measure_adaptive
@@ -294,6 +298,8 @@ def test_the_host_stays_a_short_queue_ahead_and_the_item_ends_by_its_cap():
     # The bound does not starve the device, and marker times place every pass.
     assert stats.frames_per_second == pytest.approx(BATCH_SIZE / 0.005, rel=0.03)
     assert stats.joules_per_sample_mean == pytest.approx(100.0 * 0.005 / BATCH_SIZE, rel=0.03)
+    # Every pass's marker is handed back once read, so CUDA events can be reused.
+    assert device.released >= len(device.ends)
 
 
 def test_a_pass_longer_than_the_queue_bound_keeps_one_queued():
