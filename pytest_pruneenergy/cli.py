@@ -201,9 +201,9 @@ def _run_demo(args: argparse.Namespace) -> int:
     from .zoo import build_zoo
 
     try:
-        parse_device(args.device)
+        parse_device("--device", args.device)
     except SettingsError as error:
-        return _usage_error("demo", str(error).replace("--prune-device", "--device"))
+        return _usage_error("demo", str(error))
     plan = choose_plan(args.device)
     models_dir = args.out / "models"
     try:

@@ -16,17 +16,9 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from .discovery import DiscoveryError, ModelEntry, find_model_files, pair_with_baselines
-from .history import COMPARE_LATEST, DEFAULT_STORE_DIR
 from .measurement import ItemFailure, Measurement
 from .settings import (
-    DEFAULT_BATCH_SIZES,
-    DEFAULT_ESTIMATE_WATTS_PER_CORE,
-    DEFAULT_IDLE_SECONDS,
-    DEFAULT_MAX_SECONDS,
-    DEFAULT_REPORT_DIR,
-    DEFAULT_TARGET_CI_PERCENT,
-    METER_KINDS,
-    PROTOCOLS,
+    OPTIONS,
     RawOptions,
     Settings,
     SettingsError,
@@ -77,255 +69,31 @@ def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("pruneenergy", "energy of pruned models (pytest-pruneenergy)")
-    group.addoption(
-        "--prune-models",
-        action="append",
-        metavar="DIR",
-        help="folder of model files to measure; repeatable. ini: prune_models",
-    )
-    group.addoption(
-        "--prune-batch-sizes",
-        metavar="N,N,...",
-        help="batch sizes to measure each model at (default: "
-        f"{','.join(map(str, DEFAULT_BATCH_SIZES))}). ini: prune_batch_sizes",
-    )
-    group.addoption(
-        "--prune-input-shape",
-        metavar="C,H,W",
-        help="shape of one input sample (default: the shape the model file records, else "
-        "3,224,224). ini: prune_input_shape",
-    )
-    group.addoption(
-        "--prune-device",
-        metavar="DEVICE",
-        help="auto (default: first CUDA GPU, else cpu), cuda, cuda:N or cpu. ini: prune_device",
-    )
-    group.addoption(
-        "--prune-allow-pickle",
-        action="store_true",
-        default=None,
-        help="also load whole pickled modules (torch.save(model)); unpickling runs code from "
-        "the file, so only for files you trust. ini: prune_allow_pickle",
-    )
-    group.addoption(
-        "--energy-report",
-        nargs="?",
-        const=DEFAULT_REPORT_DIR,
-        metavar="DIR",
-        help=f"write the CSV and figures to DIR (default: {DEFAULT_REPORT_DIR}/); write it as "
-        "--energy-report=DIR so a following test path is not taken for DIR. ini: energy_report",
-    )
-    group.addoption(
-        "--energy-meter",
-        metavar="KIND",
-        help=f"one of {', '.join(METER_KINDS)} (default: auto, the best meter the device has; "
-        "an estimate only where nothing can be measured, and then labelled). ini: energy_meter",
-    )
-    group.addoption(
-        "--energy-max-seconds",
-        metavar="S",
-        help="time cap per item, warm-up included (default: "
-        f"{DEFAULT_MAX_SECONDS:g}). ini: energy_max_seconds",
-    )
-    group.addoption(
-        "--energy-estimate-watts-per-core",
-        metavar="W",
-        help="watts per busy CPU core assumed by the estimate meter (default: "
-        f"{DEFAULT_ESTIMATE_WATTS_PER_CORE:g}). ini: energy_estimate_watts_per_core",
-    )
-    group.addoption(
-        "--energy-protocol",
-        metavar="NAME",
-        help="adaptive (default: windows aligned to the meter's updates until the CI target or "
-        "the time cap) or seed (the seed tool's 20 trials of 100 warm-up and 500 measured "
-        "passes, for comparison). ini: energy_protocol",
-    )
-    group.addoption(
-        "--energy-target-ci",
-        metavar="PCT",
-        help="the adaptive protocol stops once the 95 %% confidence half-width of energy per "
-        f"sample is below PCT %% of the mean (default: {DEFAULT_TARGET_CI_PERCENT:g}). "
-        "ini: energy_target_ci",
-    )
-    group.addoption(
-        "--energy-idle-seconds",
-        metavar="S",
-        help="seconds to measure idle power once per device, for dynamic energy = gross - idle "
-        f"power x time (default: {DEFAULT_IDLE_SECONDS:g}; 0: not measured). "
-        "ini: energy_idle_seconds",
-    )
-    group.addoption(
-        "--energy-cuda-graphs",
-        action="store_true",
-        default=None,
-        help="replay each forward pass as one captured CUDA graph: measures launch-bound models "
-        "(small ones at small batches) on the GPU rather than the host's launch speed; results "
-        "say so in the CSV column 'CUDA Graph'. ini: energy_cuda_graphs",
-    )
-    group.addoption(
-        "--energy-min-reduction",
-        metavar="PCT",
-        help="energy gate: fail a pruned model whose energy reduction against its baseline is "
-        "below PCT %% with 95 %% confidence (checked at the end of the session). "
-        "ini: energy_min_reduction, or per model: energy_thresholds",
-    )
-    group.addoption(
-        "--energy-max-joules",
-        metavar="J",
-        help="energy gate: fail an item whose energy per sample is above J with 95 %% "
-        "confidence. ini: energy_max_joules, or per model: energy_thresholds",
-    )
-    group.addoption(
-        "--min-fps",
-        metavar="N",
-        help="energy gate: fail an item below N frames per second (FPS has no CI: taken as "
-        "exact). ini: min_fps, or per model: energy_thresholds",
-    )
-    group.addoption(
-        "--energy-strict",
-        action="store_true",
-        default=None,
-        help="an inconclusive energy gate (its 95 %% CI straddles the threshold) fails instead "
-        "of warning. ini: energy_strict",
-    )
-    group.addoption(
-        "--energy-store",
-        metavar="DIR",
-        help=f"folder of stored runs (default: {DEFAULT_STORE_DIR} beside the ini file). "
-        "ini: energy_store",
-    )
-    group.addoption(
-        "--energy-save",
-        action="store_true",
-        default=None,
-        help="store this run (one new JSON file) in the run store. ini: energy_save",
-    )
-    group.addoption(
-        "--energy-compare",
-        nargs="?",
-        const=COMPARE_LATEST,
-        metavar="RUN",
-        help="compare with a stored run: a run id or a file (default: the latest run from this "
-        "machine); write it as --energy-compare=RUN",
-    )
-    group.addoption(
-        "--energy-compare-fail",
-        action="append",
-        metavar="MEASURE:PCT",
-        help="fail the session when an item regressed beyond PCT against the compared run: "
-        "joules:5%%, fps:5%%; repeatable or comma separated; implies --energy-compare",
-    )
-    parser.addini("prune_models", "folders of model files to measure", type="linelist")
-    parser.addini("prune_batch_sizes", "batch sizes, comma separated")
-    parser.addini("prune_input_shape", "shape of one input sample, e.g. 3,224,224")
-    parser.addini("prune_device", "auto, cuda, cuda:N or cpu")
-    parser.addini("prune_allow_pickle", "load whole pickled modules (true/false)")
-    parser.addini("energy_report", "report folder, or true for the default folder")
-    parser.addini("energy_meter", f"one of {', '.join(METER_KINDS)}")
-    parser.addini("energy_max_seconds", "time cap per item in seconds")
-    parser.addini("energy_estimate_watts_per_core", "watts per busy CPU core for estimates")
-    parser.addini("energy_protocol", f"one of {', '.join(PROTOCOLS)}")
-    parser.addini("energy_target_ci", "CI target of the adaptive protocol, in percent")
-    parser.addini("energy_idle_seconds", "seconds to measure idle power; 0: not measured")
-    parser.addini("energy_cuda_graphs", "replay forward passes as CUDA graphs (true/false)")
-    parser.addini("energy_store", "folder of stored runs")
-    parser.addini("energy_save", "store every run in the run store (true/false)")
-    parser.addini(
-        "energy_thresholds",
-        "energy gates per model, one a line: PATTERN[:bsN]:KIND=VALUE[,KIND=VALUE...]",
-        type="linelist",
-    )
-    parser.addini("energy_min_reduction", "energy gate: minimum energy reduction in percent")
-    parser.addini("energy_max_joules", "energy gate: maximum joules per sample")
-    parser.addini("min_fps", "energy gate: minimum frames per second")
-    parser.addini("energy_strict", "inconclusive energy gates fail (true/false)")
-    group.addoption(
-        "--recommend-joules",
-        metavar="J",
-        help="advice in the report: per model, the smallest batch size at or under J joules per "
-        "sample (not a gate). ini: recommend_joules",
-    )
-    group.addoption(
-        "--recommend-fps",
-        metavar="N",
-        help="advice in the report: per model, the smallest batch size reaching N FPS. "
-        "ini: recommend_fps",
-    )
-    group.addoption(
-        "--energy-metadata",
-        metavar="FILE",
-        help="CSV with MODEL_NAME and a metric per model (e.g. accuracy, the seed's metadata.csv): "
-        "the report adds the Pareto front of energy and that metric. ini: energy_metadata",
-    )
-    group.addoption(
-        "--energy-metric",
-        metavar="NAME",
-        help="which column of --energy-metadata (default: its only metric). ini: energy_metric",
-    )
-    parser.addini("recommend_joules", "joules per sample budget for batch size advice")
-    parser.addini("recommend_fps", "FPS need for batch size advice")
-    parser.addini("energy_metadata", "CSV of MODEL_NAME and per-model metrics")
-    parser.addini("energy_metric", "the metric column of energy_metadata")
+    for option in OPTIONS:
+        if option.flag:
+            arguments: dict[str, Any] = {"help": option.help}
+            for name in ("action", "nargs", "const", "metavar"):
+                if getattr(option, name) is not None:
+                    arguments[name] = getattr(option, name)
+            if option.action == "store_true":
+                arguments["default"] = None  # None: not given, so the ini value decides
+            group.addoption(option.flag, **arguments)
+        if option.ini:
+            parser.addini(option.ini, option.ini_help, type=option.ini_type)
 
 
 def _raw_options(config: pytest.Config) -> RawOptions:
-    def cli(name: str) -> Any:
-        return config.getoption(name)
-
-    def ini(name: str) -> str:
-        return str(config.getini(name) or "")
-
-    return RawOptions(
-        cli_model_dirs=cli("prune_models"),
-        cli_batch_sizes=cli("prune_batch_sizes"),
-        cli_input_shape=cli("prune_input_shape"),
-        cli_device=cli("prune_device"),
-        cli_allow_pickle=cli("prune_allow_pickle"),
-        cli_report_dir=cli("energy_report"),
-        cli_meter=cli("energy_meter"),
-        cli_max_seconds=cli("energy_max_seconds"),
-        cli_estimate_watts_per_core=cli("energy_estimate_watts_per_core"),
-        cli_protocol=cli("energy_protocol"),
-        cli_target_ci=cli("energy_target_ci"),
-        cli_idle_seconds=cli("energy_idle_seconds"),
-        ini_model_dirs=config.getini("prune_models"),
-        ini_batch_sizes=ini("prune_batch_sizes"),
-        ini_input_shape=ini("prune_input_shape"),
-        ini_device=ini("prune_device"),
-        ini_allow_pickle=ini("prune_allow_pickle"),
-        ini_report_dir=ini("energy_report"),
-        ini_meter=ini("energy_meter"),
-        ini_max_seconds=ini("energy_max_seconds"),
-        ini_estimate_watts_per_core=ini("energy_estimate_watts_per_core"),
-        ini_protocol=ini("energy_protocol"),
-        ini_target_ci=ini("energy_target_ci"),
-        ini_idle_seconds=ini("energy_idle_seconds"),
-        cli_cuda_graphs=cli("energy_cuda_graphs"),
-        ini_cuda_graphs=ini("energy_cuda_graphs"),
-        cli_store_dir=cli("energy_store"),
-        cli_save=cli("energy_save"),
-        cli_compare=cli("energy_compare"),
-        cli_compare_fail=cli("energy_compare_fail"),
-        ini_store_dir=ini("energy_store"),
-        ini_save=ini("energy_save"),
-        cli_min_reduction=cli("energy_min_reduction"),
-        cli_max_joules=cli("energy_max_joules"),
-        cli_min_fps=cli("min_fps"),
-        cli_strict=cli("energy_strict"),
-        ini_thresholds=config.getini("energy_thresholds"),
-        ini_min_reduction=ini("energy_min_reduction"),
-        ini_max_joules=ini("energy_max_joules"),
-        ini_min_fps=ini("min_fps"),
-        ini_strict=ini("energy_strict"),
-        cli_recommend_joules=cli("recommend_joules"),
-        cli_recommend_fps=cli("recommend_fps"),
-        cli_metadata=cli("energy_metadata"),
-        cli_metric=cli("energy_metric"),
-        ini_recommend_joules=ini("recommend_joules"),
-        ini_recommend_fps=ini("recommend_fps"),
-        ini_metadata=ini("energy_metadata"),
-        ini_metric=ini("energy_metric"),
-    )
+    """Every option's command-line value (None: not given) and ini value, as RawOptions."""
+    values: dict[str, Any] = {}
+    for option in OPTIONS:
+        if option.flag:
+            values[f"cli_{option.key}"] = config.getoption(option.dest)
+        if option.ini:
+            ini_value = config.getini(option.ini)
+            values[f"ini_{option.key}"] = (
+                ini_value if option.ini_type == "linelist" else str(ini_value or "")
+            )
+    return RawOptions(**values)
 
 
 def pytest_configure(config: pytest.Config) -> None:

@@ -82,6 +82,330 @@ class Settings:
         return bool(self.model_dirs)
 
 
+# -- the options, as pytest registers them ---------------------------------------------------
+
+
+@dataclass(frozen=True)
+class OptionSpec:
+    """One setting as pytest registers it: a command-line flag, an ini name, or both.
+
+    ``key`` names the RawOptions fields that carry its values (``cli_<key>``, ``ini_<key>``);
+    the other fields are ``parser.addoption``'s and ``parser.addini``'s arguments. The flag's
+    destination, and the ini name where both exist, is the flag without dashes.
+    """
+
+    key: str
+    flag: str | None
+    ini: str | None
+    help: str = ""
+    ini_help: str = ""
+    metavar: str | None = None
+    action: str | None = None
+    nargs: str | None = None
+    const: str | None = None
+    ini_type: str | None = None
+
+    @property
+    def dest(self) -> str | None:
+        return self.flag.lstrip("-").replace("-", "_") if self.flag else None
+
+    def name(self, *, from_cli: bool) -> str:
+        """How an error names the option a value came from."""
+        if from_cli and self.flag:
+            return self.flag
+        return f"{self.ini} (ini)" if self.ini else str(self.flag)
+
+
+OPTIONS: tuple[OptionSpec, ...] = (
+    OptionSpec(
+        key="model_dirs",
+        flag="--prune-models",
+        ini="prune_models",
+        action="append",
+        metavar="DIR",
+        help="folder of model files to measure; repeatable. ini: prune_models",
+        ini_help="folders of model files to measure",
+        ini_type="linelist",
+    ),
+    OptionSpec(
+        key="batch_sizes",
+        flag="--prune-batch-sizes",
+        ini="prune_batch_sizes",
+        metavar="N,N,...",
+        help=(
+            "batch sizes to measure each model at (default: "
+            f"{','.join(map(str, DEFAULT_BATCH_SIZES))}). ini: prune_batch_sizes"
+        ),
+        ini_help="batch sizes, comma separated",
+    ),
+    OptionSpec(
+        key="input_shape",
+        flag="--prune-input-shape",
+        ini="prune_input_shape",
+        metavar="C,H,W",
+        help=(
+            "shape of one input sample (default: the shape the model file records, else "
+            "3,224,224). ini: prune_input_shape"
+        ),
+        ini_help="shape of one input sample, e.g. 3,224,224",
+    ),
+    OptionSpec(
+        key="device",
+        flag="--prune-device",
+        ini="prune_device",
+        metavar="DEVICE",
+        help="auto (default: first CUDA GPU, else cpu), cuda, cuda:N or cpu. ini: prune_device",
+        ini_help="auto, cuda, cuda:N or cpu",
+    ),
+    OptionSpec(
+        key="allow_pickle",
+        flag="--prune-allow-pickle",
+        ini="prune_allow_pickle",
+        action="store_true",
+        help=(
+            "also load whole pickled modules (torch.save(model)); unpickling runs code "
+            "from the file, so only for files you trust. ini: prune_allow_pickle"
+        ),
+        ini_help="load whole pickled modules (true/false)",
+    ),
+    OptionSpec(
+        key="report_dir",
+        flag="--energy-report",
+        ini="energy_report",
+        nargs="?",
+        const=DEFAULT_REPORT_DIR,
+        metavar="DIR",
+        help=(
+            f"write the CSV and figures to DIR (default: {DEFAULT_REPORT_DIR}/); write it "
+            "as --energy-report=DIR so a following test path is not taken for DIR. ini: "
+            "energy_report"
+        ),
+        ini_help="report folder, or true for the default folder",
+    ),
+    OptionSpec(
+        key="meter",
+        flag="--energy-meter",
+        ini="energy_meter",
+        metavar="KIND",
+        help=(
+            f"one of {', '.join(METER_KINDS)} (default: auto, the best meter the device "
+            "has; an estimate only where nothing can be measured, and then labelled). "
+            "ini: energy_meter"
+        ),
+        ini_help=f"one of {', '.join(METER_KINDS)}",
+    ),
+    OptionSpec(
+        key="max_seconds",
+        flag="--energy-max-seconds",
+        ini="energy_max_seconds",
+        metavar="S",
+        help=(
+            f"time cap per item, warm-up included (default: {DEFAULT_MAX_SECONDS:g}). "
+            "ini: energy_max_seconds"
+        ),
+        ini_help="time cap per item in seconds",
+    ),
+    OptionSpec(
+        key="estimate_watts_per_core",
+        flag="--energy-estimate-watts-per-core",
+        ini="energy_estimate_watts_per_core",
+        metavar="W",
+        help=(
+            "watts per busy CPU core assumed by the estimate meter (default: "
+            f"{DEFAULT_ESTIMATE_WATTS_PER_CORE:g}). ini: energy_estimate_watts_per_core"
+        ),
+        ini_help="watts per busy CPU core for estimates",
+    ),
+    OptionSpec(
+        key="protocol",
+        flag="--energy-protocol",
+        ini="energy_protocol",
+        metavar="NAME",
+        help=(
+            "adaptive (default: windows aligned to the meter's updates until the CI "
+            "target or the time cap) or seed (the seed tool's 20 trials of 100 warm-up "
+            "and 500 measured passes, for comparison). ini: energy_protocol"
+        ),
+        ini_help=f"one of {', '.join(PROTOCOLS)}",
+    ),
+    OptionSpec(
+        key="target_ci",
+        flag="--energy-target-ci",
+        ini="energy_target_ci",
+        metavar="PCT",
+        help=(
+            "the adaptive protocol stops once the 95 %% confidence half-width of energy "
+            "per sample is below PCT %% of the mean (default: "
+            f"{DEFAULT_TARGET_CI_PERCENT:g}). ini: energy_target_ci"
+        ),
+        ini_help="CI target of the adaptive protocol, in percent",
+    ),
+    OptionSpec(
+        key="idle_seconds",
+        flag="--energy-idle-seconds",
+        ini="energy_idle_seconds",
+        metavar="S",
+        help=(
+            "seconds to measure idle power once per device, for dynamic energy = gross - "
+            f"idle power x time (default: {DEFAULT_IDLE_SECONDS:g}; 0: not measured). "
+            "ini: energy_idle_seconds"
+        ),
+        ini_help="seconds to measure idle power; 0: not measured",
+    ),
+    OptionSpec(
+        key="cuda_graphs",
+        flag="--energy-cuda-graphs",
+        ini="energy_cuda_graphs",
+        action="store_true",
+        help=(
+            "replay each forward pass as one captured CUDA graph: measures launch-bound "
+            "models (small ones at small batches) on the GPU rather than the host's "
+            "launch speed; results say so in the CSV column 'CUDA Graph'. ini: "
+            "energy_cuda_graphs"
+        ),
+        ini_help="replay forward passes as CUDA graphs (true/false)",
+    ),
+    OptionSpec(
+        key="min_reduction",
+        flag="--energy-min-reduction",
+        ini="energy_min_reduction",
+        metavar="PCT",
+        help=(
+            "energy gate: fail a pruned model whose energy reduction against its "
+            "baseline is below PCT %% with 95 %% confidence (checked at the end of the "
+            "session). ini: energy_min_reduction, or per model: energy_thresholds"
+        ),
+        ini_help="energy gate: minimum energy reduction in percent",
+    ),
+    OptionSpec(
+        key="max_joules",
+        flag="--energy-max-joules",
+        ini="energy_max_joules",
+        metavar="J",
+        help=(
+            "energy gate: fail an item whose energy per sample is above J with 95 %% "
+            "confidence. ini: energy_max_joules, or per model: energy_thresholds"
+        ),
+        ini_help="energy gate: maximum joules per sample",
+    ),
+    OptionSpec(
+        key="min_fps",
+        flag="--min-fps",
+        ini="min_fps",
+        metavar="N",
+        help=(
+            "energy gate: fail an item below N frames per second (FPS has no CI: taken "
+            "as exact). ini: min_fps, or per model: energy_thresholds"
+        ),
+        ini_help="energy gate: minimum frames per second",
+    ),
+    OptionSpec(
+        key="strict",
+        flag="--energy-strict",
+        ini="energy_strict",
+        action="store_true",
+        help=(
+            "an inconclusive energy gate (its 95 %% CI straddles the threshold) fails "
+            "instead of warning. ini: energy_strict"
+        ),
+        ini_help="inconclusive energy gates fail (true/false)",
+    ),
+    OptionSpec(
+        key="store_dir",
+        flag="--energy-store",
+        ini="energy_store",
+        metavar="DIR",
+        help=(
+            f"folder of stored runs (default: {DEFAULT_STORE_DIR} beside the ini file). "
+            "ini: energy_store"
+        ),
+        ini_help="folder of stored runs",
+    ),
+    OptionSpec(
+        key="save",
+        flag="--energy-save",
+        ini="energy_save",
+        action="store_true",
+        help="store this run (one new JSON file) in the run store. ini: energy_save",
+        ini_help="store every run in the run store (true/false)",
+    ),
+    OptionSpec(
+        key="compare",
+        flag="--energy-compare",
+        ini=None,
+        nargs="?",
+        const=COMPARE_LATEST,
+        metavar="RUN",
+        help=(
+            "compare with a stored run: a run id or a file (default: the latest run from "
+            "this machine); write it as --energy-compare=RUN"
+        ),
+    ),
+    OptionSpec(
+        key="compare_fail",
+        flag="--energy-compare-fail",
+        ini=None,
+        action="append",
+        metavar="MEASURE:PCT",
+        help=(
+            "fail the session when an item regressed beyond PCT against the compared "
+            "run: joules:5%%, fps:5%%; repeatable or comma separated; implies "
+            "--energy-compare"
+        ),
+    ),
+    OptionSpec(
+        key="recommend_joules",
+        flag="--recommend-joules",
+        ini="recommend_joules",
+        metavar="J",
+        help=(
+            "advice in the report: per model, the smallest batch size at or under J "
+            "joules per sample (not a gate). ini: recommend_joules"
+        ),
+        ini_help="joules per sample budget for batch size advice",
+    ),
+    OptionSpec(
+        key="recommend_fps",
+        flag="--recommend-fps",
+        ini="recommend_fps",
+        metavar="N",
+        help=(
+            "advice in the report: per model, the smallest batch size reaching N FPS. "
+            "ini: recommend_fps"
+        ),
+        ini_help="FPS need for batch size advice",
+    ),
+    OptionSpec(
+        key="metadata",
+        flag="--energy-metadata",
+        ini="energy_metadata",
+        metavar="FILE",
+        help=(
+            "CSV with MODEL_NAME and a metric per model (e.g. accuracy, the seed's "
+            "metadata.csv): the report adds the Pareto front of energy and that metric. "
+            "ini: energy_metadata"
+        ),
+        ini_help="CSV of MODEL_NAME and per-model metrics",
+    ),
+    OptionSpec(
+        key="metric",
+        flag="--energy-metric",
+        ini="energy_metric",
+        metavar="NAME",
+        help="which column of --energy-metadata (default: its only metric). ini: energy_metric",
+        ini_help="the metric column of energy_metadata",
+    ),
+    OptionSpec(
+        key="thresholds",
+        flag=None,
+        ini="energy_thresholds",
+        ini_help="energy gates per model, one a line: PATTERN[:bsN]:KIND=VALUE[,KIND=VALUE...]",
+        ini_type="linelist",
+    ),
+)
+OPTIONS_BY_KEY = {option.key: option for option in OPTIONS}
+
+
 def parse_positive_ints(option: str, text: str, *, unique: bool = False) -> tuple[int, ...]:
     """``"1,8,16"`` -> (1, 8, 16), in the given order; ``unique`` drops repeated values."""
     values: list[int] = []
@@ -103,7 +427,7 @@ def parse_positive_ints(option: str, text: str, *, unique: bool = False) -> tupl
     return tuple(values)
 
 
-def parse_device(text: str) -> str:
+def parse_device(option: str, text: str) -> str:
     """``auto``, ``cpu``, ``cuda`` or ``cuda:N``; ``cuda`` means ``cuda:0``."""
     device = text.strip().lower()
     if device in ("auto", "cpu"):
@@ -112,13 +436,13 @@ def parse_device(text: str) -> str:
         return "cuda:0"
     if device.startswith("cuda:") and device[5:].isdigit():
         return device
-    raise SettingsError(f"--prune-device: {text!r} is not one of auto, cpu, cuda, cuda:N")
+    raise SettingsError(f"{option}: {text!r} is not one of auto, cpu, cuda, cuda:N")
 
 
-def parse_meter(text: str) -> str:
+def parse_meter(option: str, text: str) -> str:
     meter = text.strip().lower()
     if meter not in METER_KINDS:
-        raise SettingsError(f"--energy-meter: {text!r} is not one of {', '.join(METER_KINDS)}")
+        raise SettingsError(f"{option}: {text!r} is not one of {', '.join(METER_KINDS)}")
     return meter
 
 
@@ -146,19 +470,19 @@ def parse_non_negative_float(option: str, text: str) -> float:
     return value
 
 
-def parse_protocol(text: str) -> str:
+def parse_protocol(option: str, text: str) -> str:
     protocol = text.strip().lower()
     if protocol not in PROTOCOLS:
-        message = f"--energy-protocol: {text!r} is not one of {', '.join(PROTOCOLS)}"
+        message = f"{option}: {text!r} is not one of {', '.join(PROTOCOLS)}"
         raise SettingsError(message)
     return protocol
 
 
-def parse_target_ci_fraction(text: str) -> float:
+def parse_target_ci_fraction(option: str, text: str) -> float:
     """A percentage, ``"1"``, ``"0.5"`` or ``"0.5%"``, as a fraction: 0.01 or 0.005."""
-    percent = parse_number("--energy-target-ci", text.strip().removesuffix("%"))
+    percent = parse_number(option, text.strip().removesuffix("%"))
     if not 0 < percent < 100:
-        message = f"--energy-target-ci: {text!r} must be a percentage above 0 and below 100"
+        message = f"{option}: {text!r} must be a percentage above 0 and below 100"
         raise SettingsError(message)
     return percent / 100
 
@@ -205,11 +529,16 @@ def parse_report_dir(text: str, base: Path) -> Path | None:
     return base / text.strip()
 
 
-def _pick(cli_text: str | None, ini_text: str, parse: Callable[[str], _T], default: _T) -> _T:
+def _pick(raw: RawOptions, key: str, parse: Callable[[str, str], _T], default: _T) -> _T:
+    """The command line's value, else the ini file's, else ``default``; ``parse`` gets the
+    name of the option the value came from, for its errors."""
+    option = OPTIONS_BY_KEY[key]
+    cli_text: str | None = getattr(raw, f"cli_{key}")
+    ini_text: str = getattr(raw, f"ini_{key}")
     if cli_text is not None:
-        return parse(cli_text)
+        return parse(option.name(from_cli=True), cli_text)
     if ini_text.strip():
-        return parse(ini_text)
+        return parse(option.name(from_cli=False), ini_text)
     return default
 
 
@@ -314,48 +643,27 @@ def resolve_settings(raw: RawOptions, *, invocation_dir: Path, ini_dir: Path) ->
     return Settings(
         model_dirs=tuple(dict.fromkeys(d.resolve() for d in model_dirs)),
         batch_sizes=_pick(
-            raw.cli_batch_sizes,
-            raw.ini_batch_sizes,
-            lambda text: parse_positive_ints("--prune-batch-sizes", text, unique=True),
+            raw,
+            "batch_sizes",
+            lambda option, text: parse_positive_ints(option, text, unique=True),
             DEFAULT_BATCH_SIZES,
         ),
-        input_shape=_pick(
-            raw.cli_input_shape,
-            raw.ini_input_shape,
-            lambda text: parse_positive_ints("--prune-input-shape", text),
-            None,
-        ),
-        device=_pick(raw.cli_device, raw.ini_device, parse_device, "auto"),
+        input_shape=_pick(raw, "input_shape", parse_positive_ints, None),
+        device=_pick(raw, "device", parse_device, "auto"),
         allow_pickle=True
         if raw.cli_allow_pickle
         else parse_bool("prune_allow_pickle", raw.ini_allow_pickle),
         report_dir=report_dir,
-        meter=_pick(raw.cli_meter, raw.ini_meter, parse_meter, "auto"),
-        max_seconds=_pick(
-            raw.cli_max_seconds,
-            raw.ini_max_seconds,
-            lambda text: parse_positive_float("--energy-max-seconds", text),
-            DEFAULT_MAX_SECONDS,
-        ),
+        meter=_pick(raw, "meter", parse_meter, "auto"),
+        max_seconds=_pick(raw, "max_seconds", parse_positive_float, DEFAULT_MAX_SECONDS),
         estimate_watts_per_core=_pick(
-            raw.cli_estimate_watts_per_core,
-            raw.ini_estimate_watts_per_core,
-            lambda text: parse_positive_float("--energy-estimate-watts-per-core", text),
-            DEFAULT_ESTIMATE_WATTS_PER_CORE,
+            raw, "estimate_watts_per_core", parse_positive_float, DEFAULT_ESTIMATE_WATTS_PER_CORE
         ),
-        protocol=_pick(raw.cli_protocol, raw.ini_protocol, parse_protocol, "adaptive"),
+        protocol=_pick(raw, "protocol", parse_protocol, "adaptive"),
         target_ci_fraction=_pick(
-            raw.cli_target_ci,
-            raw.ini_target_ci,
-            parse_target_ci_fraction,
-            DEFAULT_TARGET_CI_PERCENT / 100,
+            raw, "target_ci", parse_target_ci_fraction, DEFAULT_TARGET_CI_PERCENT / 100
         ),
-        idle_seconds=_pick(
-            raw.cli_idle_seconds,
-            raw.ini_idle_seconds,
-            lambda text: parse_non_negative_float("--energy-idle-seconds", text),
-            DEFAULT_IDLE_SECONDS,
-        ),
+        idle_seconds=_pick(raw, "idle_seconds", parse_non_negative_float, DEFAULT_IDLE_SECONDS),
         cuda_graphs=(
             True if raw.cli_cuda_graphs else parse_bool("energy_cuda_graphs", raw.ini_cuda_graphs)
         ),
@@ -365,18 +673,8 @@ def resolve_settings(raw: RawOptions, *, invocation_dir: Path, ini_dir: Path) ->
         compare_fail_joules_fraction=compare_fail.get("joules"),
         compare_fail_fps_fraction=compare_fail.get("fps"),
         gates=resolve_gates_of(raw),
-        recommend_joules=_pick(
-            raw.cli_recommend_joules,
-            raw.ini_recommend_joules,
-            lambda text: parse_positive_float("--recommend-joules", text),
-            None,
-        ),
-        recommend_fps=_pick(
-            raw.cli_recommend_fps,
-            raw.ini_recommend_fps,
-            lambda text: parse_positive_float("--recommend-fps", text),
-            None,
-        ),
+        recommend_joules=_pick(raw, "recommend_joules", parse_positive_float, None),
+        recommend_fps=_pick(raw, "recommend_fps", parse_positive_float, None),
         metadata_path=(
             invocation_dir / raw.cli_metadata
             if raw.cli_metadata

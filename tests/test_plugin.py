@@ -672,8 +672,9 @@ def test_saved_runs_are_compared_and_a_regression_beyond_the_gate_fails_the_sess
         "--energy-compare",
         "--energy-compare-fail=joules:5%",
         # A regression must lie outside the current CI too: with the 0.2 s of FAST, two or
-        # three windows on a loaded machine can give a CI wider than the value itself.
-        "--energy-max-seconds=1.5",
+        # three windows on a loaded machine can give a CI wider than the value itself (seen
+        # at 1.5 s once, with another test run sharing the 2 cores).
+        "--energy-max-seconds=2",
     )
 
     assert second.returncode == 1, second.output

@@ -77,11 +77,14 @@ def test_measurement_options_from_the_ini_beat_the_defaults():
     ("raw", "message"),
     [
         ({"cli_protocol": "fixed"}, "--energy-protocol: 'fixed' is not one of adaptive, seed"),
-        ({"ini_target_ci": "0"}, "--energy-target-ci: '0' must be a percentage above 0 and below"),
+        ({"ini_target_ci": "0"}, "energy_target_ci \\(ini\\): '0' must be a percentage above 0"),
         ({"cli_target_ci": "100"}, "--energy-target-ci: '100' must be a percentage above 0"),
         ({"cli_target_ci": "tight"}, "--energy-target-ci: 'tight' is not a number"),
         ({"cli_idle_seconds": "-1"}, "--energy-idle-seconds: '-1' must be 0 or more"),
-        ({"ini_idle_seconds": "inf"}, "--energy-idle-seconds: 'inf' is not a finite number"),
+        (
+            {"ini_idle_seconds": "inf"},
+            "energy_idle_seconds \\(ini\\): 'inf' is not a finite number",
+        ),
     ],
 )
 def test_bad_measurement_options_say_what_is_wrong(raw, message):
@@ -145,12 +148,12 @@ def test_batch_sizes_are_unique_and_input_shapes_keep_repeats():
     ("text", "device"), [("auto", "auto"), ("CPU", "cpu"), ("cuda", "cuda:0"), ("cuda:3", "cuda:3")]
 )
 def test_devices(text, device):
-    assert parse_device(text) == device
+    assert parse_device("--prune-device", text) == device
 
 
 def test_bad_device_and_meter_and_seconds_are_refused():
     with pytest.raises(SettingsError, match="--prune-device: 'gpu'"):
-        parse_device("gpu")
+        parse_device("--prune-device", "gpu")
     with pytest.raises(SettingsError, match="--energy-meter: 'wattmeter' is not one of"):
         resolve(cli_meter="wattmeter")
     with pytest.raises(SettingsError, match="--energy-max-seconds: '-1' must be greater than 0"):
@@ -177,3 +180,27 @@ def test_advice_options_command_line_beats_ini_and_paths_resolve_where_written()
     assert resolve(cli_metadata="m.csv").metadata_path == HERE / "m.csv"
     with pytest.raises(SettingsError, match="--recommend-fps: '-3' must be greater than 0"):
         resolve(cli_recommend_fps="-3")
+
+
+def test_every_raw_option_is_registered_once_under_its_own_names():
+    import dataclasses
+
+    from pytest_pruneenergy.settings import OPTIONS
+
+    fields = {field.name for field in dataclasses.fields(RawOptions)}
+    registered = {f"cli_{o.key}" for o in OPTIONS if o.flag} | {
+        f"ini_{o.key}" for o in OPTIONS if o.ini
+    }
+    assert registered == fields
+    assert len({o.key for o in OPTIONS}) == len(OPTIONS)
+    # Where both exist, the ini name is the flag without dashes: one name to learn.
+    assert all(o.ini == o.dest for o in OPTIONS if o.flag and o.ini)
+
+
+def test_an_error_names_the_ini_option_when_the_value_came_from_the_ini_file():
+    with pytest.raises(SettingsError, match=r"^prune_batch_sizes \(ini\): 'x' is not a whole"):
+        resolve(ini_batch_sizes="x")
+    with pytest.raises(SettingsError, match=r"^--prune-batch-sizes: 'x' is not a whole"):
+        resolve(cli_batch_sizes="x", ini_batch_sizes="8")
+    with pytest.raises(SettingsError, match=r"^energy_meter \(ini\): 'watts' is not one of"):
+        resolve(ini_meter="watts")
