@@ -34,6 +34,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from benchlib import read_json_lines
+
 from pytest_pruneenergy.stats import RatioEstimate, ratio_estimate, student_t_critical
 
 LAYOUTS = ("alexnet", "vgg11", "vgg16")
@@ -179,12 +181,7 @@ def calibration(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def analyze(args: argparse.Namespace) -> int:
-    records = [
-        json.loads(line)
-        for path in args.results
-        for line in Path(path).read_text().splitlines()
-        if line
-    ]
+    records = read_json_lines(args.results)
     rows = calibration(records)
     names = list(estimators())
     gpus = sorted({f"{r['gpu']} (driver {r['driver']})" for r in records})

@@ -30,6 +30,8 @@ from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
 
+from benchlib import passes_per_second
+
 ROUNDS = 12
 CHUNK_SECONDS = 0.25
 CHECK_SECONDS = 0.1  # as protocol.ProtocolSettings.check_interval_seconds
@@ -68,16 +70,6 @@ def main() -> int:
     def synchronize() -> None:
         torch.cuda.synchronize(device)
 
-    def bare_chunk(run_batch: Callable[[], Any]) -> float:
-        synchronize()
-        start = time.perf_counter()
-        passes = 0
-        while time.perf_counter() - start < args.chunk_seconds:
-            run_batch()
-            passes += 1
-        synchronize()
-        return passes / (time.perf_counter() - start)
-
     def harness_chunk(run_batch: Callable[[], Any], clock: EventPassClock) -> float:
         start = clock.begin()
         passes = 0
@@ -105,7 +97,7 @@ def main() -> int:
                 return model(x)
 
             for _ in range(4):  # warm-up: cuDNN, allocator, clocks
-                rate = bare_chunk(run_batch)
+                rate = passes_per_second(run_batch, synchronize, args.chunk_seconds)
             limit = queue_limit_passes(1 / rate, ProtocolSettings())
             clocks = {
                 "fresh": EventPassClock(CudaEvents(device, reuse=False)),
@@ -119,12 +111,14 @@ def main() -> int:
                 with context:
                     if poller:  # past the poller's first 5 ticks, after which it sleeps
                         for _ in range(int(0.6 / args.chunk_seconds) + 1):
-                            bare_chunk(run_batch)
+                            passes_per_second(run_batch, synchronize, args.chunk_seconds)
                     for round_index in range(args.rounds):
                         shift = round_index % len(ARMS)
                         for arm in ARMS[shift:] + ARMS[:shift]:
                             if arm == "bare":
-                                fps[arm].append(bare_chunk(run_batch))
+                                fps[arm].append(
+                                    passes_per_second(run_batch, synchronize, args.chunk_seconds)
+                                )
                             else:
                                 fps[arm].append(harness_chunk(run_batch, clocks[arm]))
                 ratios = {

@@ -26,10 +26,10 @@ import json
 import os
 import statistics
 import sys
-import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+
+from benchlib import passes_per_second
 
 CHUNKS = 24
 CHUNK_SECONDS = 0.25
@@ -64,19 +64,6 @@ def host_facts() -> dict[str, Any]:
     governor = Path("/sys/devices/system/cpu/cpu0/cpufreq/scaling_governor")
     facts["governor"] = governor.read_text().strip() if governor.exists() else None
     return facts
-
-
-def chunk_fps(
-    loop_pass: Callable[[], None], synchronize: Callable[[], None], seconds: float
-) -> float:
-    synchronize()
-    start = time.perf_counter()
-    passes = 0
-    while time.perf_counter() - start < seconds:
-        loop_pass()
-        passes += 1
-    synchronize()
-    return passes / (time.perf_counter() - start)
 
 
 def summary(values: list[float]) -> dict[str, float]:
@@ -135,7 +122,7 @@ def main() -> int:
         ways: dict[str, Any] = {}
         with torch.inference_mode():
             for _ in range(4):  # warm-up: cuDNN, allocator, clocks
-                chunk_fps(bare_pass, synchronize, args.chunk_seconds)
+                passes_per_second(bare_pass, synchronize, args.chunk_seconds)
             for pinned in (False, True):
                 suffix = "-pinned" if pinned else ""
                 cpu = current_cpu()
@@ -143,13 +130,15 @@ def main() -> int:
                     os.sched_setaffinity(0, {cpu})
                 bare = []
                 for _ in range(args.chunks):
-                    fps = chunk_fps(bare_pass, synchronize, args.chunk_seconds)
+                    fps = passes_per_second(bare_pass, synchronize, args.chunk_seconds)
                     bare.append({"fps": fps, "cpu": current_cpu()})
                 pairs = []
                 with TickRecorder(meter):
                     for _ in range(args.chunks // 2):
-                        bare_fps = chunk_fps(bare_pass, synchronize, args.chunk_seconds)
-                        harness_fps = chunk_fps(harness_pass, synchronize, args.chunk_seconds)
+                        bare_fps = passes_per_second(bare_pass, synchronize, args.chunk_seconds)
+                        harness_fps = passes_per_second(
+                            harness_pass, synchronize, args.chunk_seconds
+                        )
                         events.clear()
                         pairs.append(
                             {"bare": bare_fps, "harness": harness_fps, "cpu": current_cpu()}

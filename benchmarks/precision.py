@@ -36,6 +36,8 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
+from benchlib import passes_per_second, read_json_lines
+
 from pytest_pruneenergy.cuda_graphs import capture_forward
 from pytest_pruneenergy.protocol import ProtocolSettings, measure, measure_idle_watts
 from pytest_pruneenergy.stats import confidence_half_width
@@ -75,14 +77,7 @@ def bare_loop_fps(
 ) -> float:
     for _ in range(10):
         run_batch()
-    synchronize()
-    start = time.perf_counter()
-    passes = 0
-    while time.perf_counter() - start < BARE_LOOP_SECONDS:
-        run_batch()
-        passes += 1
-    synchronize()
-    return passes * batch / (time.perf_counter() - start)
+    return batch * passes_per_second(run_batch, synchronize, BARE_LOOP_SECONDS)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -258,12 +253,7 @@ def _number(value: float, digits: int = 4) -> str:
 
 
 def render(args: argparse.Namespace) -> int:
-    records = [
-        json.loads(line)
-        for results in args.results
-        for line in Path(results).read_text().splitlines()
-        if line
-    ]
+    records = read_json_lines(args.results)
     rows = summarize(records)
     gpus = sorted({f"{r['gpu']} (driver {r['driver']})" for r in records})
     lines = [

@@ -1,0 +1,35 @@
+"""Pieces the benchmark scripts share: the bare timing loop they hold the harness against, and
+reading their JSON-lines results back."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+
+def passes_per_second(
+    run_pass: Callable[[], object], synchronize: Callable[[], None], seconds: float
+) -> float:
+    """Back-to-back passes for ``seconds``, bracketed by two synchronizations: nothing else
+    runs in the loop, so this is the speed the harness must not reduce."""
+    synchronize()
+    start = time.perf_counter()
+    passes = 0
+    while time.perf_counter() - start < seconds:
+        run_pass()
+        passes += 1
+    synchronize()
+    return passes / (time.perf_counter() - start)
+
+
+def read_json_lines(paths: Iterable[str | Path]) -> list[dict[str, Any]]:
+    """Every record of every file, in order; blank lines skipped."""
+    return [
+        json.loads(line)
+        for path in paths
+        for line in Path(path).read_text().splitlines()
+        if line.strip()
+    ]
