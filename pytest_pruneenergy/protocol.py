@@ -36,6 +36,7 @@ from .ticks import (
     CompletionTimeline,
     TickRecorder,
     TickWindow,
+    on_periodic_grid,
     tick_windows,
     update_period_seconds,
 )
@@ -303,7 +304,9 @@ def measure_adaptive(
                 continue
             recorder.check()
             timeline = CompletionTimeline(start, pass_clock.completions())
-            windows = tick_windows(recorder.ticks(), timeline, min_window_seconds=window_seconds)
+            windows = tick_windows(
+                on_periodic_grid(recorder.ticks()), timeline, min_window_seconds=window_seconds
+            )
             if target_met(windows, batch_size, settings):
                 break
             queued_seconds = pass_clock.queued_passes() * warmup.seconds_per_pass
@@ -315,7 +318,7 @@ def measure_adaptive(
         state_end = device_state(meter)
     recorder.check()  # the recorder took a last read on exit: a tick just before the end counts
     ticks = recorder.ticks()
-    windows = tick_windows(ticks, timeline, min_window_seconds=window_seconds)
+    windows = tick_windows(on_periodic_grid(ticks), timeline, min_window_seconds=window_seconds)
     if len(windows) < 2:
         inside = sum(timeline.start_seconds <= t.seconds <= timeline.end_seconds for t in ticks)
         raise ProtocolError(
