@@ -261,7 +261,7 @@ def analyze(args: argparse.Namespace) -> int:
         cells = [row["model"], str(row["batch"]), f"{row['windows']:.1f}", f"{row['spread']:.3g}"]
         cells += [f"{row[f'{name}_ci']:.3g}" for name in names]
         for name in names:
-            ratio = row[f"{name}_ci"] / row["spread"]
+            ratio = row[f"{name}_ci"] / row["spread"] if row["spread"] > 0 else math.nan
             ratios[name].append(ratio)
             cells.append(f"{ratio:.2f}")
         lines.append("| " + " | ".join(cells) + " |")
@@ -270,8 +270,9 @@ def analyze(args: argparse.Namespace) -> int:
         logs = [math.log(r) for r in ratios[name] if r > 0 and math.isfinite(r)]
         wide = sum(r > 1 for r in ratios[name])
         halves = [check for row in rows for check in row[f"{name}_halves"]]
+        mean = f"{math.exp(statistics.fmean(logs)):.2f}" if logs else "-"
         lines.append(
-            f"- {name}: geometric mean of CI / (1.96 x CV) {math.exp(statistics.fmean(logs)):.2f};"
+            f"- {name}: geometric mean of CI / (1.96 x CV) {mean};"
             f" wider than the repeats' scatter in {wide} of {len(ratios[name])} rows; halves"
             f" within CI in {sum(halves)} of {len(halves)} runs."
         )

@@ -6,8 +6,9 @@ measures, for AlexNet and VGG11 (unpruned, torchvision layouts, 224x224, FP32) a
 
 - ``bare``: a plain loop, in consecutive chunks of ``--chunk-seconds``: how much a launch-bound
   model's own throughput drifts from chunk to chunk, with no harness at all;
-- ``bare-pinned``: the same with the process pinned to the one CPU it was running on
-  (``os.sched_setaffinity``), to see whether moving between cores explains the drift;
+- ``bare-pinned``: the same with the measuring thread pinned to the one CPU it was running on
+  (``os.sched_setaffinity`` of the calling thread; the tick poller, started later, inherits
+  it), to see whether moving between cores explains the drift;
 - ``pairs``: chunks alternating between the bare loop and the harness's loop (a CUDA event
   recorded after each pass, and the NVML tick poller running in its thread), so that the ratio of
   each pair compares the two under the same host conditions: the harness's own cost, free of

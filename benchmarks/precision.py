@@ -233,7 +233,9 @@ def summarize(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
             )
             row[f"{method}_converged"] = sum(bool(r.get("converged")) for r in runs)
             dynamic = [
-                r["dynamic_joules_per_sample"] for r in runs if r.get("dynamic_joules_per_sample")
+                r["dynamic_joules_per_sample"]
+                for r in runs
+                if r.get("dynamic_joules_per_sample") is not None
             ]
             row[f"{method}_dynamic_mean"] = statistics.fmean(dynamic) if dynamic else math.nan
             row[f"{method}_dynamic_cv"] = cv_percent(dynamic)

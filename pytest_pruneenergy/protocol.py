@@ -100,6 +100,10 @@ class HostPassClock:
     def queued_passes(self) -> int:
         return 0
 
+    @property
+    def queue_limit(self) -> int:
+        return 0
+
     def completions(self, *, wait: bool = False) -> list[float]:
         return list(self._completions)
 
@@ -220,6 +224,11 @@ class EventPassClock:
         """Passes launched and not seen complete at the last ``completions()``."""
         return len(self._pending)
 
+    @property
+    def queue_limit(self) -> int:
+        """Passes the queue may grow by before the host waits (0: no limit set)."""
+        return self._queue_stride
+
     def completions(self, *, wait: bool = False) -> list[float]:
         if wait:
             self.synchronize()
@@ -309,10 +318,8 @@ def measure_adaptive(
             )
             if target_met(windows, batch_size, settings):
                 break
-            queued_seconds = pass_clock.queued_passes() * warmup.seconds_per_pass
-            finish = now + queued_seconds + FINISH_SECONDS
-            if finish + settings.check_interval_seconds >= deadline:
-                break  # the next check would come, or the queue drain, past the cap
+            if now + seconds_to_finish_after_next_check(pass_clock, warmup, settings) >= deadline:
+                break  # going on to the next check could end the item past the cap
             next_check = now + settings.check_interval_seconds
         timeline = CompletionTimeline(start, pass_clock.completions(wait=True))
         state_end = device_state(meter)
@@ -345,6 +352,18 @@ def measure_adaptive(
         state_start=state_start,
         state_end=state_end,
     )
+
+
+def seconds_to_finish_after_next_check(
+    pass_clock: PassClock, warmup: WarmUp, settings: ProtocolSettings
+) -> float:
+    """From now, the longest the item would take if it went on to the next check and stopped
+    there: until that check (an interval, or a pass where a pass is longer), then the queue
+    (what is queued now, plus what it may grow by before the host waits), then the wrap-up."""
+    pass_seconds = warmup.seconds_per_pass
+    to_next_check = max(settings.check_interval_seconds, pass_seconds)
+    queue = (pass_clock.queued_passes() + pass_clock.queue_limit) * pass_seconds
+    return to_next_check + queue + FINISH_SECONDS
 
 
 # Wrapping up after the last pass: the poller's last read (~4 ms on NVML), the device state,

@@ -302,6 +302,15 @@ def test_the_host_stays_a_short_queue_ahead_and_the_item_ends_by_its_cap():
     assert device.released >= len(device.ends)
 
 
+def test_an_item_of_passes_longer_than_the_check_interval_still_ends_by_its_cap():
+    # 0.4 s a pass: the next check comes a pass later, not 0.1 s; seen ending at 3.2 s of 3.
+    device = QueuedDevice(pass_seconds=0.4)
+    settings = dataclasses.replace(FAST, max_seconds=3.0, target_ci_fraction=1e-6)
+    began = time.perf_counter()
+    measure_on_queued_device(device, settings)
+    assert time.perf_counter() - began < settings.max_seconds + 0.05
+
+
 def test_a_pass_longer_than_the_queue_bound_keeps_one_queued():
     device = QueuedDevice(pass_seconds=0.08)
     settings = dataclasses.replace(FAST, max_seconds=1.5, target_ci_fraction=1e-6)

@@ -150,6 +150,15 @@ def test_ticks_seen_with_scatter_move_onto_their_grid():
     assert max(abs(e) for e in errors_fitted) < 0.0015
 
 
+def test_a_long_run_keeps_its_ticks_numbered_right():
+    # 300 changes (a 30 s item) at 100.3 ms: numbering every tick from the first with the median
+    # interval slips by one somewhere in a third of such runs, and the grid was then dropped.
+    for seed in range(20):
+        true, seen = observed_grid(random.Random(seed), count=300, period=0.1003)
+        fitted = on_periodic_grid(seen)
+        assert max(abs(t.seconds - u) for t, u in zip(fitted, true, strict=True)) < 0.001
+
+
 def test_a_missed_change_keeps_the_others_on_the_grid():
     true, seen = observed_grid(random.Random(2), skip={7, 8, 20})
     fitted = on_periodic_grid(seen)
@@ -170,8 +179,12 @@ def test_a_missed_change_keeps_the_others_on_the_grid():
         [Tick(0.1 * k + 0.004 * (-1) ** k, k) for k in range(5)],
         # One change seen far off its place: a stall, not scatter.
         [Tick(0.1 * k + (0.04 if k == 9 else 0.0), k) for k in range(20)],
+        # A period drifting from 100 to 103 ms over 30 changes: a curve, not a grid.
+        [Tick(sum(0.1 + 0.003 * j / 29 for j in range(k)), k) for k in range(30)],
+        # A meter that changes at every ~2 ms read: its ticks are the reads.
+        [Tick(0.002 * k + 0.00005 * (-1) ** k, k) for k in range(50)],
     ],
-    ids=["irregular", "too-few", "outlier"],
+    ids=["irregular", "too-few", "outlier", "drifting-period", "fast-meter"],
 )
 def test_ticks_on_no_grid_stay_as_observed(ticks):
     assert on_periodic_grid(ticks) == ticks
