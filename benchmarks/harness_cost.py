@@ -8,14 +8,16 @@ within each round:
 - ``bare``: the passes alone;
 - ``fresh``: the harness's loop (``protocol.EventPassClock``: a CUDA event after each pass, the
   queue bound, completions read every 0.1 s) with a new ``torch.cuda.Event`` per pass;
-- ``reused``: the same loop with events reused once read (``CudaEvents``' default).
+- ``reused``: the same loop with events reused once read (``CudaEvents``' default);
+- ``spaced``: the reused loop with one event per ~2 ms of passes instead of one per pass
+  (``ProtocolSettings.marker_spacing_seconds``, off by default until this arm says so).
 
 Each round's arm FPS over that round's bare FPS is one ratio; the median over rounds is the
 harness's cost. Run without and with the NVML tick poller running in its thread, as it does
 during a measurement. Models: AlexNet and VGG11 at batch 1, AlexNet at batch 8 (unpruned,
 224x224, FP32), the launch-bound rows of benchmarks/precision.md.
 
-    python benchmarks/harness_cost.py --out cost.json      # on the GPU, ~1.5 min
+    python benchmarks/harness_cost.py --out cost.json      # on the GPU, ~2 min
 """
 
 from __future__ import annotations
@@ -36,7 +38,8 @@ ROUNDS = 12
 CHUNK_SECONDS = 0.25
 CHECK_SECONDS = 0.1  # as protocol.ProtocolSettings.check_interval_seconds
 ROWS = (("alexnet", 1), ("vgg11", 1), ("alexnet", 8))
-ARMS = ("bare", "fresh", "reused")
+ARMS = ("bare", "fresh", "reused", "spaced")
+SPACING_SECONDS = 0.002
 
 
 def main() -> int:
@@ -54,6 +57,7 @@ def main() -> int:
         CudaEvents,
         EventPassClock,
         ProtocolSettings,
+        passes_per_marker,
         queue_limit_passes,
     )
     from pytest_pruneenergy.ticks import TickRecorder
@@ -102,9 +106,12 @@ def main() -> int:
             clocks = {
                 "fresh": EventPassClock(CudaEvents(device, reuse=False)),
                 "reused": EventPassClock(CudaEvents(device)),
+                "spaced": EventPassClock(CudaEvents(device)),
             }
             for clock in clocks.values():
                 clock.limit_queue(limit)
+            spacing = ProtocolSettings(marker_spacing_seconds=SPACING_SECONDS)
+            clocks["spaced"].space_markers(passes_per_marker(1 / rate, spacing))
             for poller in (False, True):
                 context = TickRecorder(meter) if poller else nullcontext()
                 fps: dict[str, list[float]] = {arm: [] for arm in ARMS}
@@ -123,7 +130,7 @@ def main() -> int:
                                 fps[arm].append(harness_chunk(run_batch, clocks[arm]))
                 ratios = {
                     arm: [a / b for a, b in zip(fps[arm], fps["bare"], strict=True)]
-                    for arm in ("fresh", "reused")
+                    for arm in ARMS[1:]
                 }
                 row = {
                     "model": layout,

@@ -69,6 +69,10 @@ class ProtocolSettings:
     # GPU work queued ahead of the host at most (about): enough to keep the device busy, short
     # enough that a stop decided now takes effect now, not when a deep queue drains.
     max_queued_seconds: float = 0.05
+    # 0: a completion marker (CUDA event) after every pass. Else one per this much device
+    # time: at batch 1, recording and reading an event per pass cost 3-5 % of the bare loop's
+    # FPS on an H200 (benchmarks/harness_cost.py). Off until measured on a GPU.
+    marker_spacing_seconds: float = 0.0
     seed_trials: int = 20
     seed_warmup_passes: int = 100
     seed_timed_passes: int = 500
@@ -96,6 +100,9 @@ class HostPassClock:
 
     def limit_queue(self, passes: int) -> None:
         """Nothing is ever queued on the host."""
+
+    def space_markers(self, passes: int) -> None:
+        """Every pass is timed by the host clock as it returns: no markers to space."""
 
     def queued_passes(self) -> int:
         return 0
@@ -170,11 +177,13 @@ class CudaEvents:
 
 
 class EventPassClock:
-    """Completion instants of passes on an asynchronous device, from a marker queued after each
-    pass; and a bound on how far the host runs ahead of the device.
+    """Completion instants of passes on an asynchronous device, from markers queued after them;
+    and a bound on how far the host runs ahead of the device.
 
-    Marker times are relative to a reference marker, recorded on an idle device right after a
-    synchronize, so it completes at once and its host time anchors the rest.
+    A marker follows every pass, or every ``passes_per_marker`` passes (``space_markers``):
+    the passes between two markers are taken to end evenly spaced between them. Marker times
+    are relative to a reference marker, recorded on an idle device right after a synchronize,
+    so it completes at once and its host time anchors the rest.
     """
 
     def __init__(
@@ -184,17 +193,20 @@ class EventPassClock:
         self._clock = clock
         self._reference: Any = None
         self._reference_seconds = 0.0
-        self._pending: list[Any] = []
+        self._pending: list[tuple[Any, int]] = []  # (marker, passes it closes)
         self._completions: list[float] = []
-        self._launched = 0
-        self._queue_stride = 0  # 0: no limit
+        self._unmarked = 0
+        self._markers = 0
+        self._passes_per_marker = 1
+        self._queue_stride = 0  # in passes; 0: no limit
+        self._queue_stride_markers = 0
 
     def synchronize(self) -> None:
         self._events.synchronize()
 
     def begin(self) -> float:
         self.synchronize()
-        for event in self._pending:  # all complete after the synchronize, and never to be read
+        for event, _ in self._pending:  # all complete after the synchronize, never to be read
             self._events.release(event)
         if self._reference is not None:
             self._events.release(self._reference)
@@ -203,41 +215,62 @@ class EventPassClock:
         self._reference_seconds = self._clock()
         self._pending = []
         self._completions = []
-        self._launched = 0
+        self._unmarked = 0
+        self._markers = 0
         return self._reference_seconds
 
     def after_pass(self) -> None:
-        self._pending.append(self._events.record())
-        self._launched += 1
-        stride = self._queue_stride
-        # Every ``stride`` passes, wait for the pass ``stride`` back: at most 2 x stride stay
+        self._unmarked += 1
+        if self._unmarked >= self._passes_per_marker:
+            self._mark()
+
+    def _mark(self) -> None:
+        self._pending.append((self._events.record(), self._unmarked))
+        self._unmarked = 0
+        self._markers += 1
+        stride = self._queue_stride_markers
+        # Every ``stride`` markers, wait for the marker ``stride`` back: at most 2 x stride stay
         # queued, and a launch-bound loop (whose passes are long done) pays one cheap call per
         # stride, not one per pass.
-        if stride and self._launched % stride == 0 and len(self._pending) > stride:
-            self._events.wait(self._pending[-stride - 1])
+        if stride and self._markers % stride == 0 and len(self._pending) > stride:
+            self._events.wait(self._pending[-stride - 1][0])
+
+    def space_markers(self, passes: int) -> None:
+        """One marker per ``passes`` passes instead of one per pass."""
+        self._passes_per_marker = max(1, passes)
+        self._set_queue_stride()
 
     def limit_queue(self, passes: int) -> None:
         """Keep ``passes`` to twice as many passes queued ahead of the device, no more."""
         self._queue_stride = max(1, passes)
+        self._set_queue_stride()
+
+    def _set_queue_stride(self) -> None:
+        if self._queue_stride:
+            self._queue_stride_markers = math.ceil(self._queue_stride / self._passes_per_marker)
 
     def queued_passes(self) -> int:
         """Passes launched and not seen complete at the last ``completions()``."""
-        return len(self._pending)
+        return sum(passes for _, passes in self._pending) + self._unmarked
 
     @property
     def queue_limit(self) -> int:
         """Passes the queue may grow by before the host waits (0: no limit set)."""
-        return self._queue_stride
+        return self._queue_stride_markers * self._passes_per_marker
 
     def completions(self, *, wait: bool = False) -> list[float]:
         if wait:
+            if self._unmarked:
+                self._mark()
             self.synchronize()
         done = 0
-        for event in self._pending:
+        for event, passes in self._pending:
             if not (wait or self._events.is_done(event)):
                 break
-            seconds = self._events.seconds_between(self._reference, event)
-            self._completions.append(self._reference_seconds + seconds)
+            ended = self._reference_seconds + self._events.seconds_between(self._reference, event)
+            previous = self._completions[-1] if self._completions else self._reference_seconds
+            step = (ended - previous) / passes
+            self._completions.extend(previous + step * k for k in range(1, passes + 1))
             self._events.release(event)
             done += 1
         del self._pending[:done]
@@ -302,6 +335,7 @@ def measure_adaptive(
             update_period_seconds(recorder.ticks())
         )
         state_start = device_state(meter)
+        pass_clock.space_markers(passes_per_marker(warmup.seconds_per_pass, settings))
         start = pass_clock.begin()
         deadline = began + settings.max_seconds
         next_check = start + settings.check_interval_seconds
@@ -402,6 +436,13 @@ def auto_window_seconds(update_period: float | None) -> float:
         MAX_AUTO_WINDOW_SECONDS,
         max(MIN_AUTO_WINDOW_SECONDS, (WINDOW_UPDATE_PERIODS - 0.5) * update_period),
     )
+
+
+def passes_per_marker(seconds_per_pass: float, settings: ProtocolSettings) -> int:
+    """How many passes make ``marker_spacing_seconds`` of device work (1 when it is 0)."""
+    if settings.marker_spacing_seconds <= 0 or seconds_per_pass <= 0:
+        return 1
+    return max(1, math.floor(settings.marker_spacing_seconds / seconds_per_pass))
 
 
 def queue_limit_passes(seconds_per_pass: float, settings: ProtocolSettings) -> int:

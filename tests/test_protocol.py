@@ -246,6 +246,7 @@ class QueuedDevice:
         self.ends: list[float] = []  # when each queued pass finishes
         self.most_queued_seconds = 0.0
         self.released = 0
+        self.records = 0
 
     def _sleep_until(self, instant: float) -> None:
         time.sleep(max(0.0, instant - time.perf_counter()))
@@ -263,6 +264,7 @@ class QueuedDevice:
             self._sleep_until(self.ends[-1])
 
     def record(self) -> float:
+        self.records += 1
         return max(time.perf_counter(), self.ends[-1]) if self.ends else time.perf_counter()
 
     def is_done(self, event: float) -> bool:
@@ -309,6 +311,32 @@ def test_an_item_of_passes_longer_than_the_check_interval_still_ends_by_its_cap(
     began = time.perf_counter()
     measure_on_queued_device(device, settings)
     assert time.perf_counter() - began < settings.max_seconds + 0.05
+
+
+def test_markers_spaced_over_several_passes_still_place_every_pass():
+    # 2 ms passes, a marker per 10 ms: a fifth as many markers, the same energy per sample.
+    device = QueuedDevice(pass_seconds=0.002)
+    settings = dataclasses.replace(
+        FAST, max_seconds=1.2, target_ci_fraction=1e-6, marker_spacing_seconds=0.01
+    )
+    stats = measure_on_queued_device(device, settings)
+    measured_passes = stats.samples_measured / BATCH_SIZE
+    assert device.records < 0.5 * len(device.ends)
+    assert measured_passes > 0.5 * len(device.ends)
+    assert stats.frames_per_second == pytest.approx(BATCH_SIZE / 0.002, rel=0.03)
+    assert stats.joules_per_sample_mean == pytest.approx(100.0 * 0.002 / BATCH_SIZE, rel=0.03)
+    assert device.most_queued_seconds <= 2 * settings.max_queued_seconds + 0.02
+
+
+@pytest.mark.parametrize(
+    ("spacing", "seconds_per_pass", "passes"),
+    [(0.0, 0.0004, 1), (0.002, 0.0004, 5), (0.002, 0.0009, 2), (0.002, 0.01, 1), (0.002, 0.0, 1)],
+)
+def test_passes_per_marker_make_the_spacing(spacing, seconds_per_pass, passes):
+    from pytest_pruneenergy.protocol import passes_per_marker
+
+    settings = ProtocolSettings(marker_spacing_seconds=spacing)
+    assert passes_per_marker(seconds_per_pass, settings) == passes
 
 
 def test_a_pass_longer_than_the_queue_bound_keeps_one_queued():
