@@ -3,9 +3,10 @@ reading their JSON-lines results back."""
 
 from __future__ import annotations
 
+import argparse
 import json
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -33,3 +34,14 @@ def read_json_lines(paths: Iterable[str | Path]) -> list[dict[str, Any]]:
         for line in Path(path).read_text().splitlines()
         if line.strip()
     ]
+
+
+def add_model_grid_arguments(
+    parser: argparse.ArgumentParser, layouts: Sequence[str], batch_sizes: Sequence[int]
+) -> None:
+    """``--repeats``, ``--layouts`` and ``--batch-sizes``: which rows a GPU run measures."""
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--layouts", type=lambda t: t.split(","), default=list(layouts))
+    parser.add_argument(
+        "--batch-sizes", type=lambda t: [int(v) for v in t.split(",")], default=list(batch_sizes)
+    )

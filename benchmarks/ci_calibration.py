@@ -41,7 +41,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from benchlib import read_json_lines
+from benchlib import add_model_grid_arguments, read_json_lines
 
 from pytest_pruneenergy.stats import RatioEstimate, ratio_estimate, student_t_critical
 from pytest_pruneenergy.ticks import Tick, on_periodic_grid
@@ -290,11 +290,7 @@ def main(argv: list[str] | None = None) -> int:
     commands = parser.add_subparsers(dest="command", required=True)
     run_parser = commands.add_parser("run", help="measure on the GPU; append JSON lines")
     run_parser.add_argument("--out", required=True)
-    run_parser.add_argument("--repeats", type=int, default=5)
-    run_parser.add_argument("--layouts", type=lambda t: t.split(","), default=list(LAYOUTS))
-    run_parser.add_argument(
-        "--batch-sizes", type=lambda t: [int(v) for v in t.split(",")], default=list(BATCH_SIZES)
-    )
+    add_model_grid_arguments(run_parser, LAYOUTS, BATCH_SIZES)
     run_parser.set_defaults(handler=run)
     analyze_parser = commands.add_parser("analyze", help="print the calibration table")
     analyze_parser.add_argument("results", nargs="+")

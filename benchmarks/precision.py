@@ -38,7 +38,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
-from benchlib import passes_per_second, read_json_lines
+from benchlib import add_model_grid_arguments, passes_per_second, read_json_lines
 
 from pytest_pruneenergy.cuda_graphs import capture_forward
 from pytest_pruneenergy.protocol import ProtocolSettings, measure, measure_idle_watts
@@ -381,12 +381,8 @@ def main(argv: list[str] | None = None) -> int:
         action="store_false",
         help="leave out ours again with CUDA graphs at batch 1 and 8 (saves ~2.5 min)",
     )
-    run_parser.add_argument("--repeats", type=int, default=5)
+    add_model_grid_arguments(run_parser, LAYOUTS, BATCH_SIZES)
     run_parser.add_argument("--seed-repeats", type=int, default=3)
-    run_parser.add_argument("--layouts", type=lambda t: t.split(","), default=list(LAYOUTS))
-    run_parser.add_argument(
-        "--batch-sizes", type=lambda t: [int(v) for v in t.split(",")], default=list(BATCH_SIZES)
-    )
     run_parser.set_defaults(handler=run)
     render_parser = commands.add_parser("render", help="write the Markdown table")
     render_parser.add_argument("results", nargs="+", help="JSON lines files, e.g. two parts")
