@@ -388,6 +388,11 @@ def measure_adaptive(
     )
 
 
+# Wrapping up after the last pass: the poller's last read (~4 ms on NVML), the device state,
+# the final completions. Seen to take up to 25 ms on an H200.
+FINISH_SECONDS = 0.05
+
+
 def seconds_to_finish_after_next_check(
     pass_clock: PassClock, warmup: WarmUp, settings: ProtocolSettings
 ) -> float:
@@ -398,11 +403,6 @@ def seconds_to_finish_after_next_check(
     to_next_check = max(settings.check_interval_seconds, pass_seconds)
     queue = (pass_clock.queued_passes() + pass_clock.queue_limit) * pass_seconds
     return to_next_check + queue + FINISH_SECONDS
-
-
-# Wrapping up after the last pass: the poller's last read (~4 ms on NVML), the device state,
-# the final completions. Seen to take up to 25 ms on an H200.
-FINISH_SECONDS = 0.05
 
 
 def target_met(windows: Sequence[TickWindow], batch_size: int, settings: ProtocolSettings) -> bool:
