@@ -132,10 +132,6 @@ ESTIMATORS: dict[str, Estimator] = {
 }
 
 
-def estimators() -> dict[str, Estimator]:
-    return ESTIMATORS
-
-
 def halves_within_ci(windows: Sequence[Window], estimator: Estimator) -> bool | None:
     """Do the estimates of a run's two halves differ by no more than their CIs combined?"""
     placed = estimator.place(windows)
@@ -211,7 +207,7 @@ def calibration(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
     ):
         row: dict[str, Any] = {"model": model, "batch": batch, "repeats": len(runs)}
         values = []
-        for name, estimate in estimators().items():
+        for name, estimate in ESTIMATORS.items():
             cis = []
             checks = [halves_within_ci(record["windows"], estimate) for record in runs]
             row[f"{name}_halves"] = [c for c in checks if c is not None]
@@ -234,7 +230,7 @@ def calibration(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
 def analyze(args: argparse.Namespace) -> int:
     records = read_json_lines(args.results)
     rows = calibration(records)
-    names = list(estimators())
+    names = list(ESTIMATORS)
     gpus = sorted({f"{r['gpu']} (driver {r['driver']})" for r in records})
     lines = [
         "# Does the reported CI match the scatter between repeats?",

@@ -41,6 +41,7 @@ from typing import Any
 from benchlib import add_model_grid_arguments, passes_per_second, read_json_lines
 
 from pytest_pruneenergy.cuda_graphs import capture_forward
+from pytest_pruneenergy.measurement import dynamic_joules_per_sample
 from pytest_pruneenergy.protocol import ProtocolSettings, measure, measure_idle_watts
 from pytest_pruneenergy.stats import confidence_half_width
 
@@ -63,15 +64,6 @@ def cv_percent(values: Iterable[float]) -> float:
 def companion(method: str, kind: str) -> str:
     """``naive``/``bare`` records of eager runs keep their names from earlier runs' files."""
     return kind if method == "ours" else f"{method}-{kind}"
-
-
-def dynamic_joules_per_sample(
-    joules_per_sample: float, frames_per_second: float, idle_watts: float | None
-) -> float | None:
-    """Gross energy per sample less what the board draws idle over one sample's time."""
-    if idle_watts is None or frames_per_second <= 0:
-        return None
-    return joules_per_sample - idle_watts / frames_per_second
 
 
 def bare_loop_fps(
@@ -126,9 +118,7 @@ def run(args: argparse.Namespace) -> int:
                     **row,
                     "method": method,
                     "joules_per_sample": stats.joules_per_sample_mean,
-                    "dynamic_joules_per_sample": dynamic_joules_per_sample(
-                        stats.joules_per_sample_mean, stats.frames_per_second, idle_watts
-                    ),
+                    "dynamic_joules_per_sample": dynamic_joules_per_sample(stats, idle_watts),
                     "ci95": stats.joules_per_sample_ci95,
                     "seconds_measured": stats.seconds_measured,
                     "seconds_total": wall,

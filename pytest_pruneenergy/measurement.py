@@ -49,6 +49,14 @@ class WindowStats:
     sm_clock_end_mhz: float | None = None
 
 
+def dynamic_joules_per_sample(stats: WindowStats, idle_watts: float | None) -> float | None:
+    """Gross energy per sample less idle watts times the time of one sample; None without
+    idle power."""
+    if idle_watts is None:
+        return None
+    return stats.joules_per_sample_mean - idle_watts * stats.seconds_per_sample_mean
+
+
 @dataclass(frozen=True)
 class ModelCounts:
     """Per sample (batch of one). FLOPs = 2 x MACs: one multiply-add counts as two FLOPs."""
@@ -90,10 +98,7 @@ class Measurement:
     @property
     def dynamic_joules_per_sample(self) -> float | None:
         """Gross energy per sample less what the idle board would have drawn meanwhile."""
-        if self.idle_watts is None:
-            return None
-        stats = self.stats
-        return stats.joules_per_sample_mean - self.idle_watts * stats.seconds_per_sample_mean
+        return dynamic_joules_per_sample(self.stats, self.idle_watts)
 
     def to_dict(self) -> dict[str, Any]:
         data = dataclasses.asdict(self)
