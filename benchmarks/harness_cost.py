@@ -9,8 +9,8 @@ within each round:
 - ``fresh``: the harness's loop (``protocol.EventPassClock``: a CUDA event after each pass, the
   queue bound, completions read every 0.1 s) with a new ``torch.cuda.Event`` per pass;
 - ``reused``: the same loop with events reused once read (``CudaEvents``' default);
-- ``spaced``: the reused loop with one event per ~2 ms of passes instead of one per pass
-  (``ProtocolSettings.marker_spacing_seconds``, off by default until this arm says so).
+- ``spaced-Nms``: the reused loop with one event per ~N ms of passes instead of one per pass
+  (``ProtocolSettings.marker_spacing_seconds``), for each of ``--spacings`` (seconds).
 
 Each round's arm FPS over that round's bare FPS is one ratio; the median over rounds is the
 harness's cost. Run without and with the NVML tick poller running in its thread, as it does
@@ -38,8 +38,11 @@ ROUNDS = 12
 CHUNK_SECONDS = 0.25
 CHECK_SECONDS = 0.1  # as protocol.ProtocolSettings.check_interval_seconds
 ROWS = (("alexnet", 1), ("vgg11", 1), ("alexnet", 8))
-ARMS = ("bare", "fresh", "reused", "spaced")
-SPACING_SECONDS = 0.002
+SPACINGS_SECONDS = (0.001, 0.002, 0.005)
+
+
+def spaced_arm(spacing_seconds: float) -> str:
+    return f"spaced-{spacing_seconds * 1000:g}ms"
 
 
 def main() -> int:
@@ -47,7 +50,14 @@ def main() -> int:
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--rounds", type=int, default=ROUNDS)
     parser.add_argument("--chunk-seconds", type=float, default=CHUNK_SECONDS)
+    parser.add_argument(
+        "--spacings",
+        type=lambda text: tuple(float(part) for part in text.split(",")),
+        default=SPACINGS_SECONDS,
+        help="marker spacings to try, seconds, comma-separated (default: %(default)s)",
+    )
     args = parser.parse_args()
+    arms = ("bare", "fresh", "reused", *(spaced_arm(s) for s in args.spacings))
 
     import torch
 
@@ -106,22 +116,28 @@ def main() -> int:
             clocks = {
                 "fresh": EventPassClock(CudaEvents(device, reuse=False)),
                 "reused": EventPassClock(CudaEvents(device)),
-                "spaced": EventPassClock(CudaEvents(device)),
             }
+            passes_per_spaced_marker = {}
+            for spacing_seconds in args.spacings:
+                clock = EventPassClock(CudaEvents(device))
+                spacing = ProtocolSettings(marker_spacing_seconds=spacing_seconds)
+                passes_per_spaced_marker[spaced_arm(spacing_seconds)] = passes_per_marker(
+                    1 / rate, spacing
+                )
+                clock.space_markers(passes_per_spaced_marker[spaced_arm(spacing_seconds)])
+                clocks[spaced_arm(spacing_seconds)] = clock
             for clock in clocks.values():
                 clock.limit_queue(limit)
-            spacing = ProtocolSettings(marker_spacing_seconds=SPACING_SECONDS)
-            clocks["spaced"].space_markers(passes_per_marker(1 / rate, spacing))
             for poller in (False, True):
                 context = TickRecorder(meter) if poller else nullcontext()
-                fps: dict[str, list[float]] = {arm: [] for arm in ARMS}
+                fps: dict[str, list[float]] = {arm: [] for arm in arms}
                 with context:
                     if poller:  # past the poller's first 5 ticks, after which it sleeps
                         for _ in range(int(0.6 / args.chunk_seconds) + 1):
                             passes_per_second(run_batch, synchronize, args.chunk_seconds)
                     for round_index in range(args.rounds):
-                        shift = round_index % len(ARMS)
-                        for arm in ARMS[shift:] + ARMS[:shift]:
+                        shift = round_index % len(arms)
+                        for arm in arms[shift:] + arms[:shift]:
                             if arm == "bare":
                                 fps[arm].append(
                                     passes_per_second(run_batch, synchronize, args.chunk_seconds)
@@ -130,12 +146,13 @@ def main() -> int:
                                 fps[arm].append(harness_chunk(run_batch, clocks[arm]))
                 ratios = {
                     arm: [a / b for a, b in zip(fps[arm], fps["bare"], strict=True)]
-                    for arm in ARMS[1:]
+                    for arm in arms[1:]
                 }
                 row = {
                     "model": layout,
                     "batch": batch,
                     "poller": poller,
+                    "passes_per_marker": passes_per_spaced_marker,
                     "fps": fps,
                     "median_over_bare": {arm: statistics.median(r) for arm, r in ratios.items()},
                     "bare_fps_median": statistics.median(fps["bare"]),
