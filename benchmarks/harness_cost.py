@@ -6,18 +6,21 @@ Arms, each a chunk of ``--chunk-seconds`` of back-to-back forward passes, in rot
 within each round:
 
 - ``bare``: the passes alone;
-- ``fresh``: the harness's loop (``protocol.EventPassClock``: a CUDA event after each pass, the
-  queue bound, completions read every 0.1 s) with a new ``torch.cuda.Event`` per pass;
-- ``reused``: the same loop with events reused once read (``CudaEvents``' default);
-- ``spaced-Nms``: the reused loop with one event per ~N ms of passes instead of one per pass
-  (``ProtocolSettings.marker_spacing_seconds``), for each of ``--spacings`` (seconds).
+- ``reused``: the harness's loop (``protocol.EventPassClock``: a CUDA event after each pass,
+  reused once read, the queue bound, completions read every 0.1 s);
+- ``spaced-Nms``: the same loop with one event per ~N ms of passes instead of one per pass
+  (``ProtocolSettings.marker_spacing_seconds``), for each of ``--spacings`` (seconds);
+- each of these again as ``...+poller``: with the NVML tick poller (``ticks.TickRecorder``)
+  reading the counter in its thread, as it does during a measurement.
+
+The poller runs for the whole row; between its chunks it is held at a closed gate (its next
+read waits, using no CPU and no GIL), so that chunks with and without it interleave too.
 
 Each round's arm FPS over that round's bare FPS is one ratio; the median over rounds is the
-harness's cost. Run without and with the NVML tick poller running in its thread, as it does
-during a measurement. Models: AlexNet and VGG11 at batch 1, AlexNet at batch 8 (unpruned,
-224x224, FP32), the launch-bound rows of benchmarks/precision.md.
+cost. Models: AlexNet and VGG11 at batch 1, AlexNet at batch 8 (unpruned, 224x224, FP32), the
+launch-bound rows of benchmarks/precision.md.
 
-    python benchmarks/harness_cost.py --out cost.json      # on the GPU, ~2 min
+    python benchmarks/harness_cost.py --out cost.json      # on the GPU, ~2.5 min
 """
 
 from __future__ import annotations
@@ -26,9 +29,9 @@ import argparse
 import json
 import statistics
 import sys
+import threading
 import time
 from collections.abc import Callable
-from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -38,11 +41,24 @@ ROUNDS = 12
 CHUNK_SECONDS = 0.25
 CHECK_SECONDS = 0.1  # as protocol.ProtocolSettings.check_interval_seconds
 ROWS = (("alexnet", 1), ("vgg11", 1), ("alexnet", 8))
-SPACINGS_SECONDS = (0.001, 0.002, 0.005)
+SPACINGS_SECONDS = (0.002, 0.005)
+POLLED = "+poller"
 
 
 def spaced_arm(spacing_seconds: float) -> str:
     return f"spaced-{spacing_seconds * 1000:g}ms"
+
+
+class GatedMeter:
+    """A meter whose reads wait while its gate is closed: the poller pauses between chunks."""
+
+    def __init__(self, meter: Any) -> None:
+        self._meter = meter
+        self.gate = threading.Event()
+
+    def read_joules(self) -> float:
+        self.gate.wait()
+        return self._meter.read_joules()
 
 
 def main() -> int:
@@ -57,7 +73,8 @@ def main() -> int:
         help="marker spacings to try, seconds, comma-separated (default: %(default)s)",
     )
     args = parser.parse_args()
-    arms = ("bare", "fresh", "reused", *(spaced_arm(s) for s in args.spacings))
+    loops = ("bare", "reused", *(spaced_arm(s) for s in args.spacings))
+    arms = loops + tuple(loop + POLLED for loop in loops)
 
     import torch
 
@@ -113,52 +130,50 @@ def main() -> int:
             for _ in range(4):  # warm-up: cuDNN, allocator, clocks
                 rate = passes_per_second(run_batch, synchronize, args.chunk_seconds)
             limit = queue_limit_passes(1 / rate, ProtocolSettings())
-            clocks = {
-                "fresh": EventPassClock(CudaEvents(device, reuse=False)),
-                "reused": EventPassClock(CudaEvents(device)),
-            }
+            clocks = {"reused": EventPassClock(CudaEvents(device))}
             passes_per_spaced_marker = {}
             for spacing_seconds in args.spacings:
-                clock = EventPassClock(CudaEvents(device))
+                arm = spaced_arm(spacing_seconds)
                 spacing = ProtocolSettings(marker_spacing_seconds=spacing_seconds)
-                passes_per_spaced_marker[spaced_arm(spacing_seconds)] = passes_per_marker(
-                    1 / rate, spacing
-                )
-                clock.space_markers(passes_per_spaced_marker[spaced_arm(spacing_seconds)])
-                clocks[spaced_arm(spacing_seconds)] = clock
+                passes_per_spaced_marker[arm] = passes_per_marker(1 / rate, spacing)
+                clocks[arm] = EventPassClock(CudaEvents(device))
+                clocks[arm].space_markers(passes_per_spaced_marker[arm])
             for clock in clocks.values():
                 clock.limit_queue(limit)
-            for poller in (False, True):
-                context = TickRecorder(meter) if poller else nullcontext()
-                fps: dict[str, list[float]] = {arm: [] for arm in arms}
-                with context:
-                    if poller:  # past the poller's first 5 ticks, after which it sleeps
-                        for _ in range(int(0.6 / args.chunk_seconds) + 1):
-                            passes_per_second(run_batch, synchronize, args.chunk_seconds)
+            gated = GatedMeter(meter)
+            fps: dict[str, list[float]] = {arm: [] for arm in arms}
+            with TickRecorder(gated):
+                try:
+                    gated.gate.set()  # past the poller's first 5 ticks, after which it sleeps
+                    passes_per_second(run_batch, synchronize, 0.6)
                     for round_index in range(args.rounds):
                         shift = round_index % len(arms)
                         for arm in arms[shift:] + arms[:shift]:
-                            if arm == "bare":
-                                fps[arm].append(
-                                    passes_per_second(run_batch, synchronize, args.chunk_seconds)
-                                )
+                            if arm.endswith(POLLED):
+                                gated.gate.set()
                             else:
-                                fps[arm].append(harness_chunk(run_batch, clocks[arm]))
-                ratios = {
-                    arm: [a / b for a, b in zip(fps[arm], fps["bare"], strict=True)]
-                    for arm in arms[1:]
-                }
-                row = {
-                    "model": layout,
-                    "batch": batch,
-                    "poller": poller,
-                    "passes_per_marker": passes_per_spaced_marker,
-                    "fps": fps,
-                    "median_over_bare": {arm: statistics.median(r) for arm, r in ratios.items()},
-                    "bare_fps_median": statistics.median(fps["bare"]),
-                }
-                result["rows"].append(row)
-                print(json.dumps({k: v for k, v in row.items() if k != "fps"}), flush=True)
+                                gated.gate.clear()
+                            loop = arm.removesuffix(POLLED)
+                            fps[arm].append(
+                                passes_per_second(run_batch, synchronize, args.chunk_seconds)
+                                if loop == "bare"
+                                else harness_chunk(run_batch, clocks[loop])
+                            )
+                finally:
+                    gated.gate.set()  # the poller reads once more after its stop
+            ratios = {
+                arm: [a / b for a, b in zip(fps[arm], fps["bare"], strict=True)] for arm in arms[1:]
+            }
+            row = {
+                "model": layout,
+                "batch": batch,
+                "passes_per_marker": passes_per_spaced_marker,
+                "fps": fps,
+                "median_over_bare": {arm: statistics.median(r) for arm, r in ratios.items()},
+                "bare_fps_median": statistics.median(fps["bare"]),
+            }
+            result["rows"].append(row)
+            print(json.dumps({k: v for k, v in row.items() if k != "fps"}), flush=True)
         del model
         torch.cuda.empty_cache()
     meter.close()

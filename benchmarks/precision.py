@@ -179,6 +179,8 @@ def run(args: argparse.Namespace) -> int:
                                 "method": "seed",
                                 "joules_per_sample": stats.joules_per_sample_mean,
                                 "ci95": stats.joules_per_sample_ci95,
+                                # across its trials: the seed's own scatter, per trial
+                                "trial_std": stats.joules_per_sample_std,
                                 "seconds_measured": stats.seconds_measured,
                                 "seconds_total": wall,
                                 "fps": stats.frames_per_second,

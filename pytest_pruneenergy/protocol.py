@@ -69,10 +69,11 @@ class ProtocolSettings:
     # GPU work queued ahead of the host at most (about): enough to keep the device busy, short
     # enough that a stop decided now takes effect now, not when a deep queue drains.
     max_queued_seconds: float = 0.05
-    # 0: a completion marker (CUDA event) after every pass. Else one per this much device
-    # time: at batch 1, recording and reading an event per pass cost 3-5 % of the bare loop's
-    # FPS on an H200 (benchmarks/harness_cost.py). Off until measured on a GPU.
-    marker_spacing_seconds: float = 0.0
+    # A completion marker (CUDA event) per this much device time, not per pass (0: per pass).
+    # At batch 1, an event recorded and read per pass cost 3-4 % of a bare loop's FPS on an
+    # H200; one per ~2 ms cost 0-0.5 % (benchmarks/harness_cost.py). Passes of 2 ms or more
+    # keep one marker each.
+    marker_spacing_seconds: float = 0.002
     seed_trials: int = 20
     seed_warmup_passes: int = 100
     seed_timed_passes: int = 500
