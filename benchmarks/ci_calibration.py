@@ -23,8 +23,10 @@ inside each run: the two halves' estimates should differ by no more than their C
 (``halves within CI``; for an honest CI about 95 % of runs).
 
 ``ci-calibration-h200.jsonl`` was recorded before the harness fitted the grid itself, so there
-``iid`` is the harness as it was and ``grid`` the harness as it is; windows recorded since sit
-on the grid already, and the two columns then agree.
+``iid`` is the harness as it was and ``grid`` the harness as it is.
+``ci-calibration-h200-grid.jsonl`` (rendered as ``ci-calibration.md``) was recorded with the
+grid fit and 2 ms marker spacing live: its windows sit on the grid already, so the two columns
+agree.
 """
 
 from __future__ import annotations

@@ -233,6 +233,17 @@ def summarize(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
             ]
             row[f"{method}_dynamic_mean"] = statistics.fmean(dynamic) if dynamic else math.nan
             row[f"{method}_dynamic_cv"] = cv_percent(dynamic)
+        seeds = methods.get("seed", [])
+        trial_cvs = [
+            100 * r["trial_std"] / r["joules_per_sample"] for r in seeds if "trial_std" in r
+        ]
+        # What the seed's own trials predict for the CV of its 20-trial mean, if trials were
+        # independent: a check on the CV from only a few repeats.
+        row["seed_trials_cv"] = (
+            statistics.fmean(trial_cvs) / math.sqrt(ProtocolSettings().seed_trials)
+            if trial_cvs
+            else math.nan
+        )
         for method, bare in (("ours", "bare"), ("graph", "graph-bare")):
             timed, plain = methods.get(method, []), methods.get(bare, [])
             row[f"{method}_fps"] = statistics.fmean(r["fps"] for r in timed) if timed else math.nan
@@ -269,9 +280,8 @@ def render(args: argparse.Namespace) -> int:
         "Regenerate (on the GPU, then anywhere):",
         "",
         "```",
-        "python benchmarks/precision.py run --part ours --out ours.jsonl",
-        "python benchmarks/precision.py run --part seed --out seed.jsonl",
-        "python benchmarks/precision.py render ours.jsonl seed.jsonl docs/benchmarks/precision.md",
+        "python benchmarks/precision.py run --part all --no-graphs --out all.jsonl",
+        "python benchmarks/precision.py render all.jsonl docs/benchmarks/precision.md",
         "```",
         "",
         "| model | batch | ours J/sample | ours CV % | ours CI % | ours s | ours converged "
@@ -324,11 +334,55 @@ def render(args: argparse.Namespace) -> int:
                 f"| {_number(row['graph-bare_fps_cv'], 2)} | {_number(row['ours_mean'])} "
                 f"| {_number(100 * (row['graph_mean'] / row['ours_mean'] - 1), 3)} % |"
             )
+    lines += equal_cv_section(rows)
     lines += dynamic_section(rows, [r["watts"] for r in records if r["method"] == "idle"])
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text("\n".join(lines) + "\n")
     print(f"wrote {args.out}")
     return 0
+
+
+def seconds_at_equal_cv(seconds: float, cv: float, target_cv: float) -> float:
+    """How long a protocol that took ``seconds`` for a CV of ``cv`` would take for
+    ``target_cv``, were its CV to fall as 1 / sqrt(time), as it does for the mean of more
+    independent trials (the seed's 20 trials: more of them, or fewer)."""
+    return seconds * (cv / target_cv) ** 2
+
+
+def equal_cv_section(rows: list[dict[str, Any]]) -> list[str]:
+    """The seed protocol's time against ours, at the CV ours reached."""
+    compared = [row for row in rows if row["seed_n"] > 1 and row["ours_n"] > 1]
+    if not compared:
+        return []
+    lines = [
+        "",
+        "## The seed protocol's time at ours' CV",
+        "",
+        "The seed protocol's time, scaled to the CV ours reached, as more or fewer of its",
+        "trials would give it (CV falling as 1 / sqrt(time)); over ours' time. With three and",
+        "five repeats each CV is itself uncertain by a third to a half, so the ratio by a",
+        "factor of about two either way; `seed CV from trials` is the CV its 20 trials'",
+        "scatter predicts for their mean, a steadier figure where trials are independent.",
+        "",
+        "| model | batch | ours s | ours CV % | seed s | seed CV % | seed CV from trials % "
+        "| seed/ours time | seed/ours time at ours' CV | same, from trials |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for row in compared:
+        ours_seconds, ours_cv = row["ours_seconds"], row["ours_cv"]
+        seed_seconds = row["seed_seconds"]
+        at_cv = seconds_at_equal_cv(seed_seconds, row["seed_cv"], ours_cv) / ours_seconds
+        from_trials = (
+            seconds_at_equal_cv(seed_seconds, row["seed_trials_cv"], ours_cv) / ours_seconds
+        )
+        lines.append(
+            f"| {row['model']} | {row['batch']} | {_number(ours_seconds, 3)} "
+            f"| {_number(ours_cv, 2)} | {_number(seed_seconds, 3)} "
+            f"| {_number(row['seed_cv'], 2)} | {_number(row['seed_trials_cv'], 2)} "
+            f"| {_number(seed_seconds / ours_seconds, 3)} | {_number(at_cv, 3)} "
+            f"| {_number(from_trials, 3)} |"
+        )
+    return lines
 
 
 def dynamic_section(rows: list[dict[str, Any]], idle_watts: list[float | None]) -> list[str]:
