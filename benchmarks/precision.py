@@ -167,7 +167,13 @@ def run(args: argparse.Namespace) -> int:
                     if args.graphs and batch in GRAPH_BATCH_SIZES:
                         measure_ours(common, "graph", capture_forward(model, x, device))
                 if "seed" in parts and batch in SEED_BATCH_SIZES:
-                    settings = ProtocolSettings(protocol="seed")
+                    settings = ProtocolSettings(protocol="seed", seed_trials=args.seed_trials)
+                    # Another trial count is another method: its own rows, never mixed in.
+                    seed_method = (
+                        "seed"
+                        if args.seed_trials == ProtocolSettings().seed_trials
+                        else f"seed-{args.seed_trials}"
+                    )
                     for repeat in range(args.seed_repeats):
                         began = time.perf_counter()
                         stats = measure(run_batch, device, meter, batch, settings)
@@ -176,7 +182,8 @@ def run(args: argparse.Namespace) -> int:
                             {
                                 **common,
                                 "repeat": repeat,
-                                "method": "seed",
+                                "method": seed_method,
+                                "trials": args.seed_trials,
                                 "joules_per_sample": stats.joules_per_sample_mean,
                                 "ci95": stats.joules_per_sample_ci95,
                                 # across its trials: the seed's own scatter, per trial
@@ -429,6 +436,13 @@ def main(argv: list[str] | None = None) -> int:
     )
     add_model_grid_arguments(run_parser, LAYOUTS, BATCH_SIZES)
     run_parser.add_argument("--seed-repeats", type=int, default=3)
+    run_parser.add_argument(
+        "--seed-trials",
+        type=int,
+        default=ProtocolSettings().seed_trials,
+        help="trials per seed measurement (default: the seed's %(default)s); another count is "
+        "recorded as method seed-N, to see how the seed's CV falls with its time",
+    )
     run_parser.set_defaults(handler=run)
     render_parser = commands.add_parser("render", help="write the Markdown table")
     render_parser.add_argument("results", nargs="+", help="JSON lines files, e.g. two parts")
