@@ -19,8 +19,9 @@ batch sizes 1, 8, 32 and 64, each measured ``--repeats`` times:
     python benchmarks/precision.py render ours.jsonl seed.jsonl docs/benchmarks/precision.md
 
 In one 10-minute call: ``run --part all --no-graphs`` (ours without the CUDA-graph rows, and
-the seed: ~8.7 min by the timings of runs 5 and 6 on an H200). With the graph rows ``--part
-all`` takes ~11 min.
+the seed: 8.1 min on an H200, run 7). With the graph rows ``--part all`` takes ~11 min; ``run
+--part ours --batch-sizes 1,8`` measures the graph rows beside their eager ones (~4 min).
+``--seed-trials N`` runs the seed protocol at another length, to measure how its CV falls.
 
 ``run`` appends one JSON line per measurement, so a run split in parts (``--part``) adds up.
 """
@@ -240,17 +241,6 @@ def summarize(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
             ]
             row[f"{method}_dynamic_mean"] = statistics.fmean(dynamic) if dynamic else math.nan
             row[f"{method}_dynamic_cv"] = cv_percent(dynamic)
-        seeds = methods.get("seed", [])
-        trial_cvs = [
-            100 * r["trial_std"] / r["joules_per_sample"] for r in seeds if "trial_std" in r
-        ]
-        # What the seed's own trials predict for the CV of its 20-trial mean, if trials were
-        # independent: a check on the CV from only a few repeats.
-        row["seed_trials_cv"] = (
-            statistics.fmean(trial_cvs) / math.sqrt(ProtocolSettings().seed_trials)
-            if trial_cvs
-            else math.nan
-        )
         for method, bare in (("ours", "bare"), ("graph", "graph-bare")):
             timed, plain = methods.get(method, []), methods.get(bare, [])
             row[f"{method}_fps"] = statistics.fmean(r["fps"] for r in timed) if timed else math.nan
@@ -282,13 +272,13 @@ def render(args: argparse.Namespace) -> int:
         "show how much the workload itself drifts).",
         "Naive is two counter reads bracketing the same run as ours.",
         "",
-        f"Source: {', '.join(str(Path(r).name) for r in args.results)}.",
-        "",
-        "Regenerate (on the GPU, then anywhere):",
+        f"Source: {', '.join(str(Path(r).name) for r in args.results)}, made by",
+        "`python benchmarks/precision.py run` on the GPU (each run's options are in",
+        'docs/measurement.md, "Precision, measured"; the full grid and the seed in one call:',
+        "`run --part all --no-graphs --out all.jsonl`, ~8 min on an H200) and rendered here by:",
         "",
         "```",
-        "python benchmarks/precision.py run --part all --no-graphs --out all.jsonl",
-        "python benchmarks/precision.py render all.jsonl docs/benchmarks/precision.md",
+        f"python benchmarks/precision.py render {' '.join(map(str, args.results))} {args.out}",
         "```",
         "",
         "| model | batch | ours J/sample | ours CV % | ours CI % | ours s | ours converged "
@@ -342,6 +332,7 @@ def render(args: argparse.Namespace) -> int:
                 f"| {_number(100 * (row['graph_mean'] / row['ours_mean'] - 1), 3)} % |"
             )
     lines += equal_cv_section(rows)
+    lines += seed_length_section(records)
     lines += dynamic_section(rows, [r["watts"] for r in records if r["method"] == "idle"])
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text("\n".join(lines) + "\n")
@@ -349,11 +340,11 @@ def render(args: argparse.Namespace) -> int:
     return 0
 
 
-def seconds_at_equal_cv(seconds: float, cv: float, target_cv: float) -> float:
+def seconds_at_equal_cv(seconds: float, cv: float, target_cv: float, exponent: float) -> float:
     """How long a protocol that took ``seconds`` for a CV of ``cv`` would take for
-    ``target_cv``, were its CV to fall as 1 / sqrt(time), as it does for the mean of more
-    independent trials (the seed's 20 trials: more of them, or fewer)."""
-    return seconds * (cv / target_cv) ** 2
+    ``target_cv``, were its CV to fall as time ** (-1 / exponent): exponent 2 for errors
+    independent from trial to trial, 1 for errors at the ends of one long run."""
+    return seconds * (cv / target_cv) ** exponent
 
 
 def equal_cv_section(rows: list[dict[str, Any]]) -> list[str]:
@@ -365,30 +356,76 @@ def equal_cv_section(rows: list[dict[str, Any]]) -> list[str]:
         "",
         "## The seed protocol's time at ours' CV",
         "",
-        "The seed protocol's time, scaled to the CV ours reached, as more or fewer of its",
-        "trials would give it (CV falling as 1 / sqrt(time)); over ours' time. With three and",
-        "five repeats each CV is itself uncertain by a third to a half, so the ratio by a",
-        "factor of about two either way; `seed CV from trials` is the CV its 20 trials'",
-        "scatter predicts for their mean, a steadier figure where trials are independent.",
+        "The seed protocol's time scaled to the CV ours reached, as more or fewer of its 20",
+        "trials would give it, over ours' time; two ways, as the seed's CV falls with its",
+        "time: as 1 / sqrt(time) (errors independent from trial to trial) or as 1 / time",
+        "(errors at the ends of a run). Where the seed's CV is worse than ours the second is",
+        "the smaller, where it is better the larger. With three and five repeats each CV is",
+        "itself uncertain by a third to a half. Its trials cannot tell: neighbouring trials",
+        "share counter updates and the host's drift, so they are not independent.",
         "",
-        "| model | batch | ours s | ours CV % | seed s | seed CV % | seed CV from trials % "
-        "| seed/ours time | seed/ours time at ours' CV | same, from trials |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "| model | batch | ours s | ours CV % | seed s | seed CV % | seed/ours time "
+        "| seed/ours time at ours' CV, 1/sqrt(time) | same, 1/time |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for row in compared:
         ours_seconds, ours_cv = row["ours_seconds"], row["ours_cv"]
-        seed_seconds = row["seed_seconds"]
-        at_cv = seconds_at_equal_cv(seed_seconds, row["seed_cv"], ours_cv) / ours_seconds
-        from_trials = (
-            seconds_at_equal_cv(seed_seconds, row["seed_trials_cv"], ours_cv) / ours_seconds
-        )
+        seed_seconds, seed_cv = row["seed_seconds"], row["seed_cv"]
+        at_cv = [
+            seconds_at_equal_cv(seed_seconds, seed_cv, ours_cv, exponent) / ours_seconds
+            for exponent in (2, 1)
+        ]
         lines.append(
             f"| {row['model']} | {row['batch']} | {_number(ours_seconds, 3)} "
-            f"| {_number(ours_cv, 2)} | {_number(seed_seconds, 3)} "
-            f"| {_number(row['seed_cv'], 2)} | {_number(row['seed_trials_cv'], 2)} "
-            f"| {_number(seed_seconds / ours_seconds, 3)} | {_number(at_cv, 3)} "
-            f"| {_number(from_trials, 3)} |"
+            f"| {_number(ours_cv, 2)} | {_number(seed_seconds, 3)} | {_number(seed_cv, 2)} "
+            f"| {_number(seed_seconds / ours_seconds, 3)} | {_number(at_cv[0], 3)} "
+            f"| {_number(at_cv[1], 3)} |"
         )
+    return lines
+
+
+def seed_length_section(records: list[dict[str, Any]]) -> list[str]:
+    """The seed protocol at other trial counts (``run --seed-trials``): its CV against its
+    time, measured rather than scaled."""
+    grouped: dict[tuple[str, int], dict[int, list[dict[str, Any]]]] = defaultdict(
+        lambda: defaultdict(list)
+    )
+    for record in records:
+        if record["method"].startswith("seed"):
+            trials = record.get("trials", ProtocolSettings().seed_trials)
+            grouped[(record["model"], record["batch"])][trials].append(record)
+    lengths = {key: by_trials for key, by_trials in grouped.items() if len(by_trials) > 1}
+    if not lengths:
+        return []
+    lines = [
+        "",
+        "## The seed protocol at other lengths",
+        "",
+        "The seed protocol with more trials (`run --seed-trials N`): how its CV falls with",
+        "its time, measured. `exponent` is log(time ratio) / log(CV ratio) against 20 trials:",
+        "2 where the CV falls as 1 / sqrt(time), 1 where it falls as 1 / time.",
+        "",
+        "| model | batch | trials | repeats | J/sample | CV % | s | exponent |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for (model, batch), by_trials in sorted(lengths.items()):
+        base = by_trials.get(ProtocolSettings().seed_trials)
+        base_cv = cv_percent(r["joules_per_sample"] for r in base) if base else math.nan
+        base_seconds = statistics.fmean(r["seconds_total"] for r in base) if base else math.nan
+        for trials, runs in sorted(by_trials.items()):
+            energies = [r["joules_per_sample"] for r in runs]
+            cv = cv_percent(energies)
+            seconds = statistics.fmean(r["seconds_total"] for r in runs)
+            exponent = (
+                math.log(seconds / base_seconds) / math.log(base_cv / cv)
+                if base and trials != ProtocolSettings().seed_trials and cv != base_cv
+                else math.nan
+            )
+            lines.append(
+                f"| {model} | {batch} | {trials} | {len(runs)} "
+                f"| {_number(statistics.fmean(energies))} | {_number(cv, 2)} "
+                f"| {_number(seconds, 3)} | {_number(exponent, 2)} |"
+            )
     return lines
 
 
