@@ -2,7 +2,8 @@
 
 ``adaptive`` (the default): warm up until throughput is steady, then run the model without a
 break while a background poller records the meter's ticks (the instants its value changes) and
-each forward pass marks its completion (a CUDA event on GPUs). Energy is read only at ticks,
+each forward pass marks its completion (a CUDA event on GPUs; one per ~2 ms of passes where
+passes are shorter). Energy is read only at ticks,
 never at arbitrary instants, and set against the samples completed by those same instants,
 interpolated inside the pass a tick falls in. The run is cut, tick to tick, into windows of two
 update periods; joules per sample is all their energy over all their samples, and

@@ -339,6 +339,14 @@ def test_passes_per_marker_make_the_spacing(spacing, seconds_per_pass, passes):
     assert passes_per_marker(seconds_per_pass, settings) == passes
 
 
+def test_by_default_short_passes_share_a_marker_and_long_ones_keep_their_own():
+    # Measured on an H200: a marker per pass cost up to 5 % of a batch-1 loop's FPS.
+    from pytest_pruneenergy.protocol import passes_per_marker
+
+    assert passes_per_marker(0.0004, ProtocolSettings()) == 5
+    assert passes_per_marker(0.003, ProtocolSettings()) == 1
+
+
 def test_a_pass_longer_than_the_queue_bound_keeps_one_queued():
     device = QueuedDevice(pass_seconds=0.08)
     settings = dataclasses.replace(FAST, max_seconds=1.5, target_ci_fraction=1e-6)
