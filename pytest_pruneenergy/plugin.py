@@ -77,9 +77,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     arguments[name] = getattr(option, name)
             if option.action == "store_true":
                 arguments["default"] = None  # None: not given, so the ini value decides
-            group.addoption(option.flag, **arguments)
+            group.addoption(option.flag, *option.old_flags, dest=option.dest, **arguments)
         if option.ini:
             parser.addini(option.ini, option.ini_help, type=option.ini_type)
+            for old_name in option.old_ini_names:
+                parser.addini(old_name, f"old name of {option.ini}", type=option.ini_type)
 
 
 def _raw_options(config: pytest.Config) -> RawOptions:
@@ -89,7 +91,15 @@ def _raw_options(config: pytest.Config) -> RawOptions:
         if option.flag:
             values[f"cli_{option.key}"] = config.getoption(option.dest)
         if option.ini:
-            ini_value = config.getini(option.ini)
+            # The current name wins; an old one is read only where the current one is unset.
+            ini_value = next(
+                (
+                    value
+                    for value in map(config.getini, (option.ini, *option.old_ini_names))
+                    if value
+                ),
+                config.getini(option.ini),
+            )
             values[f"ini_{option.key}"] = (
                 ini_value if option.ini_type == "linelist" else str(ini_value or "")
             )

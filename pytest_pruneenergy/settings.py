@@ -92,11 +92,13 @@ class OptionSpec:
     ``key`` names the RawOptions fields that carry its values (``cli_<key>``, ``ini_<key>``);
     the other fields are ``parser.addoption``'s and ``parser.addini``'s arguments. The flag's
     destination, and the ini name where both exist, is the flag without dashes.
+    ``old_names`` are earlier spellings (a flag's, an ini name's), still accepted.
     """
 
     key: str
     flag: str | None
     ini: str | None
+    old_names: tuple[str, ...] = ()
     help: str = ""
     ini_help: str = ""
     metavar: str | None = None
@@ -108,6 +110,14 @@ class OptionSpec:
     @property
     def dest(self) -> str | None:
         return self.flag.lstrip("-").replace("-", "_") if self.flag else None
+
+    @property
+    def old_flags(self) -> tuple[str, ...]:
+        return tuple(name for name in self.old_names if name.startswith("--"))
+
+    @property
+    def old_ini_names(self) -> tuple[str, ...]:
+        return tuple(name for name in self.old_names if not name.startswith("--"))
 
     def name(self, *, from_cli: bool) -> str:
         """How an error names the option a value came from."""
@@ -290,12 +300,13 @@ OPTIONS: tuple[OptionSpec, ...] = (
     ),
     OptionSpec(
         key="min_fps",
-        flag="--min-fps",
-        ini="min_fps",
+        flag="--energy-min-fps",
+        ini="energy_min_fps",
+        old_names=("--min-fps", "min_fps"),
         metavar="N",
         help=(
             "energy gate: fail an item below N frames per second (FPS has no CI: taken "
-            "as exact). ini: min_fps, or per model: energy_thresholds"
+            "as exact). ini: energy_min_fps, or per model: energy_thresholds"
         ),
         ini_help="energy gate: minimum frames per second",
     ),
@@ -355,23 +366,25 @@ OPTIONS: tuple[OptionSpec, ...] = (
     ),
     OptionSpec(
         key="recommend_joules",
-        flag="--recommend-joules",
-        ini="recommend_joules",
+        flag="--energy-recommend-joules",
+        ini="energy_recommend_joules",
+        old_names=("--recommend-joules", "recommend_joules"),
         metavar="J",
         help=(
             "advice in the report: per model, the smallest batch size at or under J "
-            "joules per sample (not a gate). ini: recommend_joules"
+            "joules per sample (not a gate). ini: energy_recommend_joules"
         ),
         ini_help="joules per sample budget for batch size advice",
     ),
     OptionSpec(
         key="recommend_fps",
-        flag="--recommend-fps",
-        ini="recommend_fps",
+        flag="--energy-recommend-fps",
+        ini="energy_recommend_fps",
+        old_names=("--recommend-fps", "recommend_fps"),
         metavar="N",
         help=(
             "advice in the report: per model, the smallest batch size reaching N FPS. "
-            "ini: recommend_fps"
+            "ini: energy_recommend_fps"
         ),
         ini_help="FPS need for batch size advice",
     ),

@@ -42,12 +42,12 @@ SESSION_KINDS = (MIN_REDUCTION,)
 OPTION_NAMES = {
     MIN_REDUCTION: "--energy-min-reduction",
     MAX_JOULES: "--energy-max-joules",
-    MIN_FPS: "--min-fps",
+    MIN_FPS: "--energy-min-fps",
 }
 INI_NAMES = {
     MIN_REDUCTION: "energy_min_reduction",
     MAX_JOULES: "energy_max_joules",
-    MIN_FPS: "min_fps",
+    MIN_FPS: "energy_min_fps",
 }
 RULES_INI_NAME = "energy_thresholds"
 MARKER_NAME = "pruneenergy_thresholds"

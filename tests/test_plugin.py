@@ -118,7 +118,7 @@ def test_help_lists_the_options_under_one_heading_without_importing_torch(tmp_pa
         "--energy-cuda-graphs",
         "--energy-min-reduction",
         "--energy-max-joules",
-        "--min-fps",
+        "--energy-min-fps",
         "--energy-strict",
         "--energy-store",
         "--energy-save",
@@ -197,7 +197,7 @@ def good_run(tmp_path_factory: pytest.TempPathFactory) -> Run:
         "--prune-batch-sizes=1,2",
         "--energy-report=out/report",
         "--benchmark-json=bench.json",
-        "--recommend-fps=1",
+        "--energy-recommend-fps=1",
         "--energy-metadata=metadata.csv",
     )
 
@@ -782,7 +782,7 @@ energy_thresholds =
     Lin_*_PD1_*:min_reduction=40
     Lin_*_PD2_*:max_joules=0.75
 energy_min_reduction = 30
-min_fps = 1
+energy_min_fps = 1
 """
 PD2_BS2_MARKER = (
     'if item.name.endswith("PD2_GPR-50_PRUNED-bs2]"):\n'
@@ -905,3 +905,18 @@ def test_advice_on_batch_size_and_the_pareto_front_reach_summary_and_html(good_r
     html = (good_run.folder / "out" / "report" / "report.html").read_text()
     assert "Pareto front at batch" in html
     assert "accuracy" in html
+
+
+def test_old_spellings_of_renamed_options_are_still_read(pytester: pytest.Pytester):
+    from pytest_pruneenergy.plugin import _raw_options
+
+    pytester.makeini(
+        "[pytest]\nrecommend_joules = 0.5\nrecommend_fps = 10\nenergy_recommend_fps = 20\n"
+    )
+    config = pytester.parseconfig("--min-fps=5", "--recommend-joules=0.25")
+    raw = _raw_options(config)
+    assert (raw.cli_min_fps, raw.cli_recommend_joules) == ("5", "0.25")
+    assert raw.ini_recommend_joules == "0.5"
+    assert raw.ini_recommend_fps == "20"  # the current name wins over the old one
+    new = _raw_options(pytester.parseconfig("--energy-min-fps=6", "--energy-recommend-fps=7"))
+    assert (new.cli_min_fps, new.cli_recommend_fps) == ("6", "7")

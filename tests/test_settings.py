@@ -178,7 +178,7 @@ def test_advice_options_command_line_beats_ini_and_paths_resolve_where_written()
     assert settings.metadata_path == INI / "meta.csv"
     assert settings.metric == "top1"
     assert resolve(cli_metadata="m.csv").metadata_path == HERE / "m.csv"
-    with pytest.raises(SettingsError, match="--recommend-fps: '-3' must be greater than 0"):
+    with pytest.raises(SettingsError, match="--energy-recommend-fps: '-3' must be greater than 0"):
         resolve(cli_recommend_fps="-3")
 
 

@@ -130,7 +130,7 @@ def test_a_bad_rule_or_option_is_a_settings_error():
 
     with pytest.raises(SettingsError, match="energy_thresholds line 'VGG16_\\*:bs1'"):
         resolve(ini_thresholds=["VGG16_*:bs1"])
-    with pytest.raises(SettingsError, match="--min-fps: min_fps -3 must be greater than 0"):
+    with pytest.raises(SettingsError, match="--energy-min-fps: min_fps -3 must be greater than 0"):
         resolve(cli_min_fps="-3")
     with pytest.raises(SettingsError, match="energy_max_joules: max_joules 'x' is not a number"):
         resolve(ini_max_joules="x")
