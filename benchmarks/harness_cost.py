@@ -6,15 +6,20 @@ Arms, each a chunk of ``--chunk-seconds`` of back-to-back forward passes, in rot
 within each round:
 
 - ``bare``: the passes alone;
-- ``reused``: the harness's loop (``protocol.EventPassClock``: a CUDA event after each pass,
-  reused once read, the queue bound, completions read every 0.1 s);
-- ``spaced-Nms``: the same loop with one event per ~N ms of passes instead of one per pass
-  (``ProtocolSettings.marker_spacing_seconds``), for each of ``--spacings`` (seconds);
+- ``reused``: the harness's loop with a CUDA event after each pass (``protocol.EventPassClock``,
+  events reused once read, the queue bound, completions read every 0.1 s), as it was before
+  markers were spaced;
+- ``spaced-Nms``: the same loop with one event per ~N ms of passes
+  (``ProtocolSettings.marker_spacing_seconds``; the harness's default is 2 ms), for each of
+  ``--spacings`` (seconds);
 - each of these again as ``...+poller``: with the NVML tick poller (``ticks.TickRecorder``)
   reading the counter in its thread, as it does during a measurement.
 
 The poller runs for the whole row; between its chunks it is held at a closed gate (its next
-read waits, using no CPU and no GIL), so that chunks with and without it interleave too.
+read waits, using no CPU and no GIL), so that chunks with and without it interleave too. This
+understates its load: the read held at the gate sees a new value when it opens, counts a tick
+and sleeps most of a period, so in its chunks the poller reads less often than when it runs
+freely, as in a measurement.
 
 Each round's arm FPS over that round's bare FPS is one ratio; the median over rounds is the
 cost. Models: AlexNet and VGG11 at batch 1, AlexNet at batch 8 (unpruned, 224x224, FP32), the
@@ -142,7 +147,7 @@ def main() -> int:
                 clock.limit_queue(limit)
             gated = GatedMeter(meter)
             fps: dict[str, list[float]] = {arm: [] for arm in arms}
-            with TickRecorder(gated):
+            with TickRecorder(gated) as recorder:
                 try:
                     gated.gate.set()  # past the poller's first 5 ticks, after which it sleeps
                     passes_per_second(run_batch, synchronize, 0.6)
@@ -161,6 +166,7 @@ def main() -> int:
                             )
                 finally:
                     gated.gate.set()  # the poller reads once more after its stop
+            recorder.check()  # a failed read would have turned the +poller arms into bare ones
             ratios = {
                 arm: [a / b for a, b in zip(fps[arm], fps["bare"], strict=True)] for arm in arms[1:]
             }

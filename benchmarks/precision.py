@@ -274,8 +274,8 @@ def render(args: argparse.Namespace) -> int:
         "",
         f"Source: {', '.join(str(Path(r).name) for r in args.results)}, made by",
         "`python benchmarks/precision.py run` on the GPU (each run's options are in",
-        'docs/measurement.md, "Precision, measured"; the full grid and the seed in one call:',
-        "`run --part all --no-graphs --out all.jsonl`, ~8 min on an H200) and rendered here by:",
+        'docs/measurement.md, "Precision, measured"; the full grid and the seed fit one call',
+        "as `run --part all --no-graphs --out all.jsonl`, ~8 min on an H200) and rendered by:",
         "",
         "```",
         f"python benchmarks/precision.py render {' '.join(map(str, args.results))} {args.out}",
@@ -343,8 +343,19 @@ def render(args: argparse.Namespace) -> int:
 def seconds_at_equal_cv(seconds: float, cv: float, target_cv: float, exponent: float) -> float:
     """How long a protocol that took ``seconds`` for a CV of ``cv`` would take for
     ``target_cv``, were its CV to fall as time ** (-1 / exponent): exponent 2 for errors
-    independent from trial to trial, 1 for errors at the ends of one long run."""
+    independent from trial to trial, 1 for errors at the ends of one long run. NaN where a CV
+    is zero or unknown."""
+    if not (cv > 0 and target_cv > 0):
+        return math.nan
     return seconds * (cv / target_cv) ** exponent
+
+
+def cv_slope(seconds: float, cv: float, base_seconds: float, base_cv: float) -> float:
+    """How fast the CV fell with time between two lengths: -d log CV / d log time, 0.5 where
+    it falls as 1 / sqrt(time), 1 as 1 / time (NaN where undefined)."""
+    if not (cv > 0 and base_cv > 0 and seconds > 0 and base_seconds > 0) or seconds == base_seconds:
+        return math.nan
+    return -math.log(cv / base_cv) / math.log(seconds / base_seconds)
 
 
 def equal_cv_section(rows: list[dict[str, Any]]) -> list[str]:
@@ -402,10 +413,11 @@ def seed_length_section(records: list[dict[str, Any]]) -> list[str]:
         "## The seed protocol at other lengths",
         "",
         "The seed protocol with more trials (`run --seed-trials N`): how its CV falls with",
-        "its time, measured. `exponent` is log(time ratio) / log(CV ratio) against 20 trials:",
-        "2 where the CV falls as 1 / sqrt(time), 1 where it falls as 1 / time.",
+        "its time, measured. `slope` is -log(CV ratio) / log(time ratio) against 20 trials:",
+        "0.5 where the CV falls as 1 / sqrt(time), 1 where it falls as 1 / time. With five",
+        "repeats a CV ratio is uncertain by a factor of about two, and the slope with it.",
         "",
-        "| model | batch | trials | repeats | J/sample | CV % | s | exponent |",
+        "| model | batch | trials | repeats | J/sample | CV % | s | slope |",
         "|---|---|---|---|---|---|---|---|",
     ]
     for (model, batch), by_trials in sorted(lengths.items()):
@@ -416,15 +428,15 @@ def seed_length_section(records: list[dict[str, Any]]) -> list[str]:
             energies = [r["joules_per_sample"] for r in runs]
             cv = cv_percent(energies)
             seconds = statistics.fmean(r["seconds_total"] for r in runs)
-            exponent = (
-                math.log(seconds / base_seconds) / math.log(base_cv / cv)
-                if base and trials != ProtocolSettings().seed_trials and cv != base_cv
+            slope = (
+                cv_slope(seconds, cv, base_seconds, base_cv)
+                if trials != ProtocolSettings().seed_trials
                 else math.nan
             )
             lines.append(
                 f"| {model} | {batch} | {trials} | {len(runs)} "
                 f"| {_number(statistics.fmean(energies))} | {_number(cv, 2)} "
-                f"| {_number(seconds, 3)} | {_number(exponent, 2)} |"
+                f"| {_number(seconds, 3)} | {_number(slope, 2)} |"
             )
     return lines
 

@@ -2,8 +2,8 @@
 
 ``adaptive`` (the default): warm up until throughput is steady, then run the model without a
 break while a background poller records the meter's ticks (the instants its value changes) and
-each forward pass marks its completion (a CUDA event on GPUs; one per ~2 ms of passes where
-passes are shorter). Energy is read only at ticks,
+each forward pass marks its completion (a CUDA event on GPUs; one per few passes where a pass
+takes 1 ms or less). Energy is read only at ticks,
 never at arbitrary instants, and set against the samples completed by those same instants,
 interpolated inside the pass a tick falls in. The run is cut, tick to tick, into windows of two
 update periods; joules per sample is all their energy over all their samples, and
@@ -70,10 +70,10 @@ class ProtocolSettings:
     # GPU work queued ahead of the host at most (about): enough to keep the device busy, short
     # enough that a stop decided now takes effect now, not when a deep queue drains.
     max_queued_seconds: float = 0.05
-    # A completion marker (CUDA event) per this much device time, not per pass (0: per pass).
-    # At batch 1, an event recorded and read per pass cost 3-4 % of a bare loop's FPS on an
-    # H200; one per ~2 ms cost 0-0.5 % (benchmarks/harness_cost.py). Passes of 2 ms or more
-    # keep one marker each.
+    # A completion marker (CUDA event) per whole number of passes making up to this much device
+    # time, where a pass takes at most half of it (0: one per pass). At batch 1 an event recorded
+    # and read per pass cost up to 5 % of a bare loop's FPS on an H200; spaced ones 0-1.5 %
+    # (benchmarks/harness_cost.py).
     marker_spacing_seconds: float = 0.002
     seed_trials: int = 20
     seed_warmup_passes: int = 100

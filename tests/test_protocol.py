@@ -328,6 +328,20 @@ def test_markers_spaced_over_several_passes_still_place_every_pass():
     assert device.most_queued_seconds <= 2 * settings.max_queued_seconds + 0.02
 
 
+def test_default_settings_measure_sub_millisecond_passes_with_shared_markers():
+    device = QueuedDevice(pass_seconds=0.0005)
+    settings = dataclasses.replace(
+        FAST,
+        max_seconds=1.2,
+        target_ci_fraction=1e-6,
+        marker_spacing_seconds=ProtocolSettings().marker_spacing_seconds,
+    )
+    stats = measure_on_queued_device(device, settings)
+    assert device.records < 0.5 * len(device.ends)
+    assert stats.frames_per_second == pytest.approx(BATCH_SIZE / 0.0005, rel=0.03)
+    assert stats.joules_per_sample_mean == pytest.approx(100.0 * 0.0005 / BATCH_SIZE, rel=0.03)
+
+
 @pytest.mark.parametrize(
     ("spacing", "seconds_per_pass", "passes"),
     [(0.0, 0.0004, 1), (0.002, 0.0004, 5), (0.002, 0.0009, 2), (0.002, 0.01, 1), (0.002, 0.0, 1)],
@@ -343,6 +357,7 @@ def test_by_default_short_passes_share_a_marker_and_long_ones_keep_their_own():
     # Measured on an H200: a marker per pass cost up to 5 % of a batch-1 loop's FPS.
     from pytest_pruneenergy.protocol import passes_per_marker
 
+    assert passes_per_marker(0.0015, ProtocolSettings()) == 1
     assert passes_per_marker(0.0004, ProtocolSettings()) == 5
     assert passes_per_marker(0.003, ProtocolSettings()) == 1
 
