@@ -15,17 +15,21 @@ within each round:
 - each of these again as ``...+poller``: with the NVML tick poller (``ticks.TickRecorder``)
   reading the counter in its thread, as it does during a measurement.
 
-The poller runs for the whole row; between its chunks it is held at a closed gate (its next
-read waits, using no CPU and no GIL), so that chunks with and without it interleave too. This
-understates its load: the read held at the gate sees a new value when it opens, counts a tick
-and sleeps most of a period, so in its chunks the poller reads less often than when it runs
-freely, as in a measurement.
+``--poller gate`` (the default, run 3's way): the poller runs for the whole row; between its
+chunks it is held at a closed gate (its next read waits, using no CPU and no GIL), so that
+chunks with and without it interleave too. This understates its load: the read held at the
+gate sees a new value when it opens, counts a tick and sleeps most of a period, so in its
+chunks the poller reads less often than when it runs freely, as in a measurement.
+``--poller restart``: each polled chunk gets a poller of its own, started 0.6 s before the
+chunk (past its first five ticks, read back to back, after which it sleeps between ticks as
+in a measurement) and stopped after it: its load as in a measurement, at 0.6 s more a chunk.
 
 Each round's arm FPS over that round's bare FPS is one ratio; the median over rounds is the
 cost. Models: AlexNet and VGG11 at batch 1, AlexNet at batch 8 (unpruned, 224x224, FP32), the
 launch-bound rows of benchmarks/precision.md.
 
     python benchmarks/harness_cost.py --out cost.json      # on the GPU, ~2.5 min
+    python benchmarks/harness_cost.py --poller restart --out cost.json      # ~4 min
 """
 
 from __future__ import annotations
@@ -36,7 +40,8 @@ import statistics
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -48,6 +53,8 @@ CHECK_SECONDS = 0.1  # as protocol.ProtocolSettings.check_interval_seconds
 ROWS = (("alexnet", 1), ("vgg11", 1), ("alexnet", 8))
 SPACINGS_SECONDS = (0.002, 0.005)
 POLLED = "+poller"
+# A fresh poller reads back to back until it has seen 5 ticks (ticks.QUIET_HISTORY), ~0.5 s.
+POLLER_SETTLE_SECONDS = 0.6
 
 
 def spaced_arm(spacing_seconds: float) -> str:
@@ -66,6 +73,94 @@ class GatedMeter:
         return self._meter.read_joules()
 
 
+def harness_chunk(run_batch: Callable[[], Any], clock: Any, seconds: float) -> float:
+    """Passes per second of the harness's loop (``protocol.EventPassClock``) for ``seconds``."""
+    start = clock.begin()
+    passes = 0
+    next_check = start + CHECK_SECONDS
+    while True:
+        run_batch()
+        clock.after_pass()
+        passes += 1
+        now = time.perf_counter()
+        if now - start >= seconds:
+            break
+        if now >= next_check:
+            clock.completions()
+            next_check = now + CHECK_SECONDS
+    clock.completions(wait=True)
+    return passes / (time.perf_counter() - start)
+
+
+def run_arm(
+    arm: str,
+    *,
+    clocks: dict[str, Any],
+    run_batch: Callable[[], Any],
+    synchronize: Callable[[], None],
+    seconds: float,
+) -> float:
+    """One chunk of an arm's loop (the poller is the caller's business): its passes a second."""
+    loop = arm.removesuffix(POLLED)
+    if loop == "bare":
+        return passes_per_second(run_batch, synchronize, seconds)
+    return harness_chunk(run_batch, clocks[loop], seconds)
+
+
+def interleaved_fps(
+    arms: Sequence[str],
+    rounds: int,
+    run_chunk: Callable[[str], float],
+    *,
+    settle: Callable[[], object],
+    meter: Any,
+    poller: str,
+) -> dict[str, list[float]]:
+    """Each arm's chunk FPS, round after round in rotating order; ``+poller`` arms with the
+    tick poller reading ``meter`` in its thread, held at a gate or restarted (``--poller``)."""
+    from pytest_pruneenergy.ticks import TickRecorder
+
+    fps: dict[str, list[float]] = {arm: [] for arm in arms}
+
+    def run_rounds(run: Callable[[str], float]) -> None:
+        for round_index in range(rounds):
+            shift = round_index % len(arms)
+            for arm in [*arms[shift:], *arms[:shift]]:
+                fps[arm].append(run(arm))
+
+    if poller == "gate":
+        gated = GatedMeter(meter)
+
+        def gated_chunk(arm: str) -> float:
+            if arm.endswith(POLLED):
+                gated.gate.set()
+            else:
+                gated.gate.clear()
+            return run_chunk(arm)
+
+        with TickRecorder(gated) as recorder:
+            try:
+                gated.gate.set()
+                settle()  # past the poller's first 5 ticks, after which it sleeps
+                run_rounds(gated_chunk)
+            finally:
+                gated.gate.set()  # the poller reads once more after its stop
+        recorder.check()  # a failed read would have turned the +poller arms into bare ones
+    else:
+
+        def restarted_chunk(arm: str) -> float:
+            if not arm.endswith(POLLED):
+                return run_chunk(arm)
+            with TickRecorder(meter) as fresh:
+                settle()
+                value = run_chunk(arm)
+            fresh.check()
+            return value
+
+        run_rounds(restarted_chunk)
+    return fps
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", type=Path, required=True)
@@ -76,6 +171,12 @@ def main() -> int:
         type=lambda text: tuple(float(part) for part in text.split(",")),
         default=SPACINGS_SECONDS,
         help="marker spacings to try, seconds, comma-separated (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--poller",
+        choices=("gate", "restart"),
+        default="gate",
+        help="how the +poller arms run the poller (see the module's docstring)",
     )
     args = parser.parse_args()
     loops = ("bare", "reused", *(spaced_arm(s) for s in args.spacings))
@@ -92,7 +193,6 @@ def main() -> int:
         passes_per_marker,
         queue_limit_passes,
     )
-    from pytest_pruneenergy.ticks import TickRecorder
 
     device = "cuda:0"
     meter = NvmlCounterMeter(0)
@@ -105,23 +205,6 @@ def main() -> int:
 
     def synchronize() -> None:
         torch.cuda.synchronize(device)
-
-    def harness_chunk(run_batch: Callable[[], Any], clock: EventPassClock) -> float:
-        start = clock.begin()
-        passes = 0
-        next_check = start + CHECK_SECONDS
-        while True:
-            run_batch()
-            clock.after_pass()
-            passes += 1
-            now = time.perf_counter()
-            if now - start >= args.chunk_seconds:
-                break
-            if now >= next_check:
-                clock.completions()
-                next_check = now + CHECK_SECONDS
-        clock.completions(wait=True)
-        return passes / (time.perf_counter() - start)
 
     for layout, batch in ROWS:
         with torch.device(device):
@@ -145,34 +228,27 @@ def main() -> int:
                 clocks[arm].space_markers(passes_per_spaced_marker[arm])
             for clock in clocks.values():
                 clock.limit_queue(limit)
-            gated = GatedMeter(meter)
-            fps: dict[str, list[float]] = {arm: [] for arm in arms}
-            with TickRecorder(gated) as recorder:
-                try:
-                    gated.gate.set()  # past the poller's first 5 ticks, after which it sleeps
-                    passes_per_second(run_batch, synchronize, 0.6)
-                    for round_index in range(args.rounds):
-                        shift = round_index % len(arms)
-                        for arm in arms[shift:] + arms[:shift]:
-                            if arm.endswith(POLLED):
-                                gated.gate.set()
-                            else:
-                                gated.gate.clear()
-                            loop = arm.removesuffix(POLLED)
-                            fps[arm].append(
-                                passes_per_second(run_batch, synchronize, args.chunk_seconds)
-                                if loop == "bare"
-                                else harness_chunk(run_batch, clocks[loop])
-                            )
-                finally:
-                    gated.gate.set()  # the poller reads once more after its stop
-            recorder.check()  # a failed read would have turned the +poller arms into bare ones
+            fps = interleaved_fps(
+                arms,
+                args.rounds,
+                partial(
+                    run_arm,
+                    clocks=clocks,
+                    run_batch=run_batch,
+                    synchronize=synchronize,
+                    seconds=args.chunk_seconds,
+                ),
+                settle=partial(passes_per_second, run_batch, synchronize, POLLER_SETTLE_SECONDS),
+                meter=meter,
+                poller=args.poller,
+            )
             ratios = {
                 arm: [a / b for a, b in zip(fps[arm], fps["bare"], strict=True)] for arm in arms[1:]
             }
             row = {
                 "model": layout,
                 "batch": batch,
+                "poller": args.poller,
                 "passes_per_marker": passes_per_spaced_marker,
                 "fps": fps,
                 "median_over_bare": {arm: statistics.median(r) for arm, r in ratios.items()},
