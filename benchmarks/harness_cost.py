@@ -24,9 +24,11 @@ chunks the poller reads less often than when it runs freely, as in a measurement
 chunk (past its first five ticks, read back to back, after which it sleeps between ticks as
 in a measurement) and stopped after it: its load as in a measurement, at 0.6 s more a chunk.
 
-Each round's arm FPS over that round's bare FPS is one ratio; the median over rounds is the
-cost. Models: AlexNet and VGG11 at batch 1, AlexNet at batch 8 (unpruned, 224x224, FP32), the
-launch-bound rows of benchmarks/precision.md.
+Each round's arm FPS over that round's bare FPS is one ratio (``--pairing round``, the
+default), or over the mean of the bare chunks run just before and just after it (``--pairing
+adjacent``: a bare chunk between every two others, nearer in time on a drifting host); the
+median over rounds is the cost. Models: AlexNet and VGG11 at batch 1, AlexNet at batch 8
+(unpruned, 224x224, FP32), the launch-bound rows of benchmarks/precision.md.
 
     python benchmarks/harness_cost.py --out cost.json      # on the GPU, ~2.5 min
     python benchmarks/harness_cost.py --poller restart --out cost.json      # ~4 min
@@ -107,6 +109,42 @@ def run_arm(
     return harness_chunk(run_batch, clocks[loop], seconds)
 
 
+Chunk = tuple[int, str, float]  # round, arm, passes per second
+
+
+def round_order(arms: Sequence[str], round_index: int, *, pairing: str) -> list[str]:
+    """The arms of one round, rotated by the round's index. ``round``: every arm once, bare
+    among them. ``adjacent``: a bare chunk before every other arm and after the last, so that
+    each arm has bare chunks on both sides."""
+    if pairing == "round":
+        shift = round_index % len(arms)
+        return [*arms[shift:], *arms[:shift]]
+    others = [arm for arm in arms if arm != "bare"]
+    shift = round_index % len(others)
+    order: list[str] = []
+    for arm in [*others[shift:], *others[:shift]]:
+        order += ["bare", arm]
+    return [*order, "bare"]
+
+
+def ratios_to_bare(chunks: Sequence[Chunk], *, pairing: str) -> dict[str, list[float]]:
+    """Each arm's FPS over the bare loop's: the bare chunk of its round (``round``), or the mean
+    of the bare chunks just before and just after it (``adjacent``)."""
+    ratios: dict[str, list[float]] = {}
+    if pairing == "round":
+        bare = {round_index: fps for round_index, arm, fps in chunks if arm == "bare"}
+        for round_index, arm, fps in chunks:
+            if arm != "bare":
+                ratios.setdefault(arm, []).append(fps / bare[round_index])
+        return ratios
+    for before, (_, arm, fps), after in zip(chunks, chunks[1:], chunks[2:], strict=False):
+        if arm != "bare":
+            if before[1] != "bare" or after[1] != "bare":
+                raise ValueError(f"{arm} has no bare chunk on each side")
+            ratios.setdefault(arm, []).append(fps / ((before[2] + after[2]) / 2))
+    return ratios
+
+
 def interleaved_fps(
     arms: Sequence[str],
     rounds: int,
@@ -115,18 +153,19 @@ def interleaved_fps(
     settle: Callable[[], object],
     meter: Any,
     poller: str,
-) -> dict[str, list[float]]:
-    """Each arm's chunk FPS, round after round in rotating order; ``+poller`` arms with the
-    tick poller reading ``meter`` in its thread, held at a gate or restarted (``--poller``)."""
+    pairing: str = "round",
+) -> list[Chunk]:
+    """Every chunk's FPS in the order run, ``rounds`` rounds of ``round_order``; ``+poller``
+    arms with the tick poller reading ``meter`` in its thread, held at a gate or restarted
+    (``--poller``)."""
     from pytest_pruneenergy.ticks import TickRecorder
 
-    fps: dict[str, list[float]] = {arm: [] for arm in arms}
+    chunks: list[Chunk] = []
 
     def run_rounds(run: Callable[[str], float]) -> None:
         for round_index in range(rounds):
-            shift = round_index % len(arms)
-            for arm in [*arms[shift:], *arms[:shift]]:
-                fps[arm].append(run(arm))
+            for arm in round_order(arms, round_index, pairing=pairing):
+                chunks.append((round_index, arm, run(arm)))
 
     if poller == "gate":
         gated = GatedMeter(meter)
@@ -158,7 +197,7 @@ def interleaved_fps(
             return value
 
         run_rounds(restarted_chunk)
-    return fps
+    return chunks
 
 
 def main() -> int:
@@ -177,6 +216,13 @@ def main() -> int:
         choices=("gate", "restart"),
         default="gate",
         help="how the +poller arms run the poller (see the module's docstring)",
+    )
+    parser.add_argument(
+        "--pairing",
+        choices=("round", "adjacent"),
+        default="round",
+        help="set each arm against its round's bare chunk, or against the bare chunks on "
+        "either side of it (more bare chunks: ~1.75x as long)",
     )
     args = parser.parse_args()
     loops = ("bare", "reused", *(spaced_arm(s) for s in args.spacings))
@@ -228,7 +274,7 @@ def main() -> int:
                 clocks[arm].space_markers(passes_per_spaced_marker[arm])
             for clock in clocks.values():
                 clock.limit_queue(limit)
-            fps = interleaved_fps(
+            chunks = interleaved_fps(
                 arms,
                 args.rounds,
                 partial(
@@ -241,14 +287,17 @@ def main() -> int:
                 settle=partial(passes_per_second, run_batch, synchronize, POLLER_SETTLE_SECONDS),
                 meter=meter,
                 poller=args.poller,
+                pairing=args.pairing,
             )
-            ratios = {
-                arm: [a / b for a, b in zip(fps[arm], fps["bare"], strict=True)] for arm in arms[1:]
-            }
+            fps: dict[str, list[float]] = {arm: [] for arm in arms}
+            for _, arm, chunk_fps in chunks:
+                fps[arm].append(chunk_fps)
+            ratios = ratios_to_bare(chunks, pairing=args.pairing)
             row = {
                 "model": layout,
                 "batch": batch,
                 "poller": args.poller,
+                "pairing": args.pairing,
                 "passes_per_marker": passes_per_spaced_marker,
                 "fps": fps,
                 "median_over_bare": {arm: statistics.median(r) for arm, r in ratios.items()},

@@ -70,10 +70,11 @@ def test_every_arm_gets_a_chunk_a_round_and_polled_arms_run_the_poller(scripts, 
         reads_by_arm[arm] = reads_by_arm.get(arm, 0) + meter.reads - before
         return 100.0
 
-    fps = interleaved_fps(
+    chunks = interleaved_fps(
         ARMS, 2, run_chunk, settle=lambda: time.sleep(0.1), meter=meter, poller=poller
     )
-    assert {arm: len(values) for arm, values in fps.items()} == dict.fromkeys(ARMS, 2)
+    assert sorted(arm for _, arm, _ in chunks) == sorted(ARMS * 2)
+    assert [round_index for round_index, _, _ in chunks] == [0] * 4 + [1] * 4
     assert reads_by_arm["bare+poller"] > 0 and reads_by_arm["reused+poller"] > 0
     # Unpolled chunks see no reads, but for one already under way as the gate closed.
     assert reads_by_arm["bare"] <= 2 and reads_by_arm["reused"] <= 2
@@ -91,4 +92,35 @@ def test_a_failing_meter_read_fails_the_run_rather_than_unpolling_the_arms(scrip
             settle=lambda: time.sleep(0.05),
             meter=CountingMeter(fail_after_reads=3),
             poller=poller,
+        )
+
+
+def test_round_pairing_runs_each_arm_once_a_round_in_rotating_order(scripts):
+    from harness_cost import round_order
+
+    assert round_order(ARMS, 0, pairing="round") == list(ARMS)
+    assert round_order(ARMS, 1, pairing="round") == [*ARMS[1:], ARMS[0]]
+
+
+def test_adjacent_pairing_puts_a_bare_chunk_on_each_side_of_every_arm(scripts):
+    from harness_cost import round_order
+
+    order = round_order(ARMS, 1, pairing="adjacent")
+    assert order == ["bare", "bare+poller", "bare", "reused+poller", "bare", "reused", "bare"]
+
+
+def test_each_arm_is_set_against_its_own_rounds_bare_chunk_or_its_neighbours(scripts):
+    from harness_cost import ratios_to_bare
+
+    rounds = [(0, "bare", 100.0), (0, "reused", 90.0), (1, "reused", 60.0), (1, "bare", 50.0)]
+    assert ratios_to_bare(rounds, pairing="round") == {"reused": [0.9, 1.2]}
+    adjacent = [(0, "bare", 100.0), (0, "reused", 90.0), (0, "bare", 80.0), (0, "spaced", 52.0)]
+    adjacent.append((0, "bare", 50.0))
+    assert ratios_to_bare(adjacent, pairing="adjacent") == {
+        "reused": [pytest.approx(1.0)],
+        "spaced": [pytest.approx(0.8)],
+    }
+    with pytest.raises(ValueError, match="reused has no bare chunk on each side"):
+        ratios_to_bare(
+            [(0, "bare", 1.0), (0, "reused", 1.0), (0, "spaced", 1.0)], pairing="adjacent"
         )
