@@ -91,15 +91,9 @@ def _raw_options(config: pytest.Config) -> RawOptions:
         if option.flag:
             values[f"cli_{option.key}"] = config.getoption(option.dest)
         if option.ini:
-            # The current name wins; an old one is read only where the current one is unset.
-            ini_value = next(
-                (
-                    value
-                    for value in map(config.getini, (option.ini, *option.old_ini_names))
-                    if value
-                ),
-                config.getini(option.ini),
-            )
+            ini_value = config.getini(option.ini)
+            for old_name in option.old_ini_names:  # read only where the current name is unset
+                ini_value = ini_value or config.getini(old_name)
             values[f"ini_{option.key}"] = (
                 ini_value if option.ini_type == "linelist" else str(ini_value or "")
             )

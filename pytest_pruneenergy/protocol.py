@@ -3,9 +3,9 @@
 ``adaptive`` (the default): warm up until throughput is steady, then run the model without a
 break while a background poller records the meter's ticks (the instants its value changes) and
 each forward pass marks its completion (a CUDA event on GPUs; one per few passes where a pass
-takes 1 ms or less). Energy is read only at ticks,
-never at arbitrary instants, and set against the samples completed by those same instants,
-interpolated inside the pass a tick falls in. The run is cut, tick to tick, into windows of two
+takes 1 ms or less). Energy is read only at ticks, never at arbitrary instants, and set
+against the samples completed by those same instants, interpolated inside the pass a tick
+falls in. The run is cut, tick to tick, into windows of two
 update periods; joules per sample is all their energy over all their samples, and
 its 95 % CI comes from how the windows scatter around that ratio, so power that wanders from
 update to update widens it. The run goes on until the CI half-width is within

@@ -92,13 +92,14 @@ class OptionSpec:
     ``key`` names the RawOptions fields that carry its values (``cli_<key>``, ``ini_<key>``);
     the other fields are ``parser.addoption``'s and ``parser.addini``'s arguments. The flag's
     destination, and the ini name where both exist, is the flag without dashes.
-    ``old_names`` are earlier spellings (a flag's, an ini name's), still accepted.
+    ``old_flags`` and ``old_ini_names`` are earlier spellings, still accepted.
     """
 
     key: str
     flag: str | None
     ini: str | None
-    old_names: tuple[str, ...] = ()
+    old_flags: tuple[str, ...] = ()
+    old_ini_names: tuple[str, ...] = ()
     help: str = ""
     ini_help: str = ""
     metavar: str | None = None
@@ -110,14 +111,6 @@ class OptionSpec:
     @property
     def dest(self) -> str | None:
         return self.flag.lstrip("-").replace("-", "_") if self.flag else None
-
-    @property
-    def old_flags(self) -> tuple[str, ...]:
-        return tuple(name for name in self.old_names if name.startswith("--"))
-
-    @property
-    def old_ini_names(self) -> tuple[str, ...]:
-        return tuple(name for name in self.old_names if not name.startswith("--"))
 
     def name(self, *, from_cli: bool) -> str:
         """How an error names the option a value came from."""
@@ -302,7 +295,8 @@ OPTIONS: tuple[OptionSpec, ...] = (
         key="min_fps",
         flag="--energy-min-fps",
         ini="energy_min_fps",
-        old_names=("--min-fps", "min_fps"),
+        old_flags=("--min-fps",),
+        old_ini_names=("min_fps",),
         metavar="N",
         help=(
             "energy gate: fail an item below N frames per second (FPS has no CI: taken "
@@ -368,7 +362,8 @@ OPTIONS: tuple[OptionSpec, ...] = (
         key="recommend_joules",
         flag="--energy-recommend-joules",
         ini="energy_recommend_joules",
-        old_names=("--recommend-joules", "recommend_joules"),
+        old_flags=("--recommend-joules",),
+        old_ini_names=("recommend_joules",),
         metavar="J",
         help=(
             "advice in the report: per model, the smallest batch size at or under J "
@@ -380,7 +375,8 @@ OPTIONS: tuple[OptionSpec, ...] = (
         key="recommend_fps",
         flag="--energy-recommend-fps",
         ini="energy_recommend_fps",
-        old_names=("--recommend-fps", "recommend_fps"),
+        old_flags=("--recommend-fps",),
+        old_ini_names=("recommend_fps",),
         metavar="N",
         help=(
             "advice in the report: per model, the smallest batch size reaching N FPS. "
