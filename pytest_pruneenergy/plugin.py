@@ -36,6 +36,7 @@ from .thresholds import (
     judge_measurement,
     parse_marker,
 )
+from .workers import GROUPING_DIST_MODE, family
 
 if TYPE_CHECKING:
     from .meters import Meter
@@ -117,9 +118,34 @@ def pytest_configure(config: pytest.Config) -> None:
         raise pytest.UsageError(str(error)) from None
     if not settings.enabled:
         return
+    if ungrouped_workers(config):
+        config.issue_config_time_warning(
+            PruneEnergyWarning(
+                "pytest -n without --dist loadgroup: a pruned model and its baseline may run "
+                "on different workers (with --prune-device auto, different GPUs), and their "
+                "energy reduction would then compare two boards. Add --dist loadgroup to keep "
+                "each ARCH_DATASET family on one worker."
+            ),
+            stacklevel=2,
+        )
     session = PruneEnergySession(config, settings)
     config.stash[SESSION_KEY] = session
     config.pluginmanager.register(session, "pruneenergy-session")
+
+
+def groups_by_family(config: pytest.Config) -> bool:
+    """Whether xdist runs with --dist loadgroup. Items are collected on the workers, where
+    xdist resets ``dist`` and keeps the mode as ``option.loadgroup`` (its own remote reads it)."""
+    return config.getoption("dist", None) == GROUPING_DIST_MODE or bool(
+        config.getoption("loadgroup", False)
+    )
+
+
+def ungrouped_workers(config: pytest.Config) -> bool:
+    """On the controller of an xdist run (-n N, N >= 1) that does not group items by family."""
+    if hasattr(config, "workerinput"):
+        return False
+    return bool(config.getoption("numprocesses", None)) and not groups_by_family(config)
 
 
 # The plugin's own implementations answer last, so a conftest.py implementation wins.
@@ -230,6 +256,7 @@ class ModelFile(pytest.File):
             )
         with_benchmark = self.config.pluginmanager.hasplugin("benchmark")
         function = _energy_test_with_benchmark if with_benchmark else _energy_test
+        grouped = groups_by_family(self.config)
         for size in session.settings.batch_sizes:
             item = EnergyItem.from_parent(
                 self,
@@ -237,6 +264,8 @@ class ModelFile(pytest.File):
                 callobj=function,
                 originalname="test_energy",
             )
+            if grouped:  # a baseline and the models compared with it: one worker, one GPU
+                item.add_marker(pytest.mark.xdist_group(name=family(entry)))
             item.stash[ENTRY_KEY] = entry
             item.stash[BATCH_SIZE_KEY] = size
             yield item
@@ -270,6 +299,7 @@ class PruneEnergySession:
         self.cache: ModelCache = ModelCache()
         self._entries: dict[Path, ModelEntry] | None = None
         self._meters: dict[str, Meter] = {}
+        self._requested_device: str | None = None
         self.idle_power: IdlePower = IdlePower(settings.idle_seconds)
         self.measurements: list[Measurement] = []
         self.failures: list[ItemFailure] = []
@@ -307,13 +337,30 @@ class PruneEnergySession:
 
     # -- running ----------------------------------------------------------------------------
 
+    def requested_device(self) -> str:
+        """--prune-device, where ``auto`` on an xdist worker is that worker's own GPU."""
+        if self._requested_device is None:
+            from .workers import device_for_worker, shared_gpu_message, worker_slot
+
+            slot = worker_slot(getattr(self.config, "workerinput", None))
+            cuda_count = 0
+            if slot is not None and self.settings.device == "auto":
+                import torch
+
+                cuda_count = torch.cuda.device_count() if torch.cuda.is_available() else 0
+                message = shared_gpu_message(slot, cuda_count)
+                if message is not None:
+                    warnings.warn(PruneEnergyWarning(message), stacklevel=2)
+            self._requested_device = device_for_worker(self.settings.device, slot, cuda_count)
+        return self._requested_device
+
     def meter(self) -> Meter:
         from .meters import MeterUnavailable
         from .runner import ItemProblem, resolve_device
 
         problem = None
         try:
-            device = resolve_device(self.settings.device)
+            device = resolve_device(self.requested_device())
             if device not in self._meters:
                 self._meters[device] = self.config.hook.pytest_pruneenergy_make_meter(
                     device=device,
@@ -347,7 +394,7 @@ class PruneEnergySession:
 
         problem = None
         try:
-            device = resolve_device(self.settings.device)
+            device = resolve_device(self.requested_device())
             prepared = self.cache.get(
                 entry.path, load, device=device, input_shape=self.settings.input_shape
             )

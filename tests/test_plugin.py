@@ -589,6 +589,41 @@ def test_results_travel_from_xdist_workers_to_the_report(pytester: pytest.Pytest
     ]
 
 
+def test_loadgroup_keeps_each_family_on_one_worker(pytester: pytest.Pytester, zoo):
+    # A second family: the same tiny AlexNet on another dataset.
+    write_tiny_model(zoo / "AlexNet_OTHER_UNPRUNED.pth")
+    write_tiny_model(zoo / "AlexNet_OTHER_random_PD1_GPR-50_PRUNED.pth", conv_channels=(2,) * 5)
+    result = run(
+        pytester,
+        "-p",
+        "xdist",
+        "-n",
+        "2",
+        "--dist",
+        "loadgroup",
+        "-v",
+        "--prune-models=models",
+        "--prune-batch-sizes=1,2",
+        "--energy-report",
+    )
+    result.assert_outcomes(passed=10)
+    workers_by_family: dict[str, set[str]] = {}
+    for worker, family in re.findall(r"\[(gw\d)\].*PASSED .*@(\w+)", result.stdout.str()):
+        workers_by_family.setdefault(family, set()).add(worker)
+    assert sorted(workers_by_family) == ["AlexNet_OTHER", "AlexNet_TINY"]
+    assert all(len(workers) == 1 for workers in workers_by_family.values()), workers_by_family
+    table = pd.read_csv(pytester.path / "pruneenergy-report" / CSV_NAME)
+    assert len(table) == 10
+    assert "without --dist loadgroup" not in result.stdout.str()
+
+
+def test_workers_without_loadgroup_are_warned_that_families_may_split(pytester, zoo):
+    result = run(pytester, "-p", "xdist", "-n", "2", "--prune-models=models", "--co")
+    assert "without --dist loadgroup" in result.stdout.str()
+    plain = run(pytester, "--prune-models=models", "--co")
+    assert "without --dist loadgroup" not in plain.stdout.str()
+
+
 def test_fixtures_describe_the_item_to_a_conftest(pytester: pytest.Pytester, zoo):
     pytester.makeconftest(
         "import pytest\n"

@@ -1,0 +1,57 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from pytest_pruneenergy.discovery import ModelEntry
+from pytest_pruneenergy.naming import parse_model_name
+from pytest_pruneenergy.workers import (
+    WorkerSlot,
+    device_for_worker,
+    family,
+    shared_gpu_message,
+    worker_slot,
+)
+
+
+def test_a_workers_slot_comes_from_its_xdist_input():
+    assert worker_slot({"workerid": "gw3", "workercount": 4}) == WorkerSlot(3, 4)
+    assert worker_slot(None) is None
+    assert worker_slot({}) is None
+
+
+@pytest.mark.parametrize(
+    ("requested", "slot", "cuda_count", "device"),
+    [
+        ("auto", WorkerSlot(1, 2), 2, "cuda:1"),
+        ("auto", WorkerSlot(0, 2), 2, "cuda:0"),
+        ("auto", WorkerSlot(2, 3), 2, "cuda:0"),  # more workers than GPUs: shared, warned
+        ("auto", WorkerSlot(1, 2), 0, "auto"),  # no GPU: resolve_device picks the CPU
+        ("auto", None, 4, "auto"),  # not a worker: the first GPU, as without xdist
+        ("cuda:1", WorkerSlot(0, 2), 2, "cuda:1"),  # an explicit device is every worker's
+        ("cpu", WorkerSlot(1, 2), 2, "cpu"),
+    ],
+)
+def test_auto_gives_each_worker_its_own_gpu(requested, slot, cuda_count, device):
+    assert device_for_worker(requested, slot, cuda_count) == device
+
+
+def test_more_workers_than_gpus_is_warned_about_and_no_more_is_not():
+    message = shared_gpu_message(WorkerSlot(0, 4), 2)
+    assert message is not None
+    assert "4 xdist workers share 2 GPU(s)" in message and "-n 2 or fewer" in message
+    assert shared_gpu_message(WorkerSlot(0, 2), 2) is None
+    assert shared_gpu_message(WorkerSlot(0, 4), 0) is None  # CPU runs: documented, not warned
+    assert shared_gpu_message(None, 1) is None
+
+
+def entry(stem: str) -> ModelEntry:
+    return ModelEntry(Path(f"{stem}.pth"), parse_model_name(stem), None)
+
+
+def test_a_baseline_and_its_pruned_models_form_one_family():
+    pruned = entry("VGG16_CIFAR10_random_PD3_GPR-40_PRUNED_SEED_23")
+    assert family(pruned) == family(entry("VGG16_CIFAR10_UNPRUNED")) == "VGG16_CIFAR10"
+    assert family(entry("VGG16_IMAGENET_UNPRUNED")) != family(pruned)
+    assert family(ModelEntry(Path("my model.pth"), None, None)) == "my model"
