@@ -344,6 +344,7 @@ def summary_lines(table: pd.DataFrame) -> list[str]:
             "(--energy-max-seconds); a longer cap narrows the CI"
         )
     lines.extend(_host_bound_lines(measured))
+    lines.extend(_cross_device_lines(measured))
     lines.extend(_estimate_warnings(measured))
     lines.extend(_idle_power_lines(measured))
     failed = complete[complete[STATUS].astype(str) == STATUS_FAILED]
@@ -639,6 +640,38 @@ def _host_bound_lines(measured: pd.DataFrame) -> list[str]:
         f"  (most: {name} at batch {_number(worst[BATCH_SIZE], 'd')}); their gross energy "
         "follows the host's speed:",
         "  compare their Dynamic Energy per Sample, or measure with --energy-cuda-graphs",
+    ]
+
+
+def _cross_device_lines(measured: pd.DataFrame) -> list[str]:
+    """Where a reduction sets a model against a baseline measured on another device: two
+    boards of one model differ by several percent (two H200s: up to 7 % on the same rows), so
+    such a reduction mixes the model's effect with the boards'."""
+    device_of = {
+        (str(row[MODEL_NAME]), row[BATCH_SIZE]): str(row[DEVICE]) for _, row in measured.iterrows()
+    }
+    crossed = []
+    for _, row in measured.iterrows():
+        baseline = device_of.get((str(row[BASELINE_MODEL]), row[BATCH_SIZE]))
+        if baseline is not None and baseline != str(row[DEVICE]):
+            crossed.append((row, baseline))
+    if not crossed:
+        return []
+    row, baseline = crossed[0]
+    count = "1 reduction sets" if len(crossed) == 1 else f"{len(crossed)} reductions set"
+    name = shorten_middle(str(row[MODEL_NAME]), 40)
+    return [
+        shorten_end(
+            f"cross-device: {count} a model against a baseline measured on another device "
+            "(boards differ by several %)",
+            SUMMARY_WIDTH,
+        ),
+        shorten_end(
+            f"  (e.g. {name} at batch {_number(row[BATCH_SIZE], 'd')}: {row[DEVICE]} against "
+            f"{baseline})",
+            SUMMARY_WIDTH,
+        ),
+        "  measure each family on one device (under pytest-xdist: --dist loadgroup)",
     ]
 
 

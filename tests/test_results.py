@@ -605,6 +605,46 @@ def test_host_bound_note_survives_a_csv_round_trip(tmp_path: Path) -> None:
     assert "varying 5.0 % between windows" in host_bound_lines(read)[0]
 
 
+def cross_device_lines(table: pd.DataFrame) -> list[str]:
+    lines = summary_lines(table)
+    start = next((i for i, line in enumerate(lines) if line.startswith("cross-device:")), None)
+    return [] if start is None else lines[start : start + 3]
+
+
+def test_summary_names_reductions_whose_baseline_ran_on_another_device(tmp_path: Path) -> None:
+    other = "cuda:1 (NVIDIA H100)"
+    table = build_table(
+        [
+            measurement(ALEXNET, device=H100),
+            measurement(ALEXNET_PD1, device=other),
+            measurement(VGG11, device=H100),
+            measurement(VGG11_PD3, device=H100),  # same device as its baseline: fine
+        ],
+        [],
+    )
+    expected = [
+        "cross-device: 1 reduction sets a model against a baseline measured on another device "
+        "(boards differ by several %)",
+        f"  (e.g. {ALEXNET_PD1} at batch 8: {other} against {H100})",
+        "  measure each family on one device (under pytest-xdist: --dist loadgroup)",
+    ]
+    assert cross_device_lines(table) == expected
+    read = pd.read_csv(write_csv(table, tmp_path / "results.csv"))
+    assert cross_device_lines(read) == expected
+
+
+def test_no_cross_device_note_where_every_family_ran_on_one_device() -> None:
+    table = build_table(
+        [
+            measurement(ALEXNET, device=H100),
+            measurement(ALEXNET_PD1, device=H100),
+            measurement(VGG11_PD3, device="cuda:1 (NVIDIA H100)"),  # no baseline measured
+        ],
+        [],
+    )
+    assert cross_device_lines(table) == []
+
+
 @pytest.mark.parametrize(
     ("mean", "std", "expected"), [(0.01, 5e-4, 0.05), (0.0, 1e-4, None), (0.01, None, None)]
 )
