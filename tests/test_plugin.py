@@ -708,8 +708,8 @@ def test_saved_runs_are_compared_and_a_regression_beyond_the_gate_fails_the_sess
         "--energy-compare-fail=joules:5%",
         # A regression must lie outside the current CI too: with the 0.2 s of FAST, two or
         # three windows on a loaded machine can give a CI wider than the value itself (seen
-        # at 1.5 s once, with another test run sharing the 2 cores).
-        "--energy-max-seconds=2",
+        # at 1.5 s once, and at 2 s, with other test runs sharing the 2 cores).
+        "--energy-max-seconds=3",
     )
 
     assert second.returncode == 1, second.output
@@ -903,7 +903,9 @@ def test_a_reduction_whose_ci_straddles_the_threshold_warns(ini_gates_run: Run):
     assert row["Mean Energy per Sample (J)"] == pytest.approx(0.7)
     assert 0.02 < row["CI95 Energy per Sample (J)"] < 0.04
     assert "is within max_joules=0.75 set by ini rule" in row["Gate Message"]
-    assert ini_gates_run.outcomes()["warnings"] == 2  # PD2 at both batch sizes
+    # PD2 at both batch sizes, and -n without --dist loadgroup (this run splits families on
+    # purpose: a baseline on one worker still gates a model on the other).
+    assert ini_gates_run.outcomes()["warnings"] == 3
     assert "EnergyGateWarning" in ini_gates_run.output
     assert "is inconclusive against min_reduction=30 set by ini" in ini_gates_run.output
     assert f"gate inconclusive {PD2_STEM} (bs 1)" in ini_gates_run.summary()
