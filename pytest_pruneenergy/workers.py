@@ -52,9 +52,10 @@ def shared_gpu_message(slot: WorkerSlot | None, cuda_count: int) -> str | None:
 
 
 def family(entry: ModelEntry) -> str:
-    """The xdist group of a model file: its architecture and dataset, so that a baseline and
+    """The xdist group of a model file: the key that pairs it with its baseline
+    (``ModelName.group_key``, architecture and dataset, case-folded), so that a baseline and
     the models compared with it run on one worker (one GPU); a file whose name follows no
     convention is compared with nothing and groups alone."""
     if entry.name is None:
         return entry.stem
-    return f"{entry.name.architecture}_{entry.name.dataset}"
+    return "_".join(entry.name.group_key)

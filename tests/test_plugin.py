@@ -610,7 +610,7 @@ def test_loadgroup_keeps_each_family_on_one_worker(pytester: pytest.Pytester, zo
     workers_by_family: dict[str, set[str]] = {}
     for worker, family in re.findall(r"\[(gw\d)\].*PASSED .*@(\w+)", result.stdout.str()):
         workers_by_family.setdefault(family, set()).add(worker)
-    assert sorted(workers_by_family) == ["AlexNet_OTHER", "AlexNet_TINY"]
+    assert sorted(workers_by_family) == ["alexnet_other", "alexnet_tiny"]
     assert all(len(workers) == 1 for workers in workers_by_family.values()), workers_by_family
     table = pd.read_csv(pytester.path / "pruneenergy-report" / CSV_NAME)
     assert len(table) == 10

@@ -52,6 +52,8 @@ def entry(stem: str) -> ModelEntry:
 
 def test_a_baseline_and_its_pruned_models_form_one_family():
     pruned = entry("VGG16_CIFAR10_random_PD3_GPR-40_PRUNED_SEED_23")
-    assert family(pruned) == family(entry("VGG16_CIFAR10_UNPRUNED")) == "VGG16_CIFAR10"
+    assert family(pruned) == family(entry("VGG16_CIFAR10_UNPRUNED")) == "vgg16_cifar10"
+    # Paired with its baseline case-insensitively, so grouped the same way.
+    assert family(entry("vgg16_cifar10_random_PD1_GPR-20_PRUNED")) == family(pruned)
     assert family(entry("VGG16_IMAGENET_UNPRUNED")) != family(pruned)
     assert family(ModelEntry(Path("my model.pth"), None, None)) == "my model"
