@@ -22,6 +22,7 @@ from .conftest import tiny_alexnet, write_tiny_model, write_tiny_zoo
 FAST = ("--energy-meter=estimate", "--energy-max-seconds=0.2", "-p", "no:cacheprovider")
 CSV_NAME = "pruneenergy_results.csv"
 RUN_CSV_NAME = "pruneenergy_run.csv"
+TWO_WORKERS = ("-p", "xdist", "-n", "2")
 TINY_STEMS = (
     "AlexNet_TINY_UNPRUNED",
     "AlexNet_TINY_random_PD1_GPR-50_PRUNED",
@@ -574,10 +575,7 @@ def test_an_unparsed_name_is_measured_and_warned_about_once(pytester: pytest.Pyt
 def test_results_travel_from_xdist_workers_to_the_report(pytester: pytest.Pytester, zoo):
     result = run(
         pytester,
-        "-p",
-        "xdist",
-        "-n",
-        "2",
+        *TWO_WORKERS,
         "--prune-models=models",
         "--prune-batch-sizes=1,2",
         "--energy-report",
@@ -595,10 +593,7 @@ def test_loadgroup_keeps_each_family_on_one_worker(pytester: pytest.Pytester, zo
     write_tiny_model(zoo / "AlexNet_OTHER_random_PD1_GPR-50_PRUNED.pth", conv_channels=(2,) * 5)
     result = run(
         pytester,
-        "-p",
-        "xdist",
-        "-n",
-        "2",
+        *TWO_WORKERS,
         "--dist",
         "loadgroup",
         "-v",
@@ -618,7 +613,7 @@ def test_loadgroup_keeps_each_family_on_one_worker(pytester: pytest.Pytester, zo
 
 
 def test_workers_without_loadgroup_are_warned_that_families_may_split(pytester, zoo):
-    result = run(pytester, "-p", "xdist", "-n", "2", "--prune-models=models", "--co")
+    result = run(pytester, *TWO_WORKERS, "--prune-models=models", "--co")
     assert "without --dist loadgroup" in result.stdout.str()
     plain = run(pytester, "--prune-models=models", "--co")
     assert "without --dist loadgroup" not in plain.stdout.str()
@@ -697,10 +692,7 @@ def test_saved_runs_are_compared_and_a_regression_beyond_the_gate_fails_the_sess
 
     second = run_pytest(
         tmp_path,
-        "-p",
-        "xdist",
-        "-n",
-        "2",
+        *TWO_WORKERS,
         "--prune-models=models",
         "--prune-batch-sizes=1",
         "--energy-save",
@@ -855,7 +847,7 @@ def gate_of(run: Run, stem: str, batch_size: int) -> pd.Series:
 @pytest.fixture(scope="module")
 def ini_gates_run(tmp_path_factory: pytest.TempPathFactory) -> Run:
     # Under xdist: a baseline measured on one worker still gates a model measured on the other.
-    return gated_run(tmp_path_factory.mktemp("ini_gates"), "-p", "xdist", "-n", "2")
+    return gated_run(tmp_path_factory.mktemp("ini_gates"), *TWO_WORKERS)
 
 
 @pytest.fixture(scope="module")
