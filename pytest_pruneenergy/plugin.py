@@ -36,7 +36,13 @@ from .thresholds import (
     judge_measurement,
     parse_marker,
 )
-from .workers import GROUPING_DIST_MODE, family
+from .workers import (
+    GROUPING_DIST_MODE,
+    device_for_worker,
+    family,
+    shared_gpu_message,
+    worker_slot,
+)
 
 if TYPE_CHECKING:
     from .meters import Meter
@@ -340,8 +346,6 @@ class PruneEnergySession:
     def requested_device(self) -> str:
         """--prune-device, where ``auto`` on an xdist worker is that worker's own GPU."""
         if self._requested_device is None:
-            from .workers import device_for_worker, shared_gpu_message, worker_slot
-
             slot = worker_slot(getattr(self.config, "workerinput", None))
             cuda_count = 0
             if slot is not None and self.settings.device == "auto":
