@@ -38,9 +38,12 @@ from .thresholds import (
 )
 from .workers import (
     GROUPING_DIST_MODE,
+    SLOT_KEY,
+    SlotPool,
     device_for_worker,
     family,
     shared_gpu_message,
+    worker_count,
     worker_slot,
 )
 
@@ -94,17 +97,20 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def _raw_options(config: pytest.Config) -> RawOptions:
     """Every option's command-line value (None: not given) and ini value, as RawOptions."""
     values: dict[str, Any] = {}
+    old_names: dict[str, str] = {}
     for option in OPTIONS:
         if option.flag:
             values[f"cli_{option.key}"] = config.getoption(option.dest)
         if option.ini:
             ini_value = config.getini(option.ini)
             for old_name in option.old_ini_names:  # read only where the current name is unset
-                ini_value = ini_value or config.getini(old_name)
+                if not ini_value and config.getini(old_name):
+                    ini_value = config.getini(old_name)
+                    old_names[option.key] = old_name
             values[f"ini_{option.key}"] = (
                 ini_value if option.ini_type == "linelist" else str(ini_value or "")
             )
-    return RawOptions(**values)
+    return RawOptions(**values, ini_old_names=old_names)
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -124,7 +130,7 @@ def pytest_configure(config: pytest.Config) -> None:
         raise pytest.UsageError(str(error)) from None
     if not settings.enabled:
         return
-    if ungrouped_workers(config):
+    if splits_families(config):
         config.issue_config_time_warning(
             PruneEnergyWarning(
                 "pytest -n without --dist loadgroup: a pruned model and its baseline may run "
@@ -134,24 +140,32 @@ def pytest_configure(config: pytest.Config) -> None:
             ),
             stacklevel=2,
         )
-    session = PruneEnergySession(config, settings)
+    session = PruneEnergySession(config, settings, device=_device_of_this_process(config, settings))
     config.stash[SESSION_KEY] = session
     config.pluginmanager.register(session, "pruneenergy-session")
 
 
-def groups_by_family(config: pytest.Config) -> bool:
-    """Whether xdist runs with --dist loadgroup. Items are collected on the workers, where
-    xdist resets ``dist`` and keeps the mode as ``option.loadgroup`` (its own remote reads it)."""
-    return config.getoption("dist", None) == GROUPING_DIST_MODE or bool(
-        config.getoption("loadgroup", False)
-    )
-
-
-def ungrouped_workers(config: pytest.Config) -> bool:
-    """On the controller of an xdist run (-n N, N >= 1) that does not group items by family."""
+def splits_families(config: pytest.Config) -> bool:
+    """On the controller of an xdist run of several workers that does not keep each family on
+    one worker (xdist's own test of a distributed run: a mode other than ``no``, and ``--tx``)."""
     if hasattr(config, "workerinput"):
         return False
-    return bool(config.getoption("numprocesses", None)) and not groups_by_family(config)
+    dist = config.getoption("dist", "no")
+    return dist not in ("no", GROUPING_DIST_MODE) and worker_count(config.getoption("tx", None)) > 1
+
+
+def _device_of_this_process(config: pytest.Config, settings: Settings) -> str:
+    """--prune-device, where ``auto`` on an xdist worker is the GPU of its slot."""
+    slot = worker_slot(getattr(config, "workerinput", None))
+    if slot is None or settings.device != "auto":
+        return settings.device
+    import torch
+
+    cuda_count = torch.cuda.device_count() if torch.cuda.is_available() else 0
+    message = shared_gpu_message(slot, cuda_count)
+    if message is not None:
+        config.issue_config_time_warning(PruneEnergyWarning(message), stacklevel=2)
+    return device_for_worker(settings.device, slot, cuda_count)
 
 
 # The plugin's own implementations answer last, so a conftest.py implementation wins.
@@ -262,7 +276,8 @@ class ModelFile(pytest.File):
             )
         with_benchmark = self.config.pluginmanager.hasplugin("benchmark")
         function = _energy_test_with_benchmark if with_benchmark else _energy_test
-        grouped = groups_by_family(self.config)
+        # xdist honours the group only under --dist loadgroup, and registers the marker.
+        grouped = self.config.pluginmanager.hasplugin("xdist")
         for size in session.settings.batch_sizes:
             item = EnergyItem.from_parent(
                 self,
@@ -297,7 +312,7 @@ def _relative_nodeid(path: Path, root: Path) -> str:
 class PruneEnergySession:
     """The per-run state and hooks, registered only when models are to be measured."""
 
-    def __init__(self, config: pytest.Config, settings: Settings) -> None:
+    def __init__(self, config: pytest.Config, settings: Settings, *, device: str) -> None:
         from .runner import IdlePower, ModelCache
 
         self.config = config
@@ -305,7 +320,8 @@ class PruneEnergySession:
         self.cache: ModelCache = ModelCache()
         self._entries: dict[Path, ModelEntry] | None = None
         self._meters: dict[str, Meter] = {}
-        self._requested_device: str | None = None
+        self.device = device  # --prune-device, or under xdist with auto the worker's GPU
+        self._slots = SlotPool()  # on an xdist controller: the workers' slots
         self.idle_power: IdlePower = IdlePower(settings.idle_seconds)
         self.measurements: list[Measurement] = []
         self.failures: list[ItemFailure] = []
@@ -343,20 +359,17 @@ class PruneEnergySession:
 
     # -- running ----------------------------------------------------------------------------
 
-    def requested_device(self) -> str:
-        """--prune-device, where ``auto`` on an xdist worker is that worker's own GPU."""
-        if self._requested_device is None:
-            slot = worker_slot(getattr(self.config, "workerinput", None))
-            cuda_count = 0
-            if slot is not None and self.settings.device == "auto":
-                import torch
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_configure_node(self, node: Any) -> None:
+        """xdist controller: a slot, hence a GPU, for each worker it starts."""
+        node.workerinput[SLOT_KEY] = self._slots.take()
 
-                cuda_count = torch.cuda.device_count() if torch.cuda.is_available() else 0
-                message = shared_gpu_message(slot, cuda_count)
-                if message is not None:
-                    warnings.warn(PruneEnergyWarning(message), stacklevel=2)
-            self._requested_device = device_for_worker(self.settings.device, slot, cuda_count)
-        return self._requested_device
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_testnodedown(self, node: Any, error: object | None) -> None:
+        """xdist controller: a worker that went down leaves its GPU to its replacement."""
+        slot = getattr(node, "workerinput", {}).get(SLOT_KEY)
+        if slot is not None:
+            self._slots.give_back(slot)
 
     def meter(self) -> Meter:
         from .meters import MeterUnavailable
@@ -364,7 +377,7 @@ class PruneEnergySession:
 
         problem = None
         try:
-            device = resolve_device(self.requested_device())
+            device = resolve_device(self.device)
             if device not in self._meters:
                 self._meters[device] = self.config.hook.pytest_pruneenergy_make_meter(
                     device=device,
@@ -398,7 +411,7 @@ class PruneEnergySession:
 
         problem = None
         try:
-            device = resolve_device(self.requested_device())
+            device = resolve_device(self.device)
             prepared = self.cache.get(
                 entry.path, load, device=device, input_shape=self.settings.input_shape
             )

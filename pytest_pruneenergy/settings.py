@@ -7,7 +7,7 @@ Every parser here raises SettingsError with the option's name, the bad value and
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
@@ -112,11 +112,12 @@ class OptionSpec:
     def dest(self) -> str | None:
         return self.flag.lstrip("-").replace("-", "_") if self.flag else None
 
-    def name(self, *, from_cli: bool) -> str:
-        """How an error names the option a value came from."""
+    def name(self, *, from_cli: bool, ini_name: str | None = None) -> str:
+        """How an error names the option a value came from (``ini_name``: the old name an ini
+        file used)."""
         if from_cli and self.flag:
             return self.flag
-        return f"{self.ini} (ini)" if self.ini else str(self.flag)
+        return f"{ini_name or self.ini} (ini)" if self.ini else str(self.flag)
 
 
 OPTIONS: tuple[OptionSpec, ...] = (
@@ -547,7 +548,7 @@ def _pick(raw: RawOptions, key: str, parse: Callable[[str, str], _T], default: _
     if cli_text is not None:
         return parse(option.name(from_cli=True), cli_text)
     if ini_text.strip():
-        return parse(option.name(from_cli=False), ini_text)
+        return parse(option.name(from_cli=False, ini_name=raw.ini_old_names.get(key)), ini_text)
     return default
 
 
@@ -604,6 +605,9 @@ class RawOptions:
     ini_recommend_fps: str = ""
     ini_metadata: str = ""
     ini_metric: str = ""
+    # By option key: the old name an ini value was read from (OptionSpec.old_ini_names), so
+    # that an error names what the file says.
+    ini_old_names: Mapping[str, str] = field(default_factory=dict)
 
 
 def resolve_gates_of(raw: RawOptions) -> GateSettings:
@@ -621,6 +625,7 @@ def resolve_gates_of(raw: RawOptions) -> GateSettings:
                 MAX_JOULES: raw.ini_max_joules,
                 MIN_FPS: raw.ini_min_fps,
             },
+            ini_names=raw.ini_old_names,
             strict=True if raw.cli_strict else parse_bool("energy_strict", raw.ini_strict),
         )
     except ThresholdError as error:

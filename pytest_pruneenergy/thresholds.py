@@ -249,9 +249,11 @@ def resolve_gates(
     rules: Sequence[str],
     ini: Mapping[str, str],
     strict: bool,
+    ini_names: Mapping[str, str] | None = None,
 ) -> GateSettings:
     """``command_line``/``ini``: the text each option was given, by kind (None or blank: not
-    given); ``rules``: the ini ``energy_thresholds`` lines."""
+    given); ``rules``: the ini ``energy_thresholds`` lines; ``ini_names``: by kind, an old ini
+    name the value was read from, for its errors."""
     return GateSettings(
         command_line=tuple(
             Threshold(kind, parse_value(kind, text, OPTION_NAMES[kind]), SOURCE_COMMAND_LINE)
@@ -260,7 +262,11 @@ def resolve_gates(
         ),
         rules=tuple(parse_rule(line) for line in rules if line.strip()),
         ini=tuple(
-            Threshold(kind, parse_value(kind, text, INI_NAMES[kind]), SOURCE_INI)
+            Threshold(
+                kind,
+                parse_value(kind, text, (ini_names or {}).get(kind, INI_NAMES[kind])),
+                SOURCE_INI,
+            )
             for kind, text in ini.items()
             if text.strip()
         ),

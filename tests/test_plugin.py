@@ -615,8 +615,55 @@ def test_loadgroup_keeps_each_family_on_one_worker(pytester: pytest.Pytester, zo
 def test_workers_without_loadgroup_are_warned_that_families_may_split(pytester, zoo):
     result = run(pytester, *TWO_WORKERS, "--prune-models=models", "--co")
     assert "without --dist loadgroup" in result.stdout.str()
-    plain = run(pytester, "--prune-models=models", "--co")
-    assert "without --dist loadgroup" not in plain.stdout.str()
+    for quiet in ((), ("-p", "xdist", "-n", "1"), ("-p", "xdist", "-n", "0")):
+        plain = run(pytester, *quiet, "--prune-models=models", "--co")
+        assert "without --dist loadgroup" not in plain.stdout.str(), quiet
+    specs = run(
+        pytester,
+        "-p",
+        "xdist",
+        "--tx",
+        "2*popen",
+        "--dist",
+        "load",
+        "--co",
+        "--prune-models=models",
+    )
+    assert "without --dist loadgroup" in specs.stdout.str()
+
+
+FAKE_ONE_GPU = """
+import torch
+torch.cuda.is_available = lambda: True
+torch.cuda.device_count = lambda: 1
+"""
+
+
+def test_workers_given_one_gpu_each_by_slot_warn_where_they_must_share(pytester, zoo):
+    # Every item deselected: none runs on the pretended GPU, but each worker picks its device.
+    pytester.makeconftest(FAKE_ONE_GPU)
+    none = ("--dist", "loadgroup", "--prune-models=models", "-k", "no_such_item")
+    shared = run(pytester, *TWO_WORKERS, *none)
+    assert "2 xdist workers share 1 GPU(s)" in shared.stdout.str(), shared.stdout.str()
+    one = run(pytester, "-p", "xdist", "-n", "1", *none)
+    assert "xdist workers share" not in one.stdout.str()
+
+
+def test_workers_with_their_own_ids_still_measure(pytester: pytest.Pytester, zoo):
+    result = run(
+        pytester,
+        "-p",
+        "xdist",
+        "--tx",
+        "popen//id=alpha",
+        "--tx",
+        "popen//id=beta",
+        "--dist",
+        "loadgroup",
+        "--prune-models=models",
+        "--prune-batch-sizes=1",
+    )
+    result.assert_outcomes(passed=3)
 
 
 def test_fixtures_describe_the_item_to_a_conftest(pytester: pytest.Pytester, zoo):
@@ -947,5 +994,6 @@ def test_old_spellings_of_renamed_options_are_still_read(pytester: pytest.Pytest
     assert (raw.cli_min_fps, raw.cli_recommend_joules) == ("5", "0.25")
     assert raw.ini_recommend_joules == "0.5"
     assert raw.ini_recommend_fps == "20"  # the current name wins over the old one
+    assert raw.ini_old_names == {"recommend_joules": "recommend_joules"}
     new = _raw_options(pytester.parseconfig("--energy-min-fps=6", "--energy-recommend-fps=7"))
     assert (new.cli_min_fps, new.cli_recommend_fps) == ("6", "7")

@@ -191,7 +191,7 @@ def test_every_raw_option_is_registered_once_under_its_own_names():
     registered = {f"cli_{o.key}" for o in OPTIONS if o.flag} | {
         f"ini_{o.key}" for o in OPTIONS if o.ini
     }
-    assert registered == fields
+    assert registered == fields - {"ini_old_names"}
     assert len({o.key for o in OPTIONS}) == len(OPTIONS)
     # Where both exist, the ini name is the flag without dashes: one name to learn.
     assert all(o.ini == o.dest for o in OPTIONS if o.flag and o.ini)
@@ -204,3 +204,12 @@ def test_an_error_names_the_ini_option_when_the_value_came_from_the_ini_file():
         resolve(cli_batch_sizes="x", ini_batch_sizes="8")
     with pytest.raises(SettingsError, match=r"^energy_meter \(ini\): 'watts' is not one of"):
         resolve(ini_meter="watts")
+
+
+def test_an_error_names_the_old_ini_name_a_value_was_read_from():
+    with pytest.raises(SettingsError, match=r"^recommend_fps \(ini\): '-3' must be greater"):
+        resolve(ini_recommend_fps="-3", ini_old_names={"recommend_fps": "recommend_fps"})
+    with pytest.raises(SettingsError, match=r"^min_fps: min_fps 'abc' is not a number"):
+        resolve(ini_min_fps="abc", ini_old_names={"min_fps": "min_fps"})
+    with pytest.raises(SettingsError, match=r"^energy_min_fps: min_fps 'abc' is not a number"):
+        resolve(ini_min_fps="abc")

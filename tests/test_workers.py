@@ -7,18 +7,41 @@ import pytest
 from pytest_pruneenergy.discovery import ModelEntry
 from pytest_pruneenergy.naming import parse_model_name
 from pytest_pruneenergy.workers import (
+    SLOT_KEY,
+    SlotPool,
     WorkerSlot,
     device_for_worker,
     family,
     shared_gpu_message,
+    worker_count,
     worker_slot,
 )
 
 
-def test_a_workers_slot_comes_from_its_xdist_input():
-    assert worker_slot({"workerid": "gw3", "workercount": 4}) == WorkerSlot(3, 4)
+def test_a_workers_slot_comes_from_the_controller_not_from_its_id():
+    workerinput = {"workerid": "alpha", "workercount": 4, SLOT_KEY: 3}
+    assert worker_slot(workerinput) == WorkerSlot(3, 4)
+    assert worker_slot({"workerid": "gw1", "workercount": 2}) is None  # no slot handed out
     assert worker_slot(None) is None
     assert worker_slot({}) is None
+
+
+def test_a_restarted_worker_takes_the_slot_its_predecessor_left():
+    pool = SlotPool()
+    assert [pool.take(), pool.take(), pool.take()] == [0, 1, 2]
+    pool.give_back(1)  # gw1 crashed; xdist starts gw3 in its place
+    assert pool.take() == 1
+    assert pool.take() == 3
+    pool.give_back(7)  # never taken: nothing to give back
+    assert pool.take() == 4
+
+
+@pytest.mark.parametrize(
+    ("specs", "workers"),
+    [(["popen"] * 4, 4), (["2*popen"], 2), (["popen//id=alpha", "3*popen"], 4), (None, 0)],
+)
+def test_workers_are_counted_from_xdists_tx_specifications(specs, workers):
+    assert worker_count(specs) == workers
 
 
 @pytest.mark.parametrize(
@@ -42,6 +65,7 @@ def test_more_workers_than_gpus_is_warned_about_and_no_more_is_not():
     assert message is not None
     assert "4 xdist workers share 2 GPU(s)" in message and "-n 2 or fewer" in message
     assert shared_gpu_message(WorkerSlot(0, 2), 2) is None
+    assert shared_gpu_message(WorkerSlot(2, 2), 2) is not None  # a slot beyond the GPUs
     assert shared_gpu_message(WorkerSlot(0, 4), 0) is None  # CPU runs: documented, not warned
     assert shared_gpu_message(None, 1) is None
 
