@@ -14,14 +14,7 @@ from typing import TypeVar
 
 from .history import COMPARE_LATEST, DEFAULT_STORE_DIR
 from .meters import DEFAULT_WATTS_PER_BUSY_CORE, METER_KINDS
-from .thresholds import (
-    MAX_JOULES,
-    MIN_FPS,
-    MIN_REDUCTION,
-    GateSettings,
-    ThresholdError,
-    resolve_gates,
-)
+from .thresholds import KINDS, GateSettings, ThresholdError, resolve_gates
 
 DEFAULT_BATCH_SIZES = (1, 8, 16, 32, 64)  # the seed tool's
 DEFAULT_INPUT_SHAPE = (3, 224, 224)
@@ -612,21 +605,17 @@ class RawOptions:
 
 def resolve_gates_of(raw: RawOptions) -> GateSettings:
     """The energy gates of the command line and the ini file; each item adds its marker."""
+    # Each gate kind is the key of its option (OPTIONS), whose names its errors use.
     try:
         return resolve_gates(
-            command_line={
-                MIN_REDUCTION: raw.cli_min_reduction,
-                MAX_JOULES: raw.cli_max_joules,
-                MIN_FPS: raw.cli_min_fps,
-            },
+            command_line={kind: getattr(raw, f"cli_{kind}") for kind in KINDS},
             rules=raw.ini_thresholds,
-            ini={
-                MIN_REDUCTION: raw.ini_min_reduction,
-                MAX_JOULES: raw.ini_max_joules,
-                MIN_FPS: raw.ini_min_fps,
-            },
-            ini_names=raw.ini_old_names,
+            ini={kind: getattr(raw, f"ini_{kind}") for kind in KINDS},
             strict=True if raw.cli_strict else parse_bool("energy_strict", raw.ini_strict),
+            option_names={kind: str(OPTIONS_BY_KEY[kind].flag) for kind in KINDS},
+            ini_names={
+                kind: raw.ini_old_names.get(kind, str(OPTIONS_BY_KEY[kind].ini)) for kind in KINDS
+            },
         )
     except ThresholdError as error:
         raise SettingsError(str(error)) from None

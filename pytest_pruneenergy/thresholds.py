@@ -39,16 +39,6 @@ KINDS = (MIN_REDUCTION, MAX_JOULES, MIN_FPS)
 IN_ITEM_KINDS = (MAX_JOULES, MIN_FPS)
 SESSION_KINDS = (MIN_REDUCTION,)
 
-OPTION_NAMES = {
-    MIN_REDUCTION: "--energy-min-reduction",
-    MAX_JOULES: "--energy-max-joules",
-    MIN_FPS: "--energy-min-fps",
-}
-INI_NAMES = {
-    MIN_REDUCTION: "energy_min_reduction",
-    MAX_JOULES: "energy_max_joules",
-    MIN_FPS: "energy_min_fps",
-}
 RULES_INI_NAME = "energy_thresholds"
 MARKER_NAME = "pruneenergy_thresholds"
 RULE_SYNTAX = "PATTERN[:bsN]:KIND=VALUE[,KIND=VALUE...]"
@@ -249,24 +239,21 @@ def resolve_gates(
     rules: Sequence[str],
     ini: Mapping[str, str],
     strict: bool,
-    ini_names: Mapping[str, str] | None = None,
+    option_names: Mapping[str, str],
+    ini_names: Mapping[str, str],
 ) -> GateSettings:
     """``command_line``/``ini``: the text each option was given, by kind (None or blank: not
-    given); ``rules``: the ini ``energy_thresholds`` lines; ``ini_names``: by kind, an old ini
-    name the value was read from, for its errors."""
+    given); ``rules``: the ini ``energy_thresholds`` lines; ``option_names``/``ini_names``: by
+    kind, the names the values were given under, for their errors."""
     return GateSettings(
         command_line=tuple(
-            Threshold(kind, parse_value(kind, text, OPTION_NAMES[kind]), SOURCE_COMMAND_LINE)
+            Threshold(kind, parse_value(kind, text, option_names[kind]), SOURCE_COMMAND_LINE)
             for kind, text in command_line.items()
             if text is not None
         ),
         rules=tuple(parse_rule(line) for line in rules if line.strip()),
         ini=tuple(
-            Threshold(
-                kind,
-                parse_value(kind, text, (ini_names or {}).get(kind, INI_NAMES[kind])),
-                SOURCE_INI,
-            )
+            Threshold(kind, parse_value(kind, text, ini_names[kind]), SOURCE_INI)
             for kind, text in ini.items()
             if text.strip()
         ),

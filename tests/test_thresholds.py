@@ -8,10 +8,11 @@ from pathlib import Path
 import pytest
 
 from pytest_pruneenergy.measurement import Measurement, WindowStats
-from pytest_pruneenergy.settings import RawOptions, SettingsError, resolve_settings
+from pytest_pruneenergy.settings import OPTIONS_BY_KEY, RawOptions, SettingsError, resolve_settings
 from pytest_pruneenergy.thresholds import (
     FAIL,
     INCONCLUSIVE,
+    KINDS,
     PASS,
     GateSettings,
     ItemThresholds,
@@ -75,7 +76,14 @@ def gates(
     ini: dict[str, str] | None = None,
     strict: bool = False,
 ) -> GateSettings:
-    return resolve_gates(command_line=cli or {}, rules=rules, ini=ini or {}, strict=strict)
+    return resolve_gates(
+        command_line=cli or {},
+        rules=rules,
+        ini=ini or {},
+        strict=strict,
+        option_names={kind: str(OPTIONS_BY_KEY[kind].flag) for kind in KINDS},
+        ini_names={kind: str(OPTIONS_BY_KEY[kind].ini) for kind in KINDS},
+    )
 
 
 def only(thresholds: ItemThresholds, kind: str) -> Threshold:
