@@ -36,6 +36,11 @@ def read_json_lines(paths: Iterable[str | Path]) -> list[dict[str, Any]]:
     ]
 
 
+def gpus_of(records: Iterable[dict[str, Any]]) -> str:
+    """The GPUs (with drivers) that a results file's records were measured on, for its page."""
+    return ", ".join(sorted({f"{r['gpu']} (driver {r['driver']})" for r in records}))
+
+
 def add_model_grid_arguments(
     parser: argparse.ArgumentParser, layouts: Sequence[str], batch_sizes: Sequence[int]
 ) -> None:

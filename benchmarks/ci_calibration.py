@@ -43,7 +43,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from benchlib import add_model_grid_arguments, read_json_lines
+from benchlib import add_model_grid_arguments, gpus_of, read_json_lines
 
 from pytest_pruneenergy.stats import RatioEstimate, ratio_estimate, student_t_critical
 from pytest_pruneenergy.ticks import Tick, on_periodic_grid
@@ -233,11 +233,10 @@ def analyze(args: argparse.Namespace) -> int:
     records = read_json_lines(args.results)
     rows = calibration(records)
     names = list(ESTIMATORS)
-    gpus = sorted({f"{r['gpu']} (driver {r['driver']})" for r in records})
     lines = [
         "# Does the reported CI match the scatter between repeats?",
         "",
-        f"GPU: {', '.join(gpus)}. Source: {', '.join(Path(p).name for p in args.results)}.",
+        f"GPU: {gpus_of(records)}. Source: {', '.join(Path(p).name for p in args.results)}.",
         "Each measurement ran to the 3 s cap (warm-up included) and kept its windows; the CI",
         "columns are the mean half-width one measurement reports, as % of its estimate;",
         "`1.96 x CV %` is what that half-width should be if it described the scatter of the",

@@ -39,7 +39,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
-from benchlib import add_model_grid_arguments, passes_per_second, read_json_lines
+from benchlib import add_model_grid_arguments, gpus_of, passes_per_second, read_json_lines
 
 from pytest_pruneenergy.cuda_graphs import capture_forward
 from pytest_pruneenergy.measurement import dynamic_joules_per_sample
@@ -259,11 +259,10 @@ def _number(value: float, digits: int = 4) -> str:
 def render(args: argparse.Namespace) -> int:
     records = read_json_lines(args.results)
     rows = summarize(records)
-    gpus = sorted({f"{r['gpu']} (driver {r['driver']})" for r in records})
     lines = [
         "# Precision and speed of the energy harness",
         "",
-        f"GPU: {', '.join(gpus)}. Unpruned models, 224x224, FP32, random weights and input.",
+        f"GPU: {gpus_of(records)}. Unpruned models, 224x224, FP32, random weights and input.",
         "Energy is gross board energy per sample (J) from NVML's total-energy counter.",
         "CV is the coefficient of variation of the per-measurement means across repeats;",
         "seconds are wall time per measurement (warm-up included); FPS of the harness is",
