@@ -104,9 +104,10 @@ def _raw_options(config: pytest.Config) -> RawOptions:
         if option.ini:
             ini_value = config.getini(option.ini)
             for old_name in option.old_ini_names:  # read only where the current name is unset
-                if not ini_value and config.getini(old_name):
+                if not ini_value:
                     ini_value = config.getini(old_name)
-                    old_names[option.key] = old_name
+                    if ini_value:
+                        old_names[option.key] = old_name
             values[f"ini_{option.key}"] = (
                 ini_value if option.ini_type == "linelist" else str(ini_value or "")
             )
