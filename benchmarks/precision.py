@@ -22,6 +22,12 @@ In one 10-minute call: ``run --part all --no-graphs`` (ours without the CUDA-gra
 the seed: 8.1 min on an H200, run 7). With the graph rows ``--part all`` takes ~11 min; ``run
 --part ours --batch-sizes 1,8`` measures the graph rows beside their eager ones (~4 min).
 ``--seed-trials N`` runs the seed protocol at another length, to measure how its CV falls.
+``--seed-time-ratio R`` (with ``--part all``) gives the seed, row by row, as many trials as make
+R times the time ours just took there: the issue's target, "the seed takes at least 20x longer
+at equal or worse CV", tested directly rather than scaled:
+
+    python benchmarks/precision.py run --part all --no-graphs --batch-sizes 8 \
+        --seed-time-ratio 20 --out ratio.jsonl     # ~3 min a model on an H200
 
 ``run`` appends one JSON line per measurement, so a run split in parts (``--part``) adds up.
 """
@@ -53,6 +59,7 @@ SEED_BATCH_SIZES = (1, 8)
 GRAPH_BATCH_SIZES = (1, 8)
 BARE_LOOP_SECONDS = 0.5
 OURS_MAX_SECONDS = 3.0  # warm-up included; measurement itself stops at the CI target
+SEED_METER_READ_SECONDS = 0.004  # one NVML total-energy read on an H200 (nvml_probe.py)
 
 
 def cv_percent(values: Iterable[float]) -> float:
@@ -65,6 +72,20 @@ def cv_percent(values: Iterable[float]) -> float:
 def companion(method: str, kind: str) -> str:
     """``naive``/``bare`` records of eager runs keep their names from earlier runs' files."""
     return kind if method == "ours" else f"{method}-{kind}"
+
+
+def trials_for_seconds(
+    seconds: float, frames_per_second: float, batch: int, settings: ProtocolSettings
+) -> int:
+    """Seed trials that take about ``seconds`` at ``frames_per_second``: each trial runs its
+    warm-up and timed passes and reads the meter twice (~4 ms a read on an H200)."""
+    if not (seconds > 0 and frames_per_second > 0 and batch > 0):
+        raise ValueError(
+            f"need positive seconds, FPS and batch, got {seconds}, {frames_per_second}, {batch}"
+        )
+    passes = settings.seed_warmup_passes + settings.seed_timed_passes
+    trial_seconds = passes * batch / frames_per_second + 2 * SEED_METER_READ_SECONDS
+    return max(1, math.ceil(seconds / trial_seconds))
 
 
 def bare_loop_fps(
@@ -101,10 +122,13 @@ def run(args: argparse.Namespace) -> int:
         idle_watts = measure_idle_watts(meter, device)
         emit({"method": "idle", "watts": idle_watts})
 
-    def measure_ours(common: dict[str, Any], method: str, run_batch: Callable[[], Any]) -> None:
+    def measure_ours(
+        common: dict[str, Any], method: str, run_batch: Callable[[], Any]
+    ) -> list[dict[str, Any]]:
         """``args.repeats`` measurements by our protocol, each between two bare loops."""
         settings = ProtocolSettings(max_seconds=OURS_MAX_SECONDS)
         batch = common["batch"]
+        measured = []
         for repeat in range(args.repeats):
             # Just before and just after each repeat: a launch-bound model's own throughput
             # drifts over seconds on a shared host; the mean of the two brackets ours.
@@ -114,26 +138,26 @@ def run(args: argparse.Namespace) -> int:
             wall = time.perf_counter() - began
             bare_after = bare_loop_fps(run_batch, synchronize, batch)
             row = {**common, "repeat": repeat}
-            emit(
-                {
-                    **row,
-                    "method": method,
-                    "joules_per_sample": stats.joules_per_sample_mean,
-                    "dynamic_joules_per_sample": dynamic_joules_per_sample(stats, idle_watts),
-                    "ci95": stats.joules_per_sample_ci95,
-                    "seconds_measured": stats.seconds_measured,
-                    "seconds_total": wall,
-                    "fps": stats.frames_per_second,
-                    "converged": stats.converged,
-                    "windows": stats.windows,
-                    "update_period": stats.update_period_seconds,
-                    "sm_clock_mhz": [stats.sm_clock_start_mhz, stats.sm_clock_end_mhz],
-                    "temperature_celsius": [
-                        stats.temperature_start_celsius,
-                        stats.temperature_end_celsius,
-                    ],
-                }
-            )
+            ours = {
+                **row,
+                "method": method,
+                "joules_per_sample": stats.joules_per_sample_mean,
+                "dynamic_joules_per_sample": dynamic_joules_per_sample(stats, idle_watts),
+                "ci95": stats.joules_per_sample_ci95,
+                "seconds_measured": stats.seconds_measured,
+                "seconds_total": wall,
+                "fps": stats.frames_per_second,
+                "converged": stats.converged,
+                "windows": stats.windows,
+                "update_period": stats.update_period_seconds,
+                "sm_clock_mhz": [stats.sm_clock_start_mhz, stats.sm_clock_end_mhz],
+                "temperature_celsius": [
+                    stats.temperature_start_celsius,
+                    stats.temperature_end_celsius,
+                ],
+            }
+            emit(ours)
+            measured.append(ours)
             emit(
                 {
                     **row,
@@ -151,6 +175,7 @@ def run(args: argparse.Namespace) -> int:
                     "fps_before_after": [bare_before, bare_after],
                 }
             )
+        return measured
 
     for layout in args.layouts:
         with torch.device(device):
@@ -163,17 +188,25 @@ def run(args: argparse.Namespace) -> int:
                 def run_batch(model=model, x=x) -> Any:
                     return model(x)
 
+                ours: list[dict[str, Any]] = []
                 if "ours" in parts:
-                    measure_ours(common, "ours", run_batch)
+                    ours = measure_ours(common, "ours", run_batch)
                     if args.graphs and batch in GRAPH_BATCH_SIZES:
                         measure_ours(common, "graph", capture_forward(model, x, device))
                 if "seed" in parts and batch in SEED_BATCH_SIZES:
-                    settings = ProtocolSettings(protocol="seed", seed_trials=args.seed_trials)
+                    trials = args.seed_trials
+                    if args.seed_time_ratio is not None:
+                        trials = trials_for_seconds(
+                            args.seed_time_ratio
+                            * statistics.fmean(r["seconds_total"] for r in ours),
+                            statistics.fmean(r["fps"] for r in ours),
+                            batch,
+                            ProtocolSettings(protocol="seed"),
+                        )
+                    settings = ProtocolSettings(protocol="seed", seed_trials=trials)
                     # Another trial count is another method: its own rows, never mixed in.
                     seed_method = (
-                        "seed"
-                        if args.seed_trials == ProtocolSettings().seed_trials
-                        else f"seed-{args.seed_trials}"
+                        "seed" if trials == ProtocolSettings().seed_trials else f"seed-{trials}"
                     )
                     for repeat in range(args.seed_repeats):
                         began = time.perf_counter()
@@ -184,7 +217,8 @@ def run(args: argparse.Namespace) -> int:
                                 **common,
                                 "repeat": repeat,
                                 "method": seed_method,
-                                "trials": args.seed_trials,
+                                "trials": trials,
+                                "time_ratio_target": args.seed_time_ratio,
                                 "joules_per_sample": stats.joules_per_sample_mean,
                                 "ci95": stats.joules_per_sample_ci95,
                                 # across its trials: the seed's own scatter, per trial
@@ -332,6 +366,7 @@ def render(args: argparse.Namespace) -> int:
             )
     lines += equal_cv_section(rows)
     lines += seed_length_section(records)
+    lines += seed_at_ratio_section(records)
     lines += dynamic_section(rows, [r["watts"] for r in records if r["method"] == "idle"])
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text("\n".join(lines) + "\n")
@@ -440,6 +475,55 @@ def seed_length_section(records: list[dict[str, Any]]) -> list[str]:
     return lines
 
 
+def seed_at_ratio_section(records: list[dict[str, Any]]) -> list[str]:
+    """The seed protocol given R times ours' time (``run --seed-time-ratio R``), its CV set
+    against ours' measured in the same run: the time target tested directly."""
+    seed: dict[tuple[str, int], list[dict[str, Any]]] = defaultdict(list)
+    ours: dict[tuple[str, int], list[dict[str, Any]]] = defaultdict(list)
+    for record in records:
+        key = (record.get("model"), record.get("batch"))
+        if record["method"].startswith("seed") and record.get("time_ratio_target"):
+            seed[key].append(record)
+        elif record["method"] == "ours":
+            ours[key].append(record)
+    rows = [(key, runs, ours[key]) for key, runs in sorted(seed.items()) if len(ours[key]) > 1]
+    if not rows:
+        return []
+    lines = [
+        "",
+        "## The seed protocol given R times ours' time",
+        "",
+        "`run --seed-time-ratio R`: the seed protocol with as many trials as make R times the",
+        "time ours took on the same row in the same run, so the two CVs are measured, not",
+        "scaled. `seed CV >= ours'` says whether the seed, at that much more time, was still",
+        "no more precise than ours. With three and five repeats each CV is uncertain by a",
+        "third to a half, so a verdict within that margin is a tie.",
+        "",
+        "| model | batch | ours CV % | ours s | seed trials | seed repeats | seed CV % | seed s "
+        "| seed/ours time | seed CV >= ours' | means agree |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for (model, batch), seed_runs, ours_runs in rows:
+        seed_energies = [r["joules_per_sample"] for r in seed_runs]
+        ours_energies = [r["joules_per_sample"] for r in ours_runs]
+        seed_cv, ours_cv = cv_percent(seed_energies), cv_percent(ours_energies)
+        seed_seconds = statistics.fmean(r["seconds_total"] for r in seed_runs)
+        ours_seconds = statistics.fmean(r["seconds_total"] for r in ours_runs)
+        trials = sorted({r["trials"] for r in seed_runs})
+        agree = ""
+        if len(seed_energies) > 1:
+            gap = abs(statistics.fmean(seed_energies) - statistics.fmean(ours_energies))
+            limit = confidence_half_width(seed_energies) + confidence_half_width(ours_energies)
+            agree = "yes" if gap <= limit else "no"
+        lines.append(
+            f"| {model} | {batch} | {_number(ours_cv, 2)} | {_number(ours_seconds, 3)} "
+            f"| {', '.join(map(str, trials))} | {len(seed_runs)} | {_number(seed_cv, 2)} "
+            f"| {_number(seed_seconds, 3)} | {_number(seed_seconds / ours_seconds, 3)} "
+            f"| {'yes' if seed_cv >= ours_cv else 'no'} | {agree} |"
+        )
+    return lines
+
+
 def dynamic_section(rows: list[dict[str, Any]], idle_watts: list[float | None]) -> list[str]:
     """Dynamic energy (gross less idle power x time) and how it scatters beside gross."""
     measured = [w for w in idle_watts if w is not None]
@@ -491,12 +575,27 @@ def main(argv: list[str] | None = None) -> int:
         help="trials per seed measurement (default: the seed's %(default)s); another count is "
         "recorded as method seed-N, to see how the seed's CV falls with its time",
     )
+    run_parser.add_argument(
+        "--seed-time-ratio",
+        type=float,
+        default=None,
+        help="with --part all: give the seed, row by row, the trials that make this many times "
+        "ours' time there (replaces --seed-trials), to test 'the seed takes 20x longer at equal "
+        "or worse CV' directly",
+    )
     run_parser.set_defaults(handler=run)
     render_parser = commands.add_parser("render", help="write the Markdown table")
     render_parser.add_argument("results", nargs="+", help="JSON lines files, e.g. two parts")
     render_parser.add_argument("out")
     render_parser.set_defaults(handler=render)
     args = parser.parse_args(argv)
+    if getattr(args, "seed_time_ratio", None) is not None and (
+        args.part != "all" or not args.seed_time_ratio > 0
+    ):
+        parser.error(
+            "--seed-time-ratio needs --part all (ours first, then the seed) and a "
+            f"ratio > 0, got --part {args.part} and {args.seed_time_ratio}"
+        )
     return args.handler(args)
 
 

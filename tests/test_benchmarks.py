@@ -39,6 +39,69 @@ def test_time_at_equal_cv_scales_with_the_chosen_law(scripts):
     assert math.isnan(seconds_at_equal_cv(10.0, 2.0, 0.0, exponent=2))
 
 
+def test_seed_trials_for_a_time_budget_cover_its_passes_and_meter_reads(scripts):
+    from precision import trials_for_seconds
+
+    from pytest_pruneenergy.protocol import ProtocolSettings
+
+    seed = ProtocolSettings(protocol="seed")
+    # 600 passes of batch 8 at 8000 FPS = 0.6 s, plus two 4 ms reads: 0.608 s a trial
+    assert trials_for_seconds(60.8, 8000.0, 8, seed) == 100
+    assert trials_for_seconds(60.9, 8000.0, 8, seed) == 101  # never under the budget
+    assert trials_for_seconds(0.01, 8000.0, 8, seed) == 1
+    with pytest.raises(ValueError, match="positive seconds, FPS and batch"):
+        trials_for_seconds(60.0, 0.0, 8, seed)
+
+
+def _record(method: str, joules: float, seconds: float, **extra: object) -> dict:
+    return {
+        "method": method,
+        "model": "vgg16",
+        "batch": 8,
+        "joules_per_sample": joules,
+        "seconds_total": seconds,
+        **extra,
+    }
+
+
+def test_the_seed_at_a_time_ratio_is_judged_against_ours_of_the_same_run(scripts):
+    from precision import seed_at_ratio_section
+
+    ours = [_record("ours", j, 3.0) for j in (1.00, 1.01, 0.99, 1.00, 1.00)]
+    # The seed at 20x: a CV five times ours' (worse), the target holds ...
+    worse = [
+        _record("seed-40", j, 60.0, trials=40, time_ratio_target=20.0) for j in (1.05, 0.95, 1.0)
+    ]
+    lines = seed_at_ratio_section(ours + worse)
+    row = next(line for line in lines if line.startswith("| vgg16 | 8 |"))
+    cells = [cell.strip() for cell in row.strip("|").split("|")]
+    assert cells[4:6] == ["40", "3"]
+    assert float(cells[8]) == pytest.approx(20.0)
+    assert cells[9] == "yes"
+    # ... and a seed more precise than ours fails it.
+    better = [
+        _record("seed-40", j, 60.0, trials=40, time_ratio_target=20.0) for j in (1.0, 1.001, 0.999)
+    ]
+    row = next(
+        line for line in seed_at_ratio_section(ours + better) if line.startswith("| vgg16 |")
+    )
+    assert row.strip("|").split("|")[9].strip() == "no"
+    # Seed runs of a fixed length, or without ours beside them, make no section.
+    assert seed_at_ratio_section(ours + [_record("seed", 1.0, 9.0, trials=20)] * 3) == []
+    assert seed_at_ratio_section(worse) == []
+
+
+def test_a_seed_time_ratio_needs_ours_in_the_same_run(scripts, tmp_path, capsys):
+    from precision import main
+
+    for bad in (["--part", "seed", "--seed-time-ratio", "20"], ["--seed-time-ratio", "0"]):
+        with pytest.raises(SystemExit) as exit_info:
+            main(["run", "--out", str(tmp_path / "x.jsonl"), *bad])
+        assert exit_info.value.code == 2
+        assert "--seed-time-ratio needs --part all" in capsys.readouterr().err
+    assert not (tmp_path / "x.jsonl").exists()
+
+
 class CountingMeter:
     """A meter whose value changes every 100 ms and whose reads take 4 ms, as NVML's."""
 
