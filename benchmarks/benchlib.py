@@ -5,8 +5,11 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -50,3 +53,47 @@ def add_model_grid_arguments(
     parser.add_argument(
         "--batch-sizes", type=lambda t: [int(v) for v in t.split(",")], default=list(batch_sizes)
     )
+
+
+def current_cpu() -> int | None:
+    """The CPU this thread last ran on (field 39 of /proc/thread-self/stat), where Linux says."""
+    try:
+        fields = Path("/proc/thread-self/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return int(fields[36])
+
+
+@dataclass(frozen=True)
+class Pinning:
+    """The calling thread held on one CPU; threads it starts inside ``elsewhere()`` run on
+    the others, so that a poller started from it never competes for the pinned CPU."""
+
+    cpu: int
+    others: frozenset[int]
+    allowed: frozenset[int]  # the thread's CPUs before pinning, given back by release()
+
+    @contextmanager
+    def elsewhere(self) -> Iterator[None]:
+        # A new thread takes its creator's affinity: create it while that is the others.
+        os.sched_setaffinity(0, self.others)
+        try:
+            yield
+        finally:
+            os.sched_setaffinity(0, {self.cpu})
+
+    def release(self) -> None:
+        os.sched_setaffinity(0, self.allowed)
+
+
+def pin_to_current_cpu() -> Pinning | None:
+    """Pin the calling thread to the CPU it is on; None where Linux affinity is not available
+    or there is no other CPU for the threads it starts."""
+    if not hasattr(os, "sched_setaffinity"):
+        return None
+    allowed = frozenset(os.sched_getaffinity(0))
+    cpu = current_cpu()
+    if cpu is None or cpu not in allowed or len(allowed) < 2:
+        return None
+    os.sched_setaffinity(0, {cpu})
+    return Pinning(cpu=cpu, others=allowed - {cpu}, allowed=allowed)

@@ -24,30 +24,43 @@ chunks the poller reads less often than when it runs freely, as in a measurement
 chunk (past its first five ticks, read back to back, after which it sleeps between ticks as
 in a measurement) and stopped after it: its load as in a measurement, at 0.6 s more a chunk.
 
+``--pin`` holds the loop's thread on the CPU it is on and starts every poller on the other
+CPUs (``benchlib.Pinning``): on the H200 hosts a launch-bound loop's speed moved 15 % from
+chunk to chunk unpinned, 4-8 % pinned (host_drift.py), and a poller that inherited the loop's
+CPU would compete with it, which no measurement does.
+
 Each round's arm FPS over that round's bare FPS is one ratio (``--pairing round``, the
 default), or over the mean of the bare chunks run just before and just after it (``--pairing
 adjacent``: a bare chunk between every two others, nearer in time on a drifting host); the
-median over rounds is the cost. Models: AlexNet and VGG11 at batch 1, AlexNet at batch 8
+median over rounds is the cost, beside the geometric mean of the ratios with its 95 % CI
+(Student's t on their logarithms): the cost is settled where that CI leaves out the bound
+asked of it (98 %). Models: AlexNet and VGG11 at batch 1, AlexNet at batch 8
 (unpruned, 224x224, FP32), the launch-bound rows of benchmarks/precision.md.
 
     python benchmarks/harness_cost.py --out cost.json      # on the GPU, ~2.5 min
     python benchmarks/harness_cost.py --poller restart --out cost.json      # ~4 min
+    python benchmarks/harness_cost.py --poller restart --pairing adjacent --pin --no-reused \
+        --spacings 0.002 --rounds 24 --out cost.json                        # ~4 min
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import math
 import statistics
 import sys
 import threading
 import time
 from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager, ExitStack, nullcontext
 from functools import partial
 from pathlib import Path
 from typing import Any
 
-from benchlib import passes_per_second
+from benchlib import passes_per_second, pin_to_current_cpu
+
+from pytest_pruneenergy.stats import confidence_half_width
 
 ROUNDS = 12
 CHUNK_SECONDS = 0.25
@@ -145,6 +158,15 @@ def ratios_to_bare(chunks: Sequence[Chunk], *, pairing: str) -> dict[str, list[f
     return ratios
 
 
+def ratio_interval(ratios: Sequence[float]) -> tuple[float, float, float]:
+    """The geometric mean of ``ratios`` and its 95 % CI (Student's t on the logarithms), low,
+    mean, high: a ratio's noise is multiplicative, a host faster or slower by a factor."""
+    logs = [math.log(ratio) for ratio in ratios]
+    mean = statistics.fmean(logs)
+    half_width = confidence_half_width(logs)
+    return math.exp(mean - half_width), math.exp(mean), math.exp(mean + half_width)
+
+
 def interleaved_fps(
     arms: Sequence[str],
     rounds: int,
@@ -154,13 +176,20 @@ def interleaved_fps(
     meter: Any,
     poller: str,
     pairing: str = "round",
+    poller_home: Callable[[], AbstractContextManager[object]] = nullcontext,
 ) -> list[Chunk]:
     """Every chunk's FPS in the order run, ``rounds`` rounds of ``round_order``; ``+poller``
     arms with the tick poller reading ``meter`` in its thread, held at a gate or restarted
-    (``--poller``)."""
+    (``--poller``), each poller thread started inside ``poller_home()`` (``Pinning.elsewhere``
+    to keep it off a pinned loop's CPU)."""
     from pytest_pruneenergy.ticks import TickRecorder
 
     chunks: list[Chunk] = []
+
+    def started(stack: ExitStack, polled_meter: Any) -> TickRecorder:
+        """A poller whose thread starts in ``poller_home()`` and stops as ``stack`` closes."""
+        with poller_home():
+            return stack.enter_context(TickRecorder(polled_meter))
 
     def run_rounds(run: Callable[[str], float]) -> None:
         for round_index in range(rounds):
@@ -177,7 +206,8 @@ def interleaved_fps(
                 gated.gate.clear()
             return run_chunk(arm)
 
-        with TickRecorder(gated) as recorder:
+        with ExitStack() as stack:
+            recorder = started(stack, gated)
             try:
                 gated.gate.set()
                 settle()  # past the poller's first 5 ticks, after which it sleeps
@@ -190,7 +220,8 @@ def interleaved_fps(
         def restarted_chunk(arm: str) -> float:
             if not arm.endswith(POLLED):
                 return run_chunk(arm)
-            with TickRecorder(meter) as fresh:
+            with ExitStack() as stack:
+                fresh = started(stack, meter)
                 settle()
                 value = run_chunk(arm)
             fresh.check()
@@ -224,9 +255,23 @@ def main() -> int:
         help="set each arm against its round's bare chunk, or against the bare chunks on "
         "either side of it (more bare chunks: ~1.75x as long)",
     )
+    parser.add_argument(
+        "--pin",
+        action="store_true",
+        help="hold the loop on its CPU and start pollers on the others (see the docstring)",
+    )
+    parser.add_argument(
+        "--no-reused",
+        dest="reused",
+        action="store_false",
+        help="leave out the event-per-pass loop (the harness's before markers were spaced)",
+    )
     args = parser.parse_args()
-    loops = ("bare", "reused", *(spaced_arm(s) for s in args.spacings))
+    loops = ("bare", *(("reused",) if args.reused else ()), *(spaced_arm(s) for s in args.spacings))
     arms = loops + tuple(loop + POLLED for loop in loops)
+    pinning = pin_to_current_cpu() if args.pin else None
+    if args.pin and pinning is None:
+        parser.error("--pin needs Linux CPU affinity and two CPUs or more")
 
     import torch
 
@@ -246,6 +291,8 @@ def main() -> int:
         "gpu": meter.gpu_name,
         "driver": meter.driver_version,
         "torch": torch.__version__,
+        "options": {k: v for k, v in vars(args).items() if k != "out"},
+        "pinned_cpu": pinning.cpu if pinning else None,
         "rows": [],
     }
 
@@ -288,6 +335,7 @@ def main() -> int:
                 meter=meter,
                 poller=args.poller,
                 pairing=args.pairing,
+                poller_home=pinning.elsewhere if pinning else nullcontext,
             )
             fps: dict[str, list[float]] = {arm: [] for arm in arms}
             for _, arm, chunk_fps in chunks:
@@ -301,6 +349,7 @@ def main() -> int:
                 "passes_per_marker": passes_per_spaced_marker,
                 "fps": fps,
                 "median_over_bare": {arm: statistics.median(r) for arm, r in ratios.items()},
+                "geomean_ci95_over_bare": {arm: ratio_interval(r) for arm, r in ratios.items()},
                 "bare_fps_median": statistics.median(fps["bare"]),
             }
             result["rows"].append(row)

@@ -30,19 +30,10 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from benchlib import passes_per_second
+from benchlib import current_cpu, passes_per_second
 
 CHUNKS = 24
 CHUNK_SECONDS = 0.25
-
-
-def current_cpu() -> int | None:
-    """The CPU this thread last ran on (field 39 of /proc/thread-self/stat), where Linux says."""
-    try:
-        fields = Path("/proc/thread-self/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return None
-    return int(fields[36])
 
 
 def host_facts() -> dict[str, Any]:

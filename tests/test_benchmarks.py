@@ -187,3 +187,101 @@ def test_each_arm_is_set_against_its_own_rounds_bare_chunk_or_its_neighbours(scr
         ratios_to_bare(
             [(0, "bare", 1.0), (0, "reused", 1.0), (0, "spaced", 1.0)], pairing="adjacent"
         )
+
+
+@pytest.mark.parametrize("poller, homes", [("gate", 1), ("restart", 4)])
+def test_every_poller_thread_starts_in_the_home_given_it(scripts, poller, homes):
+    import threading
+    from contextlib import contextmanager
+
+    from harness_cost import interleaved_fps
+
+    started_inside: list[int] = []
+
+    @contextmanager
+    def home():
+        before = threading.active_count()
+        yield
+        started_inside.append(threading.active_count() - before)
+
+    interleaved_fps(
+        ARMS,
+        2,
+        lambda arm: (time.sleep(0.01), 100.0)[1],
+        settle=lambda: time.sleep(0.02),
+        meter=CountingMeter(),
+        poller=poller,
+        poller_home=home,
+    )
+    # One poller for the whole run at a gate, one per polled chunk restarted: each started
+    # inside its home.
+    assert started_inside == [1] * homes
+
+
+def test_a_pinned_loop_keeps_its_cpu_and_the_threads_it_starts_run_elsewhere(scripts):
+    import os
+    import threading
+
+    from benchlib import pin_to_current_cpu
+
+    allowed = os.sched_getaffinity(0)
+    assert len(allowed) >= 2, "this test needs two CPUs (CI has two)"
+    pinning = pin_to_current_cpu()
+    assert pinning is not None
+    try:
+        assert os.sched_getaffinity(0) == {pinning.cpu}
+        seen: list[set[int]] = []
+        with pinning.elsewhere():
+            thread = threading.Thread(target=lambda: seen.append(os.sched_getaffinity(0)))
+            thread.start()
+        thread.join()
+        assert seen == [allowed - {pinning.cpu}]
+        assert os.sched_getaffinity(0) == {pinning.cpu}  # the loop is pinned again
+    finally:
+        pinning.release()
+    assert os.sched_getaffinity(0) == allowed
+
+
+def test_the_ratio_interval_is_a_geometric_mean_with_a_t_interval_on_logs(scripts):
+    from harness_cost import ratio_interval
+
+    low, mean, high = ratio_interval([0.5, 2.0, 1.0])
+    assert mean == pytest.approx(1.0)
+    # logs -0.693, 0.693, 0: sd 0.693, t(0.95, 2) = 4.303, half-width 4.303 * 0.693 / sqrt(3)
+    assert math.log(high) == pytest.approx(4.303 * 0.6931 / math.sqrt(3), rel=1e-3)
+    assert low == pytest.approx(1 / high)
+    assert ratio_interval([0.97, 0.97, 0.97]) == pytest.approx((0.97, 0.97, 0.97))
+
+
+def test_multi_gpu_reads_the_plugins_own_output_and_renders_each_family_on_its_devices(
+    scripts, tmp_path
+):
+    import json
+
+    from multi_gpu import families_on_devices, main, pytest_command, run_way
+
+    from pytest_pruneenergy.zoo import build_zoo
+
+    models = tmp_path / "models"
+    build_zoo(models, layouts=["alexnet", "vgg11"], pds=[1], gprs=[30], input_size=64)
+    ways = {}
+    for way, extra in (("parallel", ["-n", "2", "--dist", "loadgroup"]), ("serial", ["-n", "0"])):
+        report = tmp_path / way
+        command = pytest_command(models, report, "1", 0.3, input_size=64)
+        ways[way] = run_way([*command, "--prune-device=cpu", *extra], report)
+        assert ways[way]["exit_status"] == 0
+        assert len(ways[way]["results"]) == 4
+    (cpu,) = {row["device"] for row in ways["serial"]["results"]}  # "cpu (x86_64)" or so
+    assert families_on_devices(ways["parallel"]["results"]) == {
+        "AlexNet_CIFAR10": [cpu],
+        "VGG11_CIFAR10": [cpu],
+    }
+    result = tmp_path / "multi.json"
+    result.write_text(json.dumps({"gpu": "CPU", "driver": "none", "gpus": 1, "workers": 2, **ways}))
+    page = tmp_path / "multi.md"
+    assert main(["render", str(result), str(page)]) == 0
+    text = page.read_text()
+    assert "| parallel | 0 |" in text and "| serial | 0 |" in text
+    assert f"AlexNet_CIFAR10: {cpu}; VGG11_CIFAR10: {cpu}" in text
+    assert f"| {cpu} | " in text  # the run table's row
+    assert f"Median ratio by device: {cpu}:" in text
