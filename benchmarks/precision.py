@@ -367,6 +367,7 @@ def render(args: argparse.Namespace) -> int:
     lines += equal_cv_section(rows)
     lines += seed_length_section(records)
     lines += seed_at_ratio_section(records)
+    lines += seed_phase_section(records)
     lines += dynamic_section(rows, [r["watts"] for r in records if r["method"] == "idle"])
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text("\n".join(lines) + "\n")
@@ -520,6 +521,63 @@ def seed_at_ratio_section(records: list[dict[str, Any]]) -> list[str]:
             f"| {', '.join(map(str, trials))} | {len(seed_runs)} | {_number(seed_cv, 2)} "
             f"| {_number(seed_seconds, 3)} | {_number(seed_seconds / ours_seconds, 3)} "
             f"| {'yes' if seed_cv >= ours_cv else 'no'} | {agree} |"
+        )
+    return lines
+
+
+def periods_off_whole(seconds: float, period_seconds: float) -> float:
+    """How far ``seconds`` is from a whole number of meter updates, as a fraction of one update
+    period: 0 where it spans whole periods, 0.5 at most."""
+    if not (seconds > 0 and period_seconds > 0):
+        return math.nan
+    fraction = (seconds / period_seconds) % 1
+    return min(fraction, 1 - fraction)
+
+
+def seed_phase_section(records: list[dict[str, Any]]) -> list[str]:
+    """The seed's trials against the meter's update period: a trial whose two reads are a
+    whole number of periods apart reads the counter at the same point of its update cycle at
+    both ends, so the energy each read misses is the same and cancels."""
+    periods = [
+        r["update_period"] for r in records if r["method"] == "ours" and r.get("update_period")
+    ]
+    seeds = [r for r in records if r["method"].startswith("seed") and "trial_std" in r]
+    if not periods or not seeds:
+        return []
+    period = statistics.median(periods)
+    grouped: dict[tuple[str, int, str], list[dict[str, Any]]] = defaultdict(list)
+    for record in seeds:
+        grouped[(record["model"], record["batch"], record["method"])].append(record)
+    lines = [
+        "",
+        "## The seed's trials against the counter's update period",
+        "",
+        f"The meter's update period, as ours observed it in these runs: {period * 1000:.2f} ms.",
+        "Each seed trial reads the counter before and after its timed passes; each read misses",
+        "the energy since the counter's last update. Where the trial spans a whole number of",
+        "updates both reads fall at the same point of the update cycle, the two missed parts",
+        "are alike and cancel; elsewhere they differ by up to a period's energy. `off whole",
+        "periods` is how far a trial's timed seconds are from a whole number of periods, as a",
+        "fraction of one (0 to 0.5; the reads' own ~4 ms blur it by ~0.04); `per-trial CV` is",
+        "the scatter of its trials within one measurement, the mean over repeats.",
+        "",
+        "| model | batch | method | repeats | timed s a trial | off whole periods "
+        "| per-trial CV % | CV across repeats % |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for (model, batch, method), runs in sorted(
+        grouped.items(), key=lambda item: (LAYOUTS.index(item[0][0]), item[0][1], item[0][2])
+    ):
+        trial_seconds = [
+            r["seconds_measured"] / r.get("trials", ProtocolSettings().seed_trials) for r in runs
+        ]
+        offsets = [periods_off_whole(seconds, period) for seconds in trial_seconds]
+        per_trial_cv = statistics.fmean(100 * r["trial_std"] / r["joules_per_sample"] for r in runs)
+        lines.append(
+            f"| {model} | {batch} | {method} | {len(runs)} "
+            f"| {_number(statistics.fmean(trial_seconds), 4)} "
+            f"| {min(offsets):.3f}-{max(offsets):.3f} | {_number(per_trial_cv, 2)} "
+            f"| {_number(cv_percent(r['joules_per_sample'] for r in runs), 2)} |"
         )
     return lines
 

@@ -91,6 +91,38 @@ def test_the_seed_at_a_time_ratio_is_judged_against_ours_of_the_same_run(scripts
     assert seed_at_ratio_section(worse) == []
 
 
+def test_a_trial_is_placed_against_the_nearest_whole_number_of_meter_updates(scripts):
+    from precision import periods_off_whole
+
+    assert periods_off_whole(1.2978, 0.1) == pytest.approx(0.022)
+    assert periods_off_whole(1.288, 0.1) == pytest.approx(0.12)
+    assert periods_off_whole(0.25, 0.1) == pytest.approx(0.5)
+    assert math.isnan(periods_off_whole(1.0, 0.0))
+
+
+def test_the_seed_phase_table_lists_each_seed_length_with_its_offset_and_scatter(scripts):
+    from precision import seed_phase_section
+
+    ours = [_record("ours", 1.0, 3.0, update_period=0.1) for _ in range(2)]
+    # 36 trials of 1.2978 s timed: 0.022 of a period off 13 updates
+    seed = [
+        _record("seed-36", j, 50.0, trials=36, seconds_measured=46.72, trial_std=0.0025)
+        for j in (0.99, 1.0, 1.01)
+    ]
+    lines = seed_phase_section(ours + seed)
+    assert "100.00 ms" in "\n".join(lines)
+    row = next(line for line in lines if line.startswith("| vgg16 |"))
+    cells = [cell.strip() for cell in row.strip("|").split("|")]
+    assert cells[2:4] == ["seed-36", "3"]
+    assert cells[4] == "1.298"
+    assert cells[5] == "0.022-0.022"
+    assert float(cells[6]) == pytest.approx(0.25, rel=0.01)
+    assert float(cells[7]) == pytest.approx(1.0)
+    # Without ours' observed period, or without per-trial scatter, there is nothing to place.
+    assert seed_phase_section(seed) == []
+    assert seed_phase_section([*ours, _record("seed", 1.0, 9.0, trials=20)]) == []
+
+
 def test_a_seed_time_ratio_needs_ours_in_the_same_run(scripts, tmp_path, capsys):
     from precision import main
 
