@@ -285,6 +285,64 @@ def test_the_ratio_interval_is_a_geometric_mean_with_a_t_interval_on_logs(script
     assert ratio_interval([0.97, 0.97, 0.97]) == pytest.approx((0.97, 0.97, 0.97))
 
 
+@pytest.mark.parametrize("pairing", ["round", "adjacent"])
+def test_a_runs_chunks_are_rebuilt_in_run_order_from_each_arms_fps(scripts, pairing):
+    from harness_cost import chunks_in_run_order, round_order
+
+    chunks = [
+        (round_index, arm, float(100 * round_index + position))
+        for round_index in range(3)
+        for position, arm in enumerate(round_order(ARMS, round_index, pairing=pairing))
+    ]
+    fps = {arm: [value for _, chunk_arm, value in chunks if chunk_arm == arm] for arm in ARMS}
+    assert chunks_in_run_order(fps, pairing) == chunks
+    fps["reused"].pop()
+    with pytest.raises(ValueError, match="do not make whole rounds"):
+        chunks_in_run_order(fps, pairing)
+
+
+def test_a_bound_is_settled_only_where_the_whole_interval_lies_on_one_side(scripts):
+    from harness_cost import settles
+
+    assert settles((0.981, 0.99, 1.0)) == ">= 98 %"
+    assert settles((0.95, 0.96, 0.979)) == "< 98 %"
+    assert settles((0.95, 0.99, 1.03)) == "unsettled"
+
+
+def test_render_recomputes_each_runs_medians_and_refuses_a_file_that_disagrees(scripts, tmp_path):
+    import json
+    import statistics
+
+    from harness_cost import chunks_in_run_order, main, ratios_to_bare, round_order
+
+    arms = ("bare", "spaced-2ms", "bare+poller", "spaced-2ms+poller")
+    fps = {arm: [] for arm in arms}
+    for round_index in range(4):
+        for arm in round_order(arms, round_index, pairing="adjacent"):
+            fps[arm].append(1000.0 if arm == "bare" else 990.0 - round_index)
+    ratios = ratios_to_bare(chunks_in_run_order(fps, "adjacent"), pairing="adjacent")
+    row = {
+        "model": "alexnet",
+        "batch": 1,
+        "poller": "restart",
+        "pairing": "adjacent",
+        "fps": fps,
+        "median_over_bare": {arm: statistics.median(r) for arm, r in ratios.items()},
+    }
+    run = {"gpu": "NVIDIA H200", "driver": "580", "torch": "2.11", "rows": [row]}
+    (tmp_path / "run.json").write_text(json.dumps(run))
+    page = tmp_path / "cost.md"
+    assert main(["render", str(page), str(tmp_path / "run.json")]) == 0
+    text = page.read_text()
+    # 990, 989, 988, 987 over 1000: median 98.85 %, a tight interval above 98 %
+    assert "| alexnet | 1 | restart | 1000 | 0.0 | spaced-2ms | 98.8 % |" in text
+    assert ">= 98 %" in text and "4 rounds" in text
+    row["median_over_bare"]["spaced-2ms"] = 0.5
+    (tmp_path / "run.json").write_text(json.dumps(run))
+    with pytest.raises(ValueError, match="spaced-2ms does not give the median the run wrote"):
+        main(["render", str(page), str(tmp_path / "run.json")])
+
+
 def test_multi_gpu_reads_the_plugins_own_output_and_renders_each_family_on_its_devices(
     scripts, tmp_path
 ):
