@@ -71,9 +71,9 @@ class ProtocolSettings:
     # enough that a stop decided now takes effect now, not when a deep queue drains.
     max_queued_seconds: float = 0.05
     # A completion marker (CUDA event) per whole number of passes making up to this much device
-    # time, where a pass takes at most half of it (0: one per pass). At batch 1 an event recorded
-    # and read per pass cost up to 5 % of a bare loop's FPS on an H200; spaced ones 0-1.5 %
-    # (benchmarks/harness_cost.py).
+    # time, where a pass takes at most half of it (0: one per pass). At AlexNet batch 1 an event
+    # recorded and read per pass cost 3.6 % (95 % CI 0.7-6.4 %) of a bare loop's FPS on H200s;
+    # spaced ones nothing measurable (docs/benchmarks/harness-cost.md).
     marker_spacing_seconds: float = 0.002
     seed_trials: int = 20
     seed_warmup_passes: int = 100
