@@ -32,6 +32,7 @@ from typing import Any
 
 from benchlib import gpus_of
 
+from pytest_pruneenergy.naming import parse_model_name
 from pytest_pruneenergy.reporting import CSV_NAME, RUN_CSV_NAME
 from pytest_pruneenergy.results import (
     BATCH_SIZE,
@@ -134,11 +135,12 @@ def run(args: argparse.Namespace) -> int:
 
 
 def families_on_devices(results: list[dict[str, Any]]) -> dict[str, list[str]]:
-    """Each family (architecture and dataset: the model name's first two fields) and the
-    devices its rows were measured on; one device each where grouping works."""
+    """Each family (the key pairing a model with its baseline, as the plugin groups them) and
+    the devices its rows were measured on; one device each where grouping works."""
     devices: dict[str, set[str]] = {}
     for row in results:
-        family = "_".join(row["model"].split("_")[:2])
+        name = parse_model_name(row["model"])
+        family = "_".join(name.group_key) if name else row["model"]
         devices.setdefault(family, set()).add(row["device"])
     return {family: sorted(found) for family, found in sorted(devices.items())}
 

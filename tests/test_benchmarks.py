@@ -363,8 +363,8 @@ def test_multi_gpu_reads_the_plugins_own_output_and_renders_each_family_on_its_d
         assert len(ways[way]["results"]) == 4
     (cpu,) = {row["device"] for row in ways["serial"]["results"]}  # "cpu (x86_64)" or so
     assert families_on_devices(ways["parallel"]["results"]) == {
-        "AlexNet_CIFAR10": [cpu],
-        "VGG11_CIFAR10": [cpu],
+        "alexnet_cifar10": [cpu],
+        "vgg11_cifar10": [cpu],
     }
     result = tmp_path / "multi.json"
     result.write_text(json.dumps({"gpu": "CPU", "driver": "none", "gpus": 1, "workers": 2, **ways}))
@@ -372,6 +372,6 @@ def test_multi_gpu_reads_the_plugins_own_output_and_renders_each_family_on_its_d
     assert main(["render", str(result), str(page)]) == 0
     text = page.read_text()
     assert "| parallel | 0 |" in text and "| serial | 0 |" in text
-    assert f"AlexNet_CIFAR10: {cpu}; VGG11_CIFAR10: {cpu}" in text
+    assert f"alexnet_cifar10: {cpu}; vgg11_cifar10: {cpu}" in text
     assert f"| {cpu} | " in text  # the run table's row
     assert f"Median ratio by device: {cpu}:" in text
