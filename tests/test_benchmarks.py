@@ -375,3 +375,48 @@ def test_multi_gpu_reads_the_plugins_own_output_and_renders_each_family_on_its_d
     assert f"alexnet_cifar10: {cpu}; vgg11_cifar10: {cpu}" in text
     assert f"| {cpu} | " in text  # the run table's row
     assert f"Median ratio by device: {cpu}:" in text
+
+
+def test_seed_pass_counts_step_the_trial_length_through_one_update_period(scripts):
+    from seed_phase import STEPS, pass_counts
+
+    # 2.5 ms passes, 100 ms period: a period is 40 passes, a step 5
+    counts = pass_counts(500, 0.0025, 0.1)
+    assert counts == list(range(480, 521, 5))
+    assert len(counts) == STEPS + 1
+    # Passes longer than a step's time: counts stay distinct and positive
+    assert pass_counts(2, 0.05, 0.1) == [1, 2, 3]
+    with pytest.raises(ValueError, match="need positive times"):
+        pass_counts(500, 0.0, 0.1)
+
+
+def test_the_seed_phase_page_sets_near_whole_periods_against_the_rest(scripts, tmp_path):
+    import json
+
+    from seed_phase import main
+
+    def record(passes: int, off: float, cv_percent: float) -> dict:
+        return {
+            "gpu": "NVIDIA H200",
+            "driver": "580",
+            "model": "vgg16",
+            "batch": 8,
+            "trials": 10,
+            "timed_passes": passes,
+            "period_seconds": 0.1,
+            "trial_seconds": 1.3,
+            "off_whole_periods": off,
+            "joules_per_sample": 0.2,
+            "trial_std": 0.2 * cv_percent / 100,
+        }
+
+    results = tmp_path / "phase.jsonl"
+    rows = [record(495, 0.02, 0.2), record(500, 0.3, 2.0), record(505, 0.45, 3.0)]
+    results.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    page = tmp_path / "phase.md"
+    assert main(["render", str(results), str(page)]) == 0
+    text = page.read_text()
+    assert "| vgg16 | 8 | 100.00 | 495 | 1.3000 | 0.020 | 0.20 | 0.2 |" in text
+    assert (
+        "- vgg16 at 8: median 0.20 % near (1 counts), median 2.50 % elsewhere (2 counts)." in text
+    )
