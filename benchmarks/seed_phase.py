@@ -12,7 +12,13 @@ First the counter's period is fitted (``ticks.on_periodic_grid``) over a few sec
 model running; then, per pass count, one seed measurement of ``--trials`` trials.
 
     python benchmarks/seed_phase.py run --out phase.jsonl     # on the GPU, ~2 min a model
-    python benchmarks/seed_phase.py render phase.jsonl docs/benchmarks/seed-phase.md
+    python benchmarks/precision.py run --part ours --no-graphs --batch-sizes 8 \
+        --layouts vgg16,vgg11 --out ours.jsonl                  # same machine, ~1 min
+    python benchmarks/seed_phase.py render phase.jsonl ours.jsonl docs/benchmarks/seed-phase.md
+
+``render`` sets each seed measurement against ours' mean on the same machine where the files
+include ours' records (``precision.py run --part ours``): a seed measurement whose trials
+scatter little may still sit away from it.
 
 ``run`` appends one JSON line per measurement, so a run cut short keeps what it measured.
 """
@@ -21,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import statistics
 import sys
 import time
@@ -32,6 +39,7 @@ from benchlib import gpus_of, passes_per_second, read_json_lines
 from precision import periods_off_whole
 
 from pytest_pruneenergy.protocol import ProtocolSettings, measure
+from pytest_pruneenergy.stats import student_t_critical
 
 STEPS = 8  # pass counts per update period swept
 PERIOD_FIT_SECONDS = 4.0
@@ -85,6 +93,7 @@ def run(args: argparse.Namespace) -> int:
             def run_batch(model=model, x=x) -> Any:
                 return model(x)
 
+            passes_per_second(run_batch, synchronize, 1.0)  # CUDA context, cuDNN, clocks
             seconds_per_pass = 1 / passes_per_second(run_batch, synchronize, 1.0)
             period = fitted_period_seconds(run_batch, meter, PERIOD_FIT_SECONDS)
             seed = ProtocolSettings(protocol="seed")
@@ -116,50 +125,60 @@ def run(args: argparse.Namespace) -> int:
 
 
 def render(args: argparse.Namespace) -> int:
-    records = read_json_lines(args.results)
+    everything = read_json_lines(args.results)
+    records = [r for r in everything if "timed_passes" in r]
+    ours_by_row: dict[tuple[str, int], list[float]] = {}
+    for record in everything:
+        if record.get("method") == "ours":
+            ours_by_row.setdefault((record["model"], record["batch"]), []).append(
+                record["joules_per_sample"]
+            )
     lines = [
         "# The seed protocol's trials against the counter's updates",
         "",
         f"GPU: {gpus_of(records)}. Unpruned models, 224x224, FP32. Made by",
-        "`python benchmarks/seed_phase.py run` on the GPU and rendered by:",
+        "`python benchmarks/seed_phase.py run` on the GPU (ours by `precision.py run --part",
+        "ours` on the same machine) and rendered by:",
         "",
         "```",
         f"python benchmarks/seed_phase.py render {' '.join(args.results)} {args.out}",
         "```",
         "",
         "The seed protocol with its timed passes per trial moved around 500 so that the",
-        "trials' length steps through one update period of NVML's energy counter (fitted",
-        "over a few seconds of the model running). `off whole periods`: how far a trial's",
-        "timed seconds are from a whole number of updates, as a fraction of one (0 to 0.5;",
-        "the reads' own ~4 ms blur it by ~0.04). `per-trial CV`: how much the trials of one",
-        "measurement scattered. Where the energy each read misses cancels between the two",
-        "reads of a trial, the per-trial CV falls to what the board's power itself varies.",
+        "trials' length steps through an update period of NVML's energy counter (fitted over",
+        "a few seconds of the model running). `off whole periods`: how far a trial's timed",
+        "seconds are from a whole number of updates, as a fraction of one (0 to 0.5; the",
+        "reads' own ~4 ms blur it by ~0.04). `per-trial CV`: how much the trials of one",
+        "measurement scattered; `seed CI`: the 95 % CI the seed protocol reports from them.",
+        "`vs ours`: the seed's mean against the mean of ours' repeats on the same machine,",
+        "and whether ours' mean lies inside the seed's CI.",
         "",
         "| model | batch | period ms | timed passes | trial s | off whole periods "
-        "| per-trial CV % | J/sample |",
-        "|---|---|---|---|---|---|---|---|",
+        "| per-trial CV % | J/sample | seed CI % | vs ours | ours inside seed CI |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
-    for record in sorted(
-        records, key=lambda r: (r["model"], r["batch"], r["off_whole_periods"], r["timed_passes"])
-    ):
+    for record in sorted(records, key=lambda r: (r["model"], r["batch"], r["timed_passes"])):
+        mean = record["joules_per_sample"]
+        ci = confidence_half_width_of_trials(record["trial_std"], record["trials"])
+        ours = ours_by_row.get((record["model"], record["batch"]))
+        versus = inside = ""
+        if ours:
+            ours_mean = statistics.fmean(ours)
+            versus = f"{100 * (mean / ours_mean - 1):+.2f} %"
+            inside = "yes" if abs(mean - ours_mean) <= ci else "no"
         lines.append(
             f"| {record['model']} | {record['batch']} | {1000 * record['period_seconds']:.2f} "
             f"| {record['timed_passes']} | {record['trial_seconds']:.4f} "
             f"| {record['off_whole_periods']:.3f} "
-            f"| {100 * record['trial_std'] / record['joules_per_sample']:.2f} "
-            f"| {record['joules_per_sample']:.4g} |"
+            f"| {100 * record['trial_std'] / mean:.2f} | {mean:.4g} "
+            f"| {100 * ci / mean:.2f} | {versus} | {inside} |"
         )
-    by_model: dict[tuple[str, int], list[dict[str, Any]]] = {}
-    for record in records:
-        by_model.setdefault((record["model"], record["batch"]), []).append(record)
-    lines += ["", "Per model, the per-trial CV of the trials nearest a whole number of updates"]
-    lines += ["(off by under 0.1) against the rest:", ""]
-    for (model, batch), runs in sorted(by_model.items()):
-        near = [r for r in runs if r["off_whole_periods"] < 0.1]
-        far = [r for r in runs if r["off_whole_periods"] >= 0.1]
+    for (model, batch), energies in sorted(ours_by_row.items()):
+        mean = statistics.fmean(energies)
+        lines.append("")
         lines.append(
-            f"- {model} at {batch}: {_median_cv(near)} near ({len(near)} counts), "
-            f"{_median_cv(far)} elsewhere ({len(far)} counts)."
+            f"Ours, {model} at {batch}: {mean:.4g} J/sample, CV "
+            f"{100 * statistics.stdev(energies) / mean:.2f} % over {len(energies)} repeats."
         )
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text("\n".join(lines) + "\n")
@@ -167,11 +186,9 @@ def render(args: argparse.Namespace) -> int:
     return 0
 
 
-def _median_cv(runs: list[dict[str, Any]]) -> str:
-    if not runs:
-        return "none"
-    cv = statistics.median(100 * r["trial_std"] / r["joules_per_sample"] for r in runs)
-    return f"median {cv:.2f} %"
+def confidence_half_width_of_trials(trial_std: float, trials: int) -> float:
+    """The seed's 95 % CI half-width from its trials' standard deviation."""
+    return student_t_critical(0.95, trials - 1) * trial_std / math.sqrt(trials)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -390,33 +390,47 @@ def test_seed_pass_counts_step_the_trial_length_through_one_update_period(script
         pass_counts(500, 0.0, 0.1)
 
 
-def test_the_seed_phase_page_sets_near_whole_periods_against_the_rest(scripts, tmp_path):
+def test_the_seed_phase_page_sets_each_seed_length_against_ours_on_the_same_machine(
+    scripts, tmp_path
+):
     import json
 
     from seed_phase import main
 
-    def record(passes: int, off: float, cv_percent: float) -> dict:
+    def record(passes: int, off: float, joules: float, cv_percent: float) -> dict:
         return {
             "gpu": "NVIDIA H200",
             "driver": "580",
-            "model": "vgg16",
+            "model": "vgg11",
             "batch": 8,
             "trials": 10,
             "timed_passes": passes,
             "period_seconds": 0.1,
-            "trial_seconds": 1.3,
+            "trial_seconds": 0.8,
             "off_whole_periods": off,
-            "joules_per_sample": 0.2,
-            "trial_std": 0.2 * cv_percent / 100,
+            "joules_per_sample": joules,
+            "trial_std": joules * cv_percent / 100,
         }
 
-    results = tmp_path / "phase.jsonl"
-    rows = [record(495, 0.02, 0.2), record(500, 0.3, 2.0), record(505, 0.45, 3.0)]
-    results.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    phase = tmp_path / "phase.jsonl"
+    rows = [record(500, 0.07, 0.110, 5.0), record(524, 0.3, 0.105, 0.3)]
+    phase.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    ours = tmp_path / "ours.jsonl"
+    repeats = [
+        {"method": "ours", "model": "vgg11", "batch": 8, "joules_per_sample": j}
+        for j in (0.1099, 0.1100, 0.1101)
+    ]
+    ours.write_text("".join(json.dumps(r) + "\n" for r in repeats))
     page = tmp_path / "phase.md"
-    assert main(["render", str(results), str(page)]) == 0
+    assert main(["render", str(phase), str(ours), str(page)]) == 0
     text = page.read_text()
-    assert "| vgg16 | 8 | 100.00 | 495 | 1.3000 | 0.020 | 0.20 | 0.2 |" in text
+    # 5 % per trial over 10 trials: CI 2.262 * 5 / sqrt(10) = 3.58 %, holding ours' mean
     assert (
-        "- vgg16 at 8: median 0.20 % near (1 counts), median 2.50 % elsewhere (2 counts)." in text
+        "| vgg11 | 8 | 100.00 | 500 | 0.8000 | 0.070 | 5.00 | 0.11 | 3.58 | +0.00 % | yes |" in text
     )
+    # A tight seed CI 4.5 % below ours leaves ours' mean outside it
+    assert "| 524 | 0.8000 | 0.300 | 0.30 | 0.105 | 0.21 | -4.55 % | no |" in text
+    assert "Ours, vgg11 at 8: 0.11 J/sample, CV 0.09 % over 3 repeats." in text
+    # Without ours the comparison cells stay empty
+    assert main(["render", str(phase), str(page)]) == 0
+    assert "| 0.105 | 0.21 |  |  |" in page.read_text()
