@@ -25,9 +25,9 @@ chunk (past its first five ticks, read back to back, after which it sleeps betwe
 in a measurement) and stopped after it: its load as in a measurement, at 0.6 s more a chunk.
 
 ``--pin`` holds the loop's thread on the CPU it is on and starts every poller on the other
-CPUs (``benchlib.Pinning``): on the H200 hosts a launch-bound loop's speed moved 15 % from
-chunk to chunk unpinned, 4-8 % pinned (host_drift.py), and a poller that inherited the loop's
-CPU would compete with it, which no measurement does.
+CPUs (``benchlib.Pinning``; a poller that inherited the loop's CPU would compete with it, which
+no measurement does). On one H200 host pinning quieted a launch-bound loop's chunks from a CV
+of 15 % to 4-8 % (host_drift.py); in harness-cost run 6 it did not (14-20 %).
 
 Each round's arm FPS over that round's bare FPS is one ratio (``--pairing round``, the
 default), or over the mean of the bare chunks run just before and just after it (``--pairing
@@ -319,7 +319,11 @@ def render(argv: Sequence[str]) -> int:
             "",
             f"{result['gpu']} (driver {result['driver']}), torch {result['torch']}; pairing "
             f"{rows[0].get('pairing', 'round')}"
-            + (f", loop pinned to CPU {result['pinned_cpu']}" if result.get("pinned_cpu") else "")
+            + (
+                f", loop pinned to CPU {result['pinned_cpu']}"
+                if result.get("pinned_cpu") is not None
+                else ""
+            )
             + f", {rounds} rounds.",
             "",
             "| model | batch | poller | bare FPS | bare CV % | arm | median "
