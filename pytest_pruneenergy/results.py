@@ -344,6 +344,7 @@ def summary_lines(table: pd.DataFrame) -> list[str]:
             "(--energy-max-seconds); a longer cap narrows the CI"
         )
     lines.extend(_host_bound_lines(measured))
+    lines.extend(_seed_protocol_lines(measured))
     lines.extend(_cross_device_lines(measured))
     lines.extend(_estimate_warnings(measured))
     lines.extend(_idle_power_lines(measured))
@@ -640,6 +641,29 @@ def _host_bound_lines(measured: pd.DataFrame) -> list[str]:
         f"  (most: {name} at batch {_number(worst[BATCH_SIZE], 'd')}); their gross energy "
         "follows the host's speed:",
         "  compare their Dynamic Energy per Sample, or measure with --energy-cuda-graphs",
+    ]
+
+
+def _seed_protocol_lines(measured: pd.DataFrame) -> list[str]:
+    """Where GPU items ran the seed protocol, say what its CI does not cover.
+
+    Each trial reads the coarse counter twice, missing the energy since its last update each
+    time. Trials that keep one phase against those updates miss alike: they agree with each
+    other and not with the board. On an H200, seed runs whose trials scattered 0.3-0.45 % sat
+    up to 4 % from the adaptive protocol's figure, outside their own CIs
+    (docs/benchmarks/seed-phase.md).
+    """
+    on_gpu = measured[DEVICE].astype(str).str.startswith("cuda") & ~estimate_mask(measured)
+    seed = measured[on_gpu & (measured[PROTOCOL].astype(str) == "seed")]
+    if seed.empty:
+        return []
+    items = "1 item" if len(seed) == 1 else f"{len(seed)} items"
+    return [
+        f"seed protocol: {items}; its CI covers one run's trials, which can agree with each "
+        "other and miss",
+        "  the board's energy by several % (trials keeping one phase against the meter's "
+        "updates): to compare",
+        "  models, measure with --energy-protocol=adaptive (docs/measurement.md)",
     ]
 
 

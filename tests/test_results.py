@@ -605,6 +605,42 @@ def test_host_bound_note_survives_a_csv_round_trip(tmp_path: Path) -> None:
     assert "varying 5.0 % between windows" in host_bound_lines(read)[0]
 
 
+def seed_protocol_lines(table: pd.DataFrame) -> list[str]:
+    lines = summary_lines(table)
+    start = next((i for i, line in enumerate(lines) if line.startswith("seed protocol:")), None)
+    return [] if start is None else lines[start : start + 3]
+
+
+def test_summary_says_what_the_seed_protocols_ci_does_not_cover() -> None:
+    table = build_table(
+        [
+            measurement(ALEXNET, protocol="seed", converged=False, device=H100),
+            measurement(ALEXNET_PD1, protocol="seed", converged=False, device=H100),
+            measurement(VGG11, device=H100),
+        ],
+        [],
+    )
+    lines = seed_protocol_lines(table)
+    assert lines[0].startswith("seed protocol: 2 items; its CI covers one run's trials")
+    assert "--energy-protocol=adaptive" in lines[2]
+    assert all(len(line) <= 120 for line in lines)
+    # The other rows are all still there.
+    rows = [line for line in summary_lines(table) if line.startswith((ALEXNET, ALEXNET_PD1, VGG11))]
+    assert len(rows) == 3
+
+
+def test_no_seed_protocol_note_for_adaptive_items_a_cpu_or_an_estimate() -> None:
+    table = build_table(
+        [
+            measurement(ALEXNET, device=H100),
+            measurement(VGG11, protocol="seed", converged=False, device="cpu (x86_64)"),
+            measurement(VGG11_PD3, protocol="seed", converged=False, is_estimate=True, device=H100),
+        ],
+        [],
+    )
+    assert seed_protocol_lines(table) == []
+
+
 def cross_device_lines(table: pd.DataFrame) -> list[str]:
     lines = summary_lines(table)
     start = next((i for i, line in enumerate(lines) if line.startswith("cross-device:")), None)
