@@ -26,8 +26,10 @@ in a measurement) and stopped after it: its load as in a measurement, at 0.6 s m
 
 ``--pin`` holds the loop's thread on the CPU it is on and starts every poller on the other
 CPUs (``benchlib.Pinning``; a poller that inherited the loop's CPU would compete with it, which
-no measurement does). On one H200 host pinning quieted a launch-bound loop's chunks from a CV
-of 15 % to 4-8 % (host_drift.py); in harness-cost run 6 it did not (14-20 %).
+no measurement does). The loop is pinned once CUDA and NVML have started, so their own threads
+keep every CPU. On one H200 host pinning quieted a launch-bound loop's chunks from a CV of 15 %
+to 4-8 % (host_drift.py); in harness-cost run 6 it did not (14-20 %), but that run pinned
+before CUDA started, so CUDA's threads shared the loop's CPU.
 
 Each round's arm FPS over that round's bare FPS is one ratio (``--pairing round``, the
 default), or over the mean of the bare chunks run just before and just after it (``--pairing
@@ -338,7 +340,8 @@ def render(argv: Sequence[str]) -> int:
             bare = row["fps"]["bare"]
             bare_cv = 100 * statistics.stdev(bare) / statistics.fmean(bare)
             bare_fps = statistics.median(bare) * row["batch"]
-            poller = POLLER_NAMES.get(row.get("poller", "gate"), row.get("poller"))
+            poller = row.get("poller", "gate")
+            poller = POLLER_NAMES.get(poller, poller)
             for arm, values in ratios.items():
                 # With the poller on for a whole block, the bare chunks ran with it too: the
                 # ratio is the markers' cost beside a poller, not the two together.
@@ -407,9 +410,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     loops = ("bare", *(("reused",) if args.reused else ()), *(spaced_arm(s) for s in args.spacings))
     arms = loops + tuple(loop + POLLED for loop in loops)
-    pinning = pin_to_current_cpu() if args.pin else None
-    if args.pin and pinning is None:
-        parser.error("--pin needs Linux CPU affinity and two CPUs or more")
 
     import torch
 
@@ -425,6 +425,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     device = "cuda:0"
     meter = NvmlCounterMeter(0)
+    torch.zeros(1, device=device)  # the CUDA context, and the driver's threads, before pinning
+    # Pinned only now: threads started earlier (CUDA's, NVML's) keep every CPU.
+    pinning = pin_to_current_cpu() if args.pin else None
+    if args.pin and pinning is None:
+        parser.error("--pin needs Linux CPU affinity and two CPUs or more")
     result: dict[str, Any] = {
         "gpu": meter.gpu_name,
         "driver": meter.driver_version,

@@ -46,6 +46,7 @@ from pytest_pruneenergy.results import (
     MODEL_NAME,
     SECONDS_MEASURED,
 )
+from pytest_pruneenergy.workers import family_of_name
 
 # Terminal lines that would mean the run did not keep families or GPUs apart.
 ALARMS = ("cross-device", "share")
@@ -139,8 +140,7 @@ def families_on_devices(results: list[dict[str, Any]]) -> dict[str, list[str]]:
     the devices its rows were measured on; one device each where grouping works."""
     devices: dict[str, set[str]] = {}
     for row in results:
-        name = parse_model_name(row["model"])
-        family = "_".join(name.group_key) if name else row["model"]
+        family = family_of_name(parse_model_name(row["model"]), row["model"])
         devices.setdefault(family, set()).add(row["device"])
     return {family: sorted(found) for family, found in sorted(devices.items())}
 

@@ -204,10 +204,12 @@ def run(args: argparse.Namespace) -> int:
                             ProtocolSettings(protocol="seed"),
                         )
                     settings = ProtocolSettings(protocol="seed", seed_trials=trials)
-                    # Another trial count is another method: its own rows, never mixed in.
-                    seed_method = (
-                        "seed" if trials == ProtocolSettings().seed_trials else f"seed-{trials}"
+                    # Another trial count, or a count chosen by time, is another method: its own
+                    # rows, never mixed into the seed's standard ones.
+                    standard = (
+                        args.seed_time_ratio is None and trials == ProtocolSettings().seed_trials
                     )
+                    seed_method = "seed" if standard else f"seed-{trials}"
                     for repeat in range(args.seed_repeats):
                         began = time.perf_counter()
                         stats = measure(run_batch, device, meter, batch, settings)
@@ -476,6 +478,13 @@ def seed_length_section(records: list[dict[str, Any]]) -> list[str]:
     return lines
 
 
+def at_least(value: float, other: float) -> str:
+    """yes / no, or empty where either is NaN (a CV from one repeat)."""
+    if math.isnan(value) or math.isnan(other):
+        return ""
+    return "yes" if value >= other else "no"
+
+
 def seed_at_ratio_section(records: list[dict[str, Any]]) -> list[str]:
     """The seed protocol given R times ours' time (``run --seed-time-ratio R``), its CV set
     against ours' measured in the same run: the time target tested directly."""
@@ -497,8 +506,10 @@ def seed_at_ratio_section(records: list[dict[str, Any]]) -> list[str]:
         "`run --seed-time-ratio R`: the seed protocol with as many trials as make R times the",
         "time ours took on the same row in the same run, so the two CVs are measured, not",
         "scaled. `seed CV >= ours'` says whether the seed, at that much more time, was still",
-        "no more precise than ours. With three and five repeats each CV is uncertain by a",
-        "third to a half, so a verdict within that margin is a tie.",
+        "no more precise than ours (empty where a CV needs more repeats). With three and five",
+        "repeats each CV is uncertain by a third to a half, so a verdict within that margin is",
+        "a tie. Ours' repeats are every `ours` record of the row in the files rendered: render",
+        "one run's files at a time.",
         "",
         "| model | batch | ours CV % | ours s | seed trials | seed repeats | seed CV % | seed s "
         "| seed/ours time | seed CV >= ours' | means agree |",
@@ -520,7 +531,7 @@ def seed_at_ratio_section(records: list[dict[str, Any]]) -> list[str]:
             f"| {model} | {batch} | {_number(ours_cv, 2)} | {_number(ours_seconds, 3)} "
             f"| {', '.join(map(str, trials))} | {len(seed_runs)} | {_number(seed_cv, 2)} "
             f"| {_number(seed_seconds, 3)} | {_number(seed_seconds / ours_seconds, 3)} "
-            f"| {'yes' if seed_cv >= ours_cv else 'no'} | {agree} |"
+            f"| {at_least(seed_cv, ours_cv)} | {agree} |"
         )
     return lines
 

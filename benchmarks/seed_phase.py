@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import statistics
 import sys
 import time
@@ -36,10 +35,10 @@ from pathlib import Path
 from typing import Any
 
 from benchlib import gpus_of, passes_per_second, read_json_lines
-from precision import periods_off_whole
+from precision import cv_percent, periods_off_whole
 
 from pytest_pruneenergy.protocol import ProtocolSettings, measure
-from pytest_pruneenergy.stats import student_t_critical
+from pytest_pruneenergy.stats import half_width_from_std
 
 STEPS = 8  # pass counts per update period swept
 PERIOD_FIT_SECONDS = 4.0
@@ -114,6 +113,10 @@ def run(args: argparse.Namespace) -> int:
                     "off_whole_periods": periods_off_whole(trial_seconds, period),
                     "joules_per_sample": stats.joules_per_sample_mean,
                     "trial_std": stats.joules_per_sample_std,
+                    "ci95": stats.joules_per_sample_ci95,
+                    "seconds_per_pass": seconds_per_pass,
+                    # all trials' warm-up: with the timed part, each trial's whole cycle
+                    "warmup_seconds": stats.warmup_seconds,
                 }
                 with out.open("a") as lines:
                     lines.write(json.dumps(record) + "\n")
@@ -146,7 +149,8 @@ def render(args: argparse.Namespace) -> int:
         "",
         "The seed protocol with its timed passes per trial moved around 500 so that the",
         "trials' length steps through an update period of NVML's energy counter (fitted over",
-        "a few seconds of the model running). `off whole periods`: how far a trial's timed",
+        "a few seconds of the model running; how much of a period each sweep covered is",
+        "below the table). `off whole periods`: how far a trial's timed",
         "seconds are from a whole number of updates, as a fraction of one (0 to 0.5; the",
         "reads' own ~4 ms blur it by ~0.04). `per-trial CV`: how much the trials of one",
         "measurement scattered; `seed CI`: the 95 % CI the seed protocol reports from them.",
@@ -159,7 +163,8 @@ def render(args: argparse.Namespace) -> int:
     ]
     for record in sorted(records, key=lambda r: (r["model"], r["batch"], r["timed_passes"])):
         mean = record["joules_per_sample"]
-        ci = confidence_half_width_of_trials(record["trial_std"], record["trials"])
+        # Records from before ci95 was written carry the trials' std, from which it comes.
+        ci = record.get("ci95") or half_width_from_std(record["trial_std"], record["trials"])
         ours = ours_by_row.get((record["model"], record["batch"]))
         versus = inside = ""
         if ours:
@@ -173,22 +178,27 @@ def render(args: argparse.Namespace) -> int:
             f"| {100 * record['trial_std'] / mean:.2f} | {mean:.4g} "
             f"| {100 * ci / mean:.2f} | {versus} | {inside} |"
         )
-    for (model, batch), energies in sorted(ours_by_row.items()):
-        mean = statistics.fmean(energies)
-        lines.append("")
+    lines.append("")
+    sweeps: dict[tuple[str, int], list[dict[str, Any]]] = {}
+    for record in records:
+        sweeps.setdefault((record["model"], record["batch"]), []).append(record)
+    for (model, batch), runs in sorted(sweeps.items()):
+        lengths = [r["trial_seconds"] for r in runs]
+        covered = (max(lengths) - min(lengths)) / runs[0]["period_seconds"]
+        passes = [r["timed_passes"] for r in runs]
         lines.append(
-            f"Ours, {model} at {batch}: {mean:.4g} J/sample, CV "
-            f"{100 * statistics.stdev(energies) / mean:.2f} % over {len(energies)} repeats."
+            f"- {model} at {batch}: {min(passes)}-{max(passes)} timed passes, trials "
+            f"{min(lengths):.4f}-{max(lengths):.4f} s, {covered:.2f} of an update period."
+        )
+    for (model, batch), energies in sorted(ours_by_row.items()):
+        lines.append(
+            f"- Ours, {model} at {batch}: {statistics.fmean(energies):.4g} J/sample, CV "
+            f"{cv_percent(energies):.2f} % over {len(energies)} repeats."
         )
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text("\n".join(lines) + "\n")
     print(f"wrote {args.out}")
     return 0
-
-
-def confidence_half_width_of_trials(trial_std: float, trials: int) -> float:
-    """The seed's 95 % CI half-width from its trials' standard deviation."""
-    return student_t_critical(0.95, trials - 1) * trial_std / math.sqrt(trials)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -610,6 +610,11 @@ def throughput_drift_fraction(row: pd.Series) -> float:
     return float(std / mean)
 
 
+def metered_on_gpu(measured: pd.DataFrame) -> pd.Series:
+    """True where a row was measured on a CUDA device by a meter, not estimated."""
+    return measured[DEVICE].astype(str).str.startswith("cuda") & ~estimate_mask(measured)
+
+
 def _host_bound_lines(measured: pd.DataFrame) -> list[str]:
     """Where eager items on a GPU ran at the host's pace, say so, and what to compare instead.
 
@@ -618,10 +623,8 @@ def _host_bound_lines(measured: pd.DataFrame) -> list[str]:
     run to run; the dynamic energy, and a pass replayed as a CUDA graph, do not.
     """
     # On a CPU the host is the device: its pace is the workload's, and there are no graphs.
-    on_gpu = measured[DEVICE].astype(str).str.startswith("cuda")
     # An estimate's short windows scatter for reasons of its own; it has its own warning.
-    metered = on_gpu & ~estimate_mask(measured)
-    adaptive = measured[metered & (measured[PROTOCOL].astype(str) == "adaptive")]
+    adaptive = measured[metered_on_gpu(measured) & (measured[PROTOCOL].astype(str) == "adaptive")]
     eager = adaptive[~adaptive[CUDA_GRAPH].map(_is_true).astype(bool)]
     drift = eager.apply(throughput_drift_fraction, axis=1) if len(eager) else pd.Series(dtype=float)
     host_bound = eager[drift > HOST_BOUND_DRIFT_FRACTION]
@@ -648,22 +651,21 @@ def _seed_protocol_lines(measured: pd.DataFrame) -> list[str]:
     """Where GPU items ran the seed protocol, say what its CI does not cover.
 
     Each trial reads the coarse counter twice, missing the energy since its last update each
-    time. Trials that keep one phase against those updates miss alike: they agree with each
-    other and not with the board. On an H200, seed runs whose trials scattered 0.3-0.45 % sat
-    up to 4 % from the adaptive protocol's figure, outside their own CIs
+    time. Trials that keep one phase against those updates miss alike, so they can agree with
+    each other and still be off: on an H200, seed runs whose trials scattered 0.3-0.45 % sat
+    0.65-4 % from the adaptive protocol's figure, outside their own CIs
     (docs/benchmarks/seed-phase.md).
     """
-    on_gpu = measured[DEVICE].astype(str).str.startswith("cuda") & ~estimate_mask(measured)
-    seed = measured[on_gpu & (measured[PROTOCOL].astype(str) == "seed")]
+    seed = measured[metered_on_gpu(measured) & (measured[PROTOCOL].astype(str) == "seed")]
     if seed.empty:
         return []
     items = "1 item" if len(seed) == 1 else f"{len(seed)} items"
     return [
         f"seed protocol: {items}; its CI covers one run's trials, which can agree with each "
-        "other and miss",
-        "  the board's energy by several % (trials keeping one phase against the meter's "
-        "updates): to compare",
-        "  models, measure with --energy-protocol=adaptive (docs/measurement.md)",
+        "other and still be",
+        "  several % off (trials keeping one phase against the meter's updates miss alike): to "
+        "compare models,",
+        "  measure with --energy-protocol=adaptive (docs/measurement.md)",
     ]
 
 

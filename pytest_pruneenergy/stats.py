@@ -44,8 +44,14 @@ def confidence_half_width(values: Sequence[float], confidence: float = 0.95) -> 
     """Half-width of the Student-t confidence interval of the mean of ``values``."""
     if len(values) < 2:
         raise ValueError(f"a confidence interval needs at least 2 values, got {len(values)}")
-    standard_error = statistics.stdev(values) / math.sqrt(len(values))
-    return student_t_critical(confidence, len(values) - 1) * standard_error
+    return half_width_from_std(statistics.stdev(values), len(values), confidence)
+
+
+def half_width_from_std(std: float, count: int, confidence: float = 0.95) -> float:
+    """The same half-width from the values' sample standard deviation and how many there were."""
+    if count < 2:
+        raise ValueError(f"a confidence interval needs at least 2 values, got {count}")
+    return student_t_critical(confidence, count - 1) * std / math.sqrt(count)
 
 
 def student_t_critical(confidence: float, degrees_of_freedom: int) -> float:

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .discovery import ModelEntry
+from .naming import ModelName
 
 GROUPING_DIST_MODE = "loadgroup"
 # The controller's ``node.workerinput`` key for a worker's slot.
@@ -88,6 +89,9 @@ def family(entry: ModelEntry) -> str:
     (``ModelName.group_key``, architecture and dataset, case-folded), so that a baseline and
     the models compared with it run on one worker (one GPU); a file whose name follows no
     convention is compared with nothing and groups alone."""
-    if entry.name is None:
-        return entry.stem
-    return "_".join(entry.name.group_key)
+    return family_of_name(entry.name, entry.stem)
+
+
+def family_of_name(name: ModelName | None, stem: str) -> str:
+    """``family`` for a parsed name (None where it follows no convention) and its stem."""
+    return stem if name is None else "_".join(name.group_key)

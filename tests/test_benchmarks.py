@@ -78,6 +78,14 @@ def test_the_seed_at_a_time_ratio_is_judged_against_ours_of_the_same_run(scripts
     assert cells[4:6] == ["40", "3"]
     assert float(cells[8]) == pytest.approx(20.0)
     assert cells[9] == "yes"
+    assert cells[10] == "yes"  # 1.0 and 1.0: the means agree
+    far = [_record("seed-40", j, 60.0, trials=40, time_ratio_target=20.0) for j in (2.0, 2.01)]
+    row = next(line for line in seed_at_ratio_section(ours + far) if line.startswith("| vgg16"))
+    assert row.strip("|").split("|")[10].strip() == "no"
+    # One seed repeat has no CV: no verdict rather than a "no" that reads as "more precise".
+    single = [_record("seed-40", 1.0, 60.0, trials=40, time_ratio_target=20.0)]
+    row = next(line for line in seed_at_ratio_section(ours + single) if line.startswith("| vgg16"))
+    assert [cell.strip() for cell in row.strip("|").split("|")][9:] == ["", ""]
     # ... and a seed more precise than ours fails it.
     better = [
         _record("seed-40", j, 60.0, trials=40, time_ratio_target=20.0) for j in (1.0, 1.001, 0.999)
@@ -337,10 +345,30 @@ def test_render_recomputes_each_runs_medians_and_refuses_a_file_that_disagrees(s
     # 990, 989, 988, 987 over 1000: median 98.85 %, a tight interval above 98 %
     assert "| alexnet | 1 | restart | 1000 | 0.0 | spaced-2ms | 98.8 % |" in text
     assert ">= 98 %" in text and "4 rounds" in text
+    del row["poller"]  # run 3's files: the gated poller, before the key was written
+    (tmp_path / "run.json").write_text(json.dumps(run))
+    assert main(["render", str(page), str(tmp_path / "run.json")]) == 0
+    assert "| alexnet | 1 | gate | 1000 |" in page.read_text()
     row["median_over_bare"]["spaced-2ms"] = 0.5
     (tmp_path / "run.json").write_text(json.dumps(run))
     with pytest.raises(ValueError, match="spaced-2ms does not give the median the run wrote"):
         main(["render", str(page), str(tmp_path / "run.json")])
+
+
+def test_a_family_measured_on_two_devices_shows_both(scripts):
+    from multi_gpu import families_on_devices
+
+    rows = [
+        {"model": "VGG11_CIFAR10_UNPRUNED", "device": "cuda:0"},
+        {"model": "VGG11_CIFAR10_random_PD1_GPR-30_PRUNED", "device": "cuda:1"},
+        {"model": "AlexNet_CIFAR10_UNPRUNED", "device": "cuda:1"},
+        {"model": "my model", "device": "cuda:0"},
+    ]
+    assert families_on_devices(rows) == {
+        "alexnet_cifar10": ["cuda:1"],
+        "my model": ["cuda:0"],
+        "vgg11_cifar10": ["cuda:0", "cuda:1"],
+    }
 
 
 def test_multi_gpu_reads_the_plugins_own_output_and_renders_each_family_on_its_devices(
@@ -431,6 +459,7 @@ def test_the_seed_phase_page_sets_each_seed_length_against_ours_on_the_same_mach
     # A tight seed CI 4.5 % below ours leaves ours' mean outside it
     assert "| 524 | 0.8000 | 0.300 | 0.30 | 0.105 | 0.21 | -4.55 % | no |" in text
     assert "Ours, vgg11 at 8: 0.11 J/sample, CV 0.09 % over 3 repeats." in text
+    assert "- vgg11 at 8: 500-524 timed passes, trials 0.8000-0.8000 s, 0.00 of an update" in text
     # Without ours the comparison cells stay empty
     assert main(["render", str(phase), str(page)]) == 0
     assert "| 0.105 | 0.21 |  |  |" in page.read_text()

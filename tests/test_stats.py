@@ -11,6 +11,7 @@ import pytest
 from pytest_pruneenergy.stats import (
     ci95_of_mean,
     confidence_half_width,
+    half_width_from_std,
     ratio_estimate,
     reduction_ci95_points,
     student_t_critical,
@@ -42,6 +43,14 @@ def test_confidence_half_width_is_t_times_standard_error():
 def test_confidence_half_width_needs_two_values():
     with pytest.raises(ValueError, match="at least 2"):
         confidence_half_width([1.0])
+    with pytest.raises(ValueError, match="at least 2"):
+        half_width_from_std(1.0, 1)
+
+
+def test_a_half_width_from_a_std_and_a_count_is_the_same_as_from_the_values():
+    values = [1.0, 2.0, 3.0, 4.0, 5.0]
+    assert half_width_from_std(math.sqrt(2.5), 5) == pytest.approx(confidence_half_width(values))
+    assert half_width_from_std(1.0, 10, confidence=0.99) > half_width_from_std(1.0, 10)
 
 
 def test_ratio_estimate_is_total_over_total_with_the_ratio_estimators_ci():

@@ -12,6 +12,7 @@ from pytest_pruneenergy.workers import (
     WorkerSlot,
     device_for_worker,
     family,
+    family_of_name,
     shared_gpu_message,
     worker_count,
     worker_slot,
@@ -81,3 +82,7 @@ def test_a_baseline_and_its_pruned_models_form_one_family():
     assert family(entry("vgg16_cifar10_random_PD1_GPR-20_PRUNED")) == family(pruned)
     assert family(entry("VGG16_IMAGENET_UNPRUNED")) != family(pruned)
     assert family(ModelEntry(Path("my model.pth"), None, None)) == "my model"
+    # From a name alone (a results row), the same key.
+    stem = "VGG16_CIFAR10_random_PD3_GPR-40_PRUNED_SEED_23"
+    assert family_of_name(parse_model_name(stem), stem) == family(pruned)
+    assert family_of_name(None, "my model") == "my model"
