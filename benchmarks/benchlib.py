@@ -39,6 +39,14 @@ def read_json_lines(paths: Iterable[str | Path]) -> list[dict[str, Any]]:
     ]
 
 
+def write_page(out: str | Path, lines: Sequence[str]) -> None:
+    """Write a rendered Markdown page (its folder made where missing) and say where."""
+    path = Path(out)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("\n".join(lines) + "\n")
+    print(f"wrote {path}")
+
+
 def gpus_of(records: Iterable[dict[str, Any]]) -> str:
     """The GPUs (with drivers) that a results file's records were measured on, for its page."""
     return ", ".join(sorted({f"{r['gpu']} (driver {r['driver']})" for r in records}))

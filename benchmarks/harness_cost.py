@@ -65,7 +65,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from benchlib import passes_per_second, pin_to_current_cpu
+from benchlib import passes_per_second, pin_to_current_cpu, write_page
 
 from pytest_pruneenergy.stats import confidence_half_width
 
@@ -363,9 +363,7 @@ def render(argv: Sequence[str]) -> int:
     ]
     for (model, batch, arm), values in pooled.items():
         lines.append(f"| {model} | {batch} | {arm} | {len(values)} | {ratio_cells(values)} |")
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text("\n".join(lines) + "\n")
-    print(f"wrote {args.out}")
+    write_page(args.out, lines)
     return 0
 
 

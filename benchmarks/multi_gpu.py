@@ -30,7 +30,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from benchlib import gpus_of
+from benchlib import gpus_of, write_page
 
 from pytest_pruneenergy.naming import parse_model_name
 from pytest_pruneenergy.reporting import CSV_NAME, RUN_CSV_NAME
@@ -235,9 +235,7 @@ def render(args: argparse.Namespace) -> int:
         )
         + ".",
     ]
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text("\n".join(lines) + "\n")
-    print(f"wrote {args.out}")
+    write_page(args.out, lines)
     return 0
 
 

@@ -45,7 +45,13 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
-from benchlib import add_model_grid_arguments, gpus_of, passes_per_second, read_json_lines
+from benchlib import (
+    add_model_grid_arguments,
+    gpus_of,
+    passes_per_second,
+    read_json_lines,
+    write_page,
+)
 
 from pytest_pruneenergy.cuda_graphs import capture_forward
 from pytest_pruneenergy.measurement import dynamic_joules_per_sample
@@ -371,9 +377,7 @@ def render(args: argparse.Namespace) -> int:
     lines += seed_at_ratio_section(records)
     lines += seed_phase_section(records)
     lines += dynamic_section(rows, [r["watts"] for r in records if r["method"] == "idle"])
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text("\n".join(lines) + "\n")
-    print(f"wrote {args.out}")
+    write_page(args.out, lines)
     return 0
 
 

@@ -34,7 +34,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from benchlib import gpus_of, passes_per_second, read_json_lines
+from benchlib import gpus_of, passes_per_second, read_json_lines, write_page
 from precision import cv_percent, periods_off_whole
 
 from pytest_pruneenergy.protocol import ProtocolSettings, measure
@@ -195,9 +195,7 @@ def render(args: argparse.Namespace) -> int:
             f"- Ours, {model} at {batch}: {statistics.fmean(energies):.4g} J/sample, CV "
             f"{cv_percent(energies):.2f} % over {len(energies)} repeats."
         )
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text("\n".join(lines) + "\n")
-    print(f"wrote {args.out}")
+    write_page(args.out, lines)
     return 0
 
 
