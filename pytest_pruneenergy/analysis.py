@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .error_text import first_line
 from .results import (
     ARCHITECTURE,
     BATCH_SIZE,
@@ -306,14 +307,25 @@ def read_metadata(path: str | PathLike[str]) -> pd.DataFrame:
         metadata = pd.read_csv(path, skipinitialspace=True)
     except pd.errors.EmptyDataError as error:
         raise ValueError(f"{path}: the metadata file is empty; it needs {expected}") from error
+    except (OSError, ValueError, UnicodeDecodeError) as error:
+        raise ValueError(f"{path}: not a readable CSV ({first_line(error)})") from error
     metadata.columns = [str(column).strip() for column in metadata.columns]
+    twice = sorted(
+        {column for column in metadata.columns if list(metadata.columns).count(column) > 1}
+    )
+    if twice:
+        raise ValueError(f"{path}: columns named more than once: {', '.join(twice)}")
     if MODEL_NAME not in metadata.columns:
         found = ", ".join(metadata.columns) or "none"
         raise ValueError(
             f"{path}: no {MODEL_NAME} column (columns found: {found}); the metadata file needs "
             f"{expected}"
         )
-    metadata[MODEL_NAME] = metadata[MODEL_NAME].astype(str).str.strip()
+    names = metadata[MODEL_NAME].map(lambda name: "" if pd.isna(name) else str(name).strip())
+    unnamed = int((names == "").sum())
+    if unnamed:
+        raise ValueError(f"{path}: {unnamed} row(s) without a {MODEL_NAME}; name each row's model")
+    metadata[MODEL_NAME] = names
     repeated = _repeated_names(metadata[MODEL_NAME])
     if repeated:
         raise ValueError(

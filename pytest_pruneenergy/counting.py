@@ -69,7 +69,13 @@ def _macs_on_own_device(module: nn.Module, input_shape: tuple[int, ...]) -> int:
     device = next((tensor.device for tensor in tensors), torch.device("cpu"))
     example = torch.zeros((1, *input_shape), dtype=_input_dtype(module), device=device)
     with torch.no_grad():
-        return _macs_of(lambda: module(example))
+        try:
+            return _macs_of(lambda: module(example))
+        except Exception:
+            # Under the counter's dispatch mode a TorchScript model's error loses its message
+            # ("RuntimeError: " and nothing more); the same pass without it raises the real one.
+            module(example)
+            raise
 
 
 def _macs_of(forward: Callable[[], object]) -> int:

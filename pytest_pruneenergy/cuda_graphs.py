@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from .loading import first_line
+from .error_text import first_line
 
 # Passes on a side stream before capture: cuDNN picks its algorithms and the allocator its
 # blocks outside the graph, as torch.cuda.graphs requires.

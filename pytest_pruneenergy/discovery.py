@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -33,8 +34,78 @@ def find_model_files(folder: Path) -> list[Path]:
     files = list_model_files(folder)
     if not files:
         suffixes = ", ".join(MODEL_FILE_SUFFIXES)
-        raise DiscoveryError(f"--prune-models folder {folder} holds no model files ({suffixes})")
+        skipped = skipped_files(folder)
+        because = f"; skipped: {describe_skipped(skipped)}" if skipped else ""
+        raise DiscoveryError(
+            f"--prune-models folder {folder} holds no model files ({suffixes}){because}"
+        )
     return files
+
+
+@dataclass(frozen=True)
+class SkippedFile:
+    """A file in a models folder that looks like a model but is not measured, and why."""
+
+    path: Path
+    reason: str
+
+
+# Model formats of other tools, found beside PyTorch models and skipped with a word on why.
+_FOREIGN_FORMATS = {
+    ".onnx": "an ONNX model: measure the PyTorch model it was exported from",
+    ".pt2": (
+        "a torch.export archive, not loaded (loading unpickles, and its graph is fixed to "
+        "one batch size): save the model as TorchScript"
+    ),
+    ".safetensors": (
+        "weights without an architecture: load them in a pytest_pruneenergy_load_model hook"
+    ),
+    ".ckpt": "a checkpoint (e.g. Lightning): save the model itself as .pth or TorchScript",
+    ".bin": "weights in a .bin file: save the model itself as .pth or TorchScript",
+    ".h5": "a Keras/HDF5 model: pytest-pruneenergy measures PyTorch models",
+    ".keras": "a Keras model: pytest-pruneenergy measures PyTorch models",
+    ".pb": "a TensorFlow graph: pytest-pruneenergy measures PyTorch models",
+    ".tflite": "a TensorFlow Lite model: pytest-pruneenergy measures PyTorch models",
+    ".engine": "a TensorRT engine: measure the PyTorch model it was built from",
+}
+
+
+def skipped_files(folder: Path) -> list[SkippedFile]:
+    """Files directly inside ``folder`` that look like models but are not measured: other
+    tools' formats, links to nowhere, and subfolders holding model files (not searched)."""
+    skipped = []
+    for path in sorted(folder.iterdir()):
+        if path.name.startswith("."):
+            continue
+        suffix = path.suffix.lower()
+        if path.is_symlink() and not path.exists():
+            if suffix in MODEL_FILE_SUFFIXES or suffix in _FOREIGN_FORMATS:
+                target = os.readlink(path)
+                skipped.append(SkippedFile(path, f"a link to {target}, which does not exist"))
+        elif path.is_dir():
+            if _holds_model_files(path):
+                skipped.append(
+                    SkippedFile(
+                        path,
+                        "a folder of models (folders are not searched: add it as "
+                        "another --prune-models)",
+                    )
+                )
+        elif suffix in _FOREIGN_FORMATS:
+            skipped.append(SkippedFile(path, _FOREIGN_FORMATS[suffix]))
+    return skipped
+
+
+def _holds_model_files(folder: Path) -> bool:
+    try:
+        return bool(list_model_files(folder))
+    except OSError:
+        return False
+
+
+def describe_skipped(skipped: list[SkippedFile]) -> str:
+    """``a.onnx (an ONNX model: ...); b.pth (a link to ...)``."""
+    return "; ".join(f"{item.path.name} ({item.reason})" for item in skipped)
 
 
 def list_model_files(folder: Path) -> list[Path]:

@@ -121,6 +121,9 @@ class RunRecord:
     machine_key: str
     settings: dict[str, Any]
     items: tuple[StoredItem, ...]
+    # The run ended before every collected item had a result (Ctrl-C, SIGTERM, -x, a crashed
+    # worker): stored, but never the default baseline of a comparison.
+    interrupted: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -133,6 +136,7 @@ class RunRecord:
             "machine_key": self.machine_key,
             "settings": self.settings,
             "items": [vars(item).copy() for item in self.items],
+            "interrupted": self.interrupted,
         }
 
     @classmethod
@@ -157,6 +161,7 @@ class RunRecord:
                 machine_key=str(data["machine_key"]),
                 settings=dict(data["settings"]),
                 items=tuple(StoredItem(**item) for item in data["items"]),
+                interrupted=bool(data.get("interrupted", False)),
             )
         except KeyError as error:
             raise RunStoreError(
@@ -222,6 +227,7 @@ def build_record(
     git: GitState,
     machine: MachineIdentity,
     now: datetime,
+    interrupted: bool = False,
 ) -> RunRecord:
     return RunRecord(
         run_id=new_run_id(now),
@@ -231,6 +237,7 @@ def build_record(
         machine_key=machine.machine_key,
         settings=settings,
         items=tuple(items_of(measurements, failures)),
+        interrupted=interrupted,
     )
 
 
@@ -346,8 +353,12 @@ def load_runs(store_dir: Path) -> LoadedRuns:
 def latest_comparable(
     runs: Sequence[RunRecord], machine_key: str, *, exclude_run_id: str | None = None
 ) -> RunRecord | None:
-    """The newest run measured on a machine with the same key."""
-    same = [r for r in runs if r.machine_key == machine_key and r.run_id != exclude_run_id]
+    """The newest complete run measured on a machine with the same key."""
+    same = [
+        r
+        for r in runs
+        if r.machine_key == machine_key and r.run_id != exclude_run_id and not r.interrupted
+    ]
     return max(same, key=lambda run: (run.created_utc, run.run_id), default=None)
 
 
@@ -490,7 +501,8 @@ def count_verdicts(comparisons: Iterable[ItemComparison]) -> dict[str, int]:
 def describe_run(run: RunRecord) -> str:
     commit = f"commit {run.git.commit[:12]}" if run.git.commit else "no git commit"
     dirty = " (dirty)" if run.git.dirty else ""
-    return f"{run.run_id} ({commit}{dirty}, {run.created_utc})"
+    interrupted = ", interrupted" if run.interrupted else ""
+    return f"{run.run_id} ({commit}{dirty}, {run.created_utc}{interrupted})"
 
 
 def comparison_lines(
@@ -611,6 +623,8 @@ class HistoryOutcome:
     lines: list[str]
     # The lines (among ``lines``) of --energy-compare-fail gates that regressed items broke.
     gate_failures: tuple[str, ...] = ()
+    # The line (among ``lines``) saying the run could not be stored: the session fails.
+    save_failure: str | None = None
 
     @property
     def gate_failed(self) -> bool:
@@ -625,6 +639,7 @@ def record_compare_save(
     *,
     repository_dir: Path,
     now: datetime | None = None,
+    interrupted: bool = False,
 ) -> HistoryOutcome:
     """Compare this run with a stored one (before it is stored, so never with itself), then
     store it; the lines say what happened, for the terminal summary."""
@@ -635,9 +650,11 @@ def record_compare_save(
         git=git_state(repository_dir),
         machine=current_machine(first_gpu_facts(measurements)),
         now=now or datetime.now(timezone.utc),
+        interrupted=interrupted,
     )
     lines: list[str] = []
     gate_lines: list[str] = []
+    save_failure = None
     if settings.compare_run is not None:
         lines, gate_lines = _compare_with_store(record, settings)
         lines += gate_lines
@@ -645,10 +662,12 @@ def record_compare_save(
         try:
             path = save_run(record, settings.store_dir)
         except OSError as error:  # the report and the comparison above still count
-            lines.append(f"RUN NOT SAVED to {settings.store_dir}: {error}")
+            save_failure = f"RUN NOT SAVED to {settings.store_dir}: {error}"
+            lines.append(save_failure)
         else:
-            lines.append(f"run saved: {path}")
-    return HistoryOutcome(lines, tuple(gate_lines))
+            marked = " (marked interrupted: never the default baseline)" if interrupted else ""
+            lines.append(f"run saved: {path}{marked}")
+    return HistoryOutcome(lines, tuple(gate_lines), save_failure)
 
 
 def _compare_with_store(record: RunRecord, settings: Settings) -> tuple[list[str], list[str]]:
@@ -660,8 +679,8 @@ def _compare_with_store(record: RunRecord, settings: Settings) -> tuple[list[str
         baseline = latest_comparable(loaded.runs, record.machine_key)
         if baseline is None:
             lines.append(
-                f"no stored run from this machine (machine_key {record.machine_key}) in "
-                f"{store}: nothing to compare with (--energy-save stores runs)"
+                f"no complete stored run from this machine (machine_key {record.machine_key}) "
+                f"in {store}: nothing to compare with (--energy-save stores runs)"
             )
             return lines, []
     else:

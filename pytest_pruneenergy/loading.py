@@ -12,6 +12,7 @@ Three formats:
 from __future__ import annotations
 
 import io
+import os
 import pickle
 import pickletools
 import warnings
@@ -19,6 +20,9 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from .error_text import error_summary
+from .file_kinds import FileKind, file_kind, hex_preview, text_preview
 
 if TYPE_CHECKING:
     import torch
@@ -71,23 +75,53 @@ def save_described_model(
 
 
 def load_model_file(path: str | Path, *, allow_pickle: bool) -> LoadedModel:
-    """Load any supported format; raise ModelLoadError naming the file otherwise."""
+    """Load any supported format; raise ModelLoadError naming the file, what it holds and what
+    to do otherwise."""
     path = Path(path)
+    if path.is_symlink() and not path.exists():
+        raise ModelLoadError(
+            f"{path}: a symbolic link to {os.readlink(path)}, which does not exist"
+        )
     if not path.is_file():
         raise ModelLoadError(f"{path}: no such model file")
-    if _is_torchscript(path):
-        return _load_torchscript(path)
-    return _load_torch_save(path, allow_pickle=allow_pickle)
-
-
-def _is_torchscript(path: Path) -> bool:
-    if not zipfile.is_zipfile(path):
-        return False
     try:
-        with zipfile.ZipFile(path) as archive:
-            return any(name.split("/", 1)[-1].startswith("code/") for name in archive.namelist())
-    except zipfile.BadZipFile:
-        return False
+        kind = file_kind(path)
+    except OSError as error:
+        raise ModelLoadError(f"{path}: cannot be read ({error.strerror or error})") from None
+    if kind is FileKind.TORCHSCRIPT:
+        return _load_torchscript(path)
+    if kind in (FileKind.TORCH_SAVE, FileKind.PICKLE):
+        return _load_torch_save(path, allow_pickle=allow_pickle)
+    raise ModelLoadError(f"{path}: {unloadable_reason(path, kind)}")
+
+
+def unloadable_reason(path: Path, kind: FileKind) -> str:
+    """What a file of a kind that no loader reads holds, and what to do about it."""
+    if kind is FileKind.EMPTY:
+        return "the file is empty (0 bytes): a save that was cut short? Write it again."
+    if kind is FileKind.TORCH_EXPORT:
+        return (
+            "a torch.export archive (torch.export.save), which pytest-pruneenergy does not load: "
+            "torch.export.load unpickles its weights (running code from the file), and an "
+            "exported graph accepts only the batch size it was exported with. Save the model "
+            "with torch.jit.save(torch.jit.trace(model, example)) or load it in a "
+            "pytest_pruneenergy_load_model hook."
+        )
+    if kind is FileKind.SAFETENSORS:
+        return (
+            "a safetensors file holds weights but no architecture; load it in a "
+            "pytest_pruneenergy_load_model hook in conftest.py (conftest_example/)"
+        )
+    if kind is FileKind.TEXT:
+        return f"a text file, not a model (it begins {text_preview(path)!r})"
+    if kind is FileKind.OTHER_ZIP:
+        return (
+            "a zip archive, but not one that torch.save, torch.jit.save or torch.export.save wrote"
+        )
+    return (
+        "not a model file: neither a torch.save archive, a pickle nor TorchScript (it begins "
+        f"with bytes {hex_preview(path)}); is it corrupted or cut short?"
+    )
 
 
 def _load_torchscript(path: Path) -> LoadedModel:
@@ -99,7 +133,9 @@ def _load_torchscript(path: Path) -> LoadedModel:
             warnings.simplefilter("ignore", DeprecationWarning)
             module = torch.jit.load(str(path), map_location="cpu")
     except Exception as error:
-        raise ModelLoadError(f"{path}: not a readable TorchScript archive ({error})") from error
+        raise ModelLoadError(
+            f"{path}: a TorchScript archive that could not be read ({error_summary(error)})"
+        ) from error
     return LoadedModel(module=module, file_format="torchscript", input_shape=None)
 
 
@@ -108,30 +144,28 @@ def _load_torch_save(path: Path, *, allow_pickle: bool) -> LoadedModel:
 
     try:
         payload = torch.load(path, map_location="cpu", weights_only=True)
-    except pickle.UnpicklingError as error:
+    except pickle.UnpicklingError:
+        # Raised both for pickled objects weights_only refuses and for damaged bytes; torch's
+        # own message advises weights_only=False either way, which is only safe for neither.
         if not _holds_a_pickle(path):
             raise ModelLoadError(
-                f"{path}: not a readable PyTorch file ({first_line(error)})"
-            ) from error
+                f"{path}: a torch.save file whose contents are damaged (corrupted or cut short?); "
+                "save it again"
+            ) from None
         if not allow_pickle:
             raise PickleRefused(
                 f"{path}: this file is a pickled Python object (e.g. torch.save(model)); "
                 "loading it runs code stored in the file. Rerun with --prune-allow-pickle if "
                 "you trust where it came from, or re-save it as TorchScript or with "
                 "pytest_pruneenergy.loading.save_described_model."
-            ) from error
+            ) from None
         return _load_pickle(path)
     except Exception as error:
         raise ModelLoadError(
-            f"{path}: not a readable PyTorch file ({type(error).__name__}: {first_line(error)})"
-        ) from error
+            f"{path}: a torch.save file that could not be read ({error_summary(error)}); "
+            "corrupted or cut short? Save it again."
+        ) from None
     return _module_from_payload(path, payload, allow_pickle=allow_pickle)
-
-
-def first_line(error: BaseException) -> str:
-    """torch's load errors run to paragraphs; a failing item's reason is one line."""
-    text = str(error).strip()
-    return text.splitlines()[0] if text else type(error).__name__
 
 
 def _holds_a_pickle(path: Path) -> bool:
@@ -159,10 +193,14 @@ def _load_pickle(path: Path) -> LoadedModel:
 
     try:
         obj = torch.load(path, map_location="cpu", weights_only=False)
-    except Exception as error:
+    except (ImportError, AttributeError) as error:
         raise ModelLoadError(
-            f"{path}: could not unpickle ({type(error).__name__}: {error})"
-        ) from error
+            f"{path}: could not unpickle: the class of the pickled model cannot be imported "
+            f"here ({error_summary(error)}). Make the module that defines it importable (e.g. "
+            "import it in conftest.py), or re-save the model as TorchScript."
+        ) from None
+    except Exception as error:
+        raise ModelLoadError(f"{path}: could not unpickle ({error_summary(error)})") from None
     if not isinstance(obj, torch.nn.Module):
         raise ModelLoadError(f"{path}: unpickled a {type(obj).__name__}, not a torch.nn.Module")
     return LoadedModel(module=obj, file_format="pickle", input_shape=None)

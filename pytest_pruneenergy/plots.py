@@ -48,9 +48,9 @@ from pytest_pruneenergy.results import (
     UNPRUNED_LABEL,
     estimate_mask,
     measured_rows,
-    shorten_middle,
 )
 
+from .labels import shorten_middle, shorten_names
 from .stats import ci95_of_mean
 
 CR_VS_ENERGY_FLOPS = "cr_vs_energy_reduction_flops.png"
@@ -542,6 +542,7 @@ def _batch_size_vs(
         if not pruned.empty:
             handles[f"{group} pruned (min-max)"] = _band(ax, pruned, value_column, colour)
         reference = of_group[of_group[_ROLE] != _PRUNED]
+        labels = shorten_names(reference[MODEL_NAME].astype(str), GROUP_LABEL_WIDTH)
         for model, of_model in reference.groupby(MODEL_NAME, sort=True):
             of_model = of_model.sort_values(BATCH_SIZE)
             error = None
@@ -549,7 +550,7 @@ def _batch_size_vs(
                 error = of_model[JOULES_PER_SAMPLE_CI95].fillna(0.0)
             label = f"{group} unpruned" if (of_model[_ROLE] == _BASELINE).all() else group
             if label in handles:
-                label = shorten_middle(str(model), GROUP_LABEL_WIDTH)
+                label = labels[str(model)]
             handles[label] = ax.errorbar(
                 of_model[BATCH_SIZE],
                 of_model[value_column],
@@ -609,11 +610,12 @@ def energy_history_figure(history: pd.DataFrame) -> Figure | None:
     position = {run_id: index for index, run_id in enumerate(runs["run_id"])}
     figure = _new_figure((max(6.0, 3.0 + 0.5 * len(runs)), 5.0))
     ax = figure.add_subplot()
+    labels = shorten_names(measured["model"].astype(str), 40)
     for (model, batch_size), rows in measured.groupby(["model", "batch_size"], sort=True):
         x = rows["run_id"].map(position).to_numpy()
         joules = rows["joules_per_sample"].to_numpy(dtype=float)
         ci95 = rows["joules_per_sample_ci95"].fillna(0.0).to_numpy(dtype=float)
-        label = f"{shorten_middle(str(model), 40)} bs{batch_size}"
+        label = f"{labels[str(model)]} bs{batch_size}"
         (line,) = ax.plot(x, joules, marker="o", label=label)
         ax.fill_between(x, joules - ci95, joules + ci95, color=line.get_color(), alpha=0.2)
     ax.set_xticks(range(len(runs)), [_run_label(run) for _, run in runs.iterrows()])

@@ -15,8 +15,25 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from .discovery import DiscoveryError, ModelEntry, find_model_files, pair_with_baselines
-from .measurement import ItemFailure, Measurement
+from .discovery import (
+    DiscoveryError,
+    ModelEntry,
+    find_model_files,
+    pair_with_baselines,
+    skipped_files,
+)
+from .item_ids import ENERGY_TEST_NAME, item_name, parse_item_id
+from .journal import (
+    ItemKey,
+    JournalContents,
+    JournalWriter,
+    item_key,
+    journal_dir,
+    read_journal,
+    set_aside,
+)
+from .ledger import ItemLedger, duplicated, is_energy_item_id, unwritable_reason
+from .measurement import ItemFailure, Measurement, format_shape
 from .settings import (
     OPTIONS,
     RawOptions,
@@ -57,6 +74,8 @@ BATCH_SIZE_KEY = pytest.StashKey[int]()
 MEASUREMENT_KEY = pytest.StashKey[Measurement]()
 FAILURE_RECORDED_KEY = pytest.StashKey[bool]()
 THRESHOLDS_KEY = pytest.StashKey[ItemThresholds]()
+RESUMED_KEY = pytest.StashKey[bool]()
+BENCHMARK_KEY = pytest.StashKey[Any]()
 # pytest-benchmark's timing is extra work after the energy windows; keep it a small share.
 BENCHMARK_SHARE = 0.1
 
@@ -141,9 +160,74 @@ def pytest_configure(config: pytest.Config) -> None:
             ),
             stacklevel=2,
         )
+    if not hasattr(config, "workerinput"):  # the controller, before any worker starts
+        _check_output_folders(settings)
+        _check_device(settings)
+        if settings.report_dir is not None and not settings.resume:
+            set_aside(journal_dir(settings.report_dir))
+        _end_on_sigterm(config)
     session = PruneEnergySession(config, settings, device=_device_of_this_process(config, settings))
     config.stash[SESSION_KEY] = session
     config.pluginmanager.register(session, "pruneenergy-session")
+
+
+def _check_output_folders(settings: Settings) -> None:
+    """Before measuring anything: an hour of measurements must not end in a report that cannot
+    be written."""
+    folders = []
+    if settings.report_dir is not None:
+        folders.append(("--energy-report folder", settings.report_dir))
+    if settings.save:
+        folders.append(("--energy-store folder (for --energy-save)", settings.store_dir))
+    for what, folder in folders:
+        reason = unwritable_reason(folder)
+        if reason is not None:
+            raise pytest.UsageError(
+                f"{what} {folder} cannot be written ({reason}); choose another folder or "
+                "fix its permissions. Nothing was measured."
+            )
+
+
+def _check_device(settings: Settings) -> None:
+    """A GPU asked for by name must exist: otherwise every item would fail the same way."""
+    if not settings.device.startswith("cuda"):
+        return
+    from .runner import ItemProblem, resolve_device
+
+    try:
+        resolve_device(settings.device)
+    except ItemProblem as error:
+        raise pytest.UsageError(
+            f"{error}; use --prune-device=auto or cpu to measure on this machine. "
+            "Nothing was measured."
+        ) from None
+
+
+def _end_on_sigterm(config: pytest.Config) -> None:
+    """SIGTERM (a CI job's time limit, ``kill``) ends the run as Ctrl-C does: pytest then
+    finishes the session, so the report holds every item measured so far and the run is stored
+    as interrupted. Only where nobody else handles SIGTERM, and undone at the end."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        return
+    if signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL:
+        return
+
+    def interrupt(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt("SIGTERM")
+
+    signal.signal(signal.SIGTERM, interrupt)
+    config.add_cleanup(lambda: signal.signal(signal.SIGTERM, signal.SIG_DFL))
+
+
+def groups_families(config: pytest.Config) -> bool:
+    """Under ``--dist loadgroup`` ids end in ``@family``. xdist's workers, which collect, see
+    ``dist`` as ``no`` and ``loadgroup`` as a flag of its own."""
+    return bool(getattr(config.option, "loadgroup", False)) or (
+        config.getoption("dist", "no") == GROUPING_DIST_MODE
+    )
 
 
 def splits_families(config: pytest.Config) -> bool:
@@ -227,13 +311,29 @@ def energy_meter(request: pytest.FixtureRequest) -> Meter:
 def _energy_test(
     request: pytest.FixtureRequest, prune_model: ModelEntry, energy_meter: Meter
 ) -> None:
-    _session(request).run_item(request.node, energy_meter, benchmark=None)
+    _session(request).run_item(request.node, energy_meter, benchmark=_benchmark_of(request))
 
 
-def _energy_test_with_benchmark(
-    request: pytest.FixtureRequest, prune_model: ModelEntry, energy_meter: Meter, benchmark: Any
-) -> None:
-    _session(request).run_item(request.node, energy_meter, benchmark=benchmark)
+def _benchmark_of(request: pytest.FixtureRequest) -> Any:
+    """pytest-benchmark's fixture where that plugin is active, else None.
+
+    Asked for here rather than declared, so that a pytest-benchmark that fails to set up (5.2
+    under pytest 9.2 reads an attribute pytest removed) costs its timing, not the measurement.
+    """
+    if not request.config.pluginmanager.hasplugin("benchmark"):
+        return None
+    try:
+        benchmark = request.getfixturevalue("benchmark")
+    except Exception as error:
+        request.node.warn(
+            PruneEnergyWarning(
+                f"pytest-benchmark's fixture failed ({type(error).__name__}: {error}); measured "
+                "without its timing (upgrading pytest-benchmark may fix it)"
+            )
+        )
+        return None
+    request.node.stash[BENCHMARK_KEY] = benchmark
+    return benchmark
 
 
 class EnergyItem(pytest.Function):
@@ -267,6 +367,13 @@ class ModelFile(pytest.File):
     def collect(self) -> Iterator[EnergyItem]:
         session: PruneEnergySession = self.config.stash[SESSION_KEY]
         entry = session.entry_for(self.path)
+        namesakes = session.namesakes_of(self.path)
+        if namesakes:
+            others = ", ".join(str(path) for path in namesakes)
+            raise self.CollectError(
+                f"{self.path}: another model file has the name {self.path.stem} ({others}); "
+                "the report names each model by its file's stem, so rename one of them"
+            )
         if entry.name is None:
             self.warn(
                 PruneEnergyWarning(
@@ -275,19 +382,15 @@ class ModelFile(pytest.File):
                     "compared with a baseline"
                 )
             )
-        with_benchmark = self.config.pluginmanager.hasplugin("benchmark")
-        function = _energy_test_with_benchmark if with_benchmark else _energy_test
-        # xdist honours the group only under --dist loadgroup, and registers the marker.
-        grouped = self.config.pluginmanager.hasplugin("xdist")
+        # A baseline and the models compared with it: one worker, one GPU (item_ids.py).
+        group = family(entry) if groups_families(self.config) else None
         for size in session.settings.batch_sizes:
+            # The id is the name alone: pytest 9.2 builds a Function's id from
+            # ``originalname`` and a callspec, which would give every batch size one id.
             item = EnergyItem.from_parent(
-                self,
-                name=f"test_energy[{entry.stem}-bs{size}]",
-                callobj=function,
-                originalname="test_energy",
+                self, name=item_name(entry.stem, size, group), callobj=_energy_test
             )
-            if grouped:  # a baseline and the models compared with it: one worker, one GPU
-                item.add_marker(pytest.mark.xdist_group(name=family(entry)))
+            item.originalname = ENERGY_TEST_NAME
             item.stash[ENTRY_KEY] = entry
             item.stash[BATCH_SIZE_KEY] = size
             yield item
@@ -302,6 +405,27 @@ class ModelFolder(pytest.Directory):
             return
         for path in files:
             yield ModelFile.from_parent(self, path=path, nodeid=f"{self.nodeid}/{path.name}")
+
+
+def measuring_settings(settings: Settings) -> dict[str, Any]:
+    """The settings that change an item's figures: a journaled measurement made with others
+    is not reused."""
+    return {
+        "protocol": settings.protocol,
+        "target_ci_fraction": settings.target_ci_fraction,
+        "max_seconds": settings.max_seconds,
+        "input_shape": None if settings.input_shape is None else format_shape(settings.input_shape),
+        "meter": settings.meter,
+        "cuda_graphs": settings.cuda_graphs,
+        "idle_seconds": settings.idle_seconds,
+        "estimate_watts_per_core": settings.estimate_watts_per_core,
+    }
+
+
+def _process_name(config: pytest.Config) -> str:
+    """``gw0``... on an xdist worker, ``main`` otherwise: one journal file each."""
+    workerinput = getattr(config, "workerinput", None)
+    return str(workerinput["workerid"]) if workerinput else "main"
 
 
 def _relative_nodeid(path: Path, root: Path) -> str:
@@ -332,6 +456,18 @@ class PruneEnergySession:
         # Gates judged at the end of the session (min_reduction, --energy-compare-fail): they
         # fail the run though every item passed, so pytest's last line must say so too.
         self.session_gate_failures: list[str] = []
+        # Problems that fail the run though no item failed: items without a result, report
+        # files not written. Counted on pytest's last line like the gates.
+        self.run_problems: list[str] = []
+        self.ledger = ItemLedger()
+        self.resumed_count = 0
+        self.journal: JournalWriter | None = None
+        self.resumable = JournalContents()
+        if settings.report_dir is not None:
+            folder = journal_dir(settings.report_dir)
+            self.journal = JournalWriter(folder, _process_name(config))
+            if settings.resume:
+                self.resumable = read_journal(folder)
 
     # -- collection -------------------------------------------------------------------------
 
@@ -347,6 +483,13 @@ class PruneEnergySession:
             self._entries = {entry.path: entry for entry in pair_with_baselines(paths)}
         return self._entries[path]
 
+    def namesakes_of(self, path: Path) -> list[Path]:
+        """Other model files with this file's stem: the report names models by stem, so two
+        would be two rows of one name, and one could be taken for the other's baseline."""
+        self.entry_for(path)
+        assert self._entries is not None
+        return [other for other in self._entries if other.stem == path.stem and other != path]
+
     @pytest.hookimpl(tryfirst=True)
     def pytest_collection_modifyitems(
         self, session: pytest.Session, items: list[pytest.Item]
@@ -357,6 +500,23 @@ class PruneEnergySession:
                 session, path=folder, nodeid=_relative_nodeid(folder, self.config.rootpath)
             )
             items.extend(session.genitems(collector))
+        clashes = duplicated(item.nodeid for item in items if isinstance(item, EnergyItem))
+        if clashes:  # one item would stand for two, and one of them would never be measured
+            raise pytest.UsageError(
+                f"{len(clashes)} energy item id(s) occur twice, e.g. {clashes[0]}; please report "
+                "this as a bug of pytest-pruneenergy, with your pytest and pytest-xdist versions"
+            )
+
+    def pytest_collection_finish(self, session: pytest.Session) -> None:
+        """Without xdist, this process collected: the items it must account for."""
+        if not hasattr(self.config, "workerinput"):
+            self.ledger.expect(item.nodeid for item in session.items)
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_xdist_node_collection_finished(self, node: Any, ids: list[str]) -> None:
+        """xdist controller: every worker collects the same ids; the first tells."""
+        if self.ledger.expected is None:
+            self.ledger.expect(ids)
 
     # -- running ----------------------------------------------------------------------------
 
@@ -411,28 +571,36 @@ class PruneEnergySession:
             )
 
         problem = None
+        prepared = None
         try:
             device = resolve_device(self.device)
-            prepared = self.cache.get(
-                entry.path, load, device=device, input_shape=self.settings.input_shape
-            )
-            idle_watts = self.idle_power.of(
-                meter, device, warn=lambda message: item.warn(PruneEnergyWarning(message))
-            )
-            measurement = measure_item(
-                prepared,
-                size,
-                meter=meter,
-                make_input=make_input,
-                settings=self.settings,
-                idle_watts=idle_watts,
-            )
+            key = self._journal_key(entry.path, size, device)
+            measurement = self.resumable.measurements.get(key) if key is not None else None
+            if measurement is None:
+                prepared = self.cache.get(
+                    entry.path, load, device=device, input_shape=self.settings.input_shape
+                )
+                idle_watts = self.idle_power.of(
+                    meter, device, warn=lambda message: item.warn(PruneEnergyWarning(message))
+                )
+                measurement = measure_item(
+                    prepared,
+                    size,
+                    meter=meter,
+                    make_input=make_input,
+                    settings=self.settings,
+                    idle_watts=idle_watts,
+                )
         except ItemProblem as error:
             problem = str(error)
         if problem is not None:  # failed outside the except block: no chained traceback
             pytest.fail(problem, pytrace=False)
         item.stash[MEASUREMENT_KEY] = measurement
-        if benchmark is not None:
+        if prepared is None:  # taken from the journal of an earlier run
+            item.stash[RESUMED_KEY] = True
+        else:
+            self._journal_measurement(item, key, measurement)
+        if benchmark is not None and prepared is not None:
             from .benchmarking import record_in_benchmark
 
             record_in_benchmark(
@@ -443,6 +611,35 @@ class PruneEnergySession:
                 budget_seconds=BENCHMARK_SHARE * self.settings.max_seconds,
             )
         self.check_in_item(item, measurement, thresholds)
+
+    def _journal_key(self, path: Path, batch_size: int, device: str) -> ItemKey | None:
+        """None where there is no journal, or the file cannot be looked at (loading then says
+        why)."""
+        if self.journal is None:
+            return None
+        try:
+            return item_key(
+                path, batch_size, device=device, settings=measuring_settings(self.settings)
+            )
+        except OSError:
+            return None
+
+    def _journal_measurement(
+        self, item: pytest.Item, key: ItemKey | None, measurement: Measurement
+    ) -> None:
+        """On disk before the next item starts; a journal that cannot be written costs the
+        resume, never the measurement, which still travels on the report."""
+        if self.journal is None or key is None:
+            return
+        try:
+            self.journal.append(key, measurement)
+        except OSError as error:
+            item.warn(
+                PruneEnergyWarning(
+                    f"journal {self.journal.path} not written ({error}): this item would be "
+                    "measured again by --energy-resume"
+                )
+            )
 
     def thresholds_of(self, item: pytest.Item) -> ItemThresholds:
         """Marker > command line > ini rule > ini; stashed, so the report carries them."""
@@ -478,7 +675,7 @@ class PruneEnergySession:
         self, item: pytest.Item, call: pytest.CallInfo[None]
     ) -> Iterator[None]:
         report = yield
-        benchmark = getattr(item, "funcargs", {}).get("benchmark")
+        benchmark = item.stash.get(BENCHMARK_KEY, None)
         if call.when == "call" and report.failed and benchmark is not None:
             # The item's own failure says what went wrong; pytest-benchmark's "fixture was not
             # used" warning on top of it would only be noise. pytest-benchmark resets
@@ -488,6 +685,7 @@ class PruneEnergySession:
         if call.when == "call" and measurement is not None:
             report.pruneenergy_measurement = measurement.to_dict()
             report.pruneenergy_thresholds = item.stash[THRESHOLDS_KEY].to_dict()
+            report.pruneenergy_resumed = item.stash.get(RESUMED_KEY, False)
         elif (
             report.failed
             and isinstance(item, (EnergyItem, FolderProblem))
@@ -507,24 +705,52 @@ class PruneEnergySession:
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         # On the controller under xdist these reports come from the workers.
         measurement = getattr(report, "pruneenergy_measurement", None)
+        failure = getattr(report, "pruneenergy_failure", None)
         if measurement is not None:
             self.measurements.append(Measurement.from_dict(measurement))
             thresholds = ItemThresholds.from_dict(report.pruneenergy_thresholds)
             self.thresholds[(measurement["model"], measurement["batch_size"])] = thresholds
-        failure = getattr(report, "pruneenergy_failure", None)
+            self.resumed_count += bool(getattr(report, "pruneenergy_resumed", False))
+        elif failure is None and report.failed and self._lost_item(report):
+            # No worker made this report: xdist did, for an item whose worker crashed.
+            failure = self._failure_of_lost_item(report).to_dict()
         if failure is not None:
             self.failures.append(ItemFailure.from_dict(failure))
+        if measurement is not None or failure is not None:
+            self.ledger.with_result.add(report.nodeid)
+        elif report.skipped and is_energy_item_id(report.nodeid):
+            self.ledger.skipped.add(report.nodeid)
+
+    def _lost_item(self, report: pytest.TestReport) -> bool:
+        """An energy item that failed without the plugin's record of a result or a failure."""
+        return is_energy_item_id(report.nodeid) and report.nodeid not in self.ledger.with_result
+
+    def _failure_of_lost_item(self, report: pytest.TestReport) -> ItemFailure:
+        parsed = parse_item_id(report.nodeid)
+        assert parsed is not None  # _lost_item checked it
+        path = self.config.rootpath / report.nodeid.partition("::")[0]
+        text = str(report.longreprtext).strip().splitlines()
+        return ItemFailure(
+            model=parsed.stem,
+            path=str(path),
+            batch_size=parsed.batch_size,
+            reason=text[-1] if text else "failed without a report from its process",
+        )
 
     # -- reporting --------------------------------------------------------------------------
 
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
         self.cache.clear()
+        if self.journal is not None:
+            self.journal.close()
         if not hasattr(self.config, "workerinput") and (self.measurements or self.failures):
             # On the controller only (xdist workers' results arrive here on their reports).
             from .reporting import Advice, write_report
 
             gates = self._judge_gates()
-            self.report_lines = write_report(
+            missing = self.ledger.missing()
+            interrupted = bool(missing) or session.exitstatus == pytest.ExitCode.INTERRUPTED
+            outcome = write_report(
                 self.measurements,
                 self.failures,
                 self.settings.report_dir,
@@ -536,10 +762,16 @@ class PruneEnergySession:
                     metadata_path=self.settings.metadata_path,
                     metric=self.settings.metric,
                 ),
+                notes=self._run_notes(missing, interrupted),
             )
+            self.report_lines = outcome.lines
+            self._fail_run(session, outcome.not_written)
+            if missing and session.exitstatus == pytest.ExitCode.OK:
+                # Nobody stopped the run, yet items have no result: never a silent pass.
+                self._fail_run(session, [f"{len(missing)} energy item(s) produced no result"])
             self._finish_gates(session, gates)
             if self.settings.save or self.settings.compare_run is not None:
-                self._compare_and_save(session)
+                self._compare_and_save(session, interrupted=interrupted)
         for meter in self._meters.values():
             try:
                 meter.close()
@@ -590,12 +822,62 @@ class PruneEnergySession:
             if session.exitstatus == pytest.ExitCode.OK:
                 session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
-    def _compare_and_save(self, session: pytest.Session) -> None:
+    def _run_notes(self, missing: list[str], interrupted: bool) -> list[str]:
+        """What the terminal summary says about the run itself: items taken from the journal,
+        and items left without a result."""
+        notes = [
+            f"skipped {item.path}: {item.reason}"
+            for folder in self.settings.model_dirs
+            if folder.is_dir()
+            for item in skipped_files(folder)
+        ]
+        if self.resumed_count:
+            notes.append(
+                f"resumed: {self.resumed_count} item(s) taken from the journal of an earlier run "
+                "(same files, settings and device), the rest measured now"
+            )
+        if self.resumable.unreadable_lines:
+            notes.append(
+                f"journal: {self.resumable.unreadable_lines} line(s) could not be read (cut short "
+                "by a kill?); those items were measured again"
+            )
+        if interrupted:
+            expected = len(self.ledger.expected or ())
+            done = expected - len(missing)
+            notes.append(
+                f"INTERRUPTED: {done} of {expected} energy items have a result; "
+                + (
+                    "rerun the same command with --energy-resume to measure only the rest"
+                    if self.settings.report_dir is not None
+                    else "with --energy-report, a rerun with --energy-resume measures only the rest"
+                )
+            )
+            if missing:
+                shown = ", ".join(missing[:3]) + (", ..." if len(missing) > 3 else "")
+                notes.append(f"  without a result: {shown}")
+        return notes
+
+    def _fail_run(self, session: pytest.Session, problems: list[str]) -> None:
+        """Problems that fail the run though no item failed; pytest's last line counts them."""
+        if not problems:
+            return
+        self.run_problems += problems
+        # pytest returns session.exitstatus after this hook; keep a worse status it has.
+        if session.exitstatus == pytest.ExitCode.OK:
+            session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+    def _compare_and_save(self, session: pytest.Session, *, interrupted: bool) -> None:
         from .history import record_compare_save
 
         outcome = record_compare_save(
-            self.measurements, self.failures, self.settings, repository_dir=self.config.rootpath
+            self.measurements,
+            self.failures,
+            self.settings,
+            repository_dir=self.config.rootpath,
+            interrupted=interrupted,
         )
+        if outcome.save_failure is not None:
+            self._fail_run(session, [outcome.save_failure])
         self.report_lines += outcome.lines
         # pytest returns session.exitstatus after this hook: a broken gate fails the run even
         # when every item passed.
@@ -623,6 +905,12 @@ class PruneEnergySession:
             key = "energy gate failed" if count == 1 else "energy gates failed"
             terminalreporter.stats.setdefault(key, []).extend(
                 SessionGateFailure(message) for message in self.session_gate_failures
+            )
+        if self.run_problems:
+            count = len(self.run_problems)
+            key = "energy run problem" if count == 1 else "energy run problems"
+            terminalreporter.stats.setdefault(key, []).extend(
+                SessionGateFailure(message) for message in self.run_problems
             )
         if not self.report_lines:
             return

@@ -44,6 +44,15 @@ def advice_lines(table: Any, advice: Advice) -> list[str]:
     return [f"advice: {r.model}: {r.reason}" for r in recommendations]
 
 
+@dataclass(frozen=True)
+class ReportOutcome:
+    """The terminal summary, and the lines (among them) of report parts that were not written:
+    any of those fails the session, since a CI job must not pass on a report it did not get."""
+
+    lines: list[str]
+    not_written: list[str]
+
+
 def write_report(
     measurements: list[Measurement],
     failures: list[ItemFailure],
@@ -52,22 +61,31 @@ def write_report(
     *,
     gates: Mapping[tuple[str, int], Sequence[Verdict]] | None = None,
     advice: Advice | None = None,
-) -> list[str]:
-    """Write the report files (when ``report_dir`` is set); return the terminal summary.
+    notes: Sequence[str] = (),
+) -> ReportOutcome:
+    """Write the report files (when ``report_dir`` is set) and make the terminal summary.
     ``gates``: the energy gates' verdicts per (model, batch size), for the CSV; ``advice``:
-    the budgets and metadata the findings answer to."""
+    the budgets and metadata the findings answer to; ``notes``: lines about the run itself
+    (resumed items, an interruption), printed after the table."""
     advice = advice or Advice()
     from .results import build_run_table, build_table, summary_lines, write_csv
 
     table = build_table(measurements, failures, gates)
-    lines = summary_lines(table) + advice_lines(table, advice)
+    lines = summary_lines(table) + advice_lines(table, advice) + list(notes)
     if report_dir is None:
-        return [*lines, "(add --energy-report to write the CSV and figures)"]
+        return ReportOutcome([*lines, "(add --energy-report to write the CSV and figures)"], [])
+    not_written: list[str] = []
+
+    def failed(line: str) -> None:
+        lines.append(line)
+        not_written.append(line)
+
     try:
         csv_path = write_csv(table, report_dir / CSV_NAME)
         run_csv_path = write_csv(build_run_table(table), report_dir / RUN_CSV_NAME)
     except OSError as error:  # the summary above still reaches the terminal
-        return [*lines, f"REPORT NOT WRITTEN to {report_dir}: {error}"]
+        failed(f"REPORT NOT WRITTEN to {report_dir}: {error}")
+        return ReportOutcome(lines, not_written)
     lines.append(f"CSV: {csv_path}")
     lines.append(f"run metadata (devices, idle power): {run_csv_path}")
     figures: list[Path] = []
@@ -76,21 +94,28 @@ def write_report(
 
         figures = write_figures(table, report_dir)
     except Exception as error:  # the CSV is written; say what went wrong and go on
-        lines.append(f"figures could not be drawn: {type(error).__name__}: {error}")
+        failed(f"figures could not be drawn: {type(error).__name__}: {error}")
     else:
         lines.append(f"figures: {len(figures)} PNG in {report_dir}")
-    lines.append(_write_html(table, report_dir, figures, advice))
+    html_line, html_written = _write_html(table, report_dir, figures, advice)
+    if html_written:
+        lines.append(html_line)
+    else:
+        failed(html_line)
     if hook is not None:
         try:
             hook.pytest_pruneenergy_report(table=table, report_dir=report_dir)
         except Exception as error:  # a user's hook must not cost the report written above
-            lines.append(f"pytest_pruneenergy_report hook failed: {type(error).__name__}: {error}")
-    return lines
+            failed(f"pytest_pruneenergy_report hook failed: {type(error).__name__}: {error}")
+    return ReportOutcome(lines, not_written)
 
 
-def _write_html(table: Any, report_dir: Path, figures: list[Path], advice: Advice) -> str:
-    """Write report.html beside the CSV; return the terminal line that says how it went.
-    Written after the figures (it embeds them); any failure here costs this page only."""
+def _write_html(
+    table: Any, report_dir: Path, figures: list[Path], advice: Advice
+) -> tuple[str, bool]:
+    """Write report.html beside the CSV; return the terminal line that says how it went, and
+    whether it was written. Written after the figures (it embeds them); any failure here costs
+    this page only."""
     try:
         from .report_html import findings_or_reason, write_html_report
 
@@ -105,5 +130,5 @@ def _write_html(table: Any, report_dir: Path, figures: list[Path], advice: Advic
             table, report_dir, figures=figures, findings=findings, findings_note=note
         )
     except Exception as error:  # the CSV and figures are written; say what went wrong
-        return f"HTML report could not be written: {type(error).__name__}: {error}"
-    return f"HTML report: {path}"
+        return f"HTML report could not be written: {type(error).__name__}: {error}", False
+    return f"HTML report: {path}", True

@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import math
 import os
+import textwrap
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -44,6 +45,7 @@ from typing import Any
 import pandas as pd
 
 from .files import write_atomically
+from .labels import shorten_end, shorten_middle, shorten_names
 from .measurement import ItemFailure, Measurement, WindowStats, format_shape
 from .naming import ModelName, parse_model_name
 from .thresholds import PASS, Verdict, worst_outcome
@@ -335,7 +337,8 @@ def summary_lines(table: pd.DataFrame) -> list[str]:
     complete = table.reindex(columns=list(COLUMNS))
     measured = measured_rows(complete)
     lines = [_summary_header(), "-" * len(_summary_header())]
-    lines.extend(_summary_row(row) for _, row in measured.iterrows())
+    labels = shorten_names(measured[MODEL_NAME].astype(str), SUMMARY_MODEL_WIDTH)
+    lines.extend(_summary_row(row, labels) for _, row in measured.iterrows())
     if measured.empty:
         lines.append("(no item was measured)")
     if measured[CI_TARGET_MET].map(_is_false).any():
@@ -349,24 +352,9 @@ def summary_lines(table: pd.DataFrame) -> list[str]:
     lines.extend(_estimate_warnings(measured))
     lines.extend(_idle_power_lines(measured))
     failed = complete[complete[STATUS].astype(str) == STATUS_FAILED]
-    lines.extend(_failure_line(row) for _, row in failed.iterrows())
+    for _, row in failed.iterrows():
+        lines.extend(_failure_lines(row))
     return lines
-
-
-def shorten_middle(text: str, width: int) -> str:
-    """Keep both ends of a long name (architecture at the front, PD and GPR at the back)."""
-    if len(text) <= width:
-        return text
-    if width < 3:  # too narrow for an ellipsis to leave anything of both ends
-        return text[:width]
-    head = (width - 1) // 2
-    tail = width - 1 - head
-    return f"{text[:head]}…{text[-tail:]}"
-
-
-def shorten_end(text: str, width: int) -> str:
-    """Cut ``text`` to ``width`` characters, marking the cut with an ellipsis."""
-    return text if len(text) <= width else f"{text[: width - 1]}…"
 
 
 def _baselines_by_group_and_batch(
@@ -541,8 +529,8 @@ def _summary_header() -> str:
     )
 
 
-def _summary_row(row: pd.Series) -> str:
-    model = shorten_middle(str(row[MODEL_NAME]), SUMMARY_MODEL_WIDTH)
+def _summary_row(row: pd.Series, labels: dict[str, str]) -> str:
+    model = labels[str(row[MODEL_NAME])]
     energy = _number(row[JOULES_PER_SAMPLE], "#.4g")
     ci95 = _number(row[JOULES_PER_SAMPLE_CI95], ".2g")
     if ci95 != "-":
@@ -711,9 +699,13 @@ def _idle_power_lines(measured: pd.DataFrame) -> list[str]:
     return lines
 
 
-def _failure_line(row: pd.Series) -> str:
+def _failure_lines(row: pd.Series) -> list[str]:
+    """``FAILED model (bs N): reason``, wrapped rather than cut: the cause of a failure often
+    comes at the end of its reason."""
     reason = ("" if pd.isna(row[ERROR]) else str(row[ERROR])).strip().splitlines()
     batch = _number(row[BATCH_SIZE], "d")
     where = f" (bs {batch})" if batch != "-" else ""
     line = f"FAILED {row[MODEL_NAME]}{where}: {reason[0] if reason else 'no reason given'}"
-    return shorten_end(line, SUMMARY_WIDTH)
+    return textwrap.wrap(
+        line, SUMMARY_WIDTH, subsequent_indent="  ", break_long_words=True, break_on_hyphens=False
+    )

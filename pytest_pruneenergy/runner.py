@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .loading import LoadedModel, ModelLoadError, first_line
+from .error_text import error_summary, first_line, with_shape_hint
+from .loading import LoadedModel, ModelLoadError
 from .measurement import Measurement, ModelCounts, format_shape
 from .settings import DEFAULT_INPUT_SHAPE, Settings
 
@@ -116,11 +117,11 @@ def prepare_model(
     try:
         counts = count_model(module, shape)
     except Exception as error:
-        raise ItemProblem(
+        message = (
             f"{path.stem}: could not count parameters and FLOPs on an input of shape "
-            f"{format_shape((1, *shape))} ({type(error).__name__}: {first_line(error)}). "
-            "If the model expects another input shape, set --prune-input-shape."
-        ) from error
+            f"{format_shape((1, *shape))} ({error_summary(error)})."
+        )
+        raise ItemProblem(with_shape_hint(message, error)) from error
     try:
         module = module.to(device)
     except Exception as error:
@@ -262,12 +263,12 @@ def measure_item(
             except Exception as error:
                 if is_out_of_memory(error):
                     raise
-                raise ItemProblem(
+                message = (
                     f"{stem}: the forward pass on an input of shape "
                     f"{format_shape((batch_size, *prepared.input_shape))} raised "
-                    f"{type(error).__name__}: {first_line(error)}. If the model expects another "
-                    "input shape, set --prune-input-shape."
-                ) from error
+                    f"{error_summary(error)}."
+                )
+                raise ItemProblem(with_shape_hint(message, error)) from error
             if settings.cuda_graphs:
                 run_batch = capture_forward(module, batch, device)
             else:

@@ -69,6 +69,8 @@ class Settings:
     recommend_fps: float | None = None
     metadata_path: Path | None = None
     metric: str | None = None
+    # Reuse the journal's measurements of unchanged items (journal.py).
+    resume: bool = False
 
     @property
     def enabled(self) -> bool:
@@ -178,6 +180,18 @@ OPTIONS: tuple[OptionSpec, ...] = (
             "energy_report"
         ),
         ini_help="report folder, or true for the default folder",
+    ),
+    OptionSpec(
+        key="resume",
+        flag="--energy-resume",
+        ini="energy_resume",
+        action="store_true",
+        help=(
+            "continue an interrupted run: reuse the measurements in the journal of the "
+            "--energy-report folder made of the same files with the same settings, and "
+            "measure only the rest. ini: energy_resume"
+        ),
+        ini_help="continue from the report folder's journal (true/false)",
     ),
     OptionSpec(
         key="meter",
@@ -598,6 +612,8 @@ class RawOptions:
     ini_recommend_fps: str = ""
     ini_metadata: str = ""
     ini_metric: str = ""
+    cli_resume: bool | None = None
+    ini_resume: str = ""
     # By option key: the old name an ini value was read from (OptionSpec.old_ini_names), so
     # that an error names what the file says.
     ini_old_names: Mapping[str, str] = field(default_factory=dict)
@@ -638,6 +654,12 @@ def resolve_settings(raw: RawOptions, *, invocation_dir: Path, ini_dir: Path) ->
         store_dir = invocation_dir / raw.cli_store_dir
     else:
         store_dir = ini_dir / (raw.ini_store_dir.strip() or DEFAULT_STORE_DIR)
+    resume = True if raw.cli_resume else parse_bool("energy_resume", raw.ini_resume)
+    if resume and report_dir is None:
+        raise SettingsError(
+            "--energy-resume continues from the journal in the report folder: give "
+            "--energy-report=DIR (the folder of the run to continue)"
+        )
     compare_fail = parse_compare_fail(raw.cli_compare_fail or ())
     compare_run = raw.cli_compare
     if compare_run is None and compare_fail:  # a gate needs a baseline: the latest run
@@ -684,4 +706,5 @@ def resolve_settings(raw: RawOptions, *, invocation_dir: Path, ini_dir: Path) ->
             else (ini_dir / raw.ini_metadata.strip() if raw.ini_metadata.strip() else None)
         ),
         metric=(raw.cli_metric or raw.ini_metric.strip() or None),
+        resume=resume,
     )

@@ -66,7 +66,7 @@ def test_pickled_module_loads_with_the_opt_in(tmp_path):
 def test_corrupt_file_is_a_clear_error(tmp_path):
     path = tmp_path / "broken.pth"
     path.write_bytes(b"this is not a model")
-    with pytest.raises(ModelLoadError, match=r"broken\.pth: not a readable PyTorch file"):
+    with pytest.raises(ModelLoadError, match=r"broken\.pth: a text file, not a model"):
         load_model_file(path, allow_pickle=False)
 
 
@@ -113,5 +113,5 @@ def test_corrupt_bytes_are_not_mistaken_for_a_pickle(tmp_path):
 def test_a_truncated_torch_file_is_a_clear_error(tmp_path):
     path = write_tiny_model(tmp_path / "m.pth", with_weights=True)
     path.write_bytes(path.read_bytes()[:200])
-    with pytest.raises(ModelLoadError, match="not a readable PyTorch file"):
+    with pytest.raises(ModelLoadError, match=r"m\.pth: not a model file: .* cut short\?"):
         load_model_file(path, allow_pickle=False)

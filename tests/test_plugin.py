@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+import torch
 
 from .conftest import tiny_alexnet, write_tiny_model, write_tiny_zoo
 
@@ -146,6 +147,24 @@ def test_collect_only_lists_one_item_per_model_and_batch_size(pytester: pytest.P
     assert lines == [
         f"models/{stem}.pth::test_energy[{stem}-bs{size}]" for stem in TINY_STEMS for size in (1, 4)
     ]
+
+
+def test_each_batch_size_is_an_item_of_its_own_under_xdist(pytester: pytest.Pytester, zoo):
+    # pytest 9.2 gave every batch size of a file one id, and xdist then ran half the items.
+    result = run(pytester, *TWO_WORKERS, "--prune-models=models", "--prune-batch-sizes=1,4")
+    result.assert_outcomes(passed=6)
+
+
+def test_two_model_files_of_one_name_stop_collection(pytester: pytest.Pytester, zoo):
+    other = pytester.path / "more"
+    other.mkdir()
+    write_tiny_model(other / "AlexNet_TINY_UNPRUNED.pth")
+    result = run(pytester, "--prune-models=models", "--prune-models=more")
+    assert result.ret != pytest.ExitCode.OK
+    result.stdout.fnmatch_lines(
+        ["*another model file has the name AlexNet_TINY_UNPRUNED*rename one of them*"]
+    )
+    result.assert_outcomes(errors=2)
 
 
 def test_k_selects_energy_items(pytester: pytest.Pytester, zoo):
@@ -424,6 +443,21 @@ def test_seed_protocol_figures_land_in_pytest_benchmark_extra_info(seed_run: Run
         assert info["power_limit_watts"] == 123.5
 
 
+def test_a_failing_benchmark_fixture_costs_its_timing_not_the_measurement(pytester, zoo):
+    # What pytest-benchmark 5.2 does under pytest 9.2: its fixture raises at setup.
+    pytester.makeconftest(
+        "import pytest\n"
+        "@pytest.fixture\n"
+        "def benchmark():\n"
+        "    raise AttributeError(\"'EnergyItem' object has no attribute '_nodeid'\")\n"
+    )
+    result = run(pytester, "--prune-models=models", "--prune-batch-sizes=1", "--energy-report")
+    result.assert_outcomes(passed=3, warnings=3)
+    result.stdout.fnmatch_lines(["*pytest-benchmark's fixture failed (AttributeError: *"])
+    table = pd.read_csv(pytester.path / "pruneenergy-report" / CSV_NAME)
+    assert set(table["Status"]) == {"measured"}
+
+
 def test_a_failed_item_draws_no_benchmark_warning(seed_run: Run):
     assert "this model is broken on purpose" in seed_run.output
     assert "Benchmark fixture was not used" not in seed_run.output
@@ -456,19 +490,58 @@ def pytest_pruneenergy_load_model(path, allow_pickle):
 GOOD_ITEMS = 2 * len(TINY_STEMS)
 
 
-@pytest.fixture(scope="module")
-def bad_run(tmp_path_factory: pytest.TempPathFactory) -> Run:
-    import torch
+class LinearOnFive(torch.nn.Module):
+    """Scripted, it fails inside the TorchScript interpreter on any input not ending in 5."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.linear = torch.nn.Linear(5, 2)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.linear(x)
+
+
+class RaisesInScript(torch.nn.Module):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.shape[0] > 0:
+            raise ValueError("scripted model broken on purpose")
+        return x
+
+
+class Doubles(torch.nn.Module):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return 2 * x
+
+
+def write_bad_files(models: Path) -> None:
+    """One file of each kind that cannot be measured, and files beside them that are skipped."""
+    import warnings
 
     from pytest_pruneenergy.architectures import build_model
 
+    (models / "AlexNet_TINY_random_PD2_GPR-50_PRUNED.pth").write_bytes(b"\x00garbage")
+    torch.save(build_model(tiny_alexnet()), models / "AlexNet_TINY_random_PD4_GPR-10_PRUNED.pth")
+    (models / "zero_bytes.pth").write_bytes(b"")
+    (models / "notes.pth").write_text("hello, these are not weights\n")
+    exported = torch.export.export(Doubles(), (torch.randn(1, 3, 8, 8),))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # torch.export warns about the .pt suffix
+        torch.export.save(exported, models / "exported.pt")
+        torch.jit.save(torch.jit.script(LinearOnFive()), models / "scripted_shape.pt")
+        torch.jit.save(torch.jit.script(RaisesInScript()), models / "scripted_raises.pt")
+    for name in ("model.onnx", "weights.safetensors", "program.pt2"):
+        (models / name).write_bytes(b"not read")
+    (models / "gone.pth").symlink_to(models.parent / "nowhere.pth")
+
+
+@pytest.fixture(scope="module")
+def bad_run(tmp_path_factory: pytest.TempPathFactory) -> Run:
     folder = tmp_path_factory.mktemp("bad")
     models = folder / "models"
     write_tiny_zoo(models)
     (folder / "empty").mkdir()
     (folder / "conftest.py").write_text(HOOKED_MODELS)
-    (models / "AlexNet_TINY_random_PD2_GPR-50_PRUNED.pth").write_bytes(b"\x00garbage")
-    torch.save(build_model(tiny_alexnet()), models / "AlexNet_TINY_random_PD4_GPR-10_PRUNED.pth")
+    write_bad_files(models)
     for stem in ("raises", "oom", "gray"):
         (models / f"{stem}.pth").write_bytes(b"loaded by the conftest hook")
     return run_pytest(
@@ -492,8 +565,9 @@ def failed_rows(run: Run, model: str) -> pd.DataFrame:
 def test_bad_inputs_fail_only_their_own_items(bad_run: Run):
     outcomes = bad_run.outcomes()
     assert outcomes["passed"] == GOOD_ITEMS + 1  # the tiny zoo, and "oom" at batch size 1
-    # corrupt 2, pickle 2, raises 2, gray 2, oom at bs 4 1, missing folder 1, empty folder 1
-    assert outcomes["failed"] == 11
+    # Two batch sizes each: corrupt, pickle, zero bytes, text, exported, two scripted, raises,
+    # gray; then oom at bs 4, the missing folder and the empty folder.
+    assert outcomes["failed"] == 2 * 9 + 3
     table = bad_run.table()
     measured = table[table["Status"] == "measured"]
     for stem in TINY_STEMS:
@@ -509,10 +583,54 @@ def test_empty_folder_is_one_failed_item_with_a_clear_error(bad_run: Run):
     assert "empty holds no model files (.pth, .pt, .ts, .jit)" in bad_run.output
 
 
-def test_corrupt_file_fails_its_items_with_a_clear_error(bad_run: Run):
-    rows = failed_rows(bad_run, "AlexNet_TINY_random_PD2_GPR-50_PRUNED")
+@pytest.mark.parametrize(
+    ("model", "reason"),
+    [
+        (
+            "AlexNet_TINY_random_PD2_GPR-50_PRUNED",
+            "PD2_GPR-50_PRUNED.pth: not a model file: neither a torch.save archive, a pickle nor "
+            "TorchScript (it begins with bytes 00 67 61 72 62 61 67 65); is it corrupted or cut "
+            "short?",
+        ),
+        ("zero_bytes", "zero_bytes.pth: the file is empty (0 bytes)"),
+        ("notes", "notes.pth: a text file, not a model (it begins 'hello, these are not"),
+        ("exported", "exported.pt: a torch.export archive (torch.export.save), which"),
+    ],
+)
+def test_a_file_that_is_no_model_says_what_it_is_and_what_to_do(bad_run: Run, model, reason):
+    rows = failed_rows(bad_run, model)
     assert sorted(rows["BATCH_SIZE"]) == [1, 4]
-    assert rows["Error"].str.contains("PD2_GPR-50_PRUNED.pth: not a readable PyTorch file").all()
+    assert rows["Error"].str.contains(reason, regex=False).all(), rows["Error"].iloc[0]
+    assert not rows["Error"].str.contains("weights_only set to False").any()
+
+
+def test_a_failing_torchscript_model_says_the_real_cause_and_the_shape_hint(bad_run: Run):
+    rows = failed_rows(bad_run, "scripted_shape")
+    assert sorted(rows["BATCH_SIZE"]) == [1, 4]
+    error = rows["Error"].iloc[0]
+    assert "RuntimeError: mat1 and mat2 shapes cannot be multiplied (192x64 and 5x2)" in error
+    assert "TorchScript interpreter" not in error
+    assert "set --prune-input-shape" in error
+    summary = " ".join(bad_run.summary().split())  # long reasons wrap, never get cut
+    assert "(RuntimeError: mat1 and mat2 shapes cannot be multiplied (192x64 and 5x2))" in summary
+
+
+def test_an_error_that_is_not_about_shape_gets_no_shape_hint(bad_run: Run):
+    for model, cause in (
+        ("scripted_raises", "ValueError: scripted model broken on purpose"),
+        ("raises", "ValueError: this model is broken on purpose"),
+    ):
+        error = failed_rows(bad_run, model)["Error"].iloc[0]
+        assert cause in error
+        assert "--prune-input-shape" not in error
+
+
+def test_skipped_files_are_listed_with_the_reason(bad_run: Run):
+    summary = bad_run.summary()
+    assert "model.onnx: an ONNX model: measure the PyTorch model it was exported from" in summary
+    assert "weights.safetensors: weights without an architecture" in summary
+    assert "program.pt2: a torch.export archive, not loaded" in summary
+    assert "gone.pth: a link to" in summary and "nowhere.pth, which does not exist" in summary
 
 
 def test_pickle_without_the_opt_in_fails_naming_the_file_and_the_option(bad_run: Run):
@@ -542,20 +660,51 @@ def test_batch_size_that_runs_out_of_memory_fails_alone(bad_run: Run):
     assert "batch size 4 does not fit in cpu memory" in oom.loc[4, "Error"]
 
 
-def test_pickle_loads_with_the_opt_in(pytester: pytest.Pytester, zoo):
-    import torch
+LOST_MODULE = """
+import torch
 
+class Lost(torch.nn.Module):
+    def forward(self, x):
+        return x.mean()
+"""
+
+
+def pickle_of_a_class_that_will_be_gone(path: Path) -> None:
+    """A pickled module whose class lives in a module that no longer exists when loaded."""
+    import importlib.util
+
+    source = path.parent / "lost_module.py"
+    source.write_text(LOST_MODULE)
+    spec = importlib.util.spec_from_file_location("lost_module", source)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["lost_module"] = module
+    try:
+        spec.loader.exec_module(module)
+        torch.save(module.Lost(), path)
+    finally:
+        del sys.modules["lost_module"]
+        source.unlink()
+
+
+def test_pickle_loads_with_the_opt_in(pytester: pytest.Pytester, zoo):
     from pytest_pruneenergy.architectures import build_model
 
     torch.save(build_model(tiny_alexnet()), zoo / "AlexNet_TINY_random_PD2_GPR-10_PRUNED.pth")
+    pickle_of_a_class_that_will_be_gone(zoo / "unimportable.pth")
     result = run(
         pytester,
         "--prune-models=models",
         "--prune-batch-sizes=1",
         "--prune-input-shape=3,64,64",
         "--prune-allow-pickle",
+        "--energy-report",
     )
-    result.assert_outcomes(passed=4)
+    result.assert_outcomes(passed=4, failed=1)
+    table = pd.read_csv(pytester.path / "pruneenergy-report" / CSV_NAME)
+    (error,) = table.loc[table["MODEL_NAME"] == "unimportable", "Error"]
+    assert "could not unpickle: the class of the pickled model cannot be imported here" in error
+    assert "No module named 'lost_module'" in error
 
 
 def test_an_unparsed_name_is_measured_and_warned_about_once(pytester: pytest.Pytester, zoo):
@@ -602,6 +751,7 @@ def test_loadgroup_keeps_each_family_on_one_worker(pytester: pytest.Pytester, zo
         "--energy-report",
     )
     result.assert_outcomes(passed=10)
+    assert "::test_energy[AlexNet_TINY_UNPRUNED-bs1]@alexnet_tiny" in result.stdout.str()
     workers_by_family: dict[str, set[str]] = {}
     for worker, family in re.findall(r"\[(gw\d)\].*PASSED .*@(\w+)", result.stdout.str()):
         workers_by_family.setdefault(family, set()).add(worker)
@@ -691,28 +841,71 @@ def test_fixtures_outside_energy_items_say_where_they_exist(pytester: pytest.Pyt
     )
 
 
-def test_an_unwritable_report_folder_and_a_failing_meter_close_keep_the_summary(tmp_path):
+def test_an_unwritable_report_folder_stops_the_run_before_anything_is_measured(tmp_path):
+    write_tiny_zoo(tmp_path / "models")
+    (tmp_path / "taken").write_text("a file where the report folder should go")
+    result = run_pytest(tmp_path, "--prune-models=models", "--energy-report=taken/report")
+    assert result.returncode == pytest.ExitCode.USAGE_ERROR, result.output
+    assert "--energy-report folder" in result.output
+    assert "taken/report cannot be written (Not a directory)" in result.output
+    assert "Nothing was measured." in result.output
+    assert "= pruneenergy =" not in result.output
+
+
+def test_a_gpu_asked_for_on_a_machine_without_one_stops_the_run_at_once(pytester, zoo):
+    result = run(pytester, "--prune-models=models", "--prune-device=cuda")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(
+        ["*--prune-device=cuda:0, but torch sees no CUDA device; use --prune-device=auto or cpu*"]
+    )
+
+
+def test_an_unwritable_store_stops_the_run_before_anything_is_measured(tmp_path):
+    write_tiny_zoo(tmp_path / "models")
+    (tmp_path / "store").write_text("a file where the run store should go")
+    result = run_pytest(tmp_path, "--prune-models=models", "--energy-save", "--energy-store=store")
+    assert result.returncode == pytest.ExitCode.USAGE_ERROR, result.output
+    assert "--energy-store folder (for --energy-save)" in result.output
+    assert "cannot be written (a file of that name is in the way)" in result.output
+
+
+# The report folder is taken away while the items run: the CSV can then not be written.
+REPORT_TAKEN_AWAY = """
+import shutil
+from pathlib import Path
+
+def pytest_runtest_teardown(item):
+    report = Path("report")
+    if report.is_dir():
+        shutil.rmtree(report)
+        report.write_text("a file where the report folder was")
+"""
+
+
+def test_a_report_that_cannot_be_written_fails_the_run_and_a_failing_meter_close_costs_nothing(
+    tmp_path,
+):
     (tmp_path / "models").mkdir()
     conftest = METERED_MODELS.replace(
         "    def close(self):\n        pass",
         "    def close(self):\n        raise RuntimeError('NVML_ERROR_UNINITIALIZED')",
     )
-    (tmp_path / "conftest.py").write_text(conftest)
+    (tmp_path / "conftest.py").write_text(conftest + REPORT_TAKEN_AWAY)
     (tmp_path / "models" / f"{METERED_STEMS[0]}.pth").write_bytes(b"loaded by the hook")
-    (tmp_path / "taken").write_text("a file where the report folder should go")
     result = run_pytest(
         tmp_path,
         "--prune-models=models",
         "--prune-batch-sizes=1",
         "--prune-input-shape=8",
         "--energy-idle-seconds=0",
-        "--energy-report=taken/report",
+        "--energy-report=report",
         "-p",
         "no:benchmark",
     )
-    assert result.returncode == 0, result.output
-    assert METERED_STEMS[0] in result.output[result.output.index("= pruneenergy =") :]
+    assert result.returncode == pytest.ExitCode.TESTS_FAILED, result.output
+    assert METERED_STEMS[0] in result.summary()
     assert "REPORT NOT WRITTEN to" in result.output
+    assert re.search(r"1 passed, .*1 energy run problem in", result.output)  # pytest's last line
     assert "closing the board meter failed: NVML_ERROR_UNINITIALIZED" in result.output
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 import dataclasses
 import random
 import threading
@@ -85,10 +86,43 @@ def test_constant_power_gives_watts_times_seconds_per_sample():
     assert stats.frames_per_second == pytest.approx(1 / stats.seconds_per_sample_mean)
 
 
+class PerPassMeter(TickingMeter):
+    """A ticking counter whose energy is ``joules_per_pass`` per pass run, interpolated inside
+    the pass in flight as the protocol interpolates samples: energy per sample is then the same
+    in every window however a busy machine stretches the passes."""
+
+    def __init__(self, joules_per_pass: float, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.joules_per_pass = joules_per_pass
+        self.ends = [time.perf_counter()]  # when each pass ended; the first: when counting began
+
+    def run_pass(self) -> None:
+        time.sleep(0.001)
+        self.ends.append(time.perf_counter())
+
+    def read_joules(self) -> float:
+        # A tick's value is fixed when it is first read, as a real counter's is.
+        with self._lock:
+            tick = int((time.perf_counter() - self._start) / self._period)
+            while len(self._energy) <= tick:
+                instant = self._start + len(self._energy) * self._period
+                self._energy.append(self.joules_per_pass * self._passes_by(instant))
+            return self._energy[tick]
+
+    def _passes_by(self, instant: float) -> float:
+        done = bisect.bisect_right(self.ends, instant) - 1
+        if done < 0:
+            return 0.0
+        if done + 1 >= len(self.ends):  # the pass in flight: its share so far, at most one
+            return done + min(1.0, (instant - self.ends[done]) / 0.001)
+        return done + (instant - self.ends[done]) / (self.ends[done + 1] - self.ends[done])
+
+
 def test_adaptive_stops_once_the_ci_target_is_met():
-    # Energy per sample follows pass durations, which a busy test machine jitters: ask 2 %.
     settings = dataclasses.replace(FAST, target_ci_fraction=0.02)
-    stats = measure(sleeping_pass(), "cpu", TickingMeter(100.0), BATCH_SIZE, settings)
+    meter = PerPassMeter(joules_per_pass=0.4)
+    stats = measure(meter.run_pass, "cpu", meter, BATCH_SIZE, settings)
+    assert stats.joules_per_sample_mean == pytest.approx(0.4 / BATCH_SIZE, rel=0.01)
     assert stats.converged
     assert stats.windows >= settings.min_windows
     assert stats.joules_per_sample_ci95 <= 0.02 * stats.joules_per_sample_mean

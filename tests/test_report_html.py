@@ -340,8 +340,9 @@ def only_a_failure() -> list[ItemFailure]:
 
 
 def test_plugin_report_writes_report_html_beside_the_csv(tmp_path: Path) -> None:
-    lines = reporting.write_report([], only_a_failure(), tmp_path)
-    assert f"HTML report: {tmp_path / HTML_NAME}" in lines
+    outcome = reporting.write_report([], only_a_failure(), tmp_path)
+    assert f"HTML report: {tmp_path / HTML_NAME}" in outcome.lines
+    assert outcome.not_written == []
     assert "AlexNet_TINY_UNPRUNED" in (tmp_path / HTML_NAME).read_text(encoding="utf-8")
 
 
@@ -352,8 +353,10 @@ def test_plugin_report_survives_a_failing_html_writer(
         raise RuntimeError("disk on fire")
 
     monkeypatch.setattr(report_html, "write_html_report", broken)
-    lines = reporting.write_report([], only_a_failure(), tmp_path)
-    assert "HTML report could not be written: RuntimeError: disk on fire" in lines
+    outcome = reporting.write_report([], only_a_failure(), tmp_path)
+    line = "HTML report could not be written: RuntimeError: disk on fire"
+    assert line in outcome.lines
+    assert outcome.not_written == [line]  # which fails the session
     assert (tmp_path / CSV_NAME).is_file()
 
 

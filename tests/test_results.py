@@ -10,12 +10,12 @@ import pandas as pd
 import pytest
 
 from pytest_pruneenergy import results
+from pytest_pruneenergy.labels import shorten_names
 from pytest_pruneenergy.measurement import ItemFailure, Measurement, WindowStats
 from pytest_pruneenergy.results import (
     build_run_table,
     build_table,
     reduction_percent,
-    shorten_middle,
     summary_lines,
     write_csv,
 )
@@ -419,7 +419,8 @@ def test_failed_write_keeps_the_old_csv_whole(
 def test_summary_has_one_line_per_measured_row_in_table_order(table: pd.DataFrame) -> None:
     measured = table[table["Status"] == "measured"]["MODEL_NAME"]
     rows = summary_lines(table)[2 : 2 + len(measured)]
-    assert [row.split()[0] for row in rows] == [shorten_middle(m, 40) for m in measured]
+    labels = shorten_names(measured, 40)
+    assert [row.split()[0] for row in rows] == [labels[m] for m in measured]
 
 
 def test_summary_shows_energy_with_ci_and_reduction(table: pd.DataFrame) -> None:
@@ -515,12 +516,14 @@ def test_summary_keeps_both_ends_of_a_long_model_name() -> None:
     assert row.startswith("ResNet-152") and "SEED_42" in row
 
 
-def test_shorten_middle_keeps_short_text() -> None:
-    assert shorten_middle("AlexNet", 10) == "AlexNet"
-
-
-def test_shorten_middle_fits_the_width() -> None:
-    assert shorten_middle("abcdefghijkl", 7) == "abc…jkl"
+def test_summary_keeps_the_part_that_tells_two_long_names_apart() -> None:
+    names = [
+        "RESNET18_CIFAR10_l1-normed_PD1_GPR-30_PRUNED",
+        "RESNET18_CIFAR10_random_PD1_GPR-30_PRUNED",
+    ]
+    lines = summary_lines(build_table([measurement(name) for name in names], []))
+    assert any("l1-normed_PD1_GPR-30_PRUNED" in line for line in lines)
+    assert any("random_PD1_GPR-30_PRUNED" in line for line in lines)
 
 
 def test_run_table_has_one_row_per_device_with_its_facts_and_idle_power() -> None:
