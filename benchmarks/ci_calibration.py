@@ -45,8 +45,8 @@ from typing import Any
 
 from benchlib import add_model_grid_arguments, gpus_of, read_json_lines
 
-from pytest_pruneenergy.stats import RatioEstimate, ratio_estimate, student_t_critical
-from pytest_pruneenergy.ticks import Tick, on_periodic_grid
+from pytest_pruneenergy.measure.stats import RatioEstimate, ratio_estimate, student_t_critical
+from pytest_pruneenergy.measure.ticks import Tick, on_periodic_grid
 
 LAYOUTS = ("alexnet", "vgg11", "vgg16")
 BATCH_SIZES = (1, 8, 32, 64)
@@ -148,9 +148,9 @@ def halves_within_ci(windows: Sequence[Window], estimator: Estimator) -> bool | 
 def run(args: argparse.Namespace) -> int:
     import torch
 
-    from pytest_pruneenergy.architectures import build_model, unpruned_architecture
-    from pytest_pruneenergy.meters import NvmlCounterMeter
-    from pytest_pruneenergy.protocol import ProtocolSettings, measure
+    from pytest_pruneenergy.measure.meters import NvmlCounterMeter
+    from pytest_pruneenergy.measure.protocol import ProtocolSettings, measure
+    from pytest_pruneenergy.models.architectures import build_model, unpruned_architecture
 
     device = "cuda:0"
     meter = NvmlCounterMeter(0)

@@ -67,7 +67,7 @@ from typing import Any
 
 from benchlib import passes_per_second, pin_to_current_cpu, write_page
 
-from pytest_pruneenergy.stats import confidence_half_width
+from pytest_pruneenergy.measure.stats import confidence_half_width
 
 ROUNDS = 12
 CHUNK_SECONDS = 0.25
@@ -190,7 +190,7 @@ def interleaved_fps(
     arms with the tick poller reading ``meter`` in its thread, held at a gate or restarted
     (``--poller``), each poller thread started inside ``poller_home()`` (``Pinning.elsewhere``
     to keep it off a pinned loop's CPU)."""
-    from pytest_pruneenergy.ticks import TickRecorder
+    from pytest_pruneenergy.measure.ticks import TickRecorder
 
     chunks: list[Chunk] = []
 
@@ -411,15 +411,15 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     import torch
 
-    from pytest_pruneenergy.architectures import build_model, unpruned_architecture
-    from pytest_pruneenergy.meters import NvmlCounterMeter
-    from pytest_pruneenergy.protocol import (
+    from pytest_pruneenergy.measure.meters import NvmlCounterMeter
+    from pytest_pruneenergy.measure.protocol import (
         CudaEvents,
         EventPassClock,
         ProtocolSettings,
         passes_per_marker,
         queue_limit_passes,
     )
+    from pytest_pruneenergy.models.architectures import build_model, unpruned_architecture
 
     device = "cuda:0"
     meter = NvmlCounterMeter(0)

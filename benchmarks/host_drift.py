@@ -76,9 +76,9 @@ def main() -> int:
 
     import torch
 
-    from pytest_pruneenergy.architectures import build_model, unpruned_architecture
-    from pytest_pruneenergy.meters import NvmlCounterMeter
-    from pytest_pruneenergy.ticks import TickRecorder
+    from pytest_pruneenergy.measure.meters import NvmlCounterMeter
+    from pytest_pruneenergy.measure.ticks import TickRecorder
+    from pytest_pruneenergy.models.architectures import build_model, unpruned_architecture
 
     device = torch.device("cuda:0")
     meter = NvmlCounterMeter(0)

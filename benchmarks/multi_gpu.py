@@ -32,10 +32,11 @@ from typing import Any
 
 from benchlib import gpus_of, write_page
 
-from pytest_pruneenergy.naming import parse_model_name
-from pytest_pruneenergy.reporting import CSV_NAME, RUN_CSV_NAME
-from pytest_pruneenergy.results import (
+from pytest_pruneenergy.models.naming import parse_model_name
+from pytest_pruneenergy.models.pairing import family_label
+from pytest_pruneenergy.report.schema import (
     BATCH_SIZE,
+    CSV_NAME,
     DEVICE,
     ENERGY_REDUCTION,
     FPS,
@@ -44,9 +45,9 @@ from pytest_pruneenergy.results import (
     ITEMS_MEASURED,
     JOULES_PER_SAMPLE,
     MODEL_NAME,
+    RUN_CSV_NAME,
     SECONDS_MEASURED,
 )
-from pytest_pruneenergy.workers import family_of_name
 
 # Terminal lines that would mean the run did not keep families or GPUs apart.
 ALARMS = ("cross-device", "share")
@@ -110,8 +111,8 @@ def run_way(command: list[str], report: Path) -> dict[str, Any]:
 def run(args: argparse.Namespace) -> int:
     import torch
 
-    from pytest_pruneenergy.meters import NvmlCounterMeter
-    from pytest_pruneenergy.zoo import build_zoo
+    from pytest_pruneenergy.measure.meters import NvmlCounterMeter
+    from pytest_pruneenergy.models.zoo import build_zoo
 
     gpus = torch.cuda.device_count()
     if gpus < 2:
@@ -140,7 +141,7 @@ def families_on_devices(results: list[dict[str, Any]]) -> dict[str, list[str]]:
     the devices its rows were measured on; one device each where grouping works."""
     devices: dict[str, set[str]] = {}
     for row in results:
-        family = family_of_name(parse_model_name(row["model"]), row["model"])
+        family = family_label(parse_model_name(row["model"]), row["model"])
         devices.setdefault(family, set()).add(row["device"])
     return {family: sorted(found) for family, found in sorted(devices.items())}
 

@@ -68,7 +68,7 @@ def main() -> int:
     import pynvml
     import torch
 
-    from pytest_pruneenergy.meters import NvmlCounterMeter
+    from pytest_pruneenergy.measure.meters import NvmlCounterMeter
 
     meter = NvmlCounterMeter(0)
     handle = meter._handle

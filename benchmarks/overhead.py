@@ -37,10 +37,15 @@ def loop_fps(run_batch: Callable[[], Any], after_pass: Callable[[], None], batch
 def main(argv: list[str] | None = None) -> int:
     import torch
 
-    from pytest_pruneenergy.architectures import build_model, unpruned_architecture
-    from pytest_pruneenergy.meters import EstimateMeter, NvmlCounterMeter
-    from pytest_pruneenergy.protocol import CudaEvents, EventPassClock, ProtocolSettings, measure
-    from pytest_pruneenergy.ticks import TickRecorder
+    from pytest_pruneenergy.measure.meters import EstimateMeter, NvmlCounterMeter
+    from pytest_pruneenergy.measure.protocol import (
+        CudaEvents,
+        EventPassClock,
+        ProtocolSettings,
+        measure,
+    )
+    from pytest_pruneenergy.measure.ticks import TickRecorder
+    from pytest_pruneenergy.models.architectures import build_model, unpruned_architecture
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--layout", default="alexnet")

@@ -4,7 +4,7 @@ two-read window, on a real GPU.
 For AlexNet, VGG11 and VGG16 (unpruned, torchvision layouts, 1000 classes, 224x224, FP32) at
 batch sizes 1, 8, 32 and 64, each measured ``--repeats`` times:
 
-- ours: the adaptive, tick-aligned protocol (pytest_pruneenergy.protocol, default settings);
+- ours: the adaptive, tick-aligned protocol (pytest_pruneenergy.measure.protocol, default settings);
 - naive: two meter reads bracketing the very same run as ours, divided by all its samples
   (the seed tool's and Zeus's window), so both see identical work;
 - seed: PruneEnergyAnalyzer's protocol (20 trials x (100 warm-up + 500 timed passes)),
@@ -53,10 +53,10 @@ from benchlib import (
     write_page,
 )
 
-from pytest_pruneenergy.cuda_graphs import capture_forward
-from pytest_pruneenergy.measurement import dynamic_joules_per_sample
-from pytest_pruneenergy.protocol import ProtocolSettings, measure, measure_idle_watts
-from pytest_pruneenergy.stats import confidence_half_width
+from pytest_pruneenergy.measure.cuda_graphs import capture_forward
+from pytest_pruneenergy.measure.protocol import ProtocolSettings, measure, measure_idle_watts
+from pytest_pruneenergy.measure.stats import confidence_half_width
+from pytest_pruneenergy.measure.window_stats import dynamic_joules_per_sample
 
 LAYOUTS = ("alexnet", "vgg11", "vgg16")
 BATCH_SIZES = (1, 8, 32, 64)
@@ -105,8 +105,8 @@ def bare_loop_fps(
 def run(args: argparse.Namespace) -> int:
     import torch
 
-    from pytest_pruneenergy.architectures import build_model, unpruned_architecture
-    from pytest_pruneenergy.meters import NvmlCounterMeter
+    from pytest_pruneenergy.measure.meters import NvmlCounterMeter
+    from pytest_pruneenergy.models.architectures import build_model, unpruned_architecture
 
     device = "cuda:0"
     meter = NvmlCounterMeter(0)

@@ -32,19 +32,15 @@ from pytest_pruneenergy.demo import (
     choose_plan,
     pytest_arguments,
 )
-from pytest_pruneenergy.history import (
-    RunRecord,
-    change_percent_text,
-    compare_runs,
-    stored_joules_text,
-)
+from pytest_pruneenergy.track.compare import change_percent_text, compare_runs, stored_joules_text
+from pytest_pruneenergy.track.store import RunRecord
 
 SWAPPED = "VGG11_CIFAR10_random_PD1_GPR-50_PRUNED.pth"
 HEAVIER = "VGG11_CIFAR10_random_PD1_GPR-20_PRUNED.pth"
 
 
 def run(args: argparse.Namespace) -> int:
-    from pytest_pruneenergy.zoo import build_zoo
+    from pytest_pruneenergy.models.zoo import build_zoo
 
     out: Path = args.out
     plan = choose_plan(args.device)

@@ -37,8 +37,8 @@ from typing import Any
 from benchlib import gpus_of, passes_per_second, read_json_lines, write_page
 from precision import cv_percent, periods_off_whole
 
-from pytest_pruneenergy.protocol import ProtocolSettings, measure
-from pytest_pruneenergy.stats import half_width_from_std
+from pytest_pruneenergy.measure.protocol import ProtocolSettings, measure
+from pytest_pruneenergy.measure.stats import half_width_from_std
 
 STEPS = 8  # pass counts per update period swept
 PERIOD_FIT_SECONDS = 4.0
@@ -56,7 +56,11 @@ def pass_counts(center: int, seconds_per_pass: float, period_seconds: float) -> 
 
 def fitted_period_seconds(run_batch: Callable[[], Any], meter: Any, seconds: float) -> float:
     """The counter's update period, fitted through its changes while the model runs."""
-    from pytest_pruneenergy.ticks import TickRecorder, on_periodic_grid, update_period_seconds
+    from pytest_pruneenergy.measure.ticks import (
+        TickRecorder,
+        on_periodic_grid,
+        update_period_seconds,
+    )
 
     with TickRecorder(meter) as recorder:
         deadline = time.perf_counter() + seconds
@@ -72,8 +76,8 @@ def fitted_period_seconds(run_batch: Callable[[], Any], meter: Any, seconds: flo
 def run(args: argparse.Namespace) -> int:
     import torch
 
-    from pytest_pruneenergy.architectures import build_model, unpruned_architecture
-    from pytest_pruneenergy.meters import NvmlCounterMeter
+    from pytest_pruneenergy.measure.meters import NvmlCounterMeter
+    from pytest_pruneenergy.models.architectures import build_model, unpruned_architecture
 
     device = "cuda:0"
     meter = NvmlCounterMeter(0)

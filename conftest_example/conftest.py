@@ -14,7 +14,7 @@ import pytest
 import torch
 from torch import nn
 
-from pytest_pruneenergy.loading import LoadedModel, ModelLoadError
+from pytest_pruneenergy.models.loading import LoadedModel, ModelLoadError
 
 ARCHITECTURE = "TinyResNet"  # the ARCH part of the file names this hook loads
 INPUT_SHAPE = (3, 32, 32)  # C, H, W of one sample; --prune-input-shape still overrides it

@@ -14,11 +14,11 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
-from .measurement import format_shape
-from .settings import DEFAULT_INPUT_SHAPE
+from .common.shapes import format_shape
+from .models.loading import DEFAULT_INPUT_SHAPE
 
 if TYPE_CHECKING:
-    from .measurement import ModelCounts
+    from .models.counting import ModelCounts
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -133,8 +133,8 @@ def _add_zoo_command(commands: argparse._SubParsersAction) -> None:
 
 
 def _run_zoo(args: argparse.Namespace) -> int:
-    from .architectures import ArchitectureError
-    from .zoo import build_zoo
+    from .models.architectures import ArchitectureError
+    from .models.zoo import build_zoo
 
     try:
         paths = build_zoo(
@@ -197,8 +197,8 @@ def _run_demo(args: argparse.Namespace) -> int:
     import pytest
 
     from .demo import DEMO_GPRS, DEMO_LAYOUTS, DEMO_PDS, choose_plan, pytest_arguments
+    from .models.zoo import build_zoo
     from .settings import SettingsError, parse_device
-    from .zoo import build_zoo
 
     try:
         parse_device("--device", args.device)
@@ -253,7 +253,7 @@ def _add_count_command(commands: argparse._SubParsersAction) -> None:
 
 
 def _run_count(args: argparse.Namespace) -> int:
-    from .loading import MODEL_FILE_SUFFIXES
+    from .models.loading import MODEL_FILE_SUFFIXES
 
     missing = [path for path in args.paths if not path.exists()]
     if missing:
@@ -283,7 +283,7 @@ def _run_count(args: argparse.Namespace) -> int:
 
 def model_files(paths: Sequence[Path]) -> list[Path]:
     """Files as given; folders give their model files as the plugin finds them."""
-    from .discovery import list_model_files
+    from .models.discovery import list_model_files
 
     files = []
     for path in paths:
@@ -294,8 +294,8 @@ def model_files(paths: Sequence[Path]) -> list[Path]:
 def _count_file(
     path: Path, input_shape: list[int] | None, *, allow_pickle: bool
 ) -> CountRow | None:
-    from .counting import count_model
-    from .loading import ModelLoadError, PickleRefused, load_model_file
+    from .models.counting import count_model
+    from .models.loading import ModelLoadError, PickleRefused, load_model_file
 
     try:
         loaded = load_model_file(path, allow_pickle=allow_pickle)
@@ -351,7 +351,7 @@ def write_count_csv(path: Path, rows: Sequence[CountRow]) -> None:
 
 
 def _add_history_command(commands: argparse._SubParsersAction) -> None:
-    from .history import DEFAULT_STORE_DIR
+    from .track.store import DEFAULT_STORE_DIR
 
     history = commands.add_parser(
         "history",
@@ -368,7 +368,8 @@ def _add_history_command(commands: argparse._SubParsersAction) -> None:
 
 
 def _run_history(args: argparse.Namespace) -> int:
-    from .history import HISTORY_COLUMNS, history_rows, load_runs
+    from .track.history import HISTORY_COLUMNS, history_rows
+    from .track.store import load_runs
 
     loaded = load_runs(args.store)
     for problem in loaded.problems:
@@ -382,7 +383,7 @@ def _run_history(args: argparse.Namespace) -> int:
         return EXIT_FAILED
     import pandas as pd
 
-    from .plots import ENERGY_HISTORY_FIGURE, energy_history_figure
+    from .report.plots import ENERGY_HISTORY_FIGURE, energy_history_figure
 
     table = pd.DataFrame(rows, columns=list(HISTORY_COLUMNS))
     csv_path = args.out / HISTORY_CSV_NAME
@@ -403,7 +404,7 @@ def _run_history(args: argparse.Namespace) -> int:
 
 
 def _add_compare_command(commands: argparse._SubParsersAction) -> None:
-    from .history import DEFAULT_STORE_DIR
+    from .track.store import DEFAULT_STORE_DIR
 
     compare = commands.add_parser(
         "compare",
@@ -419,7 +420,8 @@ def _add_compare_command(commands: argparse._SubParsersAction) -> None:
 
 
 def _run_compare(args: argparse.Namespace) -> int:
-    from .history import RunStoreError, compare_runs, comparison_lines, find_run
+    from .track.compare import compare_runs, comparison_lines
+    from .track.store import RunStoreError, find_run
 
     try:
         run_a = find_run(args.run_a, args.store)
@@ -453,13 +455,9 @@ def _add_report_command(commands: argparse._SubParsersAction) -> None:
 
 
 def _run_report(args: argparse.Namespace) -> int:
-    from .plots import write_figures
-    from .report_html import (
-        ResultsFileError,
-        findings_or_reason,
-        read_results_csv,
-        write_html_report,
-    )
+    from .report.html import findings_or_reason, write_html_report
+    from .report.plots import write_figures
+    from .report.schema import ResultsFileError, read_results_csv
 
     if args.metadata is not None and not args.metadata.is_file():
         return _usage_error("report", f"{args.metadata}: no such metadata file")

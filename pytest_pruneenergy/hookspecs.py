@@ -16,10 +16,10 @@ import pytest
 def pytest_pruneenergy_load_model(path: Path, allow_pickle: bool) -> Any:
     """Load the model file at ``path``.
 
-    Return a ``torch.nn.Module``, or a ``pytest_pruneenergy.loading.LoadedModel`` to also state
-    the input shape the model expects; None to leave the file to the next implementation.
-    Raise ``pytest_pruneenergy.loading.ModelLoadError`` with a message for the user when the
-    file is yours but unreadable.
+    Return a ``torch.nn.Module``, or a ``pytest_pruneenergy.models.loading.LoadedModel`` to
+    also state the input shape the model expects; None to leave the file to the next
+    implementation. Raise ``pytest_pruneenergy.models.loading.ModelLoadError`` with a message
+    for the user when the file is yours but unreadable.
     """
 
 
@@ -35,7 +35,7 @@ def pytest_pruneenergy_make_input(
 
 @pytest.hookspec(firstresult=True)
 def pytest_pruneenergy_make_meter(device: str, kind: str, estimate_watts_per_core: float) -> Any:
-    """Return a ``pytest_pruneenergy.meters.Meter`` for ``device`` (e.g. a wall power meter).
+    """Return a ``pytest_pruneenergy.measure.meters.Meter`` for ``device`` (e.g. a wall meter).
 
     Its ``read_joules`` runs on a background thread while the model runs (see ``Meter``).
     """

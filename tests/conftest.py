@@ -32,8 +32,8 @@ def tiny_alexnet(conv_channels=(4, 4, 4, 4, 4), hidden=(8, 8), num_classes=3) ->
 
 
 def write_tiny_model(path: Path, *, conv_channels=(4, 4, 4, 4, 4), with_weights=False) -> Path:
-    from pytest_pruneenergy.architectures import build_model
-    from pytest_pruneenergy.loading import save_described_model
+    from pytest_pruneenergy.models.architectures import build_model
+    from pytest_pruneenergy.models.loading import save_described_model
 
     architecture = tiny_alexnet(conv_channels)
     state_dict = build_model(architecture).state_dict() if with_weights else None

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from pytest_pruneenergy.meters.base import MeterReadError
+from pytest_pruneenergy.measure.meters.base import MeterReadError
 
 BENCHMARKS = Path(__file__).resolve().parent.parent / "benchmarks"
 
@@ -42,7 +42,7 @@ def test_time_at_equal_cv_scales_with_the_chosen_law(scripts):
 def test_seed_trials_for_a_time_budget_cover_its_passes_and_meter_reads(scripts):
     from precision import trials_for_seconds
 
-    from pytest_pruneenergy.protocol import ProtocolSettings
+    from pytest_pruneenergy.measure.protocol import ProtocolSettings
 
     seed = ProtocolSettings(protocol="seed")
     # 600 passes of batch 8 at 8000 FPS = 0.6 s, plus two 4 ms reads: 0.608 s a trial
@@ -378,7 +378,7 @@ def test_multi_gpu_reads_the_plugins_own_output_and_renders_each_family_on_its_d
 
     from multi_gpu import families_on_devices, main, pytest_command, run_way
 
-    from pytest_pruneenergy.zoo import build_zoo
+    from pytest_pruneenergy.models.zoo import build_zoo
 
     models = tmp_path / "models"
     build_zoo(models, layouts=["alexnet", "vgg11"], pds=[1], gprs=[30], input_size=64)

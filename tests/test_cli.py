@@ -8,7 +8,7 @@ import torch
 from torch import nn
 
 from pytest_pruneenergy import cli
-from pytest_pruneenergy.counting import count_architecture
+from pytest_pruneenergy.models.counting import count_architecture
 
 from .conftest import TINY_INPUT_SHAPE, tiny_alexnet
 

@@ -15,13 +15,12 @@ from hypothesis import strategies as st
 
 from pytest_pruneenergy import cli
 from pytest_pruneenergy import settings as options
-from pytest_pruneenergy.analysis import read_metadata
-from pytest_pruneenergy.history import RunStoreError, read_run
-from pytest_pruneenergy.journal import read_journal
-from pytest_pruneenergy.naming import format_model_name, parse_model_name
-from pytest_pruneenergy.report_html import ResultsFileError, read_results_csv
-from pytest_pruneenergy.results import SEED_COLUMNS
-from pytest_pruneenergy.thresholds import KINDS, ThresholdError, parse_marker, parse_rule
+from pytest_pruneenergy.items.journal import read_journal
+from pytest_pruneenergy.models.naming import format_model_name, parse_model_name
+from pytest_pruneenergy.report.analysis import read_metadata
+from pytest_pruneenergy.report.schema import SEED_COLUMNS, ResultsFileError, read_results_csv
+from pytest_pruneenergy.track.gates import KINDS, ThresholdError, parse_marker, parse_rule
+from pytest_pruneenergy.track.store import RunStoreError, read_run
 
 FUZZ = settings(deadline=None, max_examples=200, suppress_health_check=[HealthCheck.too_slow])
 TEXT = st.text(max_size=80)

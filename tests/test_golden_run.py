@@ -15,10 +15,11 @@ from pathlib import Path
 
 import pandas as pd
 
-from pytest_pruneenergy.measurement import ItemFailure, Measurement
-from pytest_pruneenergy.reporting import CSV_NAME, RUN_CSV_NAME, write_report
-from pytest_pruneenergy.results import baseline_measurements
-from pytest_pruneenergy.thresholds import GateSettings, judge_measurement, parse_rule
+from pytest_pruneenergy.items.measurement import ItemFailure, Measurement
+from pytest_pruneenergy.plugin.finish import judge_gates, table_cells
+from pytest_pruneenergy.report.schema import CSV_NAME, RUN_CSV_NAME
+from pytest_pruneenergy.report.writer import write_report
+from pytest_pruneenergy.track.gates import GateSettings, parse_rule
 
 GOLDEN = Path(__file__).parent / "data" / "golden-run"
 
@@ -42,14 +43,10 @@ def golden_gates(measurements: list[Measurement]) -> dict:
     ini.read(GOLDEN / "pytest.ini")
     rules = [line for line in ini["pytest"]["energy_thresholds"].splitlines() if line.strip()]
     gates = GateSettings(rules=tuple(parse_rule(line) for line in rules))
-    baselines = baseline_measurements(measurements)
-    verdicts = {}
-    for measurement in measurements:
-        key = (measurement.model, measurement.batch_size)
-        thresholds = gates.for_item(measurement.model, measurement.batch_size)
-        if thresholds:
-            verdicts[key] = judge_measurement(measurement, thresholds, baseline=baselines.get(key))
-    return verdicts
+    thresholds = {
+        (m.model, m.batch_size): gates.for_item(m.model, m.batch_size) for m in measurements
+    }
+    return table_cells(judge_gates(measurements, thresholds))
 
 
 def test_the_golden_runs_measurements_give_its_csvs_byte_for_byte(tmp_path: Path) -> None:

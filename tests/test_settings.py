@@ -52,8 +52,8 @@ def test_measurement_options_on_the_command_line_beat_the_ini():
     settings = resolve(
         cli_protocol="seed",
         ini_protocol="adaptive",
-        cli_target_ci="0.5",
-        ini_target_ci="5",
+        cli_target_ci_fraction="0.5",
+        ini_target_ci_fraction="5",
         cli_idle_seconds="0",
         ini_idle_seconds="7",
     )
@@ -65,7 +65,7 @@ def test_measurement_options_on_the_command_line_beat_the_ini():
 
 
 def test_measurement_options_from_the_ini_beat_the_defaults():
-    settings = resolve(ini_protocol="Seed", ini_target_ci="2%", ini_idle_seconds="1.5")
+    settings = resolve(ini_protocol="Seed", ini_target_ci_fraction="2%", ini_idle_seconds="1.5")
     assert (settings.protocol, settings.target_ci_fraction, settings.idle_seconds) == (
         "seed",
         0.02,
@@ -77,9 +77,15 @@ def test_measurement_options_from_the_ini_beat_the_defaults():
     ("raw", "message"),
     [
         ({"cli_protocol": "fixed"}, "--energy-protocol: 'fixed' is not one of adaptive, seed"),
-        ({"ini_target_ci": "0"}, "energy_target_ci \\(ini\\): '0' must be a percentage above 0"),
-        ({"cli_target_ci": "100"}, "--energy-target-ci: '100' must be a percentage above 0"),
-        ({"cli_target_ci": "tight"}, "--energy-target-ci: 'tight' is not a number"),
+        (
+            {"ini_target_ci_fraction": "0"},
+            "energy_target_ci \\(ini\\): '0' must be a percentage above 0",
+        ),
+        (
+            {"cli_target_ci_fraction": "100"},
+            "--energy-target-ci: '100' must be a percentage above 0",
+        ),
+        ({"cli_target_ci_fraction": "tight"}, "--energy-target-ci: 'tight' is not a number"),
         ({"cli_idle_seconds": "-1"}, "--energy-idle-seconds: '-1' must be 0 or more"),
         (
             {"ini_idle_seconds": "inf"},
@@ -110,13 +116,17 @@ def test_cuda_graphs_are_off_unless_asked_for_on_the_command_line_or_in_the_ini(
     assert resolve(cli_cuda_graphs=True).cuda_graphs
     assert resolve(ini_cuda_graphs="true").cuda_graphs
     assert not resolve(ini_cuda_graphs="false").cuda_graphs
-    with pytest.raises(SettingsError, match="energy_cuda_graphs: 'often' is not true or false"):
+    with pytest.raises(
+        SettingsError, match=r"energy_cuda_graphs \(ini\): 'often' is not true or false"
+    ):
         resolve(ini_cuda_graphs="often")
 
 
 def test_allow_pickle_from_ini():
     assert resolve(ini_allow_pickle="true").allow_pickle
-    with pytest.raises(SettingsError, match="prune_allow_pickle: 'maybe' is not true or false"):
+    with pytest.raises(
+        SettingsError, match=r"prune_allow_pickle \(ini\): 'maybe' is not true or false"
+    ):
         resolve(ini_allow_pickle="maybe")
 
 
@@ -171,30 +181,35 @@ def test_advice_options_command_line_beats_ini_and_paths_resolve_where_written()
         cli_recommend_joules="0.5",
         ini_recommend_joules="9",
         ini_recommend_fps="100",
-        ini_metadata="meta.csv",
+        ini_metadata_path="meta.csv",
         cli_metric="top1",
     )
     assert (settings.recommend_joules, settings.recommend_fps) == (0.5, 100.0)
     assert settings.metadata_path == INI / "meta.csv"
     assert settings.metric == "top1"
-    assert resolve(cli_metadata="m.csv").metadata_path == HERE / "m.csv"
+    assert resolve(cli_metadata_path="m.csv").metadata_path == HERE / "m.csv"
     with pytest.raises(SettingsError, match="--energy-recommend-fps: '-3' must be greater than 0"):
         resolve(cli_recommend_fps="-3")
 
 
-def test_every_raw_option_is_registered_once_under_its_own_names():
+def test_every_option_is_one_row_and_one_settings_field():
     import dataclasses
 
-    from pytest_pruneenergy.settings import OPTIONS
+    from pytest_pruneenergy.settings import OPTIONS, Settings
 
-    fields = {field.name for field in dataclasses.fields(RawOptions)}
-    registered = {f"cli_{o.key}" for o in OPTIONS if o.flag} | {
-        f"ini_{o.key}" for o in OPTIONS if o.ini
-    }
-    assert registered == fields - {"ini_old_names"}
-    assert len({o.key for o in OPTIONS}) == len(OPTIONS)
+    keys = [option.key for option in OPTIONS]
+    assert len(set(keys)) == len(keys)
+    fields = [field.name for field in dataclasses.fields(Settings)]
+    assert set(keys) == set(fields) - {"gate_sources"}
     # Where both exist, the ini name is the flag without dashes: one name to learn.
     assert all(o.ini == o.dest for o in OPTIONS if o.flag and o.ini)
+
+
+def test_raw_options_take_only_the_tables_names():
+    with pytest.raises(TypeError, match="no option value 'cli_nonsense'"):
+        RawOptions(cli_nonsense="1")
+    with pytest.raises(TypeError, match="no option value 'ini_compare'"):
+        RawOptions(ini_compare="latest")  # a command-line-only option
 
 
 def test_an_error_names_the_ini_option_when_the_value_came_from_the_ini_file():
@@ -209,7 +224,25 @@ def test_an_error_names_the_ini_option_when_the_value_came_from_the_ini_file():
 def test_an_error_names_the_old_ini_name_a_value_was_read_from():
     with pytest.raises(SettingsError, match=r"^recommend_fps \(ini\): '-3' must be greater"):
         resolve(ini_recommend_fps="-3", ini_old_names={"recommend_fps": "recommend_fps"})
-    with pytest.raises(SettingsError, match=r"^min_fps: min_fps 'abc' is not a number"):
+    with pytest.raises(SettingsError, match=r"^min_fps \(ini\): min_fps 'abc' is not a number"):
         resolve(ini_min_fps="abc", ini_old_names={"min_fps": "min_fps"})
-    with pytest.raises(SettingsError, match=r"^energy_min_fps: min_fps 'abc' is not a number"):
+    with pytest.raises(
+        SettingsError, match=r"^energy_min_fps \(ini\): min_fps 'abc' is not a number"
+    ):
         resolve(ini_min_fps="abc")
+
+
+def test_the_docs_option_table_has_every_option_once_under_its_names():
+    import re
+
+    from pytest_pruneenergy.settings import OPTIONS
+
+    usage = (Path(__file__).resolve().parents[1] / "docs" / "usage.md").read_text()
+    table = usage[usage.index("| command line | ini |") :].split("\n\n")[0].splitlines()[2:]
+    documented = set()
+    for row in table:
+        cli, ini = row.strip("|").split(" | ")[:2]
+        flag = re.match(r"`(--[\w-]+)", cli.strip())
+        name = re.match(r"`(\w+)`", ini.strip())
+        documented.add((flag[1] if flag else None, name[1] if name else None))
+    assert documented == {(option.flag, option.ini) for option in OPTIONS}

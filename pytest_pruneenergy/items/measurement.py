@@ -1,0 +1,128 @@
+"""The values one measured item produces: plain, frozen, serialisable.
+
+A ``Measurement`` travels from the process that measured it (an xdist worker, say) to the one
+that writes the report, as a JSON-able dict on the pytest report, and into the journal. It
+carries the model's parsed name, so that nothing downstream parses the stem again: left out, the
+name is parsed from ``model`` once, when the value is made.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from ..measure.meters.base import GpuFacts
+from ..measure.window_stats import WindowStats, dynamic_joules_per_sample
+from ..models.naming import ModelName, parse_model_name
+from ..models.pairing import baselines_of
+
+
+@dataclass(frozen=True)
+class Measurement:
+    """One model at one batch size on one device, measured by one meter."""
+
+    model: str
+    path: str
+    batch_size: int
+    input_shape: tuple[int, ...]
+    device: str
+    meter: str
+    meter_description: str
+    meter_is_estimate: bool
+    params: int
+    macs: int
+    stats: WindowStats
+    # Board power with the CUDA context alive and nothing running, measured once per device
+    # and run; None where it was not measured (estimates count busy CPU time only).
+    idle_watts: float | None = None
+    # The GPU the meter read; None for CPU meters.
+    gpu: GpuFacts | None = None
+    # The pass ran as a replayed CUDA graph (--energy-cuda-graphs), not eagerly.
+    cuda_graph: bool = False
+    # What the file's name says; None where it follows no convention.
+    name: ModelName | None = None
+
+    def __post_init__(self) -> None:
+        if self.name is None:
+            object.__setattr__(self, "name", parse_model_name(self.model))
+
+    @property
+    def flops(self) -> int:
+        return 2 * self.macs
+
+    @property
+    def dynamic_joules_per_sample(self) -> float | None:
+        """Gross energy per sample less what the idle board would have drawn meanwhile."""
+        return dynamic_joules_per_sample(self.stats, self.idle_watts)
+
+    def to_dict(self) -> dict[str, Any]:
+        data = dataclasses.asdict(self)
+        data["input_shape"] = list(self.input_shape)
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Measurement:
+        fields = dict(data)
+        fields["input_shape"] = tuple(fields["input_shape"])
+        fields["stats"] = WindowStats(**fields["stats"])
+        fields["name"] = _name_from_dict(fields.get("name"))
+        if "gpu_facts" in fields:  # written before the facts were typed (journal format 1)
+            fields["gpu"] = GpuFacts.from_strings(fields.pop("gpu_facts"))
+        elif fields.get("gpu") is not None:
+            fields["gpu"] = GpuFacts(**fields["gpu"])
+        return cls(**fields)
+
+
+@dataclass(frozen=True)
+class ItemFailure:
+    """An item that could not be measured, kept so the report says which and why."""
+
+    model: str
+    path: str
+    batch_size: int | None
+    reason: str
+    # What the file's name says; None where it follows no convention (parsed when left out).
+    name: ModelName | None = None
+
+    def __post_init__(self) -> None:
+        if self.name is None:
+            object.__setattr__(self, "name", parse_model_name(self.model))
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ItemFailure:
+        fields = dict(data)
+        fields["name"] = _name_from_dict(fields.get("name"))
+        return cls(**fields)
+
+
+def baselines_of_measurements(measurements: Sequence[Measurement]) -> list[Measurement | None]:
+    """Each measurement's baseline among them, at its batch size (models/pairing.py)."""
+    return baselines_of(
+        measurements,
+        name_of=lambda measurement: measurement.name,
+        stem_of=lambda measurement: measurement.model,
+        setting_of=lambda measurement: measurement.batch_size,
+    )
+
+
+def baseline_measurements(
+    measurements: Sequence[Measurement],
+) -> dict[tuple[str, int], Measurement]:
+    """Each pruned measurement's baseline by (model, batch size), as its reductions use it;
+    baselines and models without one are left out."""
+    paired = {}
+    for measurement, baseline in zip(
+        measurements, baselines_of_measurements(measurements), strict=True
+    ):
+        if baseline is not None and baseline is not measurement:
+            paired[(measurement.model, measurement.batch_size)] = baseline
+    return paired
+
+
+def _name_from_dict(data: dict[str, Any] | None) -> ModelName | None:
+    return None if data is None else ModelName(**data)

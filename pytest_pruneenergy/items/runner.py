@@ -1,0 +1,320 @@
+"""One energy item, start to end, without pytest: load -> count -> input -> measure.
+
+Every way an item can fail that a user can cause or fix is raised as ItemProblem with a
+message naming the model, the batch size and what to do; the plugin shows only that message.
+"""
+
+from __future__ import annotations
+
+import gc
+import platform
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ..common.errors import error_summary, first_line, with_shape_hint
+from ..common.shapes import format_shape
+from ..models.counting import ModelCounts
+from ..models.loading import DEFAULT_INPUT_SHAPE, LoadedModel, ModelLoadError
+from ..models.naming import ModelName
+from .measurement import Measurement
+
+if TYPE_CHECKING:
+    import torch
+
+    from ..measure.meters import Meter
+    from ..measure.protocol import ProtocolSettings
+
+
+class ItemProblem(Exception):
+    """Why one item could not be measured, in words for the user."""
+
+
+@dataclass(frozen=True)
+class PreparedModel:
+    path: Path
+    module: torch.nn.Module  # on its device, in eval mode
+    device: str
+    input_shape: tuple[int, ...]
+    counts: ModelCounts
+
+
+def resolve_device(requested: str) -> str:
+    """``auto`` -> the first CUDA device if there is one, else ``cpu``."""
+    import torch
+
+    if requested == "auto":
+        return "cuda:0" if torch.cuda.is_available() else "cpu"
+    if requested.startswith("cuda"):
+        index = int(requested.split(":")[1])
+        if not torch.cuda.is_available():
+            raise ItemProblem(f"--prune-device={requested}, but torch sees no CUDA device")
+        if index >= torch.cuda.device_count():
+            raise ItemProblem(
+                f"--prune-device={requested}, but torch sees only "
+                f"{torch.cuda.device_count()} CUDA device(s)"
+            )
+    return requested
+
+
+def describe_device(device: str) -> str:
+    if device.startswith("cuda"):
+        import torch
+
+        return f"{device} ({torch.cuda.get_device_name(torch.device(device))})"
+    return f"cpu ({platform.processor() or platform.machine()})"
+
+
+def is_out_of_memory(error: BaseException) -> bool:
+    import torch
+
+    out_of_memory = getattr(torch, "OutOfMemoryError", torch.cuda.OutOfMemoryError)
+    if isinstance(error, out_of_memory):
+        return True
+    text = str(error).lower()
+    return isinstance(error, RuntimeError) and (
+        "out of memory" in text or "can't allocate memory" in text
+    )
+
+
+def free_device_memory(device: str) -> None:
+    gc.collect()
+    if device.startswith("cuda"):
+        import torch
+
+        torch.cuda.empty_cache()
+
+
+def as_loaded_model(path: Path, loaded: Any) -> LoadedModel:
+    """A load hook may answer with a bare module or a LoadedModel."""
+    import torch
+
+    if isinstance(loaded, LoadedModel):
+        return loaded
+    if isinstance(loaded, torch.nn.Module):
+        return LoadedModel(module=loaded, file_format="hook", input_shape=None)
+    raise ItemProblem(
+        f"{path}: the pytest_pruneenergy_load_model hook returned a {type(loaded).__name__}, "
+        "not a torch.nn.Module or LoadedModel"
+    )
+
+
+def prepare_model(
+    path: Path,
+    load: Callable[[Path], Any],
+    *,
+    device: str,
+    input_shape: tuple[int, ...] | None,
+) -> PreparedModel:
+    """Load, count (on the meta device) and move to ``device``."""
+    from ..models.counting import count_model
+
+    try:
+        loaded = as_loaded_model(path, load(path))
+    except ModelLoadError as error:
+        raise ItemProblem(str(error)) from error
+    shape = input_shape or loaded.input_shape or DEFAULT_INPUT_SHAPE
+    module = loaded.module.eval()
+    try:
+        counts = count_model(module, shape)
+    except Exception as error:
+        message = (
+            f"{path.stem}: could not count parameters and FLOPs on an input of shape "
+            f"{format_shape((1, *shape))} ({error_summary(error)})."
+        )
+        raise ItemProblem(with_shape_hint(message, error)) from error
+    try:
+        module = module.to(device)
+    except Exception as error:
+        if is_out_of_memory(error):
+            free_device_memory(device)
+            raise ItemProblem(f"{path.stem}: the model does not fit in {device} memory") from error
+        raise
+    return PreparedModel(
+        path=path, module=module, device=device, input_shape=tuple(shape), counts=counts
+    )
+
+
+class ModelCache:
+    """Keeps the last prepared model, so the items of one file load it once.
+
+    Items run file by file, so one slot is enough, and a GPU never holds two models at once.
+    A failure is kept too: every batch size of a corrupt file then fails with the same message
+    without reading the file again.
+    """
+
+    def __init__(self) -> None:
+        self._key: tuple[Path, str, tuple[int, ...] | None] | None = None
+        self._value: PreparedModel | ItemProblem | None = None
+
+    def get(
+        self,
+        path: Path,
+        load: Callable[[Path], Any],
+        *,
+        device: str,
+        input_shape: tuple[int, ...] | None,
+    ) -> PreparedModel:
+        key = (path, device, input_shape)
+        if key != self._key:
+            self.clear()
+            try:
+                self._value = prepare_model(path, load, device=device, input_shape=input_shape)
+            except ItemProblem as problem:
+                self._value = problem
+            self._key = key
+        if isinstance(self._value, ItemProblem):
+            raise ItemProblem(str(self._value))
+        assert self._value is not None
+        return self._value
+
+    def clear(self) -> None:
+        device = self._value.device if isinstance(self._value, PreparedModel) else "cpu"
+        self._key = None
+        self._value = None
+        free_device_memory(device)
+
+
+def measure_idle(meter: Meter, device: str, *, seconds: float) -> float | None:
+    """Idle power of ``device``, or None where it is not to be measured: ``seconds`` is 0, or
+    the meter estimates (an estimate counts busy CPU time only, so it has no idle draw).
+
+    A MeterReadError propagates: the caller decides whether a run goes on without idle power.
+    """
+    if seconds == 0 or meter.is_estimate:
+        return None
+    from ..measure.protocol import measure_idle_watts
+
+    return measure_idle_watts(meter, device, seconds=seconds)
+
+
+class IdlePower:
+    """Idle power per device, measured once per run, at the first item that needs it.
+
+    Measured then, before any model has run, the board has not yet been heated by the run.
+    A meter read that fails costs only the dynamic energy, so it is reported through ``warn``
+    and remembered as None rather than failing items whose gross energy can still be measured.
+    """
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self._watts: dict[str, float | None] = {}
+
+    def of(self, meter: Meter, device: str, *, warn: Callable[[str], None]) -> float | None:
+        from ..measure.meters import MeterReadError
+
+        if device not in self._watts:
+            try:
+                watts = measure_idle(meter, device, seconds=self.seconds)
+            except MeterReadError as error:
+                warn(
+                    f"idle power on {device} could not be measured ({meter.name}: {error}); "
+                    "dynamic energy is left empty for this device"
+                )
+                watts = None
+            self._watts[device] = watts
+        return self._watts[device]
+
+
+def measure_item(
+    prepared: PreparedModel,
+    batch_size: int,
+    *,
+    meter: Meter,
+    make_input: Callable[[int, tuple[int, ...], str], Any],
+    protocol: ProtocolSettings,
+    cuda_graphs: bool,
+    idle_watts: float | None,
+    name: ModelName | None = None,
+) -> Measurement:
+    """Measure energy per sample and FPS of one model at one batch size.
+
+    ``idle_watts`` is the device's idle power, measured once per run by the caller; it only
+    travels into the Measurement, for the dynamic energy. ``name``: the model's parsed name
+    (parsed from the file's stem where not given).
+    """
+    import torch
+
+    from ..measure.cuda_graphs import GraphCaptureError, capture_forward
+    from ..measure.meters import MeterReadError, gpu_facts_of
+    from ..measure.protocol import ProtocolError, measure
+
+    stem = prepared.path.stem
+    device = prepared.device
+    module = prepared.module
+
+    def synchronize() -> None:
+        if device.startswith("cuda"):
+            torch.cuda.synchronize(torch.device(device))
+
+    batch = None
+    try:
+        with torch.inference_mode():
+            batch = make_input(batch_size, prepared.input_shape, device)
+            try:
+                module(batch)
+                synchronize()
+            except Exception as error:
+                if is_out_of_memory(error):
+                    raise
+                message = (
+                    f"{stem}: the forward pass on an input of shape "
+                    f"{format_shape((batch_size, *prepared.input_shape))} raised "
+                    f"{error_summary(error)}."
+                )
+                raise ItemProblem(with_shape_hint(message, error)) from error
+            if cuda_graphs:
+                run_batch = capture_forward(module, batch, device)
+            else:
+
+                def run_batch() -> Any:
+                    return module(batch)
+
+            stats = measure(run_batch, device, meter, batch_size, protocol)
+    except GraphCaptureError as error:
+        raise ItemProblem(f"{stem} at batch size {batch_size}: {error}") from error
+    except MeterReadError as error:
+        message = f"{stem} at batch size {batch_size}: {meter.name} read failed: {error}"
+        raise ItemProblem(message) from error
+    except ProtocolError as error:
+        raise ItemProblem(f"{stem} at batch size {batch_size}: {error}") from error
+    except Exception as error:
+        if not is_out_of_memory(error):
+            raise
+        del batch
+        free_device_memory(device)
+        raise ItemProblem(
+            f"{stem}: batch size {batch_size} does not fit in {device} memory "
+            f"({first_line(error)}). Drop it from --prune-batch-sizes; other batch sizes "
+            "are measured as usual."
+        ) from None
+    return Measurement(
+        model=stem,
+        path=str(prepared.path),
+        batch_size=batch_size,
+        input_shape=prepared.input_shape,
+        device=describe_device(device),
+        meter=meter.name,
+        meter_description=meter.description,
+        meter_is_estimate=meter.is_estimate,
+        params=prepared.counts.params,
+        macs=prepared.counts.macs,
+        stats=stats,
+        idle_watts=idle_watts,
+        gpu=gpu_facts_of(meter),
+        name=name,
+        cuda_graph=cuda_graphs,
+    )
+
+
+def random_input(batch_size: int, input_shape: tuple[int, ...], device: str) -> torch.Tensor:
+    """The seed tool's input: standard normal noise, FP32.
+
+    Drawn on the CPU and copied: a CUDA graph capture that failed on an earlier item leaves
+    PyTorch's CUDA generator unusable ("Offset increment outside graph capture", seen with
+    torch 2.11), and the next items must still run.
+    """
+    import torch
+
+    return torch.randn((batch_size, *input_shape), dtype=torch.float32).to(device)

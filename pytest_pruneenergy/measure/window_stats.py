@@ -1,0 +1,51 @@
+"""What the protocol measured for one model at one batch size: a plain, frozen value."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class WindowStats:
+    """What the protocol measured, per sample of the batch.
+
+    ``*_ci95`` is the half-width of the 95 % confidence interval of the mean across windows
+    (adaptive protocol) or trials (seed protocol). ``naive_joules_per_sample`` is what two
+    counter reads bracketing the same run would have given: the seed tool's and Zeus's way,
+    kept to show the difference alignment makes. Device state (temperature, SM clock) is read
+    at the start and end of the measurement; None where the meter cannot tell.
+    """
+
+    joules_per_sample_mean: float
+    joules_per_sample_std: float
+    joules_per_sample_ci95: float
+    seconds_per_sample_mean: float
+    seconds_per_sample_std: float
+    frames_per_second: float
+    windows: int
+    samples_measured: float
+    seconds_measured: float
+    warmup_seconds: float
+    protocol: str = "adaptive"
+    converged: bool = False  # the CI target was met before the time cap
+    target_ci_fraction: float | None = None
+    naive_joules_per_sample: float | None = None
+    update_period_seconds: float | None = None
+    temperature_start_celsius: float | None = None
+    temperature_end_celsius: float | None = None
+    sm_clock_start_mhz: float | None = None
+    sm_clock_end_mhz: float | None = None
+
+    @property
+    def ci_target_met(self) -> bool | None:
+        """Whether the CI reached its target before the time cap; None for the seed protocol,
+        which runs a fixed number of trials and has no target."""
+        return None if self.protocol == "seed" else self.converged
+
+
+def dynamic_joules_per_sample(stats: WindowStats, idle_watts: float | None) -> float | None:
+    """Gross energy per sample less idle watts times the time of one sample; None without
+    idle power."""
+    if idle_watts is None:
+        return None
+    return stats.joules_per_sample_mean - idle_watts * stats.seconds_per_sample_mean

@@ -1,0 +1,535 @@
+"""The per-run state and hooks of pytest-pruneenergy, registered only when models are measured.
+
+Each process (the one pytest process, or each xdist worker) measures its items; results travel
+to the controller on the test reports, never through shared files, and the controller writes
+the report, judges the session's gates and stores the run (finish.py).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import warnings
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from ..common.shapes import format_shape
+from ..items.ids import parse_item_id
+from ..items.journal import (
+    ItemKey,
+    JournalContents,
+    JournalWriter,
+    item_key,
+    journal_dir,
+    read_journal,
+)
+from ..items.ledger import ItemLedger, duplicated, is_energy_item_id
+from ..items.measurement import ItemFailure, Measurement
+from ..models.discovery import DiscoveryError, ModelEntry, find_model_files, pair_with_baselines
+from ..settings import Settings
+from ..track.gates import (
+    IN_ITEM_KINDS,
+    INCONCLUSIVE,
+    MARKER_NAME,
+    SESSION_KINDS,
+    ItemThresholds,
+    ThresholdError,
+    Verdict,
+    gate_summary_lines,
+    judge_measurement,
+    parse_marker,
+)
+from .benchmark import BENCHMARK_SHARE
+from .categories import EnergyGateWarning, PruneEnergyWarning
+from .collection import (
+    BATCH_SIZE_KEY,
+    BENCHMARK_KEY,
+    ENTRY_KEY,
+    FAILURE_RECORDED_KEY,
+    MEASUREMENT_KEY,
+    RESUMED_KEY,
+    THRESHOLDS_KEY,
+    EnergyItem,
+    FolderProblem,
+    ModelFolder,
+    relative_nodeid,
+)
+from .finish import (
+    RunAccount,
+    compare_and_save,
+    count_on_last_line,
+    judge_gates,
+    run_notes,
+    table_cells,
+)
+from .xdist import SLOT_KEY, SlotPool
+
+if TYPE_CHECKING:
+    from ..items.runner import IdlePower, ModelCache
+    from ..measure.meters import Meter
+
+
+def measuring_settings(settings: Settings) -> dict[str, Any]:
+    """The settings that change an item's figures: a journaled measurement made with others
+    is not reused."""
+    return {
+        "protocol": settings.protocol,
+        "target_ci_fraction": settings.target_ci_fraction,
+        "max_seconds": settings.max_seconds,
+        "input_shape": None if settings.input_shape is None else format_shape(settings.input_shape),
+        "meter": settings.meter,
+        "cuda_graphs": settings.cuda_graphs,
+        "idle_seconds": settings.idle_seconds,
+        "estimate_watts_per_core": settings.estimate_watts_per_core,
+    }
+
+
+def _process_name(config: pytest.Config) -> str:
+    """``gw0``... on an xdist worker, ``main`` otherwise: one journal file each."""
+    workerinput = getattr(config, "workerinput", None)
+    return str(workerinput["workerid"]) if workerinput else "main"
+
+
+class PruneEnergySession:
+    """The per-run state and hooks, registered only when models are to be measured."""
+
+    def __init__(self, config: pytest.Config, settings: Settings, *, device: str) -> None:
+        from ..items.runner import IdlePower, ModelCache
+
+        self.config = config
+        self.settings = settings
+        self.cache: ModelCache = ModelCache()
+        self._entries: dict[Path, ModelEntry] | None = None
+        self._meters: dict[str, Meter] = {}
+        self.device = device  # --prune-device, or under xdist with auto the worker's GPU
+        self._slots = SlotPool()  # on an xdist controller: the workers' slots
+        self.idle_power: IdlePower = IdlePower(settings.idle_seconds)
+        self.measurements: list[Measurement] = []
+        self.failures: list[ItemFailure] = []
+        # Per (model, batch size), from the reports, for the gates judged at the session end.
+        self.thresholds: dict[tuple[str, int], ItemThresholds] = {}
+        self.report_lines: list[str] = []
+        # Gates judged at the end of the session (min_reduction, --energy-compare-fail): they
+        # fail the run though every item passed, so pytest's last line must say so too.
+        self.session_gate_failures: list[str] = []
+        # Problems that fail the run though no item failed: items without a result, report
+        # files not written. Counted on pytest's last line like the gates.
+        self.run_problems: list[str] = []
+        self.ledger = ItemLedger()
+        self.resumed_count = 0
+        self.journal: JournalWriter | None = None
+        self.resumable = JournalContents()
+        if settings.report_dir is not None:
+            folder = journal_dir(settings.report_dir)
+            self.journal = JournalWriter(folder, _process_name(config))
+            if settings.resume:
+                self.resumable = read_journal(folder)
+
+    # -- collection -------------------------------------------------------------------------
+
+    def entry_for(self, path: Path) -> ModelEntry:
+        """Entries are paired across all folders, so a baseline may sit in another folder."""
+        if self._entries is None:
+            paths: list[Path] = []
+            for folder in self.settings.model_dirs:
+                try:
+                    paths.extend(find_model_files(folder))
+                except DiscoveryError:
+                    continue  # reported by that folder's FolderProblem item
+            self._entries = {entry.path: entry for entry in pair_with_baselines(paths)}
+        return self._entries[path]
+
+    def namesakes_of(self, path: Path) -> list[Path]:
+        """Other model files with this file's stem: the report names models by stem, so two
+        would be two rows of one name, and one could be taken for the other's baseline."""
+        self.entry_for(path)
+        assert self._entries is not None
+        return [other for other in self._entries if other.stem == path.stem and other != path]
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_collection_modifyitems(
+        self, session: pytest.Session, items: list[pytest.Item]
+    ) -> None:
+        # tryfirst: -k and -m deselection, which run later, then see the energy items too.
+        for folder in self.settings.model_dirs:
+            collector = ModelFolder.from_parent(
+                session, path=folder, nodeid=relative_nodeid(folder, self.config.rootpath)
+            )
+            items.extend(session.genitems(collector))
+        clashes = duplicated(item.nodeid for item in items if isinstance(item, EnergyItem))
+        if clashes:  # one item would stand for two, and one of them would never be measured
+            raise pytest.UsageError(
+                f"{len(clashes)} energy item id(s) occur twice, e.g. {clashes[0]}; please report "
+                "this as a bug of pytest-pruneenergy, with your pytest and pytest-xdist versions"
+            )
+
+    def pytest_collection_finish(self, session: pytest.Session) -> None:
+        """Without xdist, this process collected: the items it must account for."""
+        if not hasattr(self.config, "workerinput"):
+            self.ledger.expect(item.nodeid for item in session.items)
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_xdist_node_collection_finished(self, node: Any, ids: list[str]) -> None:
+        """xdist controller: every worker collects the same ids; the first tells."""
+        if self.ledger.expected is None:
+            self.ledger.expect(ids)
+
+    # -- running ----------------------------------------------------------------------------
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_configure_node(self, node: Any) -> None:
+        """xdist controller: a slot, hence a GPU, for each worker it starts."""
+        node.workerinput[SLOT_KEY] = self._slots.take()
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_testnodedown(self, node: Any, error: object | None) -> None:
+        """xdist controller: a worker that went down leaves its GPU to its replacement."""
+        slot = getattr(node, "workerinput", {}).get(SLOT_KEY)
+        if slot is not None:
+            self._slots.give_back(slot)
+
+    def meter(self) -> Meter:
+        from ..items.runner import ItemProblem, resolve_device
+        from ..measure.meters import MeterUnavailable
+
+        problem = None
+        try:
+            device = resolve_device(self.device)
+            if device not in self._meters:
+                self._meters[device] = self.config.hook.pytest_pruneenergy_make_meter(
+                    device=device,
+                    kind=self.settings.meter,
+                    estimate_watts_per_core=self.settings.estimate_watts_per_core,
+                )
+        except (ItemProblem, MeterUnavailable) as error:
+            problem = f"energy meter: {error}"
+        if problem is not None:
+            pytest.fail(problem, pytrace=False)
+        return self._meters[device]
+
+    def run_item(self, item: pytest.Item, meter: Meter, benchmark: Any) -> None:
+        from ..items.runner import ItemProblem, measure_item, resolve_device
+
+        entry = item.stash[ENTRY_KEY]
+        size = item.stash[BATCH_SIZE_KEY]
+        hook = self.config.hook
+        # Before measuring: a bad marker fails the item without spending the time budget.
+        thresholds = self.thresholds_of(item)
+
+        def load(path: Path) -> Any:
+            return hook.pytest_pruneenergy_load_model(
+                path=path, allow_pickle=self.settings.allow_pickle
+            )
+
+        def make_input(batch: int, shape: tuple[int, ...], device: str) -> Any:
+            return hook.pytest_pruneenergy_make_input(
+                model=prepared.module, batch_size=batch, input_shape=shape, device=device
+            )
+
+        problem = None
+        prepared = None
+        try:
+            device = resolve_device(self.device)
+            key = self._journal_key(entry.path, size, device)
+            measurement = self.resumable.measurements.get(key) if key is not None else None
+            if measurement is None:
+                prepared = self.cache.get(
+                    entry.path, load, device=device, input_shape=self.settings.input_shape
+                )
+                idle_watts = self.idle_power.of(
+                    meter, device, warn=lambda message: item.warn(PruneEnergyWarning(message))
+                )
+                measurement = measure_item(
+                    prepared,
+                    size,
+                    meter=meter,
+                    make_input=make_input,
+                    protocol=self.settings.protocol_settings,
+                    cuda_graphs=self.settings.cuda_graphs,
+                    idle_watts=idle_watts,
+                    name=entry.name,
+                )
+        except ItemProblem as error:
+            problem = str(error)
+        if problem is not None:  # failed outside the except block: no chained traceback
+            pytest.fail(problem, pytrace=False)
+        item.stash[MEASUREMENT_KEY] = measurement
+        if prepared is None:  # taken from the journal of an earlier run
+            item.stash[RESUMED_KEY] = True
+        else:
+            self._journal_measurement(item, key, measurement)
+        if benchmark is not None and prepared is not None:
+            from .benchmark import record_in_benchmark
+
+            record_in_benchmark(
+                benchmark,
+                prepared,
+                measurement,
+                make_input,
+                budget_seconds=BENCHMARK_SHARE * self.settings.max_seconds,
+            )
+        self.check_in_item(item, measurement, thresholds)
+
+    def _journal_key(self, path: Path, batch_size: int, device: str) -> ItemKey | None:
+        """None where there is no journal, or the file cannot be looked at (loading then says
+        why)."""
+        if self.journal is None:
+            return None
+        try:
+            return item_key(
+                path, batch_size, device=device, settings=measuring_settings(self.settings)
+            )
+        except OSError:
+            return None
+
+    def _journal_measurement(
+        self, item: pytest.Item, key: ItemKey | None, measurement: Measurement
+    ) -> None:
+        """On disk before the next item starts; a journal that cannot be written costs the
+        resume, never the measurement, which still travels on the report."""
+        if self.journal is None or key is None:
+            return
+        try:
+            self.journal.append(key, measurement)
+        except OSError as error:
+            item.warn(
+                PruneEnergyWarning(
+                    f"journal {self.journal.path} not written ({error}): this item would be "
+                    "measured again by --energy-resume"
+                )
+            )
+
+    def thresholds_of(self, item: pytest.Item) -> ItemThresholds:
+        """Marker > command line > ini rule > ini; stashed, so the report carries them."""
+        marker = item.get_closest_marker(MARKER_NAME)
+        problem = None
+        try:
+            marked = parse_marker(marker.args, marker.kwargs) if marker is not None else None
+        except ThresholdError as error:
+            problem = str(error)
+        if problem is not None:
+            pytest.fail(problem, pytrace=False)
+        entry = item.stash[ENTRY_KEY]
+        thresholds = self.settings.gates.for_item(entry.stem, item.stash[BATCH_SIZE_KEY], marked)
+        item.stash[THRESHOLDS_KEY] = thresholds
+        return thresholds
+
+    def check_in_item(
+        self, item: pytest.Item, measurement: Measurement, thresholds: ItemThresholds
+    ) -> None:
+        """max_joules and min_fps need only this item's measurement, so they fail the item."""
+        verdicts = judge_measurement(measurement, thresholds, kinds=IN_ITEM_KINDS)
+        strict = self.settings.gates.strict
+        for verdict in verdicts:
+            if verdict.outcome == INCONCLUSIVE and not strict:
+                item.warn(EnergyGateWarning(verdict.message))
+        failed = [verdict.message for verdict in verdicts if verdict.fails(strict)]
+        if failed:
+            pytest.fail("\n".join(failed), pytrace=False)
+
+    # tryfirst: around pytest-benchmark's own wrapper, so that its verdict can be amended.
+    @pytest.hookimpl(wrapper=True, tryfirst=True)
+    def pytest_runtest_makereport(
+        self, item: pytest.Item, call: pytest.CallInfo[None]
+    ) -> Iterator[None]:
+        report = yield
+        benchmark = item.stash.get(BENCHMARK_KEY, None)
+        if call.when == "call" and report.failed and benchmark is not None:
+            # The item's own failure says what went wrong; pytest-benchmark's "fixture was not
+            # used" warning on top of it would only be noise. pytest-benchmark resets
+            # ``skipped`` from the report in its wrapper, inside this one.
+            benchmark.skipped = True
+        measurement = item.stash.get(MEASUREMENT_KEY, None)
+        if call.when == "call" and measurement is not None:
+            report.pruneenergy_measurement = measurement.to_dict()
+            report.pruneenergy_thresholds = item.stash[THRESHOLDS_KEY].to_dict()
+            report.pruneenergy_resumed = item.stash.get(RESUMED_KEY, False)
+        elif (
+            report.failed
+            and isinstance(item, (EnergyItem, FolderProblem))
+            and not item.stash.get(FAILURE_RECORDED_KEY, False)
+        ):
+            item.stash[FAILURE_RECORDED_KEY] = True  # one failure per item, not per phase
+            entry = item.stash.get(ENTRY_KEY, None)
+            failure = ItemFailure(
+                model=entry.stem if entry else item.nodeid,
+                path=str(item.path),
+                batch_size=item.stash.get(BATCH_SIZE_KEY, None),
+                reason=_reason(call),
+            )
+            report.pruneenergy_failure = failure.to_dict()
+        return report
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        # On the controller under xdist these reports come from the workers.
+        measurement = getattr(report, "pruneenergy_measurement", None)
+        failure = getattr(report, "pruneenergy_failure", None)
+        if measurement is not None:
+            self.measurements.append(Measurement.from_dict(measurement))
+            thresholds = ItemThresholds.from_dict(report.pruneenergy_thresholds)
+            self.thresholds[(measurement["model"], measurement["batch_size"])] = thresholds
+            self.resumed_count += bool(getattr(report, "pruneenergy_resumed", False))
+        elif failure is None and report.failed and self._lost_item(report):
+            # No worker made this report: xdist did, for an item whose worker crashed.
+            failure = self._failure_of_lost_item(report).to_dict()
+        if failure is not None:
+            self.failures.append(ItemFailure.from_dict(failure))
+        if measurement is not None or failure is not None:
+            self.ledger.with_result.add(report.nodeid)
+        elif report.skipped and is_energy_item_id(report.nodeid):
+            self.ledger.skipped.add(report.nodeid)
+
+    def _lost_item(self, report: pytest.TestReport) -> bool:
+        """An energy item that failed without the plugin's record of a result or a failure."""
+        return is_energy_item_id(report.nodeid) and report.nodeid not in self.ledger.with_result
+
+    def _failure_of_lost_item(self, report: pytest.TestReport) -> ItemFailure:
+        parsed = parse_item_id(report.nodeid)
+        assert parsed is not None  # _lost_item checked it
+        path = self.config.rootpath / report.nodeid.partition("::")[0]
+        text = str(report.longreprtext).strip().splitlines()
+        return ItemFailure(
+            model=parsed.stem,
+            path=str(path),
+            batch_size=parsed.batch_size,
+            reason=text[-1] if text else "failed without a report from its process",
+        )
+
+    # -- reporting --------------------------------------------------------------------------
+
+    def pytest_sessionfinish(self, session: pytest.Session) -> None:
+        self.cache.clear()
+        if self.journal is not None:
+            self.journal.close()
+        if not hasattr(self.config, "workerinput") and (self.measurements or self.failures):
+            # On the controller only (xdist workers' results arrive here on their reports).
+            from ..report.writer import Advice, write_report
+
+            gates = judge_gates(self.measurements, self.thresholds)
+            missing = self.ledger.missing()
+            interrupted = bool(missing) or session.exitstatus == pytest.ExitCode.INTERRUPTED
+            account = RunAccount(
+                expected_items=len(self.ledger.expected or ()),
+                missing=missing,
+                interrupted=interrupted,
+                resumed_items=self.resumed_count,
+                unreadable_journal_lines=self.resumable.unreadable_lines,
+            )
+            outcome = write_report(
+                self.measurements,
+                self.failures,
+                self.settings.report_dir,
+                self.config.hook,
+                gates=table_cells(gates),
+                advice=Advice(
+                    max_joules=self.settings.recommend_joules,
+                    min_fps=self.settings.recommend_fps,
+                    metadata_path=self.settings.metadata_path,
+                    metric=self.settings.metric,
+                ),
+                notes=run_notes(self.settings, account),
+            )
+            self.report_lines = outcome.lines
+            self._fail_run(session, outcome.not_written)
+            if missing and session.exitstatus == pytest.ExitCode.OK:
+                # Nobody stopped the run, yet items have no result: never a silent pass.
+                self._fail_run(session, [f"{len(missing)} energy item(s) produced no result"])
+            self._finish_gates(session, gates)
+            if self.settings.save or self.settings.compare_run is not None:
+                self._compare_and_save(session, interrupted=interrupted)
+        for meter in self._meters.values():
+            try:
+                meter.close()
+            except Exception as error:  # after the report: a failing close costs no result
+                warnings.warn(
+                    PruneEnergyWarning(f"closing the {meter.name} meter failed: {error}"),
+                    stacklevel=1,
+                )
+
+    def _finish_gates(
+        self, session: pytest.Session, gates: dict[tuple[str, int], tuple[Verdict, ...]]
+    ) -> None:
+        """Warn about or fail the gates judged only now; the items judged their own already."""
+        strict = self.settings.gates.strict
+        self.report_lines += gate_summary_lines(gates, strict=strict)
+        session_verdicts = [
+            (key, verdict)
+            for key, verdicts in gates.items()
+            for verdict in verdicts
+            if verdict.threshold.kind in SESSION_KINDS
+        ]
+        failed = []
+        for (model, size), verdict in session_verdicts:
+            message = f"{model} (bs {size}): {verdict.message}"
+            if verdict.fails(strict):
+                failed.append(message)
+            elif verdict.outcome == INCONCLUSIVE:
+                warnings.warn(EnergyGateWarning(message), stacklevel=1)
+        if failed:
+            self.session_gate_failures += failed
+            self.report_lines.append("energy gates failed: the run fails (exit status 1)")
+            # pytest returns session.exitstatus after this hook; keep a worse status it has.
+            if session.exitstatus == pytest.ExitCode.OK:
+                session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+    def _fail_run(self, session: pytest.Session, problems: list[str]) -> None:
+        """Problems that fail the run though no item failed; pytest's last line counts them."""
+        if not problems:
+            return
+        self.run_problems += problems
+        # pytest returns session.exitstatus after this hook; keep a worse status it has.
+        if session.exitstatus == pytest.ExitCode.OK:
+            session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+    def _compare_and_save(self, session: pytest.Session, *, interrupted: bool) -> None:
+        outcome = compare_and_save(
+            self.measurements,
+            self.failures,
+            self.settings,
+            repository_dir=self.config.rootpath,
+            interrupted=interrupted,
+        )
+        if outcome.save_failure is not None:
+            self._fail_run(session, [outcome.save_failure])
+        self.report_lines += outcome.lines
+        # pytest returns session.exitstatus after this hook: a broken gate fails the run even
+        # when every item passed.
+        if outcome.gate_failures:
+            self.session_gate_failures += outcome.gate_failures
+            if session.exitstatus == pytest.ExitCode.OK:
+                session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_benchmark_update_machine_info(
+        self, config: pytest.Config, machine_info: dict[str, Any]
+    ) -> None:
+        """pytest-benchmark's saved runs say which GPU, driver and power limit they ran on."""
+        from ..measure.meters import gpu_facts_of
+
+        facts = {device: gpu_facts_of(meter) for device, meter in self._meters.items()}
+        if facts:
+            machine_info["pruneenergy"] = {
+                device: {} if gpu is None else dataclasses.asdict(gpu)
+                for device, gpu in facts.items()
+            }
+
+    def pytest_terminal_summary(self, terminalreporter: Any) -> None:
+        stats = terminalreporter.stats
+        count_on_last_line(
+            stats, self.session_gate_failures, "energy gate failed", "energy gates failed"
+        )
+        count_on_last_line(stats, self.run_problems, "energy run problem", "energy run problems")
+        if not self.report_lines:
+            return
+        terminalreporter.section("pruneenergy")
+        for line in self.report_lines:
+            terminalreporter.write_line(line)
+
+
+def _reason(call: pytest.CallInfo[None]) -> str:
+    if call.excinfo is None:
+        return "failed"
+    text = str(call.excinfo.value).strip()
+    return text or call.excinfo.typename

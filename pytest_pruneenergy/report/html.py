@@ -1,0 +1,351 @@
+"""The result table -> one self-contained ``report.html``: figures, findings, a sortable table.
+
+Self-contained means one file that a reader can mail, attach to a CI run or open offline: the
+figures are embedded as data URIs, the CSS and the small sorting script are inline, and a
+Content-Security-Policy forbids every network request, so that the page never fetches anything.
+
+Every piece of text from the table (model names, errors, meter descriptions) is escaped: a model
+file may be named by anyone, and its name must not become markup in the reader's browser.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import math
+import os
+from collections.abc import Sequence
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from ..common.files import write_atomically
+from . import schema as col
+from .schema import estimate_mask, measured_rows, normalize_results
+
+HTML_NAME = "report.html"
+DEFAULT_TITLE = "Energy of pruned models"
+
+# What each of plots.py's figures answers (docs/report.md#figures); others get their file name.
+FIGURE_CAPTIONS = {
+    "cr_vs_energy_reduction_flops.png": "Does energy fall in proportion to the FLOPs removed? "
+    "Points below the dashed diagonal saved less energy than FLOPs.",
+    "cr_vs_energy_reduction_params.png": "Does removing parameters predict the energy saved?",
+    "pd_vs_energy_reduction.png": "Which pruning distribution saves the most energy?",
+    "architecture_vs_energy.png": "How much does the architecture set the energy, and how wide "
+    "is the spread that pruning makes?",
+    "batch_size_vs_energy.png": "How does batch size change energy per sample?",
+    "batch_size_vs_fps.png": "How does batch size change throughput?",
+}
+_IMAGE_TYPES = {".png": "image/png", ".svg": "image/svg+xml", ".jpg": "image/jpeg"}
+
+# Images only from data URIs, no fetch, no form: the page stays offline whatever it contains.
+_CONTENT_SECURITY_POLICY = (
+    "default-src 'none'; img-src data:; style-src 'unsafe-inline'; script-src 'unsafe-inline'"
+)
+
+_CSS = """
+body { font-family: system-ui, -apple-system, "Segoe UI", sans-serif; margin: 0 auto;
+  max-width: 1200px; padding: 1.5rem; color: #1b1b1b; background: #fff; line-height: 1.45; }
+h1 { margin: 0 0 .25rem; font-size: 1.7rem; }
+h2 { margin-top: 2rem; border-bottom: 1px solid #ddd; padding-bottom: .2rem; font-size: 1.25rem; }
+.meta { color: #555; margin: 0; }
+.banner { background: #B2182B; color: #fff; padding: .9rem 1.1rem; border-radius: 6px;
+  margin: 1rem 0; font-weight: 600; }
+.banner ul { margin: .4rem 0 0; font-weight: 400; }
+.notice { background: #fff4d6; border-left: 4px solid #E69F00; padding: .6rem .9rem; }
+.failed li { color: #8a1020; }
+.failed pre { color: #333; background: #f6f6f6; padding: .5rem; overflow-x: auto; }
+table { border-collapse: collapse; width: 100%; font-size: .92rem; }
+th, td { padding: .35rem .6rem; border-bottom: 1px solid #e4e4e4; text-align: right;
+  white-space: nowrap; }
+th:first-child, td:first-child, th:last-child, td:last-child { text-align: left; }
+.scroll { overflow-x: auto; }
+thead th { background: #f2f4f7; cursor: pointer; user-select: none; }
+thead th[aria-sort="ascending"]::after { content: " \\25B2"; }
+thead th[aria-sort="descending"]::after { content: " \\25BC"; }
+tbody tr:nth-child(even) { background: #fafafa; }
+tr.estimate td:last-child { color: #B2182B; font-weight: 600; }
+figure { margin: 1.5rem 0; }
+figure img { max-width: 100%; height: auto; border: 1px solid #eee; }
+figcaption { color: #444; font-size: .92rem; }
+"""
+
+# Sorts by a cell's data-sort (a number) where it has one, else by its text; empty cells last in
+# either direction, so that a failed or unpaired row never hides the ranking.
+_SORT_SCRIPT = """
+(function () {
+  var table = document.getElementById("results");
+  if (!table) { return; }
+  var headers = table.tHead.rows[0].cells;
+  function key(row, column) {
+    var cell = row.cells[column];
+    var sort = cell.getAttribute("data-sort");
+    if (sort !== null) { return sort === "" ? null : parseFloat(sort); }
+    var text = cell.textContent.trim();
+    return text === "" ? null : text.toLowerCase();
+  }
+  function sortBy(column) {
+    var header = headers[column];
+    var ascending = header.getAttribute("aria-sort") !== "ascending";
+    for (var i = 0; i < headers.length; i++) { headers[i].setAttribute("aria-sort", "none"); }
+    header.setAttribute("aria-sort", ascending ? "ascending" : "descending");
+    var body = table.tBodies[0];
+    var rows = Array.prototype.slice.call(body.rows);
+    rows.sort(function (a, b) {
+      var x = key(a, column), y = key(b, column);
+      if (x === null || y === null) { return (x === null) - (y === null); }
+      var order = x < y ? -1 : (x > y ? 1 : 0);
+      return ascending ? order : -order;
+    });
+    rows.forEach(function (row) { body.appendChild(row); });
+  }
+  Array.prototype.forEach.call(headers, function (header, column) {
+    header.setAttribute("aria-sort", "none");
+    header.setAttribute("tabindex", "0");
+    header.title = "click to sort";
+    header.addEventListener("click", function () { sortBy(column); });
+    header.addEventListener("keydown", function (event) {
+      if (event.key === "Enter" || event.key === " ") { event.preventDefault(); sortBy(column); }
+    });
+  });
+})();
+"""
+
+_TABLE_HEADERS = (
+    "model",
+    "batch",
+    "J/sample ± CI95",
+    "FPS",
+    "energy reduction %",
+    "FLOPs CR %",
+    "params CR %",
+    "meter",
+)
+
+
+def findings_or_reason(
+    table: pd.DataFrame,
+    *,
+    metadata_path: str | os.PathLike[str] | None = None,
+    metric: str | None = None,
+    max_joules: float | None = None,
+    min_fps: float | None = None,
+) -> tuple[list[str], str | None]:
+    """The analysis' findings in words, or why there are none: the report renders either way.
+
+    ``analysis`` is imported here, not at the top, so that a broken or missing analysis module
+    costs the findings section only, never the figures or the table.
+    """
+    try:
+        from . import analysis
+    except ImportError as error:
+        return [], f"Findings unavailable: the analysis module could not be imported ({error})."
+    try:
+        metadata = None if metadata_path is None else analysis.read_metadata(metadata_path)
+        found = analysis.findings(
+            table, metadata, metric=metric, max_joules=max_joules, min_fps=min_fps
+        )
+    except Exception as error:  # analysis of odd tables may raise anything; the report goes on
+        return [], f"Findings could not be computed: {type(error).__name__}: {error}"
+    return [str(finding) for finding in found], None
+
+
+def write_html_report(
+    table: pd.DataFrame,
+    out_dir: str | os.PathLike[str],
+    *,
+    figures: Sequence[Path],
+    findings: Sequence[str],
+    title: str = DEFAULT_TITLE,
+    findings_note: str | None = None,
+) -> Path:
+    """Write ``out_dir/report.html`` atomically and return its path.
+
+    ``figures``: image files to embed, in order (PNG, SVG or JPEG); ``findings``: sentences;
+    ``findings_note``: shown instead of the findings when there are none to show, e.g. why the
+    analysis failed.
+    """
+    page = render_html(
+        table, figures=figures, findings=findings, title=title, findings_note=findings_note
+    )
+    return write_atomically(Path(out_dir) / HTML_NAME, lambda handle: handle.write(page))
+
+
+def render_html(
+    table: pd.DataFrame,
+    *,
+    figures: Sequence[Path],
+    findings: Sequence[str],
+    title: str = DEFAULT_TITLE,
+    findings_note: str | None = None,
+) -> str:
+    """The whole page as a string (``write_html_report`` without the file)."""
+    complete = normalize_results(table)
+    measured = measured_rows(complete)
+    failed = complete[complete[col.STATUS].astype(str) == col.STATUS_FAILED]
+    body = [
+        f"<h1>{_text(title)}</h1>",
+        _meta_line(measured, failed),
+        _estimate_banner(measured),
+        _findings_section(findings, findings_note),
+        _failures_section(failed),
+        _figures_section(figures),
+        _table_section(measured),
+    ]
+    return (
+        "<!DOCTYPE html>\n"
+        '<html lang="en">\n<head>\n<meta charset="utf-8">\n'
+        f'<meta http-equiv="Content-Security-Policy" content="{_CONTENT_SECURITY_POLICY}">\n'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
+        f"<title>{_text(title)}</title>\n<style>{_CSS}</style>\n</head>\n<body>\n"
+        + "\n".join(part for part in body if part)
+        + f"\n<script>{_SORT_SCRIPT}</script>\n</body>\n</html>\n"
+    )
+
+
+def _text(value: Any) -> str:
+    """Escaped text; quotes too, so that the same helper is safe inside attributes."""
+    return html.escape(str(value), quote=True)
+
+
+def _meta_line(measured: pd.DataFrame, failed: pd.DataFrame) -> str:
+    devices = sorted({str(device) for device in measured[col.DEVICE].dropna()})
+    parts = [f"{len(measured)} measured rows", f"{len(failed)} failed"]
+    if devices:
+        parts.append("on " + "; ".join(devices))
+    generated = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    parts.append(f"written {generated}")
+    return f'<p class="meta">{_text(", ".join(parts))}</p>'
+
+
+def _estimate_banner(measured: pd.DataFrame) -> str:
+    """Loud, first on the page: estimated joules must never pass for measured ones."""
+    estimated = measured[estimate_mask(measured)]
+    if estimated.empty:
+        return ""
+    descriptions = sorted({str(text) for text in estimated[col.METER_DESCRIPTION].dropna()})
+    details = "".join(f"<li>{_text(text)}</li>" for text in descriptions)
+    return (
+        '<div class="banner" role="alert">ESTIMATED energy: '
+        f"{len(estimated)} of {len(measured)} rows were not measured by an energy counter; "
+        "their joules, energy reductions and energy figures are estimates, not measurements."
+        + (f"<ul>{details}</ul>" if details else "")
+        + "</div>"
+    )
+
+
+def _findings_section(findings: Sequence[str], findings_note: str | None) -> str:
+    items = "".join(f"<li>{_text(finding)}</li>" for finding in findings)
+    parts = ["<h2>Findings</h2>"]
+    if items:
+        parts.append(f'<ul class="findings">{items}</ul>')
+    if findings_note:
+        parts.append(f'<p class="notice">{_text(findings_note)}</p>')
+    if not items and not findings_note:
+        parts.append("<p>No findings: the table has too little data to compare.</p>")
+    return "\n".join(parts)
+
+
+def _failures_section(failed: pd.DataFrame) -> str:
+    if failed.empty:
+        return ""
+    items = []
+    for _, row in failed.iterrows():
+        batch = _format(row[col.BATCH_SIZE], "d")
+        where = f" (batch {batch})" if batch else ""
+        reason = "" if pd.isna(row[col.ERROR]) else str(row[col.ERROR]).strip()
+        first_line, _, rest = reason.partition("\n")
+        # A traceback would drown the list: its first line shows, the rest folds away.
+        details = f"<details><summary>details</summary><pre>{_text(reason)}</pre></details>"
+        items.append(
+            f"<li><strong>{_text(row[col.MODEL_NAME])}</strong>{_text(where)}: "
+            f"{_text(first_line or 'no reason given')}{details if rest else ''}</li>"
+        )
+    return f'<h2>Failed items ({len(items)})</h2>\n<ul class="failed">{"".join(items)}</ul>'
+
+
+def _table_section(measured: pd.DataFrame) -> str:
+    header = "".join(f"<th>{_text(name)}</th>" for name in _TABLE_HEADERS)
+    estimates = estimate_mask(measured)
+    rows = [
+        _table_row(row, bool(is_estimate))
+        for (_, row), is_estimate in zip(measured.iterrows(), estimates, strict=True)
+    ]
+    if not rows:
+        return "<h2>Results</h2>\n<p>No item was measured.</p>"
+    return (
+        '<h2>Results</h2>\n<p class="meta">Energy and time per sample; reductions against the '
+        "unpruned model at the same batch size (positive: the pruned model needs less). "
+        "Click a header to sort.</p>\n"
+        f'<div class="scroll"><table id="results"><thead><tr>{header}</tr></thead>\n<tbody>\n'
+        + "\n".join(rows)
+        + "\n</tbody></table></div>"
+    )
+
+
+def _table_row(row: pd.Series, is_estimate: bool) -> str:
+    energy = _format(row[col.JOULES_PER_SAMPLE], "#.4g")
+    ci95 = _format(row[col.JOULES_PER_SAMPLE_CI95], ".2g")
+    if energy and ci95:
+        energy += f" ± {ci95}"
+    meter = "" if pd.isna(row[col.METER]) else str(row[col.METER])
+    # A hook's meter may estimate under any name: then the cell says so, not only its colour.
+    if is_estimate and "estimate" not in meter.casefold():
+        meter = f"{meter or 'meter'} (estimate)"
+    cells = [
+        f"<td>{_text(row[col.MODEL_NAME])}</td>",
+        _number_cell(row[col.BATCH_SIZE], "d"),
+        _number_cell(row[col.JOULES_PER_SAMPLE], "", text=energy),
+        _number_cell(row[col.FPS], ".1f"),
+        _number_cell(row[col.ENERGY_REDUCTION], ".1f"),
+        _number_cell(row[col.CR_FLOPS], ".1f"),
+        _number_cell(row[col.CR_PARAMETERS], ".1f"),
+        f"<td>{_text(meter)}</td>",
+    ]
+    css_class = ' class="estimate"' if is_estimate else ""
+    return f"<tr{css_class}>{''.join(cells)}</tr>"
+
+
+def _number_cell(value: Any, spec: str, *, text: str | None = None) -> str:
+    """A cell that sorts by its number (``data-sort``), whatever its text shows."""
+    number = _finite(value)
+    sort_key = "" if number is None else repr(number)
+    shown = _format(value, spec) if text is None else text
+    return f'<td data-sort="{sort_key}">{_text(shown)}</td>'
+
+
+def _finite(value: Any) -> float | None:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return number if math.isfinite(number) else None
+
+
+def _format(value: Any, spec: str) -> str:
+    """``value`` formatted with ``spec``; empty where the table has no number."""
+    number = _finite(value)
+    if number is None:
+        return ""
+    return format(int(number), spec) if spec == "d" else format(number, spec)
+
+
+def _figures_section(figures: Sequence[Path]) -> str:
+    embedded = [_figure(Path(path)) for path in figures]
+    if not embedded:
+        return "<h2>Figures</h2>\n<p>No figure: the table has no data to draw.</p>"
+    return "<h2>Figures</h2>\n" + "\n".join(embedded)
+
+
+def _figure(path: Path) -> str:
+    mime = _IMAGE_TYPES.get(path.suffix.lower(), "application/octet-stream")
+    data = base64.b64encode(path.read_bytes()).decode("ascii")
+    caption = FIGURE_CAPTIONS.get(path.name, "")
+    caption_html = f"{_text(caption)} <code>{_text(path.name)}</code>"
+    return (
+        f'<figure><img src="data:{mime};base64,{data}" alt="{_text(caption or path.name)}">'
+        f"<figcaption>{caption_html}</figcaption></figure>"
+    )

@@ -1,0 +1,250 @@
+"""The results CSV: its columns, their types, and reading and writing it (ours and the seed's).
+
+One row per (model, batch size). The first fifteen columns carry the seed tool's
+(PruneEnergyAnalyzer) exact names and meanings, so notebooks written for its CSV keep working;
+ours follow them, each added column after the ones earlier CSVs had, so that scripts indexing
+by position keep working.
+
+FLOPs convention, read this before comparing numbers:
+
+- ``FLOPs`` (seed column) keeps the seed's fvcore convention: one multiply-add counts as ONE
+  FLOP, so it equals ``MACs``. Published PruneEnergyAnalyzer figures therefore compare with it.
+- ``FLOPs (2 x MACs)`` is the physical count: a multiply-add is two floating-point operations.
+- Both are per sample (a batch of one). The seed's CSV scaled its ``FLOPs`` with the batch
+  size; the compression ratio ``CR (%) measured in FLOPs`` is the same either way, because a
+  pruned model is only ever compared with its baseline at the same batch size.
+
+Items that could not be measured are rows too (``Status`` ``failed``, ``Error`` the reason, the
+numbers empty), so that a reader of the CSV sees which model failed and why.
+
+Energy: ``Mean Energy per Sample (J)`` is gross, what the board drew, as MLPerf and ML.ENERGY
+report it. ``Dynamic Energy per Sample (J)`` is gross less ``Idle Power (W)`` x ``Mean Time per
+Sample (s)``; both are empty where idle power was not measured (estimates, or
+``--energy-idle-seconds=0``). ``CI Target Met`` is empty for the seed protocol, which has no
+target. ``Naive Two-Read Energy per Sample (J)`` is what two meter reads bracketing the run give.
+
+The run's metadata CSV has a row per device: its meter, GPU facts, idle power, and the items
+and seconds it measured.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from ..common.files import write_atomically
+
+CSV_NAME = "pruneenergy_results.csv"
+RUN_CSV_NAME = "pruneenergy_run.csv"
+
+MODEL_NAME = "MODEL_NAME"
+BATCH_SIZE = "BATCH_SIZE"
+SECONDS_PER_SAMPLE = "Mean Time per Sample (s)"
+FPS = "FPS"
+SECONDS_PER_SAMPLE_STD = "STD Time per Sample (s)"
+JOULES_PER_SAMPLE = "Mean Energy per Sample (J)"
+JOULES_PER_SAMPLE_STD = "STD Energy per Sample (J)"
+PARAMETERS = "Parameters"
+FLOPS_SEED = "FLOPs"
+GPR = "GPR"
+ARCHITECTURE = "Architecture"
+PRUNING_DISTRIBUTION = "Pruning Distribution"
+CR_PARAMETERS = "CR (%) measured in Parameters"
+CR_FLOPS = "CR (%) measured in FLOPs"
+ENERGY_REDUCTION = "Energy Reduction (%)"
+
+JOULES_PER_SAMPLE_CI95 = "CI95 Energy per Sample (J)"
+FPS_REDUCTION = "FPS Reduction (%)"
+MACS = "MACs"
+FLOPS_PHYSICAL = "FLOPs (2 x MACs)"
+DATASET = "Dataset"
+METHOD = "Method"
+PD_SHAPE = "PD Shape"
+SEED = "Seed"
+FINE_TUNED = "Fine-tuned"
+BASELINE_MODEL = "Baseline Model"
+WINDOWS = "Windows"
+SAMPLES_MEASURED = "Samples Measured"
+SECONDS_MEASURED = "Seconds Measured"
+METER = "Meter"
+METER_IS_ESTIMATE = "Meter Is Estimate"
+METER_DESCRIPTION = "Meter Description"
+DEVICE = "Device"
+INPUT_SHAPE = "Input Shape"
+MODEL_PATH = "Model Path"
+STATUS = "Status"
+ERROR = "Error"
+DYNAMIC_JOULES_PER_SAMPLE = "Dynamic Energy per Sample (J)"
+IDLE_WATTS = "Idle Power (W)"
+PROTOCOL = "Protocol"
+CI_TARGET_MET = "CI Target Met"
+NAIVE_JOULES_PER_SAMPLE = "Naive Two-Read Energy per Sample (J)"
+METER_UPDATE_PERIOD_SECONDS = "Meter Update Period (s)"
+TEMPERATURE_START_CELSIUS = "Temperature Start (C)"
+TEMPERATURE_END_CELSIUS = "Temperature End (C)"
+SM_CLOCK_START_MHZ = "SM Clock Start (MHz)"
+SM_CLOCK_END_MHZ = "SM Clock End (MHz)"
+GPU = "GPU"
+DRIVER = "Driver"
+POWER_LIMIT_WATTS = "Power Limit (W)"
+GATE = "Gate"
+GATE_MESSAGE = "Gate Message"
+CUDA_GRAPH = "CUDA Graph"
+
+TEXT = "object"
+INTEGER = "Int64"
+BOOLEAN = "boolean"
+FLOAT = "float64"
+# Every column in CSV order, with its type: nullable ones, so that a failed row's empty numbers do
+# not turn counts into floats. The seed's fifteen come first, in its order.
+_COLUMN_TYPES: tuple[tuple[str, str], ...] = (
+    (MODEL_NAME, TEXT),
+    (BATCH_SIZE, INTEGER),
+    (SECONDS_PER_SAMPLE, FLOAT),
+    (FPS, FLOAT),
+    (SECONDS_PER_SAMPLE_STD, FLOAT),
+    (JOULES_PER_SAMPLE, FLOAT),
+    (JOULES_PER_SAMPLE_STD, FLOAT),
+    (PARAMETERS, INTEGER),
+    (FLOPS_SEED, INTEGER),
+    (GPR, FLOAT),
+    (ARCHITECTURE, TEXT),
+    (PRUNING_DISTRIBUTION, TEXT),
+    (CR_PARAMETERS, FLOAT),
+    (CR_FLOPS, FLOAT),
+    (ENERGY_REDUCTION, FLOAT),
+    (JOULES_PER_SAMPLE_CI95, FLOAT),
+    (FPS_REDUCTION, FLOAT),
+    (MACS, INTEGER),
+    (FLOPS_PHYSICAL, INTEGER),
+    (DATASET, TEXT),
+    (METHOD, TEXT),
+    (PD_SHAPE, TEXT),
+    (SEED, INTEGER),
+    (FINE_TUNED, BOOLEAN),
+    (BASELINE_MODEL, TEXT),
+    (WINDOWS, INTEGER),
+    # Fractional: a window edge may fall inside a pass, which then counts in part.
+    (SAMPLES_MEASURED, FLOAT),
+    (SECONDS_MEASURED, FLOAT),
+    (METER, TEXT),
+    (METER_IS_ESTIMATE, BOOLEAN),
+    (METER_DESCRIPTION, TEXT),
+    (DEVICE, TEXT),
+    (INPUT_SHAPE, TEXT),
+    (MODEL_PATH, TEXT),
+    (STATUS, TEXT),
+    (ERROR, TEXT),
+    # Added later, so after the columns earlier CSVs had: scripts that index by position
+    # keep working.
+    (DYNAMIC_JOULES_PER_SAMPLE, FLOAT),
+    (IDLE_WATTS, FLOAT),
+    (PROTOCOL, TEXT),
+    (CI_TARGET_MET, BOOLEAN),
+    (NAIVE_JOULES_PER_SAMPLE, FLOAT),
+    (METER_UPDATE_PERIOD_SECONDS, FLOAT),
+    (TEMPERATURE_START_CELSIUS, FLOAT),
+    (TEMPERATURE_END_CELSIUS, FLOAT),
+    (SM_CLOCK_START_MHZ, FLOAT),
+    (SM_CLOCK_END_MHZ, FLOAT),
+    (GPU, TEXT),
+    (DRIVER, TEXT),
+    (POWER_LIMIT_WATTS, FLOAT),
+    (GATE, TEXT),
+    (GATE_MESSAGE, TEXT),
+    (CUDA_GRAPH, TEXT),
+)
+COLUMNS: tuple[str, ...] = tuple(column for column, _ in _COLUMN_TYPES)
+SEED_COLUMNS: tuple[str, ...] = COLUMNS[:15]
+EXTRA_COLUMNS: tuple[str, ...] = COLUMNS[15:]
+DTYPES: dict[str, str] = {column: kind for column, kind in _COLUMN_TYPES if kind != TEXT}
+
+ITEMS_MEASURED = "Items Measured"
+# The run's metadata: one row per device (and its meter), where idle power is reported.
+RUN_COLUMNS: tuple[str, ...] = (
+    DEVICE,
+    METER,
+    METER_DESCRIPTION,
+    GPU,
+    DRIVER,
+    POWER_LIMIT_WATTS,
+    IDLE_WATTS,
+    ITEMS_MEASURED,
+    SECONDS_MEASURED,
+)
+
+STATUS_MEASURED = "measured"
+STATUS_FAILED = "failed"
+# The seed's label for an unpruned model in its ``Pruning Distribution`` column.
+UNPRUNED_LABEL = "UNPRUNED"
+
+
+def with_dtypes(table: pd.DataFrame) -> pd.DataFrame:
+    """Our columns as their types (``DTYPES``)."""
+    return table.astype(DTYPES)
+
+
+def measured_rows(table: pd.DataFrame) -> pd.DataFrame:
+    """The rows that hold numbers: not failed (a table without ``Status`` counts as measured)."""
+    if STATUS not in table.columns:
+        return table
+    return table[table[STATUS].astype(str) != STATUS_FAILED]
+
+
+def estimate_mask(table: pd.DataFrame) -> pd.Series:
+    """True where the row's energy is an estimate; robust to a table read back from CSV."""
+    if METER_IS_ESTIMATE not in table.columns:
+        return pd.Series(False, index=table.index)
+    return table[METER_IS_ESTIMATE].map(is_true).astype(bool)
+
+
+def is_true(value: Any) -> bool:
+    """True for True in any of its forms: bool, numpy bool, pandas boolean, "True" from a CSV."""
+    return str(value).casefold() == "true"
+
+
+def is_false(value: Any) -> bool:
+    """False in any of its forms; an empty value (NA, NaN, None) is neither true nor false."""
+    return str(value).casefold() == "false"
+
+
+def write_csv(table: pd.DataFrame, path: str | os.PathLike[str]) -> Path:
+    """Write ``table`` to ``path`` atomically: readers see the old file or the whole new one."""
+    return write_atomically(Path(path), lambda handle: table.to_csv(handle, index=False))
+
+
+class ResultsFileError(ValueError):
+    """A results CSV that cannot be read, or that has neither our columns nor the seed's."""
+
+
+def read_results_csv(path: str | os.PathLike[str]) -> pd.DataFrame:
+    """Our results CSV, or the seed tool's, as a table with our columns.
+
+    The seed's CSV lacks our columns: they read as empty, and every row counts as measured
+    (the seed wrote no failed rows).
+    """
+    source = Path(path)
+    if not source.is_file():
+        raise ResultsFileError(f"{source}: no such file")
+    try:
+        table = pd.read_csv(source)
+    except (OSError, ValueError, UnicodeDecodeError) as error:
+        raise ResultsFileError(f"{source}: not a readable CSV ({error})") from error
+    missing = [column for column in SEED_COLUMNS if column not in table.columns]
+    if missing:
+        raise ResultsFileError(
+            f"{source}: neither a pruneenergy nor a PruneEnergyAnalyzer results CSV; missing "
+            f"columns: {', '.join(missing)}. Pass the pruneenergy_results.csv that "
+            "pytest --energy-report wrote, or the seed tool's CSV."
+        )
+    return normalize_results(table)
+
+
+def normalize_results(table: pd.DataFrame) -> pd.DataFrame:
+    """``table`` with exactly our columns; a row without a status counts as measured."""
+    normalized = table.reindex(columns=list(COLUMNS))
+    normalized[STATUS] = normalized[STATUS].astype(object).fillna(STATUS_MEASURED)
+    return normalized

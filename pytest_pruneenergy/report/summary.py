@@ -1,0 +1,233 @@
+"""The terminal summary: a fixed-width row per measured item, then what the reader must know
+about them (CI targets missed, host-bound items, the seed protocol's CI, cross-device
+reductions, estimates, idle power) and the failures."""
+
+from __future__ import annotations
+
+import math
+import textwrap
+from typing import Any
+
+import pandas as pd
+
+from . import schema as col
+from .labels import shorten_end, shorten_middle, shorten_names
+from .schema import estimate_mask, is_false, is_true, measured_rows
+
+SUMMARY_MODEL_WIDTH = 40
+SUMMARY_WIDTH = 120
+# Marks an estimated meter in the summary table and begins the warning that explains it.
+ESTIMATE_MARK = "!!"
+# Marks, after the CI, an item whose CI did not reach its target before the time cap.
+CI_TARGET_MISSED_MARK = "~"
+
+
+def summary_lines(table: pd.DataFrame) -> list[str]:
+    """A terminal summary: a fixed-width row per measured item, then estimates and failures."""
+    # Missing columns (a seed-tool CSV, say) read as empty rather than fail the summary.
+    complete = table.reindex(columns=list(col.COLUMNS))
+    measured = measured_rows(complete)
+    lines = [_summary_header(), "-" * len(_summary_header())]
+    labels = shorten_names(measured[col.MODEL_NAME].astype(str), SUMMARY_MODEL_WIDTH)
+    lines.extend(_summary_row(row, labels) for _, row in measured.iterrows())
+    if measured.empty:
+        lines.append("(no item was measured)")
+    if measured[col.CI_TARGET_MET].map(is_false).any():
+        lines.append(
+            f"{CI_TARGET_MISSED_MARK} CI target (--energy-target-ci) not met before the time cap "
+            "(--energy-max-seconds); a longer cap narrows the CI"
+        )
+    lines.extend(_host_bound_lines(measured))
+    lines.extend(_seed_protocol_lines(measured))
+    lines.extend(_cross_device_lines(measured))
+    lines.extend(_estimate_warnings(measured))
+    lines.extend(_idle_power_lines(measured))
+    failed = complete[complete[col.STATUS].astype(str) == col.STATUS_FAILED]
+    for _, row in failed.iterrows():
+        lines.extend(_failure_lines(row))
+    return lines
+
+
+def _summary_header() -> str:
+    return (
+        f"{'model':<{SUMMARY_MODEL_WIDTH}} {'bs':>4}  {'J/sample ± CI95':>21}   {'FPS':>9}  "
+        f"{'E red %':>7}  {'FLOPs CR %':>10}  meter"
+    )
+
+
+def _summary_row(row: pd.Series, labels: dict[str, str]) -> str:
+    model = labels[str(row[col.MODEL_NAME])]
+    energy = _number(row[col.JOULES_PER_SAMPLE], "#.4g")
+    ci95 = _number(row[col.JOULES_PER_SAMPLE_CI95], ".2g")
+    if ci95 != "-":
+        energy += f" ± {ci95}"
+    missed = CI_TARGET_MISSED_MARK if is_false(row[col.CI_TARGET_MET]) else " "
+    meter = "-" if pd.isna(row[col.METER]) else str(row[col.METER])
+    if is_true(row[col.METER_IS_ESTIMATE]):
+        meter += f" {ESTIMATE_MARK}"
+    return (
+        f"{model:<{SUMMARY_MODEL_WIDTH}} {_number(row[col.BATCH_SIZE], 'd'):>4}  "
+        f"{energy:>21}{missed}  "
+        f"{_number(row[col.FPS], '.1f'):>9}  {_number(row[col.ENERGY_REDUCTION], '.1f'):>7}  "
+        f"{_number(row[col.CR_FLOPS], '.1f'):>10}  {meter}"
+    )
+
+
+def _number(value: Any, spec: str) -> str:
+    """``value`` formatted with ``spec``; ``-`` where the table has no number."""
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return "-"
+    if math.isnan(number):
+        return "-"
+    return format(int(number), spec) if spec == "d" else format(number, spec)
+
+
+def _estimate_warnings(measured: pd.DataFrame) -> list[str]:
+    """One loud line per (device, meter description) whose energy was estimated."""
+    estimated = measured[estimate_mask(measured)]
+    pairs = (
+        estimated.reindex(columns=[col.DEVICE, col.METER_DESCRIPTION]).astype(str).drop_duplicates()
+    )
+    lines = []
+    for device, description in pairs.itertuples(index=False):
+        # Two lines, so that a long meter description does not push the width past ~120.
+        lines.append(
+            f"{ESTIMATE_MARK} ESTIMATED energy: no energy counter readable on {device}; "
+            "figures are not measurements:"
+        )
+        lines.append(f"{ESTIMATE_MARK}   {description}")
+    return lines
+
+
+# Throughput that varies more than this between windows (std of their time per sample over
+# its mean) means the host set the pace: on an H200 it varied 1.5-21 % between the windows of
+# eager batch-1 items and 0.01-0.35 % for GPU-bound ones, batch 8 to 64
+# (docs/benchmarks/ci-calibration-h200.jsonl).
+HOST_BOUND_DRIFT_FRACTION = 0.02
+
+
+def throughput_drift_fraction(row: pd.Series) -> float:
+    """How much the time per sample varied between an item's windows, relative to its mean."""
+    mean = pd.to_numeric(row.get(col.SECONDS_PER_SAMPLE), errors="coerce")
+    std = pd.to_numeric(row.get(col.SECONDS_PER_SAMPLE_STD), errors="coerce")
+    if not (mean > 0) or pd.isna(std):
+        return math.nan
+    return float(std / mean)
+
+
+def metered_on_gpu(measured: pd.DataFrame) -> pd.Series:
+    """True where a row was measured on a CUDA device by a meter, not estimated."""
+    return measured[col.DEVICE].astype(str).str.startswith("cuda") & ~estimate_mask(measured)
+
+
+def _host_bound_lines(measured: pd.DataFrame) -> list[str]:
+    """Where eager items on a GPU ran at the host's pace, say so, and what to compare instead.
+
+    A launch-bound pass leaves the GPU idle between kernels, so its gross energy per sample is
+    mostly idle power times a duration the host sets, and drifts with the host's speed from
+    run to run; the dynamic energy, and a pass replayed as a CUDA graph, do not.
+    """
+    # On a CPU the host is the device: its pace is the workload's, and there are no graphs.
+    # An estimate's short windows scatter for reasons of its own; it has its own warning.
+    adaptive = measured[
+        metered_on_gpu(measured) & (measured[col.PROTOCOL].astype(str) == "adaptive")
+    ]
+    eager = adaptive[~adaptive[col.CUDA_GRAPH].map(is_true).astype(bool)]
+    drift = eager.apply(throughput_drift_fraction, axis=1) if len(eager) else pd.Series(dtype=float)
+    host_bound = eager[drift > HOST_BOUND_DRIFT_FRACTION]
+    if host_bound.empty:
+        return []
+    percents = 100 * drift[host_bound.index]
+    worst = host_bound.loc[percents.idxmax()]
+    items = "1 item" if len(host_bound) == 1 else f"{len(host_bound)} items"
+    span = (
+        f"{percents.max():.1f} %"
+        if len(host_bound) == 1
+        else f"{percents.min():.1f}-{percents.max():.1f} %"
+    )
+    name = shorten_middle(str(worst[col.MODEL_NAME]), 40)
+    return [
+        f"host-bound: {items} ran at the host's pace, throughput varying {span} between windows",
+        f"  (most: {name} at batch {_number(worst[col.BATCH_SIZE], 'd')}); their gross energy "
+        "follows the host's speed:",
+        "  compare their Dynamic Energy per Sample, or measure with --energy-cuda-graphs",
+    ]
+
+
+def _seed_protocol_lines(measured: pd.DataFrame) -> list[str]:
+    """Where GPU items ran the seed protocol, say what its CI does not cover.
+
+    Each trial reads the coarse counter twice, missing the energy since its last update each
+    time. Trials that keep one phase against those updates miss alike, so they can agree with
+    each other and still be off: on an H200, seed runs whose trials scattered 0.3-0.45 % sat
+    0.65-4 % from the adaptive protocol's figure, outside their own CIs
+    (docs/benchmarks/seed-phase.md).
+    """
+    seed = measured[metered_on_gpu(measured) & (measured[col.PROTOCOL].astype(str) == "seed")]
+    if seed.empty:
+        return []
+    items = "1 item" if len(seed) == 1 else f"{len(seed)} items"
+    return [
+        f"seed protocol: {items}; its CI covers one run's trials, which can agree with each "
+        "other and still be",
+        "  several % off (trials keeping one phase against the meter's updates miss alike): to "
+        "compare models,",
+        "  measure with --energy-protocol=adaptive (docs/measurement.md)",
+    ]
+
+
+def _cross_device_lines(measured: pd.DataFrame) -> list[str]:
+    """Where a reduction sets a model against a baseline measured on another device: two
+    boards of one model differ by several percent (two H200s: up to 7 % on the same rows), so
+    such a reduction mixes the model's effect with the boards'."""
+    device_of = {
+        (str(row[col.MODEL_NAME]), row[col.BATCH_SIZE]): str(row[col.DEVICE])
+        for _, row in measured.iterrows()
+    }
+    crossed = []
+    for _, row in measured.iterrows():
+        baseline = device_of.get((str(row[col.BASELINE_MODEL]), row[col.BATCH_SIZE]))
+        if baseline is not None and baseline != str(row[col.DEVICE]):
+            crossed.append((row, baseline))
+    if not crossed:
+        return []
+    row, baseline = crossed[0]
+    count = "1 reduction sets" if len(crossed) == 1 else f"{len(crossed)} reductions set"
+    name = shorten_middle(str(row[col.MODEL_NAME]), 40)
+    return [
+        shorten_end(
+            f"cross-device: {count} a model against a baseline measured on another device "
+            "(boards differ by several %)",
+            SUMMARY_WIDTH,
+        ),
+        shorten_end(
+            f"  (e.g. {name} at batch {_number(row[col.BATCH_SIZE], 'd')}: {row[col.DEVICE]} "
+            f"against {baseline})",
+            SUMMARY_WIDTH,
+        ),
+        "  measure each family on one device (under pytest-xdist: --dist loadgroup)",
+    ]
+
+
+def _idle_power_lines(measured: pd.DataFrame) -> list[str]:
+    """One line per device: the idle power that dynamic energy subtracts, or that there is none."""
+    lines = []
+    for device, rows in measured.groupby(col.DEVICE, sort=False):
+        watts = rows[col.IDLE_WATTS].dropna()
+        idle = f"{float(watts.iloc[0]):.1f} W" if len(watts) else "not measured"
+        lines.append(shorten_end(f"idle power, {device}: {idle}", SUMMARY_WIDTH))
+    return lines
+
+
+def _failure_lines(row: pd.Series) -> list[str]:
+    """``FAILED model (bs N): reason``, wrapped rather than cut: the cause of a failure often
+    comes at the end of its reason."""
+    reason = ("" if pd.isna(row[col.ERROR]) else str(row[col.ERROR])).strip().splitlines()
+    batch = _number(row[col.BATCH_SIZE], "d")
+    where = f" (bs {batch})" if batch != "-" else ""
+    line = f"FAILED {row[col.MODEL_NAME]}{where}: {reason[0] if reason else 'no reason given'}"
+    return textwrap.wrap(
+        line, SUMMARY_WIDTH, subsequent_indent="  ", break_long_words=True, break_on_hyphens=False
+    )

@@ -1,0 +1,266 @@
+"""Measurements -> the result table: one row per (model, batch size), with its reductions.
+
+Reductions are ``100 - 100 * pruned / unpruned``, against the model's baseline
+(models/pairing.py: the unpruned model of the same architecture AND dataset, measured at the
+same batch size): positive means the pruned model needs less. ``FPS Reduction (%)`` is
+negative when the pruned model is faster. Baseline rows have reductions of 0 and, as in the
+seed, ``GPR`` 0 and ``Pruning Distribution`` ``UNPRUNED``; rows without a baseline, and names
+that follow neither naming convention, have empty reductions. The columns are schema.py's.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import pandas as pd
+
+from ..common.shapes import format_shape
+from ..items.measurement import ItemFailure, Measurement, baselines_of_measurements
+from ..measure.stats import reduction_ci95_points
+from ..models.loading import MODEL_FILE_SUFFIXES
+from ..models.naming import ModelName, parse_model_name
+from ..models.pairing import baselines_of
+from . import schema as col
+from .schema import measured_rows, with_dtypes
+
+# A row's energy gates, as the table shows them: the worst outcome, and every verdict's message
+# (track/gates.py makes them).
+GateCells = tuple[str, str]
+
+
+def reduction_percent(pruned: float, unpruned: float) -> float:
+    """``100 - 100 * pruned / unpruned``; NaN when the baseline value cannot divide."""
+    if not math.isfinite(unpruned) or unpruned == 0 or not math.isfinite(pruned):
+        return math.nan
+    return 100.0 - 100.0 * pruned / unpruned
+
+
+def build_table(
+    measurements: Sequence[Measurement],
+    failures: Sequence[ItemFailure],
+    gates: Mapping[tuple[str, int], GateCells] | None = None,
+) -> pd.DataFrame:
+    """One row per measured or failed (model, batch size), in a deterministic order.
+    ``gates``: the energy gates' outcome and messages per (model, batch size); rows without
+    have an empty ``Gate``."""
+    keyed_rows: list[tuple[tuple[Any, ...], dict[str, Any]]] = []
+    baselines = baselines_of_measurements(measurements)
+    for measurement, baseline in zip(measurements, baselines, strict=True):
+        row = _measured_row(measurement, measurement.name, baseline)
+        cells = (gates or {}).get((measurement.model, measurement.batch_size))
+        if cells is not None:
+            row.update({col.GATE: cells[0], col.GATE_MESSAGE: cells[1]})
+        keyed_rows.append(
+            (_sort_key(measurement.model, measurement.batch_size, measurement.name), row)
+        )
+    for failure in failures:
+        row = _failure_row(failure, failure.name)
+        keyed_rows.append((_sort_key(failure.model, failure.batch_size, failure.name), row))
+    keyed_rows.sort(key=lambda keyed: keyed[0])
+    table = pd.DataFrame([row for _, row in keyed_rows], columns=list(col.COLUMNS))
+    return with_dtypes(table)
+
+
+def build_run_table(table: pd.DataFrame) -> pd.DataFrame:
+    """The run's metadata from the result table: per device and meter, the board's facts, its
+    idle power, how many items it measured and the seconds spent measuring them (warm-up not
+    included)."""
+    measured = measured_rows(table.reindex(columns=list(col.COLUMNS)))
+    keys = [col.DEVICE, col.METER, col.METER_DESCRIPTION]
+    grouped = measured.groupby(keys, sort=True, dropna=False)
+    run = grouped.agg(
+        **{
+            col.GPU: (col.GPU, "first"),
+            col.DRIVER: (col.DRIVER, "first"),
+            col.POWER_LIMIT_WATTS: (col.POWER_LIMIT_WATTS, "first"),
+            col.IDLE_WATTS: (col.IDLE_WATTS, "first"),
+            col.ITEMS_MEASURED: (col.MODEL_NAME, "size"),
+            col.SECONDS_MEASURED: (col.SECONDS_MEASURED, "sum"),
+        }
+    )
+    return run.reset_index().reindex(columns=list(col.RUN_COLUMNS))
+
+
+def _sort_key(model: str, batch_size: int | None, name: ModelName | None) -> tuple[Any, ...]:
+    """(architecture, dataset, baseline first, PD, GPR, seed, model, batch size).
+
+    Unparseable names come after every group; a missing seed or batch size sorts first/last.
+    """
+    batch_key = (batch_size is None, batch_size or 0)
+    if name is None:
+        return (1, "", "", 0, 0, 0.0, (False, 0), model, batch_key)
+    return (
+        0,
+        name.architecture.casefold(),
+        name.dataset.casefold(),
+        0 if name.is_baseline else 1,
+        name.pruning_distribution or 0,
+        float(name.global_pruning_rate_percent or 0),
+        (name.seed is not None, name.seed or 0),
+        model,
+        batch_key,
+    )
+
+
+def _group_columns(name: ModelName | None) -> dict[str, Any]:
+    """What the name says; empty for a name that follows neither convention."""
+    if name is None:
+        return {}
+    return {
+        col.GPR: 0 if name.is_baseline else name.global_pruning_rate_percent,
+        col.ARCHITECTURE: name.architecture,
+        col.PRUNING_DISTRIBUTION: col.UNPRUNED_LABEL if name.is_baseline else name.pd_label,
+        col.DATASET: name.dataset,
+        col.METHOD: name.method,
+        col.PD_SHAPE: name.pd_shape,
+        col.SEED: name.seed,
+        col.FINE_TUNED: name.fine_tuned,
+    }
+
+
+def _reduction_columns(
+    measurement: Measurement, name: ModelName | None, baseline: Measurement | None
+) -> dict[str, Any]:
+    if name is not None and name.is_baseline:  # against itself
+        return {
+            col.CR_PARAMETERS: 0.0,
+            col.CR_FLOPS: 0.0,
+            col.ENERGY_REDUCTION: 0.0,
+            col.FPS_REDUCTION: 0.0,
+            col.BASELINE_MODEL: measurement.model,
+        }
+    if baseline is None:
+        return {}
+    return {
+        col.CR_PARAMETERS: reduction_percent(measurement.params, baseline.params),
+        col.CR_FLOPS: reduction_percent(measurement.macs, baseline.macs),
+        col.ENERGY_REDUCTION: reduction_percent(
+            measurement.stats.joules_per_sample_mean, baseline.stats.joules_per_sample_mean
+        ),
+        col.FPS_REDUCTION: reduction_percent(
+            measurement.stats.frames_per_second, baseline.stats.frames_per_second
+        ),
+        col.BASELINE_MODEL: baseline.model,
+    }
+
+
+def _measured_row(
+    measurement: Measurement, name: ModelName | None, baseline: Measurement | None
+) -> dict[str, Any]:
+    stats = measurement.stats
+    gpu = measurement.gpu
+    return {
+        col.MODEL_NAME: measurement.model,
+        col.BATCH_SIZE: measurement.batch_size,
+        col.SECONDS_PER_SAMPLE: stats.seconds_per_sample_mean,
+        col.FPS: stats.frames_per_second,
+        col.SECONDS_PER_SAMPLE_STD: stats.seconds_per_sample_std,
+        col.JOULES_PER_SAMPLE: stats.joules_per_sample_mean,
+        col.JOULES_PER_SAMPLE_STD: stats.joules_per_sample_std,
+        col.PARAMETERS: measurement.params,
+        col.FLOPS_SEED: measurement.macs,  # the seed's convention: 1 multiply-add = 1 FLOP
+        col.JOULES_PER_SAMPLE_CI95: stats.joules_per_sample_ci95,
+        col.MACS: measurement.macs,
+        col.FLOPS_PHYSICAL: measurement.flops,
+        col.WINDOWS: stats.windows,
+        col.SAMPLES_MEASURED: stats.samples_measured,
+        col.SECONDS_MEASURED: stats.seconds_measured,
+        col.METER: measurement.meter,
+        col.METER_IS_ESTIMATE: measurement.meter_is_estimate,
+        col.METER_DESCRIPTION: measurement.meter_description,
+        col.DEVICE: measurement.device,
+        col.INPUT_SHAPE: format_shape(measurement.input_shape),
+        col.MODEL_PATH: measurement.path,
+        col.STATUS: col.STATUS_MEASURED,
+        col.DYNAMIC_JOULES_PER_SAMPLE: measurement.dynamic_joules_per_sample,
+        col.IDLE_WATTS: measurement.idle_watts,
+        col.PROTOCOL: stats.protocol,
+        col.CI_TARGET_MET: stats.ci_target_met,
+        col.NAIVE_JOULES_PER_SAMPLE: stats.naive_joules_per_sample,
+        col.METER_UPDATE_PERIOD_SECONDS: stats.update_period_seconds,
+        col.TEMPERATURE_START_CELSIUS: stats.temperature_start_celsius,
+        col.TEMPERATURE_END_CELSIUS: stats.temperature_end_celsius,
+        col.SM_CLOCK_START_MHZ: stats.sm_clock_start_mhz,
+        col.SM_CLOCK_END_MHZ: stats.sm_clock_end_mhz,
+        col.GPU: None if gpu is None else gpu.name,
+        col.DRIVER: None if gpu is None else gpu.driver,
+        col.POWER_LIMIT_WATTS: None if gpu is None else gpu.power_limit_watts,
+        col.CUDA_GRAPH: measurement.cuda_graph,
+        **_group_columns(name),
+        **_reduction_columns(measurement, name, baseline),
+    }
+
+
+def _failure_row(failure: ItemFailure, name: ModelName | None) -> dict[str, Any]:
+    return {
+        col.MODEL_NAME: failure.model,
+        col.BATCH_SIZE: failure.batch_size,
+        col.MODEL_PATH: failure.path,
+        col.STATUS: col.STATUS_FAILED,
+        col.ERROR: failure.reason,
+        **_group_columns(name),
+    }
+
+
+def baseline_row_labels(table: pd.DataFrame) -> pd.Series:
+    """For each row, the index label of its baseline row in ``table`` (None where it has none):
+    by ``Baseline Model`` where the table says it (ours), else paired by the models' names
+    (models/pairing.py), as a seed tool's CSV needs."""
+    models = table[col.MODEL_NAME].astype(str)
+    sizes = pd.to_numeric(table[col.BATCH_SIZE], errors="coerce")
+    said = table[col.BASELINE_MODEL] if col.BASELINE_MODEL in table.columns else None
+    if said is not None and said.notna().any():
+        where = {
+            (model, size): label
+            for label, model, size in zip(table.index, models, sizes, strict=True)
+        }
+        found = [
+            None if pd.isna(baseline) else where.get((str(baseline), size))
+            for baseline, size in zip(said, sizes, strict=True)
+        ]
+        return pd.Series(found, index=table.index, dtype=object)
+    labels = list(table.index)
+    baselines = baselines_of(
+        labels,
+        name_of=lambda label: parse_model_name(model_stem(models[label])),
+        stem_of=lambda label: models[label],
+        setting_of=lambda label: sizes[label],
+    )
+    return pd.Series(baselines, index=table.index, dtype=object)
+
+
+def reduction_ci95_column(table: pd.DataFrame) -> pd.Series:
+    """Each pruned row's energy-reduction 95 % CI half-width, in percentage points, against its
+    baseline row (measure/stats.py's propagation); NaN for baselines, rows without a baseline,
+    and where a CI is unknown (the seed tool's CSV has none)."""
+    joules = pd.to_numeric(table[col.JOULES_PER_SAMPLE], errors="coerce")
+    ci95 = pd.to_numeric(table[col.JOULES_PER_SAMPLE_CI95], errors="coerce")
+    values = []
+    for label, baseline in baseline_row_labels(table).items():
+        values.append(
+            math.nan
+            if baseline is None or baseline == label
+            else reduction_ci95_or_nan(joules[label], ci95[label], joules[baseline], ci95[baseline])
+        )
+    return pd.Series(values, index=table.index, dtype=float)
+
+
+def reduction_ci95_or_nan(
+    pruned_joules: float, pruned_ci95: float, baseline_joules: float, baseline_ci95: float
+) -> float:
+    """stats.reduction_ci95_points where every value is known and both energies positive."""
+    values = (pruned_joules, pruned_ci95, baseline_joules, baseline_ci95)
+    if not all(math.isfinite(value) for value in values):
+        return math.nan
+    if pruned_joules <= 0 or baseline_joules <= 0:
+        return math.nan
+    return reduction_ci95_points(pruned_joules, pruned_ci95, baseline_joules, baseline_ci95)
+
+
+def model_stem(model_name: str) -> str:
+    """A MODEL_NAME without a model file's suffix (the seed names models by file name)."""
+    stem, suffix = os.path.splitext(model_name)
+    return stem if suffix.lower() in MODEL_FILE_SUFFIXES else model_name

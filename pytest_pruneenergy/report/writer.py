@@ -1,0 +1,135 @@
+"""Session end: measurements -> table -> CSVs -> figures -> report.html -> terminal lines.
+
+The CSVs are written before the figures, so a figure that fails never costs the numbers.
+Beside the results CSV (a row per model and batch size) sits the run's metadata (a row per
+device: its meter, GPU facts, idle power, items and seconds measured).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ..items.measurement import ItemFailure, Measurement
+from .schema import CSV_NAME, RUN_CSV_NAME
+from .table import GateCells
+
+
+@dataclass(frozen=True)
+class Advice:
+    """What the user wants advice on: batch sizes under a budget, a metric's Pareto front."""
+
+    max_joules: float | None = None
+    min_fps: float | None = None
+    metadata_path: Path | None = None
+    metric: str | None = None
+
+
+def advice_lines(table: Any, advice: Advice) -> list[str]:
+    """The batch size recommendation, in the terminal (the HTML report has it with the rest)."""
+    if advice.max_joules is None and advice.min_fps is None:
+        return []
+    from .analysis import recommend_batch_size
+
+    try:
+        recommendations = recommend_batch_size(
+            table, max_joules=advice.max_joules, min_fps=advice.min_fps
+        )
+    except Exception as error:  # advice must never cost the report
+        return [f"batch size advice could not be computed: {type(error).__name__}: {error}"]
+    return [f"advice: {r.model}: {r.reason}" for r in recommendations]
+
+
+@dataclass(frozen=True)
+class ReportOutcome:
+    """The terminal summary, and the lines (among them) of report parts that were not written:
+    any of those fails the session, since a CI job must not pass on a report it did not get."""
+
+    lines: list[str]
+    not_written: list[str]
+
+
+def write_report(
+    measurements: list[Measurement],
+    failures: list[ItemFailure],
+    report_dir: Path | None,
+    hook: Any = None,
+    *,
+    gates: Mapping[tuple[str, int], GateCells] | None = None,
+    advice: Advice | None = None,
+    notes: Sequence[str] = (),
+) -> ReportOutcome:
+    """Write the report files (when ``report_dir`` is set) and make the terminal summary.
+    ``gates``: the energy gates' outcome and messages per (model, batch size), for the CSV;
+    ``advice``:
+    the budgets and metadata the findings answer to; ``notes``: lines about the run itself
+    (resumed items, an interruption), printed after the table."""
+    advice = advice or Advice()
+    from .schema import write_csv
+    from .summary import summary_lines
+    from .table import build_run_table, build_table
+
+    table = build_table(measurements, failures, gates)
+    lines = summary_lines(table) + advice_lines(table, advice) + list(notes)
+    if report_dir is None:
+        return ReportOutcome([*lines, "(add --energy-report to write the CSV and figures)"], [])
+    not_written: list[str] = []
+
+    def failed(line: str) -> None:
+        lines.append(line)
+        not_written.append(line)
+
+    try:
+        csv_path = write_csv(table, report_dir / CSV_NAME)
+        run_csv_path = write_csv(build_run_table(table), report_dir / RUN_CSV_NAME)
+    except OSError as error:  # the summary above still reaches the terminal
+        failed(f"REPORT NOT WRITTEN to {report_dir}: {error}")
+        return ReportOutcome(lines, not_written)
+    lines.append(f"CSV: {csv_path}")
+    lines.append(f"run metadata (devices, idle power): {run_csv_path}")
+    figures: list[Path] = []
+    try:
+        from .plots import write_figures
+
+        figures = write_figures(table, report_dir)
+    except Exception as error:  # the CSV is written; say what went wrong and go on
+        failed(f"figures could not be drawn: {type(error).__name__}: {error}")
+    else:
+        lines.append(f"figures: {len(figures)} PNG in {report_dir}")
+    html_line, html_written = _write_html(table, report_dir, figures, advice)
+    if html_written:
+        lines.append(html_line)
+    else:
+        failed(html_line)
+    if hook is not None:
+        try:
+            hook.pytest_pruneenergy_report(table=table, report_dir=report_dir)
+        except Exception as error:  # a user's hook must not cost the report written above
+            failed(f"pytest_pruneenergy_report hook failed: {type(error).__name__}: {error}")
+    return ReportOutcome(lines, not_written)
+
+
+def _write_html(
+    table: Any, report_dir: Path, figures: list[Path], advice: Advice
+) -> tuple[str, bool]:
+    """Write report.html beside the CSV; return the terminal line that says how it went, and
+    whether it was written. Written after the figures (it embeds them); any failure here costs
+    this page only."""
+    try:
+        from .html import findings_or_reason, write_html_report
+
+        findings, note = findings_or_reason(
+            table,
+            metadata_path=advice.metadata_path,
+            metric=advice.metric,
+            max_joules=advice.max_joules,
+            min_fps=advice.min_fps,
+        )
+        path = write_html_report(
+            table, report_dir, figures=figures, findings=findings, findings_note=note
+        )
+    except Exception as error:  # the CSV and figures are written; say what went wrong
+        return f"HTML report could not be written: {type(error).__name__}: {error}", False
+    return f"HTML report: {path}", True

@@ -1,0 +1,230 @@
+"""Two stored runs, item by item: improved, regressed, unchanged, new or missing.
+
+Comparison is pure. Energy regresses (or improves) only when BOTH the relative change passes the
+threshold AND the difference lies outside the two confidence intervals,
+``|J_b - J_a| > CI95_a + CI95_b``. That rule is conservative: two means whose 95 % intervals do
+not overlap differ at well below the 5 % level, so a real change a little larger than the noise
+may pass as "unchanged", but noise alone is very unlikely to fail a build. FPS has no CI in a
+record, so it is compared on its threshold alone, and only when one is given.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from .store import STATUS_MEASURED, RunRecord, StoredItem
+
+IMPROVED = "improved"
+REGRESSED = "regressed"
+UNCHANGED = "unchanged"
+NEW = "new"
+MISSING = "missing"
+VERDICTS = (REGRESSED, IMPROVED, UNCHANGED, NEW, MISSING)
+
+
+@dataclass(frozen=True)
+class ItemComparison:
+    model: str
+    batch_size: int | None
+    verdict: str
+    baseline: StoredItem | None
+    current: StoredItem | None
+    joules_change_fraction: float | None = None
+    # |delta| > ci_a + ci_b: the two 95 % intervals do not overlap.
+    joules_outside_cis: bool | None = None
+    fps_change_fraction: float | None = None
+    # Which measure made the verdict, so that a gate on one of them ignores the other.
+    joules_regressed: bool = False
+    fps_regressed: bool = False
+
+
+def compare_runs(
+    baseline_run: RunRecord,
+    current_run: RunRecord,
+    *,
+    threshold_joules_fraction: float | None = None,
+    threshold_fps_fraction: float | None = None,
+) -> list[ItemComparison]:
+    """A verdict per (model, batch size) of either run; see the module's docstring for the rule.
+
+    Without an energy threshold any change outside the CIs counts. Without an FPS threshold FPS
+    is not judged: with no CI, any difference would count, and FPS always differs a little.
+    A failed item has no numbers: measured only in the current run it is ``new``, only in the
+    baseline ``missing``.
+    """
+    baseline = {item.key: item for item in baseline_run.items if _measured(item)}
+    current = {item.key: item for item in current_run.items if _measured(item)}
+    keys = sorted(baseline.keys() | current.keys(), key=lambda key: (key[0], key[1] or 0))
+    comparisons = []
+    for key in keys:
+        before, after = baseline.get(key), current.get(key)
+        if before is None or after is None:
+            verdict = NEW if before is None else MISSING
+            comparisons.append(ItemComparison(key[0], key[1], verdict, before, after))
+            continue
+        comparisons.append(
+            _compare_item(before, after, threshold_joules_fraction, threshold_fps_fraction)
+        )
+    return comparisons
+
+
+def _measured(item: StoredItem) -> bool:
+    return item.status == STATUS_MEASURED and _finite(item.joules_per_sample)
+
+
+def _finite(value: float | None) -> bool:
+    return value is not None and math.isfinite(value)
+
+
+def _change(before: float | None, after: float | None) -> float | None:
+    if not (_finite(before) and _finite(after)) or before == 0:
+        return None
+    return (after - before) / before  # type: ignore[operator]
+
+
+def _compare_item(
+    before: StoredItem,
+    after: StoredItem,
+    threshold_joules_fraction: float | None,
+    threshold_fps_fraction: float | None,
+) -> ItemComparison:
+    joules_change = _change(before.joules_per_sample, after.joules_per_sample)
+    ci_sum = (before.joules_per_sample_ci95 or 0.0) + (after.joules_per_sample_ci95 or 0.0)
+    delta = after.joules_per_sample - before.joules_per_sample  # type: ignore[operator]
+    outside_cis = abs(delta) > ci_sum
+    joules_threshold = threshold_joules_fraction or 0.0
+    # +1 worse, -1 better, 0 not judged or within the noise. Energy: higher is worse.
+    joules_sign = 0
+    if joules_change is not None and outside_cis and abs(joules_change) > joules_threshold:
+        joules_sign = 1 if joules_change > 0 else -1
+    # FPS: lower is worse.
+    fps_sign = 0
+    fps_change = _change(before.fps, after.fps)
+    if (
+        threshold_fps_fraction is not None
+        and fps_change is not None
+        and abs(fps_change) > threshold_fps_fraction
+    ):
+        fps_sign = 1 if fps_change < 0 else -1
+    if 1 in (joules_sign, fps_sign):
+        verdict = REGRESSED
+    elif -1 in (joules_sign, fps_sign):
+        verdict = IMPROVED
+    else:
+        verdict = UNCHANGED
+    return ItemComparison(
+        before.model,
+        before.batch_size,
+        verdict,
+        before,
+        after,
+        joules_change_fraction=joules_change,
+        joules_outside_cis=outside_cis,
+        fps_change_fraction=fps_change,
+        joules_regressed=joules_sign == 1,
+        fps_regressed=fps_sign == 1,
+    )
+
+
+def settings_differences(baseline_run: RunRecord, current_run: RunRecord) -> list[str]:
+    """Names of the settings that differ: numbers measured differently compare less well."""
+    names = baseline_run.settings.keys() | current_run.settings.keys()
+    return sorted(
+        name for name in names if baseline_run.settings.get(name) != current_run.settings.get(name)
+    )
+
+
+def count_verdicts(comparisons: Iterable[ItemComparison]) -> dict[str, int]:
+    counts = dict.fromkeys(VERDICTS, 0)
+    for comparison in comparisons:
+        counts[comparison.verdict] += 1
+    return counts
+
+
+def describe_run(run: RunRecord) -> str:
+    commit = f"commit {run.git.commit[:12]}" if run.git.commit else "no git commit"
+    dirty = " (dirty)" if run.git.dirty else ""
+    interrupted = ", interrupted" if run.interrupted else ""
+    return f"{run.run_id} ({commit}{dirty}, {run.created_utc}{interrupted})"
+
+
+def comparison_lines(
+    baseline_run: RunRecord, current_run: RunRecord, comparisons: Sequence[ItemComparison]
+) -> list[str]:
+    """A header, warnings where the runs differ in machine or settings, then a table."""
+    counts = count_verdicts(comparisons)
+    lines = [
+        f"compared with run {describe_run(baseline_run)}: "
+        + ", ".join(f"{counts[verdict]} {verdict}" for verdict in VERDICTS),
+        "rule: regressed/improved = energy change beyond the threshold AND outside both 95 % "
+        "CIs (|dJ| > CI_a + CI_b); FPS on its threshold alone (no CI)",
+    ]
+    if baseline_run.machine_key != current_run.machine_key:
+        lines.append(
+            "WARNING: the runs were measured on different machines (machine_key "
+            f"{baseline_run.machine_key} vs {current_run.machine_key}); energy differences "
+            "may be the machine's, not the code's"
+        )
+    differing = settings_differences(baseline_run, current_run)
+    if differing:
+        lines.append(f"WARNING: the runs were measured with different settings: {differing}")
+    lines.extend(format_comparison_table(comparisons))
+    return lines
+
+
+def format_comparison_table(comparisons: Sequence[ItemComparison]) -> list[str]:
+    """One line per item, worst verdicts first."""
+    header = ("verdict", "model", "bs", "J/sample before", "J/sample after", "dJ", "dFPS")
+    order = {verdict: index for index, verdict in enumerate(VERDICTS)}
+    rows = [
+        (
+            c.verdict,
+            c.model,
+            "" if c.batch_size is None else str(c.batch_size),
+            stored_joules_text(c.baseline),
+            stored_joules_text(c.current),
+            change_percent_text(c.joules_change_fraction),
+            change_percent_text(c.fps_change_fraction),
+        )
+        for c in sorted(comparisons, key=lambda c: order[c.verdict])
+    ]
+    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
+    return [
+        "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
+        for row in [header, *rows]
+    ]
+
+
+def stored_joules_text(item: StoredItem | None) -> str:
+    """``0.1234 ± 0.0012``: a stored item's J/sample with its CI; ``-`` for none."""
+    if item is None or item.joules_per_sample is None:
+        return "-"
+    return f"{item.joules_per_sample:.4g} ± {item.joules_per_sample_ci95 or 0.0:.2g}"
+
+
+def change_percent_text(fraction: float | None) -> str:
+    """``+4.1%``: a relative change with its sign; ``-`` for none."""
+    return "-" if fraction is None else f"{100 * fraction:+.1f}%"
+
+
+def gate_failures(
+    comparisons: Sequence[ItemComparison],
+    joules_fraction: float | None,
+    fps_fraction: float | None,
+) -> list[str]:
+    """A line per gate (``--energy-compare-fail``) that regressed items broke; empty: passed."""
+    lines = []
+    gates = (
+        ("joules", joules_fraction, [c for c in comparisons if c.joules_regressed]),
+        ("fps", fps_fraction, [c for c in comparisons if c.fps_regressed]),
+    )
+    for name, fraction, regressed in gates:
+        if fraction is not None and regressed:
+            items = ", ".join(f"{c.model} bs{c.batch_size}" for c in regressed)
+            lines.append(
+                f"FAILED --energy-compare-fail={name}:{100 * fraction:g}%: "
+                f"{len(regressed)} item(s) regressed: {items}"
+            )
+    return lines

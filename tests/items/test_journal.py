@@ -1,0 +1,134 @@
+"""The journal: one line per measured item, read back by --energy-resume."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from pytest_pruneenergy.items.journal import (
+    PREVIOUS_JOURNAL_DIR_NAME,
+    JournalWriter,
+    item_key,
+    read_journal,
+    set_aside,
+)
+from pytest_pruneenergy.items.measurement import Measurement
+from pytest_pruneenergy.measure.meters import GpuFacts
+from pytest_pruneenergy.measure.window_stats import WindowStats
+
+SETTINGS = {"protocol": "adaptive", "max_seconds": 10.0, "input_shape": None}
+
+
+def a_measurement(model: str = "AlexNet_TINY_UNPRUNED", batch_size: int = 1) -> Measurement:
+    stats = WindowStats(
+        joules_per_sample_mean=0.25,
+        joules_per_sample_std=0.01,
+        joules_per_sample_ci95=0.002,
+        seconds_per_sample_mean=0.001,
+        seconds_per_sample_std=0.0001,
+        frames_per_second=1000.0,
+        windows=12,
+        samples_measured=3000.5,
+        seconds_measured=3.0,
+        warmup_seconds=1.0,
+    )
+    return Measurement(
+        model=model,
+        path=f"/models/{model}.pth",
+        batch_size=batch_size,
+        input_shape=(3, 64, 64),
+        device="cpu (x86_64)",
+        meter="estimate",
+        meter_description="an estimate",
+        meter_is_estimate=True,
+        params=100,
+        macs=1000,
+        stats=stats,
+        gpu=GpuFacts("Test Board", "580.95.05", 123.5),
+    )
+
+
+def model_file(folder: Path, name: str = "AlexNet_TINY_UNPRUNED.pth") -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / name
+    path.write_bytes(b"model bytes")
+    return path
+
+
+def test_a_measurement_written_is_read_back_under_the_same_key(tmp_path: Path) -> None:
+    path = model_file(tmp_path / "models")
+    key = item_key(path, 1, device="cpu", settings=SETTINGS)
+    writer = JournalWriter(tmp_path / "journal", "main")
+    writer.append(key, a_measurement())
+    writer.close()
+    again = item_key(path, 1, device="cpu", settings=dict(SETTINGS))
+    contents = read_journal(tmp_path / "journal")
+    assert contents.measurements == {again: a_measurement()}
+    assert contents.unreadable_lines == 0
+
+
+def test_a_changed_file_other_settings_batch_size_or_device_are_other_keys(tmp_path) -> None:
+    path = model_file(tmp_path / "models")
+    key = item_key(path, 1, device="cpu", settings=SETTINGS)
+    others = [
+        item_key(path, 2, device="cpu", settings=SETTINGS),
+        item_key(path, 1, device="cuda:0", settings=SETTINGS),
+        item_key(path, 1, device="cpu", settings={**SETTINGS, "max_seconds": 3.0}),
+    ]
+    path.write_bytes(b"other model bytes")  # another size: another file
+    others.append(item_key(path, 1, device="cpu", settings=SETTINGS))
+    assert all(other != key for other in others)
+
+
+def test_a_line_cut_short_by_a_kill_is_skipped_and_the_next_append_starts_anew(tmp_path) -> None:
+    path = model_file(tmp_path / "models")
+    folder = tmp_path / "journal"
+    first = JournalWriter(folder, "gw0")
+    first.append(item_key(path, 1, device="cpu", settings=SETTINGS), a_measurement())
+    first.close()
+    with (folder / "gw0.jsonl").open("a", encoding="utf-8") as handle:
+        handle.write('{"format": "pytest-pruneenergy-journal", "key": {"pa')  # SIGKILL here
+    second = JournalWriter(folder, "gw0")
+    second.append(item_key(path, 2, device="cpu", settings=SETTINGS), a_measurement(batch_size=2))
+    second.close()
+    contents = read_journal(folder)
+    assert sorted(key.batch_size for key in contents.measurements) == [1, 2]
+    assert contents.unreadable_lines == 1
+
+
+def test_lines_of_another_format_or_version_are_not_used(tmp_path: Path) -> None:
+    folder = tmp_path / "journal"
+    folder.mkdir()
+    lines = [
+        json.dumps({"format": "something else", "format_version": 1}),
+        json.dumps({"format": "pytest-pruneenergy-journal", "format_version": 99}),
+        "not json at all",
+    ]
+    (folder / "main.jsonl").write_text("\n".join(lines) + "\n")
+    contents = read_journal(folder)
+    assert contents.measurements == {}
+    assert contents.unreadable_lines == 3
+
+
+def test_every_process_file_of_the_folder_is_read(tmp_path: Path) -> None:
+    path = model_file(tmp_path / "models")
+    for worker, size in (("gw0", 1), ("gw1", 2)):
+        writer = JournalWriter(tmp_path / "journal", worker)
+        writer.append(item_key(path, size, device="cpu", settings=SETTINGS), a_measurement())
+        writer.close()
+    contents = read_journal(tmp_path / "journal")
+    assert contents.files == 2
+    assert len(contents.measurements) == 2
+
+
+def test_a_new_run_sets_the_last_journal_aside_and_replaces_an_older_one(tmp_path) -> None:
+    folder = tmp_path / "journal"
+    assert set_aside(folder) is None  # nothing to set aside
+    folder.mkdir()
+    (folder / "main.jsonl").write_text("first run\n")
+    assert set_aside(folder) == tmp_path / PREVIOUS_JOURNAL_DIR_NAME
+    folder.mkdir()
+    (folder / "main.jsonl").write_text("second run\n")
+    set_aside(folder)
+    assert not folder.exists()
+    assert (tmp_path / PREVIOUS_JOURNAL_DIR_NAME / "main.jsonl").read_text() == "second run\n"

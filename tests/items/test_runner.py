@@ -1,0 +1,320 @@
+"""One item without pytest: loading through the cache, measuring, and the problems users see."""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from pathlib import Path
+
+import pytest
+import torch
+
+from pytest_pruneenergy.items.runner import (
+    IdlePower,
+    ItemProblem,
+    ModelCache,
+    PreparedModel,
+    as_loaded_model,
+    is_out_of_memory,
+    measure_idle,
+    measure_item,
+    prepare_model,
+    random_input,
+)
+from pytest_pruneenergy.measure.meters import GpuFacts, MeterReadError
+from pytest_pruneenergy.models.loading import LoadedModel, ModelLoadError
+from pytest_pruneenergy.settings import RawOptions, resolve_settings
+
+MODEL_PATH = Path("/models/Tiny_TEST_UNPRUNED.pt")
+INPUT_SHAPE = (4,)
+WATTS = 20.0
+# As a meter from a conftest hook written before the facts were typed gives them.
+FACTS = {"gpu_name": "Test GPU", "driver": "1.0", "power_limit_watts": "300"}
+
+
+class SteadyMeter:
+    """Draws ``WATTS`` all the time, counted continuously, like a board at constant power."""
+
+    name = "steady"
+    is_estimate = False
+    description = f"steady: {WATTS} W"
+
+    def __init__(self, *, fail_after_reads: int | None = None) -> None:
+        self.reads = 0
+        self.fail_after_reads = fail_after_reads
+        self.gpu_facts = dict(FACTS)
+
+    def read_joules(self) -> float:
+        self.reads += 1
+        if self.fail_after_reads is not None and self.reads > self.fail_after_reads:
+            raise MeterReadError("NVML_ERROR_GPU_IS_LOST")
+        return WATTS * time.perf_counter()
+
+    def close(self) -> None:
+        """Nothing to release."""
+
+
+class FrozenMeter(SteadyMeter):
+    """A counter that never moves: no tick ever comes."""
+
+    name = "frozen"
+
+    def read_joules(self) -> float:
+        return 1.0
+
+
+class FactlessMeter(SteadyMeter):
+    """A meter from a conftest hook written before meters had ``gpu_facts``."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        del self.gpu_facts
+
+
+class EstimateLikeMeter(SteadyMeter):
+    is_estimate = True
+
+
+def tiny_module() -> torch.nn.Module:
+    torch.manual_seed(0)
+    return torch.nn.Sequential(torch.nn.Linear(4, 8), torch.nn.ReLU(), torch.nn.Linear(8, 2))
+
+
+def settings(**cli: str):
+    options = {"cli_max_seconds": "0.3", **cli}
+    return resolve_settings(RawOptions(**options), invocation_dir=Path("/"), ini_dir=Path("/"))
+
+
+@pytest.fixture
+def prepared() -> PreparedModel:
+    return prepare_model(MODEL_PATH, lambda path: tiny_module(), device="cpu", input_shape=(4,))
+
+
+def measure(prepared: PreparedModel, meter, *, idle_watts=None, **cli: str):
+    return measure_item(
+        prepared,
+        2,
+        meter=meter,
+        make_input=random_input,
+        protocol=settings(**cli).protocol_settings,
+        cuda_graphs=settings(**cli).cuda_graphs,
+        idle_watts=idle_watts,
+    )
+
+
+# -- pure parts -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 80.00 GiB"),
+        RuntimeError("CUDA out of memory. Tried to allocate 2.00 MiB"),
+        RuntimeError(
+            "[enforce fail at alloc_cpu.cpp:117] DefaultCPUAllocator: can't allocate memory"
+        ),
+    ],
+)
+def test_out_of_memory_is_recognised_on_gpu_and_cpu(error):
+    assert is_out_of_memory(error)
+
+
+@pytest.mark.parametrize(
+    "error",
+    [RuntimeError("mat1 and mat2 shapes cannot be multiplied"), ValueError("out of memory")],
+)
+def test_other_errors_are_not_out_of_memory(error):
+    assert not is_out_of_memory(error)
+
+
+def test_a_bare_module_from_a_hook_becomes_a_loaded_model_without_a_shape():
+    module = tiny_module()
+    loaded = as_loaded_model(MODEL_PATH, module)
+    assert (loaded.module, loaded.file_format, loaded.input_shape) == (module, "hook", None)
+
+
+def test_a_loaded_model_from_a_hook_is_kept_as_it_is():
+    loaded = LoadedModel(module=tiny_module(), file_format="hook", input_shape=(4,))
+    assert as_loaded_model(MODEL_PATH, loaded) is loaded
+
+
+def test_anything_else_from_a_hook_names_the_hook_and_what_it_returned():
+    with pytest.raises(
+        ItemProblem, match=r"load_model hook returned a dict, not a torch\.nn\.Module"
+    ):
+        as_loaded_model(MODEL_PATH, {"state": "dict"})
+
+
+def test_protocol_settings_carry_the_users_choices():
+    chosen = settings(cli_protocol="seed", cli_target_ci_fraction="2").protocol_settings
+    assert (chosen.protocol, chosen.target_ci_fraction, chosen.max_seconds) == ("seed", 0.02, 0.3)
+
+
+# -- the cache --------------------------------------------------------------------------------
+
+
+class CountingLoader:
+    def __init__(self, result=None) -> None:
+        self.calls = 0
+        self.result = result
+
+    def __call__(self, path: Path):
+        self.calls += 1
+        if self.result is None:
+            raise ModelLoadError(f"{path.name}: not a readable PyTorch file")
+        return self.result
+
+
+def test_cache_loads_a_file_once_for_all_its_batch_sizes():
+    cache, load = ModelCache(), CountingLoader(tiny_module())
+    first = cache.get(MODEL_PATH, load, device="cpu", input_shape=INPUT_SHAPE)
+    assert cache.get(MODEL_PATH, load, device="cpu", input_shape=INPUT_SHAPE) is first
+    assert load.calls == 1
+    assert first.counts.params == 4 * 8 + 8 + 8 * 2 + 2
+
+
+def test_cache_keeps_a_failure_so_a_broken_file_is_read_once():
+    cache, load = ModelCache(), CountingLoader()
+    for _ in range(2):
+        with pytest.raises(ItemProblem, match=r"Tiny_TEST_UNPRUNED\.pt: not a readable PyTorch"):
+            cache.get(MODEL_PATH, load, device="cpu", input_shape=INPUT_SHAPE)
+    assert load.calls == 1
+
+
+def test_cache_loads_again_for_another_input_shape():
+    cache, load = ModelCache(), CountingLoader(tiny_module())
+    cache.get(MODEL_PATH, load, device="cpu", input_shape=INPUT_SHAPE)
+    cache.get(MODEL_PATH, load, device="cpu", input_shape=(3, 4))
+    assert load.calls == 2
+
+
+# -- idle power -------------------------------------------------------------------------------
+
+
+def test_idle_power_of_a_steady_meter_is_its_draw():
+    assert measure_idle(SteadyMeter(), "cpu", seconds=0.1) == pytest.approx(WATTS, rel=0.05)
+
+
+@pytest.mark.parametrize(("meter", "seconds"), [(SteadyMeter(), 0.0), (EstimateLikeMeter(), 0.1)])
+def test_idle_power_is_not_measured_when_turned_off_or_estimated(meter, seconds):
+    assert measure_idle(meter, "cpu", seconds=seconds) is None
+    assert meter.reads == 0
+
+
+def test_idle_power_is_measured_once_per_device():
+    idle, meter = IdlePower(seconds=0.05), SteadyMeter()
+    first = idle.of(meter, "cpu", warn=pytest.fail)
+    reads = meter.reads
+    assert idle.of(meter, "cpu", warn=pytest.fail) == first
+    assert meter.reads == reads
+    idle.of(meter, "meta", warn=pytest.fail)  # another device: measured on its own
+    assert meter.reads > reads
+
+
+def test_idle_power_that_cannot_be_read_is_warned_about_once_and_left_empty():
+    idle, warnings = IdlePower(seconds=0.05), []
+    meter = SteadyMeter(fail_after_reads=0)
+    assert idle.of(meter, "cpu", warn=warnings.append) is None
+    assert idle.of(meter, "cpu", warn=warnings.append) is None
+    assert warnings == [
+        "idle power on cpu could not be measured (steady: NVML_ERROR_GPU_IS_LOST); "
+        "dynamic energy is left empty for this device"
+    ]
+
+
+# -- measuring --------------------------------------------------------------------------------
+
+
+def test_measured_item_says_what_was_measured_and_how(prepared):
+    measurement = measure(prepared, SteadyMeter(), idle_watts=5.0)
+    assert (measurement.model, measurement.batch_size, measurement.meter) == (
+        "Tiny_TEST_UNPRUNED",
+        2,
+        "steady",
+    )
+    assert measurement.input_shape == INPUT_SHAPE
+    assert measurement.stats.protocol == "adaptive"
+    assert measurement.stats.target_ci_fraction == 0.01
+    assert measurement.stats.joules_per_sample_mean == pytest.approx(
+        WATTS * measurement.stats.seconds_per_sample_mean, rel=0.2
+    )
+    assert measurement.idle_watts == 5.0
+    assert measurement.gpu == GpuFacts("Test GPU", "1.0", 300.0)
+    assert measurement.cuda_graph is False
+
+
+def test_cuda_graphs_on_a_cpu_fail_the_item_and_say_what_to_change(prepared):
+    with pytest.raises(
+        ItemProblem,
+        match=r"^Tiny_TEST_UNPRUNED at batch size 2: CUDA graphs need a CUDA device, and the "
+        r"models run on cpu: drop --energy-cuda-graphs or set --prune-device=cuda$",
+    ):
+        measure(prepared, SteadyMeter(), cli_cuda_graphs=True)
+
+
+@pytest.mark.gpu
+def test_cuda_graph_replays_the_forward_pass_and_is_said_in_the_measurement():
+    if not torch.cuda.is_available():
+        pytest.skip("no CUDA GPU")
+    on_gpu = prepare_model(MODEL_PATH, lambda path: tiny_module(), device="cuda", input_shape=(4,))
+    measurement = measure(on_gpu, SteadyMeter(), cli_cuda_graphs=True)
+    assert measurement.cuda_graph is True
+    assert measurement.stats.samples_measured > 0
+
+
+@pytest.mark.gpu
+def test_a_pass_that_syncs_with_the_host_cannot_be_captured_and_says_so():
+    if not torch.cuda.is_available():
+        pytest.skip("no CUDA GPU")
+
+    class HostSync(torch.nn.Module):
+        def forward(self, x):
+            return x * float(x.sum().item())  # .item() waits for the GPU: not capturable
+
+    on_gpu = prepare_model(MODEL_PATH, lambda path: HostSync(), device="cuda", input_shape=(4,))
+    with pytest.raises(ItemProblem, match=r"cannot be captured as a CUDA graph.*without"):
+        measure(on_gpu, SteadyMeter(), cli_cuda_graphs=True)
+    # The device is usable afterwards: the next item measures as usual.
+    assert measure(on_gpu, SteadyMeter()).cuda_graph is False
+
+
+def test_the_seed_protocol_is_chosen_by_the_settings(prepared):
+    stats = measure(prepared, SteadyMeter(), cli_protocol="seed").stats
+    assert (stats.protocol, stats.windows, stats.samples_measured) == ("seed", 20, 20 * 500 * 2)
+
+
+def test_a_meter_without_gpu_facts_gives_none(prepared):
+    assert measure(prepared, FactlessMeter()).gpu is None
+
+
+def test_a_meter_read_failing_mid_run_fails_the_item_naming_meter_and_error(prepared):
+    with pytest.raises(ItemProblem) as problem:
+        measure(prepared, SteadyMeter(fail_after_reads=50))
+    assert str(problem.value) == (
+        "Tiny_TEST_UNPRUNED at batch size 2: steady read failed: NVML_ERROR_GPU_IS_LOST"
+    )
+
+
+def test_a_meter_that_never_ticks_fails_the_item_and_says_what_to_raise(prepared):
+    with pytest.raises(
+        ItemProblem,
+        match=r"^Tiny_TEST_UNPRUNED at batch size 2: frozen .*"
+        r"Raise --energy-max-seconds",
+    ):
+        measure(prepared, FrozenMeter())
+
+
+def test_a_forward_pass_that_raises_points_at_the_input_shape(prepared):
+    wrong = dataclasses.replace(prepared, input_shape=(5,))
+    with pytest.raises(ItemProblem, match=r"shape 2x5 raised RuntimeError.*--prune-input-shape"):
+        measure(wrong, SteadyMeter())
+
+
+def test_a_batch_that_runs_out_of_memory_fails_alone_and_says_what_to_drop(prepared):
+    class OutOfMemory(torch.nn.Module):
+        def forward(self, x):
+            raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 80.00 GiB")
+
+    hungry = dataclasses.replace(prepared, module=OutOfMemory())
+    with pytest.raises(ItemProblem, match=r"batch size 2 does not fit in cpu memory.*Drop it"):
+        measure(hungry, SteadyMeter())

@@ -1,0 +1,430 @@
+"""report.html: one self-contained page with findings, a sortable table and the figures; and
+``pruneenergy report``, which writes it from a results CSV (ours or the seed tool's)."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+import types
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import pytest_pruneenergy.report
+from pytest_pruneenergy import cli
+from pytest_pruneenergy.items.measurement import ItemFailure
+from pytest_pruneenergy.report import html as report_html
+from pytest_pruneenergy.report import writer as reporting
+from pytest_pruneenergy.report.html import (
+    HTML_NAME,
+    findings_or_reason,
+    render_html,
+    write_html_report,
+)
+from pytest_pruneenergy.report.plots import write_figures
+from pytest_pruneenergy.report.schema import (
+    CSV_NAME,
+    SEED_COLUMNS,
+    ResultsFileError,
+    read_results_csv,
+)
+
+ESTIMATE_RED = (0xB2, 0x18, 0x2B)  # report_html's banner colour
+
+
+def seed_row(model: str, batch_size: int, joules: float, **columns: Any) -> dict[str, Any]:
+    """A row in the seed tool's 15 columns; a name by the naming convention."""
+    parts = model.split("_")
+    baseline = parts[-1] == "UNPRUNED"
+    row = {
+        "MODEL_NAME": model,
+        "BATCH_SIZE": batch_size,
+        "Mean Time per Sample (s)": joules / 100,
+        "FPS": 100 / joules,
+        "STD Time per Sample (s)": 0.0,
+        "Mean Energy per Sample (J)": joules,
+        "STD Energy per Sample (J)": joules / 10,
+        "Parameters": 1000,
+        "FLOPs": 4000,
+        "GPR": 0 if baseline else float(parts[-2].removeprefix("GPR-")),
+        "Architecture": parts[0],
+        "Pruning Distribution": "UNPRUNED" if baseline else parts[3],
+        "CR (%) measured in Parameters": 0.0 if baseline else 40.0,
+        "CR (%) measured in FLOPs": 0.0 if baseline else 50.0,
+        "Energy Reduction (%)": 0.0 if baseline else 100 - 100 * joules / 2.0,
+    }
+    row.update(columns)
+    return row
+
+
+def seed_table() -> pd.DataFrame:
+    rows = []
+    for batch_size in (1, 8):
+        rows += [
+            seed_row("AlexNet_CIFAR10_UNPRUNED", batch_size, 2.0),
+            seed_row("AlexNet_CIFAR10_random_PD1_GPR-50_PRUNED", batch_size, 1.2),
+            seed_row("AlexNet_CIFAR10_random_PD2_GPR-50_PRUNED", batch_size, 1.5),
+        ]
+    return pd.DataFrame(rows, columns=list(SEED_COLUMNS))
+
+
+def our_table(*, estimate: bool = False, failed: bool = False) -> pd.DataFrame:
+    """Our columns: the seed's rows plus a meter, a CI, and optionally a failed row."""
+    table = report_html.normalize_results(seed_table())
+    table["CI95 Energy per Sample (J)"] = 0.05
+    table["Meter"] = "estimate" if estimate else "nvml-counter"
+    table["Meter Is Estimate"] = estimate
+    table["Meter Description"] = "estimate: 10 W per busy CPU core" if estimate else "NVML"
+    table["Device"] = "cuda:0 (NVIDIA H100 80GB HBM3)"
+    if failed:
+        failure = {
+            "MODEL_NAME": "VGG16_CIFAR10_random_PD3_GPR-50_PRUNED",
+            "BATCH_SIZE": 8,
+            "Status": "failed",
+            "Error": "not a readable model file\nTraceback ...",
+        }
+        table = pd.concat([table, pd.DataFrame([failure])], ignore_index=True)
+    return table
+
+
+def fake_analysis(found: list[str] | Exception) -> types.ModuleType:
+    """A stand-in for the analysis module: ``findings`` returns or raises ``found``."""
+    module = types.ModuleType("pytest_pruneenergy.report.analysis")
+
+    def findings(table: pd.DataFrame, metadata: Any = None, **_: Any) -> list[str]:
+        if isinstance(found, Exception):
+            raise found
+        return [*found, f"metadata: {metadata}"] if metadata is not None else list(found)
+
+    module.findings = findings  # type: ignore[attr-defined]
+    module.read_metadata = lambda path: f"read {Path(path).name}"  # type: ignore[attr-defined]
+    return module
+
+
+def install_analysis(monkeypatch: pytest.MonkeyPatch, module: types.ModuleType | None) -> None:
+    """Put ``module`` where ``from . import analysis`` finds it; None: the import fails."""
+    monkeypatch.setitem(sys.modules, "pytest_pruneenergy.report.analysis", module)
+    if module is None:
+        monkeypatch.delattr(pytest_pruneenergy.report, "analysis", raising=False)
+    else:
+        monkeypatch.setattr(pytest_pruneenergy.report, "analysis", module, raising=False)
+
+
+@pytest.fixture
+def figures(tmp_path: Path) -> list[Path]:
+    return write_figures(our_table(), tmp_path / "figures")
+
+
+def page(table: pd.DataFrame | None = None, **kwargs: Any) -> str:
+    defaults: dict[str, Any] = {"figures": [], "findings": []}
+    defaults.update(kwargs)
+    return render_html(our_table() if table is None else table, **defaults)
+
+
+# -- the page ----------------------------------------------------------------------------------
+
+
+def test_report_is_one_file_named_report_html(tmp_path: Path, figures: list[Path]) -> None:
+    path = write_html_report(our_table(), tmp_path / "out", figures=figures, findings=[])
+    assert path == tmp_path / "out" / HTML_NAME
+    assert [p.name for p in path.parent.iterdir()] == [HTML_NAME]
+
+
+def test_figures_are_embedded_as_base64_png(figures: list[Path]) -> None:
+    html = page(figures=figures)
+    assert figures
+    assert html.count('src="data:image/png;base64,iVBORw0KGgo') == len(figures)
+
+
+def test_findings_are_listed_in_words() -> None:
+    html = page(findings=["PD1 saves the most energy on AlexNet.", "Batch 8 is best."])
+    assert "<li>PD1 saves the most energy on AlexNet.</li><li>Batch 8 is best.</li>" in html
+
+
+def test_findings_note_says_why_there_are_no_findings() -> None:
+    html = page(findings_note="Findings could not be computed: KeyError: 'GPR'")
+    assert "Findings could not be computed: KeyError: &#x27;GPR&#x27;" in html
+
+
+def test_table_has_a_row_per_measured_item_and_the_sorting_script() -> None:
+    html = page()
+    assert html.count("<tr><td>") == len(our_table())
+    assert 'id="results"' in html
+    assert 'addEventListener("click"' in html
+
+
+def test_numeric_cells_sort_by_their_number_not_their_text() -> None:
+    html = page()
+    assert '<td data-sort="2.0">2.000 ± 0.05</td>' in html  # J/sample ± CI sorts by the mean
+
+
+def test_model_name_with_markup_is_escaped() -> None:
+    table = our_table()
+    table.loc[0, "MODEL_NAME"] = "<script>alert(1)</script>"
+    html = page(table, findings=["<b>bold</b> & co"])
+    assert "<script>alert(1)" not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert "&lt;b&gt;bold&lt;/b&gt; &amp; co" in html
+
+
+def test_no_estimate_banner_when_every_row_is_measured() -> None:
+    assert 'class="banner"' not in page(our_table(estimate=False))
+
+
+def test_estimate_banner_when_a_row_is_an_estimate() -> None:
+    table = our_table(estimate=False)
+    table.loc[2, ["Meter", "Meter Is Estimate"]] = ["estimate", True]
+    table.loc[2, "Meter Description"] = "estimate: 10 W per busy CPU core"
+    html = page(table)
+    assert 'class="banner" role="alert">ESTIMATED energy: 1 of 6 rows' in html
+    assert "<li>estimate: 10 W per busy CPU core</li>" in html
+
+
+def test_estimate_banner_reads_the_flag_from_a_csv(tmp_path: Path) -> None:
+    our_table(estimate=True).to_csv(tmp_path / "results.csv", index=False)
+    assert 'class="banner"' in page(read_results_csv(tmp_path / "results.csv"))
+
+
+def test_failed_items_are_listed_with_their_reason() -> None:
+    html = page(our_table(failed=True))
+    assert "<h2>Failed items (1)</h2>" in html
+    assert (
+        "<li><strong>VGG16_CIFAR10_random_PD3_GPR-50_PRUNED</strong> (batch 8): "
+        "not a readable model file<details><summary>details</summary>"
+        "<pre>not a readable model file\nTraceback ...</pre></details></li>"
+    ) in html
+    assert "VGG16_CIFAR10_random_PD3_GPR-50_PRUNED</td>" not in html  # not a table row
+
+
+def test_page_fetches_nothing_from_the_network(figures: list[Path]) -> None:
+    html = page(figures=figures)
+    assert "default-src 'none'; img-src data:" in html
+    assert "http://" not in html and "https://" not in html
+
+
+def test_page_without_data_says_so() -> None:
+    html = page(our_table().iloc[0:0])
+    assert "No item was measured." in html
+    assert "No figure: the table has no data to draw." in html
+
+
+# -- findings ----------------------------------------------------------------------------------
+
+
+def test_findings_come_from_the_analysis(monkeypatch: pytest.MonkeyPatch) -> None:
+    install_analysis(monkeypatch, fake_analysis(["PD1 is best."]))
+    assert findings_or_reason(our_table()) == (["PD1 is best."], None)
+
+
+def test_metadata_is_read_by_the_analysis(monkeypatch: pytest.MonkeyPatch) -> None:
+    install_analysis(monkeypatch, fake_analysis(["PD1 is best."]))
+    found, _ = findings_or_reason(our_table(), metadata_path="accuracy.csv", metric="top1")
+    assert found == ["PD1 is best.", "metadata: read accuracy.csv"]
+
+
+def test_missing_analysis_module_is_a_note_not_an_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    install_analysis(monkeypatch, None)
+    found, note = findings_or_reason(our_table())
+    assert found == []
+    assert note is not None and note.startswith("Findings unavailable")
+
+
+def test_failing_analysis_is_a_note_not_an_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    install_analysis(monkeypatch, fake_analysis(KeyError("GPR")))
+    assert findings_or_reason(our_table()) == (
+        [],
+        "Findings could not be computed: KeyError: 'GPR'",
+    )
+
+
+# -- reading results CSVs ----------------------------------------------------------------------
+
+
+def test_seed_csv_reads_into_our_columns_as_measured_rows(tmp_path: Path) -> None:
+    seed_table().to_csv(tmp_path / "seed.csv", index=False)
+    table = read_results_csv(tmp_path / "seed.csv")
+    assert list(table.columns[: len(SEED_COLUMNS)]) == list(SEED_COLUMNS)
+    assert set(table["Status"]) == {"measured"}
+    assert table["CI95 Energy per Sample (J)"].isna().all()
+
+
+def test_missing_results_file_says_which(tmp_path: Path) -> None:
+    with pytest.raises(ResultsFileError, match=r"nothing\.csv: no such file"):
+        read_results_csv(tmp_path / "nothing.csv")
+
+
+def test_csv_of_neither_format_names_the_missing_columns(tmp_path: Path) -> None:
+    pd.DataFrame({"model": ["a"], "joules": [1.0]}).to_csv(tmp_path / "other.csv", index=False)
+    with pytest.raises(ResultsFileError, match="missing columns: MODEL_NAME, BATCH_SIZE"):
+        read_results_csv(tmp_path / "other.csv")
+
+
+# -- pruneenergy report ------------------------------------------------------------------------
+
+
+def test_report_command_on_a_seed_csv_writes_html_and_figures(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    install_analysis(monkeypatch, fake_analysis(["PD1 saves the most energy."]))
+    seed_table().to_csv(tmp_path / "seed.csv", index=False)
+    assert cli.main(["report", str(tmp_path / "seed.csv"), "--out", str(tmp_path / "out")]) == 0
+    html = (tmp_path / "out" / HTML_NAME).read_text(encoding="utf-8")
+    pngs = sorted((tmp_path / "out").glob("*.png"))
+    assert len(pngs) >= 4
+    assert html.count("data:image/png;base64,") == len(pngs)
+    assert "<li>PD1 saves the most energy.</li>" in html
+    assert capsys.readouterr().out.startswith(f"wrote {tmp_path / 'out' / HTML_NAME}")
+
+
+def test_report_command_writes_beside_the_csv_by_default(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    install_analysis(monkeypatch, fake_analysis([]))
+    seed_table().to_csv(tmp_path / "seed.csv", index=False)
+    assert cli.main(["report", str(tmp_path / "seed.csv")]) == 0
+    assert (tmp_path / HTML_NAME).is_file()
+
+
+def test_report_command_renders_when_the_analysis_fails(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    install_analysis(monkeypatch, fake_analysis(ZeroDivisionError("no baseline")))
+    seed_table().to_csv(tmp_path / "seed.csv", index=False)
+    assert cli.main(["report", str(tmp_path / "seed.csv")]) == 0
+    assert "ZeroDivisionError: no baseline" in (tmp_path / HTML_NAME).read_text(encoding="utf-8")
+    assert "ZeroDivisionError: no baseline" in capsys.readouterr().err
+
+
+def test_report_command_passes_metadata_and_metric_on(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    install_analysis(monkeypatch, fake_analysis([]))
+    seed_table().to_csv(tmp_path / "seed.csv", index=False)
+    (tmp_path / "accuracy.csv").write_text("MODEL_NAME,top1\n", encoding="utf-8")
+    arguments = ["--metadata", str(tmp_path / "accuracy.csv"), "--metric", "top1"]
+    assert cli.main(["report", str(tmp_path / "seed.csv"), *arguments]) == 0
+    assert "<li>metadata: read accuracy.csv</li>" in (tmp_path / HTML_NAME).read_text("utf-8")
+
+
+def test_report_command_on_a_missing_file_is_a_usage_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert cli.main(["report", str(tmp_path / "nothing.csv")]) == cli.EXIT_USAGE
+    error = capsys.readouterr().err
+    assert error.startswith("pruneenergy report: error:")
+    assert "nothing.csv: no such file" in error
+
+
+def test_report_command_on_a_foreign_csv_is_a_usage_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    pd.DataFrame({"model": ["a"]}).to_csv(tmp_path / "other.csv", index=False)
+    assert cli.main(["report", str(tmp_path / "other.csv")]) == cli.EXIT_USAGE
+    assert "neither a pruneenergy nor a PruneEnergyAnalyzer" in capsys.readouterr().err
+
+
+def test_report_command_on_a_missing_metadata_file_is_a_usage_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    seed_table().to_csv(tmp_path / "seed.csv", index=False)
+    arguments = ["report", str(tmp_path / "seed.csv"), "--metadata", str(tmp_path / "acc.csv")]
+    assert cli.main(arguments) == cli.EXIT_USAGE
+    assert "acc.csv: no such metadata file" in capsys.readouterr().err
+
+
+# -- the plugin's report -----------------------------------------------------------------------
+
+
+def only_a_failure() -> list[ItemFailure]:
+    return [ItemFailure(model="AlexNet_TINY_UNPRUNED", batch_size=1, path="/m.pt", reason="bad")]
+
+
+def test_plugin_report_writes_report_html_beside_the_csv(tmp_path: Path) -> None:
+    outcome = reporting.write_report([], only_a_failure(), tmp_path)
+    assert f"HTML report: {tmp_path / HTML_NAME}" in outcome.lines
+    assert outcome.not_written == []
+    assert "AlexNet_TINY_UNPRUNED" in (tmp_path / HTML_NAME).read_text(encoding="utf-8")
+
+
+def test_plugin_report_survives_a_failing_html_writer(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(*args: Any, **kwargs: Any) -> Path:
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setattr(report_html, "write_html_report", broken)
+    outcome = reporting.write_report([], only_a_failure(), tmp_path)
+    line = "HTML report could not be written: RuntimeError: disk on fire"
+    assert line in outcome.lines
+    assert outcome.not_written == [line]  # which fails the session
+    assert (tmp_path / CSV_NAME).is_file()
+
+
+# -- in a real browser -------------------------------------------------------------------------
+
+
+def chromium() -> str:
+    for candidate in ("chromium", "chromium-browser", "/usr/bin/chromium"):
+        found = shutil.which(candidate)
+        if found:
+            return found
+    pytest.skip("no Chromium on PATH (.ci/run installs it with apt-get)")
+
+
+def run_chromium(tmp_path: Path, *arguments: str) -> subprocess.CompletedProcess[str]:
+    command = [
+        chromium(),
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        f"--user-data-dir={tmp_path / 'chromium-profile'}",
+        "--window-size=1280,1600",
+        *arguments,
+    ]
+    return subprocess.run(command, capture_output=True, text=True, timeout=120, check=False)
+
+
+@pytest.fixture
+def rendered_report(tmp_path: Path) -> Path:
+    """A report with an estimate banner, a failed item, findings and figures."""
+    table = our_table(estimate=True, failed=True)
+    figures = write_figures(table, tmp_path / "report")
+    return write_html_report(
+        table, tmp_path / "report", figures=figures, findings=["PD1 saves the most energy."]
+    )
+
+
+@pytest.mark.browser
+def test_report_renders_in_chromium_as_a_non_blank_page(
+    tmp_path: Path, rendered_report: Path
+) -> None:
+    from PIL import Image
+
+    screenshot = tmp_path / "screenshot.png"
+    result = run_chromium(tmp_path, f"--screenshot={screenshot}", rendered_report.as_uri())
+    assert screenshot.is_file(), result.stderr
+    with Image.open(screenshot) as image:
+        pixels = np.asarray(image.convert("RGB"))
+    assert pixels.shape[:2] == (1600, 1280)
+    colours = np.unique(pixels.reshape(-1, 3), axis=0)
+    assert len(colours) > 100  # text, table stripes and figures, not an empty or error page
+    assert pixels.std() > 20
+    banner = np.all(pixels == ESTIMATE_RED, axis=-1).sum()
+    assert banner > 10_000  # the estimate banner is drawn, and large
+
+
+@pytest.mark.browser
+def test_sorting_script_runs_in_chromium(tmp_path: Path, rendered_report: Path) -> None:
+    result = run_chromium(tmp_path, "--dump-dom", rendered_report.as_uri())
+    # The script marks every header sortable once it ran without error.
+    assert result.stdout.count('aria-sort="none"') == 8, result.stderr
+    assert result.stdout.count('title="click to sort"') == 8

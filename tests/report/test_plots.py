@@ -1,0 +1,417 @@
+"""The figures: which are drawn for which data, and what each one says."""
+
+from __future__ import annotations
+
+import math
+import re
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from matplotlib.axes import Axes
+from matplotlib.container import ErrorbarContainer
+from matplotlib.figure import Figure
+
+from pytest_pruneenergy.items.measurement import ItemFailure, Measurement
+from pytest_pruneenergy.measure.window_stats import WindowStats
+from pytest_pruneenergy.report import plots
+from pytest_pruneenergy.report.plots import build_figures, pd_legend_label, write_figures
+from pytest_pruneenergy.report.schema import write_csv
+from pytest_pruneenergy.report.table import build_table, reduction_ci95_or_nan
+
+ALL_FIGURES = {
+    "cr_vs_energy_reduction_flops.png",
+    "cr_vs_energy_reduction_params.png",
+    "pd_vs_energy_reduction.png",
+    "architecture_vs_energy.png",
+    "batch_size_vs_energy.png",
+    "batch_size_vs_fps.png",
+}
+REDUCTION_FIGURES = {
+    "cr_vs_energy_reduction_flops.png",
+    "cr_vs_energy_reduction_params.png",
+    "pd_vs_energy_reduction.png",
+}
+CR_FIGURES = ("cr_vs_energy_reduction_flops.png", "cr_vs_energy_reduction_params.png")
+BATCH_SIZES = (1, 8, 64)
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+# The seed paper's grid: 3 architectures x 5 PDs x 13 GPRs x 5 batch sizes pruned models.
+SEED_ARCHITECTURES = ("AlexNet", "VGG11", "VGG16")
+SEED_PDS = (1, 2, 3, 4, 5)
+SEED_GPRS = tuple(range(10, 75, 5))
+SEED_BATCH_SIZES = (1, 8, 32, 64, 128)
+
+
+def measurement(
+    model: str,
+    batch_size: int,
+    joules_per_sample: float,
+    *,
+    macs: int = 400,
+    is_estimate: bool = False,
+) -> Measurement:
+    return Measurement(
+        model=model,
+        path=f"/models/{model}.pt",
+        batch_size=batch_size,
+        input_shape=(3, 224, 224),
+        device="cpu",
+        meter="estimate" if is_estimate else "rapl",
+        meter_description="estimate: 10 W per busy CPU core" if is_estimate else "RAPL",
+        meter_is_estimate=is_estimate,
+        params=macs * 2,
+        macs=macs,
+        stats=WindowStats(
+            joules_per_sample_mean=joules_per_sample,
+            joules_per_sample_std=joules_per_sample / 10,
+            joules_per_sample_ci95=joules_per_sample / 20,
+            seconds_per_sample_mean=joules_per_sample / 100,
+            seconds_per_sample_std=0.0,
+            frames_per_second=100 / joules_per_sample,
+            windows=3,
+            samples_measured=300,
+            seconds_measured=3.0,
+            warmup_seconds=1.0,
+        ),
+    )
+
+
+def grid(*, with_baselines: bool = True, is_estimate: bool = False) -> list[Measurement]:
+    """AlexNet and VGG11, PD1/PD2/PD4 at two rates, three batch sizes."""
+    measured = []
+    for architecture, joules in (("AlexNet", 0.1), ("VGG11", 1.0)):
+        for batch_size in BATCH_SIZES:
+            if with_baselines:
+                name = f"{architecture}_CIFAR10_UNPRUNED"
+                measured.append(measurement(name, batch_size, joules, is_estimate=is_estimate))
+            for pd_number in (1, 2, 4):
+                for rate in (30, 60):
+                    kept = 1 - rate / 100 * (0.8 + 0.1 * pd_number)
+                    measured.append(
+                        measurement(
+                            f"{architecture}_CIFAR10_random_PD{pd_number}_GPR-{rate}_PRUNED",
+                            batch_size,
+                            joules * kept,
+                            macs=int(400 * kept),
+                            is_estimate=is_estimate,
+                        )
+                    )
+    return measured
+
+
+def seed_grid() -> list[Measurement]:
+    """The seed paper's full grid, each architecture's unpruned model included."""
+    measured = []
+    for architecture, joules in zip(SEED_ARCHITECTURES, (0.1, 1.0, 2.0), strict=True):
+        for batch_size in SEED_BATCH_SIZES:
+            measured.append(measurement(f"{architecture}_CIFAR10_UNPRUNED", batch_size, joules))
+            for pd_number in SEED_PDS:
+                for rate in SEED_GPRS:
+                    kept = 1 - rate / 100 * (0.6 + 0.08 * pd_number)
+                    name = f"{architecture}_CIFAR10_random_PD{pd_number}_GPR-{rate}_PRUNED"
+                    measured.append(
+                        measurement(name, batch_size, joules * kept, macs=int(400 * kept))
+                    )
+    return measured
+
+
+def bending_line() -> list[Measurement]:
+    """VGG11 PD1 saving 20, 40, then 30 % at CRs of 20, 40 and 60 %: it breaks at CR 40 %."""
+    return [
+        measurement("VGG11_CIFAR10_UNPRUNED", 8, 1.0),
+        measurement("VGG11_CIFAR10_random_PD1_GPR-20_PRUNED", 8, 0.8, macs=320),
+        measurement("VGG11_CIFAR10_random_PD1_GPR-40_PRUNED", 8, 0.6, macs=240),
+        measurement("VGG11_CIFAR10_random_PD1_GPR-60_PRUNED", 8, 0.7, macs=160),
+    ]
+
+
+def table_of(measured: list[Measurement], failures: list[ItemFailure] = ()) -> pd.DataFrame:
+    return build_table(measured, list(failures))
+
+
+def legends(figure: Figure) -> list[object]:
+    on_axes = [ax.get_legend() for ax in figure.axes if ax.get_legend() is not None]
+    return [*figure.legends, *on_axes]
+
+
+def legend_texts(figure: Figure) -> list[str]:
+    return [text.get_text() for legend in legends(figure) for text in legend.get_texts()]
+
+
+def error_bars(ax: Axes) -> list[ErrorbarContainer]:
+    return [item for item in ax.containers if isinstance(item, ErrorbarContainer)]
+
+
+def breaking_point_markers(ax: Axes) -> list[object]:
+    return [line for line in ax.get_lines() if line.get_label() == plots.BREAKING_POINT_LABEL]
+
+
+def pd_lines(ax: Axes) -> list[object]:
+    return [line for line in ax.get_lines() if re.fullmatch(r"PD\d+", line.get_label())]
+
+
+@pytest.fixture(scope="module")
+def figures() -> dict[str, Figure]:
+    return build_figures(table_of(grid()))
+
+
+def test_write_figures_writes_every_figure_as_a_png(tmp_path: Path) -> None:
+    written = write_figures(table_of(grid()), tmp_path / "figures")
+    assert {path.name for path in written} == ALL_FIGURES
+    for path in written:
+        assert path.read_bytes()[:8] == PNG_SIGNATURE
+        assert path.stat().st_size > 10_000
+
+
+def test_write_figures_saves_an_svg_of_the_same_figure_beside_every_png(tmp_path: Path) -> None:
+    written = write_figures(table_of(grid()), tmp_path)
+    svgs = sorted(path.name for path in tmp_path.glob("*.svg"))
+    assert svgs == sorted(path.with_suffix(".svg").name for path in written)
+    for path in written:
+        assert "<svg" in path.with_suffix(".svg").read_text(encoding="utf-8")[:1000]
+
+
+def test_write_figures_returns_only_the_pngs(tmp_path: Path) -> None:
+    assert {path.suffix for path in write_figures(table_of(grid()), tmp_path)} == {".png"}
+
+
+def test_svgs_of_figures_without_data_this_run_are_removed(tmp_path: Path) -> None:
+    write_figures(table_of(grid()), tmp_path)
+    write_figures(table_of(grid(with_baselines=False)), tmp_path)
+    svgs = {path.name for path in tmp_path.glob("*.svg")}
+    assert svgs == {name.replace(".png", ".svg") for name in ALL_FIGURES - REDUCTION_FIGURES}
+
+
+def test_every_figure_has_a_title(figures: dict[str, Figure]) -> None:
+    for name, figure in figures.items():
+        assert figure.get_suptitle(), name
+
+
+def test_every_axes_has_an_x_label_and_the_first_a_y_label(figures: dict[str, Figure]) -> None:
+    for name, figure in figures.items():
+        assert all(ax.get_xlabel() for ax in figure.axes), name
+        assert figure.axes[0].get_ylabel(), name
+
+
+def test_energy_axes_state_their_unit(figures: dict[str, Figure]) -> None:
+    assert figures["architecture_vs_energy.png"].axes[0].get_ylabel() == "Energy per sample (J)"
+    assert figures["batch_size_vs_energy.png"].axes[0].get_ylabel() == "Energy per sample (J)"
+
+
+def test_every_figure_has_exactly_one_legend(figures: dict[str, Figure]) -> None:
+    for name, figure in figures.items():
+        assert len(legends(figure)) == 1, name
+
+
+def test_reduction_figures_have_one_axes_per_architecture(figures: dict[str, Figure]) -> None:
+    for name in REDUCTION_FIGURES:
+        assert [ax.get_title() for ax in figures[name].axes] == ["AlexNet", "VGG11"]
+
+
+def test_reduction_figures_state_the_largest_batch_size(figures: dict[str, Figure]) -> None:
+    for name in REDUCTION_FIGURES:
+        assert "batch size 64" in figures[name].get_suptitle()
+
+
+def test_cr_figure_legend_names_pd_shapes_and_the_reference_line(
+    figures: dict[str, Figure],
+) -> None:
+    texts = legend_texts(figures["cr_vs_energy_reduction_flops.png"])
+    assert "PD2 (bottom-up)" in texts
+    assert "reduction = CR" in texts
+
+
+def test_pd4_legend_names_each_shape_where_architectures_disagree(
+    figures: dict[str, Figure],
+) -> None:
+    texts = legend_texts(figures["cr_vs_energy_reduction_flops.png"])
+    assert "PD4 (ends-heavy on AlexNet; middle-heavy on VGG11)" in texts
+
+
+def test_pd_legend_label_without_a_known_shape() -> None:
+    assert pd_legend_label("PD7", {}) == "PD7"
+
+
+def test_cr_lines_start_at_the_unpruned_origin(figures: dict[str, Figure]) -> None:
+    pd1_line = figures["cr_vs_energy_reduction_flops.png"].axes[0].get_lines()[0]
+    assert (pd1_line.get_xdata()[0], pd1_line.get_ydata()[0]) == (0.0, 0.0)
+
+
+def test_cr_points_carry_error_bars_where_the_table_has_cis(figures: dict[str, Figure]) -> None:
+    for name in CR_FIGURES:
+        for ax in figures[name].axes:
+            assert len(error_bars(ax)) == 3, (name, ax.get_title())  # one per PD line
+
+
+def test_an_error_bar_spans_the_reductions_95_percent_ci(figures: dict[str, Figure]) -> None:
+    # AlexNet PD1 at GPR 30 keeps 73 % of the energy; each CI95 is a twentieth of its mean.
+    pd1_bars = error_bars(figures["cr_vs_energy_reduction_flops.png"].axes[0])[0]
+    _, _, (bar_lines,) = pd1_bars.lines
+    (low, high) = bar_lines.get_segments()[0][:, 1]
+    expected = reduction_ci95_or_nan(0.1 * 0.73, 0.1 * 0.73 / 20, 0.1, 0.1 / 20)
+    assert (high - low) / 2 == pytest.approx(expected)
+
+
+def test_cr_figures_say_the_bars_are_95_percent_cis(figures: dict[str, Figure]) -> None:
+    for name in CR_FIGURES:
+        assert "95 % CI" in figures[name].axes[0].get_ylabel()
+
+
+def test_a_seed_tool_table_has_no_error_bars() -> None:
+    seed_only = build_figures(table_of(grid()).iloc[:, :15])
+    for name in CR_FIGURES:
+        assert not any(error_bars(ax) for ax in seed_only[name].axes), name
+        assert "CI" not in seed_only[name].axes[0].get_ylabel()
+
+
+def test_a_breaking_point_is_ringed_on_its_line() -> None:
+    figures = build_figures(table_of(bending_line()))
+    for name in CR_FIGURES:
+        (marker,) = breaking_point_markers(figures[name].axes[0])
+        assert (list(marker.get_xdata()), list(marker.get_ydata())) == ([40.0], [40.0])
+        assert marker.get_markerfacecolor() == "none"
+
+
+def test_breaking_points_have_one_legend_entry() -> None:
+    figure = build_figures(table_of(bending_line()))["cr_vs_energy_reduction_flops.png"]
+    assert legend_texts(figure).count("breaking point") == 1
+
+
+def test_straight_lines_have_no_breaking_point(figures: dict[str, Figure]) -> None:
+    for name in CR_FIGURES:
+        assert not any(breaking_point_markers(ax) for ax in figures[name].axes)
+        assert "breaking point" not in legend_texts(figures[name])
+
+
+def test_breaking_points_are_those_of_the_figures_batch_size() -> None:
+    # At batch size 64 the same models save energy in step with CR: nothing breaks there.
+    straight = [
+        measurement(item.model, 64, 1.0 - 0.2 * index, macs=400 - 80 * index)
+        for index, item in enumerate(bending_line())
+    ]
+    figure = build_figures(table_of([*bending_line(), *straight]))
+    assert not breaking_point_markers(figure["cr_vs_energy_reduction_flops.png"].axes[0])
+
+
+def test_a_single_architecture_title_fits_its_figure() -> None:
+    figure = build_figures(table_of(bending_line()))["cr_vs_energy_reduction_params.png"]
+    figure.canvas.draw()
+    title = figure._suptitle.get_window_extent()
+    assert title.x0 >= 0
+    assert title.x1 <= figure.bbox.width
+
+
+def test_batch_size_axis_has_ticks_at_the_measured_sizes(figures: dict[str, Figure]) -> None:
+    ax = figures["batch_size_vs_fps.png"].axes[0]
+    assert ax.get_xscale() == "log"
+    assert list(ax.get_xticks()) == list(BATCH_SIZES)
+    assert [label.get_text() for label in ax.get_xticklabels()] == ["1", "8", "64"]
+
+
+def test_no_title_warns_of_an_estimate_without_one(figures: dict[str, Figure]) -> None:
+    assert not any("ESTIMATED" in figure.get_suptitle() for figure in figures.values())
+
+
+def test_energy_titles_warn_in_red_when_energy_is_estimated() -> None:
+    estimated = build_figures(table_of(grid(is_estimate=True)))
+    for name in ALL_FIGURES - {"batch_size_vs_fps.png"}:
+        title = estimated[name]._suptitle
+        assert "(ESTIMATED energy — see meter)" in title.get_text(), name
+        assert title.get_color() == plots.ESTIMATE_COLOUR
+
+
+def test_fps_title_does_not_call_timed_throughput_an_estimate() -> None:
+    estimated = build_figures(table_of(grid(is_estimate=True)))
+    assert "ESTIMATED" not in estimated["batch_size_vs_fps.png"].get_suptitle()
+
+
+def test_without_baselines_reduction_figures_are_skipped(tmp_path: Path) -> None:
+    written = write_figures(table_of(grid(with_baselines=False)), tmp_path)
+    assert {path.name for path in written} == ALL_FIGURES - REDUCTION_FIGURES
+    assert sorted(path.name for path in tmp_path.glob("*.png")) == sorted(p.name for p in written)
+
+
+def test_a_single_model_gets_the_figures_it_has_data_for() -> None:
+    single = table_of([measurement("AlexNet_CIFAR10_UNPRUNED", 8, 0.1)])
+    assert set(build_figures(single)) == ALL_FIGURES - REDUCTION_FIGURES
+
+
+def test_an_unparseable_name_is_drawn_under_its_own_name() -> None:
+    figure = build_figures(table_of([measurement("my_model", 8, 0.1)]))["batch_size_vs_energy.png"]
+    assert legend_texts(figure) == ["my_model"]
+
+
+def test_failed_rows_are_left_out() -> None:
+    failure = ItemFailure("VGG16_CIFAR10_UNPRUNED", "/m.pt", 8, "out of memory")
+    figure = build_figures(table_of(grid(), [failure]))["architecture_vs_energy.png"]
+    assert [label.get_text() for label in figure.axes[0].get_xticklabels()] == ["AlexNet", "VGG11"]
+
+
+def test_only_failures_draw_nothing(tmp_path: Path) -> None:
+    failure = ItemFailure("AlexNet_CIFAR10_UNPRUNED", "/m.pt", None, "could not load")
+    assert write_figures(table_of([], [failure]), tmp_path / "figures") == []
+
+
+def test_nan_energy_skips_the_energy_figures_but_keeps_fps() -> None:
+    nan_energy = table_of([measurement("AlexNet_CIFAR10_UNPRUNED", 8, 0.1)])
+    nan_energy["Mean Energy per Sample (J)"] = math.nan
+    assert set(build_figures(nan_energy)) == {"batch_size_vs_fps.png"}
+
+
+def test_a_table_read_back_from_csv_draws_the_same_figures(tmp_path: Path) -> None:
+    read = pd.read_csv(write_csv(table_of(grid()), tmp_path / "results.csv"))
+    assert set(build_figures(read)) == ALL_FIGURES
+
+
+def test_a_seed_tool_table_without_our_columns_still_draws() -> None:
+    seed_only = table_of(grid()).iloc[:, :15]
+    assert set(build_figures(seed_only)) == ALL_FIGURES
+
+
+def test_datasets_are_told_apart_when_the_table_holds_several() -> None:
+    measured = [*grid(), measurement("AlexNet_ImageNet_UNPRUNED", 64, 0.2)]
+    figure = build_figures(table_of(measured))["architecture_vs_energy.png"]
+    labels = [label.get_text() for label in figure.axes[0].get_xticklabels()]
+    assert labels == ["AlexNet / CIFAR10", "AlexNet / ImageNet", "VGG11 / CIFAR10"]
+
+
+def test_figures_of_an_earlier_run_do_not_survive_a_run_without_data(tmp_path):
+    from pytest_pruneenergy.report.plots import FIGURE_FILES, write_figures
+    from pytest_pruneenergy.report.table import build_table
+
+    for name in FIGURE_FILES:
+        (tmp_path / name).write_bytes(b"old")
+    assert write_figures(build_table([], []), tmp_path) == []
+    assert not any((tmp_path / name).exists() for name in FIGURE_FILES)
+
+
+# -- the seed paper's full grid ----------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def seed_grid_table() -> pd.DataFrame:
+    table = table_of(seed_grid())
+    assert len(table) == 3 * 5 * 13 * 5 + 3 * 5  # and one unpruned model per architecture
+    return table
+
+
+def test_the_seed_grid_is_drawn_within_20_seconds(
+    seed_grid_table: pd.DataFrame, tmp_path: Path
+) -> None:
+    started = time.perf_counter()
+    written = write_figures(seed_grid_table, tmp_path)
+    assert time.perf_counter() - started < 20
+    assert {path.name for path in written} == ALL_FIGURES
+
+
+def test_every_seed_grid_figure_has_exactly_one_legend(seed_grid_table: pd.DataFrame) -> None:
+    for name, figure in build_figures(seed_grid_table).items():
+        assert len(legends(figure)) == 1, name
+
+
+def test_seed_grid_cr_axes_have_at_most_five_pd_lines(seed_grid_table: pd.DataFrame) -> None:
+    for name in CR_FIGURES:
+        axes = build_figures(seed_grid_table)[name].axes
+        assert [ax.get_title() for ax in axes] == list(SEED_ARCHITECTURES)
+        assert [len(pd_lines(ax)) for ax in axes] == [5, 5, 5], name
