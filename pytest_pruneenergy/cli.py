@@ -56,6 +56,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_history_command(commands)
     _add_compare_command(commands)
     _add_report_command(commands)
+    _add_merge_command(commands)
     return parser
 
 
@@ -479,6 +480,59 @@ def _run_report(args: argparse.Namespace) -> int:
         return EXIT_FAILED
     print(f"wrote {html_path} ({len(figures)} figures, {len(findings)} findings)")
     return EXIT_OK
+
+
+# -- merge -------------------------------------------------------------------------------------
+
+
+def _add_merge_command(commands: argparse._SubParsersAction) -> None:
+    from .track.store import DEFAULT_STORE_DIR
+
+    merge = commands.add_parser(
+        "merge",
+        help="join the report folders of shards (--prune-shard) into one report",
+        description="Read the journal (and the failed rows of the results CSV) of each report "
+        "folder that pytest --energy-report wrote for a shard, and write one report of them "
+        "all: the CSVs, the figures and report.html. Refuses items measured twice and "
+        "reductions across GPU models.",
+    )
+    merge.add_argument("folders", metavar="DIR", type=Path, nargs="+")
+    merge.add_argument("--out", type=Path, required=True, metavar="DIR", help="where to write")
+    merge.add_argument("--save", action="store_true", help="store the merged run in the run store")
+    merge.add_argument("--store", type=Path, default=Path(DEFAULT_STORE_DIR), metavar="DIR")
+    merge.set_defaults(run=_run_merge)
+
+
+def _run_merge(args: argparse.Namespace) -> int:
+    from .report.merge import MergeError, merge_folders
+    from .report.writer import write_report
+
+    missing = [folder for folder in args.folders if not folder.is_dir()]
+    if missing:
+        return _usage_error("merge", "; ".join(f"{f}: no such folder" for f in missing))
+    try:
+        merged = merge_folders(args.folders)
+    except MergeError as error:
+        return _usage_error("merge", str(error))
+    outcome = write_report(merged.measurements, merged.failures, args.out)
+    print("\n".join(outcome.lines))
+    if merged.unreadable_lines:
+        print(f"pruneenergy merge: {merged.unreadable_lines} journal line(s) could not be read")
+    failed = bool(outcome.not_written)
+    if args.save:
+        from .plugin.finish import compare_and_save
+        from .settings import Settings
+
+        saved = compare_and_save(
+            merged.measurements,
+            merged.failures,
+            Settings(save=True, store_dir=args.store),
+            repository_dir=Path.cwd(),
+            recorded_settings=merged.settings,
+        )
+        print("\n".join(saved.lines))
+        failed = failed or saved.save_failure is not None
+    return EXIT_FAILED if failed else EXIT_OK
 
 
 def _usage_error(command: str, message: str) -> int:

@@ -13,8 +13,10 @@ import pytest
 
 
 @pytest.hookspec(firstresult=True)
-def pytest_pruneenergy_load_model(path: Path, allow_pickle: bool) -> Any:
-    """Load the model file at ``path``.
+def pytest_pruneenergy_load_model(path: Path, allow_pickle: bool, device: str) -> Any:
+    """Load the model file at ``path``; ``device`` (``cpu``, ``cuda:N``) is where it will run,
+    so a loader may build it there (it is moved there afterwards in any case; a hook that does
+    not need ``device`` may leave it out of its arguments).
 
     Return a ``torch.nn.Module``, or a ``pytest_pruneenergy.models.loading.LoadedModel`` to
     also state the input shape the model expects; None to leave the file to the next

@@ -181,6 +181,34 @@ def parse_compare_fail(
     return fractions
 
 
+def parse_positive_int(option: str, text: str) -> int:
+    if "," in text:
+        raise SettingsError(f"{option}: {text!r} is one whole number, not a list")
+    return parse_positive_ints(option, text)[0]
+
+
+@dataclass(frozen=True)
+class Shard:
+    """``--prune-shard=I/N``: the I-th (1-based) of N shards of the families."""
+
+    index: int
+    count: int
+
+    def __str__(self) -> str:
+        return f"{self.index}/{self.count}"
+
+
+def parse_shard(option: str, text: str) -> Shard:
+    index, slash, count = text.strip().partition("/")
+    if not slash:
+        raise SettingsError(f"{option}: {text!r} is not I/N (e.g. 2/4: the second of four)")
+    (shard_index,) = parse_positive_ints(option, index)
+    (shard_count,) = parse_positive_ints(option, count)
+    if shard_index > shard_count:
+        raise SettingsError(f"{option}: {text!r}: shard {shard_index} of only {shard_count}")
+    return Shard(shard_index, shard_count)
+
+
 def parse_report_dir(text: str, base: Path) -> Path | None:
     """An ini value: a folder, ``true`` for the default folder, ``false`` or empty for none."""
     lowered = text.strip().lower()
@@ -366,6 +394,35 @@ OPTIONS: tuple[Option, ...] = (
             "only the rest"
         ),
         ini_help="continue from the report folder's journal (true/false)",
+    ),
+    Option(
+        key="shard",
+        flag="--prune-shard",
+        ini="prune_shard",
+        kind=VALUE,
+        parse=_text(parse_shard),
+        default=None,
+        metavar="I/N",
+        help=(
+            "measure only the I-th of N shards of the model families (each family, a baseline "
+            "and the models compared with it, stays whole; shards are balanced by their number "
+            "of items); pruneenergy merge joins the shards' reports"
+        ),
+        ini_help="the shard of the model families to measure, I/N",
+    ),
+    Option(
+        key="rounds",
+        flag="--energy-rounds",
+        ini="energy_rounds",
+        kind=VALUE,
+        parse=_text(parse_positive_int),
+        default=1,
+        metavar="N",
+        help=(
+            "measure every item N times, in rounds over the whole run, and combine them: the CI "
+            "then covers drift between items, which one round's cannot (default: 1)"
+        ),
+        ini_help="rounds to measure every item in",
     ),
     Option(
         key="meter",
@@ -649,6 +706,10 @@ class Settings:
     report_dir: Path | None = None
     # Reuse the journal's measurements of unchanged items (items/journal.py).
     resume: bool = False
+    # Only this shard of the families (models/sharding.py); None: all of them.
+    shard: Shard | None = None
+    # Rounds every item is measured in (items/rounds.py).
+    rounds: int = 1
     meter: str = "auto"
     max_seconds: float = DEFAULT_MAX_SECONDS
     estimate_watts_per_core: float = DEFAULT_WATTS_PER_BUSY_CORE

@@ -1,6 +1,8 @@
 """The ids of energy items, written and read back in one place.
 
-An item's name is ``test_energy[<stem>-bs<N>]``, plus ``@<family>`` under ``--dist loadgroup``:
+An item's name is ``test_energy[<stem>-bs<N>]``; ``-<dtype>`` follows the batch size for a
+numeric format other than the model's own, ``-r<K>`` for round K of several
+(``--energy-rounds``), and ``@<family>`` ends it under ``--dist loadgroup``:
 pytest-xdist's LoadGroup scheduler sends every item whose id ends in the same ``@<group>`` to
 one worker. xdist itself appends that suffix for items marked ``xdist_group`` by rewriting a
 private attribute, which newer pytest no longer reads (pytest 9.2 with xdist 3.8: the suffix
@@ -17,9 +19,12 @@ import re
 from dataclasses import dataclass
 
 ENERGY_TEST_NAME = "test_energy"
+# The short names of numeric formats in ids, as in ``...-bs64-bf16``.
+DTYPE_TAGS = ("fp32", "bf16", "fp16")
 
 _ITEM_ID = re.compile(
-    rf"(?:^|::){ENERGY_TEST_NAME}\[(?P<stem>.+)-bs(?P<batch_size>\d+)\](?:@(?P<family>[\w.-]+))?$"
+    rf"(?:^|::){ENERGY_TEST_NAME}\[(?P<stem>.+)-bs(?P<batch_size>\d+)"
+    rf"(?:-(?P<dtype>{'|'.join(DTYPE_TAGS)}))?(?:-r(?P<round>\d+))?\](?:@(?P<family>[\w.-]+))?$"
 )
 # xdist reads a group as all after the last "@": a family is kept to letters, digits and "_.-".
 _NOT_IN_A_FAMILY = re.compile(r"[^\w.-]")
@@ -27,22 +32,43 @@ _NOT_IN_A_FAMILY = re.compile(r"[^\w.-]")
 
 @dataclass(frozen=True)
 class ItemId:
-    """What an energy item's id says: the model file's stem, the batch size, the family."""
+    """What an energy item's id says: the model file's stem, the batch size, the numeric
+    format (None: the model's own), the round (None: the run has one) and the family."""
 
     stem: str
     batch_size: int
     family: str | None = None
+    dtype: str | None = None
+    round: int | None = None
 
 
-def item_name(stem: str, batch_size: int, family: str | None = None) -> str:
-    """``test_energy[<stem>-bs<N>]``, with ``@<family>`` when one is given."""
-    name = f"{ENERGY_TEST_NAME}[{stem}-bs{batch_size}]"
+def item_name(
+    stem: str,
+    batch_size: int,
+    family: str | None = None,
+    *,
+    dtype: str | None = None,
+    round_number: int | None = None,
+) -> str:
+    """``test_energy[<stem>-bs<N>[-<dtype>][-r<K>]]``, with ``@<family>`` when one is given."""
+    parts = [f"{stem}-bs{batch_size}"]
+    if dtype is not None:
+        parts.append(dtype)
+    if round_number is not None:
+        parts.append(f"r{round_number}")
+    name = f"{ENERGY_TEST_NAME}[{'-'.join(parts)}]"
     return name if family is None else f"{name}@{_NOT_IN_A_FAMILY.sub('-', family)}"
 
 
 def parse_item_id(nodeid: str) -> ItemId | None:
-    """The stem, batch size and family of an energy item's id (or name); None for any other."""
+    """What an energy item's id (or name) says; None for any other id."""
     match = _ITEM_ID.search(nodeid)
     if match is None:
         return None
-    return ItemId(match["stem"], int(match["batch_size"]), match["family"])
+    return ItemId(
+        match["stem"],
+        int(match["batch_size"]),
+        match["family"],
+        match["dtype"],
+        None if match["round"] is None else int(match["round"]),
+    )

@@ -52,6 +52,8 @@ class ItemKey:
     # The settings that change the numbers, sorted by name; values are str, number, bool or None.
     settings: tuple[tuple[str, Any], ...]
     plugin_version: str = __version__
+    # Which round of several (--energy-rounds); None with one.
+    round_number: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
         data = dict(vars(self))
@@ -65,7 +67,14 @@ class ItemKey:
         return cls(**fields)
 
 
-def item_key(path: Path, batch_size: int, *, device: str, settings: Mapping[str, Any]) -> ItemKey:
+def item_key(
+    path: Path,
+    batch_size: int,
+    *,
+    device: str,
+    settings: Mapping[str, Any],
+    round_number: int | None = None,
+) -> ItemKey:
     """The key of ``path`` at ``batch_size`` as it is on disk now."""
     resolved = path.resolve()
     stat = resolved.stat()
@@ -77,6 +86,7 @@ def item_key(path: Path, batch_size: int, *, device: str, settings: Mapping[str,
         device=device,
         host=socket.gethostname(),
         settings=tuple(sorted(settings.items())),
+        round_number=round_number,
     )
 
 

@@ -43,6 +43,17 @@ class Measurement:
     cuda_graph: bool = False
     # What the file's name says; None where it follows no convention.
     name: ModelName | None = None
+    # Where the item's time went: loading the model (0 where an earlier item had loaded it),
+    # and the whole item, warm-up, measurement and pytest-benchmark's timing included (None
+    # until the item has ended).
+    load_seconds: float = 0.0
+    item_seconds: float | None = None
+    # The numeric format the model ran in (None: the one it was saved in).
+    dtype: str | None = None
+    # With --energy-rounds: which round this is (None once rounds are combined, or with one),
+    # and how many rounds a combined measurement holds.
+    round_number: int | None = None
+    rounds: int = 1
 
     def __post_init__(self) -> None:
         if self.name is None:

@@ -6,8 +6,10 @@ message naming the model, the batch size and what to do; the plugin shows only t
 
 from __future__ import annotations
 
+import dataclasses
 import gc
 import platform
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,6 +40,8 @@ class PreparedModel:
     device: str
     input_shape: tuple[int, ...]
     counts: ModelCounts
+    # Loading, counting and moving it to the device took this long.
+    load_seconds: float = 0.0
 
 
 def resolve_device(requested: str) -> str:
@@ -102,16 +106,17 @@ def as_loaded_model(path: Path, loaded: Any) -> LoadedModel:
 
 def prepare_model(
     path: Path,
-    load: Callable[[Path], Any],
+    load: Callable[[Path, str], Any],
     *,
     device: str,
     input_shape: tuple[int, ...] | None,
 ) -> PreparedModel:
-    """Load, count (on the meta device) and move to ``device``."""
+    """Load (``load(path, device)``), count (on the meta device) and move to ``device``."""
     from ..models.counting import count_model
 
+    began = time.perf_counter()
     try:
-        loaded = as_loaded_model(path, load(path))
+        loaded = as_loaded_model(path, load(path, device))
     except ModelLoadError as error:
         raise ItemProblem(str(error)) from error
     shape = input_shape or loaded.input_shape or DEFAULT_INPUT_SHAPE
@@ -132,7 +137,12 @@ def prepare_model(
             raise ItemProblem(f"{path.stem}: the model does not fit in {device} memory") from error
         raise
     return PreparedModel(
-        path=path, module=module, device=device, input_shape=tuple(shape), counts=counts
+        path=path,
+        module=module,
+        device=device,
+        input_shape=tuple(shape),
+        counts=counts,
+        load_seconds=time.perf_counter() - began,
     )
 
 
@@ -141,23 +151,28 @@ class ModelCache:
 
     Items run file by file, so one slot is enough, and a GPU never holds two models at once.
     A failure is kept too: every batch size of a corrupt file then fails with the same message
-    without reading the file again.
+    without reading the file again. ``loaded_now`` says whether the last ``get`` loaded the
+    file (its item pays the load), ``warm`` whether the model has already run a measurement
+    (its next batch size needs only a short warm-up).
     """
 
     def __init__(self) -> None:
         self._key: tuple[Path, str, tuple[int, ...] | None] | None = None
         self._value: PreparedModel | ItemProblem | None = None
+        self.loaded_now = False
+        self.warm = False
 
     def get(
         self,
         path: Path,
-        load: Callable[[Path], Any],
+        load: Callable[[Path, str], Any],
         *,
         device: str,
         input_shape: tuple[int, ...] | None,
     ) -> PreparedModel:
         key = (path, device, input_shape)
-        if key != self._key:
+        self.loaded_now = key != self._key
+        if self.loaded_now:
             self.clear()
             try:
                 self._value = prepare_model(path, load, device=device, input_shape=input_shape)
@@ -173,6 +188,7 @@ class ModelCache:
         device = self._value.device if isinstance(self._value, PreparedModel) else "cpu"
         self._key = None
         self._value = None
+        self.warm = False
         free_device_memory(device)
 
 
@@ -227,12 +243,16 @@ def measure_item(
     cuda_graphs: bool,
     idle_watts: float | None,
     name: ModelName | None = None,
+    rewarm: bool = False,
+    load_seconds: float = 0.0,
 ) -> Measurement:
     """Measure energy per sample and FPS of one model at one batch size.
 
     ``idle_watts`` is the device's idle power, measured once per run by the caller; it only
     travels into the Measurement, for the dynamic energy. ``name``: the model's parsed name
-    (parsed from the file's stem where not given).
+    (parsed from the file's stem where not given). ``rewarm``: the model has just run at
+    another batch size, so the device is hot and a short warm-up settles it.
+    ``load_seconds``: what loading the model cost this item (0 where it was loaded before).
     """
     import torch
 
@@ -271,6 +291,10 @@ def measure_item(
                 def run_batch() -> Any:
                     return module(batch)
 
+            if rewarm:
+                protocol = dataclasses.replace(
+                    protocol, warmup_min_seconds=protocol.rewarm_min_seconds
+                )
             stats = measure(run_batch, device, meter, batch_size, protocol)
     except GraphCaptureError as error:
         raise ItemProblem(f"{stem} at batch size {batch_size}: {error}") from error
@@ -305,6 +329,7 @@ def measure_item(
         gpu=gpu_facts_of(meter),
         name=name,
         cuda_graph=cuda_graphs,
+        load_seconds=load_seconds,
     )
 
 

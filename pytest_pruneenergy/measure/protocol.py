@@ -68,6 +68,9 @@ class ProtocolSettings:
     min_measure_seconds: float = 1.5
     # Warm-up: at least this long, and until two consecutive chunks agree on throughput.
     warmup_min_seconds: float = 1.0
+    # For a model that has just run at another batch size: the device is hot and the model's
+    # memory allocated, so the same steadiness test ends the warm-up sooner.
+    rewarm_min_seconds: float = 0.25
     warmup_chunk_seconds: float = 0.25
     warmup_steady_fraction: float = 0.03
     warmup_max_fraction: float = 0.4  # of max_seconds

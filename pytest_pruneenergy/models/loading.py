@@ -77,9 +77,10 @@ def save_described_model(
     torch.save(payload, Path(path))
 
 
-def load_model_file(path: str | Path, *, allow_pickle: bool) -> LoadedModel:
+def load_model_file(path: str | Path, *, allow_pickle: bool, device: str = "cpu") -> LoadedModel:
     """Load any supported format; raise ModelLoadError naming the file, what it holds and what
-    to do otherwise."""
+    to do otherwise. A described model without weights is built straight on ``device``; other
+    formats load on the CPU (their caller moves them)."""
     path = Path(path)
     if path.is_symlink() and not path.exists():
         raise ModelLoadError(
@@ -94,7 +95,7 @@ def load_model_file(path: str | Path, *, allow_pickle: bool) -> LoadedModel:
     if kind is FileKind.TORCHSCRIPT:
         return _load_torchscript(path)
     if kind in (FileKind.TORCH_SAVE, FileKind.PICKLE):
-        return _load_torch_save(path, allow_pickle=allow_pickle)
+        return _load_torch_save(path, allow_pickle=allow_pickle, device=device)
     raise ModelLoadError(f"{path}: {unloadable_reason(path, kind)}")
 
 
@@ -142,7 +143,7 @@ def _load_torchscript(path: Path) -> LoadedModel:
     return LoadedModel(module=module, file_format="torchscript", input_shape=None)
 
 
-def _load_torch_save(path: Path, *, allow_pickle: bool) -> LoadedModel:
+def _load_torch_save(path: Path, *, allow_pickle: bool, device: str) -> LoadedModel:
     import torch
 
     try:
@@ -168,7 +169,7 @@ def _load_torch_save(path: Path, *, allow_pickle: bool) -> LoadedModel:
             f"{path}: a torch.save file that could not be read ({error_summary(error)}); "
             "corrupted or cut short? Save it again."
         ) from None
-    return _module_from_payload(path, payload, allow_pickle=allow_pickle)
+    return _module_from_payload(path, payload, allow_pickle=allow_pickle, device=device)
 
 
 def _holds_a_pickle(path: Path) -> bool:
@@ -209,7 +210,9 @@ def _load_pickle(path: Path) -> LoadedModel:
     return LoadedModel(module=obj, file_format="pickle", input_shape=None)
 
 
-def _module_from_payload(path: Path, payload: Any, *, allow_pickle: bool) -> LoadedModel:
+def _module_from_payload(
+    path: Path, payload: Any, *, allow_pickle: bool, device: str
+) -> LoadedModel:
     import torch
 
     if isinstance(payload, torch.nn.Module):
@@ -230,15 +233,11 @@ def _module_from_payload(path: Path, payload: Any, *, allow_pickle: bool) -> Loa
             f"{path}: model file format version {version}; this pytest-pruneenergy reads "
             f"version {MODEL_FILE_VERSION}. Upgrade pytest-pruneenergy."
         )
-    from .architectures import ArchitectureError, build_model
+    from .architectures import ArchitectureError, build_model_on
 
     try:
-        if payload["state_dict"] is None:
-            with torch.random.fork_rng(devices=[]):
-                torch.manual_seed(int(payload["init_seed"]))
-                module = build_model(payload["architecture"])
-        else:
-            module = build_model(payload["architecture"])
+        module = build_model_on(payload["architecture"], device, seed=int(payload["init_seed"]))
+        if payload["state_dict"] is not None:
             module.load_state_dict(payload["state_dict"])
     except (ArchitectureError, RuntimeError, KeyError, TypeError, ValueError) as error:
         raise ModelLoadError(f"{path}: architecture and weights do not fit ({error})") from error

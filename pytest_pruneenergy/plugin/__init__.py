@@ -110,10 +110,10 @@ def _device_of_this_process(config: pytest.Config, settings: Settings) -> str:
 
 # The plugin's own implementations answer last, so a conftest.py implementation wins.
 @pytest.hookimpl(trylast=True)
-def pytest_pruneenergy_load_model(path: Path, allow_pickle: bool) -> Any:
+def pytest_pruneenergy_load_model(path: Path, allow_pickle: bool, device: str) -> Any:
     from ..models.loading import load_model_file
 
-    return load_model_file(path, allow_pickle=allow_pickle)
+    return load_model_file(path, allow_pickle=allow_pickle, device=device)
 
 
 @pytest.hookimpl(trylast=True)

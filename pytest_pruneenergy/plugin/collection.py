@@ -46,6 +46,7 @@ FAILURE_RECORDED_KEY = pytest.StashKey[bool]()
 THRESHOLDS_KEY = pytest.StashKey[ItemThresholds]()
 RESUMED_KEY = pytest.StashKey[bool]()
 BENCHMARK_KEY = pytest.StashKey[Any]()
+ROUND_KEY = pytest.StashKey[int]()
 
 
 def groups_families(config: pytest.Config) -> bool:
@@ -144,16 +145,20 @@ class ModelFile(pytest.File):
             )
         # A baseline and the models compared with it: one worker, one GPU (item_ids.py).
         group = entry.family if groups_families(self.config) else None
-        for size in session.settings.batch_sizes:
-            # The id is the name alone: pytest 9.2 builds a Function's id from
-            # ``originalname`` and a callspec, which would give every batch size one id.
-            item = EnergyItem.from_parent(
-                self, name=item_name(entry.stem, size, group), callobj=_energy_test
-            )
-            item.originalname = ENERGY_TEST_NAME
-            item.stash[ENTRY_KEY] = entry
-            item.stash[BATCH_SIZE_KEY] = size
-            yield item
+        rounds = session.settings.rounds
+        for round_number in range(1, rounds + 1):
+            for size in session.settings.batch_sizes:
+                name = item_name(
+                    entry.stem, size, group, round_number=round_number if rounds > 1 else None
+                )
+                # The id is the name alone: pytest 9.2 builds a Function's id from
+                # ``originalname`` and a callspec, which would give every batch size one id.
+                item = EnergyItem.from_parent(self, name=name, callobj=_energy_test)
+                item.originalname = ENERGY_TEST_NAME
+                item.stash[ENTRY_KEY] = entry
+                item.stash[BATCH_SIZE_KEY] = size
+                item.stash[ROUND_KEY] = round_number
+                yield item
 
 
 class ModelFolder(pytest.Directory):

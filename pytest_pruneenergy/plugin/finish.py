@@ -132,13 +132,15 @@ def compare_and_save(
     repository_dir: Path,
     now: datetime | None = None,
     interrupted: bool = False,
+    recorded_settings: dict[str, Any] | None = None,
 ) -> StoreOutcome:
     """Compare this run with a stored one (before it is stored, so never with itself), then
-    store it; the lines say what happened, for the terminal summary."""
+    store it; the lines say what happened, for the terminal summary. ``recorded_settings``:
+    the measuring settings to store, where they are not ``settings``' (a merge of shards)."""
     record = build_record(
         measurements,
         failures,
-        settings_that_matter(settings),
+        settings_that_matter(settings) if recorded_settings is None else recorded_settings,
         git=git_state(repository_dir),
         machine=current_machine(first_gpu(measurements)),
         now=now or datetime.now(timezone.utc),

@@ -8,6 +8,7 @@ the report, judges the session's gates and stores the run (finish.py).
 from __future__ import annotations
 
 import dataclasses
+import time
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
@@ -27,11 +28,14 @@ from ..items.journal import (
 )
 from ..items.ledger import ItemLedger, duplicated, is_energy_item_id
 from ..items.measurement import ItemFailure, Measurement
+from ..items.rounds import combine_rounds
 from ..models.discovery import DiscoveryError, ModelEntry, find_model_files, pair_with_baselines
+from ..models.sharding import deal_families
 from ..settings import Settings
 from ..track.gates import (
     IN_ITEM_KINDS,
     INCONCLUSIVE,
+    KINDS,
     MARKER_NAME,
     SESSION_KINDS,
     ItemThresholds,
@@ -50,6 +54,7 @@ from .collection import (
     FAILURE_RECORDED_KEY,
     MEASUREMENT_KEY,
     RESUMED_KEY,
+    ROUND_KEY,
     THRESHOLDS_KEY,
     EnergyItem,
     FolderProblem,
@@ -158,12 +163,40 @@ class PruneEnergySession:
                 session, path=folder, nodeid=relative_nodeid(folder, self.config.rootpath)
             )
             items.extend(session.genitems(collector))
+        self._keep_this_shard(items)
+        self._round_by_round(items)
         clashes = duplicated(item.nodeid for item in items if isinstance(item, EnergyItem))
         if clashes:  # one item would stand for two, and one of them would never be measured
             raise pytest.UsageError(
                 f"{len(clashes)} energy item id(s) occur twice, e.g. {clashes[0]}; please report "
                 "this as a bug of pytest-pruneenergy, with your pytest and pytest-xdist versions"
             )
+
+    def _keep_this_shard(self, items: list[pytest.Item]) -> None:
+        """With --prune-shard=I/N, deselect the items of the families dealt to other shards."""
+        shard = self.settings.shard
+        if shard is None:
+            return
+        energy = [item for item in items if isinstance(item, EnergyItem)]
+        work: dict[str, float] = {}
+        for item in energy:
+            family = item.stash[ENTRY_KEY].family
+            work[family] = work.get(family, 0) + 1
+        dealt = deal_families(work, shard.count)
+        others = [item for item in energy if dealt[item.stash[ENTRY_KEY].family] != shard.index]
+        if others:
+            self.config.hook.pytest_deselected(items=others)
+            unwanted = set(map(id, others))
+            items[:] = [item for item in items if id(item) not in unwanted]
+
+    def _round_by_round(self, items: list[pytest.Item]) -> None:
+        """With several rounds, every item's round 1 first, then round 2...: so that a baseline
+        and its pruned models alternate in time, on one worker too (xdist keeps the order)."""
+        if self.settings.rounds < 2:
+            return
+        energy = [item for item in items if isinstance(item, EnergyItem)]
+        ordered = iter(sorted(energy, key=lambda item: item.stash[ROUND_KEY]))  # stable
+        items[:] = [next(ordered) if isinstance(item, EnergyItem) else item for item in items]
 
     def pytest_collection_finish(self, session: pytest.Session) -> None:
         """Without xdist, this process collected: the items it must account for."""
@@ -212,15 +245,16 @@ class PruneEnergySession:
     def run_item(self, item: pytest.Item, meter: Meter, benchmark: Any) -> None:
         from ..items.runner import ItemProblem, measure_item, resolve_device
 
+        began = time.perf_counter()
         entry = item.stash[ENTRY_KEY]
         size = item.stash[BATCH_SIZE_KEY]
         hook = self.config.hook
         # Before measuring: a bad marker fails the item without spending the time budget.
         thresholds = self.thresholds_of(item)
 
-        def load(path: Path) -> Any:
+        def load(path: Path, device: str) -> Any:
             return hook.pytest_pruneenergy_load_model(
-                path=path, allow_pickle=self.settings.allow_pickle
+                path=path, allow_pickle=self.settings.allow_pickle, device=device
             )
 
         def make_input(batch: int, shape: tuple[int, ...], device: str) -> Any:
@@ -232,7 +266,8 @@ class PruneEnergySession:
         prepared = None
         try:
             device = resolve_device(self.device)
-            key = self._journal_key(entry.path, size, device)
+            round_number = item.stash[ROUND_KEY] if self.settings.rounds > 1 else None
+            key = self._journal_key(entry.path, size, device, round_number)
             measurement = self.resumable.measurements.get(key) if key is not None else None
             if measurement is None:
                 prepared = self.cache.get(
@@ -250,36 +285,50 @@ class PruneEnergySession:
                     cuda_graphs=self.settings.cuda_graphs,
                     idle_watts=idle_watts,
                     name=entry.name,
+                    rewarm=self.cache.warm,
+                    load_seconds=prepared.load_seconds if self.cache.loaded_now else 0.0,
                 )
+                self.cache.warm = True
         except ItemProblem as error:
             problem = str(error)
         if problem is not None:  # failed outside the except block: no chained traceback
             pytest.fail(problem, pytrace=False)
-        item.stash[MEASUREMENT_KEY] = measurement
         if prepared is None:  # taken from the journal of an earlier run
             item.stash[RESUMED_KEY] = True
         else:
-            self._journal_measurement(item, key, measurement)
-        if benchmark is not None and prepared is not None:
-            from .benchmark import record_in_benchmark
+            if benchmark is not None:
+                from .benchmark import record_in_benchmark
 
-            record_in_benchmark(
-                benchmark,
-                prepared,
+                record_in_benchmark(
+                    benchmark,
+                    prepared,
+                    measurement,
+                    make_input,
+                    budget_seconds=BENCHMARK_SHARE * self.settings.max_seconds,
+                )
+            measurement = dataclasses.replace(
                 measurement,
-                make_input,
-                budget_seconds=BENCHMARK_SHARE * self.settings.max_seconds,
+                item_seconds=time.perf_counter() - began,
+                round_number=round_number,
             )
+            self._journal_measurement(item, key, measurement)
+        item.stash[MEASUREMENT_KEY] = measurement
         self.check_in_item(item, measurement, thresholds)
 
-    def _journal_key(self, path: Path, batch_size: int, device: str) -> ItemKey | None:
+    def _journal_key(
+        self, path: Path, batch_size: int, device: str, round_number: int | None
+    ) -> ItemKey | None:
         """None where there is no journal, or the file cannot be looked at (loading then says
         why)."""
         if self.journal is None:
             return None
         try:
             return item_key(
-                path, batch_size, device=device, settings=measuring_settings(self.settings)
+                path,
+                batch_size,
+                device=device,
+                settings=measuring_settings(self.settings),
+                round_number=round_number,
             )
         except OSError:
             return None
@@ -319,7 +368,10 @@ class PruneEnergySession:
     def check_in_item(
         self, item: pytest.Item, measurement: Measurement, thresholds: ItemThresholds
     ) -> None:
-        """max_joules and min_fps need only this item's measurement, so they fail the item."""
+        """max_joules and min_fps need only this item's measurement, so they fail the item;
+        with several rounds only all of them make the item's figure, judged at the end."""
+        if self.settings.rounds > 1:
+            return
         verdicts = judge_measurement(measurement, thresholds, kinds=IN_ITEM_KINDS)
         strict = self.settings.gates.strict
         for verdict in verdicts:
@@ -407,7 +459,8 @@ class PruneEnergySession:
             # On the controller only (xdist workers' results arrive here on their reports).
             from ..report.writer import Advice, write_report
 
-            gates = judge_gates(self.measurements, self.thresholds)
+            measurements = combine_rounds(self.measurements)
+            gates = judge_gates(measurements, self.thresholds)
             missing = self.ledger.missing()
             interrupted = bool(missing) or session.exitstatus == pytest.ExitCode.INTERRUPTED
             account = RunAccount(
@@ -418,7 +471,7 @@ class PruneEnergySession:
                 unreadable_journal_lines=self.resumable.unreadable_lines,
             )
             outcome = write_report(
-                self.measurements,
+                measurements,
                 self.failures,
                 self.settings.report_dir,
                 self.config.hook,
@@ -438,7 +491,7 @@ class PruneEnergySession:
                 self._fail_run(session, [f"{len(missing)} energy item(s) produced no result"])
             self._finish_gates(session, gates)
             if self.settings.save or self.settings.compare_run is not None:
-                self._compare_and_save(session, interrupted=interrupted)
+                self._compare_and_save(session, measurements, interrupted=interrupted)
         for meter in self._meters.values():
             try:
                 meter.close()
@@ -454,11 +507,13 @@ class PruneEnergySession:
         """Warn about or fail the gates judged only now; the items judged their own already."""
         strict = self.settings.gates.strict
         self.report_lines += gate_summary_lines(gates, strict=strict)
+        # With several rounds, no item judged itself: every kind is judged now.
+        kinds = SESSION_KINDS if self.settings.rounds == 1 else KINDS
         session_verdicts = [
             (key, verdict)
             for key, verdicts in gates.items()
             for verdict in verdicts
-            if verdict.threshold.kind in SESSION_KINDS
+            if verdict.threshold.kind in kinds
         ]
         failed = []
         for (model, size), verdict in session_verdicts:
@@ -483,9 +538,11 @@ class PruneEnergySession:
         if session.exitstatus == pytest.ExitCode.OK:
             session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
-    def _compare_and_save(self, session: pytest.Session, *, interrupted: bool) -> None:
+    def _compare_and_save(
+        self, session: pytest.Session, measurements: list[Measurement], *, interrupted: bool
+    ) -> None:
         outcome = compare_and_save(
-            self.measurements,
+            measurements,
             self.failures,
             self.settings,
             repository_dir=self.config.rootpath,

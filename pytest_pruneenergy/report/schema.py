@@ -93,6 +93,10 @@ POWER_LIMIT_WATTS = "Power Limit (W)"
 GATE = "Gate"
 GATE_MESSAGE = "Gate Message"
 CUDA_GRAPH = "CUDA Graph"
+LOAD_SECONDS = "Load Seconds"
+WARMUP_SECONDS = "Warm-up Seconds"
+ITEM_SECONDS = "Item Seconds"
+ROUNDS = "Rounds"
 
 TEXT = "object"
 INTEGER = "Int64"
@@ -156,6 +160,12 @@ _COLUMN_TYPES: tuple[tuple[str, str], ...] = (
     (GATE, TEXT),
     (GATE_MESSAGE, TEXT),
     (CUDA_GRAPH, TEXT),
+    # Where an item's time went (the measurement itself: Seconds Measured).
+    (LOAD_SECONDS, FLOAT),
+    (WARMUP_SECONDS, FLOAT),
+    (ITEM_SECONDS, FLOAT),
+    # How many rounds (--energy-rounds) the row's figures combine.
+    (ROUNDS, INTEGER),
 )
 COLUMNS: tuple[str, ...] = tuple(column for column, _ in _COLUMN_TYPES)
 SEED_COLUMNS: tuple[str, ...] = COLUMNS[:15]

@@ -189,6 +189,10 @@ def _measured_row(
         col.DRIVER: None if gpu is None else gpu.driver,
         col.POWER_LIMIT_WATTS: None if gpu is None else gpu.power_limit_watts,
         col.CUDA_GRAPH: measurement.cuda_graph,
+        col.LOAD_SECONDS: measurement.load_seconds,
+        col.WARMUP_SECONDS: stats.warmup_seconds,
+        col.ITEM_SECONDS: measurement.item_seconds,
+        col.ROUNDS: measurement.rounds,
         **_group_columns(name),
         **_reduction_columns(measurement, name, baseline),
     }

@@ -80,6 +80,10 @@ def tiny_module() -> torch.nn.Module:
     return torch.nn.Sequential(torch.nn.Linear(4, 8), torch.nn.ReLU(), torch.nn.Linear(8, 2))
 
 
+def load_tiny(path: Path, device: str) -> torch.nn.Module:
+    return tiny_module()
+
+
 def settings(**cli: str):
     options = {"cli_max_seconds": "0.3", **cli}
     return resolve_settings(RawOptions(**options), invocation_dir=Path("/"), ini_dir=Path("/"))
@@ -87,7 +91,9 @@ def settings(**cli: str):
 
 @pytest.fixture
 def prepared() -> PreparedModel:
-    return prepare_model(MODEL_PATH, lambda path: tiny_module(), device="cpu", input_shape=(4,))
+    return prepare_model(
+        MODEL_PATH, lambda path, device: tiny_module(), device="cpu", input_shape=(4,)
+    )
 
 
 def measure(prepared: PreparedModel, meter, *, idle_watts=None, **cli: str):
@@ -158,7 +164,7 @@ class CountingLoader:
         self.calls = 0
         self.result = result
 
-    def __call__(self, path: Path):
+    def __call__(self, path: Path, device: str):
         self.calls += 1
         if self.result is None:
             raise ModelLoadError(f"{path.name}: not a readable PyTorch file")
@@ -171,6 +177,54 @@ def test_cache_loads_a_file_once_for_all_its_batch_sizes():
     assert cache.get(MODEL_PATH, load, device="cpu", input_shape=INPUT_SHAPE) is first
     assert load.calls == 1
     assert first.counts.params == 4 * 8 + 8 + 8 * 2 + 2
+
+
+def test_the_item_that_loads_a_model_is_told_so_and_what_it_cost():
+    cache, load = ModelCache(), CountingLoader(tiny_module())
+    first = cache.get(MODEL_PATH, load, device="cpu", input_shape=INPUT_SHAPE)
+    assert cache.loaded_now and first.load_seconds > 0
+    assert not cache.warm  # nothing has run on it yet
+    cache.warm = True
+    cache.get(MODEL_PATH, load, device="cpu", input_shape=INPUT_SHAPE)
+    assert not cache.loaded_now and cache.warm
+    cache.clear()
+    assert not cache.warm
+
+
+def test_a_model_that_has_just_run_warms_up_only_shortly(prepared):
+    long_warmup = {"cli_max_seconds": "4"}
+    cold = measure_item(
+        prepared,
+        2,
+        meter=SteadyMeter(),
+        make_input=random_input,
+        protocol=dataclasses.replace(
+            settings(**long_warmup).protocol_settings,
+            warmup_min_seconds=1.2,
+            rewarm_min_seconds=0.2,
+            warmup_steady_fraction=0.9,
+        ),
+        cuda_graphs=False,
+        idle_watts=None,
+        rewarm=False,
+    )
+    warm = measure_item(
+        prepared,
+        2,
+        meter=SteadyMeter(),
+        make_input=random_input,
+        protocol=dataclasses.replace(
+            settings(**long_warmup).protocol_settings,
+            warmup_min_seconds=1.2,
+            rewarm_min_seconds=0.2,
+            warmup_steady_fraction=0.9,
+        ),
+        cuda_graphs=False,
+        idle_watts=None,
+        rewarm=True,
+    )
+    assert cold.stats.warmup_seconds >= 1.2
+    assert warm.stats.warmup_seconds < 1.0
 
 
 def test_cache_keeps_a_failure_so_a_broken_file_is_read_once():
@@ -256,7 +310,9 @@ def test_cuda_graphs_on_a_cpu_fail_the_item_and_say_what_to_change(prepared):
 def test_cuda_graph_replays_the_forward_pass_and_is_said_in_the_measurement():
     if not torch.cuda.is_available():
         pytest.skip("no CUDA GPU")
-    on_gpu = prepare_model(MODEL_PATH, lambda path: tiny_module(), device="cuda", input_shape=(4,))
+    on_gpu = prepare_model(
+        MODEL_PATH, lambda path, device: tiny_module(), device="cuda", input_shape=(4,)
+    )
     measurement = measure(on_gpu, SteadyMeter(), cli_cuda_graphs=True)
     assert measurement.cuda_graph is True
     assert measurement.stats.samples_measured > 0
@@ -271,7 +327,9 @@ def test_a_pass_that_syncs_with_the_host_cannot_be_captured_and_says_so():
         def forward(self, x):
             return x * float(x.sum().item())  # .item() waits for the GPU: not capturable
 
-    on_gpu = prepare_model(MODEL_PATH, lambda path: HostSync(), device="cuda", input_shape=(4,))
+    on_gpu = prepare_model(
+        MODEL_PATH, lambda path, device: HostSync(), device="cuda", input_shape=(4,)
+    )
     with pytest.raises(ItemProblem, match=r"cannot be captured as a CUDA graph.*without"):
         measure(on_gpu, SteadyMeter(), cli_cuda_graphs=True)
     # The device is usable afterwards: the next item measures as usual.

@@ -205,3 +205,18 @@ def test_the_global_pruning_rate_must_be_a_positive_finite_number(gpr_percent):
 def test_invalid_descriptions_say_what_is_wrong(architecture, message):
     with pytest.raises(ArchitectureError, match=message):
         build_model(architecture)
+
+
+def test_random_weights_drawn_on_the_device_repeat_with_the_seed_and_look_like_torchvision():
+    from pytest_pruneenergy.models.architectures import build_model_on
+
+    architecture = unpruned_architecture("vgg11", num_classes=10)
+    first = build_model_on(architecture, "cpu", seed=3).state_dict()
+    again = build_model_on(architecture, "cpu", seed=3).state_dict()
+    other = build_model_on(architecture, "cpu", seed=4).state_dict()
+    assert all(torch.equal(first[name], again[name]) for name in first)
+    assert not all(torch.equal(first[name], other[name]) for name in first)
+    classifier = [name for name in first if name.startswith("classifier") and "weight" in name]
+    # torchvision's VGG initialisation: linear weights N(0, 0.01), biases 0.
+    assert float(first[classifier[0]].std()) == pytest.approx(0.01, rel=0.05)
+    assert float(first[classifier[0].replace("weight", "bias")].abs().max()) == 0.0

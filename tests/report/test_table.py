@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import random
 from pathlib import Path
@@ -61,6 +62,10 @@ ADDED_COLUMNS_IN_ORDER = [
     "Gate",
     "Gate Message",
     "CUDA Graph",
+    "Load Seconds",
+    "Warm-up Seconds",
+    "Item Seconds",
+    "Rounds",
 ]
 H100_FACTS = GpuFacts("NVIDIA H100", "580.159", 700.0)
 
@@ -155,6 +160,12 @@ def test_seed_columns_come_first_in_the_seed_order(table: pd.DataFrame) -> None:
 def test_our_columns_follow_the_seed_columns(table: pd.DataFrame) -> None:
     assert list(table.columns) == list(schema.COLUMNS)
     assert table.columns[len(SEED_COLUMNS_IN_ORDER)] == "CI95 Energy per Sample (J)"
+
+
+def test_where_the_items_time_went_is_in_its_columns() -> None:
+    timed = dataclasses.replace(measurement(ALEXNET), load_seconds=0.8, item_seconds=4.2)
+    row = build_table([timed], []).iloc[0]
+    assert (row["Load Seconds"], row["Warm-up Seconds"], row["Item Seconds"]) == (0.8, 1.0, 4.2)
 
 
 def test_columns_added_later_come_after_the_earlier_ones(table: pd.DataFrame) -> None:

@@ -1,0 +1,27 @@
+"""Model families dealt into shards: each family whole, the shards' work balanced.
+
+A family (models/pairing.py) is a baseline and the models compared with it; its reductions
+compare measurements of one board only if the whole family runs on one machine, so a family is
+never split. Families are dealt largest first, each to the shard with the least work so far
+(the longest-processing-time rule: within 4/3 of the best possible balance), ties to the lower
+shard and then by name, so that every machine given the same files computes the same deal.
+A family's work is its number of items: once models load onto the device directly, every item
+costs about the same warm-up and measurement.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+
+def deal_families(work: Mapping[str, float], shards: int) -> dict[str, int]:
+    """Each family's shard, 1 to ``shards``, from its work (e.g. its number of items)."""
+    if shards < 1:
+        raise ValueError(f"shards must be at least 1, got {shards}")
+    loads = [0.0] * shards
+    dealt: dict[str, int] = {}
+    for family in sorted(work, key=lambda name: (-work[name], name)):
+        shard = min(range(shards), key=lambda index: (loads[index], index))
+        loads[shard] += work[family]
+        dealt[family] = shard + 1
+    return dealt

@@ -1,0 +1,125 @@
+"""Shards joined into one run: ``pruneenergy merge`` reads each shard's report folder.
+
+The measurements come from each folder's journal (items/journal.py): every finished item, even
+of a shard that was cut short. Failed items come from the folder's results CSV, where it has
+one. Rounds are combined as a run of one machine combines them (items/rounds.py).
+
+Two refusals, each naming what it refuses: an item measured in two folders (two shards that
+overlap, or one folder given twice), and a reduction that would set a model against a baseline
+measured on another GPU model: two GPU models differ by far more than pruning's effect on some
+models, and shards keep families whole, so such a pair means the folders are not one run's.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from ..items.journal import journal_dir, read_journal
+from ..items.measurement import ItemFailure, Measurement, baselines_of_measurements
+from ..items.rounds import combine_rounds
+from . import schema as col
+from .schema import CSV_NAME
+from .table import model_stem
+
+
+class MergeError(ValueError):
+    """Folders that cannot be one run; the message says which items or models and why."""
+
+
+@dataclass
+class MergedRun:
+    measurements: list[Measurement] = field(default_factory=list)
+    failures: list[ItemFailure] = field(default_factory=list)
+    # Journal lines that could not be read, over all folders.
+    unreadable_lines: int = 0
+    # The settings the shards measured with, as their journals recorded them.
+    settings: dict[str, object] = field(default_factory=dict)
+
+
+def merge_folders(folders: Sequence[Path]) -> MergedRun:
+    """The measurements and failures of every folder, as one run; MergeError where they
+    cannot be one."""
+    merged = MergedRun()
+    seen: dict[tuple[str, int, str | None, int | None], Path] = {}
+    for folder in folders:
+        contents = read_journal(journal_dir(folder))
+        if contents.files == 0:
+            raise MergeError(f"{folder}: no journal ({journal_dir(folder)}): not a report folder")
+        merged.unreadable_lines += contents.unreadable_lines
+        for key in contents.measurements:
+            merged.settings = dict(key.settings)
+        for measurement in _latest_per_item(list(contents.measurements.values())):
+            key = _item_key(measurement)
+            if key in seen:
+                raise MergeError(
+                    f"{measurement.model} at batch size {measurement.batch_size} was measured "
+                    f"in {seen[key]} and in {folder}: give each shard's folder once"
+                )
+            seen[key] = folder
+            merged.measurements.append(measurement)
+        merged.failures += _failures_of(folder / CSV_NAME, measured=set(seen))
+    merged.measurements = combine_rounds(merged.measurements)
+    refuse_mixed_gpus(merged.measurements)
+    return merged
+
+
+def refuse_mixed_gpus(measurements: Sequence[Measurement]) -> None:
+    """MergeError naming every model whose baseline ran on another GPU model."""
+    crossed = []
+    for measurement, baseline in zip(
+        measurements, baselines_of_measurements(measurements), strict=True
+    ):
+        if baseline is None or baseline is measurement:
+            continue
+        mine, theirs = _gpu_name(measurement), _gpu_name(baseline)
+        if mine != theirs:
+            crossed.append(
+                f"{measurement.model} (bs {measurement.batch_size}) on {mine}, its baseline "
+                f"{baseline.model} on {theirs}"
+            )
+    if crossed:
+        shown = "; ".join(crossed[:5]) + ("; ..." if len(crossed) > 5 else "")
+        raise MergeError(
+            f"{len(crossed)} reduction(s) would compare two GPU models: {shown}. Merge the "
+            "folders of one GPU model, or measure each family on one."
+        )
+
+
+def _gpu_name(measurement: Measurement) -> str:
+    return measurement.gpu.name if measurement.gpu is not None else measurement.device
+
+
+def _item_key(measurement: Measurement) -> tuple[str, int, str | None, int | None]:
+    return (measurement.model, measurement.batch_size, measurement.dtype, measurement.round_number)
+
+
+def _latest_per_item(measurements: list[Measurement]) -> list[Measurement]:
+    """One measurement per item of a folder: a journal resumed on another host holds two."""
+    latest: dict[tuple[str, int, str | None, int | None], Measurement] = {}
+    for measurement in measurements:  # in journal order: the later line wins
+        latest[_item_key(measurement)] = measurement
+    return list(latest.values())
+
+
+def _failures_of(
+    csv_path: Path, measured: set[tuple[str, int, str | None, int | None]]
+) -> list[ItemFailure]:
+    """The failed rows of a shard's CSV whose item no folder measured."""
+    if not csv_path.is_file():
+        return []
+    table = pd.read_csv(csv_path)
+    if col.STATUS not in table.columns:
+        return []
+    failures = []
+    done = {(model, size) for model, size, _, _ in measured}
+    for _, row in table[table[col.STATUS].astype(str) == col.STATUS_FAILED].iterrows():
+        size = None if pd.isna(row[col.BATCH_SIZE]) else int(row[col.BATCH_SIZE])
+        model = model_stem(str(row[col.MODEL_NAME]))
+        if (model, size) not in done:
+            reason = "" if pd.isna(row[col.ERROR]) else str(row[col.ERROR])
+            failures.append(ItemFailure(model, str(row[col.MODEL_PATH]), size, reason))
+    return failures

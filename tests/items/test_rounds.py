@@ -1,0 +1,111 @@
+"""Rounds of one item, combined: a CI that covers drift between items minutes apart."""
+
+from __future__ import annotations
+
+import dataclasses
+import random
+import statistics
+
+import pytest
+
+from pytest_pruneenergy.items.measurement import Measurement
+from pytest_pruneenergy.items.rounds import combine, combine_rounds, combined_ci95
+from pytest_pruneenergy.measure.protocol import measure
+from pytest_pruneenergy.measure.window_stats import WindowStats
+
+from ..measure.test_protocol import FAST, TickingMeter, sleeping_pass
+
+
+def a_round(joules: float, ci95: float, round_number: int, **stats: float) -> Measurement:
+    return Measurement(
+        model="AlexNet_TINY_UNPRUNED",
+        path="/m.pth",
+        batch_size=8,
+        input_shape=(3, 64, 64),
+        device="cpu",
+        meter="board",
+        meter_description="",
+        meter_is_estimate=False,
+        params=10,
+        macs=100,
+        stats=WindowStats(
+            joules_per_sample_mean=joules,
+            joules_per_sample_std=stats.get("std", ci95),
+            joules_per_sample_ci95=ci95,
+            seconds_per_sample_mean=stats.get("seconds", 0.01),
+            seconds_per_sample_std=0.0,
+            frames_per_second=1 / stats.get("seconds", 0.01),
+            windows=5,
+            samples_measured=100.0,
+            seconds_measured=1.0,
+            warmup_seconds=0.5,
+            converged=True,
+            target_ci_fraction=0.01,
+        ),
+        round_number=round_number,
+    )
+
+
+def test_rounds_that_agree_keep_their_own_precision():
+    # Three rounds at one value: the between-round scatter is nil, the within-round CIs stay.
+    assert combined_ci95([1.0, 1.0, 1.0], [0.03, 0.03, 0.03]) == pytest.approx(
+        (3 * 0.03**2) ** 0.5 / 3
+    )
+
+
+def test_rounds_that_drift_widen_the_ci_to_the_drift():
+    means = [1.00, 1.06, 0.97, 1.04]
+    ci = combined_ci95(means, [0.005] * 4)
+    assert ci > 0.05  # t(3) x sd / 2: the drift, not the 0.5 % each round reported
+
+
+def test_one_rounds_ci_misses_drift_that_several_rounds_cover():
+    """The host drifts between rounds by 4 % (sd); each round measures its moment to 0.5 %.
+    The long-run value is 1.0: a single round's CI holds it rarely, five rounds' CI most often."""
+    rng = random.Random(7)
+    single_hits = combined_hits = 0
+    trials = 400
+    for _ in range(trials):
+        means = [1.0 + rng.gauss(0, 0.04) + rng.gauss(0, 0.0025) for _ in range(5)]
+        cis = [0.005] * 5
+        single_hits += abs(means[0] - 1.0) <= cis[0]
+        combined_hits += abs(statistics.fmean(means) - 1.0) <= combined_ci95(means, cis)
+    assert single_hits / trials < 0.2
+    assert combined_hits / trials >= 0.9
+
+
+def test_rounds_measured_with_a_drifting_board_cover_its_long_run_draw():
+    """The real protocol on a counter whose draw steps between rounds, as a host's pace or a
+    board's clocks drift between items minutes apart."""
+    levels = [100.0, 108.0, 94.0, 104.0]
+    rounds = []
+    for number, watts in enumerate(levels, start=1):
+        stats = measure(sleeping_pass(), "cpu", TickingMeter(watts), 4, FAST)
+        rounds.append(
+            dataclasses.replace(a_round(1.0, 0.0, number), stats=stats, round_number=number)
+        )
+    truth = statistics.fmean(levels) * statistics.fmean(
+        r.stats.seconds_per_sample_mean for r in rounds
+    )
+    first = rounds[0].stats
+    combined = combine(rounds).stats
+    assert abs(first.joules_per_sample_mean - truth) > first.joules_per_sample_ci95
+    assert abs(combined.joules_per_sample_mean - truth) <= combined.joules_per_sample_ci95
+
+
+def test_combined_rounds_keep_the_items_order_and_count_their_rounds():
+    other = dataclasses.replace(a_round(2.0, 0.01, 1), model="AlexNet_TINY_random_PD1_GPR-50")
+    measurements = [a_round(1.0, 0.01, 1), other, a_round(1.1, 0.01, 2)]
+    combined = combine_rounds(measurements)
+    assert [m.model for m in combined] == ["AlexNet_TINY_UNPRUNED", other.model]
+    assert combined[0].rounds == 2 and combined[0].round_number is None
+    assert combined[0].stats.joules_per_sample_mean == pytest.approx(1.05)
+    assert combined[0].stats.windows == 10
+    assert combined[1] is other  # one round: as it was
+
+
+def test_a_combined_item_meets_its_target_only_if_the_combined_ci_does():
+    drifting = combine([a_round(1.0, 0.001, 1), a_round(1.2, 0.001, 2)])
+    steady = combine([a_round(1.0, 0.001, 1), a_round(1.0, 0.001, 2)])
+    assert not drifting.stats.converged
+    assert steady.stats.converged

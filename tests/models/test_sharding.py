@@ -1,0 +1,44 @@
+"""Families dealt into shards: whole, balanced, the same deal on every machine."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from pytest_pruneenergy.models.sharding import deal_families
+
+
+def test_the_largest_families_go_first_each_to_the_least_loaded_shard():
+    work = {"vgg16_imagenet": 60, "alexnet_imagenet": 60, "vgg11_imagenet": 60, "tiny": 5}
+    # Ties in size by name; ties in load to the lower shard.
+    assert deal_families(work, 2) == {
+        "alexnet_imagenet": 1,
+        "vgg11_imagenet": 2,
+        "vgg16_imagenet": 1,
+        "tiny": 2,
+    }
+
+
+def test_more_shards_than_families_leave_shards_empty():
+    assert sorted(deal_families({"a": 3, "b": 1}, 4).values()) == [1, 2]
+
+
+def test_zero_shards_is_an_error():
+    with pytest.raises(ValueError, match="at least 1"):
+        deal_families({"a": 1}, 0)
+
+
+@given(
+    work=st.dictionaries(st.text(min_size=1, max_size=8), st.integers(1, 100), max_size=12),
+    shards=st.integers(1, 6),
+)
+def test_every_family_in_exactly_one_shard_and_the_deal_is_deterministic(work, shards):
+    dealt = deal_families(work, shards)
+    assert set(dealt) == set(work)
+    assert all(1 <= shard <= shards for shard in dealt.values())
+    assert deal_families(dict(reversed(list(work.items()))), shards) == dealt
+    # The longest-processing-time rule: no shard exceeds the ideal by more than the largest family.
+    loads = [sum(w for f, w in work.items() if dealt[f] == s) for s in range(1, shards + 1)]
+    if work:
+        assert max(loads) <= sum(work.values()) / shards + max(work.values())

@@ -1,0 +1,88 @@
+"""Shards' report folders joined into one run."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import pytest
+
+from pytest_pruneenergy.items.journal import JournalWriter, item_key, journal_dir
+from pytest_pruneenergy.items.measurement import Measurement
+from pytest_pruneenergy.measure.meters import GpuFacts
+from pytest_pruneenergy.report.merge import MergeError, merge_folders
+
+from ..items.test_journal import a_measurement
+
+H200 = GpuFacts("NVIDIA H200", "580.159", 700.0)
+A100 = GpuFacts("NVIDIA A100", "570.86", 400.0)
+
+
+def shard(folder: Path, *measurements: Measurement, failed_csv: str | None = None) -> Path:
+    """A report folder as a shard leaves it: its journal, and its CSV where it wrote one."""
+    models = folder / "models"
+    models.mkdir(parents=True, exist_ok=True)
+    writer = JournalWriter(journal_dir(folder), "main")
+    for index, measurement in enumerate(measurements):
+        path = models / f"{measurement.model}-{index}.pth"
+        path.write_bytes(b"x")
+        key = item_key(path, measurement.batch_size, device="cpu", settings={"protocol": "x"})
+        writer.append(key, measurement)
+    writer.close()
+    if failed_csv is not None:
+        (folder / "pruneenergy_results.csv").write_text(failed_csv)
+    return folder
+
+
+def on(gpu: GpuFacts, model: str, batch_size: int = 8) -> Measurement:
+    return dataclasses.replace(a_measurement(model, batch_size), gpu=gpu, name=None)
+
+
+def test_two_shards_become_one_run_with_their_failures(tmp_path: Path) -> None:
+    alexnet = shard(
+        tmp_path / "a",
+        on(H200, "AlexNet_TINY_UNPRUNED"),
+        on(H200, "AlexNet_TINY_random_PD1_GPR-50_PRUNED"),
+        failed_csv=(
+            "MODEL_NAME,BATCH_SIZE,Model Path,Status,Error\n"
+            "AlexNet_TINY_random_PD2_GPR-50_PRUNED,8,/m.pth,failed,out of memory\n"
+        ),
+    )
+    vgg = shard(tmp_path / "b", on(H200, "VGG11_TINY_UNPRUNED"))
+    merged = merge_folders([alexnet, vgg])
+    assert sorted(m.model for m in merged.measurements) == [
+        "AlexNet_TINY_UNPRUNED",
+        "AlexNet_TINY_random_PD1_GPR-50_PRUNED",
+        "VGG11_TINY_UNPRUNED",
+    ]
+    (failure,) = merged.failures
+    assert (failure.model, failure.batch_size, failure.reason) == (
+        "AlexNet_TINY_random_PD2_GPR-50_PRUNED",
+        8,
+        "out of memory",
+    )
+    assert merged.settings == {"protocol": "x"}
+
+
+def test_an_item_in_two_folders_is_refused_naming_both(tmp_path: Path) -> None:
+    first = shard(tmp_path / "a", on(H200, "AlexNet_TINY_UNPRUNED"))
+    second = shard(tmp_path / "b", on(H200, "AlexNet_TINY_UNPRUNED"))
+    with pytest.raises(MergeError, match=r"AlexNet_TINY_UNPRUNED at batch size 8 was measured in"):
+        merge_folders([first, second])
+
+
+def test_a_reduction_across_gpu_models_is_refused_naming_the_models(tmp_path: Path) -> None:
+    baseline = shard(tmp_path / "a", on(H200, "AlexNet_TINY_UNPRUNED"))
+    pruned = shard(tmp_path / "b", on(A100, "AlexNet_TINY_random_PD1_GPR-50_PRUNED"))
+    with pytest.raises(MergeError) as refused:
+        merge_folders([baseline, pruned])
+    message = str(refused.value)
+    assert "1 reduction(s) would compare two GPU models" in message
+    assert "AlexNet_TINY_random_PD1_GPR-50_PRUNED (bs 8) on NVIDIA A100" in message
+    assert "its baseline AlexNet_TINY_UNPRUNED on NVIDIA H200" in message
+
+
+def test_a_folder_without_a_journal_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(MergeError, match="no journal"):
+        merge_folders([tmp_path / "empty"])
