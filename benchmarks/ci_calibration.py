@@ -10,7 +10,7 @@ not there.
 
     python benchmarks/ci_calibration.py run --out windows.jsonl      # on the GPU, ~4 min
     python benchmarks/ci_calibration.py analyze windows.jsonl \
-        --out docs/benchmarks/ci-calibration.md
+        --out docs/benchmarks/ci-calibration/ci-calibration.md
 
 Estimators compared, on the same windows: ``iid``, the ratio estimator over the windows as
 recorded (``stats.ratio_estimate``: windows as independent); ``bartlett``, the same variance
@@ -22,8 +22,9 @@ fitted through them (``ticks.on_periodic_grid``). Besides the repeats' scatter, 
 inside each run: the two halves' estimates should differ by no more than their CIs combined
 (``halves within CI``; for an honest CI about 95 % of runs).
 
-``ci-calibration-h200.jsonl`` was recorded before the harness fitted the grid itself, so there
-``iid`` is the harness as it was and ``grid`` the harness as it is.
+In docs/benchmarks/ci-calibration/: ``ci-calibration-h200-before-grid.jsonl`` (rendered as
+``ci-calibration-before-grid.md``) was recorded before the harness fitted the grid itself, so
+there ``iid`` is the harness as it was and ``grid`` the harness as it is.
 ``ci-calibration-h200-grid.jsonl`` (rendered as ``ci-calibration.md``) was recorded with the
 grid fit and 2 ms marker spacing live: its windows sit on the grid already, so the two columns
 agree.
@@ -244,8 +245,8 @@ def analyze(args: argparse.Namespace) -> int:
         "",
         "```",
         "python benchmarks/ci_calibration.py run --out windows.jsonl      # on the GPU",
-        "python benchmarks/ci_calibration.py analyze windows.jsonl \\",
-        "    --out docs/benchmarks/ci-calibration.md",
+        f"python benchmarks/ci_calibration.py analyze {' '.join(args.results)}"
+        + (f" --out {args.out}" if args.out else ""),
         "```",
         "",
     ]

@@ -37,13 +37,14 @@ adjacent``: a bare chunk between every two others, nearer in time on a drifting 
 median over rounds is the cost, beside the geometric mean of the ratios with its 95 % CI
 (Student's t on their logarithms): the cost is settled where that CI leaves out the bound
 asked of it (98 %). Models: AlexNet and VGG11 at batch 1, AlexNet at batch 8
-(unpruned, 224x224, FP32), the launch-bound rows of benchmarks/precision.md.
+(unpruned, 224x224, FP32), the launch-bound rows of docs/benchmarks/precision/.
 
     python benchmarks/harness_cost.py --out cost.json      # on the GPU, ~2.5 min
     python benchmarks/harness_cost.py --poller restart --out cost.json      # ~4 min
     python benchmarks/harness_cost.py --poller restart --pairing adjacent --pin --no-reused \
         --spacings 0.002 --rounds 24 --out cost.json                        # ~4 min
-    python benchmarks/harness_cost.py render docs/benchmarks/harness-cost.md cost.json ...
+    python benchmarks/harness_cost.py render \
+        docs/benchmarks/harness-cost/harness-cost.md cost.json ...
 
 ``render`` rebuilds each row's chunks in the order they ran (``round_order``), checks that they
 give the medians the run wrote, and writes one table per run: each arm's median ratio and

@@ -10,7 +10,7 @@ pruned with PD1 and PD2 at 30 %), then runs the plugin over it twice, as a user 
   same models' energy on one board, to see how much two boards of one host differ.
 
     python benchmarks/multi_gpu.py run --out multi.json        # on 2 GPUs, ~2 min
-    python benchmarks/multi_gpu.py render multi.json docs/benchmarks/multi-gpu.md
+    python benchmarks/multi_gpu.py render multi.json docs/benchmarks/multi-gpu/multi-gpu.md
 
 ``run`` writes one JSON object: per way, pytest's exit status, wall seconds, the result rows
 (model, batch size, device, energy, reduction), the run CSV (a row per device, its idle power)

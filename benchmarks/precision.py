@@ -16,7 +16,8 @@ batch sizes 1, 8, 32 and 64, each measured ``--repeats`` times:
 
     python benchmarks/precision.py run --part ours --out ours.jsonl    # on the GPU, ~6.5 min
     python benchmarks/precision.py run --part seed --out seed.jsonl    # on the GPU, ~4.5 min
-    python benchmarks/precision.py render ours.jsonl seed.jsonl docs/benchmarks/precision.md
+    python benchmarks/precision.py render ours.jsonl seed.jsonl \
+        docs/benchmarks/precision/precision-runN.md
 
 In one 10-minute call: ``run --part all --no-graphs`` (ours without the CUDA-graph rows, and
 the seed: 8.1 min on an H200, run 7). With the graph rows ``--part all`` takes ~11 min; ``run
@@ -301,6 +302,18 @@ def _number(value: float, digits: int = 4) -> str:
 def render(args: argparse.Namespace) -> int:
     records = read_json_lines(args.results)
     rows = summarize(records)
+    bare = [r for r in records if r.get("method") == "bare"]
+    # Runs 2 to 4 timed one bare loop, after each repeat; later runs one either side of it.
+    if bare and all("fps_before_after" in r for r in bare):
+        when = [
+            "the mean of one loop just before and one just after each repeat of ours (their CVs",
+            "show how much the workload itself drifts).",
+        ]
+    else:
+        when = [
+            "right after each repeat of ours (their CVs show how much the workload itself",
+            "drifts).",
+        ]
     lines = [
         "# Precision and speed of the energy harness",
         "",
@@ -309,14 +322,13 @@ def render(args: argparse.Namespace) -> int:
         "CV is the coefficient of variation of the per-measurement means across repeats;",
         "seconds are wall time per measurement (warm-up included); FPS of the harness is",
         "ours, FPS of the bare loop is the same model and batch timed by two synchronizations,",
-        "the mean of one loop just before and one just after each repeat of ours (their CVs",
-        "show how much the workload itself drifts).",
+        *when,
         "Naive is two counter reads bracketing the same run as ours.",
         "",
         f"Source: {', '.join(str(Path(r).name) for r in args.results)}, made by",
-        "`python benchmarks/precision.py run` on the GPU (each run's options are in",
-        'docs/measurement.md, "Precision, measured"; the full grid and the seed fit one call',
-        "as `run --part all --no-graphs --out all.jsonl`, ~8 min on an H200) and rendered by:",
+        "`python benchmarks/precision.py run` on the GPU (each run's options are on the study's",
+        "page, docs/benchmarks/precision/README.md; the full grid and the seed fit one call as",
+        "`run --part all --no-graphs --out all.jsonl`, ~8 min on an H200) and rendered by:",
         "",
         "```",
         f"python benchmarks/precision.py render {' '.join(map(str, args.results))} {args.out}",

@@ -14,7 +14,8 @@ model running; then, per pass count, one seed measurement of ``--trials`` trials
     python benchmarks/seed_phase.py run --out phase.jsonl     # on the GPU, ~2 min a model
     python benchmarks/precision.py run --part ours --no-graphs --batch-sizes 8 \
         --layouts vgg16,vgg11 --out ours.jsonl                  # same machine, ~1 min
-    python benchmarks/seed_phase.py render phase.jsonl ours.jsonl docs/benchmarks/seed-phase.md
+    python benchmarks/seed_phase.py render phase.jsonl ours.jsonl \
+        docs/benchmarks/seed-phase/seed-phase.md
 
 ``render`` sets each seed measurement against ours' mean on the same machine where the files
 include ours' records (``precision.py run --part ours``): a seed measurement whose trials

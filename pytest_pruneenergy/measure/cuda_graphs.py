@@ -1,11 +1,11 @@
 """A model's forward pass captured once as a CUDA graph and replayed: for launch-bound models.
 
-At batch 1 a small model (AlexNet on an H100) spends longer in Python and kernel launches than
-on the GPU. Its throughput then follows the host CPU, which on a shared machine drifts by tens
-of percent between runs, and its energy per sample drifts with it. Replayed as one graph, the
-pass is a single launch and the GPU runs its kernels back to back: what is measured is the model
-on the GPU, not the host's launch speed. That is a different workload from eager PyTorch, so
-results say which one ran (CSV column ``CUDA Graph``).
+At batch 1 a small model (AlexNet, say) spends longer in Python and kernel launches than on
+the GPU. Its throughput then follows the host CPU, which on a shared machine drifts between
+runs (measured: docs/benchmarks/host-drift/), and its energy per sample drifts with it.
+Replayed as one graph, the pass is a single launch and the GPU runs its kernels back to back:
+what is measured is the model on the GPU, not the host's launch speed. That is a different
+workload from eager PyTorch, so results say which one ran (CSV column ``CUDA Graph``).
 """
 
 from __future__ import annotations

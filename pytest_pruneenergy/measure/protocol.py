@@ -79,9 +79,9 @@ class ProtocolSettings:
     # enough that a stop decided now takes effect now, not when a deep queue drains.
     max_queued_seconds: float = 0.05
     # A completion marker (CUDA event) per whole number of passes making up to this much device
-    # time, where a pass takes at most half of it (0: one per pass). At AlexNet batch 1 an event
-    # recorded and read per pass cost 3.6 % (95 % CI 0.7-6.4 %) of a bare loop's FPS on H200s;
-    # spaced ones nothing measurable (docs/benchmarks/harness-cost.md).
+    # time, where a pass takes at most half of it (0: one per pass). Recording and reading an
+    # event per pass slows a launch-bound model measurably; spaced ones do not, and still place
+    # every tick within one marker's span (measured: docs/benchmarks/harness-cost/).
     marker_spacing_seconds: float = 0.002
     seed_trials: int = 20
     seed_warmup_passes: int = 100
@@ -149,9 +149,9 @@ class CudaEvents:
     """CUDA events on the current stream of one device, reused once read.
 
     A fresh ``torch.cuda.Event`` per pass is a CUDA event created at its first record and
-    destroyed when Python drops it, two driver calls more per pass. Measured on an H200
-    (benchmarks/harness_cost.py), reuse moved the harness's cost at batch 1 by less than the
-    noise (0.5 point either way); kept because it can only remove work from the hot loop.
+    destroyed when Python drops it, two driver calls more per pass. Reuse moved the harness's
+    cost at batch 1 by less than the noise (measured: docs/benchmarks/harness-cost/); kept
+    because it can only remove work from the hot loop.
     """
 
     def __init__(self, device: str, *, reuse: bool = True) -> None:
@@ -422,7 +422,8 @@ def _measure_adaptive(
 
 
 # Wrapping up after the last pass: the poller's last read (~4 ms on NVML), the device state,
-# the final completions. Seen to take up to 25 ms on an H200.
+# the final completions. Allowed with a margin over what it was seen to take, so that an item
+# ends within --energy-max-seconds (docs/measurement.md, the protocol's "Stop").
 FINISH_SECONDS = 0.05
 
 
@@ -447,9 +448,9 @@ def target_met(windows: Sequence[TickWindow], batch_size: int, settings: Protoco
     return ci_fraction(windows, batch_size) <= settings.target_ci_fraction
 
 
-# Two updates a window: on an H100, windows of 0.5 s scattered ~0.6 % mostly from power that
-# wanders between updates; shorter windows give the CI more degrees of freedom, and a simulation
-# of that scatter plus ~1 ms of tick-placing error (tests/test_stats.py) still covers ~95 %
+# Two updates a window: longer windows scatter mostly from power that wanders between updates,
+# so they buy little precision, while shorter ones give the CI more degrees of freedom; a
+# simulation of that scatter plus tick-placing error (tests/test_stats.py) still covers ~95 %
 # with two-update windows while converging in 1.5 s far more often than with five.
 WINDOW_UPDATE_PERIODS = 2
 MIN_AUTO_WINDOW_SECONDS = 0.02

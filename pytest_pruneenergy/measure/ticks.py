@@ -27,8 +27,9 @@ from .meters import Meter, MeterReadError
 # Between reads the poller sleeps this long, so that a cheap meter (the estimate) does not spin
 # a core, and a slow one (NVML, ~4 ms a read) leaves the GIL to the thread launching kernels.
 DEFAULT_POLL_INTERVAL_SECONDS = 0.002
-# NVML's period varies (76-134 ms seen on an H200, 99-103 ms on an H100): sleeping 60 % of the
-# median of the last 5 periods after a tick leaves margin for an early one.
+# NVML's period is not exact and differs between boards (benchmarks/nvml_probe.py measures it
+# on the GPU at hand): sleeping 60 % of the median of the last 5 periods after a tick leaves
+# margin for an early one.
 QUIET_FRACTION = 0.6
 QUIET_HISTORY = 5
 
@@ -157,19 +158,18 @@ def update_period_seconds(ticks: Sequence[Tick]) -> float | None:
 
 
 # A counter that changes on a fixed firmware period (NVML's: 100 ms) is seen changing only to
-# within a read's duration and the poller's wake-up: on an H200, observed changes scattered
-# 0.2-0.7 ms around a regular grid under light load and 1.3-2.9 ms under VGG16's, and each
-# error moves samples between two neighbouring windows. The grid fitted through all of a run's
-# changes places each one far better than its own observation did
-# (docs/benchmarks/ci-calibration.md).
+# within a read's duration and the poller's wake-up, more so under heavy load, and each error
+# moves samples between two neighbouring windows. The grid fitted through all of a run's
+# changes places each one far better than its own observation did (measured:
+# docs/benchmarks/ci-calibration/).
 GRID_MIN_TICKS = 6
 # A meter that changes faster than this (RAPL, the estimate) shows a new value at nearly every
 # read: its "ticks" are the poller's reads, not instants of its own, and stay as observed.
 GRID_MIN_PERIOD_SECONDS = 0.02
 # Fitted only where the changes sit on a grid: residuals' spread within 5 % of the period, none
 # beyond 25 %, and no more alike from one tick to the next than scatter is (a period that
-# drifts leaves a curve of residuals that a straight grid would bend; on the H200 the lag-1
-# correlation of residuals was -0.69 to 0.42). Otherwise the observed instants stand.
+# drifts leaves a curve of residuals that a straight grid would bend, alike from one tick to
+# the next). Otherwise the observed instants stand.
 GRID_MAX_RESIDUAL_STD_FRACTION = 0.05
 GRID_MAX_RESIDUAL_FRACTION = 0.25
 GRID_MAX_RESIDUAL_CORRELATION = 0.5

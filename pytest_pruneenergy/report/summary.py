@@ -102,9 +102,8 @@ def _estimate_warnings(measured: pd.DataFrame) -> list[str]:
 
 
 # Throughput that varies more than this between windows (std of their time per sample over
-# its mean) means the host set the pace: on an H200 it varied 1.5-21 % between the windows of
-# eager batch-1 items and 0.01-0.35 % for GPU-bound ones, batch 8 to 64
-# (docs/benchmarks/ci-calibration-h200.jsonl).
+# its mean) means the host set the pace: eager batch-1 items vary far more than this between
+# windows, GPU-bound ones far less (measured: docs/benchmarks/ci-calibration/).
 HOST_BOUND_DRIFT_FRACTION = 0.02
 
 
@@ -161,9 +160,9 @@ def _seed_protocol_lines(measured: pd.DataFrame) -> list[str]:
 
     Each trial reads the coarse counter twice, missing the energy since its last update each
     time. Trials that keep one phase against those updates miss alike, so they can agree with
-    each other and still be off: on an H200, seed runs whose trials scattered 0.3-0.45 % sat
-    0.65-4 % from the adaptive protocol's figure, outside their own CIs
-    (docs/benchmarks/seed-phase.md).
+    each other and still be off: the seed runs whose trials scattered least sat several percent
+    from the adaptive protocol's figure, outside their own CIs (measured:
+    docs/benchmarks/seed-phase/).
     """
     seed = measured[metered_on_gpu(measured) & (measured[col.PROTOCOL].astype(str) == "seed")]
     if seed.empty:
@@ -180,7 +179,7 @@ def _seed_protocol_lines(measured: pd.DataFrame) -> list[str]:
 
 def _cross_device_lines(measured: pd.DataFrame) -> list[str]:
     """Where a reduction sets a model against a baseline measured on another device: two
-    boards of one model differ by several percent (two H200s: up to 7 % on the same rows), so
+    boards of one model differ by several percent (measured: docs/benchmarks/precision/), so
     such a reduction mixes the model's effect with the boards'."""
     device_of = {
         (str(row[col.MODEL_NAME]), row[col.BATCH_SIZE]): str(row[col.DEVICE])
