@@ -115,25 +115,52 @@ def _number(item: str) -> float:
 def _add_zoo_command(commands: argparse._SubParsersAction) -> None:
     zoo = commands.add_parser(
         "zoo",
-        help="write a grid of pruned AlexNet/VGG model files",
+        help="write a grid of pruned model files: the seed's AlexNet/VGG, or any torchvision "
+        "or timm CNN pruned by Torch-Pruning",
         description="Write one unpruned model per architecture and one pruned model per "
-        "(architecture, PD, GPR), as described-model files (architecture only, unless "
-        "--with-weights).",
+        "(architecture, PD, GPR). --source seed (default): the seed's AlexNet/VGG layouts as "
+        "described-model files. --source torchvision or timm: those libraries' models (by "
+        "name in --archs, e.g. resnet50,mobilenet_v2) pruned by Torch-Pruning with the seed's "
+        "PD shapes over depth, as referenced-model files (no code, weights only with "
+        "--with-weights; needs pip install 'pytest-pruneenergy[prune]').",
     )
     zoo.add_argument("out_dir", metavar="OUTDIR", type=Path)
     zoo.add_argument("--archs", type=name_list, default=["alexnet", "vgg11", "vgg16"])
     zoo.add_argument("--pds", type=int_list, default=[1, 2, 3, 4, 5])
     zoo.add_argument("--gprs", type=number_list, default=[10, 30, 50], help="percent")
     zoo.add_argument("--input-size", type=int, default=224, help="pixels per side")
-    zoo.add_argument("--num-classes", type=int, default=10)
-    zoo.add_argument("--dataset", default="CIFAR10")
+    zoo.add_argument(
+        "--num-classes",
+        type=int,
+        default=None,
+        help="output classes (default: 10 for --source seed, 1000 otherwise)",
+    )
+    zoo.add_argument(
+        "--dataset",
+        default=None,
+        help="dataset part of the file names (default: CIFAR10 for --source seed, "
+        "IMAGENET otherwise, as their classifiers are ImageNet's)",
+    )
     zoo.add_argument("--method", default="random")
     zoo.add_argument("--with-weights", action="store_true", help="store random weights too")
     zoo.add_argument("--seed", type=int, default=0, help="weight initialisation seed")
+    zoo.add_argument(
+        "--source",
+        choices=("seed", "torchvision", "timm"),
+        default="seed",
+        help="where the architectures come from (default: seed)",
+    )
     zoo.set_defaults(run=_run_zoo)
 
 
 def _run_zoo(args: argparse.Namespace) -> int:
+    seed_source = args.source == "seed"
+    if args.num_classes is None:
+        args.num_classes = 10 if seed_source else 1000
+    if args.dataset is None:
+        args.dataset = "CIFAR10" if seed_source else "IMAGENET"
+    if not seed_source:
+        return _run_pruned_zoo(args)
     from .models.architectures import ArchitectureError
     from .models.zoo import build_zoo
 
@@ -152,6 +179,36 @@ def _run_zoo(args: argparse.Namespace) -> int:
             progress=_progress_bar(sys.stderr),
         )
     except (ArchitectureError, ValueError, NotADirectoryError) as error:
+        return _usage_error("zoo", str(error))
+    except OSError as error:
+        print(f"pruneenergy zoo: {error}", file=sys.stderr)
+        return EXIT_FAILED
+    print(f"wrote {len(paths)} model files to {args.out_dir}")
+    return EXIT_OK
+
+
+def _run_pruned_zoo(args: argparse.Namespace) -> int:
+    from .models.referenced import ReferenceProblem
+    from .models.torch_pruning_zoo import TorchPruningMissing, build_pruned_zoo
+
+    references = [
+        {"source": args.source, "name": name, "kwargs": {"num_classes": args.num_classes}}
+        for name in args.archs
+    ]
+    try:
+        paths = build_pruned_zoo(
+            args.out_dir,
+            references=references,
+            pds=args.pds,
+            gprs=args.gprs,
+            input_size=args.input_size,
+            dataset=args.dataset,
+            method=args.method,
+            with_weights=args.with_weights,
+            seed=args.seed,
+            progress=_progress_bar(sys.stderr),
+        )
+    except (TorchPruningMissing, ReferenceProblem, ValueError) as error:
         return _usage_error("zoo", str(error))
     except OSError as error:
         print(f"pruneenergy zoo: {error}", file=sys.stderr)

@@ -26,6 +26,17 @@ def pytest_pruneenergy_load_model(path: Path, allow_pickle: bool, device: str) -
 
 
 @pytest.hookspec(firstresult=True)
+def pytest_pruneenergy_parse_name(path: Path) -> Any:
+    """Read what a model file's name says, for a team's own naming convention.
+
+    Return a ``pytest_pruneenergy.models.naming.ModelName`` (its ``architecture`` and
+    ``dataset`` make the family a pruned model is compared in, ``is_baseline`` marks the
+    baseline), or None to leave the name to the next implementation: a ``prune_manifest`` line,
+    then the seed's convention.
+    """
+
+
+@pytest.hookspec(firstresult=True)
 def pytest_pruneenergy_make_input(
     model: Any, batch_size: int, input_shape: tuple[int, ...], device: str
 ) -> Any:

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .items.numerics import DTYPE_TAGS, dtype_name
 from .measure.meters import DEFAULT_WATTS_PER_BUSY_CORE, METER_KINDS, OLD_METER_NAMES
 from .measure.protocol import (
     DEFAULT_MAX_SECONDS,
@@ -30,6 +31,7 @@ from .measure.protocol import (
     PROTOCOLS,
     ProtocolSettings,
 )
+from .models.manifest import ManifestError, ManifestLine, parse_manifest
 from .track.gates import (
     MAX_JOULES,
     MIN_FPS,
@@ -209,6 +211,25 @@ def parse_shard(option: str, text: str) -> Shard:
     return Shard(shard_index, shard_count)
 
 
+def parse_dtypes(option: str, text: str) -> tuple[str, ...]:
+    """``float32,bf16`` -> ("float32", "bfloat16"), in the given order, repeats dropped."""
+    names: list[str] = []
+    for part in text.split(","):
+        if not part.strip():
+            continue
+        name = dtype_name(part)
+        if name is None:
+            raise SettingsError(
+                f"{option}: {part.strip()!r} is not one of {', '.join(DTYPE_TAGS)} (or "
+                f"{', '.join(DTYPE_TAGS.values())})"
+            )
+        if name not in names:
+            names.append(name)
+    if not names:
+        raise SettingsError(f"{option}: no numeric format given (got {text!r})")
+    return tuple(names)
+
+
 def parse_report_dir(text: str, base: Path) -> Path | None:
     """An ini value: a folder, ``true`` for the default folder, ``false`` or empty for none."""
     lowered = text.strip().lower()
@@ -299,6 +320,13 @@ def _compare_fail(texts: Any, source: Source) -> dict[str, float]:
     return parse_compare_fail(list(texts), source.name)
 
 
+def _manifest(lines: Any, source: Source) -> tuple[ManifestLine, ...]:
+    try:
+        return parse_manifest(list(lines))
+    except ManifestError as error:
+        raise SettingsError(f"{source.name}: {error}") from None
+
+
 def _rules(lines: Any, source: Source) -> tuple[ThresholdRule, ...]:
     try:
         return tuple(parse_rule(line) for line in lines if line.strip())
@@ -341,6 +369,41 @@ OPTIONS: tuple[Option, ...] = (
         help="shape of one input sample (default: the shape the model file records, else "
         "3,224,224)",
         ini_help="shape of one input sample, e.g. 3,224,224",
+    ),
+    Option(
+        key="manifest",
+        flag=None,
+        ini="prune_manifest",
+        kind=LINES,
+        parse=_manifest,
+        default=(),
+        help="",
+        ini_help="pairs for files outside the naming convention, one a line: "
+        "GLOB -> BASELINE [method=M] [pd=N] [gpr=P] [architecture=A] [dataset=D]",
+    ),
+    Option(
+        key="dtypes",
+        flag="--prune-dtypes",
+        ini="prune_dtypes",
+        kind=VALUE,
+        parse=_text(parse_dtypes),
+        default=(),
+        metavar="DTYPE,...",
+        help=(
+            "measure every model in each numeric format, model and input cast: float32, "
+            "bfloat16, float16 (default: as the file saved it)"
+        ),
+        ini_help="numeric formats, comma separated",
+    ),
+    Option(
+        key="channels_last",
+        flag="--prune-channels-last",
+        ini="prune_channels_last",
+        kind=SWITCH,
+        parse=_text(parse_bool),
+        default=False,
+        help="lay model and input out channels-last (the layout tensor cores read fastest)",
+        ini_help="channels-last memory layout (true/false)",
     ),
     Option(
         key="device",
@@ -701,6 +764,11 @@ class Settings:
     batch_sizes: tuple[int, ...] = DEFAULT_BATCH_SIZES
     # None: the shape a model file records, else the default input shape.
     input_shape: tuple[int, ...] | None = None
+    # Pairs for files outside the naming convention (models/manifest.py).
+    manifest: tuple[ManifestLine, ...] = ()
+    # Numeric formats to measure each model in (items/numerics.py); empty: as saved.
+    dtypes: tuple[str, ...] = ()
+    channels_last: bool = False
     device: str = "auto"
     allow_pickle: bool = False
     report_dir: Path | None = None

@@ -43,9 +43,7 @@ def golden_gates(measurements: list[Measurement]) -> dict:
     ini.read(GOLDEN / "pytest.ini")
     rules = [line for line in ini["pytest"]["energy_thresholds"].splitlines() if line.strip()]
     gates = GateSettings(rules=tuple(parse_rule(line) for line in rules))
-    thresholds = {
-        (m.model, m.batch_size): gates.for_item(m.model, m.batch_size) for m in measurements
-    }
+    thresholds = {m.key: gates.for_item(m.model, m.batch_size) for m in measurements}
     return table_cells(judge_gates(measurements, thresholds))
 
 

@@ -18,13 +18,14 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from .numerics import DTYPE_TAGS
+
 ENERGY_TEST_NAME = "test_energy"
-# The short names of numeric formats in ids, as in ``...-bs64-bf16``.
-DTYPE_TAGS = ("fp32", "bf16", "fp16")
 
 _ITEM_ID = re.compile(
     rf"(?:^|::){ENERGY_TEST_NAME}\[(?P<stem>.+)-bs(?P<batch_size>\d+)"
-    rf"(?:-(?P<dtype>{'|'.join(DTYPE_TAGS)}))?(?:-r(?P<round>\d+))?\](?:@(?P<family>[\w.-]+))?$"
+    rf"(?:-(?P<dtype>{'|'.join(DTYPE_TAGS.values())}))?(?:-r(?P<round>\d+))?\]"
+    r"(?:@(?P<family>[\w.-]+))?$"
 )
 # xdist reads a group as all after the last "@": a family is kept to letters, digits and "_.-".
 _NOT_IN_A_FAMILY = re.compile(r"[^\w.-]")

@@ -40,7 +40,7 @@ def journal_dir(report_dir: Path) -> Path:
 
 
 @dataclass(frozen=True)
-class ItemKey:
+class JournalKey:
     """What makes an earlier measurement of an item stand for a new one."""
 
     path: str  # resolved
@@ -61,7 +61,7 @@ class ItemKey:
         return data
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> ItemKey:
+    def from_dict(cls, data: Mapping[str, Any]) -> JournalKey:
         fields = dict(data)
         fields["settings"] = tuple(sorted(dict(fields["settings"]).items()))
         return cls(**fields)
@@ -74,11 +74,11 @@ def item_key(
     device: str,
     settings: Mapping[str, Any],
     round_number: int | None = None,
-) -> ItemKey:
+) -> JournalKey:
     """The key of ``path`` at ``batch_size`` as it is on disk now."""
     resolved = path.resolve()
     stat = resolved.stat()
-    return ItemKey(
+    return JournalKey(
         path=str(resolved),
         file_bytes=stat.st_size,
         file_mtime_ns=stat.st_mtime_ns,
@@ -97,7 +97,7 @@ class JournalWriter:
         self.path = folder / f"{process_name}{JOURNAL_SUFFIX}"
         self._handle: TextIO | None = None
 
-    def append(self, key: ItemKey, measurement: Measurement) -> None:
+    def append(self, key: JournalKey, measurement: Measurement) -> None:
         handle = self._open()
         record = {
             "format": FORMAT_NAME,
@@ -137,7 +137,7 @@ def _ends_with_newline(path: Path) -> bool:
 class JournalContents:
     """The measurements of a journal folder by key, and how many lines could not be used."""
 
-    measurements: dict[ItemKey, Measurement] = field(default_factory=dict)
+    measurements: dict[JournalKey, Measurement] = field(default_factory=dict)
     unreadable_lines: int = 0
     files: int = 0
 
@@ -166,12 +166,12 @@ def read_journal(folder: Path) -> JournalContents:
     return contents
 
 
-def _parse_line(line: str) -> tuple[ItemKey, Measurement] | None:
+def _parse_line(line: str) -> tuple[JournalKey, Measurement] | None:
     try:
         record = json.loads(line)
         if record.get("format") != FORMAT_NAME or record.get("format_version") != FORMAT_VERSION:
             return None
-        return ItemKey.from_dict(record["key"]), Measurement.from_dict(record["measurement"])
+        return JournalKey.from_dict(record["key"]), Measurement.from_dict(record["measurement"])
     except (ValueError, TypeError, KeyError, AttributeError):
         return None
 
@@ -189,5 +189,5 @@ def set_aside(folder: Path) -> Path | None:
     return previous
 
 
-def resumable_count(contents: JournalContents, keys: Iterable[ItemKey]) -> int:
+def resumable_count(contents: JournalContents, keys: Iterable[JournalKey]) -> int:
     return sum(1 for key in keys if key in contents.measurements)

@@ -18,6 +18,15 @@ from ..measure.window_stats import WindowStats, dynamic_joules_per_sample
 from ..models.naming import ModelName, parse_model_name
 from ..models.pairing import baselines_of
 
+# An item in a run: model (file stem), batch size, numeric format (None: as the file saved it).
+ItemKey = tuple[str, int, str | None]
+
+
+def item_label(key: ItemKey) -> str:
+    """``VGG16_CIFAR10_UNPRUNED (bs 8)``, ``... (bs 8, bfloat16)``: an item as messages name it."""
+    model, batch_size, dtype = key
+    return f"{model} (bs {batch_size}{'' if dtype is None else f', {dtype}'})"
+
 
 @dataclass(frozen=True)
 class Measurement:
@@ -48,8 +57,13 @@ class Measurement:
     # until the item has ended).
     load_seconds: float = 0.0
     item_seconds: float | None = None
-    # The numeric format the model ran in (None: the one it was saved in).
+    # The numeric format the run cast the model to (items/numerics.py; None: as saved), and the
+    # one its weights were in when it ran.
     dtype: str | None = None
+    weights_dtype: str | None = None
+    channels_last: bool = False
+    # The share of exactly zero weights in its convolutions and linear layers, in percent.
+    zero_weight_percent: float = 0.0
     # With --energy-rounds: which round this is (None once rounds are combined, or with one),
     # and how many rounds a combined measurement holds.
     round_number: int | None = None
@@ -58,6 +72,11 @@ class Measurement:
     def __post_init__(self) -> None:
         if self.name is None:
             object.__setattr__(self, "name", parse_model_name(self.model))
+
+    @property
+    def key(self) -> ItemKey:
+        """What names the item in a run: model, batch size and numeric format."""
+        return (self.model, self.batch_size, self.dtype)
 
     @property
     def flops(self) -> int:
@@ -96,6 +115,8 @@ class ItemFailure:
     reason: str
     # What the file's name says; None where it follows no convention (parsed when left out).
     name: ModelName | None = None
+    # The numeric format it was to run in; None where the run did not choose one.
+    dtype: str | None = None
 
     def __post_init__(self) -> None:
         if self.name is None:
@@ -112,26 +133,27 @@ class ItemFailure:
 
 
 def baselines_of_measurements(measurements: Sequence[Measurement]) -> list[Measurement | None]:
-    """Each measurement's baseline among them, at its batch size (models/pairing.py)."""
+    """Each measurement's baseline among them, at its batch size and in its numeric format
+    (models/pairing.py)."""
     return baselines_of(
         measurements,
         name_of=lambda measurement: measurement.name,
         stem_of=lambda measurement: measurement.model,
-        setting_of=lambda measurement: measurement.batch_size,
+        setting_of=lambda measurement: (measurement.batch_size, measurement.dtype),
     )
 
 
 def baseline_measurements(
     measurements: Sequence[Measurement],
-) -> dict[tuple[str, int], Measurement]:
-    """Each pruned measurement's baseline by (model, batch size), as its reductions use it;
-    baselines and models without one are left out."""
+) -> dict[ItemKey, Measurement]:
+    """Each pruned measurement's baseline by item key, as its reductions use it; baselines and
+    models without one are left out."""
     paired = {}
     for measurement, baseline in zip(
         measurements, baselines_of_measurements(measurements), strict=True
     ):
         if baseline is not None and baseline is not measurement:
-            paired[(measurement.model, measurement.batch_size)] = baseline
+            paired[measurement.key] = baseline
     return paired
 
 

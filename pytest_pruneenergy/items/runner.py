@@ -21,6 +21,7 @@ from ..models.counting import ModelCounts
 from ..models.loading import DEFAULT_INPUT_SHAPE, LoadedModel, ModelLoadError
 from ..models.naming import ModelName
 from .measurement import Measurement
+from .numerics import cast_input, cast_module, module_dtype, zero_weight_percent
 
 if TYPE_CHECKING:
     import torch
@@ -42,6 +43,17 @@ class PreparedModel:
     counts: ModelCounts
     # Loading, counting and moving it to the device took this long.
     load_seconds: float = 0.0
+    # The numeric format it runs in (items/numerics.py): as asked (None: as saved) and as it
+    # is; and its share of zero weights.
+    requested_dtype: str | None = None
+    dtype: str = "float32"
+    channels_last: bool = False
+    zero_weight_percent: float = 0.0
+
+    def conform(self, batch: Any) -> Any:
+        """An input in the model's format: its floating-point type (a model saved in half
+        precision takes a half-precision input) and its memory layout."""
+        return cast_input(batch, self.dtype, self.channels_last)
 
 
 def resolve_device(requested: str) -> str:
@@ -110,8 +122,11 @@ def prepare_model(
     *,
     device: str,
     input_shape: tuple[int, ...] | None,
+    dtype: str | None = None,
+    channels_last: bool = False,
 ) -> PreparedModel:
-    """Load (``load(path, device)``), count (on the meta device) and move to ``device``."""
+    """Load (``load(path, device)``), count (on the meta device), move to ``device`` and cast
+    to ``dtype`` (None: as saved) and channels-last where asked."""
     from ..models.counting import count_model
 
     began = time.perf_counter()
@@ -130,7 +145,7 @@ def prepare_model(
         )
         raise ItemProblem(with_shape_hint(message, error)) from error
     try:
-        module = module.to(device)
+        module = cast_module(module.to(device), dtype, channels_last)
     except Exception as error:
         if is_out_of_memory(error):
             free_device_memory(device)
@@ -143,6 +158,10 @@ def prepare_model(
         input_shape=tuple(shape),
         counts=counts,
         load_seconds=time.perf_counter() - began,
+        requested_dtype=dtype,
+        dtype=module_dtype(module),
+        channels_last=channels_last,
+        zero_weight_percent=zero_weight_percent(module),
     )
 
 
@@ -157,7 +176,7 @@ class ModelCache:
     """
 
     def __init__(self) -> None:
-        self._key: tuple[Path, str, tuple[int, ...] | None] | None = None
+        self._key: tuple[Any, ...] | None = None
         self._value: PreparedModel | ItemProblem | None = None
         self.loaded_now = False
         self.warm = False
@@ -169,13 +188,22 @@ class ModelCache:
         *,
         device: str,
         input_shape: tuple[int, ...] | None,
+        dtype: str | None = None,
+        channels_last: bool = False,
     ) -> PreparedModel:
-        key = (path, device, input_shape)
+        key = (path, device, input_shape, dtype, channels_last)
         self.loaded_now = key != self._key
         if self.loaded_now:
             self.clear()
             try:
-                self._value = prepare_model(path, load, device=device, input_shape=input_shape)
+                self._value = prepare_model(
+                    path,
+                    load,
+                    device=device,
+                    input_shape=input_shape,
+                    dtype=dtype,
+                    channels_last=channels_last,
+                )
             except ItemProblem as problem:
                 self._value = problem
             self._key = key
@@ -271,7 +299,7 @@ def measure_item(
     batch = None
     try:
         with torch.inference_mode():
-            batch = make_input(batch_size, prepared.input_shape, device)
+            batch = prepared.conform(make_input(batch_size, prepared.input_shape, device))
             try:
                 module(batch)
                 synchronize()
@@ -330,6 +358,10 @@ def measure_item(
         name=name,
         cuda_graph=cuda_graphs,
         load_seconds=load_seconds,
+        dtype=prepared.requested_dtype,
+        weights_dtype=prepared.dtype,
+        channels_last=prepared.channels_last,
+        zero_weight_percent=prepared.zero_weight_percent,
     )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -128,9 +129,13 @@ def list_model_files(folder: Path) -> list[Path]:
     )
 
 
-def pair_with_baselines(paths: list[Path]) -> list[ModelEntry]:
-    """Give each model file its baseline file (models/pairing.py), by stem."""
-    named = [(path, parse_model_name(path.stem)) for path in paths]
+def pair_with_baselines(
+    paths: list[Path], parse: Callable[[Path], ModelName | None] | None = None
+) -> list[ModelEntry]:
+    """Give each model file its baseline file (models/pairing.py), by stem; ``parse`` reads a
+    file's name (default: the seed's convention)."""
+    read = parse or (lambda path: parse_model_name(path.stem))
+    named = [(path, read(path)) for path in paths]
     baselines = baselines_of(named, name_of=lambda pair: pair[1], stem_of=lambda pair: pair[0].stem)
     return [
         ModelEntry(

@@ -28,6 +28,8 @@ if TYPE_CHECKING:
     import torch
 
 MODEL_FILE_FORMAT = "pytest-pruneenergy/described-model"
+# models/referenced.py's format, named here so that recognising it imports no torch.
+REFERENCED_FORMAT = "pytest-pruneenergy/referenced-model"
 MODEL_FILE_VERSION = 1
 MODEL_FILE_SUFFIXES = (".pth", ".pt", ".ts", ".jit")
 # The seed tool's input: one 3x224x224 image per sample, where neither the user nor the file
@@ -220,19 +222,18 @@ def _module_from_payload(
         if not allow_pickle:
             raise PickleRefused(f"{path}: a whole module; rerun with --prune-allow-pickle")
         return LoadedModel(module=payload, file_format="pickle", input_shape=None)
-    if not isinstance(payload, dict) or payload.get("format") != MODEL_FILE_FORMAT:
+    kind = payload.get("format") if isinstance(payload, dict) else None
+    if kind == REFERENCED_FORMAT:
+        return _referenced(path, payload, device=device)
+    if kind != MODEL_FILE_FORMAT:
+        what = "a state_dict" if _holds_only_tensors(payload) else f"a {type(payload).__name__}"
         raise ModelLoadError(
-            f"{path}: holds a {type(payload).__name__} without an architecture description "
-            "(a bare state_dict?). Save it with pytest_pruneenergy.models.loading."
-            "save_described_model, as TorchScript, or load it with a "
-            "pytest_pruneenergy_load_model hook in conftest.py."
+            f"{path}: holds {what} without an architecture. Save the model with "
+            "pytest_pruneenergy.models.referenced.save_referenced_model (any torchvision or timm "
+            "architecture, pruned or not, no code in the file), as TorchScript, or load it "
+            "with a pytest_pruneenergy_load_model hook in conftest.py."
         )
-    version = payload.get("format_version")
-    if version != MODEL_FILE_VERSION:
-        raise ModelLoadError(
-            f"{path}: model file format version {version}; this pytest-pruneenergy reads "
-            f"version {MODEL_FILE_VERSION}. Upgrade pytest-pruneenergy."
-        )
+    _check_version(path, payload, MODEL_FILE_VERSION)
     from .architectures import ArchitectureError, build_model_on
 
     try:
@@ -243,4 +244,42 @@ def _module_from_payload(
         raise ModelLoadError(f"{path}: architecture and weights do not fit ({error})") from error
     return LoadedModel(
         module=module, file_format="described", input_shape=tuple(payload["input_shape"])
+    )
+
+
+def _referenced(path: Path, payload: dict[str, Any], *, device: str) -> LoadedModel:
+    from .referenced import REFERENCED_VERSION, ReferenceProblem, rebuild
+
+    _check_version(path, payload, REFERENCED_VERSION)
+    try:
+        module = rebuild(
+            payload["architecture"],
+            payload["shapes"],
+            device=device,
+            state_dict=payload["state_dict"],
+            seed=int(payload["init_seed"]),
+        )
+    except ReferenceProblem as error:
+        raise ModelLoadError(f"{path}: {error}") from None
+    except (RuntimeError, KeyError, TypeError, ValueError) as error:
+        raise ModelLoadError(f"{path}: architecture and weights do not fit ({error})") from error
+    return LoadedModel(
+        module=module, file_format="referenced", input_shape=tuple(payload["input_shape"])
+    )
+
+
+def _check_version(path: Path, payload: dict[str, Any], readable: int) -> None:
+    version = payload.get("format_version")
+    if version != readable:
+        raise ModelLoadError(
+            f"{path}: model file format version {version}; this pytest-pruneenergy reads "
+            f"version {readable}. Upgrade pytest-pruneenergy."
+        )
+
+
+def _holds_only_tensors(payload: Any) -> bool:
+    import torch
+
+    return isinstance(payload, dict) and all(
+        isinstance(value, torch.Tensor) for value in payload.values()
     )

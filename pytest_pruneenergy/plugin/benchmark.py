@@ -70,7 +70,7 @@ def record_in_benchmark(
             torch.cuda.synchronize(torch.device(device))
 
     with torch.inference_mode():
-        batch = make_input(measurement.batch_size, prepared.input_shape, device)
+        batch = prepared.conform(make_input(measurement.batch_size, prepared.input_shape, device))
         benchmark.pedantic(
             synchronized_forward,
             rounds=benchmark_rounds(seconds_per_pass, budget_seconds),

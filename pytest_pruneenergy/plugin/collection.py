@@ -14,6 +14,7 @@ import pytest
 
 from ..items.ids import ENERGY_TEST_NAME, item_name
 from ..items.measurement import Measurement
+from ..items.numerics import DTYPE_TAGS
 from ..models.discovery import DiscoveryError, ModelEntry, find_model_files
 from ..track.gates import ItemThresholds
 from .categories import PruneEnergyWarning
@@ -47,6 +48,7 @@ THRESHOLDS_KEY = pytest.StashKey[ItemThresholds]()
 RESUMED_KEY = pytest.StashKey[bool]()
 BENCHMARK_KEY = pytest.StashKey[Any]()
 ROUND_KEY = pytest.StashKey[int]()
+DTYPE_KEY = pytest.StashKey["str | None"]()
 
 
 def groups_families(config: pytest.Config) -> bool:
@@ -145,20 +147,28 @@ class ModelFile(pytest.File):
             )
         # A baseline and the models compared with it: one worker, one GPU (item_ids.py).
         group = entry.family if groups_families(self.config) else None
-        rounds = session.settings.rounds
+        settings = session.settings
+        rounds = settings.rounds
+        dtypes: tuple[str | None, ...] = settings.dtypes or (None,)
         for round_number in range(1, rounds + 1):
-            for size in session.settings.batch_sizes:
-                name = item_name(
-                    entry.stem, size, group, round_number=round_number if rounds > 1 else None
-                )
-                # The id is the name alone: pytest 9.2 builds a Function's id from
-                # ``originalname`` and a callspec, which would give every batch size one id.
-                item = EnergyItem.from_parent(self, name=name, callobj=_energy_test)
-                item.originalname = ENERGY_TEST_NAME
-                item.stash[ENTRY_KEY] = entry
-                item.stash[BATCH_SIZE_KEY] = size
-                item.stash[ROUND_KEY] = round_number
-                yield item
+            for dtype in dtypes:
+                for size in settings.batch_sizes:
+                    name = item_name(
+                        entry.stem,
+                        size,
+                        group,
+                        dtype=None if dtype is None else DTYPE_TAGS[dtype],
+                        round_number=round_number if rounds > 1 else None,
+                    )
+                    # The id is the name alone: pytest 9.2 builds a Function's id from
+                    # ``originalname`` and a callspec, which would give every batch size one id.
+                    item = EnergyItem.from_parent(self, name=name, callobj=_energy_test)
+                    item.originalname = ENERGY_TEST_NAME
+                    item.stash[ENTRY_KEY] = entry
+                    item.stash[BATCH_SIZE_KEY] = size
+                    item.stash[ROUND_KEY] = round_number
+                    item.stash[DTYPE_KEY] = dtype
+                    yield item
 
 
 class ModelFolder(pytest.Directory):

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from ..common.shapes import format_shape
-from ..items.measurement import ItemFailure, Measurement, baseline_measurements
+from ..items.measurement import ItemFailure, ItemKey, Measurement, baseline_measurements
 from ..models.discovery import skipped_files
 from ..settings import COMPARE_LATEST, Settings
 from ..track.compare import compare_runs, comparison_lines, gate_failures
@@ -28,8 +28,6 @@ from ..track.store import (
     save_run,
 )
 
-ItemKey = tuple[str, int]
-
 
 def judge_gates(
     measurements: Sequence[Measurement], thresholds: Mapping[ItemKey, ItemThresholds]
@@ -40,7 +38,7 @@ def judge_gates(
     baselines = baseline_measurements(measurements)
     gates = {}
     for measurement in measurements:
-        key = (measurement.model, measurement.batch_size)
+        key = measurement.key
         item_thresholds = thresholds.get(key)
         if item_thresholds:
             gates[key] = judge_measurement(

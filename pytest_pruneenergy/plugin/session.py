@@ -19,17 +19,19 @@ import pytest
 from ..common.shapes import format_shape
 from ..items.ids import parse_item_id
 from ..items.journal import (
-    ItemKey,
     JournalContents,
+    JournalKey,
     JournalWriter,
     item_key,
     journal_dir,
     read_journal,
 )
 from ..items.ledger import ItemLedger, duplicated, is_energy_item_id
-from ..items.measurement import ItemFailure, Measurement
+from ..items.measurement import ItemFailure, Measurement, item_label
 from ..items.rounds import combine_rounds
 from ..models.discovery import DiscoveryError, ModelEntry, find_model_files, pair_with_baselines
+from ..models.manifest import name_from_manifest
+from ..models.naming import ModelName, parse_model_name
 from ..models.sharding import deal_families
 from ..settings import Settings
 from ..track.gates import (
@@ -50,6 +52,7 @@ from .categories import EnergyGateWarning, PruneEnergyWarning
 from .collection import (
     BATCH_SIZE_KEY,
     BENCHMARK_KEY,
+    DTYPE_KEY,
     ENTRY_KEY,
     FAILURE_RECORDED_KEY,
     MEASUREMENT_KEY,
@@ -88,6 +91,7 @@ def measuring_settings(settings: Settings) -> dict[str, Any]:
         "cuda_graphs": settings.cuda_graphs,
         "idle_seconds": settings.idle_seconds,
         "estimate_watts_per_core": settings.estimate_watts_per_core,
+        "channels_last": settings.channels_last,
     }
 
 
@@ -143,8 +147,17 @@ class PruneEnergySession:
                     paths.extend(find_model_files(folder))
                 except DiscoveryError:
                     continue  # reported by that folder's FolderProblem item
-            self._entries = {entry.path: entry for entry in pair_with_baselines(paths)}
+            entries = pair_with_baselines(paths, parse=self._parse_name)
+            self._entries = {entry.path: entry for entry in entries}
         return self._entries[path]
+
+    def _parse_name(self, path: Path) -> ModelName | None:
+        """A conftest hook, else a manifest line, else the seed's naming convention."""
+        named = self.config.hook.pytest_pruneenergy_parse_name(path=path)
+        if named is not None:
+            return named
+        listed = name_from_manifest(path.stem, path.name, self.settings.manifest)
+        return listed if listed is not None else parse_model_name(path.stem)
 
     def namesakes_of(self, path: Path) -> list[Path]:
         """Other model files with this file's stem: the report names models by stem, so two
@@ -267,11 +280,17 @@ class PruneEnergySession:
         try:
             device = resolve_device(self.device)
             round_number = item.stash[ROUND_KEY] if self.settings.rounds > 1 else None
-            key = self._journal_key(entry.path, size, device, round_number)
+            dtype = item.stash[DTYPE_KEY]
+            key = self._journal_key(entry.path, size, device, round_number, dtype)
             measurement = self.resumable.measurements.get(key) if key is not None else None
             if measurement is None:
                 prepared = self.cache.get(
-                    entry.path, load, device=device, input_shape=self.settings.input_shape
+                    entry.path,
+                    load,
+                    device=device,
+                    input_shape=self.settings.input_shape,
+                    dtype=dtype,
+                    channels_last=self.settings.channels_last,
                 )
                 idle_watts = self.idle_power.of(
                     meter, device, warn=lambda message: item.warn(PruneEnergyWarning(message))
@@ -316,8 +335,13 @@ class PruneEnergySession:
         self.check_in_item(item, measurement, thresholds)
 
     def _journal_key(
-        self, path: Path, batch_size: int, device: str, round_number: int | None
-    ) -> ItemKey | None:
+        self,
+        path: Path,
+        batch_size: int,
+        device: str,
+        round_number: int | None,
+        dtype: str | None,
+    ) -> JournalKey | None:
         """None where there is no journal, or the file cannot be looked at (loading then says
         why)."""
         if self.journal is None:
@@ -327,14 +351,14 @@ class PruneEnergySession:
                 path,
                 batch_size,
                 device=device,
-                settings=measuring_settings(self.settings),
+                settings={**measuring_settings(self.settings), "dtype": dtype},
                 round_number=round_number,
             )
         except OSError:
             return None
 
     def _journal_measurement(
-        self, item: pytest.Item, key: ItemKey | None, measurement: Measurement
+        self, item: pytest.Item, key: JournalKey | None, measurement: Measurement
     ) -> None:
         """On disk before the next item starts; a journal that cannot be written costs the
         resume, never the measurement, which still travels on the report."""
@@ -410,6 +434,8 @@ class PruneEnergySession:
                 path=str(item.path),
                 batch_size=item.stash.get(BATCH_SIZE_KEY, None),
                 reason=_reason(call),
+                name=entry.name if entry else None,
+                dtype=item.stash.get(DTYPE_KEY, None),
             )
             report.pruneenergy_failure = failure.to_dict()
         return report
@@ -421,7 +447,7 @@ class PruneEnergySession:
         if measurement is not None:
             self.measurements.append(Measurement.from_dict(measurement))
             thresholds = ItemThresholds.from_dict(report.pruneenergy_thresholds)
-            self.thresholds[(measurement["model"], measurement["batch_size"])] = thresholds
+            self.thresholds[Measurement.from_dict(measurement).key] = thresholds
             self.resumed_count += bool(getattr(report, "pruneenergy_resumed", False))
         elif failure is None and report.failed and self._lost_item(report):
             # No worker made this report: xdist did, for an item whose worker crashed.
@@ -516,8 +542,8 @@ class PruneEnergySession:
             if verdict.threshold.kind in kinds
         ]
         failed = []
-        for (model, size), verdict in session_verdicts:
-            message = f"{model} (bs {size}): {verdict.message}"
+        for key, verdict in session_verdicts:
+            message = f"{item_label(key)}: {verdict.message}"
             if verdict.fails(strict):
                 failed.append(message)
             elif verdict.outcome == INCONCLUSIVE:

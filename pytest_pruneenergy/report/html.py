@@ -150,7 +150,21 @@ def findings_or_reason(
         )
     except Exception as error:  # analysis of odd tables may raise anything; the report goes on
         return [], f"Findings could not be computed: {type(error).__name__}: {error}"
-    return [str(finding) for finding in found], None
+    from .summary import model_notes
+
+    notes = [" ".join(line.split()) for line in _joined(model_notes(table))]
+    return notes + [str(finding) for finding in found], None
+
+
+def _joined(lines: list[str]) -> list[str]:
+    """Summary lines as sentences: a line's indented continuation joins it."""
+    joined: list[str] = []
+    for line in lines:
+        if line.startswith("  ") and joined:
+            joined[-1] += " " + line.strip()
+        else:
+            joined.append(line)
+    return joined
 
 
 def write_html_report(

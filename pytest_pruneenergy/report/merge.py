@@ -115,11 +115,18 @@ def _failures_of(
     if col.STATUS not in table.columns:
         return []
     failures = []
-    done = {(model, size) for model, size, _, _ in measured}
+    done = {(model, size, dtype) for model, size, dtype, _ in measured}
     for _, row in table[table[col.STATUS].astype(str) == col.STATUS_FAILED].iterrows():
         size = None if pd.isna(row[col.BATCH_SIZE]) else int(row[col.BATCH_SIZE])
         model = model_stem(str(row[col.MODEL_NAME]))
-        if (model, size) not in done:
+        dtype = _text_or_none(row.get(col.DTYPE))
+        if (model, size, dtype) not in done:
             reason = "" if pd.isna(row[col.ERROR]) else str(row[col.ERROR])
-            failures.append(ItemFailure(model, str(row[col.MODEL_PATH]), size, reason))
+            failures.append(
+                ItemFailure(model, str(row[col.MODEL_PATH]), size, reason, dtype=dtype)
+            )
     return failures
+
+
+def _text_or_none(value: object) -> str | None:
+    return None if value is None or pd.isna(value) else str(value)

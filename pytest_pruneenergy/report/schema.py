@@ -97,6 +97,9 @@ LOAD_SECONDS = "Load Seconds"
 WARMUP_SECONDS = "Warm-up Seconds"
 ITEM_SECONDS = "Item Seconds"
 ROUNDS = "Rounds"
+DTYPE = "Dtype"
+CHANNELS_LAST = "Channels Last"
+ZERO_WEIGHTS = "Zero Weights (%)"
 
 TEXT = "object"
 INTEGER = "Int64"
@@ -166,6 +169,10 @@ _COLUMN_TYPES: tuple[tuple[str, str], ...] = (
     (ITEM_SECONDS, FLOAT),
     # How many rounds (--energy-rounds) the row's figures combine.
     (ROUNDS, INTEGER),
+    # The numeric format the model ran in, its memory layout, and its share of zero weights.
+    (DTYPE, TEXT),
+    (CHANNELS_LAST, BOOLEAN),
+    (ZERO_WEIGHTS, FLOAT),
 )
 COLUMNS: tuple[str, ...] = tuple(column for column, _ in _COLUMN_TYPES)
 SEED_COLUMNS: tuple[str, ...] = COLUMNS[:15]

@@ -41,6 +41,7 @@ def summary_lines(table: pd.DataFrame) -> list[str]:
     lines.extend(_seed_protocol_lines(measured))
     lines.extend(_cross_device_lines(measured))
     lines.extend(_estimate_warnings(measured))
+    lines.extend(model_notes(measured))
     lines.extend(_idle_power_lines(measured))
     failed = complete[complete[col.STATUS].astype(str) == col.STATUS_FAILED]
     for _, row in failed.iterrows():
@@ -230,3 +231,43 @@ def _failure_lines(row: pd.Series) -> list[str]:
     return textwrap.wrap(
         line, SUMMARY_WIDTH, subsequent_indent="  ", break_long_words=True, break_on_hyphens=False
     )
+
+
+# From this share of zero weights on, a model is called masked: its zeros are pruning's.
+MASKED_ZERO_PERCENT = 20.0
+# A model named as pruned by at least this rate, and this little smaller than its baseline,
+# was not pruned structurally.
+NAMED_GPR_PERCENT = 5.0
+UNCHANGED_CR_PERCENT = 1.0
+
+
+def model_notes(table: pd.DataFrame) -> list[str]:
+    """What the numbers of some models do not say by themselves: weights masked to zero (which
+    dense kernels compute like any other), and files named as pruned that are no smaller."""
+    rows = measured_rows(table.reindex(columns=list(col.COLUMNS)))
+    lines = []
+    zeros = pd.to_numeric(rows[col.ZERO_WEIGHTS], errors="coerce")
+    masked = rows[zeros >= MASKED_ZERO_PERCENT].drop_duplicates(col.MODEL_NAME)
+    if not masked.empty:
+        most = masked.loc[zeros[masked.index].idxmax()]
+        lines.append(
+            f"zero weights: {len(masked)} model(s) are {MASKED_ZERO_PERCENT:g} % zeros or more "
+            f"(most: {shorten_middle(str(most[col.MODEL_NAME]), 40)}, "
+            f"{float(most[col.ZERO_WEIGHTS]):.1f} %):"
+        )
+        lines.append(
+            "  dense kernels multiply zeros like any weight, so expect no energy saving from "
+            "them; prune structurally (e.g. pruneenergy zoo --source torchvision)"
+        )
+    gpr = pd.to_numeric(rows[col.GPR], errors="coerce")
+    crs = rows[[col.CR_PARAMETERS, col.CR_FLOPS]].apply(pd.to_numeric, errors="coerce")
+    unchanged = rows[(gpr >= NAMED_GPR_PERCENT) & (crs.abs() < UNCHANGED_CR_PERCENT).all(axis=1)]
+    for _, row in unchanged.drop_duplicates(col.MODEL_NAME).iterrows():
+        lines.append(
+            shorten_end(
+                f"named GPR-{float(row[col.GPR]):g} but no smaller than its baseline: "
+                f"{row[col.MODEL_NAME]} (parameters and FLOPs as the unpruned model's)",
+                SUMMARY_WIDTH,
+            )
+        )
+    return lines

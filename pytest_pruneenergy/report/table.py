@@ -18,7 +18,7 @@ from typing import Any
 import pandas as pd
 
 from ..common.shapes import format_shape
-from ..items.measurement import ItemFailure, Measurement, baselines_of_measurements
+from ..items.measurement import ItemFailure, ItemKey, Measurement, baselines_of_measurements
 from ..measure.stats import reduction_ci95_points
 from ..models.loading import MODEL_FILE_SUFFIXES
 from ..models.naming import ModelName, parse_model_name
@@ -41,24 +41,23 @@ def reduction_percent(pruned: float, unpruned: float) -> float:
 def build_table(
     measurements: Sequence[Measurement],
     failures: Sequence[ItemFailure],
-    gates: Mapping[tuple[str, int], GateCells] | None = None,
+    gates: Mapping[ItemKey, GateCells] | None = None,
 ) -> pd.DataFrame:
-    """One row per measured or failed (model, batch size), in a deterministic order.
-    ``gates``: the energy gates' outcome and messages per (model, batch size); rows without
-    have an empty ``Gate``."""
+    """One row per measured or failed item (model, batch size, numeric format), in a
+    deterministic order. ``gates``: the energy gates' outcome and messages per item
+    (``Measurement.key``); rows without have an empty ``Gate``."""
     keyed_rows: list[tuple[tuple[Any, ...], dict[str, Any]]] = []
     baselines = baselines_of_measurements(measurements)
     for measurement, baseline in zip(measurements, baselines, strict=True):
         row = _measured_row(measurement, measurement.name, baseline)
-        cells = (gates or {}).get((measurement.model, measurement.batch_size))
+        cells = (gates or {}).get(measurement.key)
         if cells is not None:
             row.update({col.GATE: cells[0], col.GATE_MESSAGE: cells[1]})
-        keyed_rows.append(
-            (_sort_key(measurement.model, measurement.batch_size, measurement.name), row)
-        )
+        sort_key = _sort_key(measurement.model, measurement.batch_size, measurement.name)
+        keyed_rows.append(((*sort_key, measurement.dtype or ""), row))
     for failure in failures:
-        row = _failure_row(failure, failure.name)
-        keyed_rows.append((_sort_key(failure.model, failure.batch_size, failure.name), row))
+        sort_key = _sort_key(failure.model, failure.batch_size, failure.name)
+        keyed_rows.append(((*sort_key, failure.dtype or ""), _failure_row(failure, failure.name)))
     keyed_rows.sort(key=lambda keyed: keyed[0])
     table = pd.DataFrame([row for _, row in keyed_rows], columns=list(col.COLUMNS))
     return with_dtypes(table)
@@ -193,6 +192,9 @@ def _measured_row(
         col.WARMUP_SECONDS: stats.warmup_seconds,
         col.ITEM_SECONDS: measurement.item_seconds,
         col.ROUNDS: measurement.rounds,
+        col.DTYPE: measurement.weights_dtype,
+        col.CHANNELS_LAST: measurement.channels_last,
+        col.ZERO_WEIGHTS: measurement.zero_weight_percent,
         **_group_columns(name),
         **_reduction_columns(measurement, name, baseline),
     }
@@ -205,6 +207,7 @@ def _failure_row(failure: ItemFailure, name: ModelName | None) -> dict[str, Any]
         col.MODEL_PATH: failure.path,
         col.STATUS: col.STATUS_FAILED,
         col.ERROR: failure.reason,
+        col.DTYPE: failure.dtype,
         **_group_columns(name),
     }
 
@@ -214,16 +217,35 @@ def baseline_row_labels(table: pd.DataFrame) -> pd.Series:
     by ``Baseline Model`` where the table says it (ours), else paired by the models' names
     (models/pairing.py), as a seed tool's CSV needs."""
     models = table[col.MODEL_NAME].astype(str)
+    # A pruned model is compared at its own batch size and in its own numeric format.
     sizes = pd.to_numeric(table[col.BATCH_SIZE], errors="coerce")
+    dtypes = (
+        table[col.DTYPE].fillna("").astype(str)
+        if col.DTYPE in table.columns
+        else pd.Series("", index=table.index)
+    )
+    settings = list(zip(sizes, dtypes, strict=True))
+    setting = dict(zip(table.index, settings, strict=True))
     said = table[col.BASELINE_MODEL] if col.BASELINE_MODEL in table.columns else None
     if said is not None and said.notna().any():
         where = {
+            (model, row_setting): label
+            for label, model, row_setting in zip(table.index, models, settings, strict=True)
+        }
+        # Without --prune-dtypes a pruned file saved in another format than its baseline is
+        # still compared with it (the plugin pairs by the format asked for, not the weights').
+        where_any_format = {
             (model, size): label
             for label, model, size in zip(table.index, models, sizes, strict=True)
         }
         found = [
-            None if pd.isna(baseline) else where.get((str(baseline), size))
-            for baseline, size in zip(said, sizes, strict=True)
+            None
+            if pd.isna(baseline)
+            else where.get(
+                (str(baseline), row_setting),
+                where_any_format.get((str(baseline), row_setting[0])),
+            )
+            for baseline, row_setting in zip(said, settings, strict=True)
         ]
         return pd.Series(found, index=table.index, dtype=object)
     labels = list(table.index)
@@ -231,7 +253,7 @@ def baseline_row_labels(table: pd.DataFrame) -> pd.Series:
         labels,
         name_of=lambda label: parse_model_name(model_stem(models[label])),
         stem_of=lambda label: models[label],
-        setting_of=lambda label: sizes[label],
+        setting_of=lambda label: setting[label],
     )
     return pd.Series(baselines, index=table.index, dtype=object)
 

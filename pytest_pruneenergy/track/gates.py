@@ -26,7 +26,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ..items.measurement import Measurement
+from ..items.measurement import ItemKey, Measurement, item_label
 from ..measure.stats import reduction_ci95_points
 
 MIN_REDUCTION = "min_reduction"
@@ -376,11 +376,10 @@ def gate_cells(verdicts: Sequence[Verdict]) -> tuple[str, str] | None:
     return worst, "; ".join(verdict.message for verdict in ordered)
 
 
-def gate_summary_lines(
-    gates: Mapping[tuple[str, int], Sequence[Verdict]], *, strict: bool
-) -> list[str]:
+def gate_summary_lines(gates: Mapping[ItemKey, Sequence[Verdict]], *, strict: bool) -> list[str]:
     """A count of verdicts, then a line per verdict that is not a pass."""
-    verdicts = [(key, verdict) for key, found in sorted(gates.items()) for verdict in found]
+    ordered = sorted(gates.items(), key=lambda item: (item[0][0], item[0][1], item[0][2] or ""))
+    verdicts = [(key, verdict) for key, found in ordered for verdict in found]
     if not verdicts:
         return []
     counts = {outcome: 0 for outcome in (PASS, FAIL, INCONCLUSIVE)}
@@ -391,10 +390,10 @@ def gate_summary_lines(
         f"{counts[INCONCLUSIVE]} inconclusive"
         + (" (inconclusive fails: --energy-strict)" if strict and counts[INCONCLUSIVE] else "")
     ]
-    for (model, batch_size), verdict in verdicts:
+    for key, verdict in verdicts:
         if verdict.outcome != PASS:
             label = "GATE FAILED" if verdict.fails(strict) else "gate inconclusive"
-            lines.append(f"{label} {model} (bs {batch_size}): {verdict.message}")
+            lines.append(f"{label} {item_label(key)}: {verdict.message}")
     return lines
 
 

@@ -152,7 +152,9 @@ class RunRecord:
                 f"{source}: not a valid run record: missing field {error}"
             ) from None
         except (TypeError, ValueError) as error:
-            raise RunStoreError(f"{source}: not a valid run record: {error}") from None
+            # The message can quote a key from the file; a key may hold a line break.
+            detail = str(error).replace("\r", "\\r").replace("\n", "\\n")
+            raise RunStoreError(f"{source}: not a valid run record: {detail}") from None
 
 
 # -- making a record -------------------------------------------------------------------------

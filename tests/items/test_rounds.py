@@ -77,20 +77,26 @@ def test_one_rounds_ci_misses_drift_that_several_rounds_cover():
 def test_rounds_measured_with_a_drifting_board_cover_its_long_run_draw():
     """The real protocol on a counter whose draw steps between rounds, as a host's pace or a
     board's clocks drift between items minutes apart."""
-    levels = [100.0, 108.0, 94.0, 104.0]
+    # The first round's draw far from the others', so that the pace of the passes (which a
+    # loaded machine varies) cannot bring its energy close to their mean by chance.
+    levels = [60.0, 120.0, 85.0, 112.0]
     rounds = []
     for number, watts in enumerate(levels, start=1):
         stats = measure(sleeping_pass(), "cpu", TickingMeter(watts), 4, FAST)
         rounds.append(
             dataclasses.replace(a_round(1.0, 0.0, number), stats=stats, round_number=number)
         )
-    truth = statistics.fmean(levels) * statistics.fmean(
-        r.stats.seconds_per_sample_mean for r in rounds
+    truth = statistics.fmean(
+        watts * r.stats.seconds_per_sample_mean for watts, r in zip(levels, rounds, strict=True)
     )
     first = rounds[0].stats
     combined = combine(rounds).stats
     assert abs(first.joules_per_sample_mean - truth) > first.joules_per_sample_ci95
     assert abs(combined.joules_per_sample_mean - truth) <= combined.joules_per_sample_ci95
+    # The CI is as wide as the scatter between the rounds says, not the rounds' own CIs.
+    round_means = [r.stats.joules_per_sample_mean for r in rounds]
+    between = statistics.stdev(round_means) / len(round_means) ** 0.5
+    assert combined.joules_per_sample_ci95 >= 2 * between
 
 
 def test_combined_rounds_keep_the_items_order_and_count_their_rounds():

@@ -73,7 +73,7 @@ def test_corrupt_file_is_a_clear_error(tmp_path):
 def test_bare_state_dict_asks_for_an_architecture(tmp_path):
     path = tmp_path / "weights.pth"
     torch.save(torch.nn.Linear(3, 2).state_dict(), path)
-    with pytest.raises(ModelLoadError, match="without an architecture description"):
+    with pytest.raises(ModelLoadError, match=r"holds a state_dict without an architecture\. Save"):
         load_model_file(path, allow_pickle=False)
 
 

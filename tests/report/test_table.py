@@ -66,6 +66,9 @@ ADDED_COLUMNS_IN_ORDER = [
     "Warm-up Seconds",
     "Item Seconds",
     "Rounds",
+    "Dtype",
+    "Channels Last",
+    "Zero Weights (%)",
 ]
 H100_FACTS = GpuFacts("NVIDIA H100", "580.159", 700.0)
 
@@ -228,8 +231,8 @@ def test_baseline_measurements_pair_each_pruned_model_as_the_reductions_do() -> 
     measurements = zoo_measurements()
     paired = baseline_measurements(measurements)
     assert {key: baseline.model for key, baseline in paired.items()} == {
-        (ALEXNET_PD1, 8): ALEXNET,
-        (VGG11_PD3, 8): VGG11,
+        (ALEXNET_PD1, 8, None): ALEXNET,
+        (VGG11_PD3, 8, None): VGG11,
     }
 
 
@@ -239,7 +242,7 @@ def test_gate_columns_give_the_worst_outcome_and_every_message() -> None:
     threshold = Threshold("min_fps", 1.0, "command line")
     verdicts = [Verdict(threshold, PASS, "fast"), Verdict(threshold, FAIL, "bad")]
     table = build_table(
-        zoo_measurements(), zoo_failures(), {(ALEXNET_PD1, 8): gate_cells(verdicts)}
+        zoo_measurements(), zoo_failures(), {(ALEXNET_PD1, 8, None): gate_cells(verdicts)}
     )
     gated = row_of(table, ALEXNET_PD1)
     assert (gated["Gate"], gated["Gate Message"]) == ("fail", "bad; fast")
@@ -709,3 +712,43 @@ def test_throughput_drift_is_the_window_std_over_the_mean(mean, std, expected) -
         assert math.isnan(drift)
     else:
         assert drift == pytest.approx(expected)
+
+
+def test_the_summary_says_masked_zeros_save_nothing_and_names_a_model_not_pruned() -> None:
+    masked = dataclasses.replace(measurement(ALEXNET_PD1), zero_weight_percent=50.0)
+    same_size = measurement(VGG11_PD3, params=1000, macs=400)  # as big as its baseline
+    table = build_table([measurement(ALEXNET), masked, measurement(VGG11), same_size], [])
+    text = "\n".join(summary_lines(table))
+    assert "zero weights: 1 model(s) are 20 % zeros or more" in text
+    assert "50.0 %" in text and "dense kernels multiply zeros like any weight" in text
+    assert f"named GPR-50 but no smaller than its baseline: {VGG11_PD3}" in text
+    plain = "\n".join(summary_lines(build_table(zoo_measurements(), [])))
+    assert "zero weights" not in plain and "no smaller than its baseline" not in plain
+
+
+@pytest.mark.parametrize("said_by", ["Baseline Model", "names"])
+def test_reduction_cis_pair_each_format_with_its_own_baseline(said_by: str) -> None:
+    from pytest_pruneenergy.report.table import reduction_ci95_column
+
+    rows = [
+        dataclasses.replace(
+            measurement(model, joules_per_sample=joules), dtype=dtype, weights_dtype=dtype
+        )
+        for model, joules, dtype in (
+            (ALEXNET, 2.0, "float32"),
+            (ALEXNET, 1.0, "bfloat16"),
+            (ALEXNET_PD1, 1.5, "float32"),
+            (ALEXNET_PD1, 0.5, "bfloat16"),
+        )
+    ]
+    table = build_table(rows, [])
+    if said_by == "names":
+        table = table.drop(columns=["Baseline Model"])
+    cis = reduction_ci95_column(table)
+    pruned = table["MODEL_NAME"].str.contains("PRUNED")
+    by_dtype = dict(zip(table.loc[pruned, "Dtype"], cis[pruned], strict=True))
+    # Each half-width from its own pair: stats.reduction_ci95_points of 1.5 vs 2.0 and 0.5 vs 1.0.
+    from pytest_pruneenergy.measure.stats import reduction_ci95_points
+
+    assert by_dtype["float32"] == pytest.approx(reduction_ci95_points(1.5, 0.015, 2.0, 0.02))
+    assert by_dtype["bfloat16"] == pytest.approx(reduction_ci95_points(0.5, 0.005, 1.0, 0.01))

@@ -318,11 +318,13 @@ def test_the_worst_outcome_and_the_summary_lines():
     assert worst_outcome([passed, unsure]) == INCONCLUSIVE
     assert worst_outcome([unsure, failed, passed]) == FAIL
     assert worst_outcome([]) is None
-    lines = gate_summary_lines({(PD3, 32): [passed, failed], (PD1, 8): [unsure]}, strict=False)
+    lines = gate_summary_lines(
+        {(PD3, 32, None): [passed, failed], (PD1, 8, "bfloat16"): [unsure]}, strict=False
+    )
     assert lines == [
         "energy gates: 1 passed, 1 failed, 1 inconclusive",
-        f"gate inconclusive {PD1} (bs 8): unsure",
+        f"gate inconclusive {PD1} (bs 8, bfloat16): unsure",
         f"GATE FAILED {PD3} (bs 32): too little",
     ]
-    strict = gate_summary_lines({(PD1, 8): [unsure]}, strict=True)
+    strict = gate_summary_lines({(PD1, 8, None): [unsure]}, strict=True)
     assert strict[1] == f"GATE FAILED {PD1} (bs 8): unsure"

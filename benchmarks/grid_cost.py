@@ -1,0 +1,280 @@
+"""What does the seed's grid cost, item by item and in all, and where do an item's seconds go?
+
+``run`` writes the seed's zoo (AlexNet, VGG11, VGG16; unpruned and PD1-PD5 at GPR 5, 10, ..., 65;
+1000 classes; 224x224: 198 models, as the paper measured them) and measures it with the plugin as
+a user would, one shard (``--shard I/N``) or a chosen part of the zoo (``--archs``, ``--pds``,
+``--gprs``) at a time, writing the report folder, pytest's JUnit XML and a ``run.json`` (the
+command, its exit status, its wall seconds). ``--code DIR`` runs another checkout's package
+instead of the installed one (``git archive COMMIT pytest_pruneenergy | tar -x -C DIR``): the
+same items before and after a change. ``--stop-after SECONDS`` interrupts pytest (SIGTERM, which
+the plugin turns into an interrupted report with everything measured so far), so a run fits a
+time limit; ``--resume`` continues it.
+
+    python benchmarks/grid_cost.py run --shard 1/2 --batch-sizes 8,64 --out grid-1    # GPU
+    python benchmarks/grid_cost.py run --shard 2/2 --batch-sizes 8,64 --out grid-2    # GPU
+    python benchmarks/grid_cost.py render grid-1 grid-2 --page docs/benchmarks/grid-cost/grid.md
+
+``render`` reads each run's folder and says, per run and in all: items measured, wall seconds,
+seconds per item split into load, warm-up, measuring and the rest of the item (pytest, counting,
+pytest-benchmark), the share of items whose CI met the target, and what the full 990-item grid
+(five batch sizes) would take at that pace.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import xml.etree.ElementTree as ElementTree
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from benchlib import write_page
+
+from pytest_pruneenergy.report.schema import (
+    BATCH_SIZE,
+    CI_TARGET_MET,
+    CSV_NAME,
+    GPU,
+    ITEM_SECONDS,
+    LOAD_SECONDS,
+    RUN_CSV_NAME,
+    SECONDS_MEASURED,
+    STATUS,
+    STATUS_MEASURED,
+    WARMUP_SECONDS,
+)
+
+SEED_LAYOUTS = ("alexnet", "vgg11", "vgg16")
+SEED_PDS = (1, 2, 3, 4, 5)
+SEED_GPRS = tuple(range(5, 70, 5))
+SEED_CLASSES = 1000
+SEED_DATASET = "DATASET"  # the seed's file names carry the placeholder itself
+SEED_BATCH_SIZES = 5
+RUN_JSON = "run.json"
+REPORT = "report"
+JUNIT = "junit.xml"
+
+
+def _numbers(text: str) -> list[int]:
+    return [int(part) for part in text.split(",") if part.strip()]
+
+
+def pytest_command(args: argparse.Namespace, models: Path, out: Path) -> list[str]:
+    command = [
+        sys.executable,
+        "-m",
+        "pytest",
+        str(models),
+        f"--prune-models={models}",
+        f"--prune-batch-sizes={args.batch_sizes}",
+        f"--prune-device={args.device}",
+        f"--energy-report={out / REPORT}",
+        f"--junitxml={out / JUNIT}",
+        "-p",
+        "no:cacheprovider",
+        "-q",
+    ]
+    if args.max_seconds is not None:
+        command.append(f"--energy-max-seconds={args.max_seconds:g}")
+    if args.shard:
+        command.append(f"--prune-shard={args.shard}")
+    if args.resume:
+        command.append("--energy-resume")
+    return command
+
+
+def run(args: argparse.Namespace) -> int:
+    from pytest_pruneenergy.models.zoo import build_zoo
+
+    out: Path = args.out.resolve()
+    models = out / "models"
+    out.mkdir(parents=True, exist_ok=True)
+    if not (args.resume and models.is_dir()):  # the journal knows the files by their mtimes
+        build_zoo(
+            models,
+            layouts=args.archs.split(","),
+            pds=_numbers(args.pds),
+            gprs=_numbers(args.gprs),
+            input_size=224,
+            num_classes=SEED_CLASSES,
+            dataset=SEED_DATASET,
+        )
+    environment = dict(os.environ, PYTHONUNBUFFERED="1")
+    if args.code is not None:
+        environment["PYTHONPATH"] = os.pathsep.join(
+            [str(args.code.resolve()), environment.get("PYTHONPATH", "")]
+        )
+    command = pytest_command(args, models, out)
+    print(" ".join(command[1:]), flush=True)
+    began = time.perf_counter()
+    # From the output folder: run from the repository, `python -m pytest` would import the
+    # checkout's package ahead of --code's.
+    process = subprocess.Popen(command, env=environment, cwd=out)
+    try:
+        status = process.wait(timeout=args.stop_after)
+    except subprocess.TimeoutExpired:
+        process.send_signal(signal.SIGTERM)
+        status = process.wait()
+    wall_seconds = time.perf_counter() - began
+    previous = _read_json(out / RUN_JSON)
+    record = {
+        "command": command[1:],
+        "code": str(args.code) if args.code else "installed",
+        "exit_status": status,
+        "wall_seconds": wall_seconds + (previous.get("wall_seconds", 0.0) if args.resume else 0.0),
+        "calls": (previous.get("calls", 0) if args.resume else 0) + 1,
+    }
+    (out / RUN_JSON).write_text(json.dumps(record, indent=1))
+    print(f"exit status {status} after {wall_seconds:.0f} s", flush=True)
+    return 0
+
+
+def _read_json(path: Path) -> dict[str, Any]:
+    return json.loads(path.read_text()) if path.exists() else {}
+
+
+def junit_seconds(path: Path) -> float:
+    """The seconds pytest spent in its tests (setup, call and teardown), from JUnit XML."""
+    if not path.exists():
+        return float("nan")
+    return sum(float(case.get("time", 0)) for case in ElementTree.parse(path).iter("testcase"))
+
+
+def run_summary(folder: Path) -> dict[str, Any]:
+    """One run's items, seconds and phases, from its report folder and run.json."""
+    record = _read_json(folder / RUN_JSON)
+    table = pd.read_csv(folder / REPORT / CSV_NAME)
+    measured = table[table[STATUS] == STATUS_MEASURED] if STATUS in table else table
+    items = len(measured)
+    summary: dict[str, Any] = {
+        "run": folder.name,
+        "code": record.get("code", "installed"),
+        "items": items,
+        "failed": len(table) - items,
+        "batch_sizes": sorted(int(size) for size in measured[BATCH_SIZE].unique()),
+        "wall_seconds": record.get("wall_seconds", float("nan")),
+        "test_seconds": junit_seconds(folder / JUNIT),
+        "measured_seconds": float(measured[SECONDS_MEASURED].sum()),
+        "ci_met": int(measured[CI_TARGET_MET].astype(bool).sum())
+        if CI_TARGET_MET in measured
+        else None,
+        "gpu": _gpu(folder),
+    }
+    for column, key in (
+        (LOAD_SECONDS, "load_seconds"),
+        (WARMUP_SECONDS, "warmup_seconds"),
+        (ITEM_SECONDS, "item_seconds"),
+    ):
+        summary[key] = float(measured[column].sum()) if column in measured else None
+    return summary
+
+
+def _gpu(folder: Path) -> str:
+    path = folder / REPORT / RUN_CSV_NAME
+    if not path.exists():
+        return "unknown"
+    run_table = pd.read_csv(path)
+    return (
+        str(run_table[GPU].dropna().iloc[0])
+        if GPU in run_table and run_table[GPU].notna().any()
+        else "unknown"
+    )
+
+
+def _per_item(total: float | None, items: int) -> str:
+    if total is None or items == 0:
+        return "not recorded"
+    return f"{total / items:.2f}"
+
+
+def render(args: argparse.Namespace) -> int:
+    summaries = [run_summary(folder) for folder in args.folders]
+    folders = " ".join(str(folder) for folder in args.folders)
+    lines = [
+        "# Grid cost: rendered runs",
+        "",
+        f"Rendered by `python benchmarks/grid_cost.py render {folders} --page {args.page}`.",
+        "",
+        "Seconds per item are means over the run's measured items. *Measuring* is the energy "
+        "protocol's timed windows; *load* reading and building the model (once per model, "
+        "shown per item); *warm-up* the passes before the first window; *rest of item* "
+        "whatever else pytest spent on the item (counting, pytest-benchmark's share, setup); "
+        "*outside items* the wall time pytest spent outside its tests (start, collection, "
+        "report, figures). Where load and warm-up are *not recorded* (code from before those "
+        "columns), *rest of item* includes them.",
+        "",
+        "| run | code | GPU | items | batch sizes | wall s | s/item | measuring | load | warm-up "
+        "| rest of item | outside items s | CI met |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for summary in summaries:
+        items = summary["items"]
+        accounted = sum(
+            summary[key] or 0.0 for key in ("measured_seconds", "load_seconds", "warmup_seconds")
+        )
+        rest = summary["test_seconds"] - accounted
+        outside = summary["wall_seconds"] - summary["test_seconds"]
+        met = summary["ci_met"]
+        met_text = (
+            "not recorded" if met is None else f"{met}/{items} ({100 * met / max(items, 1):.0f} %)"
+        )
+        lines.append(
+            f"| {summary['run']} | {summary['code']} | {summary['gpu']} | {items} | "
+            f"{','.join(map(str, summary['batch_sizes']))} | {summary['wall_seconds']:.0f} | "
+            f"{summary['wall_seconds'] / max(items, 1):.2f} | "
+            f"{_per_item(summary['measured_seconds'], items)} | "
+            f"{_per_item(summary['load_seconds'], items)} | "
+            f"{_per_item(summary['warmup_seconds'], items)} | {_per_item(rest, items)} | "
+            f"{outside:.0f} | "
+            f"{met_text} |"
+        )
+    grid = [s for s in summaries if s["code"] == "installed"]
+    items = sum(s["items"] for s in grid)
+    if items:
+        wall = sum(s["wall_seconds"] for s in grid)
+        met = sum(s["ci_met"] or 0 for s in grid)
+        full_items = 198 * SEED_BATCH_SIZES
+        lines += [
+            "",
+            f"All runs of the installed code: {items} items in {wall:.0f} s of wall time, "
+            f"{wall / items:.2f} s per item, {met} of them ({100 * met / items:.0f} %) within the "
+            f"CI target. At that pace the seed's {full_items} items (five batch sizes) take "
+            f"{full_items * wall / items / 60:.0f} minutes on one GPU (extrapolated from these "
+            "runs, not measured).",
+        ]
+    write_page(args.page, lines)
+    return 0
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    commands = parser.add_subparsers(required=True)
+    run_parser = commands.add_parser("run", help="build the seed's zoo and measure (a shard of) it")
+    run_parser.add_argument("--out", type=Path, required=True)
+    run_parser.add_argument("--shard", default=None, help="I/N, as --prune-shard")
+    run_parser.add_argument("--batch-sizes", default="8,64")
+    run_parser.add_argument("--max-seconds", type=float, default=None, help="default: the plugin's")
+    run_parser.add_argument("--archs", default=",".join(SEED_LAYOUTS))
+    run_parser.add_argument("--pds", default=",".join(map(str, SEED_PDS)))
+    run_parser.add_argument("--gprs", default=",".join(map(str, SEED_GPRS)))
+    run_parser.add_argument("--device", default="cuda")
+    run_parser.add_argument("--code", type=Path, default=None, help="a checkout's package to run")
+    run_parser.add_argument("--stop-after", type=float, default=None, help="seconds, then SIGTERM")
+    run_parser.add_argument("--resume", action="store_true", help="continue the run in --out")
+    run_parser.set_defaults(handler=run)
+    render_parser = commands.add_parser("render", help="a page from run folders")
+    render_parser.add_argument("folders", type=Path, nargs="+")
+    render_parser.add_argument("--page", type=Path, required=True)
+    render_parser.set_defaults(handler=render)
+    args = parser.parse_args()
+    return args.handler(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

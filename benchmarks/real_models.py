@@ -1,0 +1,293 @@
+"""What does pruning buy the models people deploy, in FP32 and in bf16, and what do masks buy?
+
+``run`` writes, with ``pruneenergy zoo --source torchvision``'s code, ResNet-50 and MobileNetV2
+(1000 classes, 224x224) unpruned and pruned by Torch-Pruning at PD1, PD3 and PD5 x GPR 20, 40
+and 60 (random channels: energy depends on the shapes, not on which channels go), and VGG16 with
+50 % of every convolution's and linear layer's weights zeroed by magnitude
+(``torch.nn.utils.prune.l1_unstructured``, then ``prune.remove``) beside the same VGG16 unpruned.
+It measures them all with the plugin at batch sizes 1 and 64 in float32 and bfloat16
+(``--prune-dtypes``), writing the report folder, pytest's JUnit XML and ``run.json``.
+
+    python benchmarks/real_models.py run --out real             # GPU, torchvision, torch-pruning
+    python benchmarks/real_models.py render real docs/real-models.md
+
+``render`` writes the page: per architecture, format and batch size, each pruned model's
+compression, energy reduction with its 95 % CI and FPS change; whether pruning saves as much in
+bf16 as in FP32; where pruning costs energy; what the masked VGG16 saves.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+from benchlib import write_page
+
+from pytest_pruneenergy.report.schema import (
+    ARCHITECTURE,
+    BATCH_SIZE,
+    CI_TARGET_MET,
+    CR_FLOPS,
+    CR_PARAMETERS,
+    CSV_NAME,
+    DTYPE,
+    ENERGY_REDUCTION,
+    FPS,
+    FPS_REDUCTION,
+    GPR,
+    GPU,
+    JOULES_PER_SAMPLE,
+    MODEL_NAME,
+    PRUNING_DISTRIBUTION,
+    RUN_CSV_NAME,
+    STATUS,
+    STATUS_MEASURED,
+    ZERO_WEIGHTS,
+)
+from pytest_pruneenergy.report.table import reduction_ci95_column
+
+ARCHITECTURES = ("resnet50", "mobilenet_v2")
+PDS = (1, 3, 5)
+GPRS = (20, 40, 60)
+MASKED_ARCHITECTURE = "vgg16"
+MASKED_FRACTION = 0.5
+DATASET = "IMAGENET"
+BATCH_SIZES = "1,64"
+DTYPES = "float32,bfloat16"
+REPORT = "report"
+RUN_JSON = "run.json"
+REDUCTION_CI = "Energy Reduction CI95 (points)"
+
+
+def write_masked_pair(models: Path, seed: int = 0) -> None:
+    """VGG16 unpruned, and the same weights with half of each layer's zeroed by magnitude."""
+    import torch
+    from torch import nn
+    from torch.nn.utils import prune
+
+    from pytest_pruneenergy.models.naming import format_model_name
+    from pytest_pruneenergy.models.referenced import build_reference, save_referenced_model
+
+    reference = {"source": "torchvision", "name": MASKED_ARCHITECTURE, "kwargs": {}}
+    torch.manual_seed(seed)
+    module = build_reference(reference).eval()
+    unpruned = format_model_name(MASKED_ARCHITECTURE, DATASET)
+    shape = (3, 224, 224)
+    save_referenced_model(
+        models / f"{unpruned}.pth", module, reference, input_shape=shape, with_weights=True
+    )
+    for layer in module.modules():
+        if isinstance(layer, (nn.Conv2d, nn.Linear)):
+            prune.l1_unstructured(layer, "weight", amount=MASKED_FRACTION)
+            prune.remove(layer, "weight")
+    masked = format_model_name(
+        MASKED_ARCHITECTURE,
+        DATASET,
+        method="magnitude-unstructured",
+        pruning_distribution=1,
+        global_pruning_rate_percent=round(100 * MASKED_FRACTION),
+    )
+    save_referenced_model(
+        models / f"{masked}.pth", module, reference, input_shape=shape, with_weights=True
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    from pytest_pruneenergy.models.torch_pruning_zoo import build_pruned_zoo
+
+    out: Path = args.out.resolve()
+    models = out / "models"
+    if not (args.resume and models.is_dir()):  # the journal knows the files by their mtimes
+        references = [
+            {"source": "torchvision", "name": name, "kwargs": {}} for name in ARCHITECTURES
+        ]
+        build_pruned_zoo(models, references=references, pds=PDS, gprs=GPRS, dataset=DATASET)
+        write_masked_pair(models)
+    command = [
+        sys.executable,
+        "-m",
+        "pytest",
+        str(models),
+        f"--prune-models={models}",
+        f"--prune-batch-sizes={args.batch_sizes}",
+        f"--prune-dtypes={args.dtypes}",
+        f"--prune-device={args.device}",
+        f"--energy-max-seconds={args.max_seconds:g}",
+        f"--energy-report={out / REPORT}",
+        f"--junitxml={out / 'junit.xml'}",
+        "-p",
+        "no:cacheprovider",
+        "-q",
+    ] + (["--energy-resume"] if args.resume else [])
+    print(" ".join(command[1:]), flush=True)
+    began = time.perf_counter()
+    process = subprocess.Popen(command)
+    try:
+        status = process.wait(timeout=args.stop_after)
+    except subprocess.TimeoutExpired:
+        process.send_signal(signal.SIGTERM)
+        status = process.wait()
+    record = {
+        "command": command[1:],
+        "exit_status": status,
+        "wall_seconds": time.perf_counter() - began,
+    }
+    (out / RUN_JSON).write_text(json.dumps(record, indent=1))
+    return 0
+
+
+def results(folder: Path) -> pd.DataFrame:
+    """The measured rows with each pruned row's reduction CI, as the report computes it."""
+    table = pd.read_csv(folder / REPORT / CSV_NAME)
+    table[REDUCTION_CI] = reduction_ci95_column(table)
+    return table[table[STATUS] == STATUS_MEASURED].copy()
+
+
+def _signed(value: float, digits: int = 1) -> str:
+    return "n/a" if not math.isfinite(value) else f"{value:+.{digits}f}"
+
+
+def _reduction(row: pd.Series) -> str:
+    ci = row[REDUCTION_CI]
+    text = _signed(row[ENERGY_REDUCTION])
+    return text if not math.isfinite(ci) else f"{text} ± {ci:.1f}"
+
+
+def _pruned(table: pd.DataFrame) -> pd.DataFrame:
+    return table[table[MODEL_NAME].str.contains("_PRUNED")]
+
+
+def bf16_against_fp32(table: pd.DataFrame) -> list[str]:
+    """Per architecture and batch size: the mean energy reduction in each format."""
+    pruned = _pruned(table[table[ARCHITECTURE] != MASKED_ARCHITECTURE])
+    lines = [
+        "| architecture | batch | mean energy reduction FP32 (%) | bf16 (%) "
+        "| bf16 energy / FP32 energy, unpruned |",
+        "|---|---|---|---|---|",
+    ]
+    unpruned = table[~table[MODEL_NAME].str.contains("_PRUNED")]
+    for (architecture, batch), rows in pruned.groupby([ARCHITECTURE, BATCH_SIZE]):
+        means = rows.groupby(DTYPE)[ENERGY_REDUCTION].mean()
+        base = unpruned[(unpruned[ARCHITECTURE] == architecture) & (unpruned[BATCH_SIZE] == batch)]
+        joules = base.set_index(DTYPE)[JOULES_PER_SAMPLE]
+        ratio = joules.get("bfloat16", math.nan) / joules.get("float32", math.nan)
+        lines.append(
+            f"| {architecture} | {batch} | {_signed(means.get('float32', math.nan))} | "
+            f"{_signed(means.get('bfloat16', math.nan))} | {ratio:.2f} |"
+        )
+    return lines
+
+
+def costs_energy(table: pd.DataFrame) -> list[str]:
+    """The pruned rows whose energy rose beyond their CI."""
+    pruned = _pruned(table)
+    rose = pruned[pruned[ENERGY_REDUCTION] + pruned[REDUCTION_CI].fillna(0) < 0]
+    if rose.empty:
+        return ["No pruned model used more energy than its unpruned model beyond the CI."]
+    lines = [
+        "| model | format | batch | CR params (%) | energy reduction (%) |",
+        "|---|---|---|---|---|",
+    ]
+    for _, row in rose.iterrows():
+        lines.append(
+            f"| {row[MODEL_NAME]} | {row[DTYPE]} | {row[BATCH_SIZE]} | "
+            f"{row[CR_PARAMETERS]:.0f} | {_reduction(row)} |"
+        )
+    return lines
+
+
+def detail(table: pd.DataFrame) -> list[str]:
+    lines = []
+    for (architecture, dtype, batch), rows in _pruned(table).groupby(
+        [ARCHITECTURE, DTYPE, BATCH_SIZE]
+    ):
+        lines += [
+            "",
+            f"### {architecture}, {dtype}, batch {batch}",
+            "",
+            "| PD | GPR | CR params (%) | CR FLOPs (%) | energy (J/sample) | energy reduction (%) "
+            "| FPS | FPS reduction (%) | zero weights (%) | CI met |",
+            "|---|---|---|---|---|---|---|---|---|---|",
+        ]
+        for _, row in rows.sort_values([PRUNING_DISTRIBUTION, GPR]).iterrows():
+            lines.append(
+                f"| {row[PRUNING_DISTRIBUTION]} | {row[GPR]:g} | {row[CR_PARAMETERS]:.1f} | "
+                f"{row[CR_FLOPS]:.1f} | {row[JOULES_PER_SAMPLE]:.4g} | {_reduction(row)} | "
+                f"{row[FPS]:.0f} | {_signed(row[FPS_REDUCTION])} | {row[ZERO_WEIGHTS]:.0f} | "
+                f"{row[CI_TARGET_MET]} |"
+            )
+    return lines
+
+
+def render(args: argparse.Namespace) -> int:
+    table = results(args.folder)
+    run_record = json.loads((args.folder / RUN_JSON).read_text())
+    run_table = pd.read_csv(args.folder / REPORT / RUN_CSV_NAME)
+    gpu = ", ".join(sorted(run_table[GPU].dropna().astype(str).unique())) or "unknown GPU"
+    masked = table[table[ARCHITECTURE] == MASKED_ARCHITECTURE]
+    masked_pruned = _pruned(masked)
+    lines = [
+        "# Real models: ResNet-50 and MobileNetV2 pruned by Torch-Pruning, FP32 and bf16",
+        "",
+        f"Rendered by `python benchmarks/real_models.py render {args.folder} {args.page}` from a "
+        f"run on {gpu} ({len(table)} items in {run_record['wall_seconds']:.0f} s; pytest exit "
+        f"status {run_record['exit_status']}). The run: `python benchmarks/real_models.py run "
+        "--out DIR` ([benchmarks/README.md](../benchmarks/README.md#real_modelspy)).",
+        "",
+        "## Does pruning save as much in bf16 as in FP32?",
+        "",
+        *bf16_against_fp32(table),
+        "",
+        "## Where pruning costs energy",
+        "",
+        *costs_energy(table),
+        "",
+        "## Masks: VGG16 with half its weights zeroed",
+        "",
+        "| format | batch | zero weights (%) | CR params (%) | energy reduction (%) "
+        "| FPS reduction (%) |",
+        "|---|---|---|---|---|---|",
+    ]
+    for _, row in masked_pruned.sort_values([DTYPE, BATCH_SIZE]).iterrows():
+        lines.append(
+            f"| {row[DTYPE]} | {row[BATCH_SIZE]} | {row[ZERO_WEIGHTS]:.0f} | "
+            f"{row[CR_PARAMETERS]:.0f} | {_reduction(row)} | {_signed(row[FPS_REDUCTION])} |"
+        )
+    lines += [
+        "",
+        "## Every pruned model",
+        *detail(table[table[ARCHITECTURE] != MASKED_ARCHITECTURE]),
+    ]
+    write_page(args.page, lines)
+    return 0
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    commands = parser.add_subparsers(required=True)
+    run_parser = commands.add_parser("run", help="build the models and measure them")
+    run_parser.add_argument("--out", type=Path, required=True)
+    run_parser.add_argument("--batch-sizes", default=BATCH_SIZES)
+    run_parser.add_argument("--dtypes", default=DTYPES)
+    run_parser.add_argument("--max-seconds", type=float, default=10.0)
+    run_parser.add_argument("--device", default="cuda")
+    run_parser.add_argument("--stop-after", type=float, default=None, help="seconds, then SIGTERM")
+    run_parser.add_argument("--resume", action="store_true", help="continue the run in --out")
+    run_parser.set_defaults(handler=run)
+    render_parser = commands.add_parser("render", help="the page from a run folder")
+    render_parser.add_argument("folder", type=Path)
+    render_parser.add_argument("page", type=Path)
+    render_parser.set_defaults(handler=render)
+    args = parser.parse_args()
+    return args.handler(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,106 @@
+"""Models as people deploy them: numeric formats, masks, pairing beyond names."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import torch
+
+from ..conftest import tiny_alexnet, write_tiny_model, write_tiny_zoo
+from .test_plugin import run_pytest
+
+
+def test_each_numeric_format_is_an_item_and_pairs_within_its_format(tmp_path: Path) -> None:
+    write_tiny_zoo(tmp_path / "models")
+    result = run_pytest(
+        tmp_path,
+        "--prune-models=models",
+        "--prune-batch-sizes=2",
+        "--prune-dtypes=float32,bfloat16",
+        "--prune-channels-last",
+        "--energy-report=report",
+        "-v",
+    )
+    assert result.returncode == 0, result.output
+    assert "test_energy[AlexNet_TINY_UNPRUNED-bs2-bf16]" in result.output
+    assert "test_energy[AlexNet_TINY_UNPRUNED-bs2-fp32]" in result.output
+    table = result.table("report")
+    assert sorted(set(table["Dtype"])) == ["bfloat16", "float32"]
+    assert table["Channels Last"].all()
+    pruned = table[table["MODEL_NAME"] == "AlexNet_TINY_random_PD1_GPR-50_PRUNED"]
+    assert len(pruned) == 2 and pruned["Energy Reduction (%)"].notna().all()
+    # Counting does not depend on the format.
+    assert pruned["Parameters"].nunique() == 1 and pruned["MACs"].nunique() == 1
+
+
+def test_a_masked_model_is_said_to_save_nothing(tmp_path: Path) -> None:
+    from pytest_pruneenergy.models.architectures import build_model
+    from pytest_pruneenergy.models.loading import save_described_model
+
+    models = tmp_path / "models"
+    write_tiny_zoo(models)
+    masked = build_model(tiny_alexnet())
+    with torch.no_grad():
+        for layer in masked.modules():
+            if isinstance(layer, (torch.nn.Conv2d, torch.nn.Linear)):
+                layer.weight[layer.weight.abs() < layer.weight.abs().median()] = 0
+    save_described_model(
+        models / "AlexNet_TINY_magnitude_PD1_GPR-50_PRUNED.pth",
+        tiny_alexnet(),
+        input_shape=(3, 64, 64),
+        state_dict=masked.state_dict(),
+    )
+    result = run_pytest(tmp_path, "--prune-models=models", "--prune-batch-sizes=1")
+    summary = " ".join(result.summary().split())
+    assert "zero weights: 1 model(s) are 20 % zeros or more" in summary
+    assert "dense kernels multiply zeros like any weight" in summary
+    assert (
+        "named GPR-50 but no smaller than its baseline: AlexNet_TINY_magnitude_PD1_GPR-50_PRUNED"
+        in summary
+    )
+
+
+def test_a_manifest_pairs_files_named_any_way(tmp_path: Path) -> None:
+    models = tmp_path / "models"
+    models.mkdir()
+    write_tiny_model(models / "dense.pth")
+    write_tiny_model(models / "slim_a.pth", conv_channels=(2,) * 5)
+    (tmp_path / "pytest.ini").write_text(
+        "[pytest]\nprune_manifest =\n    slim_*.pth -> dense.pth method=l1 gpr=50\n"
+    )
+    result = run_pytest(
+        tmp_path, "--prune-models=models", "--prune-batch-sizes=1", "--energy-report"
+    )
+    assert result.returncode == 0, result.output
+    assert "name follows neither" not in result.output
+    table = result.table()
+    slim = table[table["MODEL_NAME"] == "slim_a"].iloc[0]
+    assert (slim["Baseline Model"], slim["Method"], slim["GPR"]) == ("dense", "l1", 50.0)
+    assert slim["CR (%) measured in FLOPs"] > 0
+
+
+PARSER = """
+from pytest_pruneenergy.models.naming import ModelName
+
+def pytest_pruneenergy_parse_name(path):
+    team, arch, rate = path.stem.split("-")
+    return ModelName(stem=path.stem, architecture=arch, dataset=team, is_baseline=rate == "0",
+                     method="ours", global_pruning_rate_percent=float(rate))
+"""
+
+
+def test_a_teams_own_naming_convention_through_the_parse_hook(tmp_path: Path) -> None:
+    models = tmp_path / "models"
+    models.mkdir()
+    write_tiny_model(models / "vision-alexnet-0.pth")
+    write_tiny_model(models / "vision-alexnet-50.pth", conv_channels=(2,) * 5)
+    (tmp_path / "conftest.py").write_text(PARSER)
+    result = run_pytest(
+        tmp_path, "--prune-models=models", "--prune-batch-sizes=1", "--energy-report"
+    )
+    assert result.returncode == 0, result.output
+    table = result.table()
+    pruned = table[table["MODEL_NAME"] == "vision-alexnet-50"].iloc[0]
+    assert pruned["Baseline Model"] == "vision-alexnet-0"
+    assert re.fullmatch(r"-?\d+(\.\d+)?", str(pruned["Energy Reduction (%)"]))
