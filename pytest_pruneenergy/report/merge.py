@@ -122,9 +122,7 @@ def _failures_of(
         dtype = _text_or_none(row.get(col.DTYPE))
         if (model, size, dtype) not in done:
             reason = "" if pd.isna(row[col.ERROR]) else str(row[col.ERROR])
-            failures.append(
-                ItemFailure(model, str(row[col.MODEL_PATH]), size, reason, dtype=dtype)
-            )
+            failures.append(ItemFailure(model, str(row[col.MODEL_PATH]), size, reason, dtype=dtype))
     return failures
 
 
