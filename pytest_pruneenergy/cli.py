@@ -465,9 +465,10 @@ def _add_report_command(commands: argparse._SubParsersAction) -> None:
     report = commands.add_parser(
         "report",
         help="redraw the figures and write report.html from a results CSV",
-        description="Read a results CSV (pruneenergy's, or PruneEnergyAnalyzer's with its 15 "
-        "columns), redraw the figures and write report.html: one self-contained page with the "
-        "findings, a sortable results table and the figures embedded.",
+        description="Read a results CSV (pruneenergy's, or any of PruneEnergyAnalyzer's: "
+        "results.csv, prepared_results.csv, results_with_compression_ratios.csv), redraw the "
+        "figures and write report.html: one self-contained page with a summary, the findings "
+        "per question, a sortable results table and the figures embedded.",
     )
     report.add_argument("results_csv", metavar="RESULTS.csv", type=Path)
     report.add_argument(
@@ -477,33 +478,56 @@ def _add_report_command(commands: argparse._SubParsersAction) -> None:
         "--metadata", type=Path, metavar="FILE", help="per-model metadata (e.g. accuracy)"
     )
     report.add_argument("--metric", metavar="NAME", help="the metadata column to trade off")
+    report.add_argument(
+        "--max-joules",
+        type=float,
+        metavar="J",
+        help="recommend per model the smallest batch size at or below J joules per sample",
+    )
+    report.add_argument(
+        "--min-fps",
+        type=float,
+        metavar="FPS",
+        help="recommend per model the smallest batch size reaching FPS frames per second",
+    )
     report.set_defaults(run=_run_report)
 
 
 def _run_report(args: argparse.Namespace) -> int:
-    from .report.html import findings_or_reason, write_html_report
+    from .report.html import write_html_report
     from .report.plots import write_figures
-    from .report.schema import ResultsFileError, read_results_csv
+    from .report.reading import ResultsFileError, read_results_file
+    from .report.writer import Advice, advised_findings
 
     if args.metadata is not None and not args.metadata.is_file():
         return _usage_error("report", f"{args.metadata}: no such metadata file")
     try:
-        table = read_results_csv(args.results_csv)
+        results = read_results_file(args.results_csv)
     except ResultsFileError as error:
         return _usage_error("report", str(error))
-    out_dir = args.out if args.out is not None else args.results_csv.parent
-    findings, note = findings_or_reason(table, metadata_path=args.metadata, metric=args.metric)
-    if note is not None:
+    for note in results.notes:
         print(f"pruneenergy report: {note}", file=sys.stderr)
+    table = results.table
+    out_dir = args.out if args.out is not None else args.results_csv.parent
+    advice = Advice(
+        max_joules=args.max_joules,
+        min_fps=args.min_fps,
+        metadata_path=args.metadata,
+        metric=args.metric,
+    )
+    findings = advised_findings(table, advice)
+    if findings.note is not None:
+        print(f"pruneenergy report: {findings.note}", file=sys.stderr)
     try:
         figures = write_figures(table, out_dir)
-        html_path = write_html_report(
-            table, out_dir, figures=figures, findings=findings, findings_note=note
-        )
+        html_path = write_html_report(table, out_dir, figures=figures, findings=findings)
     except OSError as error:
         print(f"pruneenergy report: cannot write to {out_dir}: {error}", file=sys.stderr)
         return EXIT_FAILED
-    print(f"wrote {html_path} ({len(figures)} figures, {len(findings)} findings)")
+    print(
+        f"wrote {html_path} ({len(figures)} figures, {len(findings.summary)} summary sentences, "
+        f"{len(findings.sentences)} findings; read as {results.form})"
+    )
     return EXIT_OK
 
 

@@ -43,6 +43,9 @@ class Measurement:
     cuda_graph: bool = False
     # What the file's name says; None where it follows no convention.
     name: ModelName | None = None
+    # fvcore's count per sample (the seed tool's FLOPs, models/counting.py); None where it is
+    # unknown (TorchScript, or recorded before it was counted).
+    fvcore_flops: int | None = None
 
     def __post_init__(self) -> None:
         if self.name is None:
