@@ -180,7 +180,7 @@ def recommend_within_tolerance(
 
 def summary(table: pd.DataFrame) -> list[str]:
     """The few sentences at the top of report.html (findings/summary.py)."""
-    return summary_sentences(table)
+    return summary_sentences(analysis_rows(table))
 
 
 def findings_by_question(
@@ -199,6 +199,7 @@ def findings_by_question(
     table carries (the seed's ``YOUR_METRIC``). ``metric`` may be left out when there is one."""
     if metadata is None and metric is not None and metadata_in_table(table) is None:
         raise ValueError(f"metric {metric!r} given without metadata to read it from")
+    table = analysis_rows(table)  # once, for every finding below
     batch = batch_sentences(table)
     if max_joules is not None or min_fps is not None:
         recommendations = recommend_batch_size(table, max_joules=max_joules, min_fps=min_fps)

@@ -137,7 +137,9 @@ def metadata_in_table(table: pd.DataFrame) -> pd.DataFrame | None:
     metrics = [
         column
         for column in table.columns
-        if column not in col.COLUMNS and pd.to_numeric(table[column], errors="coerce").notna().any()
+        if column not in col.COLUMNS
+        and not str(column).startswith("_")  # the analysis' own working columns
+        and pd.to_numeric(table[column], errors="coerce").notna().any()
     ]
     if not metrics:
         return None

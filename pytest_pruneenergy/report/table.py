@@ -260,16 +260,16 @@ def reduction_spread_column(table: pd.DataFrame, spread_column: str) -> pd.Serie
     """``reduction_ci95_column`` for any spread of the energy per sample given as a half-width
     (``STD Energy per Sample (J)``, one standard deviation, for the seed tool's CSV): the
     propagation is the same for any independent half-widths."""
-    joules = pd.to_numeric(table[col.JOULES_PER_SAMPLE], errors="coerce")
-    spread = pd.to_numeric(table[spread_column], errors="coerce")
+    joules = pd.to_numeric(table[col.JOULES_PER_SAMPLE], errors="coerce").to_numpy(float)
+    spread = pd.to_numeric(table[spread_column], errors="coerce").to_numpy(float)
+    position = {label: index for index, label in enumerate(table.index)}
     values = []
-    for label, baseline in baseline_row_labels(table).items():
+    for index, baseline in enumerate(baseline_row_labels(table)):
+        other = None if baseline is None else position[baseline]
         values.append(
             math.nan
-            if baseline is None or baseline == label
-            else reduction_ci95_or_nan(
-                joules[label], spread[label], joules[baseline], spread[baseline]
-            )
+            if other is None or other == index
+            else reduction_ci95_or_nan(joules[index], spread[index], joules[other], spread[other])
         )
     return pd.Series(values, index=table.index, dtype=float)
 

@@ -66,3 +66,8 @@ def test_one_model_named_with_and_without_its_extension_is_named_twice(tmp_path)
     path.write_text("MODEL_NAME,acc\na.pth,0.1\na,0.2\n")
     with pytest.raises(ValueError, match=r"models named more than once: a, a\.pth"):
         read_metadata(path)
+
+
+def test_the_analysis_working_columns_are_no_metric():
+    carried = results().assign(_reduction_half_width=1.0)
+    assert metadata_in_table(carried) is None

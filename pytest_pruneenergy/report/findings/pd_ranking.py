@@ -12,11 +12,16 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-import numpy as np
 import pandas as pd
 
 from .. import schema as col
-from .rows import REDUCTION_HALF_WIDTH, analysis_rows, pruned_rows, uncertainty_kind
+from .rows import (
+    REDUCTION_HALF_WIDTH,
+    analysis_rows,
+    mean_half_width,
+    pruned_rows,
+    uncertainty_kind,
+)
 from .uncertainty import Estimate, kind_text, known, leaders, listed, mean_estimate
 
 
@@ -78,9 +83,7 @@ def _per_gpr(table: pd.DataFrame) -> pd.DataFrame:
     keys = [col.ARCHITECTURE, col.BATCH_SIZE, col.PRUNING_DISTRIBUTION, col.GPR]
     grouped = pruned.groupby(keys, sort=True)
     merged = grouped[[col.ENERGY_REDUCTION, col.CR_FLOPS]].mean()
-    merged[REDUCTION_HALF_WIDTH] = grouped[REDUCTION_HALF_WIDTH].agg(
-        lambda widths: np.nan if widths.isna().any() else np.sqrt((widths**2).sum()) / len(widths)
-    )
+    merged[REDUCTION_HALF_WIDTH] = mean_half_width(pruned, keys)
     return merged.reset_index()
 
 

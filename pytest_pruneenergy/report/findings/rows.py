@@ -40,7 +40,10 @@ CURVE_KEYS = [col.ARCHITECTURE, col.PRUNING_DISTRIBUTION, col.BATCH_SIZE]
 def analysis_rows(table: pd.DataFrame) -> pd.DataFrame:
     """The rows to analyse: measured ones, numbers as floats (empty as NaN), batch sizes as int,
     the columns the seed's CSV lacks added empty (``Dataset`` as ""), and each row's reduction
-    half-width in ``REDUCTION_HALF_WIDTH`` (``reduction_uncertainty``)."""
+    half-width in ``REDUCTION_HALF_WIDTH`` (``reduction_uncertainty``). Rows it made already
+    are returned as they are, so that one preparation serves every finding."""
+    if REDUCTION_HALF_WIDTH in table.columns:
+        return table
     rows = table
     if col.STATUS in rows.columns:
         rows = rows[rows[col.STATUS].astype(str) == col.STATUS_MEASURED]
@@ -113,9 +116,17 @@ def curve_points(rows: pd.DataFrame, cr_column: str) -> pd.DataFrame:
     half-width (NaN where a row's is unknown) over seeds and methods. Columns: the CR column,
     ``Energy Reduction (%)``, ``REDUCTION_HALF_WIDTH``."""
     known = rows.dropna(subset=[cr_column, col.ENERGY_REDUCTION])
-    grouped = known.groupby(col.GPR, sort=True)
-    points = grouped[[cr_column, col.ENERGY_REDUCTION]].mean()
-    points[REDUCTION_HALF_WIDTH] = grouped[REDUCTION_HALF_WIDTH].agg(
-        lambda widths: np.nan if widths.isna().any() else np.sqrt((widths**2).sum()) / len(widths)
-    )
+    points = known.groupby(col.GPR, sort=True)[[cr_column, col.ENERGY_REDUCTION]].mean()
+    points[REDUCTION_HALF_WIDTH] = mean_half_width(known, [col.GPR])
     return points.sort_values(cr_column)
+
+
+def mean_half_width(rows: pd.DataFrame, keys: list[str]) -> pd.Series:
+    """Per group of ``keys``, the half-width of the mean of its rows' reductions (independent:
+    in quadrature over the count); NaN where a row's is unknown."""
+    widths = rows[REDUCTION_HALF_WIDTH]
+    grouper = [rows[key] for key in keys]
+    squares = (widths**2).groupby(grouper, sort=True).sum()
+    counts = widths.groupby(grouper, sort=True).size()
+    unknown = widths.isna().groupby(grouper, sort=True).any()
+    return (np.sqrt(squares) / counts).where(~unknown)
