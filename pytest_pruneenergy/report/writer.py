@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from ..items.measurement import ItemFailure, Measurement
-from .schema import CSV_NAME, RUN_CSV_NAME
+from .schema import CSV_NAME, RUN_CSV_NAME, model_stem
 from .table import GateCells
 
 
@@ -39,7 +39,8 @@ def advice_lines(table: Any, advice: Advice) -> list[str]:
         )
     except Exception as error:  # advice must never cost the report
         return [f"batch size advice could not be computed: {type(error).__name__}: {error}"]
-    return [f"advice: {r.model}: {r.reason}" for r in recommendations]
+    # The terminal names models by stem, as the summary table and the item ids do.
+    return [f"advice: {model_stem(r.model)}: {r.reason}" for r in recommendations]
 
 
 def advised_findings(table: Any, advice: Advice) -> Any:
