@@ -47,6 +47,7 @@ from pytest_pruneenergy.report.schema import (
     MODEL_NAME,
     RUN_CSV_NAME,
     SECONDS_MEASURED,
+    model_stem,
 )
 
 # Terminal lines that would mean the run did not keep families or GPUs apart.
@@ -94,7 +95,7 @@ def run_way(command: list[str], report: Path) -> dict[str, Any]:
         "seconds": seconds,
         "results": [
             {
-                "model": row[MODEL_NAME],
+                "model": model_stem(row[MODEL_NAME]),  # the CSV names files; items key on stems
                 "batch": int(row[BATCH_SIZE]),
                 "device": row[DEVICE],
                 "joules_per_sample": float(row[JOULES_PER_SAMPLE] or "nan"),

@@ -25,7 +25,7 @@ EXIT_FAILED = 1
 EXIT_USAGE = 2
 
 PROGRESS_BAR_WIDTH = 30
-COUNT_CSV_HEADER = ("model", "params", "macs", "flops_2x_macs", "input_shape")
+COUNT_CSV_HEADER = ("model", "params", "macs", "flops_2x_macs", "input_shape", "fvcore_flops")
 HISTORY_CSV_NAME = "energy_history.csv"
 
 CountRow = tuple[str, "ModelCounts", tuple[int, ...]]  # model name, counts, input shape
@@ -292,8 +292,10 @@ def _add_count_command(commands: argparse._SubParsersAction) -> None:
     count = commands.add_parser(
         "count",
         help="print parameters, MACs and FLOPs of model files",
-        description="Print parameters, MACs and FLOPs (= 2 x MACs) per sample of model files, "
-        "or of the model files directly inside folders.",
+        description="Print parameters, MACs, FLOPs (= 2 x MACs) and fvcore's FLOPs (the seed "
+        "tool's count) per sample of model files, or of the model files directly inside "
+        "folders. Described-model files (pruneenergy zoo) are counted from their description "
+        "alone, without drawing or reading weights.",
     )
     count.add_argument("paths", metavar="PATH", type=Path, nargs="+")
     count.add_argument("--csv", type=Path, metavar="FILE", help="also write the table as CSV")
@@ -352,9 +354,18 @@ def model_files(paths: Sequence[Path]) -> list[Path]:
 def _count_file(
     path: Path, input_shape: list[int] | None, *, allow_pickle: bool
 ) -> CountRow | None:
-    from .models.counting import count_model
-    from .models.loading import ModelLoadError, PickleRefused, load_model_file
+    from .models.counting import count_description, count_model
+    from .models.loading import ModelLoadError, PickleRefused, load_model_file, read_description
 
+    description = read_description(path)
+    if description is not None:
+        shape = tuple(input_shape or description.input_shape)
+        try:
+            counts = count_description(description, shape)
+        except Exception:  # e.g. an input too small: the full load below reports it
+            counts = None
+        if counts is not None:
+            return (path.stem, counts, shape)
     try:
         loaded = load_model_file(path, allow_pickle=allow_pickle)
     except PickleRefused as error:
@@ -380,29 +391,44 @@ def _count_file(
 
 def format_count_table(rows: Sequence[CountRow]) -> str:
     """A plain-text table, one model per line, numbers with thousands separators."""
-    header = ("model", "params", "MACs", "FLOPs", "input")
+    header = ("model", "params", "MACs", "FLOPs", "fvcore", "input")
     lines = [
-        (name, f"{counts.params:,}", f"{counts.macs:,}", f"{counts.flops:,}", format_shape(shape))
+        (
+            name,
+            f"{counts.params:,}",
+            f"{counts.macs:,}",
+            f"{counts.flops:,}",
+            "-" if counts.fvcore_flops is None else f"{counts.fvcore_flops:,}",
+            format_shape(shape),
+        )
         for name, counts, shape in rows
     ]
-    widths = [max(len(line[column]) for line in [header, *lines]) for column in range(5)]
+    widths = [max(len(line[column]) for line in [header, *lines]) for column in range(6)]
 
     def render(cells: Sequence[str]) -> str:
         name, *numbers, shape = cells
-        aligned = [number.rjust(width) for number, width in zip(numbers, widths[1:4], strict=True)]
+        aligned = [number.rjust(width) for number, width in zip(numbers, widths[1:5], strict=True)]
         return "  ".join([name.ljust(widths[0]), *aligned, shape]).rstrip()
 
-    note = "per sample (batch of one); FLOPs = 2 x MACs (one multiply-add = 2 FLOPs)"
-    return "\n".join([note, render(header), *(render(line) for line in lines)])
+    notes = [
+        "per sample (batch of one); FLOPs = 2 x MACs (one multiply-add = 2 FLOPs)",
+        "fvcore = the seed tool's FLOPs (fvcore: MACs plus pooling and norm elements; its CSV "
+        "multiplies them by the batch size)",
+    ]
+    return "\n".join([*notes, render(header), *(render(line) for line in lines)])
 
 
 def write_count_csv(path: Path, rows: Sequence[CountRow]) -> None:
-    """The table of ``format_count_table`` as CSV, with raw integers."""
+    """The table of ``format_count_table`` as CSV, with raw integers (``fvcore_flops`` empty
+    where unknown)."""
     with path.open("w", newline="", encoding="utf-8") as file:
         writer = csv.writer(file)
         writer.writerow(COUNT_CSV_HEADER)
         for name, counts, shape in rows:
-            writer.writerow([name, counts.params, counts.macs, counts.flops, format_shape(shape)])
+            fvcore = "" if counts.fvcore_flops is None else counts.fvcore_flops
+            writer.writerow(
+                [name, counts.params, counts.macs, counts.flops, format_shape(shape), fvcore]
+            )
 
 
 # -- history and compare -----------------------------------------------------------------------
@@ -497,9 +523,10 @@ def _add_report_command(commands: argparse._SubParsersAction) -> None:
     report = commands.add_parser(
         "report",
         help="redraw the figures and write report.html from a results CSV",
-        description="Read a results CSV (pruneenergy's, or PruneEnergyAnalyzer's with its 15 "
-        "columns), redraw the figures and write report.html: one self-contained page with the "
-        "findings, a sortable results table and the figures embedded.",
+        description="Read a results CSV (pruneenergy's, or any of PruneEnergyAnalyzer's: "
+        "results.csv, prepared_results.csv, results_with_compression_ratios.csv), redraw the "
+        "figures and write report.html: one self-contained page with a summary, the findings "
+        "per question, a sortable results table and the figures embedded.",
     )
     report.add_argument("results_csv", metavar="RESULTS.csv", type=Path)
     report.add_argument(
@@ -509,33 +536,56 @@ def _add_report_command(commands: argparse._SubParsersAction) -> None:
         "--metadata", type=Path, metavar="FILE", help="per-model metadata (e.g. accuracy)"
     )
     report.add_argument("--metric", metavar="NAME", help="the metadata column to trade off")
+    report.add_argument(
+        "--max-joules",
+        type=float,
+        metavar="J",
+        help="recommend per model the smallest batch size at or below J joules per sample",
+    )
+    report.add_argument(
+        "--min-fps",
+        type=float,
+        metavar="FPS",
+        help="recommend per model the smallest batch size reaching FPS frames per second",
+    )
     report.set_defaults(run=_run_report)
 
 
 def _run_report(args: argparse.Namespace) -> int:
-    from .report.html import findings_or_reason, write_html_report
+    from .report.html import write_html_report
     from .report.plots import write_figures
-    from .report.schema import ResultsFileError, read_results_csv
+    from .report.reading import ResultsFileError, read_results_file
+    from .report.writer import Advice, advised_findings
 
     if args.metadata is not None and not args.metadata.is_file():
         return _usage_error("report", f"{args.metadata}: no such metadata file")
     try:
-        table = read_results_csv(args.results_csv)
+        results = read_results_file(args.results_csv)
     except ResultsFileError as error:
         return _usage_error("report", str(error))
-    out_dir = args.out if args.out is not None else args.results_csv.parent
-    findings, note = findings_or_reason(table, metadata_path=args.metadata, metric=args.metric)
-    if note is not None:
+    for note in results.notes:
         print(f"pruneenergy report: {note}", file=sys.stderr)
+    table = results.table
+    out_dir = args.out if args.out is not None else args.results_csv.parent
+    advice = Advice(
+        max_joules=args.max_joules,
+        min_fps=args.min_fps,
+        metadata_path=args.metadata,
+        metric=args.metric,
+    )
+    findings = advised_findings(table, advice)
+    if findings.note is not None:
+        print(f"pruneenergy report: {findings.note}", file=sys.stderr)
     try:
         figures = write_figures(table, out_dir)
-        html_path = write_html_report(
-            table, out_dir, figures=figures, findings=findings, findings_note=note
-        )
+        html_path = write_html_report(table, out_dir, figures=figures, findings=findings)
     except OSError as error:
         print(f"pruneenergy report: cannot write to {out_dir}: {error}", file=sys.stderr)
         return EXIT_FAILED
-    print(f"wrote {html_path} ({len(figures)} figures, {len(findings)} findings)")
+    print(
+        f"wrote {html_path} ({len(figures)} figures, {len(findings.summary)} summary sentences, "
+        f"{len(findings.sentences)} findings; read as {results.form})"
+    )
     return EXIT_OK
 
 

@@ -463,3 +463,31 @@ def test_the_seed_phase_page_sets_each_seed_length_against_ours_on_the_same_mach
     # Without ours the comparison cells stay empty
     assert main(["render", str(phase), str(page)]) == 0
     assert "| 0.105 | 0.21 |  |  |" in page.read_text()
+
+
+def test_seed_parameters_sets_published_counts_against_structural_ones(scripts):
+    import pandas as pd
+    from seed_parameters import compare, render
+
+    published = pd.DataFrame(
+        {
+            "MODEL_NAME": [
+                "AlexNet_D_UNPRUNED.pth",
+                "AlexNet_D_random_PD3_GPR-40_PRUNED_SEED_2.pth",
+            ],
+            "Parameters": [1000, 600],
+        }
+    )
+    counts = pd.DataFrame(
+        {
+            "model": ["AlexNet_D_UNPRUNED", "AlexNet_D_random_PD3_GPR-40_PRUNED"],
+            "params": [1000, 500],
+        }
+    )
+    table = compare(published, counts)
+    pruned = table[table["pd"] == "PD3"].iloc[0]
+    assert (pruned["published CR (%)"], pruned["structural CR (%)"]) == (40.0, 50.0)
+    assert render(table) == (
+        "alexnet: 1 of 1 pruned models published with more parameters than their structure "
+        "(100 to 100 more); parameter CR understated by 10.0 to 10.0 points"
+    )

@@ -21,8 +21,10 @@ class TerminalStream(io.StringIO):
 
 
 def table_rows(stdout: str) -> list[list[str]]:
-    """The table's model lines, split into cells, without the note and the header."""
-    return [line.split() for line in stdout.splitlines()[2:]]
+    """The table's model lines, split into cells, without the notes and the header."""
+    lines = stdout.splitlines()
+    header = next(index for index, line in enumerate(lines) if line.startswith("model "))
+    return [line.split() for line in lines[header + 1 :]]
 
 
 def tiny_counts(shape=TINY_INPUT_SHAPE):
@@ -104,7 +106,8 @@ def test_count_prints_params_macs_and_flops_of_each_file_in_a_folder(tiny_zoo, c
     assert cli.main(["count", str(tiny_zoo)]) == 0
     out = capsys.readouterr().out
     assert "FLOPs = 2 x MACs" in out.splitlines()[0]
-    assert out.splitlines()[1].split() == ["model", "params", "MACs", "FLOPs", "input"]
+    assert "fvcore = the seed tool's FLOPs" in out.splitlines()[1]
+    assert out.splitlines()[2].split() == ["model", "params", "MACs", "FLOPs", "fvcore", "input"]
     rows = table_rows(out)
     assert [row[0] for row in rows] == [
         "AlexNet_TINY_UNPRUNED",
@@ -112,7 +115,13 @@ def test_count_prints_params_macs_and_flops_of_each_file_in_a_folder(tiny_zoo, c
         "AlexNet_TINY_random_PD3_GPR-50_PRUNED_SEED_1",
     ]
     counts = tiny_counts()
-    assert rows[0][1:] == [f"{counts.params:,}", f"{counts.macs:,}", f"{counts.flops:,}", "3x64x64"]
+    assert rows[0][1:] == [
+        f"{counts.params:,}",
+        f"{counts.macs:,}",
+        f"{counts.flops:,}",
+        f"{counts.fvcore_flops:,}",
+        "3x64x64",
+    ]
 
 
 def test_count_reads_only_model_files_directly_inside_a_folder(tiny_zoo, capsys):
@@ -127,9 +136,11 @@ def test_count_input_shape_option_overrides_the_files_own(tiny_zoo, capsys):
     path = tiny_zoo / "AlexNet_TINY_UNPRUNED.pth"
     assert cli.main(["count", str(path), "--input-shape", "3,96,96"]) == 0
     [row] = table_rows(capsys.readouterr().out)
+    counts = tiny_counts((3, 96, 96))
     assert row[2:] == [
-        f"{tiny_counts((3, 96, 96)).macs:,}",
-        f"{tiny_counts((3, 96, 96)).flops:,}",
+        f"{counts.macs:,}",
+        f"{counts.flops:,}",
+        f"{counts.fvcore_flops:,}",
         "3x96x96",
     ]
 
@@ -141,7 +152,8 @@ def test_count_uses_3x224x224_for_files_that_record_no_input_shape(tmp_path, cap
     torch.jit.save(torch.jit.trace(model, torch.zeros(1, 3, 8, 8)), path)
     assert cli.main(["count", str(path)]) == 0
     [row] = table_rows(capsys.readouterr().out)
-    assert row[2:] == [f"{2 * 3 * 224 * 224:,}", f"{2 * 2 * 3 * 224 * 224:,}", "3x224x224"]
+    # fvcore's pool count cannot be seen inside TorchScript: "-", not a wrong number.
+    assert row[2:] == [f"{2 * 3 * 224 * 224:,}", f"{2 * 2 * 3 * 224 * 224:,}", "-", "3x224x224"]
 
 
 def test_count_csv_holds_the_same_rows_with_raw_numbers(tiny_zoo, tmp_path, capsys):
@@ -150,13 +162,14 @@ def test_count_csv_holds_the_same_rows_with_raw_numbers(tiny_zoo, tmp_path, caps
     with csv_path.open(newline="") as file:
         rows = list(csv.reader(file))
     counts = tiny_counts()
-    assert rows[0] == ["model", "params", "macs", "flops_2x_macs", "input_shape"]
+    assert rows[0] == ["model", "params", "macs", "flops_2x_macs", "input_shape", "fvcore_flops"]
     assert rows[1] == [
         "AlexNet_TINY_UNPRUNED",
         str(counts.params),
         str(counts.macs),
         str(counts.flops),
         "3x64x64",
+        str(counts.fvcore_flops),
     ]
     assert len(rows) == 1 + 3
 
@@ -178,6 +191,26 @@ def test_count_refuses_pickled_modules_unless_allowed(tmp_path, capsys):
     assert cli.main(["count", str(path), "--input-shape", "4", "--allow-pickle"]) == 0
     [row] = table_rows(capsys.readouterr().out)
     assert row[1:3] == ["15", "12"]
+
+
+def test_count_counts_described_files_without_building_their_weights(tiny_zoo, monkeypatch, capsys):
+    def no_loading(*args, **kwargs):
+        raise AssertionError("a described-model file was loaded with its weights")
+
+    monkeypatch.setattr("pytest_pruneenergy.models.loading.load_model_file", no_loading)
+    assert cli.main(["count", str(tiny_zoo)]) == 0
+    assert table_rows(capsys.readouterr().out)[0][1] == f"{tiny_counts().params:,}"
+
+
+def test_count_of_a_described_file_whose_weights_do_not_fit_says_so(tiny_zoo, capsys):
+    from pytest_pruneenergy.models.loading import save_described_model
+
+    path = tiny_zoo / "AlexNet_TINY_UNPRUNED.pth"
+    save_described_model(
+        path, tiny_alexnet(), input_shape=TINY_INPUT_SHAPE, state_dict={"x": torch.zeros(1)}
+    )
+    assert cli.main(["count", str(path)]) == 1
+    assert f"{path}: architecture and weights do not fit" in capsys.readouterr().err
 
 
 def test_count_reports_a_model_that_cannot_take_the_input_shape(tiny_zoo, capsys):
@@ -247,8 +280,10 @@ def test_demo_builds_the_zoo_and_measures_it_with_the_plugin(tmp_path):
     assert len(list((tmp_path / "demo" / "models").glob("*.pth"))) == 21
     assert "2 passed" in completed.stdout
     table = pd.read_csv(tmp_path / "demo" / "report" / "pruneenergy_results.csv")
-    pruned = table[table["MODEL_NAME"] == "VGG11_CIFAR10_random_PD1_GPR-50_PRUNED"]
-    assert pruned["Baseline Model"].iloc[0] == "VGG11_CIFAR10_UNPRUNED"
+    pruned = table[table["MODEL_NAME"] == "VGG11_CIFAR10_random_PD1_GPR-50_PRUNED.pth"]
+    assert pruned["Baseline Model"].iloc[0] == "VGG11_CIFAR10_UNPRUNED.pth"
+    # The seed's FLOPs: fvcore's count of one batch (here of one sample), pool included.
+    assert pruned["FLOPs"].iloc[0] > pruned["MACs"].iloc[0]
 
 
 def test_demo_refuses_an_unknown_device(tmp_path, capsys):

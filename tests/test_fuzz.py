@@ -18,7 +18,8 @@ from pytest_pruneenergy import settings as options
 from pytest_pruneenergy.items.journal import read_journal
 from pytest_pruneenergy.models.naming import format_model_name, parse_model_name
 from pytest_pruneenergy.report.analysis import read_metadata
-from pytest_pruneenergy.report.schema import SEED_COLUMNS, ResultsFileError, read_results_csv
+from pytest_pruneenergy.report.reading import ResultsFileError, read_results_csv
+from pytest_pruneenergy.report.schema import SEED_COLUMNS
 from pytest_pruneenergy.track.gates import KINDS, ThresholdError, parse_marker, parse_rule
 from pytest_pruneenergy.track.store import RunStoreError, read_run
 

@@ -17,7 +17,7 @@ import pandas as pd
 
 from pytest_pruneenergy.items.measurement import ItemFailure, Measurement
 from pytest_pruneenergy.plugin.finish import judge_gates, table_cells
-from pytest_pruneenergy.report.schema import CSV_NAME, RUN_CSV_NAME
+from pytest_pruneenergy.report.schema import CSV_NAME, RUN_CSV_NAME, model_stem
 from pytest_pruneenergy.report.writer import write_report
 from pytest_pruneenergy.track.gates import GateSettings, parse_rule
 
@@ -33,7 +33,10 @@ def golden_failures() -> list[ItemFailure]:
     table = pd.read_csv(GOLDEN / CSV_NAME)
     failed = table[table["Status"] == "failed"]
     return [
-        ItemFailure(row["MODEL_NAME"], row["Model Path"], int(row["BATCH_SIZE"]), row["Error"])
+        # The CSV names the model's file; the failure, as the plugin records it, its stem.
+        ItemFailure(
+            model_stem(row["MODEL_NAME"]), row["Model Path"], int(row["BATCH_SIZE"]), row["Error"]
+        )
         for _, row in failed.iterrows()
     ]
 

@@ -68,6 +68,9 @@ class Measurement:
     # and how many rounds a combined measurement holds.
     round_number: int | None = None
     rounds: int = 1
+    # fvcore's count per sample (the seed tool's FLOPs, models/counting.py); None where it is
+    # unknown (TorchScript, or recorded before it was counted).
+    fvcore_flops: int | None = None
 
     def __post_init__(self) -> None:
         if self.name is None:

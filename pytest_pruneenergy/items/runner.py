@@ -352,6 +352,7 @@ def measure_item(
         meter_is_estimate=meter.is_estimate,
         params=prepared.counts.params,
         macs=prepared.counts.macs,
+        fvcore_flops=prepared.counts.fvcore_flops,
         stats=stats,
         idle_watts=idle_watts,
         gpu=gpu_facts_of(meter),

@@ -289,6 +289,10 @@ def build_model_on(architecture: dict[str, Any], device: str, *, seed: int) -> n
 def _init_like_torchvision_vgg(model: nn.Module) -> None:
     # GPU power depends a little on operand values, so random VGGs should have the weight
     # statistics of torchvision's freshly built ones (AlexNet keeps PyTorch's defaults there too).
+    # A model built on the meta device (to count it) has no values to draw: drawing them there
+    # costs as much as counting.
+    if any(parameter.is_meta for parameter in model.parameters()):
+        return
     for module in model.modules():
         if isinstance(module, nn.Conv2d):
             nn.init.kaiming_normal_(module.weight, mode="fan_out", nonlinearity="relu")

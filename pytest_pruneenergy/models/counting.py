@@ -4,6 +4,13 @@ MACs come from ``torch.utils.flop_counter.FlopCounterMode`` on a batch of one. I
 multiply-add of a convolution or a matrix product as 2 FLOPs and leaves bias additions,
 activations and pooling out, which is the convention of torchvision's published "GFLOPS"
 (really GMACs); so MACs = counted FLOPs // 2, and ``ModelCounts.flops`` = 2 x MACs.
+
+``ModelCounts.fvcore_flops`` is the count of the seed tool (PruneEnergyAnalyzer), which uses
+fvcore's ``FlopCountAnalysis``: a multiply-add is ONE flop, and fvcore adds a few operations that
+MACs leave out, per element, by its default rules (``_FVCORE_ELEMENT_RULES``): the adaptive
+average pool (one per input element; in torchvision's AlexNet and VGG at 224x224, whose pool
+input already has the pooled size, that equals its output elements), normalisation layers and
+upsampling. Bias additions, activations and max pooling stay out, as in fvcore.
 """
 
 from __future__ import annotations
@@ -15,18 +22,27 @@ from dataclasses import dataclass
 from typing import Any
 
 import torch
+import torch.nn.functional as F
 from torch import nn
+from torch.overrides import TorchFunctionMode
 from torch.utils.flop_counter import FlopCounterMode
 
-from .architectures import build_model
+from .architectures import ArchitectureError, build_model
+from .loading import Description
 
 
 @dataclass(frozen=True)
 class ModelCounts:
-    """Per sample (batch of one). FLOPs = 2 x MACs: one multiply-add counts as two FLOPs."""
+    """Per sample (batch of one). FLOPs = 2 x MACs: one multiply-add counts as two FLOPs.
+
+    ``fvcore_flops``: fvcore's count, the seed tool's (MACs plus the element-wise operations
+    fvcore counts, see the module docstring); None where those could not be seen (a TorchScript
+    module runs its own code, past the functions they are counted at).
+    """
 
     params: int
     macs: int
+    fvcore_flops: int | None = None
 
     @property
     def flops(self) -> int:
@@ -46,15 +62,16 @@ def count_model(module: nn.Module, input_shape: tuple[int, ...]) -> ModelCounts:
     params = sum(parameter.numel() for parameter in module.parameters())
     with _eval_mode(module):
         if isinstance(module, torch.jit.ScriptModule):
-            macs = _macs_on_own_device(module, input_shape)
+            macs, extras = _macs_on_own_device(module, input_shape), None
         else:
             try:
-                macs = _macs_on_meta(module, input_shape)
+                macs, extras = _counted(lambda: _macs_on_meta(module, input_shape))
             except Exception:
                 # Meta kernels refuse data-dependent ops and device mixes; a real pass still works
                 # and raises the user's actual error if the input shape is wrong.
-                macs = _macs_on_own_device(module, input_shape)
-    return ModelCounts(params=params, macs=macs)
+                macs, extras = _counted(lambda: _macs_on_own_device(module, input_shape))
+    fvcore_flops = None if extras is None else macs + extras
+    return ModelCounts(params=params, macs=macs, fvcore_flops=fvcore_flops)
 
 
 def count_architecture(architecture: dict[str, Any], input_shape: tuple[int, ...]) -> ModelCounts:
@@ -62,6 +79,129 @@ def count_architecture(architecture: dict[str, Any], input_shape: tuple[int, ...
     with torch.device("meta"):
         module = build_model(architecture)
     return count_model(module, input_shape)
+
+
+def count_description(
+    description: Description, input_shape: tuple[int, ...] | None = None
+) -> ModelCounts | None:
+    """Counts of a described-model file's model from its description alone, built on the meta
+    device: no weights are drawn or read (``pruneenergy count`` on a zoo of full-size VGGs
+    would spend nearly all its time drawing random weights). ``input_shape``: default, the
+    file's own. None where the description is not valid or its stored weights do not fit it:
+    loading the file then says what is wrong."""
+    try:
+        with torch.device("meta"):
+            module = build_model(description.architecture)
+    except ArchitectureError:
+        return None
+    if description.state_dict is not None and not _same_shapes(
+        module.state_dict(), description.state_dict
+    ):
+        return None
+    return count_model(module, input_shape or description.input_shape)
+
+
+def _same_shapes(expected: dict[str, Any], stored: dict[str, Any]) -> bool:
+    if set(expected) != set(stored):
+        return False
+    return all(tuple(expected[key].shape) == tuple(stored[key].shape) for key in expected)
+
+
+def fvcore_element_flops(func: Callable[..., Any], args: tuple[Any, ...], result: Any) -> int:
+    """What fvcore counts for one call of ``func`` beyond multiply-adds; 0 for other functions.
+
+    ``args``: the call's arguments with its keywords bound by name (``_bound_arguments``).
+    """
+    rule = _FVCORE_ELEMENT_RULES.get(func)
+    return 0 if rule is None else rule(args, result)
+
+
+def _counted(count_macs: Callable[[], int]) -> tuple[int, int]:
+    """``count_macs()``'s MACs, and fvcore's element-wise flops of the same forward pass."""
+    extras = _FvcoreElementCounter()
+    with extras:
+        macs = count_macs()
+    return macs, extras.flops
+
+
+class _FvcoreElementCounter(TorchFunctionMode):
+    """Adds up ``fvcore_element_flops`` over the torch functions a forward pass calls.
+
+    At the level of ``torch.nn.functional``, where fvcore's traced graph sees these operations:
+    below it, PyTorch turns a pool to one pixel into a mean, which would hide it. While this
+    handler runs the mode is off, so the functions that a counted one calls are not counted again.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.flops = 0
+
+    def __torch_function__(
+        self,
+        func: Callable[..., Any],
+        types: Any,
+        args: tuple[Any, ...] = (),
+        kwargs: dict[str, Any] | None = None,
+    ) -> Any:
+        kwargs = kwargs or {}
+        result = func(*args, **kwargs)
+        if func in _FVCORE_ELEMENT_RULES:
+            self.flops += fvcore_element_flops(func, _bound_arguments(func, args, kwargs), result)
+        return result
+
+
+def _bound_arguments(
+    func: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]
+) -> tuple[Any, ...]:
+    """The positional arguments of a call, keywords put in their places, defaults filled in."""
+    import inspect
+
+    bound = inspect.signature(func).bind(*args, **kwargs)
+    bound.apply_defaults()
+    return tuple(bound.arguments.values())
+
+
+def _elements(tensor: Any) -> int:
+    return int(tensor.numel()) if isinstance(tensor, torch.Tensor) else 0
+
+
+def _batch_norm(args: tuple[Any, ...], _result: Any) -> int:
+    # F.batch_norm(input, running_mean, running_var, weight, bias, training, ...); fvcore
+    # counts an affine batch norm as 2 per element in eval, a training one as the other norms.
+    data, weight, training = args[0], args[3], args[5]
+    if training:
+        return _elements(data) * (5 if weight is not None else 4)
+    return _elements(data) * (2 if weight is not None else 1)
+
+
+def _norm(weight_index: int) -> Callable[[tuple[Any, ...], Any], int]:
+    """fvcore's rule for group, layer and instance norm: 5 per element with an affine weight,
+    4 without."""
+
+    def flops(args: tuple[Any, ...], _result: Any) -> int:
+        return _elements(args[0]) * (5 if args[weight_index] is not None else 4)
+
+    return flops
+
+
+def _interpolate(args: tuple[Any, ...], result: Any) -> int:
+    # F.interpolate(input, size, scale_factor, mode, ...): fvcore knows only the 2-D nearest
+    # (1 per output element) and bilinear (4) upsampling.
+    data, mode = args[0], args[3]
+    if not isinstance(data, torch.Tensor) or data.dim() != 4:
+        return 0
+    return _elements(result) * {"nearest": 1, "bilinear": 4}.get(mode, 0)
+
+
+_FVCORE_ELEMENT_RULES: dict[Callable[..., Any], Callable[[tuple[Any, ...], Any], int]] = {
+    F.adaptive_avg_pool2d: lambda args, _result: _elements(args[0]),
+    F.batch_norm: _batch_norm,
+    F.group_norm: _norm(weight_index=2),
+    F.layer_norm: _norm(weight_index=2),
+    F.instance_norm: _norm(weight_index=3),
+    F.interpolate: _interpolate,
+    F.grid_sample: lambda _args, result: 4 * _elements(result),
+}
 
 
 def _macs_on_meta(module: nn.Module, input_shape: tuple[int, ...]) -> int:

@@ -79,6 +79,43 @@ def save_described_model(
     torch.save(payload, Path(path))
 
 
+@dataclass(frozen=True)
+class Description:
+    """What a described-model file says, read without building its module or its weights."""
+
+    architecture: dict[str, Any]
+    input_shape: tuple[int, ...]
+    # The stored weights as meta tensors (shapes only); None for a file without weights.
+    state_dict: dict[str, Any] | None
+
+
+def read_description(path: str | Path) -> Description | None:
+    """The description in a described-model file of this version, its tensors left on disk
+    (loaded to the meta device); None for any other file, which ``load_model_file`` then
+    loads, or explains why it cannot."""
+    import torch
+
+    path = Path(path)
+    try:
+        if file_kind(path) is not FileKind.TORCH_SAVE:
+            return None
+        payload = torch.load(path, map_location="meta", weights_only=True)
+    except Exception:  # whatever it is, load_model_file says it better
+        return None
+    if not isinstance(payload, dict) or payload.get("format") != MODEL_FILE_FORMAT:
+        return None
+    if payload.get("format_version") != MODEL_FILE_VERSION:
+        return None
+    try:
+        return Description(
+            architecture=payload["architecture"],
+            input_shape=tuple(payload["input_shape"]),
+            state_dict=payload["state_dict"],
+        )
+    except (KeyError, TypeError):
+        return None
+
+
 def load_model_file(path: str | Path, *, allow_pickle: bool, device: str = "cpu") -> LoadedModel:
     """Load any supported format; raise ModelLoadError naming the file, what it holds and what
     to do otherwise. A described model without weights is built straight on ``device``; other

@@ -1,39 +1,53 @@
-"""The paper's questions, answered from a result table.
+"""The paper's questions, answered from a result table, and the findings in words.
 
-- Does energy reduction follow the compression ratio linearly, and where does it break?
-  (``linearity``)
-- Which pruning distribution saves most at a given CR level? (``rank_pds``)
-- How much energy does each architecture need, unpruned and pruned? (``architecture_energy``)
-- Which batch size meets an energy budget or an FPS need? (``recommend_batch_size``)
-- Which models trade energy against a quality metric best? (``pareto_front``,
-  ``recommend_within_tolerance``, with the metric read by ``read_metadata``)
+The four questions each have a module in ``findings/`` (proportionality, breaks, pd_ranking,
+batch_size), with the uncertainty rule in ``findings/uncertainty.py``; this module adds the
+energy per architecture (``architecture_energy``), the batch size that meets a need
+(``recommend_batch_size``) and the models that trade energy against a quality metric best
+(``pareto_front``, ``recommend_within_tolerance``, the metric read by ``metadata.read_metadata``),
+and puts every answer into words: ``findings_by_question`` (report.html's sections),
+``findings`` (the same as one list) and ``summary`` (the sentences at the top of report.html).
 
-``findings`` says all of it in sentences.
-
-The table has ``results.py``'s columns, or only the seed tool's fifteen (its CSV): there, every
-row counts as measured, baselines are the rows whose ``Pruning Distribution`` is ``UNPRUNED``,
-there is no dataset, and CIs are unknown (None), never taken as zero. Rows whose ``Status`` is not
-``measured`` are ignored.
+The table has schema.py's columns, or only what the seed tool's CSV has (report/reading.py
+derives the rest); rows whose ``Status`` is not ``measured`` are ignored.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
-from os import PathLike
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from ..common.errors import first_line
-from ..measure.stats import ci95_of_mean
 from . import schema as col
-from .table import reduction_ci95_column
+from .findings.batch_size import batch_sentences
+from .findings.breaks import breaking_sentences, dip_sentences
+from .findings.pd_ranking import ranking_sentences
+from .findings.proportionality import proportionality_sentences
+from .findings.rows import analysis_rows, is_baseline
+from .findings.summary import summary_sentences
+from .metadata import metadata_in_table, metric_by_stem, metric_names, read_metadata
+from .schema import is_unpruned_label, model_stem
 
-# The compression ratio a fit is made against, by ``Linearity.cr_kind``.
-CR_COLUMNS: dict[str, str] = {"flops": col.CR_FLOPS, "params": col.CR_PARAMETERS}
+__all__ = [
+    "ARCHITECTURE_ENERGY_COLUMNS",
+    "BatchRecommendation",
+    "architecture_energy",
+    "findings",
+    "findings_by_question",
+    "measured_rows",
+    "pareto_front",
+    "read_metadata",
+    "recommend_batch_size",
+    "recommend_within_tolerance",
+    "summary",
+]
+
+# The rows the analysis reads (findings/rows.py), under the name earlier code imported.
+measured_rows = analysis_rows
 
 UNPRUNED_JOULES_PER_SAMPLE = "Unpruned Energy per Sample (J)"
 UNPRUNED_JOULES_PER_SAMPLE_CI95 = "Unpruned CI95 Energy per Sample (J)"
@@ -63,63 +77,20 @@ CANDIDATE_COLUMNS: tuple[str, ...] = (
     col.JOULES_PER_SAMPLE_CI95,
     col.FPS,
 )
-_NUMERIC_COLUMNS = (
-    col.JOULES_PER_SAMPLE,
-    col.JOULES_PER_SAMPLE_CI95,
-    col.FPS,
-    col.GPR,
-    col.CR_PARAMETERS,
-    col.CR_FLOPS,
-    col.ENERGY_REDUCTION,
-)
-
-# R² from which a fit is called linear, and roughly linear: below, the line explains too little
-# of the scatter for "linear" to be a fair summary.
-LINEAR_R_SQUARED = 0.95
-ROUGHLY_LINEAR_R_SQUARED = 0.8
-# A segment whose slope is below this fraction of the previous one's marks a breaking point.
-BREAK_SLOPE_FRACTION = 0.5
 # Tolerances are written in decimal, which binary floats hold only nearly (0.90 - 0.02 is not
 # 0.88): a metric this close to the limit counts as within it.
 _TOLERANCE_SLACK = 1e-9
 
-
-@dataclass(frozen=True)
-class Linearity:
-    """Energy reduction (%) against compression ratio (%) for one architecture, pruning
-    distribution and batch size, fitted by least squares over the pruned models and the unpruned
-    one at (0, 0).
-
-    ``doubling_ratio``: the reduction per CR percent at twice the median CR over that at the
-    median CR, from the fit; 1.0 means doubling the CR doubles the reduction (a line through the
-    origin), below 1 that it less than doubles. None where the fit is 0 at the median.
-    ``breaking_points``: the CR values (%) after which the slope between consecutive points
-    changes sign or falls below half of the previous segment's.
-    ``points``: how many points the fit used, the unpruned one included.
-    """
-
-    architecture: str
-    pruning_distribution: str
-    batch_size: int
-    cr_kind: str
-    slope: float
-    intercept: float
-    r_squared: float
-    doubling_ratio: float | None
-    breaking_points: tuple[float, ...]
-    points: int
-
-
-@dataclass(frozen=True)
-class PdRank:
-    """The pruning distributions at one GPR (the seed's CR level), best first, as (PD label,
-    energy reduction in %, its 95 % CI half-width in percentage points or None where unknown).
-    Several rows of one PD (seeds, datasets) are averaged."""
-
-    architecture: str
-    batch_size: int
-    gpr: float
-    ranking: tuple[tuple[str, float, float | None], ...]
+# report.html's sections, in order: the question each answers.
+ENERGY_QUESTION = "How much energy does each architecture need, unpruned and pruned?"
+PROPORTIONALITY_QUESTION = (
+    "Does energy reduction follow the compression ratio linearly, and does doubling the "
+    "compression double the saving?"
+)
+BREAKS_QUESTION = "Where does that relation break, and where does pruning cost energy?"
+PD_QUESTION = "Which pruning distribution saves most energy?"
+BATCH_QUESTION = "What does batch size do, and which batch size meets a need?"
+PARETO_QUESTION = "Which models trade energy against the metric best?"
 
 
 @dataclass(frozen=True)
@@ -132,107 +103,6 @@ class BatchRecommendation:
     joules_per_sample: float | None
     fps: float | None
     reason: str
-
-
-def measured_rows(table: pd.DataFrame) -> pd.DataFrame:
-    """The rows to analyse: measured ones, numbers as floats (empty as NaN), batch sizes as int,
-    and the columns the seed's CSV lacks added empty (``Dataset`` as "")."""
-    rows = table
-    if col.STATUS in rows.columns:
-        rows = rows[rows[col.STATUS].astype(str) == col.STATUS_MEASURED]
-    rows = rows.copy()
-    for column in _NUMERIC_COLUMNS:
-        values = rows[column] if column in rows.columns else pd.Series(np.nan, index=rows.index)
-        rows[column] = pd.to_numeric(values, errors="coerce").astype(float)
-    for column in (col.ARCHITECTURE, col.PRUNING_DISTRIBUTION, col.MODEL_NAME):
-        if column not in rows.columns:
-            rows[column] = None
-    dataset = rows[col.DATASET] if col.DATASET in rows.columns else pd.Series("", index=rows.index)
-    # object first: fillna("") on an all-NaN float column is deprecated in pandas.
-    rows[col.DATASET] = dataset.astype(object).where(dataset.notna(), "").astype(str)
-    rows = rows[pd.to_numeric(rows[col.BATCH_SIZE], errors="coerce").notna()]
-    rows[col.BATCH_SIZE] = pd.to_numeric(rows[col.BATCH_SIZE]).astype(int)
-    return rows.reset_index(drop=True)
-
-
-def linearity(table: pd.DataFrame) -> list[Linearity]:
-    """A fit per (architecture, PD, batch size) and CR kind (FLOPs, then parameters), in that
-    order; groups whose CRs are all one value have no line and are left out."""
-    pruned = _pruned_rows(measured_rows(table))
-    fits = []
-    keys = [col.ARCHITECTURE, col.PRUNING_DISTRIBUTION, col.BATCH_SIZE]
-    for (architecture, pd_label, batch_size), rows in pruned.groupby(keys, sort=True):
-        for cr_kind, cr_column in CR_COLUMNS.items():
-            fit = _linearity_of(
-                (str(architecture), str(pd_label), int(batch_size), cr_kind),
-                rows[cr_column].to_numpy(float),
-                rows[col.ENERGY_REDUCTION].to_numpy(float),
-            )
-            if fit is not None:
-                fits.append(fit)
-    return fits
-
-
-def least_squares(x: Sequence[float], y: Sequence[float]) -> tuple[float, float, float] | None:
-    """(slope, intercept, R²) of the least-squares line; None where all x are equal. R² is NaN
-    where all y are equal, as there is no scatter to explain."""
-    xs, ys = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
-    x_spread = float(np.sum((xs - xs.mean()) ** 2))
-    if len(xs) < 2 or x_spread == 0:
-        return None
-    slope = float(np.sum((xs - xs.mean()) * (ys - ys.mean()))) / x_spread
-    intercept = float(ys.mean()) - slope * float(xs.mean())
-    residual = float(np.sum((ys - (slope * xs + intercept)) ** 2))
-    total = float(np.sum((ys - ys.mean()) ** 2))
-    r_squared = 1.0 - residual / total if total > 0 else math.nan
-    return slope, intercept, r_squared
-
-
-def doubling_ratio(slope: float, intercept: float, median_cr_percent: float) -> float | None:
-    """The line's reduction per CR percent at twice the median CR over that at the median."""
-    at_median = slope * median_cr_percent + intercept
-    if not (median_cr_percent > 0 and math.isfinite(at_median) and at_median != 0):
-        return None
-    at_double = slope * 2 * median_cr_percent + intercept
-    return at_double / (2 * at_median)
-
-
-def breaking_points(
-    cr_percent: Sequence[float], reduction_percent: Sequence[float]
-) -> tuple[float, ...]:
-    """The CRs after which the piecewise slope changes sign or falls below half the previous
-    segment's. Points of equal CR (seeds) are averaged first, so that no segment is vertical."""
-    means = (
-        pd.Series(np.asarray(reduction_percent, dtype=float))
-        .groupby(np.asarray(cr_percent, dtype=float))
-        .mean()
-    )
-    crs = means.index.to_numpy(float)
-    slopes = np.diff(means.to_numpy(float)) / np.diff(crs)
-    return tuple(
-        float(crs[index])
-        for index in range(1, len(slopes))
-        if _slope_breaks(float(slopes[index - 1]), float(slopes[index]))
-    )
-
-
-def rank_pds(table: pd.DataFrame) -> list[PdRank]:
-    """The PDs ranked by energy reduction per (architecture, batch size, GPR), in that order."""
-    rows = measured_rows(table)
-    pruned = _pruned_rows(rows).copy()
-    pruned["_ci95"] = reduction_ci95_column(rows).loc[pruned.index]
-    pruned = pruned[pruned[col.GPR].notna()]
-    ranks = []
-    for (architecture, batch_size, gpr), group in pruned.groupby(
-        [col.ARCHITECTURE, col.BATCH_SIZE, col.GPR], sort=True
-    ):
-        entries = [
-            (str(pd_label), *_mean_with_ci(pd_rows[col.ENERGY_REDUCTION], pd_rows["_ci95"]))
-            for pd_label, pd_rows in group.groupby(col.PRUNING_DISTRIBUTION, sort=True)
-        ]
-        entries.sort(key=lambda entry: (-entry[1], entry[0]))
-        ranks.append(PdRank(str(architecture), int(batch_size), float(gpr), tuple(entries)))
-    return ranks
 
 
 def architecture_energy(table: pd.DataFrame) -> pd.DataFrame:
@@ -267,43 +137,6 @@ def recommend_batch_size(
         )
         for model in _models_in_order(rows)
     ]
-
-
-def read_metadata(path: str | PathLike[str]) -> pd.DataFrame:
-    """The seed's ``metadata.csv``: a ``MODEL_NAME`` column naming each model as the results do,
-    then one column per metric (accuracy, loss...)."""
-    expected = "a header line 'MODEL_NAME,<metric>,...' and one row per model"
-    try:
-        metadata = pd.read_csv(path, skipinitialspace=True)
-    except pd.errors.EmptyDataError as error:
-        raise ValueError(f"{path}: the metadata file is empty; it needs {expected}") from error
-    except (OSError, ValueError, UnicodeDecodeError) as error:
-        raise ValueError(f"{path}: not a readable CSV ({first_line(error)})") from error
-    metadata.columns = [str(column).strip() for column in metadata.columns]
-    twice = sorted(
-        {column for column in metadata.columns if list(metadata.columns).count(column) > 1}
-    )
-    if twice:
-        raise ValueError(f"{path}: columns named more than once: {', '.join(twice)}")
-    if col.MODEL_NAME not in metadata.columns:
-        found = ", ".join(metadata.columns) or "none"
-        raise ValueError(
-            f"{path}: no {col.MODEL_NAME} column (columns found: {found}); the metadata file needs "
-            f"{expected}"
-        )
-    names = metadata[col.MODEL_NAME].map(lambda name: "" if pd.isna(name) else str(name).strip())
-    unnamed = int((names == "").sum())
-    if unnamed:
-        raise ValueError(
-            f"{path}: {unnamed} row(s) without a {col.MODEL_NAME}; name each row's model"
-        )
-    metadata[col.MODEL_NAME] = names
-    repeated = _repeated_names(metadata[col.MODEL_NAME])
-    if repeated:
-        raise ValueError(
-            f"{path}: models named more than once: {', '.join(repeated)}; keep one row each"
-        )
-    return metadata
 
 
 def pareto_front(
@@ -345,7 +178,12 @@ def recommend_within_tolerance(
     return _by_energy(candidates[scores >= limit], metric, higher_is_better).iloc[0]
 
 
-def findings(
+def summary(table: pd.DataFrame) -> list[str]:
+    """The few sentences at the top of report.html (findings/summary.py)."""
+    return summary_sentences(analysis_rows(table))
+
+
+def findings_by_question(
     table: pd.DataFrame,
     metadata: pd.DataFrame | None = None,
     *,
@@ -353,22 +191,53 @@ def findings(
     max_joules: float | None = None,
     min_fps: float | None = None,
     higher_is_better: bool = True,
-) -> list[str]:
-    """The answers in words, one sentence each, in this order: energy per architecture, the
-    linearity against FLOPs CR per PD, the PD ranking per GPR, the batch size per model (where
-    ``max_joules`` or ``min_fps`` is given), the Pareto front per batch size (where ``metadata``
-    is given; ``metric`` may be left out when it has only one)."""
-    sentences = [_architecture_sentence(row) for _, row in architecture_energy(table).iterrows()]
-    sentences += [_linearity_sentence(fit) for fit in linearity(table) if fit.cr_kind == "flops"]
-    sentences += [_ranking_sentence(rank) for rank in rank_pds(table)]
+) -> list[tuple[str, list[str]]]:
+    """(question, sentences) in report order, questions without sentences left out: energy
+    per architecture, proportionality, breaks and the dip, the PDs, batch size (with the
+    recommendation per model where ``max_joules`` or ``min_fps`` is given), and the Pareto front
+    per batch size where there is a metric: from ``metadata``, or else from metric columns the
+    table carries (the seed's ``YOUR_METRIC``). ``metric`` may be left out when there is one."""
+    if metadata is None and metric is not None and metadata_in_table(table) is None:
+        raise ValueError(f"metric {metric!r} given without metadata to read it from")
+    table = analysis_rows(table)  # once, for every finding below
+    batch = batch_sentences(table)
     if max_joules is not None or min_fps is not None:
         recommendations = recommend_batch_size(table, max_joules=max_joules, min_fps=min_fps)
-        sentences += [f"{item.model}: {item.reason}" for item in recommendations]
+        batch += [f"{item.model}: {item.reason}" for item in recommendations]
+    sections = [
+        (
+            ENERGY_QUESTION,
+            [_architecture_sentence(row) for _, row in architecture_energy(table).iterrows()],
+        ),
+        (PROPORTIONALITY_QUESTION, proportionality_sentences(table)),
+        (BREAKS_QUESTION, dip_sentences(table) + breaking_sentences(table)),
+        (PD_QUESTION, ranking_sentences(table)),
+        (BATCH_QUESTION, batch),
+        (PARETO_QUESTION, _pareto_sentences(table, metadata, metric, higher_is_better)),
+    ]
+    return [(question, sentences) for question, sentences in sections if sentences]
+
+
+def findings(
+    table: pd.DataFrame, metadata: pd.DataFrame | None = None, **options: Any
+) -> list[str]:
+    """``findings_by_question``'s sentences (``options``: its keywords) as one list, in the
+    same order."""
+    sections = findings_by_question(table, metadata, **options)
+    return [sentence for _, sentences in sections for sentence in sentences]
+
+
+def _pareto_sentences(
+    table: pd.DataFrame,
+    metadata: pd.DataFrame | None,
+    metric: str | None,
+    higher_is_better: bool,
+) -> list[str]:
+    metadata = metadata if metadata is not None else metadata_in_table(table)
     if metadata is None:
-        if metric is not None:
-            raise ValueError(f"metric {metric!r} given without metadata to read it from")
-        return sentences
+        return []
     chosen = _chosen_metric(metadata, metric)
+    sentences = []
     for batch_size in sorted(measured_rows(table)[col.BATCH_SIZE].unique()):
         sentence = _pareto_sentence(
             table, metadata, chosen, int(batch_size), higher_is_better=higher_is_better
@@ -378,59 +247,11 @@ def findings(
     return sentences
 
 
-def _is_baseline(rows: pd.DataFrame) -> pd.Series:
-    return (
-        rows[col.PRUNING_DISTRIBUTION].astype(str).str.casefold() == col.UNPRUNED_LABEL.casefold()
-    )
-
-
-def _pruned_rows(rows: pd.DataFrame) -> pd.DataFrame:
-    """Pruned rows that say what they are and what they saved."""
-    known = (
-        rows[col.ARCHITECTURE].notna()
-        & rows[col.PRUNING_DISTRIBUTION].notna()
-        & rows[col.ENERGY_REDUCTION].notna()
-    )
-    return rows[known & ~_is_baseline(rows)]
-
-
-def _linearity_of(
-    key: tuple[str, str, int, str], cr_percent: np.ndarray, reduction_percent: np.ndarray
-) -> Linearity | None:
-    known = np.isfinite(cr_percent) & np.isfinite(reduction_percent)
-    crs, reductions = cr_percent[known], reduction_percent[known]
-    if len(crs) == 0:
-        return None
-    # The unpruned model saves nothing and removes nothing: the point every curve starts from.
-    xs, ys = np.concatenate(([0.0], crs)), np.concatenate(([0.0], reductions))
-    line = least_squares(xs, ys)
-    if line is None:
-        return None
-    slope, intercept, r_squared = line
-    doubling = doubling_ratio(slope, intercept, float(np.median(crs)))
-    # key: (architecture, pruning distribution, batch size, CR kind), the fields' first four.
-    return Linearity(*key, slope, intercept, r_squared, doubling, breaking_points(xs, ys), len(xs))
-
-
-def _slope_breaks(previous: float, current: float) -> bool:
-    if previous * current < 0:
-        return True
-    return previous > 0 and current < BREAK_SLOPE_FRACTION * previous
-
-
-def _mean_with_ci(reductions: pd.Series, ci95s: pd.Series) -> tuple[float, float | None]:
-    """The mean reduction and its CI, the rows taken as independent; unknown if any CI is."""
-    mean = float(reductions.mean())
-    if ci95s.isna().any():
-        return mean, None
-    return mean, ci95_of_mean(list(ci95s))
-
-
 def _architecture_record(
     architecture: str, dataset: str, batch_size: int, rows: pd.DataFrame
 ) -> dict[str, Any]:
-    baseline = rows[_is_baseline(rows)]
-    pruned = rows[~_is_baseline(rows)]
+    baseline = rows[is_baseline(rows)]
+    pruned = rows[~is_baseline(rows)]
     reductions = pruned[col.ENERGY_REDUCTION].dropna()
     best = pruned.loc[reductions.idxmax()] if len(reductions) else None
     return {
@@ -466,7 +287,7 @@ def _models_in_order(rows: pd.DataFrame) -> list[str]:
         key = (
             "" if pd.isna(architecture) else str(architecture).casefold(),
             dataset.casefold(),
-            label.casefold() != col.UNPRUNED_LABEL.casefold(),
+            not is_unpruned_label(pd_label),
             label,
             0.0 if math.isnan(gpr) else gpr,
             str(model),
@@ -527,36 +348,18 @@ def _extreme(
     return f"the {what} is {text(values[index])} at batch {int(rows.loc[index, col.BATCH_SIZE])}"
 
 
-def _repeated_names(names: pd.Series) -> list[str]:
-    return sorted(set(names[names.duplicated()]))
-
-
-def _metric_by_model(metadata: pd.DataFrame, metric: str) -> pd.Series:
-    """The metric as numbers, indexed by model name."""
-    if col.MODEL_NAME not in metadata.columns:
-        raise ValueError(f"the metadata has no {col.MODEL_NAME} column; read it with read_metadata")
-    if metric not in metadata.columns or metric == col.MODEL_NAME:
-        metrics = ", ".join(str(c) for c in metadata.columns if c != col.MODEL_NAME) or "none"
-        raise ValueError(f"the metadata has no metric {metric!r} (its metrics: {metrics})")
-    names = metadata[col.MODEL_NAME].astype(str).str.strip()
-    repeated = _repeated_names(names)
-    if repeated:
-        raise ValueError(f"the metadata names models more than once: {', '.join(repeated)}")
-    return pd.Series(pd.to_numeric(metadata[metric], errors="coerce").to_numpy(), index=names)
-
-
 def _candidates(
     table: pd.DataFrame, metadata: pd.DataFrame, metric: str, batch_size: int
 ) -> pd.DataFrame:
     """The models measured at ``batch_size`` with both an energy and a metric value."""
-    scores = _metric_by_model(metadata, metric)
+    scores = metric_by_stem(metadata, metric)
     rows = measured_rows(table)
     at_batch = rows[rows[col.BATCH_SIZE] == batch_size]
     if at_batch.empty:
         measured = ", ".join(str(size) for size in sorted(rows[col.BATCH_SIZE].unique())) or "none"
         raise ValueError(f"no model was measured at batch {batch_size}; measured: {measured}")
     candidates = at_batch.reindex(columns=list(CANDIDATE_COLUMNS))
-    candidates[metric] = candidates[col.MODEL_NAME].astype(str).map(scores)
+    candidates[metric] = candidates[col.MODEL_NAME].astype(str).map(model_stem).map(scores)
     return candidates.dropna(subset=[col.JOULES_PER_SAMPLE, metric]).reset_index(drop=True)
 
 
@@ -584,7 +387,7 @@ def _by_energy(candidates: pd.DataFrame, metric: str, higher_is_better: bool) ->
 def _chosen_metric(metadata: pd.DataFrame, metric: str | None) -> str:
     if metric is not None:
         return metric
-    metrics = [str(column) for column in metadata.columns if column != col.MODEL_NAME]
+    metrics = metric_names(metadata)
     if len(metrics) != 1:
         raise ValueError(
             f"the metadata has {len(metrics)} metrics ({', '.join(metrics) or 'none'}); "
@@ -631,50 +434,6 @@ def _architecture_sentence(row: pd.Series) -> str:
         parts.append(f"best energy reduction {best:.1f} % ({row[BEST_PRUNED_MODEL]})")
     where = _where(row[col.ARCHITECTURE], row[col.DATASET], int(row[col.BATCH_SIZE]))
     return f"{where}: {', '.join(parts)}"
-
-
-def _linearity_sentence(fit: Linearity) -> str:
-    kind = "FLOPs" if fit.cr_kind == "flops" else "parameter"
-    where = f"{fit.architecture} {fit.pruning_distribution}, batch {fit.batch_size}"
-    if math.isnan(fit.r_squared):
-        return f"{where}: energy reduction stays at {fit.intercept:.1f} % whatever the {kind} CR"
-    if fit.r_squared >= LINEAR_R_SQUARED:
-        how = f"follows {kind} CR linearly"
-    elif fit.r_squared >= ROUGHLY_LINEAR_R_SQUARED:
-        how = f"follows {kind} CR roughly linearly"
-    else:
-        how = f"does not follow {kind} CR linearly"
-    numbers = f"R² {fit.r_squared:.2f}, slope {fit.slope:.2f} % per % over {fit.points} points"
-    return f"{where}: energy reduction {how} ({numbers}){_breaks_text(fit.breaking_points)}"
-
-
-def _breaks_text(crs_percent: tuple[float, ...]) -> str:
-    if not crs_percent:
-        return ", with no breaking point"
-    first = f" up to a breaking point at {crs_percent[0]:.0f} % CR"
-    later = [f"{cr:.0f} %" for cr in crs_percent[1:]]
-    if not later:
-        return first
-    listed = later[0] if len(later) == 1 else f"{', '.join(later[:-1])} and {later[-1]}"
-    return f"{first} (then at {listed})"
-
-
-def _ranking_sentence(rank: PdRank) -> str:
-    where = f"At GPR {rank.gpr:g}, batch {rank.batch_size}"
-    best_label, best, best_ci = rank.ranking[0]
-    if len(rank.ranking) == 1:
-        return f"{where}, only {best_label} was measured on {rank.architecture} ({best:.1f} %)"
-    worst_label, worst, worst_ci = rank.ranking[-1]
-    sentence = (
-        f"{where}, {best_label} saves most on {rank.architecture} "
-        f"({best:.1f}{_ci_text(best_ci, '')} %), {worst_label} least "
-        f"({worst:.1f}{_ci_text(worst_ci, '')} %)"
-    )
-    second_label, second, second_ci = rank.ranking[1]
-    # Overlapping intervals: the data do not tell the two best apart.
-    if best_ci is not None and second_ci is not None and best - second <= best_ci + second_ci:
-        sentence += f"; {best_label} and {second_label} overlap within their 95 % CIs"
-    return sentence
 
 
 def _pareto_sentence(

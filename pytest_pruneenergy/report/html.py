@@ -15,6 +15,7 @@ import html
 import math
 import os
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -23,6 +24,7 @@ import pandas as pd
 
 from ..common.files import write_atomically
 from . import schema as col
+from .metadata import metadata_note
 from .schema import estimate_mask, measured_rows, normalize_results
 
 HTML_NAME = "report.html"
@@ -51,6 +53,8 @@ body { font-family: system-ui, -apple-system, "Segoe UI", sans-serif; margin: 0 
   max-width: 1200px; padding: 1.5rem; color: #1b1b1b; background: #fff; line-height: 1.45; }
 h1 { margin: 0 0 .25rem; font-size: 1.7rem; }
 h2 { margin-top: 2rem; border-bottom: 1px solid #ddd; padding-bottom: .2rem; font-size: 1.25rem; }
+h3 { margin: 1.2rem 0 .3rem; font-size: 1.05rem; }
+ul.summary { background: #f2f6fb; border-left: 4px solid #0072B2; padding: .6rem 1rem .6rem 2rem; }
 .meta { color: #555; margin: 0; }
 .banner { background: #B2182B; color: #fff; padding: .9rem 1.1rem; border-radius: 6px;
   margin: 1rem 0; font-weight: 600; }
@@ -126,6 +130,21 @@ _TABLE_HEADERS = (
 )
 
 
+@dataclass(frozen=True)
+class ReportFindings:
+    """What report.html says in words: the summary at its top, the findings per question, and a
+    note (why there are none, or what the reader must know about the metadata)."""
+
+    summary: tuple[str, ...] = ()
+    sections: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    note: str | None = None
+
+    @property
+    def sentences(self) -> list[str]:
+        """Every finding, section by section (the summary not included)."""
+        return [sentence for _, sentences in self.sections for sentence in sentences]
+
+
 def findings_or_reason(
     table: pd.DataFrame,
     *,
@@ -133,8 +152,9 @@ def findings_or_reason(
     metric: str | None = None,
     max_joules: float | None = None,
     min_fps: float | None = None,
-) -> tuple[list[str], str | None]:
-    """The analysis' findings in words, or why there are none: the report renders either way.
+) -> ReportFindings:
+    """The analysis' summary and findings in words, or why there are none: the report renders
+    either way. With metadata, the note counts the rows of either side that found no partner.
 
     ``analysis`` is imported here, not at the top, so that a broken or missing analysis module
     costs the findings section only, never the figures or the table.
@@ -142,18 +162,31 @@ def findings_or_reason(
     try:
         from . import analysis
     except ImportError as error:
-        return [], f"Findings unavailable: the analysis module could not be imported ({error})."
+        return ReportFindings(
+            note=f"Findings unavailable: the analysis module could not be imported ({error})."
+        )
     try:
         metadata = None if metadata_path is None else analysis.read_metadata(metadata_path)
-        found = analysis.findings(
+        sections = analysis.findings_by_question(
             table, metadata, metric=metric, max_joules=max_joules, min_fps=min_fps
         )
+        summary = analysis.summary(table)
+        note = None if metadata is None else metadata_note(table, metadata)
     except Exception as error:  # analysis of odd tables may raise anything; the report goes on
-        return [], f"Findings could not be computed: {type(error).__name__}: {error}"
+        return ReportFindings(
+            note=f"Findings could not be computed: {type(error).__name__}: {error}"
+        )
     from .summary import model_notes
 
-    notes = [" ".join(line.split()) for line in _joined(model_notes(table))]
-    return notes + [str(finding) for finding in found], None
+    notes = tuple(" ".join(line.split()) for line in _joined(model_notes(table)))
+    return ReportFindings(
+        notes + tuple(str(sentence) for sentence in summary),
+        tuple(
+            (str(question), tuple(str(sentence) for sentence in sentences))
+            for question, sentences in sections
+        ),
+        note,
+    )
 
 
 def _joined(lines: list[str]) -> list[str]:
@@ -172,15 +205,15 @@ def write_html_report(
     out_dir: str | os.PathLike[str],
     *,
     figures: Sequence[Path],
-    findings: Sequence[str],
+    findings: Sequence[str] | ReportFindings,
     title: str = DEFAULT_TITLE,
     findings_note: str | None = None,
 ) -> Path:
     """Write ``out_dir/report.html`` atomically and return its path.
 
-    ``figures``: image files to embed, in order (PNG, SVG or JPEG); ``findings``: sentences;
-    ``findings_note``: shown instead of the findings when there are none to show, e.g. why the
-    analysis failed.
+    ``figures``: image files to embed, in order (PNG, SVG or JPEG); ``findings``: sentences, or
+    ``findings_or_reason``'s summary and sections; ``findings_note``: shown with the findings
+    (instead of them where there are none), e.g. why the analysis failed.
     """
     page = render_html(
         table, figures=figures, findings=findings, title=title, findings_note=findings_note
@@ -192,11 +225,14 @@ def render_html(
     table: pd.DataFrame,
     *,
     figures: Sequence[Path],
-    findings: Sequence[str],
+    findings: Sequence[str] | ReportFindings,
     title: str = DEFAULT_TITLE,
     findings_note: str | None = None,
 ) -> str:
     """The whole page as a string (``write_html_report`` without the file)."""
+    if not isinstance(findings, ReportFindings):
+        findings = ReportFindings(sections=(("", tuple(findings)),) if findings else ())
+    notes = [note for note in (findings.note, findings_note) if note]
     complete = normalize_results(table)
     measured = measured_rows(complete)
     failed = complete[complete[col.STATUS].astype(str) == col.STATUS_FAILED]
@@ -204,7 +240,8 @@ def render_html(
         f"<h1>{_text(title)}</h1>",
         _meta_line(measured, failed),
         _estimate_banner(measured),
-        _findings_section(findings, findings_note),
+        _summary_section(findings.summary),
+        _findings_section(findings.sections, " ".join(notes) or None),
         _failures_section(failed),
         _figures_section(figures),
         _table_section(measured),
@@ -251,14 +288,28 @@ def _estimate_banner(measured: pd.DataFrame) -> str:
     )
 
 
-def _findings_section(findings: Sequence[str], findings_note: str | None) -> str:
-    items = "".join(f"<li>{_text(finding)}</li>" for finding in findings)
+def _summary_section(summary: Sequence[str]) -> str:
+    """The answers over all curves at once, first on the page after any estimate banner."""
+    if not summary:
+        return ""
+    items = "".join(f"<li>{_text(sentence)}</li>" for sentence in summary)
+    return f'<h2>Summary</h2>\n<ul class="summary">{items}</ul>'
+
+
+def _findings_section(
+    sections: Sequence[tuple[str, Sequence[str]]], findings_note: str | None
+) -> str:
     parts = ["<h2>Findings</h2>"]
-    if items:
-        parts.append(f'<ul class="findings">{items}</ul>')
     if findings_note:
         parts.append(f'<p class="notice">{_text(findings_note)}</p>')
-    if not items and not findings_note:
+    for question, sentences in sections:
+        if not sentences:
+            continue
+        if question:
+            parts.append(f"<h3>{_text(question)}</h3>")
+        items = "".join(f"<li>{_text(sentence)}</li>" for sentence in sentences)
+        parts.append(f'<ul class="findings">{items}</ul>')
+    if len(parts) == 1:
         parts.append("<p>No findings: the table has too little data to compare.</p>")
     return "\n".join(parts)
 

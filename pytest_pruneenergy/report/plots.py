@@ -31,9 +31,9 @@ from matplotlib.ticker import FuncFormatter, NullLocator
 
 from ..measure.stats import ci95_of_mean
 from . import schema as col
-from .analysis import linearity
+from .findings.breaks import breaking_points
 from .labels import shorten_middle, shorten_names
-from .schema import estimate_mask, measured_rows
+from .schema import estimate_mask, is_unpruned_label, measured_rows, model_stem
 from .table import reduction_ci95_column
 
 CR_VS_ENERGY_FLOPS = "cr_vs_energy_reduction_flops.png"
@@ -65,7 +65,7 @@ FACET_COLUMNS = 3
 MIN_FIGURE_WIDTH_INCHES = 7.0
 # About how many title characters fit on an inch of figure width at the default font size.
 TITLE_CHARACTERS_PER_INCH = 10
-# Also the label of the artist that rings a PD line's breaking points (analysis.linearity).
+# Also the label of the artist that rings a PD line's breaking point (findings/breaks.py).
 BREAKING_POINT_LABEL = "breaking point"
 # A ring around the line: the point stays visible inside it.
 BREAKING_POINT_STYLE: dict[str, object] = {
@@ -171,13 +171,17 @@ def plottable_rows(table: pd.DataFrame) -> pd.DataFrame:
 
 
 def breaking_points_by_line(table: pd.DataFrame) -> dict[str, LineBreaks]:
-    """CR kind ("flops", "params") -> the CRs (%) at which ``analysis.linearity`` finds each
-    line's slope breaking."""
+    """CR kind ("flops", "params") -> the CR (%) at which each line breaks beyond its
+    uncertainty (findings/breaks.py: at most one per line)."""
     breaks: dict[str, LineBreaks] = {}
-    for fit in linearity(table):
-        if fit.breaking_points:
-            line = (fit.architecture.casefold(), fit.pruning_distribution.upper(), fit.batch_size)
-            breaks.setdefault(fit.cr_kind, {})[line] = fit.breaking_points
+    for cr_kind in ("flops", "params"):
+        for found in breaking_points(table, cr_kind):
+            line = (
+                found.architecture.casefold(),
+                found.pruning_distribution.upper(),
+                found.batch_size,
+            )
+            breaks.setdefault(cr_kind, {})[line] = (found.bend.at_cr_percent,)
     return breaks
 
 
@@ -203,7 +207,7 @@ def pd_legend_label(pd_label: str, shapes_by_group: dict[str, str]) -> str:
 
 def _group_label(row: pd.Series, several_datasets: bool) -> str:
     if pd.isna(row[col.ARCHITECTURE]):
-        return shorten_middle(str(row[col.MODEL_NAME]), GROUP_LABEL_WIDTH)
+        return shorten_middle(model_stem(str(row[col.MODEL_NAME])), GROUP_LABEL_WIDTH)
     if several_datasets and not pd.isna(row[col.DATASET]):
         return f"{row[col.ARCHITECTURE]} / {row[col.DATASET]}"
     return str(row[col.ARCHITECTURE])
@@ -212,8 +216,8 @@ def _group_label(row: pd.Series, several_datasets: bool) -> str:
 def _role(row: pd.Series) -> str:
     if pd.isna(row[col.ARCHITECTURE]):
         return _OTHER
-    label = str(row[col.PRUNING_DISTRIBUTION])
-    if label.casefold() == col.UNPRUNED_LABEL.casefold():
+    label = row[col.PRUNING_DISTRIBUTION]
+    if is_unpruned_label(label):
         return _BASELINE
     return _PRUNED if pd_number(label) is not None else _OTHER
 
@@ -498,8 +502,9 @@ def _batch_size_vs(
         if not pruned.empty:
             handles[f"{group} pruned (min-max)"] = _band(ax, pruned, value_column, colour)
         reference = of_group[of_group[_ROLE] != _PRUNED]
-        labels = shorten_names(reference[col.MODEL_NAME].astype(str), GROUP_LABEL_WIDTH)
-        for model, of_model in reference.groupby(col.MODEL_NAME, sort=True):
+        stems = reference[col.MODEL_NAME].astype(str).map(model_stem)
+        labels = shorten_names(stems, GROUP_LABEL_WIDTH)
+        for model, of_model in reference.groupby(stems, sort=True):
             of_model = of_model.sort_values(col.BATCH_SIZE)
             error = None
             if value_column == col.JOULES_PER_SAMPLE:

@@ -1,18 +1,29 @@
-"""The results CSV: its columns, their types, and reading and writing it (ours and the seed's).
+"""The results CSV: its columns, their types, and writing it (reading: report/reading.py).
 
 One row per (model, batch size). The first fifteen columns carry the seed tool's
-(PruneEnergyAnalyzer) exact names and meanings, so notebooks written for its CSV keep working;
-ours follow them, each added column after the ones earlier CSVs had, so that scripts indexing
-by position keep working.
+(PruneEnergyAnalyzer) exact names and meanings, so that its notebooks (parse names, add
+compression ratios, plot energy against a metric) run unchanged on ours; ours follow them, each
+added column after the ones earlier CSVs had, so that scripts indexing by position keep working.
+With a metadata file, its metric columns (the seed's ``YOUR_METRIC``) come last, after ours.
 
-FLOPs convention, read this before comparing numbers:
+The seed's meanings, kept exactly:
 
-- ``FLOPs`` (seed column) keeps the seed's fvcore convention: one multiply-add counts as ONE
-  FLOP, so it equals ``MACs``. Published PruneEnergyAnalyzer figures therefore compare with it.
-- ``FLOPs (2 x MACs)`` is the physical count: a multiply-add is two floating-point operations.
-- Both are per sample (a batch of one). The seed's CSV scaled its ``FLOPs`` with the batch
-  size; the compression ratio ``CR (%) measured in FLOPs`` is the same either way, because a
-  pruned model is only ever compared with its baseline at the same batch size.
+- ``MODEL_NAME`` is the model's file name with its extension (``AlexNet_X_UNPRUNED.pth``), as the
+  seed's notebooks look models up; a folder problem's row has the item's id instead.
+- ``FLOPs`` is fvcore's count for ONE BATCH at the row's batch size, as the seed's CSV has it: a
+  multiply-add counts as one, plus the elements of the adaptive average pool and the norm layers
+  (models/counting.py), times ``BATCH_SIZE``. Empty where that count is unknown (a TorchScript
+  model, or measurements recorded before it was counted).
+- ``Pruning Distribution`` is ``PDn``, and ``N/A`` for an unpruned model, as the seed's notebook 2
+  writes it (pandas reads it, like the seed's empty cells, as missing); ``GPR`` is 0 there.
+- ``CR (%) measured in FLOPs`` is the reduction of ``FLOPs`` against the unpruned model at the
+  same batch size (the batch size cancels); of ``MACs`` where ``FLOPs`` is empty.
+- Our reductions are not rounded; the seed's notebook 3 rounds them to whole numbers.
+
+Our own counts are per sample (a batch of one), named so that nobody takes them for the seed's:
+
+- ``MACs``: multiply-accumulates per sample (torchvision's "GFLOPS" convention);
+- ``FLOPs per Sample (2 x MACs)``: the physical count, a multiply-add being two operations.
 
 Items that could not be measured are rows too (``Status`` ``failed``, ``Error`` the reason, the
 numbers empty), so that a reader of the CSV sees which model failed and why.
@@ -29,6 +40,7 @@ and seconds it measured.
 
 from __future__ import annotations
 
+import math
 import os
 from pathlib import Path
 from typing import Any
@@ -36,6 +48,7 @@ from typing import Any
 import pandas as pd
 
 from ..common.files import write_atomically
+from ..models.loading import MODEL_FILE_SUFFIXES
 
 CSV_NAME = "pruneenergy_results.csv"
 RUN_CSV_NAME = "pruneenergy_run.csv"
@@ -59,7 +72,7 @@ ENERGY_REDUCTION = "Energy Reduction (%)"
 JOULES_PER_SAMPLE_CI95 = "CI95 Energy per Sample (J)"
 FPS_REDUCTION = "FPS Reduction (%)"
 MACS = "MACs"
-FLOPS_PHYSICAL = "FLOPs (2 x MACs)"
+FLOPS_PHYSICAL = "FLOPs per Sample (2 x MACs)"
 DATASET = "Dataset"
 METHOD = "Method"
 PD_SHAPE = "PD Shape"
@@ -195,8 +208,26 @@ RUN_COLUMNS: tuple[str, ...] = (
 
 STATUS_MEASURED = "measured"
 STATUS_FAILED = "failed"
-# The seed's label for an unpruned model in its ``Pruning Distribution`` column.
-UNPRUNED_LABEL = "UNPRUNED"
+# The seed's label for an unpruned model in its ``Pruning Distribution`` column (notebook 2's;
+# its notebook 3 leaves the cell empty), and the labels read as one: ours before, and empty.
+UNPRUNED_LABEL = "N/A"
+_UNPRUNED_LABELS = frozenset({"n/a", "na", "nan", "none", "unpruned", ""})
+# The metric column of the seed's metadata file, which its notebooks plot against energy.
+SEED_METRIC = "YOUR_METRIC"
+
+
+def is_unpruned_label(value: Any) -> bool:
+    """Whether a ``Pruning Distribution`` cell says "unpruned": ``N/A``, empty (the seed's
+    forms), or ``UNPRUNED`` (ours before)."""
+    if value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NA:
+        return True
+    return str(value).strip().casefold() in _UNPRUNED_LABELS
+
+
+def model_stem(model_name: str) -> str:
+    """A MODEL_NAME without a model file's suffix: the name pruneenergy keys items on."""
+    stem, suffix = os.path.splitext(model_name)
+    return stem if suffix.lower() in MODEL_FILE_SUFFIXES else model_name
 
 
 def with_dtypes(table: pd.DataFrame) -> pd.DataFrame:
@@ -233,35 +264,10 @@ def write_csv(table: pd.DataFrame, path: str | os.PathLike[str]) -> Path:
     return write_atomically(Path(path), lambda handle: table.to_csv(handle, index=False))
 
 
-class ResultsFileError(ValueError):
-    """A results CSV that cannot be read, or that has neither our columns nor the seed's."""
-
-
-def read_results_csv(path: str | os.PathLike[str]) -> pd.DataFrame:
-    """Our results CSV, or the seed tool's, as a table with our columns.
-
-    The seed's CSV lacks our columns: they read as empty, and every row counts as measured
-    (the seed wrote no failed rows).
-    """
-    source = Path(path)
-    if not source.is_file():
-        raise ResultsFileError(f"{source}: no such file")
-    try:
-        table = pd.read_csv(source)
-    except (OSError, ValueError, UnicodeDecodeError) as error:
-        raise ResultsFileError(f"{source}: not a readable CSV ({error})") from error
-    missing = [column for column in SEED_COLUMNS if column not in table.columns]
-    if missing:
-        raise ResultsFileError(
-            f"{source}: neither a pruneenergy nor a PruneEnergyAnalyzer results CSV; missing "
-            f"columns: {', '.join(missing)}. Pass the pruneenergy_results.csv that "
-            "pytest --energy-report wrote, or the seed tool's CSV."
-        )
-    return normalize_results(table)
-
-
 def normalize_results(table: pd.DataFrame) -> pd.DataFrame:
-    """``table`` with exactly our columns; a row without a status counts as measured."""
-    normalized = table.reindex(columns=list(COLUMNS))
+    """``table`` with our columns in our order, then any others it has (a metadata metric such
+    as ``YOUR_METRIC``); a row without a status counts as measured."""
+    extra = [column for column in table.columns if column not in COLUMNS]
+    normalized = table.reindex(columns=[*COLUMNS, *extra])
     normalized[STATUS] = normalized[STATUS].astype(object).fillna(STATUS_MEASURED)
     return normalized

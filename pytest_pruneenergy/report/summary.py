@@ -1,6 +1,9 @@
 """The terminal summary: a fixed-width row per measured item, then what the reader must know
 about them (CI targets missed, host-bound items, the seed protocol's CI, cross-device
-reductions, estimates, idle power) and the failures."""
+reductions, estimates, idle power) and the failures.
+
+Models are named by stem (the file name without its extension, as pytest's item ids and the
+gates name them), although the CSV's ``MODEL_NAME`` is the file name."""
 
 from __future__ import annotations
 
@@ -12,7 +15,7 @@ import pandas as pd
 
 from . import schema as col
 from .labels import shorten_end, shorten_middle, shorten_names
-from .schema import estimate_mask, is_false, is_true, measured_rows
+from .schema import estimate_mask, is_false, is_true, measured_rows, model_stem
 
 SUMMARY_MODEL_WIDTH = 40
 SUMMARY_WIDTH = 120
@@ -28,7 +31,9 @@ def summary_lines(table: pd.DataFrame) -> list[str]:
     complete = table.reindex(columns=list(col.COLUMNS))
     measured = measured_rows(complete)
     lines = [_summary_header(), "-" * len(_summary_header())]
-    labels = shorten_names(measured[col.MODEL_NAME].astype(str), SUMMARY_MODEL_WIDTH)
+    labels = shorten_names(
+        measured[col.MODEL_NAME].astype(str).map(model_stem), SUMMARY_MODEL_WIDTH
+    )
     lines.extend(_summary_row(row, labels) for _, row in measured.iterrows())
     if measured.empty:
         lines.append("(no item was measured)")
@@ -57,7 +62,7 @@ def _summary_header() -> str:
 
 
 def _summary_row(row: pd.Series, labels: dict[str, str]) -> str:
-    model = labels[str(row[col.MODEL_NAME])]
+    model = labels[_stem(row)]
     energy = _number(row[col.JOULES_PER_SAMPLE], "#.4g")
     ci95 = _number(row[col.JOULES_PER_SAMPLE_CI95], ".2g")
     if ci95 != "-":
@@ -72,6 +77,10 @@ def _summary_row(row: pd.Series, labels: dict[str, str]) -> str:
         f"{_number(row[col.FPS], '.1f'):>9}  {_number(row[col.ENERGY_REDUCTION], '.1f'):>7}  "
         f"{_number(row[col.CR_FLOPS], '.1f'):>10}  {meter}"
     )
+
+
+def _stem(row: pd.Series) -> str:
+    return model_stem(str(row[col.MODEL_NAME]))
 
 
 def _number(value: Any, spec: str) -> str:
@@ -147,7 +156,7 @@ def _host_bound_lines(measured: pd.DataFrame) -> list[str]:
         if len(host_bound) == 1
         else f"{percents.min():.1f}-{percents.max():.1f} %"
     )
-    name = shorten_middle(str(worst[col.MODEL_NAME]), 40)
+    name = shorten_middle(_stem(worst), 40)
     return [
         f"host-bound: {items} ran at the host's pace, throughput varying {span} between windows",
         f"  (most: {name} at batch {_number(worst[col.BATCH_SIZE], 'd')}); their gross energy "
@@ -195,7 +204,7 @@ def _cross_device_lines(measured: pd.DataFrame) -> list[str]:
         return []
     row, baseline = crossed[0]
     count = "1 reduction sets" if len(crossed) == 1 else f"{len(crossed)} reductions set"
-    name = shorten_middle(str(row[col.MODEL_NAME]), 40)
+    name = shorten_middle(_stem(row), 40)
     return [
         shorten_end(
             f"cross-device: {count} a model against a baseline measured on another device "
@@ -227,7 +236,7 @@ def _failure_lines(row: pd.Series) -> list[str]:
     reason = ("" if pd.isna(row[col.ERROR]) else str(row[col.ERROR])).strip().splitlines()
     batch = _number(row[col.BATCH_SIZE], "d")
     where = f" (bs {batch})" if batch != "-" else ""
-    line = f"FAILED {row[col.MODEL_NAME]}{where}: {reason[0] if reason else 'no reason given'}"
+    line = f"FAILED {_stem(row)}{where}: {reason[0] if reason else 'no reason given'}"
     return textwrap.wrap(
         line, SUMMARY_WIDTH, subsequent_indent="  ", break_long_words=True, break_on_hyphens=False
     )

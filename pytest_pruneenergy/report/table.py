@@ -4,15 +4,16 @@ Reductions are ``100 - 100 * pruned / unpruned``, against the model's baseline
 (models/pairing.py: the unpruned model of the same architecture AND dataset, measured at the
 same batch size): positive means the pruned model needs less. ``FPS Reduction (%)`` is
 negative when the pruned model is faster. Baseline rows have reductions of 0 and, as in the
-seed, ``GPR`` 0 and ``Pruning Distribution`` ``UNPRUNED``; rows without a baseline, and names
-that follow neither naming convention, have empty reductions. The columns are schema.py's.
+seed, ``GPR`` 0 and ``Pruning Distribution`` ``N/A``; rows without a baseline, and names
+that follow neither naming convention, have empty reductions. The columns are schema.py's:
+``MODEL_NAME`` and ``Baseline Model`` are file names, ``FLOPs`` fvcore's count of one batch.
 """
 
 from __future__ import annotations
 
 import math
-import os
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -20,11 +21,10 @@ import pandas as pd
 from ..common.shapes import format_shape
 from ..items.measurement import ItemFailure, ItemKey, Measurement, baselines_of_measurements
 from ..measure.stats import reduction_ci95_points
-from ..models.loading import MODEL_FILE_SUFFIXES
 from ..models.naming import ModelName, parse_model_name
 from ..models.pairing import baselines_of
 from . import schema as col
-from .schema import measured_rows, with_dtypes
+from .schema import measured_rows, model_stem, with_dtypes
 
 # A row's energy gates, as the table shows them: the worst outcome, and every verdict's message
 # (track/gates.py makes them).
@@ -104,7 +104,21 @@ def _sort_key(model: str, batch_size: int | None, name: ModelName | None) -> tup
     )
 
 
-def _group_columns(name: ModelName | None) -> dict[str, Any]:
+def model_file_name(model: str, path: str) -> str:
+    """An item's ``MODEL_NAME``: its file's name with the extension, as the seed names models,
+    where the item is a model file's; else the item's own name (a folder problem's id)."""
+    file = Path(path)
+    return file.name if file.stem == model else model
+
+
+def seed_flops(measurement: Measurement) -> int | None:
+    """fvcore's count for one batch, the seed's ``FLOPs``; None where fvcore's is unknown."""
+    if measurement.fvcore_flops is None:
+        return None
+    return measurement.fvcore_flops * measurement.batch_size
+
+
+def name_columns(name: ModelName | None) -> dict[str, Any]:
     """What the name says; empty for a name that follows neither convention."""
     if name is None:
         return {}
@@ -129,20 +143,23 @@ def _reduction_columns(
             col.CR_FLOPS: 0.0,
             col.ENERGY_REDUCTION: 0.0,
             col.FPS_REDUCTION: 0.0,
-            col.BASELINE_MODEL: measurement.model,
+            col.BASELINE_MODEL: model_file_name(measurement.model, measurement.path),
         }
     if baseline is None:
         return {}
+    flops, baseline_flops = seed_flops(measurement), seed_flops(baseline)
+    if flops is None or baseline_flops is None:  # counted before fvcore's count was kept
+        flops, baseline_flops = measurement.macs, baseline.macs
     return {
         col.CR_PARAMETERS: reduction_percent(measurement.params, baseline.params),
-        col.CR_FLOPS: reduction_percent(measurement.macs, baseline.macs),
+        col.CR_FLOPS: reduction_percent(flops, baseline_flops),
         col.ENERGY_REDUCTION: reduction_percent(
             measurement.stats.joules_per_sample_mean, baseline.stats.joules_per_sample_mean
         ),
         col.FPS_REDUCTION: reduction_percent(
             measurement.stats.frames_per_second, baseline.stats.frames_per_second
         ),
-        col.BASELINE_MODEL: baseline.model,
+        col.BASELINE_MODEL: model_file_name(baseline.model, baseline.path),
     }
 
 
@@ -152,7 +169,7 @@ def _measured_row(
     stats = measurement.stats
     gpu = measurement.gpu
     return {
-        col.MODEL_NAME: measurement.model,
+        col.MODEL_NAME: model_file_name(measurement.model, measurement.path),
         col.BATCH_SIZE: measurement.batch_size,
         col.SECONDS_PER_SAMPLE: stats.seconds_per_sample_mean,
         col.FPS: stats.frames_per_second,
@@ -160,7 +177,7 @@ def _measured_row(
         col.JOULES_PER_SAMPLE: stats.joules_per_sample_mean,
         col.JOULES_PER_SAMPLE_STD: stats.joules_per_sample_std,
         col.PARAMETERS: measurement.params,
-        col.FLOPS_SEED: measurement.macs,  # the seed's convention: 1 multiply-add = 1 FLOP
+        col.FLOPS_SEED: seed_flops(measurement),
         col.JOULES_PER_SAMPLE_CI95: stats.joules_per_sample_ci95,
         col.MACS: measurement.macs,
         col.FLOPS_PHYSICAL: measurement.flops,
@@ -195,20 +212,20 @@ def _measured_row(
         col.DTYPE: measurement.weights_dtype,
         col.CHANNELS_LAST: measurement.channels_last,
         col.ZERO_WEIGHTS: measurement.zero_weight_percent,
-        **_group_columns(name),
+        **name_columns(name),
         **_reduction_columns(measurement, name, baseline),
     }
 
 
 def _failure_row(failure: ItemFailure, name: ModelName | None) -> dict[str, Any]:
     return {
-        col.MODEL_NAME: failure.model,
+        col.MODEL_NAME: model_file_name(failure.model, failure.path),
         col.BATCH_SIZE: failure.batch_size,
         col.MODEL_PATH: failure.path,
         col.STATUS: col.STATUS_FAILED,
         col.ERROR: failure.reason,
         col.DTYPE: failure.dtype,
-        **_group_columns(name),
+        **name_columns(name),
     }
 
 
@@ -262,14 +279,23 @@ def reduction_ci95_column(table: pd.DataFrame) -> pd.Series:
     """Each pruned row's energy-reduction 95 % CI half-width, in percentage points, against its
     baseline row (measure/stats.py's propagation); NaN for baselines, rows without a baseline,
     and where a CI is unknown (the seed tool's CSV has none)."""
-    joules = pd.to_numeric(table[col.JOULES_PER_SAMPLE], errors="coerce")
-    ci95 = pd.to_numeric(table[col.JOULES_PER_SAMPLE_CI95], errors="coerce")
+    return reduction_spread_column(table, col.JOULES_PER_SAMPLE_CI95)
+
+
+def reduction_spread_column(table: pd.DataFrame, spread_column: str) -> pd.Series:
+    """``reduction_ci95_column`` for any spread of the energy per sample given as a half-width
+    (``STD Energy per Sample (J)``, one standard deviation, for the seed tool's CSV): the
+    propagation is the same for any independent half-widths."""
+    joules = pd.to_numeric(table[col.JOULES_PER_SAMPLE], errors="coerce").to_numpy(float)
+    spread = pd.to_numeric(table[spread_column], errors="coerce").to_numpy(float)
+    position = {label: index for index, label in enumerate(table.index)}
     values = []
-    for label, baseline in baseline_row_labels(table).items():
+    for index, baseline in enumerate(baseline_row_labels(table)):
+        other = None if baseline is None else position[baseline]
         values.append(
             math.nan
-            if baseline is None or baseline == label
-            else reduction_ci95_or_nan(joules[label], ci95[label], joules[baseline], ci95[baseline])
+            if other is None or other == index
+            else reduction_ci95_or_nan(joules[index], spread[index], joules[other], spread[other])
         )
     return pd.Series(values, index=table.index, dtype=float)
 
@@ -284,9 +310,3 @@ def reduction_ci95_or_nan(
     if pruned_joules <= 0 or baseline_joules <= 0:
         return math.nan
     return reduction_ci95_points(pruned_joules, pruned_ci95, baseline_joules, baseline_ci95)
-
-
-def model_stem(model_name: str) -> str:
-    """A MODEL_NAME without a model file's suffix (the seed names models by file name)."""
-    stem, suffix = os.path.splitext(model_name)
-    return stem if suffix.lower() in MODEL_FILE_SUFFIXES else model_name

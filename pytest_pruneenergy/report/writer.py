@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from ..items.measurement import ItemFailure, Measurement
-from .schema import CSV_NAME, RUN_CSV_NAME
+from .schema import CSV_NAME, RUN_CSV_NAME, model_stem
 from .table import GateCells
 
 
@@ -39,7 +39,39 @@ def advice_lines(table: Any, advice: Advice) -> list[str]:
         )
     except Exception as error:  # advice must never cost the report
         return [f"batch size advice could not be computed: {type(error).__name__}: {error}"]
-    return [f"advice: {r.model}: {r.reason}" for r in recommendations]
+    # The terminal names models by stem, as the summary table and the item ids do.
+    return [f"advice: {model_stem(r.model)}: {r.reason}" for r in recommendations]
+
+
+def advised_findings(table: Any, advice: Advice) -> Any:
+    """``html.findings_or_reason`` for what ``advice`` asks (its metadata, metric and needs)."""
+    from .html import findings_or_reason
+
+    return findings_or_reason(
+        table,
+        metadata_path=advice.metadata_path,
+        metric=advice.metric,
+        max_joules=advice.max_joules,
+        min_fps=advice.min_fps,
+    )
+
+
+def with_metadata(table: Any, advice: Advice) -> tuple[Any, list[str]]:
+    """The table with the metadata's metric columns after its own (the seed's CSV has its
+    ``YOUR_METRIC`` so, and its notebooks plot it), and the terminal lines on models the
+    metadata and the results do not share; the table as it was where there is no metadata or
+    it cannot be read (the findings say why)."""
+    if advice.metadata_path is None:
+        return table, []
+    from .metadata import metadata_note, read_metadata, with_metadata_columns
+
+    try:
+        metadata = read_metadata(advice.metadata_path)
+        joined = with_metadata_columns(table, metadata)
+    except ValueError as error:
+        return table, [f"metadata not added to the CSV: {error}"]
+    note = metadata_note(table, metadata)
+    return joined, [] if note is None else [note]
 
 
 @dataclass(frozen=True)
@@ -71,8 +103,8 @@ def write_report(
     from .summary import summary_lines
     from .table import build_run_table, build_table
 
-    table = build_table(measurements, failures, gates)
-    lines = summary_lines(table) + advice_lines(table, advice) + list(notes)
+    table, metadata_lines = with_metadata(build_table(measurements, failures, gates), advice)
+    lines = summary_lines(table) + advice_lines(table, advice) + metadata_lines + list(notes)
     if report_dir is None:
         return ReportOutcome([*lines, "(add --energy-report to write the CSV and figures)"], [])
     not_written: list[str] = []
@@ -118,17 +150,10 @@ def _write_html(
     whether it was written. Written after the figures (it embeds them); any failure here costs
     this page only."""
     try:
-        from .html import findings_or_reason, write_html_report
+        from .html import write_html_report
 
-        findings, note = findings_or_reason(
-            table,
-            metadata_path=advice.metadata_path,
-            metric=advice.metric,
-            max_joules=advice.max_joules,
-            min_fps=advice.min_fps,
-        )
         path = write_html_report(
-            table, report_dir, figures=figures, findings=findings, findings_note=note
+            table, report_dir, figures=figures, findings=advised_findings(table, advice)
         )
     except Exception as error:  # the CSV and figures are written; say what went wrong
         return f"HTML report could not be written: {type(error).__name__}: {error}", False

@@ -6,6 +6,7 @@ from pytest_pruneenergy.models.loading import (
     ModelLoadError,
     PickleRefused,
     load_model_file,
+    read_description,
     save_described_model,
 )
 
@@ -115,3 +116,31 @@ def test_a_truncated_torch_file_is_a_clear_error(tmp_path):
     path.write_bytes(path.read_bytes()[:200])
     with pytest.raises(ModelLoadError, match=r"m\.pth: not a model file: .* cut short\?"):
         load_model_file(path, allow_pickle=False)
+
+
+def test_a_description_is_read_without_the_weights_values(tmp_path):
+    from pytest_pruneenergy.models.architectures import build_model
+
+    path = tmp_path / "m.pth"
+    weights = build_model(tiny_alexnet()).state_dict()
+    save_described_model(path, tiny_alexnet(), input_shape=TINY_INPUT_SHAPE, state_dict=weights)
+    description = read_description(path)
+    assert description.architecture == tiny_alexnet()
+    assert description.input_shape == TINY_INPUT_SHAPE
+    stored = description.state_dict["features.0.weight"]
+    assert (stored.device.type, stored.shape) == ("meta", weights["features.0.weight"].shape)
+
+
+def test_only_described_files_of_this_version_have_a_description(tmp_path):
+    torchscript = tmp_path / "m.ts"
+    torch.jit.save(torch.jit.trace(torch.nn.Linear(2, 2), torch.zeros(1, 2)), torchscript)
+    newer = write_tiny_model(tmp_path / "newer.pth")
+    payload = torch.load(newer, weights_only=True)
+    payload["format_version"] = 99
+    torch.save(payload, newer)
+    bare = tmp_path / "bare.pth"
+    torch.save({"weight": torch.zeros(1)}, bare)
+    text = tmp_path / "notes.pth"
+    text.write_text("not a model")
+    for path in (torchscript, newer, bare, text, tmp_path / "missing.pth"):
+        assert read_description(path) is None, path

@@ -13,7 +13,7 @@ import pytest
 from pytest_pruneenergy.track.store import load_runs
 
 from ..conftest import write_tiny_zoo
-from .test_plugin import TINY_STEMS, TWO_WORKERS, Run, run_pytest
+from .test_plugin import STEM, TINY_STEMS, TWO_WORKERS, Run, run_pytest
 
 # Sends ``signal`` to its own process when the item numbered in kill_at.txt sets up (1 = first).
 KILLER = """
@@ -52,7 +52,7 @@ def journal_lines(folder: Path) -> list[dict]:
 
 
 def rows(table: pd.DataFrame) -> list[tuple[str, int]]:
-    return sorted(zip(table["MODEL_NAME"], table["BATCH_SIZE"], strict=True))
+    return sorted(zip(table[STEM], table["BATCH_SIZE"], strict=True))
 
 
 @pytest.fixture(scope="module")
@@ -84,7 +84,7 @@ def test_resume_measures_only_the_rest_and_reuses_the_journal_as_it_is(killed_th
     for line in journaled:
         measurement = line["measurement"]
         row = table[
-            (table["MODEL_NAME"] == measurement["model"])
+            (table[STEM] == measurement["model"])
             & (table["BATCH_SIZE"] == measurement["batch_size"])
         ]
         joules = measurement["stats"]["joules_per_sample_mean"]
@@ -193,5 +193,5 @@ def test_an_item_whose_xdist_worker_crashed_is_a_failed_row_and_fails_the_run(tm
     table = result.table("report")
     assert rows(table) == sorted(ITEMS)
     crashed = table[table["Status"] == "failed"]
-    assert list(crashed["MODEL_NAME"]) == ["AlexNet_TINY_random_PD1_GPR-50_PRUNED"]
+    assert list(crashed["MODEL_NAME"]) == ["AlexNet_TINY_random_PD1_GPR-50_PRUNED.pth"]
     assert "crashed" in crashed["Error"].item()

@@ -18,7 +18,17 @@ import pandas as pd
 import pytest
 import torch
 
+from pytest_pruneenergy.report.schema import model_stem
+
 from ..conftest import tiny_alexnet, write_tiny_model, write_tiny_zoo
+
+STEM = "stem"
+
+
+def with_stems(table: pd.DataFrame) -> pd.DataFrame:
+    """``table`` with each row's model stem, the name items and gates key on, in ``STEM``."""
+    return table.assign(**{STEM: table["MODEL_NAME"].astype(str).map(model_stem)})
+
 
 FAST = ("--energy-meter=estimate", "--energy-max-seconds=0.2", "-p", "no:cacheprovider")
 CSV_NAME = "pruneenergy_results.csv"
@@ -38,7 +48,8 @@ class Run:
     output: str
 
     def table(self, report_dir: str = "pruneenergy-report") -> pd.DataFrame:
-        return pd.read_csv(self.folder / report_dir / CSV_NAME)
+        """The results CSV, with each row's model stem (MODEL_NAME is the file name) in STEM."""
+        return with_stems(pd.read_csv(self.folder / report_dir / CSV_NAME))
 
     def run_table(self, report_dir: str = "pruneenergy-report") -> pd.DataFrame:
         return pd.read_csv(self.folder / report_dir / RUN_CSV_NAME)
@@ -225,9 +236,12 @@ def good_run(tmp_path_factory: pytest.TempPathFactory) -> Run:
 def test_every_item_passes_and_lands_in_the_csv(good_run: Run):
     assert good_run.returncode == 0, good_run.output
     table = good_run.table("out/report")
-    assert sorted(zip(table["MODEL_NAME"], table["BATCH_SIZE"], strict=False)) == [
+    assert sorted(zip(table[STEM], table["BATCH_SIZE"], strict=False)) == [
         (stem, size) for stem in TINY_STEMS for size in (1, 2)
     ]
+    assert set(table["MODEL_NAME"]) == {f"{stem}.pth" for stem in TINY_STEMS}  # file names
+    # --energy-metadata's metric comes after our columns (STEM is this test's own).
+    assert table.drop(columns=STEM).columns[-1] == "accuracy"
     assert set(table["Status"]) == {"measured"}
     assert (table["Mean Energy per Sample (J)"] > 0).all()
     assert (table["FPS"] > 0).all()
@@ -256,12 +270,15 @@ def test_the_run_metadata_is_one_row_for_the_device(good_run: Run):
 
 def test_pruned_models_are_compared_with_their_baseline(good_run: Run):
     table = good_run.table("out/report")
-    pruned = table[table["MODEL_NAME"] == "AlexNet_TINY_random_PD1_GPR-50_PRUNED"]
-    assert (pruned["Baseline Model"] == "AlexNet_TINY_UNPRUNED").all()
-    baseline = table[table["MODEL_NAME"] == "AlexNet_TINY_UNPRUNED"].iloc[0]
+    pruned = table[table[STEM] == "AlexNet_TINY_random_PD1_GPR-50_PRUNED"]
+    assert (pruned["Baseline Model"] == "AlexNet_TINY_UNPRUNED.pth").all()
+    baseline = table[table[STEM] == "AlexNet_TINY_UNPRUNED"].iloc[0]
     expected_cr = 100 - 100 * pruned["Parameters"].iloc[0] / baseline["Parameters"]
     assert pruned["CR (%) measured in Parameters"].iloc[0] == pytest.approx(expected_cr)
-    assert (pruned["FLOPs (2 x MACs)"] == 2 * pruned["MACs"]).all()
+    assert (pruned["FLOPs per Sample (2 x MACs)"] == 2 * pruned["MACs"]).all()
+    # The seed's FLOPs: fvcore's count of one batch, the pool's elements on top of the MACs.
+    per_sample = pruned["FLOPs"] / pruned["BATCH_SIZE"]
+    assert (per_sample > pruned["MACs"]).all() and per_sample.nunique() == 1
 
 
 def test_figures_are_written(good_run: Run):
@@ -364,7 +381,7 @@ def test_the_seed_protocol_measures_every_item_in_twenty_trials(seed_run: Run):
     assert (outcomes["passed"], outcomes["failed"]) == (4, 2), seed_run.output
     table = seed_run.table()
     measured = table[table["Status"] == "measured"]
-    assert sorted(zip(measured["MODEL_NAME"], measured["BATCH_SIZE"], strict=True)) == [
+    assert sorted(zip(measured[STEM], measured["BATCH_SIZE"], strict=True)) == [
         (stem, size) for stem in METERED_STEMS for size in (1, 2)
     ]
     assert set(measured["Protocol"]) == {"seed"}
@@ -559,7 +576,7 @@ def bad_run(tmp_path_factory: pytest.TempPathFactory) -> Run:
 
 def failed_rows(run: Run, model: str) -> pd.DataFrame:
     table = run.table()
-    return table[(table["MODEL_NAME"] == model) & (table["Status"] == "failed")]
+    return table[(table[STEM] == model) & (table["Status"] == "failed")]
 
 
 def test_bad_inputs_fail_only_their_own_items(bad_run: Run):
@@ -571,7 +588,7 @@ def test_bad_inputs_fail_only_their_own_items(bad_run: Run):
     table = bad_run.table()
     measured = table[table["Status"] == "measured"]
     for stem in TINY_STEMS:
-        assert sorted(measured.loc[measured["MODEL_NAME"] == stem, "BATCH_SIZE"]) == [1, 4]
+        assert sorted(measured.loc[measured[STEM] == stem, "BATCH_SIZE"]) == [1, 4]
 
 
 def test_missing_folder_is_one_failed_item_with_a_clear_error(bad_run: Run):
@@ -654,7 +671,7 @@ def test_input_shape_the_model_rejects_points_at_the_option(bad_run: Run):
 
 def test_batch_size_that_runs_out_of_memory_fails_alone(bad_run: Run):
     table = bad_run.table()
-    oom = table[table["MODEL_NAME"] == "oom"].set_index("BATCH_SIZE")
+    oom = table[table[STEM] == "oom"].set_index("BATCH_SIZE")
     assert oom.loc[1, "Status"] == "measured"
     assert oom.loc[4, "Status"] == "failed"
     assert "batch size 4 does not fit in cpu memory" in oom.loc[4, "Error"]
@@ -701,8 +718,8 @@ def test_pickle_loads_with_the_opt_in(pytester: pytest.Pytester, zoo):
         "--energy-report",
     )
     result.assert_outcomes(passed=4, failed=1)
-    table = pd.read_csv(pytester.path / "pruneenergy-report" / CSV_NAME)
-    (error,) = table.loc[table["MODEL_NAME"] == "unimportable", "Error"]
+    table = with_stems(pd.read_csv(pytester.path / "pruneenergy-report" / CSV_NAME))
+    (error,) = table.loc[table[STEM] == "unimportable", "Error"]
     assert "could not unpickle: the class of the pickled model cannot be imported here" in error
     assert "No module named 'lost_module'" in error
 
@@ -713,7 +730,7 @@ def test_an_unparsed_name_is_measured_and_warned_about_once(pytester: pytest.Pyt
     result.assert_outcomes(passed=8, warnings=1)
     assert result.stdout.str().count("my_experiment.pth: name follows neither") == 1
     table = pd.read_csv(pytester.path / "pruneenergy-report" / CSV_NAME)
-    row = table[table["MODEL_NAME"] == "my_experiment"]
+    row = table[table["MODEL_NAME"] == "my_experiment.pth"]
     assert len(row) == 2
     assert row["Energy Reduction (%)"].isna().all()
 
@@ -730,8 +747,8 @@ def test_results_travel_from_xdist_workers_to_the_report(pytester: pytest.Pytest
         "--energy-report",
     )
     result.assert_outcomes(passed=6)
-    table = pd.read_csv(pytester.path / "pruneenergy-report" / CSV_NAME)
-    assert sorted(zip(table["MODEL_NAME"], table["BATCH_SIZE"], strict=False)) == [
+    table = with_stems(pd.read_csv(pytester.path / "pruneenergy-report" / CSV_NAME))
+    assert sorted(zip(table[STEM], table["BATCH_SIZE"], strict=False)) == [
         (stem, size) for stem in TINY_STEMS for size in (1, 2)
     ]
 
@@ -1079,7 +1096,7 @@ def gated_run(folder: Path, *args: str, marker: str = "pass") -> Run:
 
 def gate_of(run: Run, stem: str, batch_size: int) -> pd.Series:
     table = run.table()
-    rows = table[(table["MODEL_NAME"] == stem) & (table["BATCH_SIZE"] == batch_size)]
+    rows = table[(table[STEM] == stem) & (table["BATCH_SIZE"] == batch_size)]
     assert len(rows) == 1, run.output
     return rows.iloc[0]
 

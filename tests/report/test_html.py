@@ -21,17 +21,14 @@ from pytest_pruneenergy.report import html as report_html
 from pytest_pruneenergy.report import writer as reporting
 from pytest_pruneenergy.report.html import (
     HTML_NAME,
+    ReportFindings,
     findings_or_reason,
     render_html,
     write_html_report,
 )
 from pytest_pruneenergy.report.plots import write_figures
-from pytest_pruneenergy.report.schema import (
-    CSV_NAME,
-    SEED_COLUMNS,
-    ResultsFileError,
-    read_results_csv,
-)
+from pytest_pruneenergy.report.reading import ResultsFileError, read_results_csv
+from pytest_pruneenergy.report.schema import CSV_NAME, SEED_COLUMNS
 
 ESTIMATE_RED = (0xB2, 0x18, 0x2B)  # report_html's banner colour
 
@@ -92,16 +89,23 @@ def our_table(*, estimate: bool = False, failed: bool = False) -> pd.DataFrame:
 
 
 def fake_analysis(found: list[str] | Exception) -> types.ModuleType:
-    """A stand-in for the analysis module: ``findings`` returns or raises ``found``."""
+    """A stand-in for the analysis module: ``findings_by_question`` returns ``found`` as one
+    question's (or raises it), ``summary`` one sentence, metadata a two-model table."""
     module = types.ModuleType("pytest_pruneenergy.report.analysis")
 
-    def findings(table: pd.DataFrame, metadata: Any = None, **_: Any) -> list[str]:
+    def findings_by_question(table: pd.DataFrame, metadata: Any = None, **_: Any) -> list:
         if isinstance(found, Exception):
             raise found
-        return [*found, f"metadata: {metadata}"] if metadata is not None else list(found)
+        extra = [f"metadata: {len(metadata)} rows"] if metadata is not None else []
+        return [("Which PD?", [*found, *extra])] if found or extra else []
 
-    module.findings = findings  # type: ignore[attr-defined]
-    module.read_metadata = lambda path: f"read {Path(path).name}"  # type: ignore[attr-defined]
+    def read_metadata(path: Any) -> pd.DataFrame:
+        names = ["AlexNet_CIFAR10_UNPRUNED.pth", "Other_CIFAR10_UNPRUNED.pth"]
+        return pd.DataFrame({"MODEL_NAME": names, "top1": [0.7, 0.8]})
+
+    module.findings_by_question = findings_by_question  # type: ignore[attr-defined]
+    module.summary = lambda table: ["In short."]  # type: ignore[attr-defined]
+    module.read_metadata = read_metadata  # type: ignore[attr-defined]
     return module
 
 
@@ -217,28 +221,46 @@ def test_page_without_data_says_so() -> None:
 
 def test_findings_come_from_the_analysis(monkeypatch: pytest.MonkeyPatch) -> None:
     install_analysis(monkeypatch, fake_analysis(["PD1 is best."]))
-    assert findings_or_reason(our_table()) == (["PD1 is best."], None)
+    assert findings_or_reason(our_table()) == ReportFindings(
+        ("In short.",), (("Which PD?", ("PD1 is best.",)),), None
+    )
 
 
-def test_metadata_is_read_by_the_analysis(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_metadata_is_read_and_unmatched_rows_are_counted(monkeypatch: pytest.MonkeyPatch) -> None:
     install_analysis(monkeypatch, fake_analysis(["PD1 is best."]))
-    found, _ = findings_or_reason(our_table(), metadata_path="accuracy.csv", metric="top1")
-    assert found == ["PD1 is best.", "metadata: read accuracy.csv"]
+    found = findings_or_reason(our_table(), metadata_path="accuracy.csv", metric="top1")
+    assert found.sentences == ["PD1 is best.", "metadata: 2 rows"]
+    assert found.note == (
+        "metadata: 1 of 2 metadata rows name no model in the results (e.g. "
+        "Other_CIFAR10_UNPRUNED.pth); 2 of 3 models in the results have no metadata row (e.g. "
+        "AlexNet_CIFAR10_random_PD1_GPR-50_PRUNED); models match by file name, extension or not"
+    )
 
 
 def test_missing_analysis_module_is_a_note_not_an_error(monkeypatch: pytest.MonkeyPatch) -> None:
     install_analysis(monkeypatch, None)
-    found, note = findings_or_reason(our_table())
-    assert found == []
-    assert note is not None and note.startswith("Findings unavailable")
+    found = findings_or_reason(our_table())
+    assert (found.summary, found.sections) == ((), ())
+    assert found.note is not None and found.note.startswith("Findings unavailable")
 
 
 def test_failing_analysis_is_a_note_not_an_error(monkeypatch: pytest.MonkeyPatch) -> None:
     install_analysis(monkeypatch, fake_analysis(KeyError("GPR")))
-    assert findings_or_reason(our_table()) == (
-        [],
-        "Findings could not be computed: KeyError: 'GPR'",
+    assert findings_or_reason(our_table()) == ReportFindings(
+        note="Findings could not be computed: KeyError: 'GPR'"
     )
+
+
+def test_the_summary_comes_first_and_the_findings_under_their_questions() -> None:
+    findings = ReportFindings(
+        ("Pruning costs energy at low compression.",),
+        (("Which PD saves most?", ("PD3 saves most.",)), ("What does batch size do?", ())),
+    )
+    html = page(findings=findings)
+    assert html.index("<h2>Summary</h2>") < html.index("<h2>Findings</h2>")
+    assert '<ul class="summary"><li>Pruning costs energy at low compression.</li></ul>' in html
+    assert "<h3>Which PD saves most?</h3>" in html
+    assert "What does batch size do?" not in html  # a question without findings
 
 
 # -- reading results CSVs ----------------------------------------------------------------------
@@ -307,7 +329,7 @@ def test_report_command_passes_metadata_and_metric_on(
     (tmp_path / "accuracy.csv").write_text("MODEL_NAME,top1\n", encoding="utf-8")
     arguments = ["--metadata", str(tmp_path / "accuracy.csv"), "--metric", "top1"]
     assert cli.main(["report", str(tmp_path / "seed.csv"), *arguments]) == 0
-    assert "<li>metadata: read accuracy.csv</li>" in (tmp_path / HTML_NAME).read_text("utf-8")
+    assert "<li>metadata: 2 rows</li>" in (tmp_path / HTML_NAME).read_text("utf-8")
 
 
 def test_report_command_on_a_missing_file_is_a_usage_error(
@@ -336,6 +358,22 @@ def test_report_command_on_a_missing_metadata_file_is_a_usage_error(
     assert "acc.csv: no such metadata file" in capsys.readouterr().err
 
 
+def test_report_command_reads_the_seeds_runner_csv_and_answers_a_batch_size_need(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    raw = pd.read_csv(Path(__file__).parents[1] / "data" / "seed" / "results.csv")
+    alexnet = raw[raw["MODEL_NAME"].str.startswith("AlexNet") & raw["BATCH_SIZE"].isin([1, 64])]
+    alexnet.to_csv(tmp_path / "results.csv", index=False)
+    arguments = ["report", str(tmp_path / "results.csv"), "--max-joules", "0.1"]
+    assert cli.main(arguments) == 0
+    out = capsys.readouterr().out
+    assert "read as PruneEnergyAnalyzer (9 columns)" in out
+    html = (tmp_path / HTML_NAME).read_text(encoding="utf-8")
+    assert "<h2>Summary</h2>" in html
+    assert "AlexNet_DATASET_UNPRUNED.pth: batch 64 is the smallest measured batch size" in html
+    assert "no unpruned model measured" not in html
+
+
 # -- the plugin's report -----------------------------------------------------------------------
 
 
@@ -348,6 +386,17 @@ def test_plugin_report_writes_report_html_beside_the_csv(tmp_path: Path) -> None
     assert f"HTML report: {tmp_path / HTML_NAME}" in outcome.lines
     assert outcome.not_written == []
     assert "AlexNet_TINY_UNPRUNED" in (tmp_path / HTML_NAME).read_text(encoding="utf-8")
+
+
+def test_plugin_report_puts_the_metadata_metric_into_the_csv(tmp_path: Path) -> None:
+    (tmp_path / "meta.csv").write_text("MODEL_NAME,YOUR_METRIC\nAlexNet_TINY_UNPRUNED,0.5\n")
+    advice = reporting.Advice(metadata_path=tmp_path / "meta.csv")
+    outcome = reporting.write_report([], only_a_failure(), tmp_path, advice=advice)
+    written = pd.read_csv(tmp_path / CSV_NAME)
+    assert (written.columns[-1], written["YOUR_METRIC"].tolist()) == ("YOUR_METRIC", [0.5])
+    # /m.pt is not the model's file by name: the row keeps the item's own name.
+    assert written["MODEL_NAME"].tolist() == ["AlexNet_TINY_UNPRUNED"]
+    assert not any(line.startswith("metadata not added") for line in outcome.lines)
 
 
 def test_plugin_report_survives_a_failing_html_writer(

@@ -89,6 +89,7 @@ def measurement(
     gpu_facts: GpuFacts | None = None,
     seconds_per_sample_std: float = 1e-5,
     cuda_graph: bool = False,
+    fvcore_flops: int | None = None,
 ) -> Measurement:
     return Measurement(
         model=model,
@@ -125,7 +126,13 @@ def measurement(
         idle_watts=idle_watts,
         gpu=gpu_facts,
         cuda_graph=cuda_graph,
+        fvcore_flops=fvcore_flops,
     )
+
+
+def file_name(model: str) -> str:
+    """A model's MODEL_NAME: its file's name (``measurement`` puts it in ``/models/X.pt``)."""
+    return f"{model}.pt"
 
 
 def zoo_measurements() -> list[Measurement]:
@@ -151,7 +158,7 @@ def table() -> pd.DataFrame:
 
 
 def row_of(table: pd.DataFrame, model: str, batch_size: int = 8) -> pd.Series:
-    rows = table[(table["MODEL_NAME"] == model) & (table["BATCH_SIZE"] == batch_size)]
+    rows = table[(table["MODEL_NAME"] == file_name(model)) & (table["BATCH_SIZE"] == batch_size)]
     assert len(rows) == 1
     return rows.iloc[0]
 
@@ -199,7 +206,7 @@ def test_fps_reduction_is_negative_when_the_pruned_model_is_faster(table: pd.Dat
 def test_baseline_of_another_dataset_is_never_used(table: pd.DataFrame) -> None:
     # Against the ImageNet AlexNet (4.0 J) the reduction would read 62.5 %.
     row = row_of(table, ALEXNET_PD1)
-    assert row["Baseline Model"] == ALEXNET
+    assert row["Baseline Model"] == file_name(ALEXNET)
     assert row["Energy Reduction (%)"] == 25.0
 
 
@@ -246,7 +253,7 @@ def test_gate_columns_give_the_worst_outcome_and_every_message() -> None:
     )
     gated = row_of(table, ALEXNET_PD1)
     assert (gated["Gate"], gated["Gate Message"]) == ("fail", "bad; fast")
-    assert table.loc[table["MODEL_NAME"] != ALEXNET_PD1, "Gate"].isna().all()
+    assert table.loc[table["MODEL_NAME"] != file_name(ALEXNET_PD1), "Gate"].isna().all()
 
 
 def test_baseline_rows_have_zero_reductions_and_the_seed_labels(table: pd.DataFrame) -> None:
@@ -258,7 +265,9 @@ def test_baseline_rows_have_zero_reductions_and_the_seed_labels(table: pd.DataFr
         "FPS Reduction (%)",
     ]
     assert [row[column] for column in reductions] == [0.0, 0.0, 0.0, 0.0]
-    assert (row["GPR"], row["Pruning Distribution"]) == (0.0, "UNPRUNED")
+    # As the seed's notebook 2 writes them (pandas reads "N/A", like its empty cells, as NaN).
+    assert (row["GPR"], row["Pruning Distribution"]) == (0.0, "N/A")
+    assert row["Baseline Model"] == row["MODEL_NAME"] == file_name(ALEXNET)
 
 
 def test_pruned_row_carries_what_its_name_says(table: pd.DataFrame) -> None:
@@ -287,10 +296,30 @@ def test_measured_rows_have_status_measured_and_no_error(table: pd.DataFrame) ->
     assert pd.isna(row["Error"])
 
 
-def test_bare_flops_keep_the_seed_convention_of_one_flop_per_mac(table: pd.DataFrame) -> None:
+def test_flops_are_fvcores_count_of_one_batch_as_the_seed_has_them() -> None:
+    table = build_table(
+        [
+            measurement(ALEXNET, batch_size=8, macs=400, fvcore_flops=410),
+            measurement(ALEXNET_PD1, batch_size=8, macs=300, fvcore_flops=307),
+        ],
+        [],
+    )
     row = row_of(table, ALEXNET_PD1)
-    assert row["FLOPs"] == row["MACs"] == 300
-    assert row["FLOPs (2 x MACs)"] == 600
+    assert row["FLOPs"] == 8 * 307
+    assert (row["MACs"], row["FLOPs per Sample (2 x MACs)"]) == (300, 600)  # ours: per sample
+    assert row["CR (%) measured in FLOPs"] == pytest.approx(100 - 100 * 307 / 410)
+
+
+def test_flops_are_empty_where_fvcores_count_is_unknown(table: pd.DataFrame) -> None:
+    row = row_of(table, ALEXNET_PD1)
+    assert pd.isna(row["FLOPs"])
+    assert row["CR (%) measured in FLOPs"] == 25.0  # then of MACs: 300 against 400
+
+
+def test_model_name_is_the_file_name_and_a_folder_problem_keeps_its_id() -> None:
+    problem = ItemFailure("models::prune_models_folder", "/models", None, "no model files")
+    table = build_table([measurement(ALEXNET)], [problem])
+    assert list(table["MODEL_NAME"]) == [file_name(ALEXNET), "models::prune_models_folder"]
 
 
 def test_measurement_details_are_in_their_columns(table: pd.DataFrame) -> None:
@@ -358,13 +387,8 @@ def test_gpu_facts_a_meter_does_not_give_are_empty(table: pd.DataFrame) -> None:
 
 def test_rows_sort_by_group_baseline_first_then_pd_and_gpr(table: pd.DataFrame) -> None:
     assert list(table["MODEL_NAME"]) == [
-        ALEXNET,
-        ALEXNET_PD1,
-        ALEXNET_IMAGENET,
-        VGG11,
-        FAILED,
-        VGG11_PD3,
-        UNPARSEABLE,
+        file_name(model)
+        for model in (ALEXNET, ALEXNET_PD1, ALEXNET_IMAGENET, VGG11, FAILED, VGG11_PD3, UNPARSEABLE)
     ]
 
 
@@ -397,9 +421,9 @@ def test_csv_round_trip_keeps_names_and_numbers(table: pd.DataFrame, tmp_path: P
     read = pd.read_csv(write_csv(table, tmp_path / "results.csv"))
     assert list(read.columns) == list(schema.COLUMNS)
     assert list(read["MODEL_NAME"]) == list(table["MODEL_NAME"])
-    pruned = read[read["MODEL_NAME"] == ALEXNET_PD1].iloc[0]
+    pruned = read[read["MODEL_NAME"] == file_name(ALEXNET_PD1)].iloc[0]
     assert pruned["Energy Reduction (%)"] == 25.0
-    assert pruned["FLOPs"] == 300
+    assert pruned["MACs"] == 300
 
 
 def test_write_csv_creates_parent_directories(table: pd.DataFrame, tmp_path: Path) -> None:
@@ -431,10 +455,12 @@ def test_failed_write_keeps_the_old_csv_whole(
 
 
 def test_summary_has_one_line_per_measured_row_in_table_order(table: pd.DataFrame) -> None:
-    measured = table[table["Status"] == "measured"]["MODEL_NAME"]
+    # The summary names models by stem, as item ids and gates do.
+    measured = table[table["Status"] == "measured"]["MODEL_NAME"].map(schema.model_stem)
     rows = summary_lines(table)[2 : 2 + len(measured)]
     labels = shorten_names(measured, 40)
     assert [row.split()[0] for row in rows] == [labels[m] for m in measured]
+    assert ALEXNET_PD1 in labels
 
 
 def test_summary_shows_energy_with_ci_and_reduction(table: pd.DataFrame) -> None:
