@@ -42,11 +42,11 @@ FIGURE_CAPTIONS = {
 _IMAGE_TYPES = {".png": "image/png", ".svg": "image/svg+xml", ".jpg": "image/jpeg"}
 
 # Images only from data URIs, no fetch, no form: the page stays offline whatever it contains.
-_CONTENT_SECURITY_POLICY = (
+CONTENT_SECURITY_POLICY = (
     "default-src 'none'; img-src data:; style-src 'unsafe-inline'; script-src 'unsafe-inline'"
 )
 
-_CSS = """
+PAGE_CSS = """
 body { font-family: system-ui, -apple-system, "Segoe UI", sans-serif; margin: 0 auto;
   max-width: 1200px; padding: 1.5rem; color: #1b1b1b; background: #fff; line-height: 1.45; }
 h1 { margin: 0 0 .25rem; font-size: 1.7rem; }
@@ -195,20 +195,29 @@ def render_html(
         _figures_section(figures),
         _table_section(measured),
     ]
+    return page(title, PAGE_CSS, body, _SORT_SCRIPT)
+
+
+def page(title: str, css: str, body: Sequence[str], script: str) -> str:
+    """A whole self-contained page: the network forbidden, the CSS and the script inline.
+    ``body``: HTML parts, already escaped, empty ones left out."""
     return (
         "<!DOCTYPE html>\n"
         '<html lang="en">\n<head>\n<meta charset="utf-8">\n'
-        f'<meta http-equiv="Content-Security-Policy" content="{_CONTENT_SECURITY_POLICY}">\n'
+        f'<meta http-equiv="Content-Security-Policy" content="{CONTENT_SECURITY_POLICY}">\n'
         '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
-        f"<title>{_text(title)}</title>\n<style>{_CSS}</style>\n</head>\n<body>\n"
+        f"<title>{_text(title)}</title>\n<style>{css}</style>\n</head>\n<body>\n"
         + "\n".join(part for part in body if part)
-        + f"\n<script>{_SORT_SCRIPT}</script>\n</body>\n</html>\n"
+        + f"\n<script>{script}</script>\n</body>\n</html>\n"
     )
 
 
-def _text(value: Any) -> str:
+def escape_html(value: Any) -> str:
     """Escaped text; quotes too, so that the same helper is safe inside attributes."""
     return html.escape(str(value), quote=True)
+
+
+_text = escape_html  # the short name the markup below uses
 
 
 def _meta_line(measured: pd.DataFrame, failed: pd.DataFrame) -> str:

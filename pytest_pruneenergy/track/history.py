@@ -54,7 +54,7 @@ def history_rows(
     rows = []
     for run in in_commit_order(runs):
         for item in run.items:
-            if not _selected(item.model, item.batch_size, model_glob, batch_size):
+            if not selected(item.model, item.batch_size, model_glob, batch_size):
                 continue
             rows.append(
                 {
@@ -76,7 +76,7 @@ def history_rows(
     return rows
 
 
-def _selected(model: str, size: int | None, model_glob: str | None, batch_size: int | None) -> bool:
+def selected(model: str, size: int | None, model_glob: str | None, batch_size: int | None) -> bool:
     if model_glob is not None and not fnmatch.fnmatchcase(model, model_glob):
         return False
     return batch_size is None or size == batch_size
@@ -144,7 +144,7 @@ def history_series(
         for item in run.items:
             if item.status != STATUS_MEASURED or not _finite(item.joules_per_sample):
                 continue
-            if not _selected(item.model, item.batch_size, model_glob, batch_size):
+            if not selected(item.model, item.batch_size, model_glob, batch_size):
                 continue
             key = (run.machine_key, item.model, item.batch_size)
             points.setdefault(key, []).append(
