@@ -8,6 +8,7 @@ the report, judges the session's gates and stores the run (finish.py).
 from __future__ import annotations
 
 import dataclasses
+import os
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
@@ -26,7 +27,7 @@ from ..items.journal import (
     read_journal,
 )
 from ..items.ledger import ItemLedger, duplicated, is_energy_item_id
-from ..items.measurement import ItemFailure, Measurement
+from ..items.measurement import ItemFailure, Measurement, baseline_measurements
 from ..models.discovery import DiscoveryError, ModelEntry, find_model_files, pair_with_baselines
 from ..settings import Settings
 from ..track.gates import (
@@ -57,12 +58,16 @@ from .collection import (
     relative_nodeid,
 )
 from .finish import (
+    STEP_SUMMARY_VARIABLE,
     RunAccount,
+    StoreOutcome,
     compare_and_save,
+    compare_cells,
     count_on_last_line,
     judge_gates,
     run_notes,
     table_cells,
+    write_markdown,
 )
 from .xdist import SLOT_KEY, SlotPool
 
@@ -256,6 +261,7 @@ class PruneEnergySession:
         if problem is not None:  # failed outside the except block: no chained traceback
             pytest.fail(problem, pytrace=False)
         item.stash[MEASUREMENT_KEY] = measurement
+        self._record_properties(item, measurement)
         if prepared is None:  # taken from the journal of an earlier run
             item.stash[RESUMED_KEY] = True
         else:
@@ -271,6 +277,18 @@ class PruneEnergySession:
                 budget_seconds=BENCHMARK_SHARE * self.settings.max_seconds,
             )
         self.check_in_item(item, measurement, thresholds)
+
+    def _record_properties(self, item: pytest.Item, measurement: Measurement) -> None:
+        """Energy, FPS and reductions as JUnit XML properties (``--junitxml``), as the
+        ``record_property`` fixture records them. A reduction needs the baseline measured
+        before this item in this process (under xdist, --dist loadgroup keeps a family on one
+        worker)."""
+        from ..report.junit import item_properties
+
+        baseline = baseline_measurements([*self.measurements, measurement]).get(
+            (measurement.model, measurement.batch_size)
+        )
+        item.user_properties.extend(item_properties(measurement, baseline))
 
     def _journal_key(self, path: Path, batch_size: int, device: str) -> ItemKey | None:
         """None where there is no journal, or the file cannot be looked at (loading then says
@@ -436,9 +454,16 @@ class PruneEnergySession:
             if missing and session.exitstatus == pytest.ExitCode.OK:
                 # Nobody stopped the run, yet items have no result: never a silent pass.
                 self._fail_run(session, [f"{len(missing)} energy item(s) produced no result"])
-            self._finish_gates(session, gates)
-            if self.settings.save or self.settings.compare_run is not None:
-                self._compare_and_save(session, interrupted=interrupted)
+            verdicts = self._finish_gates(session, gates)
+            if missing:
+                verdicts.append(f"INTERRUPTED: {len(missing)} energy item(s) have no result")
+            if self.settings.uses_store:
+                store = self._compare_and_save(session, interrupted=interrupted)
+                verdicts += store.verdicts
+                cells = compare_cells(store.comparisons)
+            else:
+                cells = {}
+            self._write_markdown(session, outcome.table, verdicts, cells)
         for meter in self._meters.values():
             try:
                 meter.close()
@@ -450,10 +475,12 @@ class PruneEnergySession:
 
     def _finish_gates(
         self, session: pytest.Session, gates: dict[tuple[str, int], tuple[Verdict, ...]]
-    ) -> None:
-        """Warn about or fail the gates judged only now; the items judged their own already."""
+    ) -> list[str]:
+        """Warn about or fail the gates judged only now (the items judged their own already);
+        returns the gates' summary lines."""
         strict = self.settings.gates.strict
-        self.report_lines += gate_summary_lines(gates, strict=strict)
+        summary = gate_summary_lines(gates, strict=strict)
+        self.report_lines += summary
         session_verdicts = [
             (key, verdict)
             for key, verdicts in gates.items()
@@ -473,6 +500,7 @@ class PruneEnergySession:
             # pytest returns session.exitstatus after this hook; keep a worse status it has.
             if session.exitstatus == pytest.ExitCode.OK:
                 session.exitstatus = pytest.ExitCode.TESTS_FAILED
+        return summary
 
     def _fail_run(self, session: pytest.Session, problems: list[str]) -> None:
         """Problems that fail the run though no item failed; pytest's last line counts them."""
@@ -483,7 +511,25 @@ class PruneEnergySession:
         if session.exitstatus == pytest.ExitCode.OK:
             session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
-    def _compare_and_save(self, session: pytest.Session, *, interrupted: bool) -> None:
+    def _write_markdown(
+        self,
+        session: pytest.Session,
+        table: Any,
+        verdicts: list[str],
+        cells: dict[tuple[str, int], str],
+    ) -> None:
+        """The run's markdown summary, to --energy-markdown and $GITHUB_STEP_SUMMARY."""
+        step_summary = os.environ.get(STEP_SUMMARY_VARIABLE)
+        if self.settings.markdown_path is None and not step_summary:
+            return
+        from ..report.markdown import markdown_summary
+
+        text = markdown_summary(table, verdict_lines=verdicts, compare_cells=cells)
+        lines, problems = write_markdown(text, self.settings.markdown_path, step_summary)
+        self.report_lines += lines
+        self._fail_run(session, problems)
+
+    def _compare_and_save(self, session: pytest.Session, *, interrupted: bool) -> StoreOutcome:
         outcome = compare_and_save(
             self.measurements,
             self.failures,
@@ -500,6 +546,7 @@ class PruneEnergySession:
             self.session_gate_failures += outcome.gate_failures
             if session.exitstatus == pytest.ExitCode.OK:
                 session.exitstatus = pytest.ExitCode.TESTS_FAILED
+        return outcome
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_benchmark_update_machine_info(

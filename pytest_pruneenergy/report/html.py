@@ -23,7 +23,7 @@ import pandas as pd
 
 from ..common.files import write_atomically
 from . import schema as col
-from .schema import estimate_mask, measured_rows, normalize_results
+from .schema import estimate_mask, measured_rows, meter_label, normalize_results
 
 HTML_NAME = "report.html"
 DEFAULT_TITLE = "Energy of pruned models"
@@ -300,10 +300,8 @@ def _table_row(row: pd.Series, is_estimate: bool) -> str:
     ci95 = _format(row[col.JOULES_PER_SAMPLE_CI95], ".2g")
     if energy and ci95:
         energy += f" ± {ci95}"
-    meter = "" if pd.isna(row[col.METER]) else str(row[col.METER])
     # A hook's meter may estimate under any name: then the cell says so, not only its colour.
-    if is_estimate and "estimate" not in meter.casefold():
-        meter = f"{meter or 'meter'} (estimate)"
+    meter = meter_label("" if pd.isna(row[col.METER]) else str(row[col.METER]), is_estimate)
     cells = [
         f"<td>{_text(row[col.MODEL_NAME])}</td>",
         _number_cell(row[col.BATCH_SIZE], "d"),

@@ -121,9 +121,11 @@ def _group_columns(name: ModelName | None) -> dict[str, Any]:
     }
 
 
-def _reduction_columns(
+def reduction_columns(
     measurement: Measurement, name: ModelName | None, baseline: Measurement | None
 ) -> dict[str, Any]:
+    """A measured row's reductions against its baseline (a baseline's own are 0), and the
+    baseline's name; empty without a baseline."""
     if name is not None and name.is_baseline:  # against itself
         return {
             col.CR_PARAMETERS: 0.0,
@@ -190,7 +192,7 @@ def _measured_row(
         col.POWER_LIMIT_WATTS: None if gpu is None else gpu.power_limit_watts,
         col.CUDA_GRAPH: measurement.cuda_graph,
         **_group_columns(name),
-        **_reduction_columns(measurement, name, baseline),
+        **reduction_columns(measurement, name, baseline),
     }
 
 
