@@ -261,6 +261,8 @@ def test_step_gate_and_markdown_options():
     # A step gate reads the store, but stores nothing unless asked, and compares with nothing.
     assert settings.uses_store and not settings.save and settings.compare_run is None
     assert not resolve().uses_store
+    # An empty value (a CI variable not set) judges every run.
+    assert resolve(cli_step_since="", ini_step_since="abc").step_since is None
     with pytest.raises(
         SettingsError, match="--energy-step-fail: 'watts:5%' is not MEASURE:PERCENT"
     ):

@@ -864,21 +864,29 @@ def test_a_gpu_asked_for_on_a_machine_without_one_stops_the_run_at_once(pytester
     )
 
 
-def test_an_unwritable_store_stops_the_run_before_anything_is_measured(tmp_path):
+@pytest.mark.parametrize(
+    ("option", "what", "reason"),
+    [
+        (
+            "--energy-store=taken",
+            "--energy-store folder (for --energy-save)",
+            "cannot be written (a file of that name is in the way)",
+        ),
+        (
+            "--energy-markdown=taken/summary.md",
+            "--energy-markdown file's folder",
+            "cannot be written (a file of that name is in the way)",
+        ),
+    ],
+)
+def test_an_unwritable_store_or_summary_stops_the_run_before_anything_is_measured(
+    tmp_path, option, what, reason
+):
     write_tiny_zoo(tmp_path / "models")
-    (tmp_path / "store").write_text("a file where the run store should go")
-    result = run_pytest(tmp_path, "--prune-models=models", "--energy-save", "--energy-store=store")
+    (tmp_path / "taken").write_text("a file where a folder should go")
+    result = run_pytest(tmp_path, "--prune-models=models", "--energy-save", option)
     assert result.returncode == pytest.ExitCode.USAGE_ERROR, result.output
-    assert "--energy-store folder (for --energy-save)" in result.output
-    assert "cannot be written (a file of that name is in the way)" in result.output
-
-
-def test_a_markdown_summary_that_cannot_be_written_stops_the_run_before_measuring(tmp_path):
-    write_tiny_zoo(tmp_path / "models")
-    (tmp_path / "taken").write_text("a file where the summary's folder should be")
-    result = run_pytest(tmp_path, "--prune-models=models", "--energy-markdown=taken/summary.md")
-    assert result.returncode == pytest.ExitCode.USAGE_ERROR, result.output
-    assert "--energy-markdown file's folder" in result.output
+    assert f"{what} {tmp_path / 'taken'} {reason}" in result.output
     assert "Nothing was measured." in result.output
 
 
