@@ -24,6 +24,7 @@ from .test_history import A100, commit_of, stored_history
 from .test_store import MODEL, item, run_dict, write_run
 
 STEP_COLOUR = (0xD5, 0x5E, 0x00)  # the page's step marker
+EXAMPLE = Path(__file__).resolve().parents[2] / "docs" / "benchmarks" / "history"
 
 
 def page_data(html: str) -> dict:
@@ -168,14 +169,41 @@ def screenshot(tmp_path: Path, page: Path) -> np.ndarray:
         return np.asarray(image.convert("RGB"))
 
 
-def assert_chart_drawn_with_a_step(pixels: np.ndarray) -> None:
+def step_marker_pixels(pixels: np.ndarray) -> int:
+    """Checks that the chart is drawn; returns how many pixels have the step marker's colour."""
     assert pixels.shape[:2] == (1600, 1280)
     chart = pixels[150:700, 40:1240]  # below the title and the chooser
     assert chart.std() > 15  # lines, bands, dots and labels, not a blank box
     assert len(np.unique(chart.reshape(-1, 3), axis=0)) > 50
-    assert np.all(chart == STEP_COLOUR, axis=-1).sum() > 300  # the dashed step marker
+    return int(np.all(chart == STEP_COLOUR, axis=-1).sum())
 
 
 @pytest.mark.browser
 def test_a_screenshot_shows_the_chart_and_its_step_marker(tmp_path, page):
-    assert_chart_drawn_with_a_step(screenshot(tmp_path, page))
+    assert step_marker_pixels(screenshot(tmp_path, page)) > 300  # the dashed step marker
+
+
+@pytest.mark.browser
+def test_a_screenshot_of_a_history_without_a_step_has_no_marker(tmp_path):
+    stored_history(tmp_path / "runs", [1.0] * 8, seed=2)
+    flat = write_history_page(load_runs(tmp_path / "runs").runs, tmp_path / "page")
+    assert step_marker_pixels(screenshot(tmp_path, flat)) == 0
+
+
+def without_time(html: str) -> str:
+    return re.sub(r", written [^<]* UTC", "", html)
+
+
+def test_the_committed_example_page_is_drawn_from_the_committed_runs(tmp_path):
+    runs = load_runs(EXAMPLE / "runs").runs
+    assert len({run.git.commit for run in runs}) >= 5
+    committed = (EXAMPLE / HISTORY_PAGE_NAME).read_text(encoding="utf-8")
+    assert without_time(committed) == without_time(render_history_page(runs))
+
+
+@pytest.mark.browser
+def test_the_committed_example_page_renders_and_marks_its_steps(tmp_path):
+    page = EXAMPLE / HISTORY_PAGE_NAME
+    opens_on_a_step = page_data(page.read_text(encoding="utf-8"))["first"] is not None
+    marker = step_marker_pixels(screenshot(tmp_path, page))
+    assert (marker > 300) == opens_on_a_step
