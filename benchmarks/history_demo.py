@@ -52,6 +52,8 @@ LOG_LINES = 40
 
 
 def run(args: argparse.Namespace) -> int:
+    if shutil.which("git") is None:
+        raise SystemExit("history_demo needs git: it commits to a throwaway repository")
     out: Path = args.out.resolve()
     if out.exists():
         shutil.rmtree(out)

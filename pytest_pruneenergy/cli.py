@@ -359,7 +359,7 @@ def _add_history_command(commands: argparse._SubParsersAction) -> None:
         help="energy per sample across the stored runs, as CSV, a figure and a page",
         description="Write energy_history.csv (one row per run, model and batch size, in commit "
         "order: commit, its date, dirty, machine, joules per sample, CI95, FPS) and "
-        "energy_history.png (joules per sample across runs with 95 %% CI bands) from the runs "
+        "energy_history.png (joules per sample across runs with 95 % CI bands) from the runs "
         "pytest --energy-save stored, and print the steps found in each series (a change of "
         "level beyond its noise). With --html also energy_history.html: one self-contained "
         "page with a chart per model, batch size and metric, one line per machine, steps "
