@@ -19,6 +19,7 @@ from .models.loading import DEFAULT_INPUT_SHAPE
 
 if TYPE_CHECKING:
     from .models.counting import ModelCounts
+    from .track.history import HistorySeries
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -439,52 +440,88 @@ def _add_history_command(commands: argparse._SubParsersAction) -> None:
 
     history = commands.add_parser(
         "history",
-        help="energy per sample across the stored runs, as CSV and a figure",
-        description="Write energy_history.csv (one row per run, model and batch size: time, "
-        "commit, dirty, joules per sample, CI95, FPS) and energy_history.png (joules per sample "
-        "across runs with 95 % CI bands) from the runs pytest --energy-save stored.",
+        help="energy per sample across the stored runs, as CSV, a figure and a page",
+        description="Write energy_history.csv (one row per run, model and batch size, in commit "
+        "order: commit, its date, dirty, machine, joules per sample, CI95, FPS) and "
+        "energy_history.png (joules per sample across runs with 95 % CI bands) from the runs "
+        "pytest --energy-save stored, and print the steps found in each series (a change of "
+        "level beyond its noise). With --html also energy_history.html: one self-contained "
+        "page with a chart per model, batch size and metric, one line per machine, steps "
+        f"marked. --store is repeatable (default: {DEFAULT_STORE_DIR}): several machines' "
+        "stores make one history.",
     )
-    history.add_argument("--store", type=Path, default=Path(DEFAULT_STORE_DIR), metavar="DIR")
+    history.add_argument(
+        "--store", type=Path, action="append", metavar="DIR", help="a run store; repeatable"
+    )
     history.add_argument("--model", metavar="GLOB", help="only models matching GLOB, e.g. 'VGG*'")
     history.add_argument("--batch", type=int, metavar="N", help="only batch size N")
     history.add_argument("--out", type=Path, default=Path("."), metavar="DIR")
+    history.add_argument(
+        "--html", action="store_true", help="also write the page energy_history.html"
+    )
     history.set_defaults(run=_run_history)
 
 
 def _run_history(args: argparse.Namespace) -> int:
-    from .track.history import HISTORY_COLUMNS, history_rows
-    from .track.store import load_runs
+    from .track.history import HISTORY_COLUMNS, history_rows, history_series, in_commit_order
+    from .track.store import DEFAULT_STORE_DIR, load_stores
 
-    loaded = load_runs(args.store)
+    stores = args.store or [Path(DEFAULT_STORE_DIR)]
+    loaded = load_stores(stores)
     for problem in loaded.problems:
         print(f"pruneenergy history: skipped: {problem}", file=sys.stderr)
     rows = history_rows(loaded.runs, model_glob=args.model, batch_size=args.batch)
     if not rows:
+        where = ", ".join(str(store) for store in stores)
         print(
-            f"pruneenergy history: no stored runs with matching items in {args.store}",
-            file=sys.stderr,
+            f"pruneenergy history: no stored runs with matching items in {where}", file=sys.stderr
         )
         return EXIT_FAILED
     import pandas as pd
 
     from .report.plots import ENERGY_HISTORY_FIGURE, energy_history_figure
+    from .track.history_page import write_history_page
 
+    runs = [run for run in loaded.runs if run.run_id in {row["run_id"] for row in rows}]
     table = pd.DataFrame(rows, columns=list(HISTORY_COLUMNS))
     csv_path = args.out / HISTORY_CSV_NAME
+    page_path = None
     try:
         args.out.mkdir(parents=True, exist_ok=True)
         table.to_csv(csv_path, index=False)
         figure = energy_history_figure(table)
         if figure is not None:
             figure.savefig(args.out / ENERGY_HISTORY_FIGURE)
+        if args.html:
+            page_path = write_history_page(
+                runs, args.out, model_glob=args.model, batch_size=args.batch
+            )
     except OSError as error:
         print(f"pruneenergy history: cannot write to {args.out}: {error}", file=sys.stderr)
         return EXIT_FAILED
-    runs = table["run_id"].nunique()
-    print(f"wrote {csv_path} ({len(table)} rows from {runs} runs)")
+    print(f"wrote {csv_path} ({len(table)} rows from {table['run_id'].nunique()} runs)")
     if figure is not None:
         print(f"wrote {args.out / ENERGY_HISTORY_FIGURE}")
+    if page_path is not None:
+        print(f"wrote {page_path}")
+    series = history_series(in_commit_order(runs), model_glob=args.model, batch_size=args.batch)
+    print("\n".join(step_lines(series)))
     return EXIT_OK
+
+
+def step_lines(series: Sequence[HistorySeries]) -> list[str]:
+    """A line per step found in energy or FPS, or one saying there is none."""
+    from .track.history import METRICS, StepFinding, describe_step
+
+    found = [
+        describe_step(StepFinding(one, metric, step))
+        for one in series
+        for metric in METRICS
+        for step in one.steps(metric)
+    ]
+    if not found:
+        return [f"steps: none in {len(series)} series (no level changed beyond its noise)"]
+    return [f"steps: {len(found)} in {len(series)} series", *(f"  {line}" for line in found)]
 
 
 def _add_compare_command(commands: argparse._SubParsersAction) -> None:

@@ -701,6 +701,49 @@ OPTIONS: tuple[Option, ...] = (
         ),
     ),
     Option(
+        key="step_fail",
+        flag="--energy-step-fail",
+        ini=None,
+        kind=APPEND,
+        parse=_compare_fail,
+        default={},
+        metavar="MEASURE:PCT",
+        help=(
+            "fail the session when this run sits on a new level: a step found over the stored "
+            "runs of this machine and this one, in commit order, beyond PCT (joules:3%%, "
+            "fps:3%%); catches a creep that passes every pairwise gate; repeatable or comma "
+            "separated"
+        ),
+    ),
+    Option(
+        key="step_since",
+        flag="--energy-step-since",
+        ini="energy_step_since",
+        kind=VALUE,
+        parse=_text(parse_text),
+        default=None,
+        metavar="COMMIT",
+        help=(
+            "--energy-step-fail judges the stored runs from the first run of COMMIT (a hash or "
+            "its prefix) on: accepts the level of the runs before it"
+        ),
+        ini_help="commit from whose runs on --energy-step-fail judges",
+    ),
+    Option(
+        key="markdown_path",
+        flag="--energy-markdown",
+        ini="energy_markdown",
+        kind=VALUE,
+        parse=_path,
+        default=None,
+        metavar="FILE",
+        help=(
+            "write a markdown summary of the run (key rows, gate, compare and step verdicts) "
+            "to FILE; it is also appended to $GITHUB_STEP_SUMMARY where that is set"
+        ),
+        ini_help="file for the run's markdown summary",
+    ),
+    Option(
         key="recommend_joules",
         flag="--energy-recommend-joules",
         ini="energy_recommend_joules",
@@ -802,6 +845,12 @@ class Settings:
     compare: str | None = None
     # --energy-compare-fail gates by measure, as fractions (0.05 for 5 %).
     compare_fail: Mapping[str, float] = field(default_factory=dict)
+    # --energy-step-fail gates by measure, as fractions, and the commit whose runs they start at
+    # (track/history.py).
+    step_fail: Mapping[str, float] = field(default_factory=dict)
+    step_since: str | None = None
+    # A markdown summary of the run (report/markdown.py); None: only $GITHUB_STEP_SUMMARY.
+    markdown_path: Path | None = None
     # Advice in the report (report/analysis.py), never a gate.
     recommend_joules: float | None = None
     recommend_fps: float | None = None
@@ -820,6 +869,11 @@ class Settings:
         if self.compare is None and self.compare_fail:
             return COMPARE_LATEST
         return self.compare
+
+    @property
+    def uses_store(self) -> bool:
+        """Whether the end of the run reads or writes the run store."""
+        return self.save or self.compare_run is not None or bool(self.step_fail)
 
     @property
     def protocol_settings(self) -> ProtocolSettings:

@@ -491,3 +491,90 @@ def test_seed_parameters_sets_published_counts_against_structural_ones(scripts):
         "alexnet: 1 of 1 pruned models published with more parameters than their structure "
         "(100 to 100 more); parameter CR understated by 10.0 to 10.0 points"
     )
+
+
+def test_history_demo_measures_each_commit_plants_one_change_and_renders_the_page(
+    scripts, tmp_path
+):
+    import json
+
+    from history_demo import BUNDLE, LOG, main
+
+    from pytest_pruneenergy.track.history import in_commit_order
+    from pytest_pruneenergy.track.store import RunRecord
+
+    from .conftest import write_tiny_model, write_tiny_zoo
+
+    swapped = "AlexNet_TINY_random_PD1_GPR-50_PRUNED.pth"
+    write_tiny_zoo(tmp_path / "models")
+    write_tiny_model(tmp_path / "heavier.pth", conv_channels=(16, 16, 16, 16, 16))
+    out = tmp_path / "out"
+    arguments = ["run", "--out", str(out), "--device", "cpu", "--meter", "estimate"]
+    arguments += ["--commits", "5", "--change-at", "3", "--batch-sizes", "1"]
+    arguments += ["--max-seconds", "0.3", "--models", str(tmp_path / "models")]
+    arguments += ["--swap", swapped, "--heavier", str(tmp_path / "heavier.pth")]
+    assert main(arguments) == 0
+    assert sorted(path.name for path in out.iterdir()) == [BUNDLE, LOG]
+    bundle = json.loads((out / BUNDLE).read_text())
+    runs = in_commit_order(RunRecord.from_dict(data, BUNDLE) for data in bundle["runs"])
+    # One run per commit, in commit order, each of a clean checkout of its commit, one machine.
+    assert [run.git.commit for run in runs] == bundle["commits"]
+    assert len(set(bundle["commits"])) == 5 and len(bundle["exit_statuses"]) == 5
+    assert all(run.git.commit_time and run.git.dirty is False for run in runs)
+    assert len({run.machine_key for run in runs}) == 1
+    # The heavier model replaced the pruned one at commit 3, and stayed.
+    params = [next(item.params for item in run.items if item.model == swapped[:-4]) for run in runs]
+    assert params[0] == params[1] < params[2] == params[3] == params[4]
+    assert "--energy-step-fail=joules:5%" in bundle["command"]
+    assert "--energy-store=STORE" in bundle["command"]
+
+    page_dir = tmp_path / "page"
+    assert main(["render", str(out), str(page_dir)]) == 0
+    assert len(list((page_dir / "runs").glob("*.json"))) == 5
+    assert (page_dir / "energy_history.html").is_file()
+    readme = (page_dir / "README.md").read_text()
+    assert f"| 3 `{bundle['commits'][2][:7]}` | planted |" in readme
+    assert "Energy ESTIMATED from CPU time" in readme
+
+
+def test_history_demo_says_whether_the_planted_step_was_found_at_its_commit(scripts, tmp_path):
+    import json
+    import re
+
+    from history_demo import BUNDLE, main
+
+    from .track.test_history import stored_history
+    from .track.test_store import MODEL
+
+    store = tmp_path / "store"
+    commits = stored_history(store, [1.0] * 4 + [1.2] * 4, seed=3)
+    bundle = {
+        "runs": [json.loads(path.read_text()) for path in sorted(store.iterdir())],
+        "commits": commits,
+        "exit_statuses": [0] * 5 + [1] * 3,
+        "change_at": 5,
+        "swapped": f"{MODEL}.pth",
+        "heavier": "heavier.pth",
+        "models": [f"{MODEL}.pth"],
+        "command": ["models", "--energy-save"],
+        "seconds": 12.0,
+    }
+    (tmp_path / BUNDLE).write_text(json.dumps(bundle))
+    assert main(["render", str(tmp_path), str(tmp_path / "page")]) == 0
+    readme = (tmp_path / "page" / "README.md").read_text()
+    assert (
+        "The planted change found at its commit: yes (1 of 1 batch sizes); steps anywhere "
+        "else: 0." in readme
+    )
+    row = rf"\| 5 `{commits[4][:7]}` \| planted \| 0 \| 1\.[12]\d* ± 0\.012 \|"
+    assert re.search(row, readme), readme
+    assert "ESTIMATED" not in readme
+
+
+def test_history_demo_refuses_a_change_at_the_first_commit(scripts, tmp_path, capsys):
+    from history_demo import main
+
+    with pytest.raises(SystemExit) as exit_info:
+        main(["run", "--out", str(tmp_path), "--commits", "5", "--change-at", "1"])
+    assert exit_info.value.code == 2
+    assert "--change-at must be a commit after the first" in capsys.readouterr().err

@@ -246,3 +246,24 @@ def test_the_docs_option_table_has_every_option_once_under_its_names():
         name = re.match(r"`(\w+)`", ini.strip())
         documented.add((flag[1] if flag else None, name[1] if name else None))
     assert documented == {(option.flag, option.ini) for option in OPTIONS}
+
+
+def test_step_gate_and_markdown_options():
+    settings = resolve(
+        cli_step_fail=["joules:3%", "fps:5"],
+        ini_step_since=" abc1234 ",
+        ini_markdown_path="summary.md",
+    )
+    assert settings.step_fail == {"joules": 0.03, "fps": 0.05}
+    assert settings.step_since == "abc1234"
+    assert settings.markdown_path == INI / "summary.md"
+    assert resolve(cli_markdown_path="m.md").markdown_path == HERE / "m.md"
+    # A step gate reads the store, but stores nothing unless asked, and compares with nothing.
+    assert settings.uses_store and not settings.save and settings.compare_run is None
+    assert not resolve().uses_store
+    # An empty value (a CI variable not set) judges every run.
+    assert resolve(cli_step_since="", ini_step_since="abc").step_since is None
+    with pytest.raises(
+        SettingsError, match="--energy-step-fail: 'watts:5%' is not MEASURE:PERCENT"
+    ):
+        resolve(cli_step_fail=["watts:5%"])

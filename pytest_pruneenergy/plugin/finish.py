@@ -13,8 +13,22 @@ from ..common.shapes import format_shape
 from ..items.measurement import ItemFailure, ItemKey, Measurement, baseline_measurements
 from ..models.discovery import skipped_files
 from ..settings import COMPARE_LATEST, Settings
-from ..track.compare import compare_runs, comparison_lines, gate_failures
+from ..track.compare import (
+    ItemComparison,
+    change_percent_text,
+    compare_runs,
+    comparison_lines,
+    gate_failures,
+)
 from ..track.gates import ItemThresholds, Verdict, gate_cells, judge_measurement
+from ..track.history import (
+    describe_step,
+    history_series,
+    in_commit_order,
+    runs_since,
+    step_findings,
+    step_gate_failures,
+)
 from ..track.store import (
     RunRecord,
     RunStoreError,
@@ -27,6 +41,9 @@ from ..track.store import (
     load_runs,
     save_run,
 )
+
+# GitHub Actions shows what a job appends to this file on the run's page.
+STEP_SUMMARY_VARIABLE = "GITHUB_STEP_SUMMARY"
 
 
 def judge_gates(
@@ -116,10 +133,14 @@ def settings_that_matter(settings: Settings) -> dict[str, Any]:
 @dataclass(frozen=True)
 class StoreOutcome:
     lines: list[str]
-    # The lines (among ``lines``) of --energy-compare-fail gates that regressed items broke.
+    # The lines (among ``lines``) of --energy-compare-fail and --energy-step-fail gates broken.
     gate_failures: tuple[str, ...] = ()
     # The line (among ``lines``) saying the run could not be stored: the session fails.
     save_failure: str | None = None
+    # Against the compared run, item by item (none without a comparison).
+    comparisons: tuple[ItemComparison, ...] = ()
+    # What the comparison and the step check concluded, a line each, for the markdown summary.
+    verdicts: tuple[str, ...] = ()
 
 
 def compare_and_save(
@@ -132,9 +153,10 @@ def compare_and_save(
     interrupted: bool = False,
     recorded_settings: dict[str, Any] | None = None,
 ) -> StoreOutcome:
-    """Compare this run with a stored one (before it is stored, so never with itself), then
-    store it; the lines say what happened, for the terminal summary. ``recorded_settings``:
-    the measuring settings to store, where they are not ``settings``' (a merge of shards)."""
+    """Compare this run with a stored one and look for steps over the stored history (before it
+    is stored, so never with itself), then store it; the lines say what happened, for the
+    terminal summary. ``recorded_settings``: the measuring settings to store, where they are not
+    ``settings``' (a merge of shards)."""
     record = build_record(
         measurements,
         failures,
@@ -146,41 +168,60 @@ def compare_and_save(
     )
     lines: list[str] = []
     gate_lines: list[str] = []
-    save_failure = None
+    verdicts: list[str] = []
+    comparisons: list[ItemComparison] = []
+    stored: list[RunRecord] = []
+    if settings.compare_run == COMPARE_LATEST or settings.step_fail:
+        loaded = load_runs(settings.store_dir)
+        lines += [f"skipped an unreadable stored run: {problem}" for problem in loaded.problems]
+        stored = loaded.runs
     if settings.compare_run is not None:
-        lines, gate_lines = _compare_with_store(record, settings)
-        lines += gate_lines
+        compared = _compare_with_store(record, settings, stored)
+        lines += compared.lines
+        gate_lines += compared.gate_failures
+        comparisons = list(compared.comparisons)
+        verdicts += compared.verdicts
+    if settings.step_fail:
+        found = judge_steps(record, stored, settings.step_fail, settings.step_since)
+        lines += found.lines
+        gate_lines += found.gate_failures
+        verdicts += found.verdicts
+    lines += gate_lines
+    verdicts += gate_lines
+    save_failure = None
     if settings.save:
         try:
             path = save_run(record, settings.store_dir)
         except OSError as error:  # the report and the comparison above still count
             save_failure = f"RUN NOT SAVED to {settings.store_dir}: {error}"
             lines.append(save_failure)
+            verdicts.append(save_failure)
         else:
             marked = " (marked interrupted: never the default baseline)" if interrupted else ""
             lines.append(f"run saved: {path}{marked}")
-    return StoreOutcome(lines, tuple(gate_lines), save_failure)
+    return StoreOutcome(lines, tuple(gate_lines), save_failure, tuple(comparisons), tuple(verdicts))
 
 
-def _compare_with_store(record: RunRecord, settings: Settings) -> tuple[list[str], list[str]]:
-    """The comparison's lines, and apart from them the lines of the gates it broke."""
+def _compare_with_store(
+    record: RunRecord, settings: Settings, stored: Sequence[RunRecord]
+) -> StoreOutcome:
+    """The comparison's lines, and apart from them the lines of the gates it broke; ``stored``:
+    the store's runs where the comparison is with the latest."""
     store = settings.store_dir
     if settings.compare_run == COMPARE_LATEST:
-        loaded = load_runs(store)
-        lines = [f"skipped an unreadable stored run: {problem}" for problem in loaded.problems]
-        baseline = latest_comparable(loaded.runs, record.machine_key)
+        baseline = latest_comparable(stored, record.machine_key)
         if baseline is None:
-            lines.append(
+            line = (
                 f"no complete stored run from this machine (machine_key {record.machine_key}) "
                 f"in {store}: nothing to compare with (--energy-save stores runs)"
             )
-            return lines, []
+            return StoreOutcome([line], verdicts=(line,))
     else:
-        lines = []
         try:
             baseline = find_run(str(settings.compare_run), store)
         except RunStoreError as error:
-            return [f"nothing compared: {error}"], []
+            line = f"nothing compared: {error}"
+            return StoreOutcome([line], verdicts=(line,))
     joules_fraction = settings.compare_fail.get("joules")
     fps_fraction = settings.compare_fail.get("fps")
     comparisons = compare_runs(
@@ -189,8 +230,81 @@ def _compare_with_store(record: RunRecord, settings: Settings) -> tuple[list[str
         threshold_joules_fraction=joules_fraction,
         threshold_fps_fraction=fps_fraction,
     )
-    lines += comparison_lines(baseline, record, comparisons)
-    return lines, gate_failures(comparisons, joules_fraction, fps_fraction)
+    lines = comparison_lines(baseline, record, comparisons)
+    failures = gate_failures(comparisons, joules_fraction, fps_fraction)
+    # The counts and the warnings; the table itself is the markdown's own column.
+    verdicts = [lines[0], *(line for line in lines if line.startswith("WARNING"))]
+    return StoreOutcome(lines, tuple(failures), None, tuple(comparisons), tuple(verdicts))
+
+
+def judge_steps(
+    record: RunRecord,
+    stored: Sequence[RunRecord],
+    fractions: Mapping[str, float],
+    since: str | None,
+) -> StoreOutcome:
+    """Steps over this machine's complete stored runs (from ``since`` on) with this run last;
+    the lines of the gates (``--energy-step-fail``) that this run's level broke apart."""
+    same = [run for run in stored if run.machine_key == record.machine_key and not run.interrupted]
+    judged, found = runs_since(in_commit_order(same), since)
+    lines = []
+    if not found:
+        lines.append(
+            f"--energy-step-since={since}: no stored run of that commit from this machine; "
+            "all its stored runs judged"
+        )
+    series = history_series([*judged, record])
+    findings = step_findings(series, fractions, current_run_id=record.run_id)
+    judged_series = sum(one.points[-1].run_id == record.run_id for one in series)
+    summary = (
+        f"steps: {len(findings)} found in {judged_series} series of this machine "
+        f"({len(judged)} stored runs and this one, commit order)"
+    )
+    lines.append(summary)
+    lines += [
+        f"  {describe_step(finding)}{' (this run is still on it)' if finding.failed else ''}"
+        for finding in findings
+    ]
+    return StoreOutcome(lines, tuple(step_gate_failures(findings, fractions)), verdicts=(summary,))
+
+
+def compare_cells(comparisons: Sequence[ItemComparison]) -> dict[tuple[str, int], str]:
+    """Per item, its verdict against the compared run and its energy change: the markdown
+    summary's column."""
+    cells = {}
+    for comparison in comparisons:
+        if comparison.batch_size is None:
+            continue
+        change = comparison.joules_change_fraction
+        text = (
+            comparison.verdict
+            if change is None
+            else (f"{comparison.verdict} {change_percent_text(change)}")
+        )
+        cells[(comparison.model, comparison.batch_size)] = text
+    return cells
+
+
+def write_markdown(
+    text: str, path: Path | None, step_summary: str | None
+) -> tuple[list[str], list[str]]:
+    """Write the summary to ``path`` (replacing it) and append it to the step summary file
+    (``$GITHUB_STEP_SUMMARY``); returns the summary's lines and, apart, those of files that
+    could not be written (which fail the session, as a report not written does)."""
+    lines: list[str] = []
+    problems: list[str] = []
+    targets = [(path, "w")] if path is not None else []
+    if step_summary:
+        targets.append((Path(step_summary), "a"))
+    for target, mode in targets:
+        try:
+            with target.open(mode, encoding="utf-8") as handle:
+                handle.write(text)
+        except OSError as error:
+            problems.append(f"MARKDOWN SUMMARY NOT WRITTEN to {target}: {error}")
+        else:
+            lines.append(f"markdown summary: {target}" + (" (appended)" if mode == "a" else ""))
+    return lines + problems, problems
 
 
 @dataclass

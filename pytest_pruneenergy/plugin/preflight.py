@@ -18,6 +18,8 @@ def check_output_folders(settings: Settings) -> None:
         folders.append(("--energy-report folder", settings.report_dir))
     if settings.save:
         folders.append(("--energy-store folder (for --energy-save)", settings.store_dir))
+    if settings.markdown_path is not None:
+        folders.append(("--energy-markdown file's folder", settings.markdown_path.parent))
     for what, folder in folders:
         reason = unwritable_reason(folder)
         if reason is not None:

@@ -8,6 +8,7 @@ the report, judges the session's gates and stores the run (finish.py).
 from __future__ import annotations
 
 import dataclasses
+import os
 import time
 import warnings
 from collections.abc import Iterator
@@ -27,7 +28,7 @@ from ..items.journal import (
     read_journal,
 )
 from ..items.ledger import ItemLedger, duplicated, is_energy_item_id
-from ..items.measurement import ItemFailure, Measurement, item_label
+from ..items.measurement import ItemFailure, Measurement, baseline_measurements, item_label
 from ..items.rounds import combine_rounds
 from ..models.discovery import DiscoveryError, ModelEntry, find_model_files, pair_with_baselines
 from ..models.manifest import name_from_manifest
@@ -65,12 +66,16 @@ from .collection import (
     relative_nodeid,
 )
 from .finish import (
+    STEP_SUMMARY_VARIABLE,
     RunAccount,
+    StoreOutcome,
     compare_and_save,
+    compare_cells,
     count_on_last_line,
     judge_gates,
     run_notes,
     table_cells,
+    write_markdown,
 )
 from .xdist import SLOT_KEY, SlotPool
 
@@ -332,7 +337,18 @@ class PruneEnergySession:
             )
             self._journal_measurement(item, key, measurement)
         item.stash[MEASUREMENT_KEY] = measurement
+        self._record_properties(item, measurement)
         self.check_in_item(item, measurement, thresholds)
+
+    def _record_properties(self, item: pytest.Item, measurement: Measurement) -> None:
+        """Energy, FPS and reductions as JUnit XML properties (``--junitxml``), as the
+        ``record_property`` fixture records them. A reduction needs the baseline measured
+        before this item in this process (under xdist, --dist loadgroup keeps a family on one
+        worker)."""
+        from ..report.junit import item_properties
+
+        baseline = baseline_measurements([*self.measurements, measurement]).get(measurement.key)
+        item.user_properties.extend(item_properties(measurement, baseline))
 
     def _journal_key(
         self,
@@ -515,9 +531,16 @@ class PruneEnergySession:
             if missing and session.exitstatus == pytest.ExitCode.OK:
                 # Nobody stopped the run, yet items have no result: never a silent pass.
                 self._fail_run(session, [f"{len(missing)} energy item(s) produced no result"])
-            self._finish_gates(session, gates)
-            if self.settings.save or self.settings.compare_run is not None:
-                self._compare_and_save(session, measurements, interrupted=interrupted)
+            verdicts = self._finish_gates(session, gates)
+            if missing:
+                verdicts.append(f"INTERRUPTED: {len(missing)} energy item(s) have no result")
+            if self.settings.uses_store:
+                store = self._compare_and_save(session, measurements, interrupted=interrupted)
+                verdicts += store.verdicts
+                cells = compare_cells(store.comparisons)
+            else:
+                cells = {}
+            self._write_markdown(session, outcome.table, verdicts, cells)
         for meter in self._meters.values():
             try:
                 meter.close()
@@ -529,10 +552,12 @@ class PruneEnergySession:
 
     def _finish_gates(
         self, session: pytest.Session, gates: dict[tuple[str, int], tuple[Verdict, ...]]
-    ) -> None:
-        """Warn about or fail the gates judged only now; the items judged their own already."""
+    ) -> list[str]:
+        """Warn about or fail the gates judged only now (the items judged their own already);
+        returns the gates' summary lines."""
         strict = self.settings.gates.strict
-        self.report_lines += gate_summary_lines(gates, strict=strict)
+        summary = gate_summary_lines(gates, strict=strict)
+        self.report_lines += summary
         # With several rounds, no item judged itself: every kind is judged now.
         kinds = SESSION_KINDS if self.settings.rounds == 1 else KINDS
         session_verdicts = [
@@ -554,6 +579,7 @@ class PruneEnergySession:
             # pytest returns session.exitstatus after this hook; keep a worse status it has.
             if session.exitstatus == pytest.ExitCode.OK:
                 session.exitstatus = pytest.ExitCode.TESTS_FAILED
+        return summary
 
     def _fail_run(self, session: pytest.Session, problems: list[str]) -> None:
         """Problems that fail the run though no item failed; pytest's last line counts them."""
@@ -564,9 +590,27 @@ class PruneEnergySession:
         if session.exitstatus == pytest.ExitCode.OK:
             session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
+    def _write_markdown(
+        self,
+        session: pytest.Session,
+        table: Any,
+        verdicts: list[str],
+        cells: dict[tuple[str, int], str],
+    ) -> None:
+        """The run's markdown summary, to --energy-markdown and $GITHUB_STEP_SUMMARY."""
+        step_summary = os.environ.get(STEP_SUMMARY_VARIABLE)
+        if self.settings.markdown_path is None and not step_summary:
+            return
+        from ..report.markdown import markdown_summary
+
+        text = markdown_summary(table, verdict_lines=verdicts, compare_cells=cells)
+        lines, problems = write_markdown(text, self.settings.markdown_path, step_summary)
+        self.report_lines += lines
+        self._fail_run(session, problems)
+
     def _compare_and_save(
         self, session: pytest.Session, measurements: list[Measurement], *, interrupted: bool
-    ) -> None:
+    ) -> StoreOutcome:
         outcome = compare_and_save(
             measurements,
             self.failures,
@@ -583,6 +627,7 @@ class PruneEnergySession:
             self.session_gate_failures += outcome.gate_failures
             if session.exitstatus == pytest.ExitCode.OK:
                 session.exitstatus = pytest.ExitCode.TESTS_FAILED
+        return outcome
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_benchmark_update_machine_info(

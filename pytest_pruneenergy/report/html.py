@@ -25,7 +25,7 @@ import pandas as pd
 from ..common.files import write_atomically
 from . import schema as col
 from .metadata import metadata_note
-from .schema import estimate_mask, measured_rows, normalize_results
+from .schema import estimate_mask, measured_rows, meter_label, normalize_results
 
 HTML_NAME = "report.html"
 DEFAULT_TITLE = "Energy of pruned models"
@@ -44,11 +44,11 @@ FIGURE_CAPTIONS = {
 _IMAGE_TYPES = {".png": "image/png", ".svg": "image/svg+xml", ".jpg": "image/jpeg"}
 
 # Images only from data URIs, no fetch, no form: the page stays offline whatever it contains.
-_CONTENT_SECURITY_POLICY = (
+CONTENT_SECURITY_POLICY = (
     "default-src 'none'; img-src data:; style-src 'unsafe-inline'; script-src 'unsafe-inline'"
 )
 
-_CSS = """
+PAGE_CSS = """
 body { font-family: system-ui, -apple-system, "Segoe UI", sans-serif; margin: 0 auto;
   max-width: 1200px; padding: 1.5rem; color: #1b1b1b; background: #fff; line-height: 1.45; }
 h1 { margin: 0 0 .25rem; font-size: 1.7rem; }
@@ -246,20 +246,29 @@ def render_html(
         _figures_section(figures),
         _table_section(measured),
     ]
+    return page(title, PAGE_CSS, body, _SORT_SCRIPT)
+
+
+def page(title: str, css: str, body: Sequence[str], script: str) -> str:
+    """A whole self-contained page: the network forbidden, the CSS and the script inline.
+    ``body``: HTML parts, already escaped, empty ones left out."""
     return (
         "<!DOCTYPE html>\n"
         '<html lang="en">\n<head>\n<meta charset="utf-8">\n'
-        f'<meta http-equiv="Content-Security-Policy" content="{_CONTENT_SECURITY_POLICY}">\n'
+        f'<meta http-equiv="Content-Security-Policy" content="{CONTENT_SECURITY_POLICY}">\n'
         '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
-        f"<title>{_text(title)}</title>\n<style>{_CSS}</style>\n</head>\n<body>\n"
+        f"<title>{_text(title)}</title>\n<style>{css}</style>\n</head>\n<body>\n"
         + "\n".join(part for part in body if part)
-        + f"\n<script>{_SORT_SCRIPT}</script>\n</body>\n</html>\n"
+        + f"\n<script>{script}</script>\n</body>\n</html>\n"
     )
 
 
-def _text(value: Any) -> str:
+def escape_html(value: Any) -> str:
     """Escaped text; quotes too, so that the same helper is safe inside attributes."""
     return html.escape(str(value), quote=True)
+
+
+_text = escape_html  # the short name the markup below uses
 
 
 def _meta_line(measured: pd.DataFrame, failed: pd.DataFrame) -> str:
@@ -356,10 +365,8 @@ def _table_row(row: pd.Series, is_estimate: bool) -> str:
     ci95 = _format(row[col.JOULES_PER_SAMPLE_CI95], ".2g")
     if energy and ci95:
         energy += f" ± {ci95}"
-    meter = "" if pd.isna(row[col.METER]) else str(row[col.METER])
     # A hook's meter may estimate under any name: then the cell says so, not only its colour.
-    if is_estimate and "estimate" not in meter.casefold():
-        meter = f"{meter or 'meter'} (estimate)"
+    meter = meter_label("" if pd.isna(row[col.METER]) else str(row[col.METER]), is_estimate)
     cells = [
         f"<td>{_text(row[col.MODEL_NAME])}</td>",
         _number_cell(row[col.BATCH_SIZE], "d"),

@@ -249,6 +249,14 @@ def estimate_mask(table: pd.DataFrame) -> pd.Series:
     return table[METER_IS_ESTIMATE].map(is_true).astype(bool)
 
 
+def meter_label(meter: str, is_estimate: bool) -> str:
+    """The meter's name, saying "(estimate)" where it estimates and its name does not say so
+    (a hook's meter may estimate under any name)."""
+    if is_estimate and "estimate" not in meter.casefold():
+        return f"{meter or 'meter'} (estimate)"
+    return meter
+
+
 def is_true(value: Any) -> bool:
     """True for True in any of its forms: bool, numpy bool, pandas boolean, "True" from a CSV."""
     return str(value).casefold() == "true"

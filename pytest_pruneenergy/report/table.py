@@ -134,9 +134,11 @@ def name_columns(name: ModelName | None) -> dict[str, Any]:
     }
 
 
-def _reduction_columns(
+def reduction_columns(
     measurement: Measurement, name: ModelName | None, baseline: Measurement | None
 ) -> dict[str, Any]:
+    """A measured row's reductions against its baseline (a baseline's own are 0), and the
+    baseline's name; empty without a baseline."""
     if name is not None and name.is_baseline:  # against itself
         return {
             col.CR_PARAMETERS: 0.0,
@@ -213,7 +215,7 @@ def _measured_row(
         col.CHANNELS_LAST: measurement.channels_last,
         col.ZERO_WEIGHTS: measurement.zero_weight_percent,
         **name_columns(name),
-        **_reduction_columns(measurement, name, baseline),
+        **reduction_columns(measurement, name, baseline),
     }
 
 

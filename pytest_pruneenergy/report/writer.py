@@ -81,6 +81,8 @@ class ReportOutcome:
 
     lines: list[str]
     not_written: list[str]
+    # The result table the report was made from (pandas DataFrame), for other summaries.
+    table: Any = None
 
 
 def write_report(
@@ -106,7 +108,9 @@ def write_report(
     table, metadata_lines = with_metadata(build_table(measurements, failures, gates), advice)
     lines = summary_lines(table) + advice_lines(table, advice) + metadata_lines + list(notes)
     if report_dir is None:
-        return ReportOutcome([*lines, "(add --energy-report to write the CSV and figures)"], [])
+        return ReportOutcome(
+            [*lines, "(add --energy-report to write the CSV and figures)"], [], table
+        )
     not_written: list[str] = []
 
     def failed(line: str) -> None:
@@ -118,7 +122,7 @@ def write_report(
         run_csv_path = write_csv(build_run_table(table), report_dir / RUN_CSV_NAME)
     except OSError as error:  # the summary above still reaches the terminal
         failed(f"REPORT NOT WRITTEN to {report_dir}: {error}")
-        return ReportOutcome(lines, not_written)
+        return ReportOutcome(lines, not_written, table)
     lines.append(f"CSV: {csv_path}")
     lines.append(f"run metadata (devices, idle power): {run_csv_path}")
     figures: list[Path] = []
@@ -140,7 +144,7 @@ def write_report(
             hook.pytest_pruneenergy_report(table=table, report_dir=report_dir)
         except Exception as error:  # a user's hook must not cost the report written above
             failed(f"pytest_pruneenergy_report hook failed: {type(error).__name__}: {error}")
-    return ReportOutcome(lines, not_written)
+    return ReportOutcome(lines, not_written, table)
 
 
 def _write_html(

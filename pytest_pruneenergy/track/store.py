@@ -31,7 +31,9 @@ from ..items.measurement import ItemFailure, Measurement
 from ..measure.meters.base import GpuFacts
 
 FORMAT_NAME = "pytest-pruneenergy-run"
-FORMAT_VERSION = 1
+# 2: git.commit_time, so that a history can be drawn in commit order. Version 1 records (no
+# commit time) are read as before.
+FORMAT_VERSION = 2
 DEFAULT_STORE_DIR = ".pruneenergy/runs"
 RUN_SUFFIX = ".json"
 GIT_TIMEOUT_SECONDS = 10.0
@@ -56,6 +58,8 @@ class GitState:
     commit: str | None = None
     dirty: bool | None = None
     branch: str | None = None
+    # The commit's committer date, ISO 8601 with its offset: a history sorts runs by it.
+    commit_time: str | None = None
 
 
 @dataclass(frozen=True)
@@ -226,6 +230,7 @@ def git_state(folder: Path) -> GitState:
         commit=commit,
         dirty=None if status is None else bool(status),
         branch=None if branch in (None, "HEAD") else branch,  # HEAD: a detached checkout
+        commit_time=_git(folder, "show", "-s", "--format=%cI", "HEAD") or None,
     )
 
 
@@ -323,6 +328,20 @@ def load_runs(store_dir: Path) -> LoadedRuns:
             problems.append(error)
     runs.sort(key=lambda run: (run.created_utc, run.run_id))
     return LoadedRuns(runs, problems)
+
+
+def load_stores(store_dirs: Sequence[Path]) -> LoadedRuns:
+    """The runs of several stores as one (several machines' stores, say), oldest first; a run
+    found in more than one store (a copied file) counts once."""
+    runs: dict[str, RunRecord] = {}
+    problems: list[RunStoreError] = []
+    for store_dir in store_dirs:
+        loaded = load_runs(store_dir)
+        problems += loaded.problems
+        for run in loaded.runs:
+            runs.setdefault(run.run_id, run)
+    ordered = sorted(runs.values(), key=lambda run: (run.created_utc, run.run_id))
+    return LoadedRuns(ordered, problems)
 
 
 def latest_comparable(

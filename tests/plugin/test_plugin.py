@@ -75,11 +75,12 @@ def _not_an_xdist_worker(monkeypatch: pytest.MonkeyPatch) -> None:
             monkeypatch.delenv(name)
 
 
-def run_pytest(folder: Path, *args: str) -> Run:
+def run_pytest(folder: Path, *args: str, env: dict[str, str] | None = None) -> Run:
+    """pytest in ``folder`` with ``args``; ``env``: variables to add to ours."""
     completed = subprocess.run(
         [sys.executable, "-m", "pytest", *FAST, *args],
         cwd=folder,
-        env=clean_environment(),
+        env={**clean_environment(), **(env or {})},
         capture_output=True,
         text=True,
         timeout=300,
@@ -137,6 +138,9 @@ def test_help_lists_the_options_under_one_heading_without_importing_torch(tmp_pa
         "--energy-save",
         "--energy-compare",
         "--energy-compare-fail",
+        "--energy-step-fail",
+        "--energy-step-since",
+        "--energy-markdown",
     ):
         assert option in section
     assert "HEAVY: []" in output
@@ -877,13 +881,30 @@ def test_a_gpu_asked_for_on_a_machine_without_one_stops_the_run_at_once(pytester
     )
 
 
-def test_an_unwritable_store_stops_the_run_before_anything_is_measured(tmp_path):
+@pytest.mark.parametrize(
+    ("option", "what", "reason"),
+    [
+        (
+            "--energy-store=taken",
+            "--energy-store folder (for --energy-save)",
+            "cannot be written (a file of that name is in the way)",
+        ),
+        (
+            "--energy-markdown=taken/summary.md",
+            "--energy-markdown file's folder",
+            "cannot be written (a file of that name is in the way)",
+        ),
+    ],
+)
+def test_an_unwritable_store_or_summary_stops_the_run_before_anything_is_measured(
+    tmp_path, option, what, reason
+):
     write_tiny_zoo(tmp_path / "models")
-    (tmp_path / "store").write_text("a file where the run store should go")
-    result = run_pytest(tmp_path, "--prune-models=models", "--energy-save", "--energy-store=store")
+    (tmp_path / "taken").write_text("a file where a folder should go")
+    result = run_pytest(tmp_path, "--prune-models=models", "--energy-save", option)
     assert result.returncode == pytest.ExitCode.USAGE_ERROR, result.output
-    assert "--energy-store folder (for --energy-save)" in result.output
-    assert "cannot be written (a file of that name is in the way)" in result.output
+    assert f"{what} {tmp_path / 'taken'} {reason}" in result.output
+    assert "Nothing was measured." in result.output
 
 
 # The report folder is taken away while the items run: the CSV can then not be written.
@@ -980,6 +1001,113 @@ def test_saved_runs_are_compared_and_a_regression_beyond_the_gate_fails_the_sess
         in summary
     )
     assert len(list((tmp_path / ".pruneenergy" / "runs").glob("*.json"))) == 2  # the controller's
+
+
+# Each model's forward pass adds exactly its JOULES_PER_SAMPLE to the counter the meter reads:
+# with the seed protocol every trial measures the same, so levels are exact and CIs 0.
+COUNTED_MODELS = """
+import torch
+
+STATE = {"joules": 0.0}
+JOULES_PER_SAMPLE = {"UNPRUNED": 1.0, "PD1": 0.5}
+
+class SampleMeter:
+    name = "samples"
+    is_estimate = False
+    description = "joules counted per sample by the model itself"
+    gpu_facts = {}
+
+    def read_joules(self):
+        return STATE["joules"]
+
+    def close(self):
+        pass
+
+class Counted(torch.nn.Module):
+    def __init__(self, joules_per_sample):
+        super().__init__()
+        self.linear = torch.nn.Linear(8, 2)
+        self.joules_per_sample = joules_per_sample
+
+    def forward(self, x):
+        STATE["joules"] += self.joules_per_sample * x.shape[0]
+        return self.linear(x)
+
+def pytest_pruneenergy_make_meter(device, kind, estimate_watts_per_core):
+    return SampleMeter()
+
+def pytest_pruneenergy_load_model(path, allow_pickle):
+    return Counted(next(j for key, j in JOULES_PER_SAMPLE.items() if key in path.stem))
+"""
+COUNTED_STEMS = ("Lin_TINY_UNPRUNED", "Lin_TINY_random_PD1_GPR-50_PRUNED")
+COUNTED_ARGS = (
+    "--prune-models=models",
+    "--prune-batch-sizes=1",
+    "--prune-input-shape=8",
+    "--energy-protocol=seed",
+    "--energy-idle-seconds=0",
+    "-p",
+    "no:benchmark",
+)
+
+
+def test_a_run_on_a_new_level_fails_the_step_gate_and_says_so_in_markdown_and_junit(tmp_path):
+    import xml.etree.ElementTree as ElementTree
+
+    (tmp_path / "models").mkdir()
+    (tmp_path / "conftest.py").write_text(COUNTED_MODELS)
+    for stem in COUNTED_STEMS:
+        (tmp_path / "models" / f"{stem}.pth").write_bytes(b"loaded by the conftest hook")
+    first = run_pytest(tmp_path, *COUNTED_ARGS, "--energy-save")
+    assert first.returncode == 0, first.output
+    [stored] = (tmp_path / ".pruneenergy" / "runs").glob("*.json")
+    # A history before it on this machine: the pruned model at half its energy (so this run and
+    # the one stored above are a new level), the baseline at its own (nothing changed).
+    record = json.loads(stored.read_text())
+    steady, risen = record["items"]
+    assert (steady["model"], risen["model"]) == COUNTED_STEMS
+    for number in range(14):
+        older = json.loads(json.dumps(record))
+        older["run_id"] = f"20200101T{number:02d}0000.000000Z-older{number:03d}"
+        older["created_utc"] = f"2020-01-01T{number:02d}:00:00+00:00"
+        older["items"][1]["joules_per_sample"] = risen["joules_per_sample"] / 2
+        (stored.parent / f"{older['run_id']}.json").write_text(json.dumps(older))
+    (tmp_path / "step.md").write_text("an earlier step's summary\n")
+
+    second = run_pytest(
+        tmp_path,
+        *COUNTED_ARGS,
+        "--energy-step-fail=joules:50%",
+        "--energy-markdown=out/summary.md",
+        "--junitxml=junit.xml",
+        env={"GITHUB_STEP_SUMMARY": str(tmp_path / "step.md")},
+    )
+
+    assert second.returncode == 1, second.output
+    assert re.search(r"=+ 2 passed, (.*, )?1 energy gate failed in ", second.output), second.output
+    summary = second.summary()
+    assert "steps: 1 found in 2 series of this machine (15 stored runs and this one" in summary
+    failure = f"FAILED --energy-step-fail=joules:50%: 1 item(s) on a new level: {risen['model']}"
+    assert failure in summary and "bs1: energy +100.0 % from commit " in summary
+    markdown = (tmp_path / "out" / "summary.md").read_text()
+    assert markdown.startswith("### Energy of pruned models\n\n2 items measured, 0 failed.")
+    assert f"- {failure.replace('_', chr(92) + '_')}" in markdown
+    assert len([line for line in markdown.splitlines() if line.startswith("| `")]) == 2
+    assert (tmp_path / "step.md").read_text() == "an earlier step's summary\n" + markdown
+    assert "(appended)" in summary
+    assert len(list(stored.parent.glob("*.json"))) == 15  # the gate reads, it does not store
+    cases = ElementTree.parse(tmp_path / "junit.xml").getroot().iter("testcase")
+    properties = {
+        case.get("name"): {p.get("name"): p.get("value") for p in case.iter("property")}
+        for case in cases
+    }
+    pruned = properties[f"test_energy[{COUNTED_STEMS[1]}-bs1]"]
+    assert float(pruned["pruneenergy_joules_per_sample"]) == pytest.approx(0.5)
+    assert float(pruned["pruneenergy_energy_reduction_percent"]) == pytest.approx(50.0)
+    assert float(pruned["pruneenergy_fps"]) > 0
+    assert pruned["pruneenergy_meter"] == "samples"
+    baseline = properties[f"test_energy[{COUNTED_STEMS[0]}-bs1]"]
+    assert float(baseline["pruneenergy_energy_reduction_percent"]) == 0
 
 
 def test_comparing_without_a_stored_run_says_so_and_passes(tmp_path):

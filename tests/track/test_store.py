@@ -276,7 +276,33 @@ def test_a_run_is_found_by_id_or_path_and_an_unknown_one_says_where_it_looked(tm
 
 
 def test_outside_a_git_checkout_the_git_fields_are_none(tmp_path):
-    assert git_state(tmp_path) == GitState(None, None, None)
+    assert git_state(tmp_path) == GitState(None, None, None, None)
+
+
+def test_in_a_git_checkout_the_commit_its_date_and_the_dirty_flag_are_recorded(tmp_path):
+    def git(*arguments: str) -> str:
+        command = ["git", "-c", "user.name=t", "-c", "user.email=t@example.invalid", *arguments]
+        environment = {"GIT_COMMITTER_DATE": "2024-05-01T12:00:00+02:00", "PATH": "/usr/bin:/bin"}
+        done = subprocess.run(
+            command, cwd=tmp_path, capture_output=True, text=True, check=True, env=environment
+        )
+        return done.stdout.strip()
+
+    git("init", "-q", "-b", "main")
+    (tmp_path / "f").write_text("1")
+    git("add", "f")
+    git("commit", "-qm", "one")
+    state = git_state(tmp_path)
+    assert state == GitState(git("rev-parse", "HEAD"), False, "main", "2024-05-01T12:00:00+02:00")
+    (tmp_path / "f").write_text("2")
+    (tmp_path / "untracked").write_text("a report, say")
+    assert git_state(tmp_path).dirty is True
+
+
+def test_a_record_of_run_format_1_reads_without_a_commit_date(tmp_path):
+    data = run_dict(format_version=1)
+    assert "commit_time" not in data["git"]
+    assert read_run(write_run(tmp_path, data)).git.commit_time is None
 
 
 # -- the command line ----------------------------------------------------------------------------

@@ -1,0 +1,61 @@
+"""The JUnit XML properties of a measured item."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+
+import pytest
+
+from pytest_pruneenergy.report.junit import item_properties
+
+from ..track.test_store import measurement
+
+BASELINE = "AlexNet_TINY_UNPRUNED"
+PRUNED = "AlexNet_TINY_random_PD1_GPR-50_PRUNED"
+
+
+def test_an_item_records_its_energy_fps_counts_and_meter():
+    properties = dict(item_properties(measurement(model="my_model"), None))
+    assert properties == {
+        "pruneenergy_joules_per_sample": 1.0,
+        "pruneenergy_joules_per_sample_ci95": 0.02,
+        "pruneenergy_fps": 1000.0,
+        "pruneenergy_params": 1000,
+        "pruneenergy_flops": 40000,
+        "pruneenergy_meter": "nvml-counter",
+    }
+
+
+def test_a_pruned_item_records_its_reductions_against_its_baseline():
+    baseline = measurement(model=BASELINE)
+    pruned = measurement(model=PRUNED)
+    pruned = dataclasses.replace(
+        pruned,
+        params=600,
+        macs=5000,
+        stats=dataclasses.replace(
+            pruned.stats, joules_per_sample_mean=0.8, frames_per_second=1250.0
+        ),
+    )
+    properties = dict(item_properties(pruned, baseline))
+    assert properties["pruneenergy_energy_reduction_percent"] == pytest.approx(20.0)
+    assert properties["pruneenergy_fps_reduction_percent"] == pytest.approx(-25.0)
+    assert properties["pruneenergy_flops_reduction_percent"] == pytest.approx(75.0)
+    assert properties["pruneenergy_params_reduction_percent"] == pytest.approx(40.0)
+    # A baseline's reductions are against itself: 0.
+    assert dict(item_properties(baseline, baseline))["pruneenergy_energy_reduction_percent"] == 0
+
+
+def test_numbers_that_do_not_exist_are_left_out_and_estimates_say_so():
+    item = measurement(model=PRUNED)
+    item = dataclasses.replace(
+        item,
+        meter="cpu-time",
+        meter_is_estimate=True,
+        stats=dataclasses.replace(item.stats, joules_per_sample_ci95=math.inf),
+    )
+    properties = dict(item_properties(item, None))
+    assert "pruneenergy_joules_per_sample_ci95" not in properties
+    assert "pruneenergy_energy_reduction_percent" not in properties  # no baseline measured
+    assert properties["pruneenergy_meter"] == "cpu-time (estimate)"
