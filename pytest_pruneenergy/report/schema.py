@@ -257,6 +257,12 @@ def meter_label(meter: str, is_estimate: bool) -> str:
     return meter
 
 
+def text_or_blank(values: pd.Series) -> pd.Series:
+    """``values`` as strings, missing ones as ``""``."""
+    # object first: fillna("") on an all-NaN float column is deprecated in pandas.
+    return values.astype(object).where(values.notna(), "").astype(str)
+
+
 def is_true(value: Any) -> bool:
     """True for True in any of its forms: bool, numpy bool, pandas boolean, "True" from a CSV."""
     return str(value).casefold() == "true"

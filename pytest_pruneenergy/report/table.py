@@ -24,7 +24,7 @@ from ..measure.stats import reduction_ci95_points
 from ..models.naming import ModelName, parse_model_name
 from ..models.pairing import baselines_of
 from . import schema as col
-from .schema import measured_rows, model_stem, with_dtypes
+from .schema import measured_rows, model_stem, text_or_blank, with_dtypes
 
 # A row's energy gates, as the table shows them: the worst outcome, and every verdict's message
 # (track/gates.py makes them).
@@ -239,7 +239,7 @@ def baseline_row_labels(table: pd.DataFrame) -> pd.Series:
     # A pruned model is compared at its own batch size and in its own numeric format.
     sizes = pd.to_numeric(table[col.BATCH_SIZE], errors="coerce")
     dtypes = (
-        table[col.DTYPE].fillna("").astype(str)
+        text_or_blank(table[col.DTYPE])
         if col.DTYPE in table.columns
         else pd.Series("", index=table.index)
     )

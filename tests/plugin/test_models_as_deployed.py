@@ -28,7 +28,7 @@ def test_each_numeric_format_is_an_item_and_pairs_within_its_format(tmp_path: Pa
     table = result.table("report")
     assert sorted(set(table["Dtype"])) == ["bfloat16", "float32"]
     assert table["Channels Last"].all()
-    pruned = table[table["MODEL_NAME"] == "AlexNet_TINY_random_PD1_GPR-50_PRUNED"]
+    pruned = table[table["stem"] == "AlexNet_TINY_random_PD1_GPR-50_PRUNED"]
     assert len(pruned) == 2 and pruned["Energy Reduction (%)"].notna().all()
     # Counting does not depend on the format.
     assert pruned["Parameters"].nunique() == 1 and pruned["MACs"].nunique() == 1
@@ -75,8 +75,8 @@ def test_a_manifest_pairs_files_named_any_way(tmp_path: Path) -> None:
     assert result.returncode == 0, result.output
     assert "name follows neither" not in result.output
     table = result.table()
-    slim = table[table["MODEL_NAME"] == "slim_a"].iloc[0]
-    assert (slim["Baseline Model"], slim["Method"], slim["GPR"]) == ("dense", "l1", 50.0)
+    slim = table[table["stem"] == "slim_a"].iloc[0]
+    assert (slim["Baseline Model"], slim["Method"], slim["GPR"]) == ("dense.pth", "l1", 50.0)
     assert slim["CR (%) measured in FLOPs"] > 0
 
 
@@ -101,6 +101,6 @@ def test_a_teams_own_naming_convention_through_the_parse_hook(tmp_path: Path) ->
     )
     assert result.returncode == 0, result.output
     table = result.table()
-    pruned = table[table["MODEL_NAME"] == "vision-alexnet-50"].iloc[0]
-    assert pruned["Baseline Model"] == "vision-alexnet-0"
+    pruned = table[table["stem"] == "vision-alexnet-50"].iloc[0]
+    assert pruned["Baseline Model"] == "vision-alexnet-0.pth"
     assert re.fullmatch(r"-?\d+(\.\d+)?", str(pruned["Energy Reduction (%)"]))

@@ -778,3 +778,16 @@ def test_reduction_cis_pair_each_format_with_its_own_baseline(said_by: str) -> N
 
     assert by_dtype["float32"] == pytest.approx(reduction_ci95_points(1.5, 0.015, 2.0, 0.02))
     assert by_dtype["bfloat16"] == pytest.approx(reduction_ci95_points(0.5, 0.005, 1.0, 0.01))
+
+
+def test_text_or_blank_keeps_text_and_blanks_missing_values_without_a_pandas_warning() -> None:
+    import warnings
+
+    from pytest_pruneenergy.report.schema import text_or_blank
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        all_missing = text_or_blank(pd.Series([float("nan"), None]))
+        mixed = text_or_blank(pd.Series(["bfloat16", None]))
+    assert list(all_missing) == ["", ""]
+    assert list(mixed) == ["bfloat16", ""]

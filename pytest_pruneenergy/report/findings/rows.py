@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from .. import schema as col
-from ..schema import is_unpruned_label
+from ..schema import is_unpruned_label, text_or_blank
 from ..table import reduction_ci95_column, reduction_spread_column
 from .uncertainty import CI95, STD
 
@@ -55,8 +55,7 @@ def analysis_rows(table: pd.DataFrame) -> pd.DataFrame:
         if column not in rows.columns:
             rows[column] = None
     dataset = rows[col.DATASET] if col.DATASET in rows.columns else pd.Series("", index=rows.index)
-    # object first: fillna("") on an all-NaN float column is deprecated in pandas.
-    rows[col.DATASET] = dataset.astype(object).where(dataset.notna(), "").astype(str)
+    rows[col.DATASET] = text_or_blank(dataset)
     rows = rows[pd.to_numeric(rows[col.BATCH_SIZE], errors="coerce").notna()]
     rows[col.BATCH_SIZE] = pd.to_numeric(rows[col.BATCH_SIZE]).astype(int)
     rows = rows.reset_index(drop=True)
