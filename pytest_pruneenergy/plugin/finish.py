@@ -268,7 +268,9 @@ def judge_steps(
     return StoreOutcome(lines, tuple(step_gate_failures(findings, fractions)), verdicts=(summary,))
 
 
-def compare_cells(comparisons: Sequence[ItemComparison]) -> dict[tuple[str, int], str]:
+def compare_cells(
+    comparisons: Sequence[ItemComparison],
+) -> dict[tuple[str, int, str | None], str]:
     """Per item, its verdict against the compared run and its energy change: the markdown
     summary's column."""
     cells = {}
@@ -281,7 +283,7 @@ def compare_cells(comparisons: Sequence[ItemComparison]) -> dict[tuple[str, int]
             if change is None
             else (f"{comparison.verdict} {change_percent_text(change)}")
         )
-        cells[(comparison.model, comparison.batch_size)] = text
+        cells[(comparison.model, comparison.batch_size, comparison.dtype)] = text
     return cells
 
 

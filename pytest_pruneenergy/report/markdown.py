@@ -37,7 +37,7 @@ def markdown_summary(
     table: pd.DataFrame,
     *,
     verdict_lines: Sequence[str] = (),
-    compare_cells: Mapping[tuple[str, int], str] | None = None,
+    compare_cells: Mapping[tuple[str, int, str | None], str] | None = None,
     title: str = DEFAULT_TITLE,
 ) -> str:
     """The summary as markdown. ``table``: the result table (table.py); ``verdict_lines``: what
@@ -77,7 +77,7 @@ def markdown_summary(
 
 
 def _key_rows(
-    measured: pd.DataFrame, compare_cells: Mapping[tuple[str, int], str]
+    measured: pd.DataFrame, compare_cells: Mapping[tuple[str, int, str | None], str]
 ) -> list[pd.Series]:
     """Rows with a verdict to read first (a gate that did not pass, a change against the base
     run), then the rest in the table's order."""
@@ -93,7 +93,7 @@ def _key_rows(
     return sorted(rows, key=urgency)  # stable: the table's order within each group
 
 
-def _row(row: pd.Series, compare_cells: Mapping[tuple[str, int], str]) -> str:
+def _row(row: pd.Series, compare_cells: Mapping[tuple[str, int, str | None], str]) -> str:
     energy = _number(row[col.JOULES_PER_SAMPLE], "#.4g")
     ci95 = _number(row[col.JOULES_PER_SAMPLE_CI95], ".2g")
     if energy and ci95:
@@ -112,9 +112,14 @@ def _row(row: pd.Series, compare_cells: Mapping[tuple[str, int], str]) -> str:
     return "| " + " | ".join(cells) + " |"
 
 
-def _key(row: pd.Series) -> tuple[str, int]:
+def _key(row: pd.Series) -> tuple[str, int, str | None]:
     # The CSV names a model by its file; the store, and so the comparison, by its stem.
-    return (col.model_stem(str(row[col.MODEL_NAME])), int(row[col.BATCH_SIZE]))
+    dtype = row.get(col.DTYPE)
+    return (
+        col.model_stem(str(row[col.MODEL_NAME])),
+        int(row[col.BATCH_SIZE]),
+        dtype if isinstance(dtype, str) and dtype else None,
+    )
 
 
 def _number(value: Any, spec: str) -> str:

@@ -14,7 +14,7 @@ import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from .store import STATUS_MEASURED, RunRecord, StoredItem
+from .store import STATUS_MEASURED, RunRecord, StoredItem, item_label, sort_key
 
 IMPROVED = "improved"
 REGRESSED = "regressed"
@@ -38,6 +38,11 @@ class ItemComparison:
     # Which measure made the verdict, so that a gate on one of them ignores the other.
     joules_regressed: bool = False
     fps_regressed: bool = False
+    dtype: str | None = None
+
+    @property
+    def label(self) -> str:
+        return item_label(self.model, self.batch_size, self.dtype)
 
 
 def compare_runs(
@@ -56,13 +61,13 @@ def compare_runs(
     """
     baseline = {item.key: item for item in baseline_run.items if _measured(item)}
     current = {item.key: item for item in current_run.items if _measured(item)}
-    keys = sorted(baseline.keys() | current.keys(), key=lambda key: (key[0], key[1] or 0))
+    keys = sorted(baseline.keys() | current.keys(), key=sort_key)
     comparisons = []
     for key in keys:
         before, after = baseline.get(key), current.get(key)
         if before is None or after is None:
             verdict = NEW if before is None else MISSING
-            comparisons.append(ItemComparison(key[0], key[1], verdict, before, after))
+            comparisons.append(ItemComparison(key[0], key[1], verdict, before, after, dtype=key[2]))
             continue
         comparisons.append(
             _compare_item(before, after, threshold_joules_fraction, threshold_fps_fraction)
@@ -125,6 +130,7 @@ def _compare_item(
         fps_change_fraction=fps_change,
         joules_regressed=joules_sign == 1,
         fps_regressed=fps_sign == 1,
+        dtype=before.dtype,
     )
 
 
@@ -175,11 +181,14 @@ def comparison_lines(
 
 
 def format_comparison_table(comparisons: Sequence[ItemComparison]) -> list[str]:
-    """One line per item, worst verdicts first."""
+    """One line per item, worst verdicts first; a dtype column where the runs had formats."""
+    with_dtypes = any(c.dtype is not None for c in comparisons)
     header = ("verdict", "model", "bs", "J/sample before", "J/sample after", "dJ", "dFPS")
+    header = (*header[:3], "dtype", *header[3:]) if with_dtypes else header
     order = {verdict: index for index, verdict in enumerate(VERDICTS)}
-    rows = [
-        (
+    rows = []
+    for c in sorted(comparisons, key=lambda c: order[c.verdict]):
+        row: tuple[str, ...] = (
             c.verdict,
             c.model,
             "" if c.batch_size is None else str(c.batch_size),
@@ -188,8 +197,7 @@ def format_comparison_table(comparisons: Sequence[ItemComparison]) -> list[str]:
             change_percent_text(c.joules_change_fraction),
             change_percent_text(c.fps_change_fraction),
         )
-        for c in sorted(comparisons, key=lambda c: order[c.verdict])
-    ]
+        rows.append((*row[:3], c.dtype or "", *row[3:]) if with_dtypes else row)
     widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
     return [
         "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
@@ -222,7 +230,7 @@ def gate_failures(
     )
     for name, fraction, regressed in gates:
         if fraction is not None and regressed:
-            items = ", ".join(f"{c.model} bs{c.batch_size}" for c in regressed)
+            items = ", ".join(c.label for c in regressed)
             lines.append(
                 f"FAILED --energy-compare-fail={name}:{100 * fraction:g}%: "
                 f"{len(regressed)} item(s) regressed: {items}"

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .steps import SeriesPoint, Step, find_steps
-from .store import STATUS_MEASURED, MachineIdentity, RunRecord
+from .store import STATUS_MEASURED, MachineIdentity, RunRecord, item_label, sort_key
 
 HISTORY_COLUMNS = (
     "run_id",
@@ -27,6 +27,7 @@ HISTORY_COLUMNS = (
     "machine_key",
     "model",
     "batch_size",
+    "dtype",
     "joules_per_sample",
     "joules_per_sample_ci95",
     "fps",
@@ -67,6 +68,7 @@ def history_rows(
                     "machine_key": run.machine_key,
                     "model": item.model,
                     "batch_size": item.batch_size,
+                    "dtype": item.dtype,
                     "joules_per_sample": item.joules_per_sample,
                     "joules_per_sample_ci95": item.joules_per_sample_ci95,
                     "fps": item.fps,
@@ -110,6 +112,11 @@ class HistorySeries:
     model: str
     batch_size: int | None
     points: tuple[HistoryPoint, ...]  # commit order
+    dtype: str | None = None  # the numeric format, where the runs had --prune-dtypes
+
+    @property
+    def label(self) -> str:
+        return item_label(self.model, self.batch_size, self.dtype)
 
     def values(self, metric: str) -> tuple[list[SeriesPoint], list[int]]:
         """The metric's points, and for each the index of its point in ``points``."""
@@ -139,14 +146,14 @@ def history_series(
     """One series per machine, model and batch size with a measured value, its points in the
     order of ``runs`` (``in_commit_order`` for a history; a gate appends the current run last);
     failed items leave no point."""
-    points: dict[tuple[str, str, int | None], list[HistoryPoint]] = {}
+    points: dict[tuple[str, str, int | None, str | None], list[HistoryPoint]] = {}
     for run in runs:
         for item in run.items:
             if item.status != STATUS_MEASURED or not _finite(item.joules_per_sample):
                 continue
             if not selected(item.model, item.batch_size, model_glob, batch_size):
                 continue
-            key = (run.machine_key, item.model, item.batch_size)
+            key = (run.machine_key, *item.key)
             points.setdefault(key, []).append(
                 HistoryPoint(
                     run_id=run.run_id,
@@ -159,9 +166,9 @@ def history_series(
                 )
             )
     return [
-        HistorySeries(machine, model, size, tuple(series))
-        for (machine, model, size), series in sorted(
-            points.items(), key=lambda entry: (entry[0][1], entry[0][2] or 0, entry[0][0])
+        HistorySeries(machine, model, size, tuple(series), dtype)
+        for (machine, model, size, dtype), series in sorted(
+            points.items(), key=lambda entry: (sort_key(entry[0][1:]), entry[0][0])
         )
     ]
 
@@ -262,7 +269,7 @@ def describe_step(finding: StepFinding) -> str:
     change = step.change_fraction
     size = "" if change is None else f" {100 * change:+.1f} %"
     return (
-        f"{one.model} bs{one.batch_size}: {what}{size} from commit {commit} "
+        f"{one.label}: {what}{size} from commit {commit} "
         f"({point.time[:10]}) on (t {step.t_statistic:.1f} > {step.threshold:.1f})"
     )
 

@@ -96,7 +96,10 @@ _SCRIPT = """
   function batchesOf(model) {
     var sizes = unique(data.series.filter(function (s) { return s.model === model; })
       .map(function (s) { return s.batch; }));
-    return sizes.sort(function (a, b) { return (a || 0) - (b || 0); });
+    // "64" or, with numeric formats, "64 bfloat16": by size, then by format.
+    return sizes.sort(function (a, b) {
+      return (parseFloat(a) || 0) - (parseFloat(b) || 0) || String(a).localeCompare(String(b));
+    });
   }
   function chosen() {
     return {model: select.model.value, batch: select.batch.value, metric: select.metric.value};
@@ -335,7 +338,7 @@ def page_data(
         ]
         entry = {
             "model": one.model,
-            "batch": one.batch_size,
+            "batch": one.batch_size if one.dtype is None else _batch_text(one),
             "machine": machine_index[one.machine_key],
             "points": points,
             "steps": {
@@ -355,7 +358,7 @@ def page_data(
         }
         data["series"].append(entry)
         if first is None and steps[(index, JOULES)]:
-            first = {"model": one.model, "batch": _batch_text(one.batch_size), "metric": JOULES}
+            first = {"model": one.model, "batch": _batch_text(one), "metric": JOULES}
     # The page opens on the first series with an energy step: the reason to look at it.
     data["first"] = first
     return data
@@ -373,8 +376,10 @@ def _run_entry(run: RunRecord) -> dict[str, Any]:
     }
 
 
-def _batch_text(batch_size: int | None) -> str:
-    return "-" if batch_size is None else str(batch_size)
+def _batch_text(one: HistorySeries) -> str:
+    """The batch chooser's value: ``64``, or ``64 bfloat16`` for a series of one format."""
+    size = "-" if one.batch_size is None else str(one.batch_size)
+    return size if one.dtype is None else f"{size} {one.dtype}"
 
 
 def _json_for_script(data: dict[str, Any]) -> str:
@@ -397,12 +402,12 @@ def _meta_line(ordered: Sequence[RunRecord]) -> str:
 
 def _estimate_banner(series: Sequence[HistorySeries], ordered: Sequence[RunRecord]) -> str:
     """As on report.html: estimated joules must never pass for measured ones."""
-    shown = {(one.model, one.batch_size) for one in series}
+    shown = {(one.model, one.batch_size, one.dtype) for one in series}
     meters = [
         item.meter
         for run in ordered
         for item in run.items
-        if (item.model, item.batch_size) in shown and item.joules_per_sample is not None
+        if item.key in shown and item.joules_per_sample is not None
     ]
     estimated = meters.count(ESTIMATE_METER)
     if not estimated:
@@ -457,7 +462,7 @@ def _step_row(one: HistorySeries, metric: str, step: Step, machine: str) -> str:
     change = step.change_fraction
     cells = [
         one.model,
-        _batch_text(one.batch_size),
+        _batch_text(one),
         machine,
         METRIC_LABELS[metric],
         point.commit[:7] if point.commit else point.run_id,
@@ -467,7 +472,7 @@ def _step_row(one: HistorySeries, metric: str, step: Step, machine: str) -> str:
         f"{step.t_statistic:.1f} / {step.threshold:.1f}",
     ]
     attributes = (
-        f'data-model="{escape_html(one.model)}" data-batch="{_batch_text(one.batch_size)}" '
+        f'data-model="{escape_html(one.model)}" data-batch="{escape_html(_batch_text(one))}" '
         f'data-metric="{metric}"'
     )
     return f"<tr {attributes}>" + "".join(f"<td>{escape_html(c)}</td>" for c in cells) + "</tr>"

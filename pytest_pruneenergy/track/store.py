@@ -82,7 +82,8 @@ class MachineIdentity:
 
 @dataclass(frozen=True)
 class StoredItem:
-    """One (model, batch size) of a run; the numbers are None for a failed item."""
+    """One (model, batch size, numeric format) of a run; the numbers are None for a failed
+    item. ``dtype`` is None where the run had no ``--prune-dtypes`` (and in older records)."""
 
     model: str
     batch_size: int | None
@@ -94,10 +95,27 @@ class StoredItem:
     meter: str | None
     device: str | None
     status: str
+    dtype: str | None = None
 
     @property
-    def key(self) -> tuple[str, int | None]:
-        return (self.model, self.batch_size)
+    def key(self) -> tuple[str, int | None, str | None]:
+        return (self.model, self.batch_size, self.dtype)
+
+    @property
+    def label(self) -> str:
+        return item_label(self.model, self.batch_size, self.dtype)
+
+
+def item_label(model: str, batch_size: int | None, dtype: str | None) -> str:
+    """``VGG11_... bs64`` or, measured in a numeric format of ``--prune-dtypes``,
+    ``VGG11_... bs64 bfloat16``."""
+    return f"{model} bs{batch_size}" + ("" if dtype is None else f" {dtype}")
+
+
+def sort_key(key: tuple[str, int | None, str | None]) -> tuple[str, int, str]:
+    """Items by model, batch size and format, where sizes and formats may be missing."""
+    model, batch_size, dtype = key
+    return (model, batch_size or 0, dtype or "")
 
 
 @dataclass(frozen=True)
@@ -186,14 +204,17 @@ def items_of(
             meter=m.meter,
             device=m.device,
             status=STATUS_MEASURED,
+            dtype=m.dtype,
         )
         for m in measurements
     ]
     items += [
-        StoredItem(f.model, f.batch_size, None, None, None, None, None, None, None, STATUS_FAILED)
+        StoredItem(
+            f.model, f.batch_size, None, None, None, None, None, None, None, STATUS_FAILED, f.dtype
+        )
         for f in failures
     ]
-    return sorted(items, key=lambda item: (item.model, item.batch_size or 0))
+    return sorted(items, key=lambda item: sort_key(item.key))
 
 
 def build_record(

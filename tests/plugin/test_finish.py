@@ -71,7 +71,11 @@ def test_the_compare_column_says_the_verdict_and_the_energy_change():
     before = record(items=[item(joules=1.0), item(batch_size=1)])
     after = record(items=[item(joules=1.2), item(batch_size=16)])
     cells = compare_cells(compare_runs(before, after, threshold_joules_fraction=0.05))
-    assert cells == {(MODEL, 1): "missing", (MODEL, 8): "regressed +20.0%", (MODEL, 16): "new"}
+    assert cells == {
+        (MODEL, 1, None): "missing",
+        (MODEL, 8, None): "regressed +20.0%",
+        (MODEL, 16, None): "new",
+    }
 
 
 def test_the_summary_replaces_its_file_and_is_appended_to_the_step_summary(tmp_path):

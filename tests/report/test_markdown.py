@@ -35,7 +35,11 @@ def test_rows_with_a_verdict_come_first():
     table = our_table()
     table["Gate"] = pd.Series([None] * len(table), dtype="object")
     table.loc[(table["MODEL_NAME"] == PD2) & (table["BATCH_SIZE"] == 8), "Gate"] = "fail"
-    cells = {(PD1, 1): "improved -9.0%", (PD1, 8): "regressed +12.0%", (PD2, 1): "unchanged +0.1%"}
+    cells = {
+        (PD1, 1, None): "improved -9.0%",
+        (PD1, 8, None): "regressed +12.0%",
+        (PD2, 1, None): "unchanged +0.1%",
+    }
     rows = table_rows(markdown_summary(table, compare_cells=cells))
     assert rows[0].startswith(f"| `{PD1}` | 8 | 1.200 ± 0.05 |")
     assert rows[0].endswith("| regressed +12.0% |")
@@ -63,3 +67,12 @@ def test_estimates_are_flagged():
     text = markdown_summary(our_table(estimate=True))
     assert "> **ESTIMATED energy:** 6 of 6 rows were not measured by an energy counter" in text
     assert "ESTIMATED" not in markdown_summary(our_table())
+
+
+def test_the_compare_column_matches_each_row_in_its_own_numeric_format():
+    table = our_table()
+    table["Dtype"] = "bfloat16"
+    cells = {(PD1, 8, "bfloat16"): "regressed +12.0%", (PD1, 8, "float32"): "improved -3.0%"}
+    rows = table_rows(markdown_summary(table, compare_cells=cells))
+    assert rows[0].startswith(f"| `{PD1}` | 8 |") and rows[0].endswith("| regressed +12.0% |")
+    assert not any("improved" in row for row in rows)

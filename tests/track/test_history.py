@@ -229,3 +229,18 @@ def test_only_series_the_current_run_is_in_are_judged(tmp_path):
     assert step_findings(series, {JOULES: 0.05}, current_run_id="another run") == []
     current = series[0].points[-1].run_id
     assert step_findings(series, {JOULES: 0.05}, current_run_id=current)
+
+
+def test_each_numeric_format_is_a_series_of_its_own(tmp_path):
+    for hour, (fp32, bf16) in enumerate([(1.0, 0.5), (1.0, 0.6)]):
+        items = [item(joules=fp32, dtype="float32"), item(joules=bf16, dtype="bfloat16")]
+        write_run(tmp_path, run_dict(f"20240101T0{hour}0000.000000Z-aaaa000{hour}", items))
+    series = history_series(in_commit_order(load_runs(tmp_path).runs))
+    assert [(one.label, [p.joules_per_sample for p in one.points]) for one in series] == [
+        (f"{MODEL} bs8 bfloat16", [0.5, 0.6]),
+        (f"{MODEL} bs8 float32", [1.0, 1.0]),
+    ]
+    assert {row["dtype"] for row in history_rows(load_runs(tmp_path).runs)} == {
+        "bfloat16",
+        "float32",
+    }

@@ -207,3 +207,15 @@ def test_the_committed_example_page_renders_and_marks_its_steps(tmp_path):
     opens_on_a_step = page_data(page.read_text(encoding="utf-8"))["first"] is not None
     marker = step_marker_pixels(screenshot(tmp_path, page))
     assert (marker > 300) == opens_on_a_step
+
+
+def test_each_numeric_format_is_a_choice_of_its_own_on_the_page(tmp_path):
+    for hour in range(2):
+        items = [item(dtype="float32"), item(joules=0.5, dtype="bfloat16"), item(batch_size=1)]
+        write_run(tmp_path, run_dict(f"20240101T0{hour}0000.000000Z-aaaa000{hour}", items))
+    data = page_data(render_history_page(load_runs(tmp_path).runs))
+    assert sorted(str(one["batch"]) for one in data["series"]) == [
+        "1",
+        "8 bfloat16",
+        "8 float32",
+    ]

@@ -29,6 +29,7 @@ from pytest_pruneenergy.track.compare import (
     REGRESSED,
     UNCHANGED,
     compare_runs,
+    format_comparison_table,
     gate_failures,
 )
 from pytest_pruneenergy.track.store import (
@@ -52,8 +53,11 @@ MODEL = "AlexNet_TINY_random_PD1_GPR-50_PRUNED"
 H100 = {"gpu_name": "NVIDIA H100", "driver": "550.54", "power_limit_watts": "700.0"}
 
 
-def item(model=MODEL, batch_size=8, joules=1.0, ci95=0.01, fps=1000.0, status="measured"):
-    return {
+def item(
+    model=MODEL, batch_size=8, joules=1.0, ci95=0.01, fps=1000.0, status="measured", dtype=None
+):
+    # Without a dtype the item is written as records before --prune-dtypes were: no such key.
+    return ({} if dtype is None else {"dtype": dtype}) | {
         "model": model,
         "batch_size": batch_size,
         "joules_per_sample": joules,
@@ -172,7 +176,7 @@ def test_compare_fail_accepts_repeated_and_comma_separated_gates():
 # -- the store -----------------------------------------------------------------------------------
 
 
-def measurement(model=MODEL, batch_size=8) -> Measurement:
+def measurement(model=MODEL, batch_size=8, dtype=None) -> Measurement:
     stats = WindowStats(1.0, 0.1, 0.02, 0.001, 0.0001, 1000.0, 10, 500.0, 0.5, 0.1)
     return Measurement(
         model=model,
@@ -187,6 +191,7 @@ def measurement(model=MODEL, batch_size=8) -> Measurement:
         macs=20000,
         stats=stats,
         gpu=GpuFacts("NVIDIA H100", "550.54", 700.0),
+        dtype=dtype,
     )
 
 
@@ -205,6 +210,42 @@ def test_a_saved_record_reads_back_equal_and_leaves_no_temporary_file(tmp_path):
     assert read_run(path) == saved
     assert [item.status for item in saved.items] == ["measured", "failed"]
     assert [p.name for p in (tmp_path / "runs").iterdir()] == [path.name]
+
+
+def test_each_numeric_format_is_stored_and_compared_with_its_own_format(tmp_path):
+    saved = build_record(
+        [measurement(dtype="float32"), measurement(dtype="bfloat16")],
+        [ItemFailure(MODEL, "m.pth", 16, "out of memory", dtype="bfloat16")],
+        {},
+        git=GitState(),
+        machine=MachineIdentity(),
+        now=datetime(2024, 5, 1, 12, 0, tzinfo=timezone.utc),
+    )
+    assert read_run(save_run(saved, tmp_path / "runs")) == saved
+    assert [item.key for item in saved.items] == [
+        (MODEL, 8, "bfloat16"),
+        (MODEL, 8, "float32"),
+        (MODEL, 16, "bfloat16"),
+    ]
+    before = record(items=[item(joules=1.0, dtype="float32"), item(joules=0.5, dtype="bfloat16")])
+    after = record(items=[item(joules=1.0, dtype="float32"), item(joules=0.6, dtype="bfloat16")])
+    comparisons = compare_runs(before, after, threshold_joules_fraction=0.05)
+    assert {(c.dtype, c.verdict) for c in comparisons} == {
+        ("bfloat16", REGRESSED),
+        ("float32", UNCHANGED),
+    }
+    table = format_comparison_table(comparisons)
+    assert table[0].split()[:4] == ["verdict", "model", "bs", "dtype"]
+    assert table[1].split()[:4] == [REGRESSED, MODEL, "8", "bfloat16"]
+    assert gate_failures(comparisons, 0.05, None) == [
+        f"FAILED --energy-compare-fail=joules:5%: 1 item(s) regressed: {MODEL} bs8 bfloat16"
+    ]
+
+
+def test_a_record_without_formats_has_no_dtype_column():
+    comparisons = compare_runs(record(items=[item()]), record(items=[item()]))
+    assert comparisons[0].dtype is None
+    assert "dtype" not in format_comparison_table(comparisons)[0]
 
 
 WRITER = """
