@@ -150,6 +150,18 @@ def results(folder: Path) -> pd.DataFrame:
     return table[table[STATUS] == STATUS_MEASURED].copy()
 
 
+def _option(command: list[str], name: str) -> str | None:
+    """The value of ``--name=VALUE`` in a recorded command line."""
+    prefix = f"{name}="
+    return next((part[len(prefix) :] for part in command if part.startswith(prefix)), None)
+
+
+def _settings(command: list[str]) -> str:
+    """The recorded pytest options that shape the numbers, as ``--a=1 --b=2``."""
+    shaping = ("--prune-batch-sizes=", "--prune-dtypes=", "--energy-max-seconds=")
+    return " ".join(f"`{part}`" for part in command if part.startswith(shaping))
+
+
 def _signed(value: float, digits: int = 1) -> str:
     return "n/a" if not math.isfinite(value) else f"{value:+.{digits}f}"
 
@@ -226,6 +238,78 @@ def detail(table: pd.DataFrame) -> list[str]:
     return lines
 
 
+def _crosses_zero(row: pd.Series) -> bool:
+    ci = row[REDUCTION_CI]
+    return not math.isfinite(ci) or abs(row[ENERGY_REDUCTION]) <= ci
+
+
+def answers(table: pd.DataFrame, max_seconds: str) -> list[str]:
+    """The page's answers, first: each sentence computed from the run."""
+    pruned = _pruned(table[table[ARCHITECTURE] != MASKED_ARCHITECTURE])
+    largest, smallest = pruned[BATCH_SIZE].max(), pruned[BATCH_SIZE].min()
+    lines = []
+    at_largest = pruned[pruned[BATCH_SIZE] == largest]
+    means = at_largest.groupby([ARCHITECTURE, DTYPE])[ENERGY_REDUCTION].mean()
+    per_arch = "; ".join(
+        f"{arch} {means.get((arch, 'float32'), math.nan):+.1f} % in FP32, "
+        f"{means.get((arch, 'bfloat16'), math.nan):+.1f} % in bf16"
+        for arch in sorted(at_largest[ARCHITECTURE].unique())
+    )
+    less = all(
+        means.get((arch, "bfloat16"), math.nan) < means.get((arch, "float32"), math.nan)
+        for arch in at_largest[ARCHITECTURE].unique()
+    )
+    unpruned = table[
+        ~table[MODEL_NAME].str.contains("_PRUNED")
+        & (table[ARCHITECTURE] != MASKED_ARCHITECTURE)
+        & (table[BATCH_SIZE] == largest)
+    ]
+    joules = unpruned.groupby(DTYPE)[JOULES_PER_SAMPLE].sum()
+    ratio = joules.get("bfloat16", math.nan) / joules.get("float32", math.nan)
+    lines.append(
+        f"- **bf16.** At batch {largest}, pruning saved "
+        f"{'less energy in bf16 than in FP32' if less else 'not uniformly less in bf16'} "
+        f"(mean energy reduction over the PD x GPR grid: {per_arch}). The unpruned models in "
+        f"bf16 took {ratio:.2f}x their FP32 energy, so the same channels removed save a share "
+        "of a smaller bill."
+    )
+    low = at_largest[at_largest[GPR] == at_largest[GPR].min()]
+    noisy = int(low.apply(_crosses_zero, axis=1).sum())
+    lines.append(
+        f"- **The low-compression dip.** At batch {largest} and GPR {low[GPR].min():g}, "
+        f"reductions ran from {low[ENERGY_REDUCTION].min():+.1f} % to "
+        f"{low[ENERGY_REDUCTION].max():+.1f} %; {noisy} of {len(low)} are within their CI of "
+        "zero: light pruning buys little, as on AlexNet/VGG."
+    )
+    at_smallest = pruned[pruned[BATCH_SIZE] == smallest]
+    saved = at_smallest[
+        (at_smallest[ENERGY_REDUCTION] > 0) & ~at_smallest.apply(_crosses_zero, axis=1)
+    ]
+    lines.append(
+        f"- **Batch {smallest}.** {len(saved)} of {len(at_smallest)} pruned models saved energy "
+        f"beyond their CI (mean reduction {at_smallest[ENERGY_REDUCTION].mean():+.1f} %), "
+        "consistent with a GPU that waits on kernel launches at batch 1: pruning removes "
+        "channels, not kernels."
+    )
+    masked = _pruned(table[table[ARCHITECTURE] == MASKED_ARCHITECTURE])
+    if not masked.empty:
+        worst = masked.loc[masked[ENERGY_REDUCTION].abs().idxmax()]
+        lines.append(
+            f"- **Masks.** VGG16 with {masked[ZERO_WEIGHTS].max():.0f} % zero weights: "
+            f"{int(masked.apply(_crosses_zero, axis=1).sum())} of {len(masked)} "
+            "formats and batch sizes within their CI of zero saving (largest mean: "
+            f"{_reduction(worst)} %, {worst[DTYPE]} at batch {worst[BATCH_SIZE]}); dense kernels "
+            "multiply zeros like any weight."
+        )
+    met = int(table[CI_TARGET_MET].astype(str).eq("True").sum())
+    lines.append(
+        f"- **Precision.** {met} of {len(table)} items met the 1 % CI target within "
+        f"`--energy-max-seconds={max_seconds}`; the CIs shown are what that budget bought, and "
+        "a rerun at the default cap narrows them."
+    )
+    return lines
+
+
 def render(args: argparse.Namespace) -> int:
     table = results(args.folder)
     run_record = json.loads((args.folder / RUN_JSON).read_text())
@@ -238,8 +322,11 @@ def render(args: argparse.Namespace) -> int:
         "",
         f"Rendered by `python benchmarks/real_models.py render {args.folder} {args.page}` from a "
         f"run on {gpu} ({len(table)} items in {run_record['wall_seconds']:.0f} s; pytest exit "
-        f"status {run_record['exit_status']}). The run: `python benchmarks/real_models.py run "
-        "--out DIR` ([benchmarks/README.md](../benchmarks/README.md#real_modelspy)).",
+        f"status {run_record['exit_status']}; measured with {_settings(run_record['command'])})."
+        " The run: `python benchmarks/real_models.py run --out DIR` with those settings "
+        "([benchmarks/README.md](../benchmarks/README.md#real_modelspy)).",
+        "",
+        *answers(table, _option(run_record["command"], "--energy-max-seconds") or "the default"),
         "",
         "## Does pruning save as much in bf16 as in FP32?",
         "",

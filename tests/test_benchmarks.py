@@ -578,3 +578,152 @@ def test_history_demo_refuses_a_change_at_the_first_commit(scripts, tmp_path, ca
         main(["run", "--out", str(tmp_path), "--commits", "5", "--change-at", "1"])
     assert exit_info.value.code == 2
     assert "--change-at must be a commit after the first" in capsys.readouterr().err
+
+
+REPOSITORY = BENCHMARKS.parent
+
+
+def rendered_again(monkeypatch, main, argv: list[str], committed: Path) -> tuple[str, str]:
+    """The committed page and the same render of the committed data, into a temporary page,
+    without the line naming the command (it names the page)."""
+    monkeypatch.chdir(REPOSITORY)
+    assert main(argv) == 0
+
+    def body(path: Path) -> str:
+        return "\n".join(
+            line for line in path.read_text().splitlines() if not line.startswith("Rendered by")
+        )
+
+    return body(committed), body(Path(argv[-1]))
+
+
+def test_the_grid_cost_page_is_rendered_from_the_committed_runs(scripts, monkeypatch, tmp_path):
+    import sys
+
+    from grid_cost import main
+
+    folder = Path("docs/benchmarks/grid-cost")
+    runs = [
+        str(folder / name) for name in ("vgg16-shard3of3", "vgg11-shard2of3", "alexnet-shard1of3")
+    ]
+    monkeypatch.setattr(
+        sys, "argv", ["grid_cost.py", "render", *runs, "--page", str(tmp_path / "page.md")]
+    )
+    committed, again = rendered_again(
+        monkeypatch, lambda _: main(), [str(tmp_path / "page.md")], folder / "grid-cost.md"
+    )
+    assert again == committed
+    # Only runs at the default settings are extrapolated: the 1.5 s AlexNet run is not.
+    assert "default settings (vgg16-shard3of3, vgg11-shard2of3)" in again
+
+
+def test_the_real_models_page_is_rendered_from_the_committed_run(scripts, monkeypatch, tmp_path):
+    import sys
+
+    from real_models import main
+
+    page = tmp_path / "real-models.md"
+    monkeypatch.setattr(
+        sys, "argv", ["real_models.py", "render", "docs/benchmarks/real-models", str(page)]
+    )
+    committed, again = rendered_again(
+        monkeypatch, lambda _: main(), [str(page)], REPOSITORY / "docs/real-models.md"
+    )
+    assert again == committed
+    assert "## Masks: VGG16 with half its weights zeroed" in again
+
+
+def test_the_reproduction_page_is_rendered_from_the_committed_data(scripts, monkeypatch, tmp_path):
+    import sys
+
+    from reproduction import main
+
+    page = tmp_path / "reproduction.md"
+    monkeypatch.setattr(
+        sys,
+        "argv",
+        [
+            "reproduction.py",
+            "docs/benchmarks/reproduction/pruneenergy_results.csv",
+            "tests/data/seed/results_with_compression_ratios.csv",
+            str(page),
+        ],
+    )
+    committed, again = rendered_again(
+        monkeypatch, lambda _: main(), [str(page)], REPOSITORY / "docs/reproduction.md"
+    )
+    assert again == committed
+    assert (tmp_path / "reproduction-scatter.png").stat().st_size > 0
+
+
+def seed_like(reductions: dict[tuple[str, int, int], float], fps_gain: float = 0.0):
+    """A table as the plugin's reader gives it: per architecture and batch size an unpruned
+    row, and a pruned row per (PD, GPR) with the given energy reduction."""
+    import pandas as pd
+
+    rows = []
+    for architecture, batch in {(architecture, 8) for architecture, _, _ in reductions}:
+        rows.append(
+            {
+                "Architecture": architecture,
+                "Pruning Distribution": "N/A",
+                "GPR": 0,
+                "BATCH_SIZE": batch,
+                "Energy Reduction (%)": 0.0,
+                "FPS": 100.0,
+            }
+        )
+    for (architecture, pd_number, gpr), reduction in reductions.items():
+        rows.append(
+            {
+                "Architecture": architecture,
+                "Pruning Distribution": f"PD{pd_number}",
+                "GPR": gpr,
+                "BATCH_SIZE": 8,
+                "Energy Reduction (%)": reduction,
+                "FPS": 100.0 + fps_gain,
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def test_reproduction_pairs_by_architecture_pd_gpr_and_batch_and_counts_signs(scripts):
+    from reproduction import correlations, negative_region, paired, pd_rankings
+
+    seed = seed_like(
+        {
+            ("VGG11", 1, 10): -5.0,
+            ("VGG11", 1, 40): 30.0,
+            ("VGG11", 2, 10): 5.0,
+            ("VGG11", 2, 40): 20.0,
+        },
+        fps_gain=50.0,
+    )
+    ours = seed_like(
+        {
+            ("VGG11", 1, 10): 2.0,
+            ("VGG11", 1, 40): 25.0,
+            ("VGG11", 2, 10): 4.0,
+            ("VGG11", 2, 40): 30.0,
+            ("VGG11", 3, 40): 60.0,
+        }
+    )
+    pairs = paired(ours, seed)
+    assert len(pairs) == 4  # PD3 is in ours only
+    assert pairs["FPS Gain (%) seed"].tolist() == [50.0] * 4
+    [cell, overall] = correlations(pairs).to_dict("records")
+    import statistics
+
+    expected = statistics.correlation([2.0, 25.0, 4.0, 30.0], [-5.0, 30.0, 5.0, 20.0])
+    assert cell["pairs"] == overall["pairs"] == 4
+    assert overall["r"] == pytest.approx(expected)
+    region = negative_region(pairs).set_index("pairs")["count"].to_dict()
+    assert region == {
+        "both negative": 0,
+        "negative in ours only": 0,
+        "negative in the seed's only": 1,
+        "both positive or zero": 3,
+    }
+    [ranking] = pd_rankings(pairs).to_dict("records")
+    assert (ranking["ours"], ranking["seed"]) == ("PD2 > PD1", "PD1 > PD2")
+    assert not ranking["same best"]

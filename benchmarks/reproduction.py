@@ -1,0 +1,296 @@
+"""Does a run of the seed's grid reproduce the paper's published table?
+
+Sets a report of the seed's zoo (``grid_cost.py run`` shards, joined with ``pruneenergy merge``)
+against the seed's own ``results_with_compression_ratios.csv`` (RTX 3080), pruned model by
+pruned model: the same architecture, pruning distribution, GPR and batch size. Writes a page
+with the Pearson correlation of energy reduction (all pairs, and per architecture and batch
+size), whether the two runs rank the pruning distributions alike, whether pruning costs energy
+in the same region (negative reduction), and how the two GPUs' levels differ.
+
+    python benchmarks/reproduction.py docs/benchmarks/reproduction/pruneenergy_results.csv \\
+        tests/data/seed/results_with_compression_ratios.csv docs/reproduction.md
+
+Both CSVs are read with the plugin's own reader (``pruneenergy report`` reads them alike), so
+reductions are computed as the report computes them: 100 - 100 * pruned / unpruned.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from benchlib import write_page
+
+from pytest_pruneenergy.report.reading import read_results_csv
+from pytest_pruneenergy.report.schema import (
+    ARCHITECTURE,
+    BATCH_SIZE,
+    ENERGY_REDUCTION,
+    FPS,
+    GPR,
+    GPU,
+    JOULES_PER_SAMPLE,
+    PRUNING_DISTRIBUTION,
+    is_unpruned_label,
+)
+
+KEY = [ARCHITECTURE, PRUNING_DISTRIBUTION, GPR, BATCH_SIZE]
+OURS, SEED = "ours", "seed"
+
+
+FPS_GAIN = "FPS Gain (%)"
+
+
+def pruned_rows(table: pd.DataFrame) -> pd.DataFrame:
+    """The pruned rows with an energy reduction, keyed by architecture, PD, GPR and batch, with
+    each one's FPS gain over its unpruned model (100 * pruned / unpruned - 100)."""
+    table = table.astype({BATCH_SIZE: int})
+    unpruned = table[PRUNING_DISTRIBUTION].map(is_unpruned_label)
+    base_fps = table[unpruned].groupby([ARCHITECTURE, BATCH_SIZE])[FPS].mean()
+    pruned = table[~unpruned & table[ENERGY_REDUCTION].notna()]
+    pruned = pruned[[*KEY, ENERGY_REDUCTION, FPS]].astype({GPR: float})
+    bases = [
+        base_fps.get((a, b), math.nan)
+        for a, b in zip(pruned[ARCHITECTURE], pruned[BATCH_SIZE], strict=True)
+    ]
+    pruned[FPS_GAIN] = 100 * pruned[FPS].astype(float) / np.asarray(bases, dtype=float) - 100
+    return pruned.drop(columns=FPS)
+
+
+def paired(ours: pd.DataFrame, seed: pd.DataFrame) -> pd.DataFrame:
+    """One row per pruned model and batch size measured in both, with both reductions."""
+    return pruned_rows(ours).merge(pruned_rows(seed), on=KEY, suffixes=(f" {OURS}", f" {SEED}"))
+
+
+def pearson(x: pd.Series, y: pd.Series) -> float:
+    """Pearson's r; NaN for fewer than three pairs or a constant series."""
+    xs, ys = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+    if len(xs) < 3 or xs.std() == 0 or ys.std() == 0:
+        return math.nan
+    return float(np.corrcoef(xs, ys)[0, 1])
+
+
+def correlations(pairs: pd.DataFrame) -> pd.DataFrame:
+    """Pearson r of energy reduction per architecture and batch size, and over all pairs."""
+    ours, seed = f"{ENERGY_REDUCTION} {OURS}", f"{ENERGY_REDUCTION} {SEED}"
+    rows = [
+        {
+            ARCHITECTURE: architecture,
+            BATCH_SIZE: str(batch),
+            "pairs": len(group),
+            "r": pearson(group[ours], group[seed]),
+        }
+        for (architecture, batch), group in pairs.groupby([ARCHITECTURE, BATCH_SIZE])
+    ]
+    rows.append(
+        {
+            ARCHITECTURE: "all",
+            BATCH_SIZE: "all",
+            "pairs": len(pairs),
+            "r": pearson(pairs[ours], pairs[seed]),
+        }
+    )
+    return pd.DataFrame(rows)
+
+
+def pd_rankings(pairs: pd.DataFrame) -> pd.DataFrame:
+    """Per architecture and batch size: the PDs from most to least energy saved (mean over the
+    GPRs both runs measured), in each run, and whether the best PD is the same."""
+    rows = []
+    for (architecture, batch), group in pairs.groupby([ARCHITECTURE, BATCH_SIZE]):
+        means = group.groupby(PRUNING_DISTRIBUTION)[
+            [f"{ENERGY_REDUCTION} {OURS}", f"{ENERGY_REDUCTION} {SEED}"]
+        ].mean()
+        order = {
+            run: list(means[f"{ENERGY_REDUCTION} {run}"].sort_values(ascending=False).index)
+            for run in (OURS, SEED)
+        }
+        rows.append(
+            {
+                ARCHITECTURE: architecture,
+                BATCH_SIZE: batch,
+                OURS: " > ".join(order[OURS]),
+                SEED: " > ".join(order[SEED]),
+                "same best": order[OURS][0] == order[SEED][0],
+                "rank r": pearson(
+                    pd.Series([order[OURS].index(pd_) for pd_ in means.index], dtype=float),
+                    pd.Series([order[SEED].index(pd_) for pd_ in means.index], dtype=float),
+                ),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def negative_region(pairs: pd.DataFrame) -> pd.DataFrame:
+    """Pairs by whether each run found the pruned model using more energy than its baseline."""
+    ours = pairs[f"{ENERGY_REDUCTION} {OURS}"] < 0
+    seed = pairs[f"{ENERGY_REDUCTION} {SEED}"] < 0
+    rows = []
+    for label, mask in (
+        ("both negative", ours & seed),
+        ("negative in ours only", ours & ~seed),
+        ("negative in the seed's only", ~ours & seed),
+        ("both positive or zero", ~ours & ~seed),
+    ):
+        chosen = pairs[mask]
+        rows.append(
+            {
+                "pairs": label,
+                "count": int(mask.sum()),
+                "GPRs": _gpr_range(chosen),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def _gpr_range(rows: pd.DataFrame) -> str:
+    if rows.empty:
+        return "-"
+    gprs = rows[GPR]
+    return f"{gprs.min():g}-{gprs.max():g} (median {gprs.median():g})"
+
+
+def levels(ours: pd.DataFrame, seed: pd.DataFrame) -> pd.DataFrame:
+    """Per architecture and batch size: the unpruned model's energy per sample and FPS on each
+    GPU, and the mean energy reduction of the pruned models on each."""
+    rows = []
+    pairs = paired(ours, seed)
+    for (architecture, batch), group in pairs.groupby([ARCHITECTURE, BATCH_SIZE]):
+        row = {ARCHITECTURE: architecture, BATCH_SIZE: batch}
+        for run, table in ((OURS, ours), (SEED, seed)):
+            base = table[
+                table[PRUNING_DISTRIBUTION].map(is_unpruned_label)
+                & (table[ARCHITECTURE] == architecture)
+                & (table[BATCH_SIZE].astype(int) == batch)
+            ]
+            row[f"J/sample {run}"] = float(base[JOULES_PER_SAMPLE].mean())
+            row[f"FPS {run}"] = float(base[FPS].mean())
+            row[f"mean reduction {run}"] = float(group[f"{ENERGY_REDUCTION} {run}"].mean())
+            row[f"mean FPS gain {run}"] = float(group[f"{FPS_GAIN} {run}"].mean())
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def markdown_table(table: pd.DataFrame, formats: dict[str, str] | None = None) -> list[str]:
+    formats = formats or {}
+    header = [str(column) for column in table.columns]
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for _, row in table.iterrows():
+        cells = []
+        for column in table.columns:
+            value = row[column]
+            spec = formats.get(column)
+            cells.append(format(value, spec) if spec and isinstance(value, float) else str(value))
+        lines.append("| " + " | ".join(cells) + " |")
+    return lines
+
+
+def scatter(pairs: pd.DataFrame, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figure, axes = plt.subplots(figsize=(6, 6))
+    for (architecture, batch), group in pairs.groupby([ARCHITECTURE, BATCH_SIZE]):
+        axes.scatter(
+            group[f"{ENERGY_REDUCTION} {SEED}"],
+            group[f"{ENERGY_REDUCTION} {OURS}"],
+            s=14,
+            label=f"{architecture} bs{batch}",
+        )
+    low = min(pairs[f"{ENERGY_REDUCTION} {SEED}"].min(), pairs[f"{ENERGY_REDUCTION} {OURS}"].min())
+    high = max(pairs[f"{ENERGY_REDUCTION} {SEED}"].max(), pairs[f"{ENERGY_REDUCTION} {OURS}"].max())
+    axes.plot([low, high], [low, high], color="grey", linewidth=0.8, label="equal")
+    axes.axhline(0, color="black", linewidth=0.5)
+    axes.axvline(0, color="black", linewidth=0.5)
+    axes.set_xlabel("energy reduction (%), the paper's table (RTX 3080)")
+    axes.set_ylabel("energy reduction (%), this run")
+    axes.legend(fontsize=7)
+    figure.tight_layout()
+    figure.savefig(path, dpi=110, metadata={"Software": None})
+    plt.close(figure)
+
+
+def render(args: argparse.Namespace) -> int:
+    ours = read_results_csv(args.ours)
+    seed = read_results_csv(args.seed)
+    pairs = paired(ours, seed)
+    if pairs.empty:
+        raise SystemExit("no pruned model and batch size is in both tables")
+    found = correlations(pairs)
+    overall = found[found[ARCHITECTURE] == "all"].iloc[0]
+    rankings = pd_rankings(pairs)
+    region = negative_region(pairs).set_index("pairs")["count"]
+    level = levels(ours, seed)
+    gpu = ", ".join(sorted(ours[GPU].dropna().astype(str).unique())) if GPU in ours else "?"
+    figure = args.page.with_name(args.page.stem + "-scatter.png")
+    scatter(pairs, figure)
+    agree = int(region["both negative"] + region["both positive or zero"])
+    sizes = sorted(pairs[BATCH_SIZE].unique())
+    seed_pruned = pruned_rows(seed)
+    at_our_sizes = seed_pruned[seed_pruned[BATCH_SIZE].isin(sizes)]
+    lines = [
+        "# Reproduction: the seed's grid on an H200 against the paper's table",
+        "",
+        f"Rendered by `python benchmarks/reproduction.py {args.ours} {args.seed} {args.page}`. "
+        "This run: the seed's zoo built and measured in shards by `benchmarks/grid_cost.py`, "
+        "joined by `pruneenergy merge` ([grid-cost](benchmarks/grid-cost/README.md) has the "
+        "shards, their caps and their raw files). The paper's: its own CSV, as published.",
+        "",
+        f"- **Correlation.** Over {int(overall['pairs'])} pruned models and batch sizes measured "
+        f"in both, the energy reductions correlate with Pearson r = {overall['r']:.2f}; per "
+        f"architecture and batch size r runs from {found['r'].iloc[:-1].min():.2f} to "
+        f"{found['r'].iloc[:-1].max():.2f}.",
+        f"- **Which PD saves most.** The best PD is the same in {int(rankings['same best'].sum())} "
+        f"of {len(rankings)} architecture and batch size cells.",
+        f"- **Where pruning costs energy.** {agree} of {len(pairs)} pairs agree on the sign of "
+        f"the reduction; {int(region['both negative'])} are negative in both, "
+        f"{int(region['negative in the seed' + chr(39) + 's only'])} only in the paper's, "
+        f"{int(region['negative in ours only'])} only in ours.",
+        f"- **Two GPUs.** On {gpu} pruning saved on average "
+        f"{level['mean reduction ours'].mean():.1f} % against the paper's "
+        f"{level['mean reduction seed'].mean():.1f} % on the RTX 3080 (table below). The pruned "
+        f"models ran on average {level['mean FPS gain ours'].mean():.0f} % faster than their "
+        f"unpruned model on {gpu}, {level['mean FPS gain seed'].mean():.0f} % on the RTX 3080: "
+        "removed FLOPs bought less time on one GPU than on the other, and with it less or more "
+        "energy.",
+        f"- **Coverage.** {len(pairs)} of the paper's {len(at_our_sizes)} pruned rows at batch "
+        f"sizes {' and '.join(map(str, sizes))} (the pairs per architecture and batch size are "
+        "in the first table).",
+        "",
+        f"![this run against the paper, per pruned model]({figure.name})",
+        "",
+        "## Correlation per architecture and batch size",
+        "",
+        *markdown_table(found, {"r": ".2f"}),
+        "",
+        "## The PDs ranked by mean energy reduction",
+        "",
+        *markdown_table(rankings, {"rank r": ".2f"}),
+        "",
+        "## Where pruning costs energy",
+        "",
+        *markdown_table(negative_region(pairs)),
+        "",
+        "## The two GPUs' levels",
+        "",
+        *markdown_table(level, {column: ".4g" for column in level.columns[2:]}),
+    ]
+    write_page(args.page, lines)
+    return 0
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("ours", type=Path, help="a report CSV of the seed's zoo")
+    parser.add_argument("seed", type=Path, help="the seed's results_with_compression_ratios.csv")
+    parser.add_argument("page", type=Path)
+    return render(parser.parse_args())
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
