@@ -12,6 +12,11 @@ from pathlib import Path
 
 _PEEK_BYTES = 512
 
+# The plugin's own formats, as their payload's "format" names them: described models
+# (models/loading.py) and referenced models (models/referenced.py).
+MODEL_FILE_FORMAT = "pytest-pruneenergy/described-model"
+REFERENCED_FORMAT = "pytest-pruneenergy/referenced-model"
+
 
 class FileKind(enum.Enum):
     EMPTY = "empty"

@@ -22,14 +22,18 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..common.errors import error_summary
-from .file_kinds import FileKind, file_kind, hex_preview, text_preview
+from .file_kinds import (
+    MODEL_FILE_FORMAT,
+    REFERENCED_FORMAT,
+    FileKind,
+    file_kind,
+    hex_preview,
+    text_preview,
+)
 
 if TYPE_CHECKING:
     import torch
 
-MODEL_FILE_FORMAT = "pytest-pruneenergy/described-model"
-# models/referenced.py's format, named here so that recognising it imports no torch.
-REFERENCED_FORMAT = "pytest-pruneenergy/referenced-model"
 MODEL_FILE_VERSION = 1
 MODEL_FILE_SUFFIXES = (".pth", ".pt", ".ts", ".jit")
 # The seed tool's input: one 3x224x224 image per sample, where neither the user nor the file

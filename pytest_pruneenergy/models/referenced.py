@@ -24,7 +24,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from .loading import REFERENCED_FORMAT
+from .file_kinds import REFERENCED_FORMAT
 
 REFERENCED_VERSION = 1
 
