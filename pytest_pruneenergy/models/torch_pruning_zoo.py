@@ -74,14 +74,7 @@ def prune(
     seed: int = 0,
 ) -> nn.Module:
     """``module`` structurally pruned in place by Torch-Pruning, and returned."""
-    try:
-        import torch_pruning as tp
-    except ImportError as error:
-        raise TorchPruningMissing(
-            'pruning needs Torch-Pruning: pip install "pytest-pruneenergy[prune]"'
-        ) from error
-    if method not in METHODS:
-        raise ValueError(f"method {method!r} is not one of {', '.join(METHODS)}")
+    tp = _torch_pruning(method)
     importance = (
         tp.importance.RandomImportance()
         if method == "random"
@@ -102,19 +95,26 @@ def prune(
     return module
 
 
+def _torch_pruning(method: str) -> Any:
+    """The ``torch_pruning`` module, once ``method`` is known to be one of ours; a clear error
+    where Torch-Pruning is not installed."""
+    if method not in METHODS:
+        raise ValueError(f"method {method!r} is not one of {', '.join(METHODS)}")
+    try:
+        import torch_pruning
+    except ImportError as error:
+        raise TorchPruningMissing(
+            'pruning needs Torch-Pruning: pip install "pytest-pruneenergy[prune]"'
+        ) from error
+    return torch_pruning
+
+
 def _check_request(
     references: Sequence[dict[str, Any]], pds: Sequence[int], gprs: Sequence[float], method: str
 ) -> None:
     """Refuse a bad request before the first file is written: an unknown architecture, PD,
     rate or method (building on the meta device costs no memory)."""
-    try:
-        import torch_pruning  # noqa: F401
-    except ImportError as error:
-        raise TorchPruningMissing(
-            'pruning needs Torch-Pruning: pip install "pytest-pruneenergy[prune]"'
-        ) from error
-    if method not in METHODS:
-        raise ValueError(f"method {method!r} is not one of {', '.join(METHODS)}")
+    _torch_pruning(method)
     for pd in pds:
         pd_rate(pd, 0.0, 0.0)
     for gpr in gprs:
