@@ -160,56 +160,46 @@ def _run_zoo(args: argparse.Namespace) -> int:
         args.num_classes = 10 if seed_source else 1000
     if args.dataset is None:
         args.dataset = "CIFAR10" if seed_source else "IMAGENET"
-    if not seed_source:
-        return _run_pruned_zoo(args)
-    from .models.architectures import ArchitectureError
-    from .models.zoo import build_zoo
+    common = {
+        "pds": args.pds,
+        "gprs": args.gprs,
+        "input_size": args.input_size,
+        "dataset": args.dataset,
+        "method": args.method,
+        "with_weights": args.with_weights,
+        "seed": args.seed,
+        "progress": _progress_bar(sys.stderr),
+    }
+    if seed_source:
+        from .models.architectures import ArchitectureError
+        from .models.zoo import build_zoo
 
-    try:
-        paths = build_zoo(
-            args.out_dir,
-            layouts=args.archs,
-            pds=args.pds,
-            gprs=args.gprs,
-            input_size=args.input_size,
-            num_classes=args.num_classes,
-            dataset=args.dataset,
-            method=args.method,
-            with_weights=args.with_weights,
-            seed=args.seed,
-            progress=_progress_bar(sys.stderr),
+        def build() -> list[Path]:
+            return build_zoo(
+                args.out_dir, layouts=args.archs, num_classes=args.num_classes, **common
+            )
+
+        usage_errors: tuple[type[Exception], ...] = (
+            ArchitectureError,
+            ValueError,
+            NotADirectoryError,
         )
-    except (ArchitectureError, ValueError, NotADirectoryError) as error:
-        return _usage_error("zoo", str(error))
-    except OSError as error:
-        print(f"pruneenergy zoo: {error}", file=sys.stderr)
-        return EXIT_FAILED
-    print(f"wrote {len(paths)} model files to {args.out_dir}")
-    return EXIT_OK
+    else:
+        from .models.referenced import ReferenceProblem
+        from .models.torch_pruning_zoo import TorchPruningMissing, build_pruned_zoo
 
+        references = [
+            {"source": args.source, "name": name, "kwargs": {"num_classes": args.num_classes}}
+            for name in args.archs
+        ]
 
-def _run_pruned_zoo(args: argparse.Namespace) -> int:
-    from .models.referenced import ReferenceProblem
-    from .models.torch_pruning_zoo import TorchPruningMissing, build_pruned_zoo
+        def build() -> list[Path]:
+            return build_pruned_zoo(args.out_dir, references=references, **common)
 
-    references = [
-        {"source": args.source, "name": name, "kwargs": {"num_classes": args.num_classes}}
-        for name in args.archs
-    ]
+        usage_errors = (TorchPruningMissing, ReferenceProblem, ValueError)
     try:
-        paths = build_pruned_zoo(
-            args.out_dir,
-            references=references,
-            pds=args.pds,
-            gprs=args.gprs,
-            input_size=args.input_size,
-            dataset=args.dataset,
-            method=args.method,
-            with_weights=args.with_weights,
-            seed=args.seed,
-            progress=_progress_bar(sys.stderr),
-        )
-    except (TorchPruningMissing, ReferenceProblem, ValueError) as error:
+        paths = build()
+    except usage_errors as error:
         return _usage_error("zoo", str(error))
     except OSError as error:
         print(f"pruneenergy zoo: {error}", file=sys.stderr)
