@@ -14,13 +14,20 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 
+def largest_first(work: Mapping[str, float]) -> list[str]:
+    """The families by work, largest first, ties by name: the order in which to deal them, to
+    shards here and to xdist's workers (which take ``--dist loadgroup`` groups in the order
+    they were collected)."""
+    return sorted(work, key=lambda name: (-work[name], name))
+
+
 def deal_families(work: Mapping[str, float], shards: int) -> dict[str, int]:
     """Each family's shard, 1 to ``shards``, from its work (e.g. its number of items)."""
     if shards < 1:
         raise ValueError(f"shards must be at least 1, got {shards}")
     loads = [0.0] * shards
     dealt: dict[str, int] = {}
-    for family in sorted(work, key=lambda name: (-work[name], name)):
+    for family in largest_first(work):
         shard = min(range(shards), key=lambda index: (loads[index], index))
         loads[shard] += work[family]
         dealt[family] = shard + 1

@@ -33,7 +33,7 @@ from ..items.rounds import combine_rounds
 from ..models.discovery import DiscoveryError, ModelEntry, find_model_files, pair_with_baselines
 from ..models.manifest import name_from_manifest
 from ..models.naming import ModelName, parse_model_name
-from ..models.sharding import deal_families
+from ..models.sharding import deal_families, largest_first
 from ..settings import Settings
 from ..track.gates import (
     IN_ITEM_KINDS,
@@ -63,6 +63,7 @@ from .collection import (
     EnergyItem,
     FolderProblem,
     ModelFolder,
+    groups_families,
     relative_nodeid,
 )
 from .finish import (
@@ -77,7 +78,7 @@ from .finish import (
     table_cells,
     write_markdown,
 )
-from .xdist import SLOT_KEY, SlotPool
+from .xdist import SLOT_KEY, SlotPool, idle_workers_message, worker_count
 
 if TYPE_CHECKING:
     from ..items.runner import IdlePower, ModelCache
@@ -182,6 +183,7 @@ class PruneEnergySession:
             )
             items.extend(session.genitems(collector))
         self._keep_this_shard(items)
+        self._largest_families_first(items)
         self._round_by_round(items)
         clashes = duplicated(item.nodeid for item in items if isinstance(item, EnergyItem))
         if clashes:  # one item would stand for two, and one of them would never be measured
@@ -196,16 +198,25 @@ class PruneEnergySession:
         if shard is None:
             return
         energy = [item for item in items if isinstance(item, EnergyItem)]
-        work: dict[str, float] = {}
-        for item in energy:
-            family = item.stash[ENTRY_KEY].family
-            work[family] = work.get(family, 0) + 1
-        dealt = deal_families(work, shard.count)
+        dealt = deal_families(_work_by_family(energy), shard.count)
         others = [item for item in energy if dealt[item.stash[ENTRY_KEY].family] != shard.index]
         if others:
             self.config.hook.pytest_deselected(items=others)
             unwanted = set(map(id, others))
             items[:] = [item for item in items if id(item) not in unwanted]
+
+    def _largest_families_first(self, items: list[pytest.Item]) -> None:
+        """Under --dist loadgroup, the families with the most items first: xdist hands groups
+        to workers in the order it meets them, so the longest family starts first and the
+        short ones fill in around it (the longest-processing-time rule)."""
+        if not groups_families(self.config):
+            return
+        energy = [item for item in items if isinstance(item, EnergyItem)]
+        rank = {
+            family: index for index, family in enumerate(largest_first(_work_by_family(energy)))
+        }
+        ordered = iter(sorted(energy, key=lambda item: rank[item.stash[ENTRY_KEY].family]))
+        items[:] = [next(ordered) if isinstance(item, EnergyItem) else item for item in items]
 
     def _round_by_round(self, items: list[pytest.Item]) -> None:
         """With several rounds, every item's round 1 first, then round 2...: so that a baseline
@@ -224,8 +235,23 @@ class PruneEnergySession:
     @pytest.hookimpl(optionalhook=True)
     def pytest_xdist_node_collection_finished(self, node: Any, ids: list[str]) -> None:
         """xdist controller: every worker collects the same ids; the first tells."""
-        if self.ledger.expected is None:
-            self.ledger.expect(ids)
+        if self.ledger.expected is not None:
+            return
+        self.ledger.expect(ids)
+        if groups_families(self.config):
+            families = {
+                parsed.family for parsed in map(parse_item_id, ids) if parsed and parsed.family
+            }
+            workers = worker_count(self.config.getoption("tx", None))
+            message = idle_workers_message(workers, families)
+            if message is not None:
+                self._say_now(f"WARNING: {message}")
+
+    def _say_now(self, line: str) -> None:
+        """A line in the terminal at once (before the items run), not in the final summary."""
+        reporter = self.config.pluginmanager.get_plugin("terminalreporter")
+        if reporter is not None:
+            reporter.write_line(line, yellow=True)
 
     # -- running ----------------------------------------------------------------------------
 
@@ -654,6 +680,15 @@ class PruneEnergySession:
         terminalreporter.section("pruneenergy")
         for line in self.report_lines:
             terminalreporter.write_line(line)
+
+
+def _work_by_family(items: list[EnergyItem]) -> dict[str, float]:
+    """Each family's work: its number of items (every item costs about the same)."""
+    work: dict[str, float] = {}
+    for item in items:
+        family = item.stash[ENTRY_KEY].family
+        work[family] = work.get(family, 0) + 1
+    return work
 
 
 def _reason(call: pytest.CallInfo[None]) -> str:

@@ -12,7 +12,7 @@ on one worker.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -79,3 +79,15 @@ def worker_count(tx_specs: Sequence[str] | None) -> int:
         times, star, _ = spec.partition("*")
         count += int(times) if star and times.isdigit() else 1
     return count
+
+
+def idle_workers_message(workers: int, families: Collection[str]) -> str | None:
+    """What to say where ``--dist loadgroup`` has more workers than families to give them: a
+    family runs whole on one worker, so the others measure nothing. None where all have work."""
+    if not families or workers <= len(families):
+        return None
+    return (
+        f"{workers} workers for {len(families)} model families: under --dist loadgroup a family "
+        "runs whole on one worker (its reductions compare one board's measurements), so "
+        f"{workers - len(families)} worker(s) will measure nothing; run -n {len(families)}"
+    )

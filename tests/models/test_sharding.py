@@ -42,3 +42,9 @@ def test_every_family_in_exactly_one_shard_and_the_deal_is_deterministic(work, s
     loads = [sum(w for f, w in work.items() if dealt[f] == s) for s in range(1, shards + 1)]
     if work:
         assert max(loads) <= sum(work.values()) / shards + max(work.values())
+
+
+def test_families_go_largest_first_and_ties_by_name():
+    from pytest_pruneenergy.models.sharding import largest_first
+
+    assert largest_first({"vgg16": 10, "alexnet": 30, "vgg11": 10}) == ["alexnet", "vgg11", "vgg16"]

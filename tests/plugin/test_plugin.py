@@ -781,6 +781,46 @@ def test_loadgroup_keeps_each_family_on_one_worker(pytester: pytest.Pytester, zo
     table = pd.read_csv(pytester.path / "pruneenergy-report" / CSV_NAME)
     assert len(table) == 10
     assert "without --dist loadgroup" not in result.stdout.str()
+    assert "will measure nothing" not in result.stdout.str()  # two workers, two families
+
+
+def test_loadgroup_deals_the_largest_family_first_and_says_when_workers_will_idle(pytester, zoo):
+    write_tiny_model(zoo / "AlexNet_OTHER_UNPRUNED.pth")
+    write_tiny_model(zoo / "AlexNet_OTHER_random_PD1_GPR-50_PRUNED.pth", conv_channels=(2,) * 5)
+    # xdist hands groups out in the order it meets them: TINY (3 models) before OTHER (2),
+    # though OTHER's files sort first.
+    listed = run(
+        pytester,
+        "-p",
+        "xdist",
+        "--dist",
+        "loadgroup",
+        "--prune-models=models",
+        "--prune-batch-sizes=1",
+        "--co",
+        "-q",
+    )
+    families = re.findall(r"@(\w+)$", listed.stdout.str(), flags=re.MULTILINE)
+    assert families == ["alexnet_tiny"] * 3 + ["alexnet_other"] * 2, listed.stdout.str()
+    plain = run(pytester, "--prune-models=models", "--prune-batch-sizes=1", "--co", "-q")
+    assert plain.stdout.lines[0].startswith("models/AlexNet_OTHER_UNPRUNED.pth::")
+    result = run(
+        pytester,
+        "-p",
+        "xdist",
+        "-n",
+        "3",
+        "--dist",
+        "loadgroup",
+        "--prune-models=models",
+        "--prune-batch-sizes=1",
+    )
+    result.assert_outcomes(passed=5)
+    assert (
+        "WARNING: 3 workers for 2 model families: under --dist loadgroup a family runs whole on "
+        "one worker" in " ".join(result.stdout.str().split())
+    )
+    assert "1 worker(s) will measure nothing; run -n 2" in " ".join(result.stdout.str().split())
 
 
 def test_workers_without_loadgroup_are_warned_that_families_may_split(pytester, zoo):

@@ -63,3 +63,14 @@ def test_more_workers_than_gpus_is_warned_about_and_no_more_is_not():
     assert shared_gpu_message(WorkerSlot(2, 2), 2) is not None  # a slot beyond the GPUs
     assert shared_gpu_message(WorkerSlot(0, 4), 0) is None  # CPU runs: documented, not warned
     assert shared_gpu_message(None, 1) is None
+
+
+def test_idle_workers_are_said_only_where_workers_outnumber_families():
+    from pytest_pruneenergy.plugin.xdist import idle_workers_message
+
+    message = idle_workers_message(8, {"alexnet_dataset", "vgg11_dataset", "vgg16_dataset"})
+    assert message is not None
+    assert message.startswith("8 workers for 3 model families")
+    assert message.endswith("5 worker(s) will measure nothing; run -n 3")
+    assert idle_workers_message(3, {"a", "b", "c"}) is None
+    assert idle_workers_message(4, set()) is None  # nothing collected: nothing to say
