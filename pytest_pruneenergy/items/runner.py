@@ -116,25 +116,37 @@ def as_loaded_model(path: Path, loaded: Any) -> LoadedModel:
     )
 
 
-def prepare_model(
-    path: Path,
-    load: Callable[[Path, str], Any],
-    *,
-    device: str,
-    input_shape: tuple[int, ...] | None,
-    dtype: str | None = None,
-    channels_last: bool = False,
-) -> PreparedModel:
-    """Load (``load(path, device)``), count (on the meta device), move to ``device`` and cast
-    to ``dtype`` (None: as saved) and channels-last where asked."""
+@dataclass(frozen=True)
+class ModelRequest:
+    """What an item asks of a model file: the device it runs on, its input shape per sample
+    (None: the file's own, else the seed's), its numeric format (None: as saved) and whether
+    channels-last."""
+
+    path: Path
+    device: str
+    input_shape: tuple[int, ...] | None = None
+    dtype: str | None = None
+    channels_last: bool = False
+
+
+def prepare_model(request: ModelRequest, load: Callable[[Path, str], Any]) -> PreparedModel:
+    """Load (``load(path, device)``), count (on the meta device), move to the device and cast
+    as the request asks."""
     from ..models.counting import count_model
+
+    path, device, dtype, channels_last = (
+        request.path,
+        request.device,
+        request.dtype,
+        request.channels_last,
+    )
 
     began = time.perf_counter()
     try:
         loaded = as_loaded_model(path, load(path, device))
     except ModelLoadError as error:
         raise ItemProblem(str(error)) from error
-    shape = input_shape or loaded.input_shape or DEFAULT_INPUT_SHAPE
+    shape = request.input_shape or loaded.input_shape or DEFAULT_INPUT_SHAPE
     module = loaded.module.eval()
     try:
         counts = count_model(module, shape)
@@ -176,37 +188,20 @@ class ModelCache:
     """
 
     def __init__(self) -> None:
-        self._key: tuple[Any, ...] | None = None
+        self._key: ModelRequest | None = None
         self._value: PreparedModel | ItemProblem | None = None
         self.loaded_now = False
         self.warm = False
 
-    def get(
-        self,
-        path: Path,
-        load: Callable[[Path, str], Any],
-        *,
-        device: str,
-        input_shape: tuple[int, ...] | None,
-        dtype: str | None = None,
-        channels_last: bool = False,
-    ) -> PreparedModel:
-        key = (path, device, input_shape, dtype, channels_last)
-        self.loaded_now = key != self._key
+    def get(self, request: ModelRequest, load: Callable[[Path, str], Any]) -> PreparedModel:
+        self.loaded_now = request != self._key
         if self.loaded_now:
             self.clear()
             try:
-                self._value = prepare_model(
-                    path,
-                    load,
-                    device=device,
-                    input_shape=input_shape,
-                    dtype=dtype,
-                    channels_last=channels_last,
-                )
+                self._value = prepare_model(request, load)
             except ItemProblem as problem:
                 self._value = problem
-            self._key = key
+            self._key = request
         if isinstance(self._value, ItemProblem):
             raise ItemProblem(str(self._value))
         assert self._value is not None

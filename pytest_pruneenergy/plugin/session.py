@@ -287,7 +287,7 @@ class PruneEnergySession:
         return self._meters[device]
 
     def run_item(self, item: pytest.Item, meter: Meter, benchmark: Any) -> None:
-        from ..items.runner import ItemProblem, measure_item, resolve_device
+        from ..items.runner import ItemProblem, ModelRequest, measure_item, resolve_device
 
         began = time.perf_counter()
         entry = item.stash[ENTRY_KEY]
@@ -315,14 +315,14 @@ class PruneEnergySession:
             key = self._journal_key(entry.path, size, device, round_number, dtype)
             measurement = self.resumable.measurements.get(key) if key is not None else None
             if measurement is None:
-                prepared = self.cache.get(
+                request = ModelRequest(
                     entry.path,
-                    load,
-                    device=device,
-                    input_shape=self.settings.input_shape,
-                    dtype=dtype,
-                    channels_last=self.settings.channels_last,
+                    device,
+                    self.settings.input_shape,
+                    dtype,
+                    self.settings.channels_last,
                 )
+                prepared = self.cache.get(request, load)
                 idle_watts = self.idle_power.of(
                     meter, device, warn=lambda message: item.warn(PruneEnergyWarning(message))
                 )

@@ -13,6 +13,7 @@ from pytest_pruneenergy.items.runner import (
     IdlePower,
     ItemProblem,
     ModelCache,
+    ModelRequest,
     PreparedModel,
     as_loaded_model,
     is_out_of_memory,
@@ -91,9 +92,7 @@ def settings(**cli: str):
 
 @pytest.fixture
 def prepared() -> PreparedModel:
-    return prepare_model(
-        MODEL_PATH, lambda path, device: tiny_module(), device="cpu", input_shape=(4,)
-    )
+    return prepare_model(ModelRequest(MODEL_PATH, "cpu", (4,)), lambda path, device: tiny_module())
 
 
 def measure(prepared: PreparedModel, meter, *, idle_watts=None, **cli: str):
@@ -173,19 +172,19 @@ class CountingLoader:
 
 def test_cache_loads_a_file_once_for_all_its_batch_sizes():
     cache, load = ModelCache(), CountingLoader(tiny_module())
-    first = cache.get(MODEL_PATH, load, device="cpu", input_shape=INPUT_SHAPE)
-    assert cache.get(MODEL_PATH, load, device="cpu", input_shape=INPUT_SHAPE) is first
+    first = cache.get(ModelRequest(MODEL_PATH, "cpu", INPUT_SHAPE), load)
+    assert cache.get(ModelRequest(MODEL_PATH, "cpu", INPUT_SHAPE), load) is first
     assert load.calls == 1
     assert first.counts.params == 4 * 8 + 8 + 8 * 2 + 2
 
 
 def test_the_item_that_loads_a_model_is_told_so_and_what_it_cost():
     cache, load = ModelCache(), CountingLoader(tiny_module())
-    first = cache.get(MODEL_PATH, load, device="cpu", input_shape=INPUT_SHAPE)
+    first = cache.get(ModelRequest(MODEL_PATH, "cpu", INPUT_SHAPE), load)
     assert cache.loaded_now and first.load_seconds > 0
     assert not cache.warm  # nothing has run on it yet
     cache.warm = True
-    cache.get(MODEL_PATH, load, device="cpu", input_shape=INPUT_SHAPE)
+    cache.get(ModelRequest(MODEL_PATH, "cpu", INPUT_SHAPE), load)
     assert not cache.loaded_now and cache.warm
     cache.clear()
     assert not cache.warm
@@ -231,14 +230,14 @@ def test_cache_keeps_a_failure_so_a_broken_file_is_read_once():
     cache, load = ModelCache(), CountingLoader()
     for _ in range(2):
         with pytest.raises(ItemProblem, match=r"Tiny_TEST_UNPRUNED\.pt: not a readable PyTorch"):
-            cache.get(MODEL_PATH, load, device="cpu", input_shape=INPUT_SHAPE)
+            cache.get(ModelRequest(MODEL_PATH, "cpu", INPUT_SHAPE), load)
     assert load.calls == 1
 
 
 def test_cache_loads_again_for_another_input_shape():
     cache, load = ModelCache(), CountingLoader(tiny_module())
-    cache.get(MODEL_PATH, load, device="cpu", input_shape=INPUT_SHAPE)
-    cache.get(MODEL_PATH, load, device="cpu", input_shape=(3, 4))
+    cache.get(ModelRequest(MODEL_PATH, "cpu", INPUT_SHAPE), load)
+    cache.get(ModelRequest(MODEL_PATH, "cpu", (3, 4)), load)
     assert load.calls == 2
 
 
@@ -311,7 +310,7 @@ def test_cuda_graph_replays_the_forward_pass_and_is_said_in_the_measurement():
     if not torch.cuda.is_available():
         pytest.skip("no CUDA GPU")
     on_gpu = prepare_model(
-        MODEL_PATH, lambda path, device: tiny_module(), device="cuda", input_shape=(4,)
+        ModelRequest(MODEL_PATH, "cuda", (4,)), lambda path, device: tiny_module()
     )
     measurement = measure(on_gpu, SteadyMeter(), cli_cuda_graphs=True)
     assert measurement.cuda_graph is True
@@ -327,9 +326,7 @@ def test_a_pass_that_syncs_with_the_host_cannot_be_captured_and_says_so():
         def forward(self, x):
             return x * float(x.sum().item())  # .item() waits for the GPU: not capturable
 
-    on_gpu = prepare_model(
-        MODEL_PATH, lambda path, device: HostSync(), device="cuda", input_shape=(4,)
-    )
+    on_gpu = prepare_model(ModelRequest(MODEL_PATH, "cuda", (4,)), lambda path, device: HostSync())
     with pytest.raises(ItemProblem, match=r"cannot be captured as a CUDA graph.*without"):
         measure(on_gpu, SteadyMeter(), cli_cuda_graphs=True)
     # The device is usable afterwards: the next item measures as usual.
