@@ -6,6 +6,8 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
+import subprocess
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -37,6 +39,27 @@ def read_json_lines(paths: Iterable[str | Path]) -> list[dict[str, Any]]:
         for line in Path(path).read_text().splitlines()
         if line.strip()
     ]
+
+
+def run_for_at_most(
+    command: Sequence[str], stop_after: float | None, **popen: Any
+) -> tuple[int, float]:
+    """Run ``command``; after ``stop_after`` seconds (None: never) end it with SIGTERM, as a CI
+    job's time limit would. Its exit status and the seconds it ran."""
+    began = time.perf_counter()
+    process = subprocess.Popen(list(command), **popen)
+    try:
+        status = process.wait(timeout=stop_after)
+    except subprocess.TimeoutExpired:
+        process.send_signal(signal.SIGTERM)
+        status = process.wait()
+    return status, time.perf_counter() - began
+
+
+def option_value(command: Sequence[str], name: str) -> str | None:
+    """The value of ``--name=VALUE`` in a recorded command line; None where it is absent."""
+    prefix = f"{name}="
+    return next((part[len(prefix) :] for part in command if part.startswith(prefix)), None)
 
 
 def write_page(out: str | Path, lines: Sequence[str]) -> None:

@@ -25,16 +25,13 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import signal
-import subprocess
 import sys
-import time
 import xml.etree.ElementTree as ElementTree
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
-from benchlib import write_page
+from benchlib import option_value, run_for_at_most, write_page
 
 from pytest_pruneenergy.report.schema import (
     BATCH_SIZE,
@@ -114,16 +111,9 @@ def run(args: argparse.Namespace) -> int:
         )
     command = pytest_command(args, models, out)
     print(" ".join(command[1:]), flush=True)
-    began = time.perf_counter()
     # From the output folder: run from the repository, `python -m pytest` would import the
     # checkout's package ahead of --code's.
-    process = subprocess.Popen(command, env=environment, cwd=out)
-    try:
-        status = process.wait(timeout=args.stop_after)
-    except subprocess.TimeoutExpired:
-        process.send_signal(signal.SIGTERM)
-        status = process.wait()
-    wall_seconds = time.perf_counter() - began
+    status, wall_seconds = run_for_at_most(command, args.stop_after, env=environment, cwd=out)
     previous = _read_json(out / RUN_JSON)
     record = {
         "command": command[1:],
@@ -167,7 +157,7 @@ def run_summary(folder: Path) -> dict[str, Any]:
         if CI_TARGET_MET in measured
         else None,
         "gpu": _gpu(folder),
-        "max_seconds": _max_seconds(record.get("command", [])),
+        "max_seconds": option_value(record.get("command", []), "--energy-max-seconds") or "default",
         "ci_median_percent": float(
             (100 * measured[JOULES_PER_SAMPLE_CI95] / measured[JOULES_PER_SAMPLE]).median()
         ),
@@ -179,12 +169,6 @@ def run_summary(folder: Path) -> dict[str, Any]:
     ):
         summary[key] = float(measured[column].sum()) if column in measured else None
     return summary
-
-
-def _max_seconds(command: list[str]) -> str:
-    """The run's ``--energy-max-seconds``, or ``default`` where the command left it out."""
-    prefix = "--energy-max-seconds="
-    return next((part[len(prefix) :] for part in command if part.startswith(prefix)), "default")
 
 
 def _gpu(folder: Path) -> str:

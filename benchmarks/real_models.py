@@ -21,14 +21,11 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import signal
-import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pandas as pd
-from benchlib import write_page
+from benchlib import option_value, run_for_at_most, write_page
 
 from pytest_pruneenergy.report.schema import (
     ARCHITECTURE,
@@ -127,18 +124,8 @@ def run(args: argparse.Namespace) -> int:
         "-q",
     ] + (["--energy-resume"] if args.resume else [])
     print(" ".join(command[1:]), flush=True)
-    began = time.perf_counter()
-    process = subprocess.Popen(command)
-    try:
-        status = process.wait(timeout=args.stop_after)
-    except subprocess.TimeoutExpired:
-        process.send_signal(signal.SIGTERM)
-        status = process.wait()
-    record = {
-        "command": command[1:],
-        "exit_status": status,
-        "wall_seconds": time.perf_counter() - began,
-    }
+    status, wall_seconds = run_for_at_most(command, args.stop_after)
+    record = {"command": command[1:], "exit_status": status, "wall_seconds": wall_seconds}
     (out / RUN_JSON).write_text(json.dumps(record, indent=1))
     return 0
 
@@ -148,12 +135,6 @@ def results(folder: Path) -> pd.DataFrame:
     table = pd.read_csv(folder / REPORT / CSV_NAME)
     table[REDUCTION_CI] = reduction_ci95_column(table)
     return table[table[STATUS] == STATUS_MEASURED].copy()
-
-
-def _option(command: list[str], name: str) -> str | None:
-    """The value of ``--name=VALUE`` in a recorded command line."""
-    prefix = f"{name}="
-    return next((part[len(prefix) :] for part in command if part.startswith(prefix)), None)
 
 
 def _settings(command: list[str]) -> str:
@@ -326,7 +307,9 @@ def render(args: argparse.Namespace) -> int:
         " The run: `python benchmarks/real_models.py run --out DIR` with those settings "
         "([benchmarks/README.md](../benchmarks/README.md#real_modelspy)).",
         "",
-        *answers(table, _option(run_record["command"], "--energy-max-seconds") or "the default"),
+        *answers(
+            table, option_value(run_record["command"], "--energy-max-seconds") or "the default"
+        ),
         "",
         "## Does pruning save as much in bf16 as in FP32?",
         "",

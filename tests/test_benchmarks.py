@@ -727,3 +727,24 @@ def test_reproduction_pairs_by_architecture_pd_gpr_and_batch_and_counts_signs(sc
     [ranking] = pd_rankings(pairs).to_dict("records")
     assert (ranking["ours"], ranking["seed"]) == ("PD2 > PD1", "PD1 > PD2")
     assert not ranking["same best"]
+
+
+def test_a_run_past_its_time_is_ended_with_sigterm_and_its_status_kept(scripts):
+    import signal
+    import sys
+
+    from benchlib import run_for_at_most
+
+    status, seconds = run_for_at_most(
+        [sys.executable, "-c", "import time; time.sleep(30)"], stop_after=0.5
+    )
+    assert status == -signal.SIGTERM and 0.5 <= seconds < 10
+    assert run_for_at_most([sys.executable, "-c", "raise SystemExit(3)"], None)[0] == 3
+
+
+def test_an_options_value_is_read_back_from_a_recorded_command(scripts):
+    from benchlib import option_value
+
+    command = ["-m", "pytest", "--energy-max-seconds=1.5", "--prune-dtypes=float32"]
+    assert option_value(command, "--energy-max-seconds") == "1.5"
+    assert option_value(command, "--energy-report") is None
