@@ -191,37 +191,26 @@ def test_the_item_that_loads_a_model_is_told_so_and_what_it_cost():
 
 
 def test_a_model_that_has_just_run_warms_up_only_shortly(prepared):
-    long_warmup = {"cli_max_seconds": "4"}
-    cold = measure_item(
-        prepared,
-        2,
-        meter=SteadyMeter(),
-        make_input=random_input,
-        protocol=dataclasses.replace(
-            settings(**long_warmup).protocol_settings,
-            warmup_min_seconds=1.2,
-            rewarm_min_seconds=0.2,
-            warmup_steady_fraction=0.9,
-        ),
-        cuda_graphs=False,
-        idle_watts=None,
-        rewarm=False,
+    protocol = dataclasses.replace(
+        settings(cli_max_seconds="4").protocol_settings,
+        warmup_min_seconds=1.2,
+        rewarm_min_seconds=0.2,
+        warmup_steady_fraction=0.9,
     )
-    warm = measure_item(
-        prepared,
-        2,
-        meter=SteadyMeter(),
-        make_input=random_input,
-        protocol=dataclasses.replace(
-            settings(**long_warmup).protocol_settings,
-            warmup_min_seconds=1.2,
-            rewarm_min_seconds=0.2,
-            warmup_steady_fraction=0.9,
-        ),
-        cuda_graphs=False,
-        idle_watts=None,
-        rewarm=True,
-    )
+
+    def measured(rewarm: bool):
+        return measure_item(
+            prepared,
+            2,
+            meter=SteadyMeter(),
+            make_input=random_input,
+            protocol=protocol,
+            cuda_graphs=False,
+            idle_watts=None,
+            rewarm=rewarm,
+        )
+
+    cold, warm = measured(rewarm=False), measured(rewarm=True)
     assert cold.stats.warmup_seconds >= 1.2
     assert warm.stats.warmup_seconds < 1.0
 
