@@ -58,6 +58,13 @@ def write_tiny_zoo(folder: Path) -> list[Path]:
     ]
 
 
+def write_second_family(folder: Path) -> None:
+    """Beside ``write_tiny_zoo``'s family, a second: the same tiny AlexNet on another dataset,
+    unpruned and pruned (two files)."""
+    write_tiny_model(folder / "AlexNet_OTHER_UNPRUNED.pth")
+    write_tiny_model(folder / "AlexNet_OTHER_random_PD1_GPR-50_PRUNED.pth", conv_channels=(2,) * 5)
+
+
 @pytest.fixture
 def tiny_zoo(tmp_path: Path) -> Path:
     folder = tmp_path / "models"

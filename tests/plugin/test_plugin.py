@@ -20,7 +20,7 @@ import torch
 
 from pytest_pruneenergy.report.schema import model_stem
 
-from ..conftest import tiny_alexnet, write_tiny_model, write_tiny_zoo
+from ..conftest import tiny_alexnet, write_second_family, write_tiny_model, write_tiny_zoo
 
 STEM = "stem"
 
@@ -765,9 +765,7 @@ def test_results_travel_from_xdist_workers_to_the_report(pytester: pytest.Pytest
 
 
 def test_loadgroup_keeps_each_family_on_one_worker(pytester: pytest.Pytester, zoo):
-    # A second family: the same tiny AlexNet on another dataset.
-    write_tiny_model(zoo / "AlexNet_OTHER_UNPRUNED.pth")
-    write_tiny_model(zoo / "AlexNet_OTHER_random_PD1_GPR-50_PRUNED.pth", conv_channels=(2,) * 5)
+    write_second_family(zoo)
     result = run(
         pytester,
         *TWO_WORKERS,
@@ -792,8 +790,7 @@ def test_loadgroup_keeps_each_family_on_one_worker(pytester: pytest.Pytester, zo
 
 
 def test_loadgroup_deals_the_largest_family_first_and_says_when_workers_will_idle(pytester, zoo):
-    write_tiny_model(zoo / "AlexNet_OTHER_UNPRUNED.pth")
-    write_tiny_model(zoo / "AlexNet_OTHER_random_PD1_GPR-50_PRUNED.pth", conv_channels=(2,) * 5)
+    write_second_family(zoo)
     # xdist hands groups out in the order it meets them: TINY (3 models) before OTHER (2),
     # though OTHER's files sort first.
     listed = run(

@@ -10,15 +10,14 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from ..conftest import write_tiny_model, write_tiny_zoo
+from ..conftest import write_second_family, write_tiny_zoo
 from .test_plugin import CSV_NAME, clean_environment, run_pytest
 
 
 def two_families(folder: Path) -> Path:
     models = folder / "models"
     write_tiny_zoo(models)  # AlexNet_TINY: three files
-    write_tiny_model(models / "AlexNet_OTHER_UNPRUNED.pth")
-    write_tiny_model(models / "AlexNet_OTHER_random_PD1_GPR-50_PRUNED.pth", conv_channels=(2,) * 5)
+    write_second_family(models)
     return models
 
 
