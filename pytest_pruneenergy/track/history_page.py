@@ -92,13 +92,12 @@ _SCRIPT = """
       box.appendChild(option);
     });
   }
-  function batchLabel(b) { return b === null ? "-" : String(b); }
   function batchesOf(model) {
     var sizes = unique(data.series.filter(function (s) { return s.model === model; })
       .map(function (s) { return s.batch; }));
     // "64" or, with numeric formats, "64 bfloat16": by size, then by format.
     return sizes.sort(function (a, b) {
-      return (parseFloat(a) || 0) - (parseFloat(b) || 0) || String(a).localeCompare(String(b));
+      return (parseFloat(a) || 0) - (parseFloat(b) || 0) || a.localeCompare(b);
     });
   }
   function chosen() {
@@ -135,7 +134,7 @@ _SCRIPT = """
     var metric = data.metrics[choice.metric];
     var column = choice.metric === "joules" ? 1 : 3;
     var lines = data.series.filter(function (s) {
-      return s.model === choice.model && batchLabel(s.batch) === choice.batch;
+      return s.model === choice.model && s.batch === choice.batch;
     });
     var shown = [], values = [];
     lines.forEach(function (s) {
@@ -229,8 +228,8 @@ _SCRIPT = """
     if (data.series.some(function (s) { return s.model === model; })) {
       select.model.value = model;
     }
-    fill(select.batch, batchesOf(select.model.value).map(batchLabel));
-    if (batch !== undefined && batchesOf(select.model.value).map(batchLabel).indexOf(batch) >= 0) {
+    fill(select.batch, batchesOf(select.model.value));
+    if (batch !== undefined && batchesOf(select.model.value).indexOf(batch) >= 0) {
       select.batch.value = batch;
     }
     if (metric === "joules" || metric === "fps") { select.metric.value = metric; }
@@ -338,7 +337,7 @@ def page_data(
         ]
         entry = {
             "model": one.model,
-            "batch": one.batch_size if one.dtype is None else _batch_text(one),
+            "batch": _batch_text(one),
             "machine": machine_index[one.machine_key],
             "points": points,
             "steps": {
