@@ -134,12 +134,7 @@ def prepare_model(request: ModelRequest, load: Callable[[Path, str], Any]) -> Pr
     as the request asks."""
     from ..models.counting import count_model
 
-    path, device, dtype, channels_last = (
-        request.path,
-        request.device,
-        request.dtype,
-        request.channels_last,
-    )
+    path, device = request.path, request.device
 
     began = time.perf_counter()
     try:
@@ -157,7 +152,7 @@ def prepare_model(request: ModelRequest, load: Callable[[Path, str], Any]) -> Pr
         )
         raise ItemProblem(with_shape_hint(message, error)) from error
     try:
-        module = cast_module(module.to(device), dtype, channels_last)
+        module = cast_module(module.to(device), request.dtype, request.channels_last)
     except Exception as error:
         if is_out_of_memory(error):
             free_device_memory(device)
@@ -170,9 +165,9 @@ def prepare_model(request: ModelRequest, load: Callable[[Path, str], Any]) -> Pr
         input_shape=tuple(shape),
         counts=counts,
         load_seconds=time.perf_counter() - began,
-        requested_dtype=dtype,
+        requested_dtype=request.dtype,
         dtype=module_dtype(module),
-        channels_last=channels_last,
+        channels_last=request.channels_last,
         zero_weight_percent=zero_weight_percent(module),
     )
 

@@ -11,7 +11,7 @@ import dataclasses
 import os
 import time
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -215,17 +215,14 @@ class PruneEnergySession:
         rank = {
             family: index for index, family in enumerate(largest_first(_work_by_family(energy)))
         }
-        ordered = iter(sorted(energy, key=lambda item: rank[item.stash[ENTRY_KEY].family]))
-        items[:] = [next(ordered) if isinstance(item, EnergyItem) else item for item in items]
+        _sort_energy_items(items, key=lambda item: rank[item.stash[ENTRY_KEY].family])
 
     def _round_by_round(self, items: list[pytest.Item]) -> None:
         """With several rounds, every item's round 1 first, then round 2...: so that a baseline
         and its pruned models alternate in time, on one worker too (xdist keeps the order)."""
         if self.settings.rounds < 2:
             return
-        energy = [item for item in items if isinstance(item, EnergyItem)]
-        ordered = iter(sorted(energy, key=lambda item: item.stash[ROUND_KEY]))  # stable
-        items[:] = [next(ordered) if isinstance(item, EnergyItem) else item for item in items]
+        _sort_energy_items(items, key=lambda item: item.stash[ROUND_KEY])
 
     def pytest_collection_finish(self, session: pytest.Session) -> None:
         """Without xdist, this process collected: the items it must account for."""
@@ -680,6 +677,14 @@ class PruneEnergySession:
         terminalreporter.section("pruneenergy")
         for line in self.report_lines:
             terminalreporter.write_line(line)
+
+
+def _sort_energy_items(items: list[pytest.Item], key: Callable[[EnergyItem], Any]) -> None:
+    """Sort the energy items among ``items`` by ``key``, stably, in the places energy items
+    hold: other tests keep theirs."""
+    energy = [item for item in items if isinstance(item, EnergyItem)]
+    ordered = iter(sorted(energy, key=key))
+    items[:] = [next(ordered) if isinstance(item, EnergyItem) else item for item in items]
 
 
 def _work_by_family(items: list[EnergyItem]) -> dict[str, float]:
