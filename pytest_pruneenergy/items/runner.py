@@ -6,7 +6,6 @@ message naming the model, the batch size and what to do; the plugin shows only t
 
 from __future__ import annotations
 
-import dataclasses
 import gc
 import platform
 import time
@@ -276,7 +275,7 @@ def measure_item(
 
     from ..measure.cuda_graphs import GraphCaptureError, capture_forward
     from ..measure.meters import MeterReadError, gpu_facts_of
-    from ..measure.protocol import ProtocolError, measure
+    from ..measure.protocol import ProtocolError, measure, rewarm_settings
 
     stem = prepared.path.stem
     device = prepared.device
@@ -310,9 +309,7 @@ def measure_item(
                     return module(batch)
 
             if rewarm:
-                protocol = dataclasses.replace(
-                    protocol, warmup_min_seconds=protocol.rewarm_min_seconds
-                )
+                protocol = rewarm_settings(protocol)
             stats = measure(run_batch, device, meter, batch_size, protocol)
     except GraphCaptureError as error:
         raise ItemProblem(f"{stem} at batch size {batch_size}: {error}") from error

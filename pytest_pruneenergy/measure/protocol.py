@@ -23,6 +23,7 @@ item ends by ``max_seconds``, warm-up included.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import statistics
 import time
@@ -69,7 +70,7 @@ class ProtocolSettings:
     # Warm-up: at least this long, and until two consecutive chunks agree on throughput.
     warmup_min_seconds: float = 1.0
     # For a model that has just run at another batch size: the device is hot and the model's
-    # memory allocated, so the same steadiness test ends the warm-up sooner.
+    # memory allocated, so the same steadiness test ends the warm-up sooner (rewarm_settings).
     rewarm_min_seconds: float = 0.25
     warmup_chunk_seconds: float = 0.25
     warmup_steady_fraction: float = 0.03
@@ -484,6 +485,21 @@ def queue_limit_passes(seconds_per_pass: float, settings: ProtocolSettings) -> i
     if seconds_per_pass <= 0:
         return 1
     return max(1, math.ceil(settings.max_queued_seconds / seconds_per_pass))
+
+
+def rewarm_settings(settings: ProtocolSettings) -> ProtocolSettings:
+    """The warm-up of a model that has just run at another batch size: at least
+    ``rewarm_min_seconds``, judged over chunks of half that.
+
+    Steadiness compares two chunks, so a warm-up lasts at least two of them: with the first
+    warm-up's chunks a re-warm could not end before twice ``warmup_chunk_seconds``, whatever
+    its minimum.
+    """
+    return dataclasses.replace(
+        settings,
+        warmup_min_seconds=settings.rewarm_min_seconds,
+        warmup_chunk_seconds=min(settings.warmup_chunk_seconds, settings.rewarm_min_seconds / 2),
+    )
 
 
 @dataclass(frozen=True)

@@ -48,7 +48,7 @@ from ..track.gates import (
     judge_measurement,
     parse_marker,
 )
-from .benchmark import BENCHMARK_SHARE
+from .benchmark import benchmark_budget_seconds
 from .categories import EnergyGateWarning, PruneEnergyWarning
 from .collection import (
     BATCH_SIZE_KEY,
@@ -351,7 +351,7 @@ class PruneEnergySession:
                     prepared,
                     measurement,
                     make_input,
-                    budget_seconds=BENCHMARK_SHARE * self.settings.max_seconds,
+                    budget_seconds=benchmark_budget_seconds(self.settings.max_seconds),
                 )
             measurement = dataclasses.replace(
                 measurement,

@@ -12,11 +12,14 @@ import pytest
 
 from pytest_pruneenergy.measure.meters import DeviceState, MeterReadError
 from pytest_pruneenergy.measure.protocol import (
+    HostPassClock,
     ProtocolError,
     ProtocolSettings,
     auto_window_seconds,
     measure,
     measure_idle_watts,
+    rewarm_settings,
+    warm_up,
 )
 
 BATCH_SIZE = 4
@@ -425,3 +428,42 @@ def test_the_final_windows_are_handed_to_on_windows():
     )
     assert len(kept) == stats.windows
     assert sum(w.seconds for w in kept) == pytest.approx(stats.seconds_measured)
+
+
+class SteadyDevice:
+    """Passes of a fixed length on a simulated clock: throughput is steady from the first."""
+
+    def __init__(self, seconds_per_pass: float) -> None:
+        self.now = 0.0
+        self.seconds_per_pass = seconds_per_pass
+
+    def clock(self) -> float:
+        return self.now
+
+    def run_batch(self) -> None:
+        self.now += self.seconds_per_pass
+
+
+def warm_up_seconds(settings: ProtocolSettings) -> float:
+    device = SteadyDevice(seconds_per_pass=0.01)
+    return warm_up(
+        device.run_batch, HostPassClock(device.clock), settings, clock=device.clock
+    ).seconds
+
+
+def test_a_rewarm_on_a_steady_device_ends_at_its_minimum_not_after_two_full_chunks():
+    settings = ProtocolSettings(warmup_chunk_seconds=0.25, rewarm_min_seconds=0.25)
+    rewarm = rewarm_settings(settings)
+    assert rewarm.warmup_min_seconds == 0.25
+    assert rewarm.warmup_chunk_seconds == 0.125
+    # Two chunks of the first warm-up's length: the floor the re-warm had before.
+    as_before = dataclasses.replace(settings, warmup_min_seconds=settings.rewarm_min_seconds)
+    assert warm_up_seconds(as_before) == pytest.approx(0.5, abs=0.011)
+    assert warm_up_seconds(rewarm) == pytest.approx(0.25, abs=0.011)
+    # The first warm-up is as it was: its minimum, over its own chunks.
+    assert warm_up_seconds(settings) == pytest.approx(1.0, abs=0.011)
+
+
+def test_a_rewarm_keeps_chunks_shorter_than_half_its_minimum():
+    settings = ProtocolSettings(warmup_chunk_seconds=0.05, rewarm_min_seconds=0.25)
+    assert rewarm_settings(settings).warmup_chunk_seconds == 0.05
