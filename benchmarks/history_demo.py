@@ -28,6 +28,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from benchlib import option_value
+
 from pytest_pruneenergy.track.history import (
     JOULES,
     StepFinding,
@@ -184,6 +186,9 @@ def render(args: argparse.Namespace) -> int:
     code = cli.main(["history", "--html", "--store", str(store), "--out", str(args.page_dir)])
     if code != 0:
         return code
+    # The page's data beside it, so that the page can be rendered again from what is committed.
+    if (args.folder / BUNDLE).resolve() != (args.page_dir / BUNDLE).resolve():
+        shutil.copyfile(args.folder / BUNDLE, args.page_dir / BUNDLE)
     lines = page_lines(bundle, runs, store)
     (args.page_dir / "README.md").write_text("\n".join(lines) + "\n")
     print(f"wrote {args.page_dir / 'README.md'}")
@@ -206,6 +211,8 @@ def page_lines(bundle: dict[str, Any], runs: list[RunRecord], store: Path) -> li
     lines = [
         "# A history with one planted change, and the steps found in it",
         "",
+        answer(bundle, runs, at_planted, len(swapped_series), len(findings) - len(at_planted)),
+        "",
         f"Machine: {'; '.join(machines)}."
         + (" Energy ESTIMATED from CPU time (no energy counter)." if estimated else ""),
         f"{len(runs)} runs of {len(commits)} commits of a throwaway repository holding {models}, "
@@ -218,7 +225,7 @@ def page_lines(bundle: dict[str, Any], runs: list[RunRecord], store: Path) -> li
         "GPU, then anywhere):",
         "",
         "```",
-        "python benchmarks/history_demo.py run --out history-run",
+        run_command(bundle),
         "python benchmarks/history_demo.py render history-run docs/benchmarks/history",
         "```",
         "",
@@ -247,6 +254,63 @@ def page_lines(bundle: dict[str, Any], runs: list[RunRecord], store: Path) -> li
         f"{len(findings) - len(at_planted)}.",
     ]
     return lines
+
+
+def answer(
+    bundle: dict[str, Any],
+    runs: list[RunRecord],
+    at_planted: list[StepFinding],
+    batch_sizes: int,
+    elsewhere: int,
+) -> str:
+    """The page's first paragraph: was the planted change found where it was planted, what
+    it was, and what the gate said."""
+    swapped_model = bundle["swapped"].removesuffix(".pth")
+    macs = [
+        next((item.macs for item in run.items if item.model == swapped_model), None)
+        for run in (runs[0], runs[-1])
+    ]
+    heavier = f" ({macs[1] / macs[0]:.2f}x the MACs)" if None not in macs and macs[0] else ""
+    sizes = sorted(
+        100 * finding.step.change_fraction
+        for finding in at_planted
+        if finding.step.change_fraction is not None
+    )
+    size = (
+        f", energy {sizes[0]:+.1f} %" + (f" to {sizes[-1]:+.1f} %" if len(sizes) > 1 else "")
+        if sizes
+        else ""
+    )
+    failed = [number + 1 for number, status in enumerate(bundle["exit_statuses"]) if status == 1]
+    verdict = "yes" if len(at_planted) == batch_sizes and elsewhere == 0 else "no"
+    gate = (
+        f"the step gate failed the runs of commits {', '.join(map(str, failed))}"
+        if failed
+        else "the step gate failed no run"
+    )
+    return (
+        f"**Answer: {verdict}.** The heavier model planted at commit {bundle['change_at']}"
+        f"{heavier} was found as a step at that commit in {len(at_planted)} of {batch_sizes} "
+        f"batch sizes{size}, with {elsewhere} steps anywhere else; {gate} (a step needs two "
+        "runs on its new level, so the run of the planted commit itself is the pairwise "
+        "gate's to catch)."
+    )
+
+
+def run_command(bundle: dict[str, Any]) -> str:
+    """The ``run`` command that made the bundle, read back from what it recorded."""
+    command = bundle["command"]
+    options = [f"--commits {len(bundle['commits'])}", f"--change-at {bundle['change_at']}"]
+    for option, recorded, default in (
+        ("--device", "--prune-device", "cuda"),
+        ("--meter", "--energy-meter", "auto"),
+        ("--batch-sizes", "--prune-batch-sizes", None),
+        ("--max-seconds", "--energy-max-seconds", None),
+    ):
+        value = option_value(command, recorded)
+        if value is not None and value != default:
+            options.append(f"{option} {value}")
+    return "python benchmarks/history_demo.py run --out history-run " + " ".join(options)
 
 
 def planted_step(finding: StepFinding, model: str, commit: str) -> bool:

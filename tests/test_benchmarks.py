@@ -597,6 +597,20 @@ def rendered_again(monkeypatch, main, argv: list[str], committed: Path) -> tuple
     return body(committed), body(Path(argv[-1]))
 
 
+def test_the_history_page_is_rendered_from_the_committed_runs(scripts, monkeypatch, tmp_path):
+    from history_demo import main
+
+    committed = REPOSITORY / "docs/benchmarks/history"
+    monkeypatch.chdir(REPOSITORY)
+    assert main(["render", str(committed), str(tmp_path)]) == 0
+    for name in ("README.md", "energy_history.csv"):
+        assert (tmp_path / name).read_text() == (committed / name).read_text(), name
+    # The planted change is found at its commit and nowhere else, from the GPU's runs.
+    readme = (tmp_path / "README.md").read_text()
+    assert "found at its commit: yes (2 of 2 batch sizes); steps anywhere else: 0." in readme
+    assert "NVIDIA H200" in readme
+
+
 def test_the_grid_cost_page_is_rendered_from_the_committed_runs(scripts, monkeypatch, tmp_path):
     import sys
 
