@@ -42,6 +42,7 @@ from pytest_pruneenergy.report.schema import (
     JOULES_PER_SAMPLE,
     JOULES_PER_SAMPLE_CI95,
     LOAD_SECONDS,
+    MODEL_NAME,
     RUN_CSV_NAME,
     SECONDS_MEASURED,
     STATUS,
@@ -54,6 +55,7 @@ SEED_PDS = (1, 2, 3, 4, 5)
 SEED_GPRS = tuple(range(5, 70, 5))
 SEED_CLASSES = 1000
 SEED_DATASET = "DATASET"  # the seed's file names carry the placeholder itself
+SEED_MODELS = 198
 SEED_BATCH_SIZES = 5
 RUN_JSON = "run.json"
 REPORT = "report"
@@ -168,7 +170,39 @@ def run_summary(folder: Path) -> dict[str, Any]:
         (ITEM_SECONDS, "item_seconds"),
     ):
         summary[key] = float(measured[column].sum()) if column in measured else None
+    if LOAD_SECONDS in measured and WARMUP_SECONDS in measured:
+        # A model's first item loads it and warms up in full; its next batch sizes re-warm.
+        first = measured[LOAD_SECONDS] > 0
+        summary["first_items"] = int(first.sum())
+        summary["models"] = int(measured[MODEL_NAME].nunique())
+        summary["first_warmup_seconds"] = float(measured.loc[first, WARMUP_SECONDS].sum())
     return summary
+
+
+def full_grid_minutes(summaries: list[dict[str, Any]], models: int, batch_sizes: int) -> float:
+    """The minutes ``models`` x ``batch_sizes`` items would take on one GPU, phase by phase
+    from the runs: per model a load and a full warm-up, per further batch size a re-warm, per
+    item the measuring and the rest of the item, and once pytest's time outside the items.
+
+    Built from phases rather than the runs' pace, because the runs' share of re-warmed items
+    (one in two at two batch sizes) is not the grid's (four in five at five).
+    """
+    items = sum(s["items"] for s in summaries)
+    first_items = sum(s["first_items"] for s in summaries)
+    load = sum(s["load_seconds"] for s in summaries)
+    first_warmup = sum(s["first_warmup_seconds"] for s in summaries)
+    rewarm = sum(s["warmup_seconds"] for s in summaries) - first_warmup
+    measured = sum(s["measured_seconds"] for s in summaries)
+    test = sum(s["test_seconds"] for s in summaries)
+    rest = test - measured - load - first_warmup - rewarm
+    outside = sum(s["wall_seconds"] - s["test_seconds"] for s in summaries) / len(summaries)
+    seconds = (
+        models * (load + first_warmup) / first_items
+        + models * (batch_sizes - 1) * rewarm / (items - first_items)
+        + models * batch_sizes * (measured + rest) / items
+        + outside
+    )
+    return seconds / 60
 
 
 def _gpu(folder: Path) -> str:
@@ -189,6 +223,17 @@ def _per_item(total: float | None, items: int) -> str:
     return f"{total / items:.2f}"
 
 
+def _warmup_cell(summary: dict[str, Any]) -> str:
+    """Warm-up per item, and where recorded, a model's first item's and its next items'."""
+    cell = _per_item(summary["warmup_seconds"], summary["items"])
+    first_items = summary.get("first_items")
+    if not first_items or first_items == summary["items"]:
+        return cell
+    first = summary["first_warmup_seconds"]
+    rewarm = (summary["warmup_seconds"] - first) / (summary["items"] - first_items)
+    return f"{cell} ({first / first_items:.2f} first, {rewarm:.2f} next)"
+
+
 def render(args: argparse.Namespace) -> int:
     summaries = [run_summary(folder) for folder in args.folders]
     folders = " ".join(str(folder) for folder in args.folders)
@@ -199,8 +244,10 @@ def render(args: argparse.Namespace) -> int:
         "",
         "Seconds per item are means over the run's measured items. *Measuring* is the energy "
         "protocol's timed windows; *load* reading and building the model (once per model, "
-        "shown per item); *warm-up* the passes before the first window; *rest of item* "
-        "whatever else pytest spent on the item (counting, pytest-benchmark's share, setup); "
+        "shown per item); *warm-up* the passes before the first window (in brackets: for a "
+        "model's first batch size, and for its next ones, which re-warm a hot device); *rest "
+        "of item* whatever else pytest spent on the item (the input, the first pass, "
+        "pytest-benchmark's share, setup); "
         "*outside items* the wall time pytest spent outside its tests (start, collection, "
         "report, figures). Where load and warm-up are *not recorded* (code from before those "
         "columns), *rest of item* includes them.",
@@ -227,7 +274,7 @@ def render(args: argparse.Namespace) -> int:
             f"{summary['wall_seconds'] / max(items, 1):.2f} | "
             f"{_per_item(summary['measured_seconds'], items)} | "
             f"{_per_item(summary['load_seconds'], items)} | "
-            f"{_per_item(summary['warmup_seconds'], items)} | {_per_item(rest, items)} | "
+            f"{_warmup_cell(summary)} | {_per_item(rest, items)} | "
             f"{outside:.0f} | "
             f"{met_text} | {summary['ci_median_percent']:.2f} |"
         )
@@ -238,7 +285,7 @@ def render(args: argparse.Namespace) -> int:
     if items:
         wall = sum(s["wall_seconds"] for s in grid)
         met = sum(s["ci_met"] or 0 for s in grid)
-        full_items = 198 * SEED_BATCH_SIZES
+        full_items = SEED_MODELS * SEED_BATCH_SIZES
         names = ", ".join(s["run"] for s in grid)
         lines += [
             "",
@@ -248,6 +295,25 @@ def render(args: argparse.Namespace) -> int:
             f"{full_items} items (five batch sizes) take {full_items * wall / items / 60:.0f} "
             "minutes on one GPU (extrapolated from these runs, not measured).",
         ]
+        if all("first_items" in s for s in grid):
+            minutes = full_grid_minutes(grid, SEED_MODELS, SEED_BATCH_SIZES)
+            lines += [
+                "",
+                f"Phase by phase (a load and a full warm-up per model, a re-warm for each of its "
+                f"other four batch sizes, the measuring and the rest per item, as these runs "
+                f"spent them): {minutes:.0f} minutes (extrapolated, not measured; it assumes "
+                "batch sizes 1, 16 and 32 measure as long as 8 and 64 did).",
+            ]
+            per_shard = [
+                f"{s['run']} {full_grid_minutes([s], s['models'], SEED_BATCH_SIZES):.1f}"
+                for s in grid
+            ]
+            lines += [
+                "",
+                "Each run's own models at five batch sizes, the same way (minutes): "
+                f"{', '.join(per_shard)}. With a shard per GPU the grid takes as long as its "
+                "longest shard.",
+            ]
     write_page(args.page, lines)
     return 0
 

@@ -627,8 +627,27 @@ def test_the_grid_cost_page_is_rendered_from_the_committed_runs(scripts, monkeyp
         monkeypatch, lambda _: main(), [str(tmp_path / "page.md")], folder / "grid-cost.md"
     )
     assert again == committed
-    # Only runs at the default settings are extrapolated: the 1.5 s AlexNet run is not.
-    assert "default settings (vgg16-shard3of3, vgg11-shard2of3)" in again
+    assert "default settings (vgg16-shard3of3, vgg11-shard2of3, alexnet-shard1of3)" in again
+    assert "Phase by phase" in again
+
+
+def grid_run(**phases):
+    summary = {"items": 4, "first_items": 2, "wall_seconds": 12.5, "test_seconds": 11.5}
+    return {**summary, **phases}
+
+
+def test_the_full_grid_is_extrapolated_phase_by_phase(scripts):
+    from grid_cost import full_grid_minutes
+
+    # Two models at two batch sizes: per model a load of 0.1 s and a warm-up of 1 s, a re-warm
+    # of 0.25 s, per item 2 s of measuring and 0.2 s of the rest; 1 s outside the items.
+    run = grid_run(
+        load_seconds=0.2, first_warmup_seconds=2.0, warmup_seconds=2.5, measured_seconds=8.0
+    )
+    # Ten models at five batch sizes: 10 x 1.1 + 40 x 0.25 + 50 x 2.2 + 1 seconds.
+    assert full_grid_minutes([run], models=10, batch_sizes=5) == pytest.approx(132 / 60)
+    # A second run of the same pace changes nothing; outside time counts once.
+    assert full_grid_minutes([run, run], models=10, batch_sizes=5) == pytest.approx(132 / 60)
 
 
 def test_the_real_models_page_is_rendered_from_the_committed_run(scripts, monkeypatch, tmp_path):
@@ -685,6 +704,7 @@ def seed_like(reductions: dict[tuple[str, int, int], float], fps_gain: float = 0
                 "BATCH_SIZE": batch,
                 "Energy Reduction (%)": 0.0,
                 "FPS": 100.0,
+                "FLOPs": 100.0,
             }
         )
     for (architecture, pd_number, gpr), reduction in reductions.items():
@@ -696,6 +716,7 @@ def seed_like(reductions: dict[tuple[str, int, int], float], fps_gain: float = 0
                 "BATCH_SIZE": 8,
                 "Energy Reduction (%)": reduction,
                 "FPS": 100.0 + fps_gain,
+                "FLOPs": 40.0,  # 60 % fewer than the unpruned model's
             }
         )
     return pd.DataFrame(rows)
@@ -725,6 +746,9 @@ def test_reproduction_pairs_by_architecture_pd_gpr_and_batch_and_counts_signs(sc
     pairs = paired(ours, seed)
     assert len(pairs) == 4  # PD3 is in ours only
     assert pairs["FPS Gain (%) seed"].tolist() == [50.0] * 4
+    # 40 % of the FLOPs at 1.5x the FPS: FLOPs run at 60 % of the unpruned model's rate.
+    assert pairs["FLOP Rate (%) seed"].tolist() == pytest.approx([60.0] * 4)
+    assert pairs["FLOP Rate (%) ours"].tolist() == pytest.approx([40.0] * 4)
     [cell, overall] = correlations(pairs).to_dict("records")
     import statistics
 
