@@ -140,6 +140,7 @@ def terminated(tmp_path_factory: pytest.TempPathFactory) -> Run:
     return run_pytest(folder, *ARGS, "--energy-save", "--energy-store=store")
 
 
+@pytest.mark.pytest_api
 def test_sigterm_ends_the_run_with_a_report_of_what_was_measured(terminated: Run) -> None:
     assert terminated.returncode == pytest.ExitCode.INTERRUPTED, terminated.output
     assert rows(terminated.table("report")) == sorted(ITEMS[:3])
@@ -158,6 +159,7 @@ def test_an_interrupted_run_is_stored_so_and_never_the_default_baseline(terminat
     assert "no complete stored run from this machine" in compared.output
 
 
+@pytest.mark.pytest_api
 def test_ctrl_c_keeps_the_measured_items_as_sigterm_does(tmp_path: Path) -> None:
     folder = prepare(tmp_path, kill_at=2, signal_name="SIGINT")
     result = run_pytest(folder, *ARGS)
@@ -185,6 +187,7 @@ def pytest_runtest_call(item):
 """
 
 
+@pytest.mark.pytest_api
 def test_an_item_whose_xdist_worker_crashed_is_a_failed_row_and_fails_the_run(tmp_path) -> None:
     write_tiny_zoo(tmp_path / "models")
     (tmp_path / "conftest.py").write_text(CRASHER)

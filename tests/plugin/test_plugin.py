@@ -108,6 +108,7 @@ def run(pytester: pytest.Pytester, *args: str) -> pytest.RunResult:
 # -- options and collection -------------------------------------------------------------------
 
 
+@pytest.mark.pytest_api
 def test_help_lists_the_options_under_one_heading_without_importing_torch(tmp_path):
     code = (
         "import sys, pytest, contextlib, io\n"
@@ -153,6 +154,7 @@ def test_help_lists_the_options_under_one_heading_without_importing_torch(tmp_pa
     assert "HEAVY: []" in output
 
 
+@pytest.mark.pytest_api
 def test_without_prune_models_an_ordinary_suite_is_untouched(pytester: pytest.Pytester, zoo):
     pytester.makepyfile("def test_plain():\n    assert True\n")
     result = pytester.runpytest_subprocess("--energy-report", "-p", "no:cacheprovider")
@@ -161,6 +163,7 @@ def test_without_prune_models_an_ordinary_suite_is_untouched(pytester: pytest.Py
     assert not (pytester.path / "pruneenergy-report").exists()
 
 
+@pytest.mark.pytest_api
 def test_collect_only_lists_one_item_per_model_and_batch_size(pytester: pytest.Pytester, zoo):
     result = run(
         pytester, "--prune-models=models", "--prune-batch-sizes=1,4", "--collect-only", "-q"
@@ -171,12 +174,14 @@ def test_collect_only_lists_one_item_per_model_and_batch_size(pytester: pytest.P
     ]
 
 
+@pytest.mark.pytest_api
 def test_each_batch_size_is_an_item_of_its_own_under_xdist(pytester: pytest.Pytester, zoo):
     # pytest 9.2 gave every batch size of a file one id, and xdist then ran half the items.
     result = run(pytester, *TWO_WORKERS, "--prune-models=models", "--prune-batch-sizes=1,4")
     result.assert_outcomes(passed=6)
 
 
+@pytest.mark.pytest_api
 def test_two_model_files_of_one_name_stop_collection(pytester: pytest.Pytester, zoo):
     other = pytester.path / "more"
     other.mkdir()
@@ -189,11 +194,13 @@ def test_two_model_files_of_one_name_stop_collection(pytester: pytest.Pytester, 
     result.assert_outcomes(errors=2)
 
 
+@pytest.mark.pytest_api
 def test_k_selects_energy_items(pytester: pytest.Pytester, zoo):
     result = run(pytester, "--prune-models=models", "--prune-batch-sizes=1,4", "-k", "PD1 and bs4")
     result.assert_outcomes(passed=1, deselected=5)
 
 
+@pytest.mark.pytest_api
 def test_options_can_come_from_the_ini_file(pytester: pytest.Pytester, zoo):
     pytester.makeini(
         "[pytest]\n"
@@ -218,6 +225,7 @@ def test_options_can_come_from_the_ini_file(pytester: pytest.Pytester, zoo):
         ("--energy-idle-seconds=-3", "--energy-idle-seconds: '-3' must be 0 or more"),
     ],
 )
+@pytest.mark.pytest_api
 def test_a_bad_option_value_is_a_usage_error(pytester: pytest.Pytester, zoo, option, message):
     result = run(pytester, "--prune-models=models", option)
     assert result.ret == pytest.ExitCode.USAGE_ERROR
@@ -244,6 +252,7 @@ def good_run(tmp_path_factory: pytest.TempPathFactory) -> Run:
     )
 
 
+@pytest.mark.pytest_api
 def test_every_item_passes_and_lands_in_the_csv(good_run: Run):
     assert good_run.returncode == 0, good_run.output
     table = good_run.table("out/report")
@@ -304,6 +313,7 @@ def test_figures_are_written(good_run: Run):
     } <= pngs
 
 
+@pytest.mark.pytest_api
 def test_terminal_summary_shows_results_and_says_energy_is_estimated(good_run: Run):
     summary = good_run.summary()
     for stem in ("AlexNet_TINY_UNPRUNED", "AlexNet_TINY_random_PD1_GPR-50_PRUNED"):
@@ -312,6 +322,7 @@ def test_terminal_summary_shows_results_and_says_energy_is_estimated(good_run: R
     assert "out/report" in summary
 
 
+@pytest.mark.pytest_api
 def test_energy_lands_in_pytest_benchmark_extra_info(good_run: Run):
     benchmarks = json.loads((good_run.folder / "bench.json").read_text())["benchmarks"]
     assert len(benchmarks) == 6
@@ -471,6 +482,7 @@ def test_seed_protocol_figures_land_in_pytest_benchmark_extra_info(seed_run: Run
         assert info["power_limit_watts"] == 123.5
 
 
+@pytest.mark.pytest_api
 def test_a_failing_benchmark_fixture_costs_its_timing_not_the_measurement(pytester, zoo):
     # What pytest-benchmark 5.2 does under pytest 9.2: its fixture raises at setup.
     pytester.makeconftest(
@@ -486,6 +498,7 @@ def test_a_failing_benchmark_fixture_costs_its_timing_not_the_measurement(pytest
     assert set(table["Status"]) == {"measured"}
 
 
+@pytest.mark.pytest_api
 def test_a_failed_item_draws_no_benchmark_warning(seed_run: Run):
     assert "this model is broken on purpose" in seed_run.output
     assert "Benchmark fixture was not used" not in seed_run.output
@@ -590,6 +603,7 @@ def failed_rows(run: Run, model: str) -> pd.DataFrame:
     return table[(table[STEM] == model) & (table["Status"] == "failed")]
 
 
+@pytest.mark.pytest_api
 def test_bad_inputs_fail_only_their_own_items(bad_run: Run):
     outcomes = bad_run.outcomes()
     assert outcomes["passed"] == GOOD_ITEMS + 1  # the tiny zoo, and "oom" at batch size 1
@@ -653,6 +667,7 @@ def test_an_error_that_is_not_about_shape_gets_no_shape_hint(bad_run: Run):
         assert "--prune-input-shape" not in error
 
 
+@pytest.mark.pytest_api
 def test_skipped_files_are_listed_with_the_reason(bad_run: Run):
     summary = bad_run.summary()
     assert "model.onnx: an ONNX model: measure the PyTorch model it was exported from" in summary
@@ -735,6 +750,7 @@ def test_pickle_loads_with_the_opt_in(pytester: pytest.Pytester, zoo):
     assert "No module named 'lost_module'" in error
 
 
+@pytest.mark.pytest_api
 def test_an_unparsed_name_is_measured_and_warned_about_once(pytester: pytest.Pytester, zoo):
     write_tiny_model(zoo / "my_experiment.pth")
     result = run(pytester, "--prune-models=models", "--prune-batch-sizes=1,2", "--energy-report")
@@ -749,6 +765,7 @@ def test_an_unparsed_name_is_measured_and_warned_about_once(pytester: pytest.Pyt
 # -- xdist and fixtures ---------------------------------------------------------------------------
 
 
+@pytest.mark.pytest_api
 def test_results_travel_from_xdist_workers_to_the_report(pytester: pytest.Pytester, zoo):
     result = run(
         pytester,
@@ -764,6 +781,7 @@ def test_results_travel_from_xdist_workers_to_the_report(pytester: pytest.Pytest
     ]
 
 
+@pytest.mark.pytest_api
 def test_loadgroup_keeps_each_family_on_one_worker(pytester: pytest.Pytester, zoo):
     write_second_family(zoo)
     result = run(
@@ -789,6 +807,7 @@ def test_loadgroup_keeps_each_family_on_one_worker(pytester: pytest.Pytester, zo
     assert "will measure nothing" not in result.stdout.str()  # two workers, two families
 
 
+@pytest.mark.pytest_api
 def test_loadgroup_deals_the_largest_family_first_and_says_when_workers_will_idle(pytester, zoo):
     write_second_family(zoo)
     # xdist hands groups out in the order it meets them: TINY (3 models) before OTHER (2),
@@ -827,6 +846,7 @@ def test_loadgroup_deals_the_largest_family_first_and_says_when_workers_will_idl
     assert "1 worker(s) will measure nothing; run -n 2" in " ".join(result.stdout.str().split())
 
 
+@pytest.mark.pytest_api
 def test_workers_without_loadgroup_are_warned_that_families_may_split(pytester, zoo):
     result = run(pytester, *TWO_WORKERS, "--prune-models=models", "--co")
     assert "without --dist loadgroup" in result.stdout.str()
@@ -854,6 +874,7 @@ torch.cuda.device_count = lambda: 1
 """
 
 
+@pytest.mark.pytest_api
 def test_workers_given_one_gpu_each_by_slot_warn_where_they_must_share(pytester, zoo):
     # Every item deselected: none runs on the pretended GPU, but each worker picks its device.
     pytester.makeconftest(FAKE_ONE_GPU)
@@ -864,6 +885,7 @@ def test_workers_given_one_gpu_each_by_slot_warn_where_they_must_share(pytester,
     assert "xdist workers share" not in one.stdout.str()
 
 
+@pytest.mark.pytest_api
 def test_workers_with_their_own_ids_still_measure(pytester: pytest.Pytester, zoo):
     result = run(
         pytester,
@@ -881,6 +903,7 @@ def test_workers_with_their_own_ids_still_measure(pytester: pytest.Pytester, zoo
     result.assert_outcomes(passed=3)
 
 
+@pytest.mark.pytest_api
 def test_fixtures_describe_the_item_to_a_conftest(pytester: pytest.Pytester, zoo):
     pytester.makeconftest(
         "import pytest\n"
@@ -897,6 +920,7 @@ def test_fixtures_describe_the_item_to_a_conftest(pytester: pytest.Pytester, zoo
     result.stdout.fnmatch_lines(["*SEEN AlexNet_TINY_random_PD1_GPR-50_PRUNED 2 estimate*"])
 
 
+@pytest.mark.pytest_api
 def test_fixtures_outside_energy_items_say_where_they_exist(pytester: pytest.Pytester, zoo):
     pytester.makepyfile(test_mine="def test_mine(batch_size):\n    pass\n")
     result = run(pytester, "--prune-models=models", "--prune-batch-sizes=1", "test_mine.py")
@@ -906,6 +930,7 @@ def test_fixtures_outside_energy_items_say_where_they_exist(pytester: pytest.Pyt
     )
 
 
+@pytest.mark.pytest_api
 def test_an_unwritable_report_folder_stops_the_run_before_anything_is_measured(tmp_path):
     write_tiny_zoo(tmp_path / "models")
     (tmp_path / "taken").write_text("a file where the report folder should go")
@@ -1095,6 +1120,7 @@ COUNTED_ARGS = (
 )
 
 
+@pytest.mark.pytest_api
 def test_a_run_on_a_new_level_fails_the_step_gate_and_says_so_in_markdown_and_junit(tmp_path):
     import xml.etree.ElementTree as ElementTree
 
@@ -1290,6 +1316,7 @@ def strict_gates_run(tmp_path_factory: pytest.TempPathFactory) -> Run:
     )
 
 
+@pytest.mark.pytest_api
 def test_a_failed_reduction_gate_fails_the_run_though_every_item_passed(ini_gates_run: Run):
     assert ini_gates_run.outcomes()["passed"] == 6, ini_gates_run.output
     assert "failed" not in ini_gates_run.outcomes()
@@ -1332,6 +1359,7 @@ def test_a_reduction_whose_ci_straddles_the_threshold_warns(ini_gates_run: Run):
     assert f"gate inconclusive {PD2_STEM} (bs 1)" in ini_gates_run.summary()
 
 
+@pytest.mark.pytest_api
 def test_marker_beats_command_line_beats_ini_rule(strict_gates_run: Run):
     outcomes = strict_gates_run.outcomes()
     assert (outcomes["passed"], outcomes["failed"]) == (4, 2), strict_gates_run.output
@@ -1365,6 +1393,7 @@ def test_advice_on_batch_size_and_the_pareto_front_reach_summary_and_html(good_r
     assert "accuracy" in html
 
 
+@pytest.mark.pytest_api
 def test_old_spellings_of_renamed_options_are_still_read(pytester: pytest.Pytester):
     from pytest_pruneenergy.plugin.options import raw_options
 

@@ -12,6 +12,9 @@ from pytest_pruneenergy.plugin.xdist import (
     worker_slot,
 )
 
+# What xdist does with the plugin: run again on the oldest supported xdist (.ci/run).
+pytestmark = pytest.mark.pytest_api
+
 
 def test_a_workers_slot_comes_from_the_controller_not_from_its_id():
     workerinput = {"workerid": "alpha", "workercount": 4, SLOT_KEY: 3}
