@@ -140,7 +140,6 @@ def terminated(tmp_path_factory: pytest.TempPathFactory) -> Run:
     return run_pytest(folder, *ARGS, "--energy-save", "--energy-store=store")
 
 
-@pytest.mark.pytest_api
 def test_sigterm_ends_the_run_with_a_report_of_what_was_measured(terminated: Run) -> None:
     assert terminated.returncode == pytest.ExitCode.INTERRUPTED, terminated.output
     assert rows(terminated.table("report")) == sorted(ITEMS[:3])

@@ -807,7 +807,6 @@ def test_loadgroup_keeps_each_family_on_one_worker(pytester: pytest.Pytester, zo
     assert "will measure nothing" not in result.stdout.str()  # two workers, two families
 
 
-@pytest.mark.pytest_api
 def test_loadgroup_deals_the_largest_family_first_and_says_when_workers_will_idle(pytester, zoo):
     write_second_family(zoo)
     # xdist hands groups out in the order it meets them: TINY (3 models) before OTHER (2),
@@ -846,7 +845,6 @@ def test_loadgroup_deals_the_largest_family_first_and_says_when_workers_will_idl
     assert "1 worker(s) will measure nothing; run -n 2" in " ".join(result.stdout.str().split())
 
 
-@pytest.mark.pytest_api
 def test_workers_without_loadgroup_are_warned_that_families_may_split(pytester, zoo):
     result = run(pytester, *TWO_WORKERS, "--prune-models=models", "--co")
     assert "without --dist loadgroup" in result.stdout.str()
@@ -874,7 +872,6 @@ torch.cuda.device_count = lambda: 1
 """
 
 
-@pytest.mark.pytest_api
 def test_workers_given_one_gpu_each_by_slot_warn_where_they_must_share(pytester, zoo):
     # Every item deselected: none runs on the pretended GPU, but each worker picks its device.
     pytester.makeconftest(FAKE_ONE_GPU)
@@ -1316,7 +1313,6 @@ def strict_gates_run(tmp_path_factory: pytest.TempPathFactory) -> Run:
     )
 
 
-@pytest.mark.pytest_api
 def test_a_failed_reduction_gate_fails_the_run_though_every_item_passed(ini_gates_run: Run):
     assert ini_gates_run.outcomes()["passed"] == 6, ini_gates_run.output
     assert "failed" not in ini_gates_run.outcomes()
