@@ -179,6 +179,20 @@ def run_summary(folder: Path) -> dict[str, Any]:
     return summary
 
 
+def rest_seconds(summary: dict[str, Any]) -> float:
+    """What pytest spent on a run's items beyond measuring, loading and warming up (all of it
+    where those were not recorded)."""
+    accounted = sum(
+        summary[key] or 0.0 for key in ("measured_seconds", "load_seconds", "warmup_seconds")
+    )
+    return summary["test_seconds"] - accounted
+
+
+def rewarm_seconds(summary: dict[str, Any]) -> float:
+    """The warm-up seconds of a run's items that were not a model's first."""
+    return summary["warmup_seconds"] - summary["first_warmup_seconds"]
+
+
 def full_grid_minutes(summaries: list[dict[str, Any]], models: int, batch_sizes: int) -> float:
     """The minutes ``models`` x ``batch_sizes`` items would take on one GPU, phase by phase
     from the runs: per model a load and a full warm-up, per further batch size a re-warm, per
@@ -191,10 +205,9 @@ def full_grid_minutes(summaries: list[dict[str, Any]], models: int, batch_sizes:
     first_items = sum(s["first_items"] for s in summaries)
     load = sum(s["load_seconds"] for s in summaries)
     first_warmup = sum(s["first_warmup_seconds"] for s in summaries)
-    rewarm = sum(s["warmup_seconds"] for s in summaries) - first_warmup
+    rewarm = sum(rewarm_seconds(s) for s in summaries)
     measured = sum(s["measured_seconds"] for s in summaries)
-    test = sum(s["test_seconds"] for s in summaries)
-    rest = test - measured - load - first_warmup - rewarm
+    rest = sum(rest_seconds(s) for s in summaries)
     outside = sum(s["wall_seconds"] - s["test_seconds"] for s in summaries) / len(summaries)
     seconds = (
         models * (load + first_warmup) / first_items
@@ -229,9 +242,9 @@ def _warmup_cell(summary: dict[str, Any]) -> str:
     first_items = summary.get("first_items")
     if not first_items or first_items == summary["items"]:
         return cell
-    first = summary["first_warmup_seconds"]
-    rewarm = (summary["warmup_seconds"] - first) / (summary["items"] - first_items)
-    return f"{cell} ({first / first_items:.2f} first, {rewarm:.2f} next)"
+    first = summary["first_warmup_seconds"] / first_items
+    rewarm = rewarm_seconds(summary) / (summary["items"] - first_items)
+    return f"{cell} ({first:.2f} first, {rewarm:.2f} next)"
 
 
 def render(args: argparse.Namespace) -> int:
@@ -258,10 +271,7 @@ def render(args: argparse.Namespace) -> int:
     ]
     for summary in summaries:
         items = summary["items"]
-        accounted = sum(
-            summary[key] or 0.0 for key in ("measured_seconds", "load_seconds", "warmup_seconds")
-        )
-        rest = summary["test_seconds"] - accounted
+        rest = rest_seconds(summary)
         outside = summary["wall_seconds"] - summary["test_seconds"]
         met = summary["ci_met"]
         met_text = (
