@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+import gc
+import pickle
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any, TypeVar
 
 import pytest
+from filelock import FileLock
+
+T = TypeVar("T")
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:
@@ -17,6 +24,38 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     import matplotlib  # noqa: F401
     import pandas  # noqa: F401
     import torch  # noqa: F401
+
+    # Plugin runs in this process (tests/plugin/conftest.py) collect garbage at every model
+    # change; without this, each collection walks all of torch's, pandas' and matplotlib's
+    # objects, which never become garbage.
+    gc.freeze()
+
+
+def shared_run(make: Callable[[pytest.TempPathFactory], T]) -> Any:
+    """A fixture holding a run (a pytest run, a script's, several) that many tests assert on,
+    made once per test session, under xdist too.
+
+    ``make(tmp_path_factory)`` runs in the first worker that needs it; its value is pickled
+    where this session's workers all look (beside their own temporary folders), and a worker
+    that needs it while it is being made waits for it rather than making it again. The folders
+    it made are shared as they are: tests read them and write nothing there.
+    """
+    key = f"{make.__module__}.{make.__name__}"
+
+    @pytest.fixture(scope="module", name=make.__name__)
+    def fixture(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest) -> T:
+        root = tmp_path_factory.getbasetemp()
+        if hasattr(request.config, "workerinput"):
+            root = root.parent  # this session's, shared by its workers
+        made = root / f"{key}.pickle"
+        with FileLock(str(root / f"{key}.lock")):
+            if made.exists():
+                return pickle.loads(made.read_bytes())
+            value = make(tmp_path_factory)
+            made.write_bytes(pickle.dumps(value))
+            return value
+
+    return fixture
 
 
 TINY_INPUT_SHAPE = (3, 64, 64)

@@ -1,5 +1,9 @@
 """Runs that end early lose at most the item in flight: SIGKILL, SIGTERM, Ctrl-C, a crashed
-xdist worker, ``-x``. And ``--energy-resume`` finishes them."""
+xdist worker, ``-x``. And ``--energy-resume`` finishes them.
+
+A run that a signal ends runs in a subprocess of its own; every other run, resumed ones
+included, runs in this process (``run_in_process``).
+"""
 
 from __future__ import annotations
 
@@ -12,8 +16,8 @@ import pytest
 
 from pytest_pruneenergy.track.store import load_runs
 
-from ..conftest import write_tiny_zoo
-from .test_plugin import STEM, TINY_STEMS, TWO_WORKERS, Run, run_pytest
+from ..conftest import shared_run, write_tiny_zoo
+from .conftest import STEM, TINY_STEMS, TWO_WORKERS, Run, run_in_process, run_pytest
 
 # Sends ``signal`` to its own process when the item numbered in kill_at.txt sets up (1 = first).
 KILLER = """
@@ -55,14 +59,14 @@ def rows(table: pd.DataFrame) -> list[tuple[str, int]]:
     return sorted(zip(table[STEM], table["BATCH_SIZE"], strict=True))
 
 
-@pytest.fixture(scope="module")
+@shared_run
 def killed_then_resumed(tmp_path_factory: pytest.TempPathFactory) -> tuple[Run, list, Run]:
     folder = prepare(tmp_path_factory.mktemp("killed"), kill_at=4)
     killed = run_pytest(folder, *ARGS)
     assert not (folder / "report" / "pruneenergy_results.csv").exists()  # nothing at the end
     journaled = journal_lines(folder)
     (folder / "kill_at.txt").unlink()
-    resumed = run_pytest(folder, *ARGS, "--energy-resume")
+    resumed = run_in_process(folder, *ARGS, "--energy-resume")
     return killed, journaled, resumed
 
 
@@ -101,17 +105,17 @@ def test_a_resumed_report_has_the_rows_and_columns_of_an_uninterrupted_one(
     killed_then_resumed, tmp_path: Path
 ) -> None:
     _, _, resumed = killed_then_resumed
-    whole = run_pytest(prepare(tmp_path), *ARGS)
+    whole = run_in_process(prepare(tmp_path), *ARGS)
     assert whole.returncode == 0, whole.output
     assert list(resumed.table("report").columns) == list(whole.table("report").columns)
     assert rows(resumed.table("report")) == rows(whole.table("report"))
 
 
 def test_a_run_without_resume_starts_a_new_journal_and_keeps_the_last(tmp_path: Path) -> None:
-    folder = prepare(tmp_path, kill_at=3)
-    run_pytest(folder, *ARGS)
-    (folder / "kill_at.txt").unlink()
-    fresh = run_pytest(folder, *ARGS)
+    folder = prepare(tmp_path)
+    # The last run measured two items (as one killed at its third would have).
+    run_in_process(folder, *ARGS, "-k", "UNPRUNED")
+    fresh = run_in_process(folder, *ARGS)
     assert fresh.returncode == 0, fresh.output
     assert "resumed:" not in fresh.summary()
     assert len(journal_lines(folder)) == 6
@@ -120,21 +124,20 @@ def test_a_run_without_resume_starts_a_new_journal_and_keeps_the_last(tmp_path: 
 
 
 def test_resume_measures_again_what_changed_since(tmp_path: Path) -> None:
-    folder = prepare(tmp_path, kill_at=4)
-    run_pytest(folder, *ARGS)
-    (folder / "kill_at.txt").unlink()
-    longer = run_pytest(folder, *ARGS, "--energy-resume", "--energy-max-seconds=0.3")
+    folder = prepare(tmp_path)
+    run_in_process(folder, *ARGS, "-k", "UNPRUNED")
+    longer = run_in_process(folder, *ARGS, "--energy-resume", "--energy-max-seconds=0.3")
     assert longer.returncode == 0, longer.output
     assert "resumed:" not in longer.summary()  # another time cap: nothing is reused
 
 
 def test_resume_needs_a_report_folder(tmp_path: Path) -> None:
-    result = run_pytest(prepare(tmp_path), "--prune-models=models", "--energy-resume")
+    result = run_in_process(prepare(tmp_path), "--prune-models=models", "--energy-resume")
     assert result.returncode == pytest.ExitCode.USAGE_ERROR
     assert "--energy-resume continues from the journal in the report folder" in result.output
 
 
-@pytest.fixture(scope="module")
+@shared_run
 def terminated(tmp_path_factory: pytest.TempPathFactory) -> Run:
     folder = prepare(tmp_path_factory.mktemp("terminated"), kill_at=4, signal_name="SIGTERM")
     return run_pytest(folder, *ARGS, "--energy-save", "--energy-store=store")
@@ -153,7 +156,7 @@ def test_an_interrupted_run_is_stored_so_and_never_the_default_baseline(terminat
     assert run.interrupted
     assert "marked interrupted: never the default baseline" in terminated.output
     (terminated.folder / "kill_at.txt").unlink()
-    compared = run_pytest(terminated.folder, *ARGS, "--energy-compare", "--energy-store=store")
+    compared = run_in_process(terminated.folder, *ARGS, "--energy-compare", "--energy-store=store")
     assert compared.returncode == 0, compared.output
     assert "no complete stored run from this machine" in compared.output
 
@@ -170,7 +173,7 @@ def test_ctrl_c_keeps_the_measured_items_as_sigterm_does(tmp_path: Path) -> None
 def test_stopping_at_the_first_failure_is_an_interrupted_run(tmp_path: Path) -> None:
     folder = prepare(tmp_path)
     (folder / "models" / "AlexNet_TINY_random_PD1_GPR-50_PRUNED.pth").write_bytes(b"corrupt")
-    result = run_pytest(folder, *ARGS, "-x")
+    result = run_in_process(folder, *ARGS, "-x")
     assert result.returncode == pytest.ExitCode.TESTS_FAILED, result.output
     assert len(result.table("report")) == 3  # 2 measured, 1 failed, 3 never run
     assert "INTERRUPTED: 3 of 6 energy items have a result" in result.summary()
@@ -190,7 +193,7 @@ def pytest_runtest_call(item):
 def test_an_item_whose_xdist_worker_crashed_is_a_failed_row_and_fails_the_run(tmp_path) -> None:
     write_tiny_zoo(tmp_path / "models")
     (tmp_path / "conftest.py").write_text(CRASHER)
-    result = run_pytest(tmp_path, *TWO_WORKERS, *ARGS)
+    result = run_in_process(tmp_path, *TWO_WORKERS, *ARGS)
     assert result.returncode == pytest.ExitCode.TESTS_FAILED, result.output
     table = result.table("report")
     assert rows(table) == sorted(ITEMS)

@@ -8,12 +8,12 @@ from pathlib import Path
 import torch
 
 from ..conftest import tiny_alexnet, write_tiny_model, write_tiny_zoo
-from .test_plugin import run_pytest
+from .conftest import run_in_process
 
 
 def test_each_numeric_format_is_an_item_and_pairs_within_its_format(tmp_path: Path) -> None:
     write_tiny_zoo(tmp_path / "models")
-    result = run_pytest(
+    result = run_in_process(
         tmp_path,
         "--prune-models=models",
         "--prune-batch-sizes=2",
@@ -51,7 +51,7 @@ def test_a_masked_model_is_said_to_save_nothing(tmp_path: Path) -> None:
         input_shape=(3, 64, 64),
         state_dict=masked.state_dict(),
     )
-    result = run_pytest(tmp_path, "--prune-models=models", "--prune-batch-sizes=1")
+    result = run_in_process(tmp_path, "--prune-models=models", "--prune-batch-sizes=1")
     summary = " ".join(result.summary().split())
     assert "zero weights: 1 model(s) are 20 % zeros or more" in summary
     assert "dense kernels multiply zeros like any weight" in summary
@@ -69,7 +69,7 @@ def test_a_manifest_pairs_files_named_any_way(tmp_path: Path) -> None:
     (tmp_path / "pytest.ini").write_text(
         "[pytest]\nprune_manifest =\n    slim_*.pth -> dense.pth method=l1 gpr=50\n"
     )
-    result = run_pytest(
+    result = run_in_process(
         tmp_path, "--prune-models=models", "--prune-batch-sizes=1", "--energy-report"
     )
     assert result.returncode == 0, result.output
@@ -96,7 +96,7 @@ def test_a_teams_own_naming_convention_through_the_parse_hook(tmp_path: Path) ->
     write_tiny_model(models / "vision-alexnet-0.pth")
     write_tiny_model(models / "vision-alexnet-50.pth", conv_channels=(2,) * 5)
     (tmp_path / "conftest.py").write_text(PARSER)
-    result = run_pytest(
+    result = run_in_process(
         tmp_path, "--prune-models=models", "--prune-batch-sizes=1", "--energy-report"
     )
     assert result.returncode == 0, result.output

@@ -1,108 +1,44 @@
 """The plugin end to end, as a user runs it: items, failures, the CSV, figures and summary.
 
-Runs happen in subprocesses (pytester's in-process runs unload modules that torch cannot import
-twice). Scenarios that share a run are grouped in module-scoped fixtures to keep CI short.
+Most runs happen in this process (``run_in_process``, see conftest.py); a run whose conftest
+changes torch for good, or that must start a fresh interpreter, happens in a subprocess.
+Scenarios that share a run are grouped in module-scoped fixtures.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import re
 import subprocess
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 import pytest
 import torch
 
-from pytest_pruneenergy.report.schema import model_stem
-
-from ..conftest import tiny_alexnet, write_second_family, write_tiny_model, write_tiny_zoo
-
-STEM = "stem"
-
-
-def with_stems(table: pd.DataFrame) -> pd.DataFrame:
-    """``table`` with each row's model stem, the name items and gates key on, in ``STEM``."""
-    return table.assign(**{STEM: table["MODEL_NAME"].astype(str).map(model_stem)})
-
-
-# No idle reading: the estimate meter has no idle power to read (tests that need one ask).
-FAST = (
-    "--energy-meter=estimate",
-    "--energy-max-seconds=0.2",
-    "--energy-idle-seconds=0",
-    "-p",
-    "no:cacheprovider",
+from ..conftest import (
+    shared_run,
+    tiny_alexnet,
+    write_second_family,
+    write_tiny_model,
+    write_tiny_zoo,
 )
-CSV_NAME = "pruneenergy_results.csv"
-RUN_CSV_NAME = "pruneenergy_run.csv"
-TWO_WORKERS = ("-p", "xdist", "-n", "2")
-TINY_STEMS = (
-    "AlexNet_TINY_UNPRUNED",
-    "AlexNet_TINY_random_PD1_GPR-50_PRUNED",
-    "AlexNet_TINY_random_PD3_GPR-50_PRUNED_SEED_1",
+from .conftest import (
+    CSV_NAME,
+    RUN_CSV_NAME,
+    STEM,
+    TINY_STEMS,
+    TWO_WORKERS,
+    Run,
+    run_in_process,
+    with_stems,
 )
 
 
-@dataclass
-class Run:
-    folder: Path
-    returncode: int
-    output: str
-
-    def table(self, report_dir: str = "pruneenergy-report") -> pd.DataFrame:
-        """The results CSV, with each row's model stem (MODEL_NAME is the file name) in STEM."""
-        return with_stems(pd.read_csv(self.folder / report_dir / CSV_NAME))
-
-    def run_table(self, report_dir: str = "pruneenergy-report") -> pd.DataFrame:
-        return pd.read_csv(self.folder / report_dir / RUN_CSV_NAME)
-
-    def summary(self) -> str:
-        return self.output[self.output.index("= pruneenergy =") :]
-
-    def outcomes(self) -> dict[str, int]:
-        return pytest.RunResult(self.returncode, self.output.splitlines(), [], 0).parseoutcomes()
-
-
-def clean_environment() -> dict[str, str]:
-    """Our environment, less the marks of an xdist worker (when this suite runs under -n):
-    an inner run that inherits them believes it is a worker and, e.g., writes no benchmark JSON.
-    """
-    return {k: v for k, v in os.environ.items() if not k.startswith("PYTEST_XDIST_")}
-
-
-@pytest.fixture(autouse=True)
-def _not_an_xdist_worker(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in list(os.environ):
-        if name.startswith("PYTEST_XDIST_"):
-            monkeypatch.delenv(name)
-
-
-def run_pytest(folder: Path, *args: str, env: dict[str, str] | None = None) -> Run:
-    """pytest in ``folder`` with ``args``; ``env``: variables to add to ours."""
-    completed = subprocess.run(
-        [sys.executable, "-m", "pytest", *FAST, *args],
-        cwd=folder,
-        env={**clean_environment(), **(env or {})},
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    return Run(folder, completed.returncode, completed.stdout + completed.stderr)
-
-
-@pytest.fixture
-def zoo(pytester: pytest.Pytester) -> Path:
-    write_tiny_zoo(pytester.path / "models")
-    return pytester.path / "models"
-
-
-def run(pytester: pytest.Pytester, *args: str) -> pytest.RunResult:
-    return pytester.runpytest_subprocess(*FAST, *args)
+def run(folder: Path, *args: str) -> pytest.RunResult:
+    """A run in this process, read as pytester reads one."""
+    return run_in_process(folder, *args).result
 
 
 # -- options and collection -------------------------------------------------------------------
@@ -155,18 +91,18 @@ def test_help_lists_the_options_under_one_heading_without_importing_torch(tmp_pa
 
 
 @pytest.mark.pytest_api
-def test_without_prune_models_an_ordinary_suite_is_untouched(pytester: pytest.Pytester, zoo):
-    pytester.makepyfile("def test_plain():\n    assert True\n")
-    result = pytester.runpytest_subprocess("--energy-report", "-p", "no:cacheprovider")
+def test_without_prune_models_an_ordinary_suite_is_untouched(tmp_path: Path, zoo):
+    (tmp_path / "test_plain.py").write_text("def test_plain():\n    assert True\n")
+    result = run_in_process(tmp_path, "--energy-report", options=("-p", "no:cacheprovider")).result
     result.assert_outcomes(passed=1)
     assert "= pruneenergy =" not in result.stdout.str()
-    assert not (pytester.path / "pruneenergy-report").exists()
+    assert not (tmp_path / "pruneenergy-report").exists()
 
 
 @pytest.mark.pytest_api
-def test_collect_only_lists_one_item_per_model_and_batch_size(pytester: pytest.Pytester, zoo):
+def test_collect_only_lists_one_item_per_model_and_batch_size(tmp_path: Path, zoo):
     result = run(
-        pytester, "--prune-models=models", "--prune-batch-sizes=1,4", "--collect-only", "-q"
+        tmp_path, "--prune-models=models", "--prune-batch-sizes=1,4", "--collect-only", "-q"
     )
     lines = [line for line in result.stdout.lines if "::test_energy[" in line]
     assert lines == [
@@ -174,19 +110,27 @@ def test_collect_only_lists_one_item_per_model_and_batch_size(pytester: pytest.P
     ]
 
 
+@shared_run
+def xdist_run(tmp_path_factory: pytest.TempPathFactory) -> Run:
+    folder = tmp_path_factory.mktemp("xdist")
+    write_tiny_zoo(folder / "models")
+    return run_in_process(
+        folder, *TWO_WORKERS, "--prune-models=models", "--prune-batch-sizes=1,4", "--energy-report"
+    )
+
+
 @pytest.mark.pytest_api
-def test_each_batch_size_is_an_item_of_its_own_under_xdist(pytester: pytest.Pytester, zoo):
+def test_each_batch_size_is_an_item_of_its_own_under_xdist(xdist_run: Run):
     # pytest 9.2 gave every batch size of a file one id, and xdist then ran half the items.
-    result = run(pytester, *TWO_WORKERS, "--prune-models=models", "--prune-batch-sizes=1,4")
-    result.assert_outcomes(passed=6)
+    xdist_run.result.assert_outcomes(passed=6)
 
 
 @pytest.mark.pytest_api
-def test_two_model_files_of_one_name_stop_collection(pytester: pytest.Pytester, zoo):
-    other = pytester.path / "more"
+def test_two_model_files_of_one_name_stop_collection(tmp_path: Path, zoo):
+    other = tmp_path / "more"
     other.mkdir()
     write_tiny_model(other / "AlexNet_TINY_UNPRUNED.pth")
-    result = run(pytester, "--prune-models=models", "--prune-models=more")
+    result = run(tmp_path, "--prune-models=models", "--prune-models=more")
     assert result.ret != pytest.ExitCode.OK
     result.stdout.fnmatch_lines(
         ["*another model file has the name AlexNet_TINY_UNPRUNED*rename one of them*"]
@@ -195,14 +139,14 @@ def test_two_model_files_of_one_name_stop_collection(pytester: pytest.Pytester, 
 
 
 @pytest.mark.pytest_api
-def test_k_selects_energy_items(pytester: pytest.Pytester, zoo):
-    result = run(pytester, "--prune-models=models", "--prune-batch-sizes=1,4", "-k", "PD1 and bs4")
+def test_k_selects_energy_items(tmp_path: Path, zoo):
+    result = run(tmp_path, "--prune-models=models", "--prune-batch-sizes=1,4", "-k", "PD1 and bs4")
     result.assert_outcomes(passed=1, deselected=5)
 
 
 @pytest.mark.pytest_api
-def test_options_can_come_from_the_ini_file(pytester: pytest.Pytester, zoo):
-    pytester.makeini(
+def test_options_can_come_from_the_ini_file(tmp_path: Path, zoo):
+    (tmp_path / "pytest.ini").write_text(
         "[pytest]\n"
         "prune_models = models\n"
         "prune_batch_sizes = 2\n"
@@ -210,9 +154,9 @@ def test_options_can_come_from_the_ini_file(pytester: pytest.Pytester, zoo):
         "energy_meter = estimate\n"
         "energy_max_seconds = 0.2\n"
     )
-    result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
+    result = run_in_process(tmp_path, options=("-p", "no:cacheprovider")).result
     result.assert_outcomes(passed=3)
-    table = pd.read_csv(pytester.path / "pruneenergy-report" / CSV_NAME)
+    table = pd.read_csv(tmp_path / "pruneenergy-report" / CSV_NAME)
     assert set(table["BATCH_SIZE"]) == {2}
 
 
@@ -226,8 +170,8 @@ def test_options_can_come_from_the_ini_file(pytester: pytest.Pytester, zoo):
     ],
 )
 @pytest.mark.pytest_api
-def test_a_bad_option_value_is_a_usage_error(pytester: pytest.Pytester, zoo, option, message):
-    result = run(pytester, "--prune-models=models", option)
+def test_a_bad_option_value_is_a_usage_error(tmp_path: Path, zoo, option, message):
+    result = run(tmp_path, "--prune-models=models", option)
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines([f"*{message}*"])
 
@@ -235,13 +179,13 @@ def test_a_bad_option_value_is_a_usage_error(pytester: pytest.Pytester, zoo, opt
 # -- a normal run --------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
+@shared_run
 def good_run(tmp_path_factory: pytest.TempPathFactory) -> Run:
     folder = tmp_path_factory.mktemp("good")
     write_tiny_zoo(folder / "models")
     accuracy = "\n".join(f"{stem},{0.9 - 0.1 * i}" for i, stem in enumerate(TINY_STEMS))
     (folder / "metadata.csv").write_text(f"MODEL_NAME,accuracy\n{accuracy}\n")
-    return run_pytest(
+    return run_in_process(
         folder,
         "--prune-models=models",
         "--prune-batch-sizes=1,2",
@@ -379,14 +323,14 @@ def pytest_pruneenergy_load_model(path, allow_pickle):
 METERED_STEMS = ("Lin_TINY_UNPRUNED", "Lin_TINY_random_PD1_GPR-50_PRUNED")
 
 
-@pytest.fixture(scope="module")
+@shared_run
 def seed_run(tmp_path_factory: pytest.TempPathFactory) -> Run:
     folder = tmp_path_factory.mktemp("seed")
     (folder / "models").mkdir()
     (folder / "conftest.py").write_text(METERED_MODELS)
     for stem in (*METERED_STEMS, "raises"):
         (folder / "models" / f"{stem}.pth").write_bytes(b"loaded by the conftest hook")
-    return run_pytest(
+    return run_in_process(
         folder,
         "--prune-models=models",
         "--prune-batch-sizes=1,2",
@@ -430,7 +374,7 @@ def test_cuda_graphs_asked_for_on_a_cpu_fail_each_item_with_the_reason_in_the_cs
     (tmp_path / "models").mkdir()
     (tmp_path / "conftest.py").write_text(METERED_MODELS)
     (tmp_path / "models" / f"{METERED_STEMS[0]}.pth").write_bytes(b"loaded by the conftest hook")
-    result = run_pytest(
+    result = run_in_process(
         tmp_path,
         "--prune-models=models",
         "--prune-batch-sizes=1",
@@ -483,18 +427,18 @@ def test_seed_protocol_figures_land_in_pytest_benchmark_extra_info(seed_run: Run
 
 
 @pytest.mark.pytest_api
-def test_a_failing_benchmark_fixture_costs_its_timing_not_the_measurement(pytester, zoo):
+def test_a_failing_benchmark_fixture_costs_its_timing_not_the_measurement(tmp_path: Path, zoo):
     # What pytest-benchmark 5.2 does under pytest 9.2: its fixture raises at setup.
-    pytester.makeconftest(
+    (tmp_path / "conftest.py").write_text(
         "import pytest\n"
         "@pytest.fixture\n"
         "def benchmark():\n"
         "    raise AttributeError(\"'EnergyItem' object has no attribute '_nodeid'\")\n"
     )
-    result = run(pytester, "--prune-models=models", "--prune-batch-sizes=1", "--energy-report")
+    result = run(tmp_path, "--prune-models=models", "--prune-batch-sizes=1", "--energy-report")
     result.assert_outcomes(passed=3, warnings=3)
     result.stdout.fnmatch_lines(["*pytest-benchmark's fixture failed (AttributeError: *"])
-    table = pd.read_csv(pytester.path / "pruneenergy-report" / CSV_NAME)
+    table = pd.read_csv(tmp_path / "pruneenergy-report" / CSV_NAME)
     assert set(table["Status"]) == {"measured"}
 
 
@@ -575,7 +519,7 @@ def write_bad_files(models: Path) -> None:
     (models / "gone.pth").symlink_to(models.parent / "nowhere.pth")
 
 
-@pytest.fixture(scope="module")
+@shared_run
 def bad_run(tmp_path_factory: pytest.TempPathFactory) -> Run:
     folder = tmp_path_factory.mktemp("bad")
     models = folder / "models"
@@ -585,7 +529,7 @@ def bad_run(tmp_path_factory: pytest.TempPathFactory) -> Run:
     write_bad_files(models)
     for stem in ("raises", "oom", "gray"):
         (models / f"{stem}.pth").write_bytes(b"loaded by the conftest hook")
-    return run_pytest(
+    return run_in_process(
         folder,
         "--prune-models=models",
         "--prune-models=absent",
@@ -730,13 +674,13 @@ def pickle_of_a_class_that_will_be_gone(path: Path) -> None:
         source.unlink()
 
 
-def test_pickle_loads_with_the_opt_in(pytester: pytest.Pytester, zoo):
+def test_pickle_loads_with_the_opt_in(tmp_path: Path, zoo):
     from pytest_pruneenergy.models.architectures import build_model
 
     torch.save(build_model(tiny_alexnet()), zoo / "AlexNet_TINY_random_PD2_GPR-10_PRUNED.pth")
     pickle_of_a_class_that_will_be_gone(zoo / "unimportable.pth")
     result = run(
-        pytester,
+        tmp_path,
         "--prune-models=models",
         "--prune-batch-sizes=1",
         "--prune-input-shape=3,64,64",
@@ -744,19 +688,19 @@ def test_pickle_loads_with_the_opt_in(pytester: pytest.Pytester, zoo):
         "--energy-report",
     )
     result.assert_outcomes(passed=4, failed=1)
-    table = with_stems(pd.read_csv(pytester.path / "pruneenergy-report" / CSV_NAME))
+    table = with_stems(pd.read_csv(tmp_path / "pruneenergy-report" / CSV_NAME))
     (error,) = table.loc[table[STEM] == "unimportable", "Error"]
     assert "could not unpickle: the class of the pickled model cannot be imported here" in error
     assert "No module named 'lost_module'" in error
 
 
 @pytest.mark.pytest_api
-def test_an_unparsed_name_is_measured_and_warned_about_once(pytester: pytest.Pytester, zoo):
+def test_an_unparsed_name_is_measured_and_warned_about_once(tmp_path: Path, zoo):
     write_tiny_model(zoo / "my_experiment.pth")
-    result = run(pytester, "--prune-models=models", "--prune-batch-sizes=1,2", "--energy-report")
+    result = run(tmp_path, "--prune-models=models", "--prune-batch-sizes=1,2", "--energy-report")
     result.assert_outcomes(passed=8, warnings=1)
     assert result.stdout.str().count("my_experiment.pth: name follows neither") == 1
-    table = pd.read_csv(pytester.path / "pruneenergy-report" / CSV_NAME)
+    table = pd.read_csv(tmp_path / "pruneenergy-report" / CSV_NAME)
     row = table[table["MODEL_NAME"] == "my_experiment.pth"]
     assert len(row) == 2
     assert row["Energy Reduction (%)"].isna().all()
@@ -766,26 +710,19 @@ def test_an_unparsed_name_is_measured_and_warned_about_once(pytester: pytest.Pyt
 
 
 @pytest.mark.pytest_api
-def test_results_travel_from_xdist_workers_to_the_report(pytester: pytest.Pytester, zoo):
-    result = run(
-        pytester,
-        *TWO_WORKERS,
-        "--prune-models=models",
-        "--prune-batch-sizes=1,2",
-        "--energy-report",
-    )
-    result.assert_outcomes(passed=6)
-    table = with_stems(pd.read_csv(pytester.path / "pruneenergy-report" / CSV_NAME))
+def test_results_travel_from_xdist_workers_to_the_report(xdist_run: Run):
+    assert xdist_run.returncode == 0, xdist_run.output
+    table = xdist_run.table()
     assert sorted(zip(table[STEM], table["BATCH_SIZE"], strict=False)) == [
-        (stem, size) for stem in TINY_STEMS for size in (1, 2)
+        (stem, size) for stem in TINY_STEMS for size in (1, 4)
     ]
 
 
 @pytest.mark.pytest_api
-def test_loadgroup_keeps_each_family_on_one_worker(pytester: pytest.Pytester, zoo):
+def test_loadgroup_keeps_each_family_on_one_worker(tmp_path: Path, zoo):
     write_second_family(zoo)
     result = run(
-        pytester,
+        tmp_path,
         *TWO_WORKERS,
         "--dist",
         "loadgroup",
@@ -801,18 +738,20 @@ def test_loadgroup_keeps_each_family_on_one_worker(pytester: pytest.Pytester, zo
         workers_by_family.setdefault(family, set()).add(worker)
     assert sorted(workers_by_family) == ["alexnet_other", "alexnet_tiny"]
     assert all(len(workers) == 1 for workers in workers_by_family.values()), workers_by_family
-    table = pd.read_csv(pytester.path / "pruneenergy-report" / CSV_NAME)
+    table = pd.read_csv(tmp_path / "pruneenergy-report" / CSV_NAME)
     assert len(table) == 10
     assert "without --dist loadgroup" not in result.stdout.str()
     assert "will measure nothing" not in result.stdout.str()  # two workers, two families
 
 
-def test_loadgroup_deals_the_largest_family_first_and_says_when_workers_will_idle(pytester, zoo):
+def test_loadgroup_deals_the_largest_family_first_and_says_when_workers_will_idle(
+    tmp_path: Path, zoo
+):
     write_second_family(zoo)
     # xdist hands groups out in the order it meets them: TINY (3 models) before OTHER (2),
     # though OTHER's files sort first.
     listed = run(
-        pytester,
+        tmp_path,
         "-p",
         "xdist",
         "--dist",
@@ -824,10 +763,10 @@ def test_loadgroup_deals_the_largest_family_first_and_says_when_workers_will_idl
     )
     families = re.findall(r"@(\w+)$", listed.stdout.str(), flags=re.MULTILINE)
     assert families == ["alexnet_tiny"] * 3 + ["alexnet_other"] * 2, listed.stdout.str()
-    plain = run(pytester, "--prune-models=models", "--prune-batch-sizes=1", "--co", "-q")
+    plain = run(tmp_path, "--prune-models=models", "--prune-batch-sizes=1", "--co", "-q")
     assert plain.stdout.lines[0].startswith("models/AlexNet_OTHER_UNPRUNED.pth::")
     result = run(
-        pytester,
+        tmp_path,
         "-p",
         "xdist",
         "-n",
@@ -845,14 +784,14 @@ def test_loadgroup_deals_the_largest_family_first_and_says_when_workers_will_idl
     assert "1 worker(s) will measure nothing; run -n 2" in " ".join(result.stdout.str().split())
 
 
-def test_workers_without_loadgroup_are_warned_that_families_may_split(pytester, zoo):
-    result = run(pytester, *TWO_WORKERS, "--prune-models=models", "--co")
+def test_workers_without_loadgroup_are_warned_that_families_may_split(tmp_path: Path, zoo):
+    result = run(tmp_path, *TWO_WORKERS, "--prune-models=models", "--co")
     assert "without --dist loadgroup" in result.stdout.str()
     for quiet in ((), ("-p", "xdist", "-n", "1"), ("-p", "xdist", "-n", "0")):
-        plain = run(pytester, *quiet, "--prune-models=models", "--co")
+        plain = run(tmp_path, *quiet, "--prune-models=models", "--co")
         assert "without --dist loadgroup" not in plain.stdout.str(), quiet
     specs = run(
-        pytester,
+        tmp_path,
         "-p",
         "xdist",
         "--tx",
@@ -865,27 +804,32 @@ def test_workers_without_loadgroup_are_warned_that_families_may_split(pytester, 
     assert "without --dist loadgroup" in specs.stdout.str()
 
 
+# Pretends to the xdist workers, and only to them (the controller runs in this process), that
+# the machine has one GPU.
 FAKE_ONE_GPU = """
+import os
 import torch
-torch.cuda.is_available = lambda: True
-torch.cuda.device_count = lambda: 1
+
+if "PYTEST_XDIST_WORKER" in os.environ:
+    torch.cuda.is_available = lambda: True
+    torch.cuda.device_count = lambda: 1
 """
 
 
-def test_workers_given_one_gpu_each_by_slot_warn_where_they_must_share(pytester, zoo):
+def test_workers_given_one_gpu_each_by_slot_warn_where_they_must_share(tmp_path: Path, zoo):
     # Every item deselected: none runs on the pretended GPU, but each worker picks its device.
-    pytester.makeconftest(FAKE_ONE_GPU)
+    (tmp_path / "conftest.py").write_text(FAKE_ONE_GPU)
     none = ("--dist", "loadgroup", "--prune-models=models", "-k", "no_such_item")
-    shared = run(pytester, *TWO_WORKERS, *none)
+    shared = run(tmp_path, *TWO_WORKERS, *none)
     assert "2 xdist workers share 1 GPU(s)" in shared.stdout.str(), shared.stdout.str()
-    one = run(pytester, "-p", "xdist", "-n", "1", *none)
+    one = run(tmp_path, "-p", "xdist", "-n", "1", *none)
     assert "xdist workers share" not in one.stdout.str()
 
 
 @pytest.mark.pytest_api
-def test_workers_with_their_own_ids_still_measure(pytester: pytest.Pytester, zoo):
+def test_workers_with_their_own_ids_still_measure(tmp_path: Path, zoo):
     result = run(
-        pytester,
+        tmp_path,
         "-p",
         "xdist",
         "--tx",
@@ -901,8 +845,8 @@ def test_workers_with_their_own_ids_still_measure(pytester: pytest.Pytester, zoo
 
 
 @pytest.mark.pytest_api
-def test_fixtures_describe_the_item_to_a_conftest(pytester: pytest.Pytester, zoo):
-    pytester.makeconftest(
+def test_fixtures_describe_the_item_to_a_conftest(tmp_path: Path, zoo):
+    (tmp_path / "conftest.py").write_text(
         "import pytest\n"
         "@pytest.fixture(autouse=True)\n"
         "def record(request):\n"
@@ -912,15 +856,15 @@ def test_fixtures_describe_the_item_to_a_conftest(pytester: pytest.Pytester, zoo
         "        meter = request.getfixturevalue('energy_meter')\n"
         "        print(f'SEEN {model.stem} {size} {meter.name}')\n"
     )
-    result = run(pytester, "--prune-models=models", "--prune-batch-sizes=2", "-s", "-k", "PD1")
+    result = run(tmp_path, "--prune-models=models", "--prune-batch-sizes=2", "-s", "-k", "PD1")
     result.assert_outcomes(passed=1, deselected=2)
     result.stdout.fnmatch_lines(["*SEEN AlexNet_TINY_random_PD1_GPR-50_PRUNED 2 estimate*"])
 
 
 @pytest.mark.pytest_api
-def test_fixtures_outside_energy_items_say_where_they_exist(pytester: pytest.Pytester, zoo):
-    pytester.makepyfile(test_mine="def test_mine(batch_size):\n    pass\n")
-    result = run(pytester, "--prune-models=models", "--prune-batch-sizes=1", "test_mine.py")
+def test_fixtures_outside_energy_items_say_where_they_exist(tmp_path: Path, zoo):
+    (tmp_path / "test_mine.py").write_text("def test_mine(batch_size):\n    pass\n")
+    result = run(tmp_path, "--prune-models=models", "--prune-batch-sizes=1", "test_mine.py")
     result.assert_outcomes(passed=3, errors=1)  # the energy items themselves still pass
     result.stdout.fnmatch_lines(
         ["*the batch_size fixture exists only in pytest-pruneenergy's energy items*"]
@@ -931,7 +875,7 @@ def test_fixtures_outside_energy_items_say_where_they_exist(pytester: pytest.Pyt
 def test_an_unwritable_report_folder_stops_the_run_before_anything_is_measured(tmp_path):
     write_tiny_zoo(tmp_path / "models")
     (tmp_path / "taken").write_text("a file where the report folder should go")
-    result = run_pytest(tmp_path, "--prune-models=models", "--energy-report=taken/report")
+    result = run_in_process(tmp_path, "--prune-models=models", "--energy-report=taken/report")
     assert result.returncode == pytest.ExitCode.USAGE_ERROR, result.output
     assert "--energy-report folder" in result.output
     assert "taken/report cannot be written (Not a directory)" in result.output
@@ -939,8 +883,8 @@ def test_an_unwritable_report_folder_stops_the_run_before_anything_is_measured(t
     assert "= pruneenergy =" not in result.output
 
 
-def test_a_gpu_asked_for_on_a_machine_without_one_stops_the_run_at_once(pytester, zoo):
-    result = run(pytester, "--prune-models=models", "--prune-device=cuda")
+def test_a_gpu_asked_for_on_a_machine_without_one_stops_the_run_at_once(tmp_path: Path, zoo):
+    result = run(tmp_path, "--prune-models=models", "--prune-device=cuda")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(
         ["*--prune-device=cuda:0, but torch sees no CUDA device; use --prune-device=auto or cpu*"]
@@ -967,7 +911,7 @@ def test_an_unwritable_store_or_summary_stops_the_run_before_anything_is_measure
 ):
     write_tiny_zoo(tmp_path / "models")
     (tmp_path / "taken").write_text("a file where a folder should go")
-    result = run_pytest(tmp_path, "--prune-models=models", "--energy-save", option)
+    result = run_in_process(tmp_path, "--prune-models=models", "--energy-save", option)
     assert result.returncode == pytest.ExitCode.USAGE_ERROR, result.output
     assert f"{what} {tmp_path / 'taken'} {reason}" in result.output
     assert "Nothing was measured." in result.output
@@ -996,7 +940,7 @@ def test_a_report_that_cannot_be_written_fails_the_run_and_a_failing_meter_close
     )
     (tmp_path / "conftest.py").write_text(conftest + REPORT_TAKEN_AWAY)
     (tmp_path / "models" / f"{METERED_STEMS[0]}.pth").write_bytes(b"loaded by the hook")
-    result = run_pytest(
+    result = run_in_process(
         tmp_path,
         "--prune-models=models",
         "--prune-batch-sizes=1",
@@ -1018,7 +962,9 @@ def test_a_report_that_cannot_be_written_fails_the_run_and_a_failing_meter_close
 
 def test_saved_runs_are_compared_and_a_regression_beyond_the_gate_fails_the_session(tmp_path):
     write_tiny_zoo(tmp_path / "models")
-    first = run_pytest(tmp_path, "--prune-models=models", "--prune-batch-sizes=1", "--energy-save")
+    first = run_in_process(
+        tmp_path, "--prune-models=models", "--prune-batch-sizes=1", "--energy-save"
+    )
     assert first.returncode == 0, first.output
     [stored] = (tmp_path / ".pruneenergy" / "runs").glob("*.json")
     assert f"run saved: {stored}" in first.summary()
@@ -1034,7 +980,7 @@ def test_saved_runs_are_compared_and_a_regression_beyond_the_gate_fails_the_sess
     noisy.update(joules_per_sample_ci95=1e6 * noisy["joules_per_sample"])
     stored.write_text(json.dumps(record))
 
-    second = run_pytest(
+    second = run_in_process(
         tmp_path,
         *TWO_WORKERS,
         "--prune-models=models",
@@ -1125,7 +1071,7 @@ def test_a_run_on_a_new_level_fails_the_step_gate_and_says_so_in_markdown_and_ju
     (tmp_path / "conftest.py").write_text(COUNTED_MODELS)
     for stem in COUNTED_STEMS:
         (tmp_path / "models" / f"{stem}.pth").write_bytes(b"loaded by the conftest hook")
-    first = run_pytest(tmp_path, *COUNTED_ARGS, "--energy-save")
+    first = run_in_process(tmp_path, *COUNTED_ARGS, "--energy-save")
     assert first.returncode == 0, first.output
     [stored] = (tmp_path / ".pruneenergy" / "runs").glob("*.json")
     # A history before it on this machine: the pruned model at half its energy (so this run and
@@ -1141,7 +1087,7 @@ def test_a_run_on_a_new_level_fails_the_step_gate_and_says_so_in_markdown_and_ju
         (stored.parent / f"{older['run_id']}.json").write_text(json.dumps(older))
     (tmp_path / "step.md").write_text("an earlier step's summary\n")
 
-    second = run_pytest(
+    second = run_in_process(
         tmp_path,
         *COUNTED_ARGS,
         "--energy-step-fail=joules:50%",
@@ -1180,7 +1126,7 @@ def test_a_run_on_a_new_level_fails_the_step_gate_and_says_so_in_markdown_and_ju
 def test_comparing_without_a_stored_run_says_so_and_passes(tmp_path):
     (tmp_path / "models").mkdir()
     write_tiny_model(tmp_path / "models" / "AlexNet_TINY_UNPRUNED.pth")
-    result = run_pytest(
+    result = run_in_process(
         tmp_path, "--prune-models=models", "--prune-batch-sizes=1", "--energy-compare-fail=fps:5%"
     )
     assert result.returncode == 0, result.output
@@ -1275,7 +1221,7 @@ def gated_run(folder: Path, *args: str, marker: str = "pass") -> Run:
     (folder / "pytest.ini").write_text(GATES_INI)
     for stem in GATED_STEMS:
         (folder / "models" / f"{stem}.pth").write_bytes(b"loaded by the conftest hook")
-    return run_pytest(
+    return run_in_process(
         folder,
         "--prune-models=models",
         "--prune-batch-sizes=1,2",
@@ -1296,13 +1242,13 @@ def gate_of(run: Run, stem: str, batch_size: int) -> pd.Series:
     return rows.iloc[0]
 
 
-@pytest.fixture(scope="module")
+@shared_run
 def ini_gates_run(tmp_path_factory: pytest.TempPathFactory) -> Run:
     # Under xdist: a baseline measured on one worker still gates a model measured on the other.
     return gated_run(tmp_path_factory.mktemp("ini_gates"), *TWO_WORKERS)
 
 
-@pytest.fixture(scope="module")
+@shared_run
 def strict_gates_run(tmp_path_factory: pytest.TempPathFactory) -> Run:
     return gated_run(
         tmp_path_factory.mktemp("strict_gates"),

@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
-from ..conftest import write_second_family, write_tiny_zoo
-from .test_plugin import CSV_NAME, clean_environment, run_pytest
+from ..conftest import shared_run, write_second_family, write_tiny_zoo
+from .conftest import CSV_NAME, run_cli, run_in_process
 
 
 def two_families(folder: Path) -> Path:
@@ -25,12 +23,12 @@ def rows(table: pd.DataFrame) -> list[tuple[str, int]]:
     return sorted(zip(table["MODEL_NAME"], table["BATCH_SIZE"], strict=True))
 
 
-@pytest.fixture(scope="module")
+@shared_run
 def shards(tmp_path_factory: pytest.TempPathFactory):
     folder = tmp_path_factory.mktemp("shards")
     two_families(folder)
     runs = [
-        run_pytest(
+        run_in_process(
             folder,
             "--prune-models=models",
             "--prune-batch-sizes=1,2",
@@ -39,14 +37,7 @@ def shards(tmp_path_factory: pytest.TempPathFactory):
         )
         for index in (1, 2)
     ]
-    merged = subprocess.run(
-        [sys.executable, "-m", "pytest_pruneenergy", "merge", "shard1", "shard2", "--out", "all"],
-        cwd=folder,
-        env=clean_environment(),
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    merged = run_cli(folder, "merge", "shard1", "shard2", "--out", "all")
     return folder, runs, merged
 
 
@@ -62,7 +53,7 @@ def test_each_shard_measures_whole_families_and_together_every_item(shards) -> N
 
 def test_merge_joins_the_shards_into_one_report_with_its_reductions(shards) -> None:
     folder, runs, merged = shards
-    assert merged.returncode == 0, merged.stdout + merged.stderr
+    assert merged.returncode == 0, merged.output
     table = pd.read_csv(folder / "all" / CSV_NAME)
     expected = sorted(rows(runs[0].table("shard1")) + rows(runs[1].table("shard2")))
     assert rows(table) == expected
@@ -75,28 +66,21 @@ def test_merge_joins_the_shards_into_one_report_with_its_reductions(shards) -> N
 
 def test_merging_one_shard_twice_is_refused(shards) -> None:
     folder, _, _ = shards
-    again = subprocess.run(
-        [sys.executable, "-m", "pytest_pruneenergy", "merge", "shard1", "shard1", "--out", "x"],
-        cwd=folder,
-        env=clean_environment(),
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    again = run_cli(folder, "merge", "shard1", "shard1", "--out", "x")
     assert again.returncode == 2
     assert "was measured in" in again.stderr
 
 
 def test_a_bad_shard_is_a_usage_error(tmp_path: Path) -> None:
     two_families(tmp_path)
-    result = run_pytest(tmp_path, "--prune-models=models", "--prune-shard=3/2")
+    result = run_in_process(tmp_path, "--prune-models=models", "--prune-shard=3/2")
     assert result.returncode == pytest.ExitCode.USAGE_ERROR
     assert "--prune-shard: '3/2': shard 3 of only 2" in result.output
 
 
 def test_rounds_run_every_item_round_by_round_and_report_one_row_each(tmp_path: Path) -> None:
     write_tiny_zoo(tmp_path / "models")
-    result = run_pytest(
+    result = run_in_process(
         tmp_path,
         "--prune-models=models",
         "--prune-batch-sizes=1,2",
