@@ -106,7 +106,13 @@ def write_report(
     from .table import build_run_table, build_table
 
     table, metadata_lines = with_metadata(build_table(measurements, failures, gates), advice)
-    lines = summary_lines(table) + advice_lines(table, advice) + metadata_lines + list(notes)
+    with_dtypes = any(item.dtype is not None for item in [*measurements, *failures])
+    lines = [
+        *summary_lines(table, with_dtypes=with_dtypes),
+        *advice_lines(table, advice),
+        *metadata_lines,
+        *notes,
+    ]
     if report_dir is None:
         return ReportOutcome(
             [*lines, "(add --energy-report to write the CSV and figures)"], [], table
