@@ -245,7 +245,7 @@ def _add_demo_command(commands: argparse._SubParsersAction) -> None:
 def _run_demo(args: argparse.Namespace) -> int:
     import pytest
 
-    from .demo import DEMO_GPRS, DEMO_LAYOUTS, DEMO_PDS, choose_plan, pytest_arguments
+    from .demo import DEMO_GPRS, DEMO_LAYOUTS, DEMO_PDS, choose_plan, command_line, pytest_arguments
     from .models.zoo import build_zoo
     from .settings import SettingsError, parse_device
 
@@ -272,7 +272,7 @@ def _run_demo(args: argparse.Namespace) -> int:
         pytest_args = [*pytest_args, f"--prune-device={args.device}"]
     extra = [arg for arg in args.pytest_args if arg != "--"]
     print(f"wrote {len(paths)} demo models to {models_dir}; measuring with:")
-    print("  pytest " + " ".join([*pytest_args, *extra]), flush=True)
+    print(f"  {command_line([*pytest_args, *extra])}", flush=True)
     return int(pytest.main([*pytest_args, *extra]))
 
 

@@ -279,11 +279,21 @@ def test_demo_builds_the_zoo_and_measures_it_with_the_plugin(tmp_path):
     assert completed.returncode == 0, completed.stdout + completed.stderr
     assert len(list((tmp_path / "demo" / "models").glob("*.pth"))) == 21
     assert "2 passed" in completed.stdout
+    assert "-k 'VGG11_CIFAR10_UNPRUNED or VGG11_CIFAR10_random_PD1_GPR-50_PRUNED'" in (
+        completed.stdout
+    )
     table = pd.read_csv(tmp_path / "demo" / "report" / "pruneenergy_results.csv")
     pruned = table[table["MODEL_NAME"] == "VGG11_CIFAR10_random_PD1_GPR-50_PRUNED.pth"]
     assert pruned["Baseline Model"].iloc[0] == "VGG11_CIFAR10_UNPRUNED.pth"
     # The seed's FLOPs: fvcore's count of one batch (here of one sample), pool included.
     assert pruned["FLOPs"].iloc[0] > pruned["MACs"].iloc[0]
+
+
+def test_demo_prints_its_pytest_command_so_that_it_can_be_copied_and_rerun():
+    from pytest_pruneenergy.demo import command_line
+
+    printed = command_line(["demo out/models", "-k", "VGG11 and bs1", "--prune-device=cpu"])
+    assert printed == "pytest 'demo out/models' -k 'VGG11 and bs1' --prune-device=cpu"
 
 
 def test_demo_refuses_an_unknown_device(tmp_path, capsys):
