@@ -457,6 +457,19 @@ def _run_history(args: argparse.Namespace) -> int:
     from .track.store import DEFAULT_STORE_DIR, load_stores
 
     stores = args.store or [Path(DEFAULT_STORE_DIR)]
+    # A store that is not there would read as one without runs, and hide a mistyped path.
+    absent = [store for store in stores if not store.is_dir()]
+    if absent:
+        named = "--store" if args.store else "the default --store"
+        problems = "; ".join(
+            f"{named} {store}: {'not a folder' if store.exists() else 'no such folder'}"
+            for store in absent
+        )
+        return _usage_error(
+            "history",
+            f"{problems} (a store is the folder pytest --energy-save wrote runs to, "
+            f"--energy-store, default {DEFAULT_STORE_DIR})",
+        )
     loaded = load_stores(stores)
     for problem in loaded.problems:
         print(f"pruneenergy history: skipped: {problem}", file=sys.stderr)
