@@ -34,3 +34,14 @@ def test_lf_reruns_only_the_energy_items_that_failed(pytester: pytest.Pytester) 
     outcomes = again.parseoutcomes()
     assert (outcomes.get("failed"), outcomes.get("passed")) == (2, None), again.stdout.str()
     again.stdout.fnmatch_lines(["*run-last-failure: rerun previous 2 failures*"])
+
+
+@pytest.mark.pytest_api
+def test_a_toml_list_reaches_the_settings_as_a_list(pytester: pytest.Pytester) -> None:
+    from pytest_pruneenergy.plugin.options import raw_options
+
+    pytester.makepyprojecttoml(
+        '[tool.pytest.ini_options]\nprune_batch_sizes = [1, 8]\nprune_dtypes = "bf16"\n'
+    )
+    raw = raw_options(pytester.parseconfig())
+    assert (raw.ini["batch_sizes"], raw.ini["dtypes"]) == ([1, 8], "bf16")
