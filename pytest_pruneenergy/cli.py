@@ -345,6 +345,7 @@ def model_files(paths: Sequence[Path]) -> list[Path]:
 def _count_file(
     path: Path, input_shape: list[int] | None, *, allow_pickle: bool
 ) -> CountRow | None:
+    from .common.errors import COUNT_SHAPE_OPTION, count_failure
     from .models.counting import count_description, count_model
     from .models.loading import ModelLoadError, PickleRefused, load_model_file, read_description
 
@@ -371,11 +372,8 @@ def _count_file(
     try:
         counts = count_model(loaded.module, shape)
     except Exception as error:  # the model's own forward code can raise anything
-        print(
-            f"pruneenergy count: {path}: could not count at input shape "
-            f"{format_shape(shape)} ({type(error).__name__}: {error})",
-            file=sys.stderr,
-        )
+        line = count_failure(str(path), shape, error, COUNT_SHAPE_OPTION)
+        print(f"pruneenergy count: {line}", file=sys.stderr)
         return None
     return (path.stem, counts, shape)
 
