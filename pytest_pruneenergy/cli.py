@@ -663,7 +663,10 @@ def _run_merge(args: argparse.Namespace) -> int:
     print("\n".join(outcome.lines))
     if merged.unreadable_lines:
         print(f"pruneenergy merge: {merged.unreadable_lines} journal line(s) could not be read")
-    failed = bool(outcome.not_written)
+    incomplete = missing_shards_line(merged.missing_shards, merged.shards)
+    if incomplete is not None:
+        print(f"pruneenergy merge: {incomplete}", file=sys.stderr)
+    failed = bool(outcome.not_written) or incomplete is not None
     if args.save:
         from .plugin.finish import compare_and_save
         from .settings import Settings
@@ -673,11 +676,26 @@ def _run_merge(args: argparse.Namespace) -> int:
             merged.failures,
             Settings(save=True, store_dir=args.store),
             repository_dir=Path.cwd(),
+            # A run without some shards' families is stored as a run cut short is.
+            interrupted=incomplete is not None,
             recorded_settings=merged.settings,
         )
         print("\n".join(saved.lines))
         failed = failed or saved.save_failure is not None
     return EXIT_FAILED if failed else EXIT_OK
+
+
+def missing_shards_line(missing: Sequence[str], present: set[str]) -> str | None:
+    """What a merge that lacks shards says (it then exits 1); None where it lacks none."""
+    if not missing:
+        return None
+    noun = "shard" if len(missing) == 1 else "shards"
+    verb = "is" if len(missing) == 1 else "are"
+    held = ", ".join(sorted(present))
+    return (
+        f"INCOMPLETE: {noun} {', '.join(missing)} {verb} missing (the folders hold shard "
+        f"{held}): the report lacks its model families; merge every shard's folder"
+    )
 
 
 def _usage_error(command: str, message: str) -> int:
