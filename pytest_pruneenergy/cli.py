@@ -12,7 +12,7 @@ import csv
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from .common.shapes import format_shape
 from .models.loading import DEFAULT_INPUT_SHAPE
@@ -601,15 +601,19 @@ def _run_report(args: argparse.Namespace) -> int:
         results = read_results_file(args.results_csv)
     except ResultsFileError as error:
         return _usage_error("report", str(error))
+    table = results.table
+    problem = _metric_problem(table, args.metadata, args.metric)
+    if problem is not None:  # a wrong command: fixed and run again, nothing half written
+        return _usage_error("report", problem)
     for note in results.notes:
         print(f"pruneenergy report: {note}", file=sys.stderr)
-    table = results.table
     out_dir = args.out if args.out is not None else args.results_csv.parent
     advice = Advice(
         max_joules=args.max_joules,
         min_fps=args.min_fps,
         metadata_path=args.metadata,
         metric=args.metric,
+        metric_option="--metric",
     )
     findings = advised_findings(table, advice)
     if findings.note is not None:
@@ -625,6 +629,22 @@ def _run_report(args: argparse.Namespace) -> int:
         f"{len(findings.sentences)} findings; read as {results.form})"
     )
     return EXIT_OK
+
+
+def _metric_problem(table: Any, metadata_path: Path | None, metric: str | None) -> str | None:
+    """Why ``--metadata`` and ``--metric`` give no metric to weigh against energy, if they
+    do not: a metadata file that cannot be read, or no metric column chosen."""
+    from .report.metadata import pareto_metric_problem, read_metadata
+
+    metadata = None
+    if metadata_path is not None:
+        try:
+            metadata = read_metadata(metadata_path)
+        except ValueError as error:  # it names the file and what is wrong with it
+            return str(error)
+    return pareto_metric_problem(
+        table, metadata, metric, option="--metric", metadata_source=str(metadata_path)
+    )
 
 
 # -- merge -------------------------------------------------------------------------------------
