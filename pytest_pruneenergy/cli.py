@@ -12,7 +12,7 @@ import csv
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from .common.shapes import format_shape
 from .models.loading import DEFAULT_INPUT_SHAPE
@@ -245,7 +245,7 @@ def _add_demo_command(commands: argparse._SubParsersAction) -> None:
 def _run_demo(args: argparse.Namespace) -> int:
     import pytest
 
-    from .demo import DEMO_GPRS, DEMO_LAYOUTS, DEMO_PDS, choose_plan, pytest_arguments
+    from .demo import DEMO_GPRS, DEMO_LAYOUTS, DEMO_PDS, choose_plan, command_line, pytest_arguments
     from .models.zoo import build_zoo
     from .settings import SettingsError, parse_device
 
@@ -272,7 +272,7 @@ def _run_demo(args: argparse.Namespace) -> int:
         pytest_args = [*pytest_args, f"--prune-device={args.device}"]
     extra = [arg for arg in args.pytest_args if arg != "--"]
     print(f"wrote {len(paths)} demo models to {models_dir}; measuring with:")
-    print("  pytest " + " ".join([*pytest_args, *extra]), flush=True)
+    print(f"  {command_line([*pytest_args, *extra])}", flush=True)
     return int(pytest.main([*pytest_args, *extra]))
 
 
@@ -345,6 +345,7 @@ def model_files(paths: Sequence[Path]) -> list[Path]:
 def _count_file(
     path: Path, input_shape: list[int] | None, *, allow_pickle: bool
 ) -> CountRow | None:
+    from .common.errors import COUNT_SHAPE_OPTION, count_failure
     from .models.counting import count_description, count_model
     from .models.loading import ModelLoadError, PickleRefused, load_model_file, read_description
 
@@ -371,11 +372,8 @@ def _count_file(
     try:
         counts = count_model(loaded.module, shape)
     except Exception as error:  # the model's own forward code can raise anything
-        print(
-            f"pruneenergy count: {path}: could not count at input shape "
-            f"{format_shape(shape)} ({type(error).__name__}: {error})",
-            file=sys.stderr,
-        )
+        line = count_failure(str(path), shape, error, COUNT_SHAPE_OPTION)
+        print(f"pruneenergy count: {line}", file=sys.stderr)
         return None
     return (path.stem, counts, shape)
 
@@ -457,6 +455,19 @@ def _run_history(args: argparse.Namespace) -> int:
     from .track.store import DEFAULT_STORE_DIR, load_stores
 
     stores = args.store or [Path(DEFAULT_STORE_DIR)]
+    # A store that is not there would read as one without runs, and hide a mistyped path.
+    absent = [store for store in stores if not store.is_dir()]
+    if absent:
+        named = "--store" if args.store else "the default --store"
+        problems = "; ".join(
+            f"{named} {store}: {'not a folder' if store.exists() else 'no such folder'}"
+            for store in absent
+        )
+        return _usage_error(
+            "history",
+            f"{problems} (a store is the folder pytest --energy-save wrote runs to, "
+            f"--energy-store, default {DEFAULT_STORE_DIR})",
+        )
     loaded = load_stores(stores)
     for problem in loaded.problems:
         print(f"pruneenergy history: skipped: {problem}", file=sys.stderr)
@@ -590,15 +601,19 @@ def _run_report(args: argparse.Namespace) -> int:
         results = read_results_file(args.results_csv)
     except ResultsFileError as error:
         return _usage_error("report", str(error))
+    table = results.table
+    problem = _metric_problem(table, args.metadata, args.metric)
+    if problem is not None:  # a wrong command: fixed and run again, nothing half written
+        return _usage_error("report", problem)
     for note in results.notes:
         print(f"pruneenergy report: {note}", file=sys.stderr)
-    table = results.table
     out_dir = args.out if args.out is not None else args.results_csv.parent
     advice = Advice(
         max_joules=args.max_joules,
         min_fps=args.min_fps,
         metadata_path=args.metadata,
         metric=args.metric,
+        metric_option="--metric",
     )
     findings = advised_findings(table, advice)
     if findings.note is not None:
@@ -614,6 +629,22 @@ def _run_report(args: argparse.Namespace) -> int:
         f"{len(findings.sentences)} findings; read as {results.form})"
     )
     return EXIT_OK
+
+
+def _metric_problem(table: Any, metadata_path: Path | None, metric: str | None) -> str | None:
+    """Why ``--metadata`` and ``--metric`` give no metric to weigh against energy, if they
+    do not: a metadata file that cannot be read, or no metric column chosen."""
+    from .report.metadata import pareto_metric_problem, read_metadata
+
+    metadata = None
+    if metadata_path is not None:
+        try:
+            metadata = read_metadata(metadata_path)
+        except ValueError as error:  # it names the file and what is wrong with it
+            return str(error)
+    return pareto_metric_problem(
+        table, metadata, metric, option="--metric", metadata_source=str(metadata_path)
+    )
 
 
 # -- merge -------------------------------------------------------------------------------------
@@ -652,7 +683,10 @@ def _run_merge(args: argparse.Namespace) -> int:
     print("\n".join(outcome.lines))
     if merged.unreadable_lines:
         print(f"pruneenergy merge: {merged.unreadable_lines} journal line(s) could not be read")
-    failed = bool(outcome.not_written)
+    incomplete = missing_shards_line(merged.missing_shards, merged.shards)
+    if incomplete is not None:
+        print(f"pruneenergy merge: {incomplete}", file=sys.stderr)
+    failed = bool(outcome.not_written) or incomplete is not None
     if args.save:
         from .plugin.finish import compare_and_save
         from .settings import Settings
@@ -662,11 +696,26 @@ def _run_merge(args: argparse.Namespace) -> int:
             merged.failures,
             Settings(save=True, store_dir=args.store),
             repository_dir=Path.cwd(),
+            # A run without some shards' families is stored as a run cut short is.
+            interrupted=incomplete is not None,
             recorded_settings=merged.settings,
         )
         print("\n".join(saved.lines))
         failed = failed or saved.save_failure is not None
     return EXIT_FAILED if failed else EXIT_OK
+
+
+def missing_shards_line(missing: Sequence[str], present: set[str]) -> str | None:
+    """What a merge that lacks shards says (it then exits 1); None where it lacks none."""
+    if not missing:
+        return None
+    noun = "shard" if len(missing) == 1 else "shards"
+    verb = "is" if len(missing) == 1 else "are"
+    held = ", ".join(sorted(present))
+    return (
+        f"INCOMPLETE: {noun} {', '.join(missing)} {verb} missing (the folders hold shard "
+        f"{held}): the report lacks its model families; merge every shard's folder"
+    )
 
 
 def _usage_error(command: str, message: str) -> int:

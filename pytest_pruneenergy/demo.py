@@ -7,6 +7,8 @@ in a few minutes on two cores.
 
 from __future__ import annotations
 
+import shlex
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -53,3 +55,9 @@ def pytest_arguments(plan: DemoPlan, models_dir: Path, report_dir: Path) -> list
         "-p",
         "no:benchmark",
     ]
+
+
+def command_line(pytest_args: Sequence[str]) -> str:
+    """The pytest command as the demo prints it: quoted for a POSIX shell, so that it can be
+    copied and rerun as it is (``-k 'VGG11 and bs1'``)."""
+    return "pytest " + shlex.join(pytest_args)

@@ -945,6 +945,8 @@ def resolve_settings(raw: RawOptions, *, invocation_dir: Path, ini_dir: Path) ->
             gate_sources[option.key] = SOURCE_COMMAND_LINE
         elif _given(ini_value):
             name = raw.ini_old_names.get(option.key, option.ini)
+            if isinstance(ini_value, list) and option.kind not in (APPEND, LINES):
+                raise SettingsError(_toml_list_message(str(name), ini_value))
             values[option.key] = option.parse(ini_value, Source(f"{name} (ini)", ini_dir, False))
             gate_sources[option.key] = SOURCE_INI
         elif callable(option.default):
@@ -958,6 +960,16 @@ def resolve_settings(raw: RawOptions, *, invocation_dir: Path, ini_dir: Path) ->
             "--energy-report=DIR (the folder of the run to continue)"
         )
     return settings
+
+
+def _toml_list_message(name: str, values: list[Any]) -> str:
+    """pyproject.toml can hold a list where the option is read as one text
+    (``prune_batch_sizes = [1, 8]``): say how to write it."""
+    text = ",".join(str(value) for value in values)
+    return (
+        f"{name} (ini): {values!r} is a TOML list, but this option is one string: write "
+        f'{name} = "{text}"'
+    )
 
 
 def _given_on_command_line(value: Any) -> bool:

@@ -216,7 +216,35 @@ def test_count_of_a_described_file_whose_weights_do_not_fit_says_so(tiny_zoo, ca
 def test_count_reports_a_model_that_cannot_take_the_input_shape(tiny_zoo, capsys):
     path = tiny_zoo / "AlexNet_TINY_UNPRUNED.pth"
     assert cli.main(["count", str(path), "--input-shape", "3,8,8"]) == 1
-    assert f"{path}: could not count at input shape 3x8x8" in capsys.readouterr().err
+    assert f"{path}: could not count parameters and FLOPs on an input of shape 1x3x8x8" in (
+        capsys.readouterr().err
+    )
+
+
+class LinearOnFive(nn.Module):
+    """Scripted, it fails inside the TorchScript interpreter on any input not ending in 5."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.linear = nn.Linear(5, 2)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.linear(x)
+
+
+def test_count_of_a_failing_torchscript_model_is_one_line_with_the_cause_and_the_hint(
+    tmp_path, capsys
+):
+    path = tmp_path / "scripted.pt"
+    torch.jit.save(torch.jit.script(LinearOnFive()), path)
+    assert cli.main(["count", str(path), "--input-shape", "3,4"]) == 1
+    captured = capsys.readouterr()
+    assert captured.err == (
+        f"pruneenergy count: {path}: could not count parameters and FLOPs on an input of shape "
+        "1x3x4 (RuntimeError: mat1 and mat2 shapes cannot be multiplied (3x4 and 5x2)). If the "
+        "model expects another input shape, set --input-shape.\n"
+    )
+    assert captured.out == ""
 
 
 def test_count_of_a_missing_path_is_a_usage_error(tiny_zoo, tmp_path, capsys):
@@ -279,11 +307,21 @@ def test_demo_builds_the_zoo_and_measures_it_with_the_plugin(tmp_path):
     assert completed.returncode == 0, completed.stdout + completed.stderr
     assert len(list((tmp_path / "demo" / "models").glob("*.pth"))) == 21
     assert "2 passed" in completed.stdout
+    assert "-k 'VGG11_CIFAR10_UNPRUNED or VGG11_CIFAR10_random_PD1_GPR-50_PRUNED'" in (
+        completed.stdout
+    )
     table = pd.read_csv(tmp_path / "demo" / "report" / "pruneenergy_results.csv")
     pruned = table[table["MODEL_NAME"] == "VGG11_CIFAR10_random_PD1_GPR-50_PRUNED.pth"]
     assert pruned["Baseline Model"].iloc[0] == "VGG11_CIFAR10_UNPRUNED.pth"
     # The seed's FLOPs: fvcore's count of one batch (here of one sample), pool included.
     assert pruned["FLOPs"].iloc[0] > pruned["MACs"].iloc[0]
+
+
+def test_demo_prints_its_pytest_command_so_that_it_can_be_copied_and_rerun():
+    from pytest_pruneenergy.demo import command_line
+
+    printed = command_line(["demo out/models", "-k", "VGG11 and bs1", "--prune-device=cpu"])
+    assert printed == "pytest 'demo out/models' -k 'VGG11 and bs1' --prune-device=cpu"
 
 
 def test_demo_refuses_an_unknown_device(tmp_path, capsys):

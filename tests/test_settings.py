@@ -267,3 +267,16 @@ def test_step_gate_and_markdown_options():
         SettingsError, match="--energy-step-fail: 'watts:5%' is not MEASURE:PERCENT"
     ):
         resolve(cli_step_fail=["watts:5%"])
+
+
+def test_a_toml_list_for_an_option_read_as_text_says_to_write_it_as_a_string():
+    with pytest.raises(SettingsError) as error:
+        resolve(ini_batch_sizes=[1, 8])
+    assert str(error.value) == (
+        "prune_batch_sizes (ini): [1, 8] is a TOML list, but this option is one string: write "
+        'prune_batch_sizes = "1,8"'
+    )
+
+
+def test_a_toml_list_for_an_option_of_lines_is_read_as_its_lines():
+    assert len(resolve(ini_model_dirs=["a", "b"]).model_dirs) == 2

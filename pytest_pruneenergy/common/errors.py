@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import re
 
+from .shapes import format_shape
+
 TORCHSCRIPT_PREAMBLE = "The following operation failed in the TorchScript interpreter."
 
 # Messages torch (and models written with it) give when a tensor has the wrong shape.
@@ -20,8 +22,10 @@ _SHAPE_ERROR = re.compile(
     r"|out of bounds for dimension|not enough values to unpack",
     re.IGNORECASE,
 )
-# What the plugin says when the input's shape may be the cause.
-SHAPE_HINT = "If the model expects another input shape, set --prune-input-shape."
+# The option that sets the input's shape, named when the shape may be the cause: the plugin's,
+# and `pruneenergy count`'s.
+PLUGIN_SHAPE_OPTION = "--prune-input-shape"
+COUNT_SHAPE_OPTION = "--input-shape"
 
 
 def first_line(error: BaseException) -> str:
@@ -47,6 +51,25 @@ def is_shape_error(error: BaseException) -> bool:
     return bool(_SHAPE_ERROR.search(error_summary(error)))
 
 
-def with_shape_hint(message: str, error: BaseException) -> str:
-    """``message``, followed by the --prune-input-shape hint where the error is a shape error."""
-    return f"{message} {SHAPE_HINT}" if is_shape_error(error) else message
+def with_shape_hint(
+    message: str, error: BaseException, shape_option: str = PLUGIN_SHAPE_OPTION
+) -> str:
+    """``message``, followed by a hint at ``shape_option`` where the error is a shape error."""
+    if not is_shape_error(error):
+        return message
+    return f"{message} If the model expects another input shape, set {shape_option}."
+
+
+def count_failure(
+    name: str,
+    input_shape: tuple[int, ...],
+    error: BaseException,
+    shape_option: str = PLUGIN_SHAPE_OPTION,
+) -> str:
+    """One line for a model that could not be counted on one sample of ``input_shape``: the
+    real cause (for TorchScript, the error inside the script) and, for a shape error, the hint."""
+    message = (
+        f"{name}: could not count parameters and FLOPs on an input of shape "
+        f"{format_shape((1, *input_shape))} ({error_summary(error)})."
+    )
+    return with_shape_hint(message, error, shape_option)

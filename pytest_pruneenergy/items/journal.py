@@ -91,10 +91,13 @@ def item_key(
 
 
 class JournalWriter:
-    """Appends one line per measured item to this process's journal file."""
+    """Appends one line per measured item to this process's journal file. ``shard``: the run's
+    ``--prune-shard`` (``2/3``), which ``pruneenergy merge`` reads to name shards it lacks; it
+    is no part of the key, since it does not change the numbers."""
 
-    def __init__(self, folder: Path, process_name: str) -> None:
+    def __init__(self, folder: Path, process_name: str, *, shard: str | None = None) -> None:
         self.path = folder / f"{process_name}{JOURNAL_SUFFIX}"
+        self.shard = shard
         self._handle: TextIO | None = None
 
     def append(self, key: JournalKey, measurement: Measurement) -> None:
@@ -105,6 +108,8 @@ class JournalWriter:
             "key": key.to_dict(),
             "measurement": measurement.to_dict(),
         }
+        if self.shard is not None:  # lines without it read as before, in older versions too
+            record["shard"] = self.shard
         handle.write(json.dumps(record, sort_keys=True) + "\n")
         handle.flush()
         os.fsync(handle.fileno())
@@ -140,6 +145,8 @@ class JournalContents:
     measurements: dict[JournalKey, Measurement] = field(default_factory=dict)
     unreadable_lines: int = 0
     files: int = 0
+    # The --prune-shard values the lines were written under (``1/2``); none for unsharded runs.
+    shards: set[str] = field(default_factory=set)
 
 
 def read_journal(folder: Path) -> JournalContents:
@@ -162,16 +169,24 @@ def read_journal(folder: Path) -> JournalContents:
             if entry is None:
                 contents.unreadable_lines += 1
             else:
-                contents.measurements[entry[0]] = entry[1]
+                key, measurement, shard = entry
+                contents.measurements[key] = measurement
+                if shard is not None:
+                    contents.shards.add(shard)
     return contents
 
 
-def _parse_line(line: str) -> tuple[JournalKey, Measurement] | None:
+def _parse_line(line: str) -> tuple[JournalKey, Measurement, str | None] | None:
     try:
         record = json.loads(line)
         if record.get("format") != FORMAT_NAME or record.get("format_version") != FORMAT_VERSION:
             return None
-        return JournalKey.from_dict(record["key"]), Measurement.from_dict(record["measurement"])
+        shard = record.get("shard")
+        return (
+            JournalKey.from_dict(record["key"]),
+            Measurement.from_dict(record["measurement"]),
+            shard if isinstance(shard, str) else None,
+        )
     except (ValueError, TypeError, KeyError, AttributeError):
         return None
 

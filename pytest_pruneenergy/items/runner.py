@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..common.errors import error_summary, first_line, with_shape_hint
+from ..common.errors import count_failure, error_summary, first_line, with_shape_hint
 from ..common.shapes import format_shape
 from ..models.counting import ModelCounts
 from ..models.loading import DEFAULT_INPUT_SHAPE, LoadedModel, ModelLoadError
@@ -145,11 +145,7 @@ def prepare_model(request: ModelRequest, load: Callable[[Path, str], Any]) -> Pr
     try:
         counts = count_model(module, shape)
     except Exception as error:
-        message = (
-            f"{path.stem}: could not count parameters and FLOPs on an input of shape "
-            f"{format_shape((1, *shape))} ({error_summary(error)})."
-        )
-        raise ItemProblem(with_shape_hint(message, error)) from error
+        raise ItemProblem(count_failure(path.stem, shape, error)) from error
     try:
         module = cast_module(module.to(device), request.dtype, request.channels_last)
     except Exception as error:

@@ -11,6 +11,10 @@ import zipfile
 from pathlib import Path
 
 _PEEK_BYTES = 512
+# A zip archive's local file header: its signature, and its fixed part (the name follows, its
+# length at bytes 26-27).
+_LOCAL_FILE_HEADER = b"PK\x03\x04"
+_LOCAL_HEADER_BYTES = 30
 
 # The plugin's own formats, as their payload's "format" names them: described models
 # (models/loading.py) and referenced models (models/referenced.py).
@@ -24,6 +28,8 @@ class FileKind(enum.Enum):
     TORCH_EXPORT = "torch.export archive"
     TORCH_SAVE = "torch.save archive"
     OTHER_ZIP = "zip archive"
+    DAMAGED_TORCH_SAVE = "damaged torch.save archive"
+    DAMAGED_ZIP = "damaged zip archive"
     PICKLE = "pickle"
     SAFETENSORS = "safetensors file"
     TEXT = "text file"
@@ -37,7 +43,7 @@ def file_kind(path: Path) -> FileKind:
     if not head:
         return FileKind.EMPTY
     if head.startswith(b"PK"):
-        return _zip_kind(path)
+        return _zip_kind(path, head)
     if head[:1] == b"\x80":  # a pickle's PROTO opcode: torch.save's legacy format, or pickle
         return FileKind.PICKLE
     if _is_safetensors(head):
@@ -47,12 +53,14 @@ def file_kind(path: Path) -> FileKind:
     return FileKind.UNKNOWN
 
 
-def _zip_kind(path: Path) -> FileKind:
+def _zip_kind(path: Path, head: bytes) -> FileKind:
     try:
         with zipfile.ZipFile(path) as archive:
             # Members sit in one top-level folder named after the archive: "model/code/...".
             members = [name.split("/", 1)[-1] for name in archive.namelist()]
-    except (zipfile.BadZipFile, OSError):
+    except zipfile.BadZipFile:
+        return _damaged_zip_kind(head)
+    except OSError:
         return FileKind.UNKNOWN
     if any(member.startswith("code/") for member in members):
         return FileKind.TORCHSCRIPT
@@ -61,6 +69,22 @@ def _zip_kind(path: Path) -> FileKind:
     if any(member.endswith("data.pkl") for member in members):
         return FileKind.TORCH_SAVE
     return FileKind.OTHER_ZIP
+
+
+def _damaged_zip_kind(head: bytes) -> FileKind:
+    """A file that begins as a zip archive (a local file header) but whose index, the central
+    directory at its end, cannot be found: a save or copy cut short. The first member's name,
+    in the header at the start, says who wrote it: torch.save writes ``<name>/data.pkl`` first
+    (torch.jit.save its tensors)."""
+    if not head.startswith(_LOCAL_FILE_HEADER):
+        return FileKind.UNKNOWN  # "PK" and then no zip at all
+    if len(head) < _LOCAL_HEADER_BYTES:
+        return FileKind.DAMAGED_ZIP
+    (name_bytes,) = struct.unpack("<H", head[26:28])
+    first_member = head[_LOCAL_HEADER_BYTES : _LOCAL_HEADER_BYTES + name_bytes]
+    if first_member.endswith(b"/data.pkl"):
+        return FileKind.DAMAGED_TORCH_SAVE
+    return FileKind.DAMAGED_ZIP
 
 
 def _is_safetensors(head: bytes) -> bool:

@@ -161,6 +161,17 @@ def unloadable_reason(path: Path, kind: FileKind) -> str:
         )
     if kind is FileKind.TEXT:
         return f"a text file, not a model (it begins {text_preview(path)!r})"
+    if kind is FileKind.DAMAGED_TORCH_SAVE:
+        return (
+            "a damaged torch.save archive: the file ends before the zip archive's index (cut "
+            "short while it was saved, copied or downloaded?); save it again"
+        )
+    if kind is FileKind.DAMAGED_ZIP:
+        return (
+            "a damaged zip archive (torch.save and torch.jit.save write zip archives): the file "
+            "ends before the archive's index (cut short while it was saved, copied or "
+            "downloaded?); save it again"
+        )
     if kind is FileKind.OTHER_ZIP:
         return (
             "a zip archive, but not one that torch.save, torch.jit.save or torch.export.save wrote"

@@ -29,6 +29,7 @@ from ..track.history import (
     step_findings,
     step_gate_failures,
 )
+from ..track.steps import MIN_POINTS
 from ..track.store import (
     RunRecord,
     RunStoreError,
@@ -255,17 +256,32 @@ def judge_steps(
         )
     series = history_series([*judged, record])
     findings = step_findings(series, fractions, current_run_id=record.run_id)
-    judged_series = sum(one.points[-1].run_id == record.run_id for one in series)
-    summary = (
-        f"steps: {len(findings)} found in {judged_series} series of this machine "
-        f"({len(judged)} stored runs and this one, commit order)"
-    )
+    run_counts = [len(one.points) for one in series if one.points[-1].run_id == record.run_id]
+    summary = step_summary(len(findings), run_counts, stored_runs=len(judged))
     lines.append(summary)
     lines += [
         f"  {describe_step(finding)}{' (this run is still on it)' if finding.failed else ''}"
         for finding in findings
     ]
     return StoreOutcome(lines, tuple(step_gate_failures(findings, fractions)), verdicts=(summary,))
+
+
+def step_summary(found: int, run_counts: Sequence[int], *, stored_runs: int) -> str:
+    """The step check's line: the steps found in the series this run is in (``run_counts``:
+    each one's number of runs), or no verdict where none has the runs a step needs."""
+    runs = f"{stored_runs} stored runs and this one, commit order"
+    judged = [count for count in run_counts if count >= MIN_POINTS]
+    if not judged:
+        longest = max(run_counts, default=1)
+        return (
+            f"steps: no verdict: {longest} run(s) of this machine ({runs}); a step needs at "
+            f"least {MIN_POINTS}"
+        )
+    summary = f"steps: {found} found in {len(judged)} series of this machine ({runs})"
+    too_short = len(run_counts) - len(judged)
+    if too_short:
+        summary += f"; {too_short} series with fewer than {MIN_POINTS} runs not judged"
+    return summary
 
 
 def compare_cells(

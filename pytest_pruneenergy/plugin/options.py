@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import pytest
@@ -50,13 +51,24 @@ def raw_options(config: pytest.Config) -> RawOptions:
         if option.flag:
             values[f"cli_{option.key}"] = config.getoption(option.dest)
         if option.ini:
-            ini_value = config.getini(option.ini)
+            ini_value = _getini(config, option.ini)
             for old_name in option.old_ini_names:  # read only where the current name is unset
                 if not ini_value:
-                    ini_value = config.getini(old_name)
+                    ini_value = _getini(config, old_name)
                     if ini_value:
                         old_names[option.key] = old_name
+            # A TOML list for a text option goes on as a list: the settings say how to write it.
             values[f"ini_{option.key}"] = (
-                ini_value if option.kind in (APPEND, LINES) else str(ini_value or "")
+                ini_value
+                if option.kind in (APPEND, LINES) or isinstance(ini_value, list)
+                else str(ini_value or "")
             )
     return RawOptions(**values, ini_old_names=old_names)
+
+
+def _getini(config: pytest.Config, name: str) -> Any:
+    """The ini value as the file holds it. pytest 9.2 warns that a TOML list for an option of
+    one string is deprecated; the settings turn it into an error that says what to write."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", pytest.PytestDeprecationWarning)
+        return config.getini(name)

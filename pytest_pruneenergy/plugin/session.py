@@ -138,7 +138,8 @@ class PruneEnergySession:
         self.resumable = JournalContents()
         if settings.report_dir is not None:
             folder = journal_dir(settings.report_dir)
-            self.journal = JournalWriter(folder, _process_name(config))
+            shard = None if settings.shard is None else str(settings.shard)
+            self.journal = JournalWriter(folder, _process_name(config), shard=shard)
             if settings.resume:
                 self.resumable = read_journal(folder)
 

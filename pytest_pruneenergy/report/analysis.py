@@ -191,13 +191,16 @@ def findings_by_question(
     max_joules: float | None = None,
     min_fps: float | None = None,
     higher_is_better: bool = True,
+    pareto: bool = True,
 ) -> list[tuple[str, list[str]]]:
     """(question, sentences) in report order, questions without sentences left out: energy
     per architecture, proportionality, breaks and the dip, the PDs, batch size (with the
     recommendation per model where ``max_joules`` or ``min_fps`` is given), and the Pareto front
     per batch size where there is a metric: from ``metadata``, or else from metric columns the
-    table carries (the seed's ``YOUR_METRIC``). ``metric`` may be left out when there is one."""
-    if metadata is None and metric is not None and metadata_in_table(table) is None:
+    table carries (the seed's ``YOUR_METRIC``). ``metric`` may be left out when there is one.
+    ``pareto=False`` leaves the Pareto front out (its metric could not be chosen: the caller
+    says why)."""
+    if pareto and metadata is None and metric is not None and metadata_in_table(table) is None:
         raise ValueError(f"metric {metric!r} given without metadata to read it from")
     table = analysis_rows(table)  # once, for every finding below
     batch = batch_sentences(table)
@@ -213,7 +216,10 @@ def findings_by_question(
         (BREAKS_QUESTION, dip_sentences(table) + breaking_sentences(table)),
         (PD_QUESTION, ranking_sentences(table)),
         (BATCH_QUESTION, batch),
-        (PARETO_QUESTION, _pareto_sentences(table, metadata, metric, higher_is_better)),
+        (
+            PARETO_QUESTION,
+            _pareto_sentences(table, metadata, metric, higher_is_better) if pareto else [],
+        ),
     ]
     return [(question, sentences) for question, sentences in sections if sentences]
 

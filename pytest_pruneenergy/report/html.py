@@ -24,7 +24,7 @@ import pandas as pd
 
 from ..common.files import write_atomically
 from . import schema as col
-from .metadata import metadata_note
+from .metadata import metadata_note, pareto_metric_problem
 from .schema import estimate_mask, measured_rows, meter_label, normalize_results
 
 HTML_NAME = "report.html"
@@ -138,6 +138,8 @@ class ReportFindings:
     summary: tuple[str, ...] = ()
     sections: tuple[tuple[str, tuple[str, ...]], ...] = ()
     note: str | None = None
+    # Why the Pareto findings were left out (the metadata cannot be read, or no metric chosen).
+    pareto_problem: str | None = None
 
     @property
     def sentences(self) -> list[str]:
@@ -152,9 +154,12 @@ def findings_or_reason(
     metric: str | None = None,
     max_joules: float | None = None,
     min_fps: float | None = None,
+    metric_option: str = "--energy-metric",
 ) -> ReportFindings:
     """The analysis' summary and findings in words, or why there are none: the report renders
     either way. With metadata, the note counts the rows of either side that found no partner.
+    Metadata that cannot be read, or a metric that cannot be chosen (``metric_option`` names
+    the option that chooses it), costs the Pareto findings only, and the note says why.
 
     ``analysis`` is imported here, not at the top, so that a broken or missing analysis module
     costs the findings section only, never the figures or the table.
@@ -166,9 +171,16 @@ def findings_or_reason(
             note=f"Findings unavailable: the analysis module could not be imported ({error})."
         )
     try:
-        metadata = None if metadata_path is None else analysis.read_metadata(metadata_path)
+        metadata, pareto_problem = _metadata_for_pareto(
+            analysis.read_metadata, table, metadata_path, metric, metric_option
+        )
         sections = analysis.findings_by_question(
-            table, metadata, metric=metric, max_joules=max_joules, min_fps=min_fps
+            table,
+            metadata,
+            metric=metric,
+            max_joules=max_joules,
+            min_fps=min_fps,
+            pareto=pareto_problem is None,
         )
         summary = analysis.summary(table)
         note = None if metadata is None else metadata_note(table, metadata)
@@ -179,6 +191,8 @@ def findings_or_reason(
     from .summary import model_notes
 
     notes = tuple(" ".join(line.split()) for line in _joined(model_notes(table)))
+    if pareto_problem is not None:
+        note = " ".join(filter(None, [f"No Pareto findings: {pareto_problem}.", note]))
     return ReportFindings(
         notes + tuple(str(sentence) for sentence in summary),
         tuple(
@@ -186,7 +200,30 @@ def findings_or_reason(
             for question, sentences in sections
         ),
         note,
+        pareto_problem,
     )
+
+
+def _metadata_for_pareto(
+    read_metadata: Any,
+    table: pd.DataFrame,
+    metadata_path: str | os.PathLike[str] | None,
+    metric: str | None,
+    metric_option: str,
+) -> tuple[pd.DataFrame | None, str | None]:
+    """The metadata (None without a file, or where it cannot be read) and why the Pareto
+    findings cannot be drawn from it, if they cannot."""
+    if metadata_path is None:
+        metadata = None
+    else:
+        try:
+            metadata = read_metadata(metadata_path)
+        except ValueError as error:  # read_metadata's errors name the file and what is wrong
+            return None, str(error)
+    problem = pareto_metric_problem(
+        table, metadata, metric, option=metric_option, metadata_source=str(metadata_path)
+    )
+    return metadata, problem
 
 
 def _joined(lines: list[str]) -> list[str]:

@@ -84,7 +84,7 @@ def _key_rows(
 
     def urgency(row: pd.Series) -> int:
         gate = str(row[col.GATE]) if pd.notna(row[col.GATE]) else ""
-        compared = compare_cells.get(_key(row), "")
+        compared = _compared(row, compare_cells)
         if (gate and gate != "pass") or compared.startswith("regressed"):
             return 0
         return 1 if compared.startswith("improved") else 2
@@ -107,19 +107,21 @@ def _row(row: pd.Series, compare_cells: Mapping[tuple[str, int, str | None], str
         _number(row[col.ENERGY_REDUCTION], ".1f"),
         _number(row[col.CR_FLOPS], ".1f"),
         _text(gate),
-        _text(compare_cells.get(_key(row), "")),
+        _text(_compared(row, compare_cells)),
     ]
     return "| " + " | ".join(cells) + " |"
 
 
-def _key(row: pd.Series) -> tuple[str, int, str | None]:
-    # The CSV names a model by its file; the store, and so the comparison, by its stem.
+def _compared(row: pd.Series, compare_cells: Mapping[tuple[str, int, str | None], str]) -> str:
+    """The row's verdict against the base run. The CSV names a model by its file, the store by
+    its stem; and the CSV's ``Dtype`` is the weights' format, which the store keys items on only
+    where the run had ``--prune-dtypes`` (else it keys them on None)."""
+    stem = col.model_stem(str(row[col.MODEL_NAME]))
+    size = int(row[col.BATCH_SIZE])
     dtype = row.get(col.DTYPE)
-    return (
-        col.model_stem(str(row[col.MODEL_NAME])),
-        int(row[col.BATCH_SIZE]),
-        dtype if isinstance(dtype, str) and dtype else None,
-    )
+    if isinstance(dtype, str) and dtype and (stem, size, dtype) in compare_cells:
+        return compare_cells[(stem, size, dtype)]
+    return compare_cells.get((stem, size, None), "")
 
 
 def _number(value: Any, spec: str) -> str:

@@ -4,15 +4,17 @@ The measurements come from each folder's journal (items/journal.py): every finis
 of a shard that was cut short. Failed items come from the folder's results CSV, where it has
 one. Rounds are combined as a run of one machine combines them (items/rounds.py).
 
-Two refusals, each naming what it refuses: an item measured in two folders (two shards that
-overlap, or one folder given twice), and a reduction that would set a model against a baseline
-measured on another GPU model: two GPU models differ by far more than pruning's effect on some
-models, and shards keep families whole, so such a pair means the folders are not one run's.
+Three refusals, each naming what it refuses: an item measured in two folders (two shards that
+overlap, or one folder given twice), shards of two different splits (``1/2`` beside ``2/3``),
+and a reduction that would set a model against a baseline measured on another GPU model: two GPU
+models differ by far more than pruning's effect on some models, and shards keep families whole,
+so such a pair means the folders are not one run's. Shards of the split that no folder holds
+are named (``missing_shards``): their families are absent from the merged report.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -21,6 +23,7 @@ import pandas as pd
 from ..items.journal import journal_dir, read_journal
 from ..items.measurement import ItemFailure, Measurement, baselines_of_measurements
 from ..items.rounds import combine_rounds
+from ..settings import SettingsError, Shard, parse_shard
 from . import schema as col
 from .schema import CSV_NAME
 from .table import model_stem
@@ -38,6 +41,13 @@ class MergedRun:
     unreadable_lines: int = 0
     # The settings the shards measured with, as their journals recorded them.
     settings: dict[str, object] = field(default_factory=dict)
+    # The --prune-shard values the folders' journals were written under (``1/2``).
+    shards: set[str] = field(default_factory=set)
+
+    @property
+    def missing_shards(self) -> list[str]:
+        """The shards of the folders' split that none of them holds, e.g. ``["2/2"]``."""
+        return missing_shards(self.shards)
 
 
 def merge_folders(folders: Sequence[Path]) -> MergedRun:
@@ -50,6 +60,7 @@ def merge_folders(folders: Sequence[Path]) -> MergedRun:
         if contents.files == 0:
             raise MergeError(f"{folder}: no journal ({journal_dir(folder)}): not a report folder")
         merged.unreadable_lines += contents.unreadable_lines
+        merged.shards |= contents.shards
         for key in contents.measurements:
             merged.settings = dict(key.settings)
         for measurement in _latest_per_item(list(contents.measurements.values())):
@@ -62,9 +73,44 @@ def merge_folders(folders: Sequence[Path]) -> MergedRun:
             seen[key] = folder
             merged.measurements.append(measurement)
         merged.failures += _failures_of(folder / CSV_NAME, measured=set(seen))
+    refuse_mixed_splits(merged.shards)
     merged.measurements = combine_rounds(merged.measurements)
     refuse_mixed_gpus(merged.measurements)
     return merged
+
+
+def refuse_mixed_splits(shards: Iterable[str]) -> None:
+    """MergeError where the folders are shards of different splits (``1/2`` and ``2/3``): each
+    split deals the families its own way, so together they would miss some and repeat others."""
+    counts = {shard.count for shard in _parsed(shards)}
+    if len(counts) > 1:
+        named = ", ".join(str(shard) for shard in _parsed(shards))
+        raise MergeError(
+            f"the folders are shards of different splits ({named}): merge the shards of one "
+            "--prune-shard=I/N split"
+        )
+
+
+def missing_shards(shards: Iterable[str]) -> list[str]:
+    """The shards of the split that ``shards`` (``1/3``, ``3/3``) do not name: ``["2/3"]``."""
+    parsed = _parsed(shards)
+    if not parsed:
+        return []
+    count = parsed[0].count  # one split: merge_folders refuses several
+    present = {shard.index for shard in parsed}
+    return [str(Shard(index, count)) for index in range(1, count + 1) if index not in present]
+
+
+def _parsed(shards: Iterable[str]) -> list[Shard]:
+    """The shards as written in journals, in order; an unreadable value (another writer's)
+    tells nothing and is left out."""
+    parsed = set()
+    for text in shards:
+        try:
+            parsed.add(parse_shard("--prune-shard", text))
+        except SettingsError:
+            continue
+    return sorted(parsed, key=lambda shard: (shard.count, shard.index))
 
 
 def refuse_mixed_gpus(measurements: Sequence[Measurement]) -> None:

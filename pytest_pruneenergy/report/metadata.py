@@ -69,6 +69,48 @@ def metric_names(metadata: pd.DataFrame) -> list[str]:
     return [str(column) for column in metadata.columns if column != col.MODEL_NAME]
 
 
+def pareto_metric_problem(
+    table: pd.DataFrame,
+    metadata: pd.DataFrame | None,
+    metric: str | None,
+    *,
+    option: str,
+    metadata_source: str,
+) -> str | None:
+    """Why no metric can be weighed against energy, in words a user can act on (``option``: the
+    option that names the metric); None where ``metric`` is one of the metric columns, or,
+    unnamed, the only one, or there are none to weigh. The columns come from ``metadata`` (read
+    from ``metadata_source``), else from the metric columns ``table`` carries."""
+    source = metadata if metadata is not None else metadata_in_table(table)
+    if source is None:
+        if metric is None:
+            return None
+        return (
+            f"{option} {metric}: there is no metadata file and the results have no metric "
+            "column to read it from"
+        )
+    metrics = metric_names(source)
+    where, have = (metadata_source, "has") if metadata is not None else ("the results", "have")
+    if not metrics:
+        return f"{where} {have} no metric column besides {col.MODEL_NAME}: add one per metric"
+    if metric in metrics or (metric is None and len(metrics) == 1):
+        return None
+    if metric is None:
+        return (
+            f"{where} {have} {len(metrics)} metric columns ({', '.join(metrics)}) and no metric "
+            f"was named: choose one with {option}, e.g. {option} {metrics[0]}"
+        )
+    return (
+        f"{where} {have} no metric column {metric!r}: choose one of its metric columns, "
+        f"{_one_of(metrics)}, with {option}"
+    )
+
+
+def _one_of(names: list[str]) -> str:
+    """``a``, ``a or b``, ``a, b or c``."""
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} or {names[-1]}"
+
+
 def metric_by_stem(metadata: pd.DataFrame, metric: str) -> pd.Series:
     """The metric as numbers, indexed by model stem. ValueError for a metric the metadata does
     not have, or models named twice."""

@@ -13,11 +13,15 @@ from typing import Any
 
 import pandas as pd
 
+from ..items.numerics import DTYPE_TAGS
 from . import schema as col
 from .labels import shorten_end, shorten_middle, shorten_names
 from .schema import estimate_mask, is_false, is_true, measured_rows, model_stem
 
 SUMMARY_MODEL_WIDTH = 40
+# Under --prune-dtypes, each row's numeric format as item ids tag it (``bf16``), in a column
+# whose width the model column gives up, so that rows keep within SUMMARY_WIDTH.
+DTYPE_COLUMN_WIDTH = 6
 SUMMARY_WIDTH = 120
 # Marks an estimated meter in the summary table and begins the warning that explains it.
 ESTIMATE_MARK = "!!"
@@ -25,16 +29,19 @@ ESTIMATE_MARK = "!!"
 CI_TARGET_MISSED_MARK = "~"
 
 
-def summary_lines(table: pd.DataFrame) -> list[str]:
-    """A terminal summary: a fixed-width row per measured item, then estimates and failures."""
+def summary_lines(table: pd.DataFrame, *, with_dtypes: bool = False) -> list[str]:
+    """A terminal summary: a fixed-width row per measured item, then estimates and failures.
+    ``with_dtypes``: the run measured numeric formats (--prune-dtypes), so rows of one model
+    and batch size differ by their format, which gets a column."""
     # Missing columns (a seed-tool CSV, say) read as empty rather than fail the summary.
     complete = table.reindex(columns=list(col.COLUMNS))
     measured = measured_rows(complete)
-    lines = [_summary_header(), "-" * len(_summary_header())]
+    header = _summary_header(with_dtypes)
+    lines = [header, "-" * len(header)]
     labels = shorten_names(
-        measured[col.MODEL_NAME].astype(str).map(model_stem), SUMMARY_MODEL_WIDTH
+        measured[col.MODEL_NAME].astype(str).map(model_stem), _model_width(with_dtypes)
     )
-    lines.extend(_summary_row(row, labels) for _, row in measured.iterrows())
+    lines.extend(_summary_row(row, labels, with_dtypes) for _, row in measured.iterrows())
     if measured.empty:
         lines.append("(no item was measured)")
     if measured[col.CI_TARGET_MET].map(is_false).any():
@@ -54,14 +61,25 @@ def summary_lines(table: pd.DataFrame) -> list[str]:
     return lines
 
 
-def _summary_header() -> str:
+def _model_width(with_dtypes: bool) -> int:
+    return SUMMARY_MODEL_WIDTH - DTYPE_COLUMN_WIDTH if with_dtypes else SUMMARY_MODEL_WIDTH
+
+
+def _summary_header(with_dtypes: bool) -> str:
+    dtype = f" {'dtype':<{DTYPE_COLUMN_WIDTH - 1}}" if with_dtypes else ""
     return (
-        f"{'model':<{SUMMARY_MODEL_WIDTH}} {'bs':>4}  {'J/sample ± CI95':>21}   {'FPS':>9}  "
-        f"{'E red %':>7}  {'FLOPs CR %':>10}  meter"
+        f"{'model':<{_model_width(with_dtypes)}} {'bs':>4}{dtype}  {'J/sample ± CI95':>21}   "
+        f"{'FPS':>9}  {'E red %':>7}  {'FLOPs CR %':>10}  meter"
     )
 
 
-def _summary_row(row: pd.Series, labels: dict[str, str]) -> str:
+def _dtype_cell(row: pd.Series) -> str:
+    dtype = row[col.DTYPE]
+    name = "-" if pd.isna(dtype) or not str(dtype) else str(dtype)
+    return f" {DTYPE_TAGS.get(name, name):<{DTYPE_COLUMN_WIDTH - 1}}"
+
+
+def _summary_row(row: pd.Series, labels: dict[str, str], with_dtypes: bool) -> str:
     model = labels[_stem(row)]
     energy = _number(row[col.JOULES_PER_SAMPLE], "#.4g")
     ci95 = _number(row[col.JOULES_PER_SAMPLE_CI95], ".2g")
@@ -71,8 +89,9 @@ def _summary_row(row: pd.Series, labels: dict[str, str]) -> str:
     meter = "-" if pd.isna(row[col.METER]) else str(row[col.METER])
     if is_true(row[col.METER_IS_ESTIMATE]):
         meter += f" {ESTIMATE_MARK}"
+    dtype = _dtype_cell(row) if with_dtypes else ""
     return (
-        f"{model:<{SUMMARY_MODEL_WIDTH}} {_number(row[col.BATCH_SIZE], 'd'):>4}  "
+        f"{model:<{_model_width(with_dtypes)}} {_number(row[col.BATCH_SIZE], 'd'):>4}{dtype}  "
         f"{energy:>21}{missed}  "
         f"{_number(row[col.FPS], '.1f'):>9}  {_number(row[col.ENERGY_REDUCTION], '.1f'):>7}  "
         f"{_number(row[col.CR_FLOPS], '.1f'):>10}  {meter}"

@@ -25,6 +25,8 @@ class Advice:
     min_fps: float | None = None
     metadata_path: Path | None = None
     metric: str | None = None
+    # The option that names the metric, for messages: the plugin's, or pruneenergy report's.
+    metric_option: str = "--energy-metric"
 
 
 def advice_lines(table: Any, advice: Advice) -> list[str]:
@@ -53,6 +55,7 @@ def advised_findings(table: Any, advice: Advice) -> Any:
         metric=advice.metric,
         max_joules=advice.max_joules,
         min_fps=advice.min_fps,
+        metric_option=advice.metric_option,
     )
 
 
@@ -106,7 +109,13 @@ def write_report(
     from .table import build_run_table, build_table
 
     table, metadata_lines = with_metadata(build_table(measurements, failures, gates), advice)
-    lines = summary_lines(table) + advice_lines(table, advice) + metadata_lines + list(notes)
+    with_dtypes = any(item.dtype is not None for item in [*measurements, *failures])
+    lines = [
+        *summary_lines(table, with_dtypes=with_dtypes),
+        *advice_lines(table, advice),
+        *metadata_lines,
+        *notes,
+    ]
     if report_dir is None:
         return ReportOutcome(
             [*lines, "(add --energy-report to write the CSV and figures)"], [], table
@@ -134,11 +143,13 @@ def write_report(
         failed(f"figures could not be drawn: {type(error).__name__}: {error}")
     else:
         lines.append(f"figures: {len(figures)} PNG in {report_dir}")
-    html_line, html_written = _write_html(table, report_dir, figures, advice)
+    html_line, html_written, pareto_problem = _write_html(table, report_dir, figures, advice)
     if html_written:
         lines.append(html_line)
     else:
         failed(html_line)
+    if pareto_problem is not None:
+        lines.append(f"WARNING: no Pareto findings in report.html: {pareto_problem}")
     if hook is not None:
         try:
             hook.pytest_pruneenergy_report(table=table, report_dir=report_dir)
@@ -149,16 +160,15 @@ def write_report(
 
 def _write_html(
     table: Any, report_dir: Path, figures: list[Path], advice: Advice
-) -> tuple[str, bool]:
-    """Write report.html beside the CSV; return the terminal line that says how it went, and
-    whether it was written. Written after the figures (it embeds them); any failure here costs
-    this page only."""
+) -> tuple[str, bool, str | None]:
+    """Write report.html beside the CSV; return the terminal line that says how it went,
+    whether it was written, and why its Pareto findings were left out, if they were. Written
+    after the figures (it embeds them); any failure here costs this page only."""
     try:
         from .html import write_html_report
 
-        path = write_html_report(
-            table, report_dir, figures=figures, findings=advised_findings(table, advice)
-        )
+        findings = advised_findings(table, advice)
+        path = write_html_report(table, report_dir, figures=figures, findings=findings)
     except Exception as error:  # the CSV and figures are written; say what went wrong
-        return f"HTML report could not be written: {type(error).__name__}: {error}", False
-    return f"HTML report: {path}", True
+        return f"HTML report could not be written: {type(error).__name__}: {error}", False, None
+    return f"HTML report: {path}", True, findings.pareto_problem

@@ -111,10 +111,23 @@ def test_corrupt_bytes_are_not_mistaken_for_a_pickle(tmp_path):
     assert "--prune-allow-pickle" not in str(error.value)
 
 
-def test_a_truncated_torch_file_is_a_clear_error(tmp_path):
+def test_a_torch_save_file_cut_in_half_is_called_a_damaged_torch_save_archive(tmp_path):
+    path = tmp_path / "m.pth"
+    torch.save({"weight": torch.zeros(4096)}, path)
+    whole = path.read_bytes()
+    path.write_bytes(whole[: len(whole) // 2])
+    with pytest.raises(ModelLoadError) as error:
+        load_model_file(path, allow_pickle=False)
+    message = str(error.value)
+    assert "m.pth: a damaged torch.save archive: the file ends before the zip archive's" in message
+    assert "save it again" in message
+    assert "not a model file" not in message
+
+
+def test_a_zip_cut_short_before_its_first_name_is_a_damaged_zip_archive(tmp_path):
     path = write_tiny_model(tmp_path / "m.pth", with_weights=True)
-    path.write_bytes(path.read_bytes()[:200])
-    with pytest.raises(ModelLoadError, match=r"m\.pth: not a model file: .* cut short\?"):
+    path.write_bytes(path.read_bytes()[:20])
+    with pytest.raises(ModelLoadError, match=r"m\.pth: a damaged zip archive \(torch\.save"):
         load_model_file(path, allow_pickle=False)
 
 

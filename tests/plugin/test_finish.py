@@ -59,12 +59,38 @@ def test_other_machines_and_interrupted_runs_are_not_this_runs_history(tmp_path)
         current(1.1, machine=other), load_runs(tmp_path).runs, {"joules": 0.05}, None
     )
     assert outcome.lines == [
-        "steps: 0 found in 1 series of this machine (0 stored runs and this one, commit order)"
+        "steps: no verdict: 1 run(s) of this machine (0 stored runs and this one, commit "
+        "order); a step needs at least 5"
     ]
     interrupted = [
         RunRecord(**{**vars(run), "interrupted": True}) for run in load_runs(tmp_path).runs
     ]
     assert judge_steps(current(1.1), interrupted, {"joules": 0.05}, None).gate_failures == ()
+
+
+def test_too_few_runs_for_a_step_are_no_verdict_rather_than_none_found(tmp_path):
+    stored_history(tmp_path, [1.0, 1.0, 1.1])
+    outcome = judge_steps(current(1.1), load_runs(tmp_path).runs, {"joules": 0.05}, None)
+    assert outcome.lines == [
+        "steps: no verdict: 4 run(s) of this machine (3 stored runs and this one, commit "
+        "order); a step needs at least 5"
+    ]
+    assert outcome.verdicts == (outcome.lines[0],)
+    assert outcome.gate_failures == ()
+
+
+def test_series_too_short_to_judge_are_counted_apart_from_those_judged(tmp_path):
+    stored_history(tmp_path, [1.0] * 6)
+    with_a_new_model = record(
+        run_id="20240102T000000.000000Z-current0",
+        items=[item(joules=1.0), item(model="AlexNet_TINY_UNPRUNED")],
+        git={"commit": "f" * 40, "dirty": True, "branch": None},
+    )
+    outcome = judge_steps(with_a_new_model, load_runs(tmp_path).runs, {"joules": 0.05}, None)
+    assert outcome.lines == [
+        "steps: 0 found in 1 series of this machine (6 stored runs and this one, commit "
+        "order); 1 series with fewer than 5 runs not judged"
+    ]
 
 
 def test_the_compare_column_says_the_verdict_and_the_energy_change():

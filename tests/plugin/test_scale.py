@@ -64,6 +64,17 @@ def test_merge_joins_the_shards_into_one_report_with_its_reductions(shards) -> N
     assert (folder / "all" / "report.html").is_file()
 
 
+def test_merging_the_first_of_two_shards_alone_names_the_second(shards, tmp_path, capsys) -> None:
+    from pytest_pruneenergy import cli
+
+    folder, _, _ = shards
+    arguments = ["merge", str(folder / "shard1"), "--out", str(tmp_path / "half")]
+    assert cli.main(arguments) == cli.EXIT_FAILED
+    assert "INCOMPLETE: shard 2/2 is missing (the folders hold shard 1/2)" in (
+        capsys.readouterr().err
+    )
+
+
 def test_merging_one_shard_twice_is_refused(shards) -> None:
     folder, _, _ = shards
     again = run_cli(folder, "merge", "shard1", "shard1", "--out", "x")

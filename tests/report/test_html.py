@@ -251,6 +251,43 @@ def test_failing_analysis_is_a_note_not_an_error(monkeypatch: pytest.MonkeyPatch
     )
 
 
+def write_two_metrics(path: Path) -> Path:
+    path.write_text(
+        "MODEL_NAME,top1,top5\n"
+        "AlexNet_CIFAR10_UNPRUNED,0.7,0.9\n"
+        "AlexNet_CIFAR10_random_PD1_GPR-50_PRUNED,0.6,0.8\n"
+        "AlexNet_CIFAR10_random_PD2_GPR-50_PRUNED,0.65,0.85\n",
+        encoding="utf-8",
+    )
+    return path
+
+
+def test_two_metrics_and_none_named_cost_the_pareto_findings_only(tmp_path: Path) -> None:
+    from pytest_pruneenergy.report.analysis import PARETO_QUESTION
+
+    path = write_two_metrics(tmp_path / "acc.csv")
+    without_metadata = findings_or_reason(our_table())
+    found = findings_or_reason(our_table(), metadata_path=path)
+    assert found.sections and found.sections == without_metadata.sections
+    assert found.summary == without_metadata.summary
+    assert found.pareto_problem == (
+        f"{path} has 2 metric columns (top1, top5) and no metric was named: choose one with "
+        "--energy-metric, e.g. --energy-metric top1"
+    )
+    assert found.note == f"No Pareto findings: {found.pareto_problem}."
+    chosen = findings_or_reason(our_table(), metadata_path=path, metric="top5")
+    assert chosen.sections[-1][0] == PARETO_QUESTION and chosen.pareto_problem is None
+
+
+def test_an_unreadable_metadata_file_costs_the_pareto_findings_only(tmp_path: Path) -> None:
+    path = tmp_path / "acc.csv"
+    path.write_text("model,top1\nA,0.5\n", encoding="utf-8")
+    found = findings_or_reason(our_table(), metadata_path=path)
+    assert found.sections and found.sections == findings_or_reason(our_table()).sections
+    assert found.pareto_problem is not None
+    assert found.pareto_problem.startswith(f"{path}: no MODEL_NAME column")
+
+
 def test_the_summary_comes_first_and_the_findings_under_their_questions() -> None:
     findings = ReportFindings(
         ("Pruning costs energy at low compression.",),
@@ -349,6 +386,43 @@ def test_report_command_on_a_foreign_csv_is_a_usage_error(
     assert "neither a pruneenergy nor a PruneEnergyAnalyzer" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize(
+    ("metric", "message"),
+    [
+        (
+            [],
+            "has 2 metric columns (top1, top5) and no metric was named: choose one with "
+            "--metric, e.g. --metric top1",
+        ),
+        (
+            ["--metric", "top3"],
+            "has no metric column 'top3': choose one of its metric columns, top1 or top5, with "
+            "--metric",
+        ),
+    ],
+)
+def test_report_command_without_a_metric_it_can_use_is_a_usage_error_naming_the_columns(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], metric: list[str], message: str
+) -> None:
+    seed_table().to_csv(tmp_path / "seed.csv", index=False)
+    path = write_two_metrics(tmp_path / "acc.csv")
+    arguments = ["report", str(tmp_path / "seed.csv"), "--metadata", str(path), *metric]
+    assert cli.main(arguments) == cli.EXIT_USAGE
+    assert capsys.readouterr().err == f"pruneenergy report: error: {path} {message}\n"
+    assert not (tmp_path / HTML_NAME).exists()
+
+
+def test_report_command_on_an_unreadable_metadata_file_is_a_usage_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    seed_table().to_csv(tmp_path / "seed.csv", index=False)
+    (tmp_path / "acc.csv").write_text("model,top1\nA,0.5\n", encoding="utf-8")
+    arguments = ["report", str(tmp_path / "seed.csv"), "--metadata", str(tmp_path / "acc.csv")]
+    assert cli.main(arguments) == cli.EXIT_USAGE
+    assert f"{tmp_path / 'acc.csv'}: no MODEL_NAME column" in capsys.readouterr().err
+    assert not (tmp_path / HTML_NAME).exists()
+
+
 def test_report_command_on_a_missing_metadata_file_is_a_usage_error(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -397,6 +471,18 @@ def test_plugin_report_puts_the_metadata_metric_into_the_csv(tmp_path: Path) -> 
     # /m.pt is not the model's file by name: the row keeps the item's own name.
     assert written["MODEL_NAME"].tolist() == ["AlexNet_TINY_UNPRUNED"]
     assert not any(line.startswith("metadata not added") for line in outcome.lines)
+
+
+def test_plugin_report_warns_that_the_pareto_findings_need_a_metric_named(tmp_path: Path) -> None:
+    path = write_two_metrics(tmp_path / "meta.csv")
+    advice = reporting.Advice(metadata_path=path)
+    outcome = reporting.write_report([], only_a_failure(), tmp_path, advice=advice)
+    assert (
+        f"WARNING: no Pareto findings in report.html: {path} has 2 metric columns (top1, top5) "
+        "and no metric was named: choose one with --energy-metric, e.g. --energy-metric top1"
+    ) in outcome.lines
+    assert outcome.not_written == []
+    assert "No Pareto findings:" in (tmp_path / HTML_NAME).read_text(encoding="utf-8")
 
 
 def test_plugin_report_survives_a_failing_html_writer(

@@ -76,3 +76,14 @@ def test_the_compare_column_matches_each_row_in_its_own_numeric_format():
     rows = table_rows(markdown_summary(table, compare_cells=cells))
     assert rows[0].startswith(f"| `{PD1}` | 8 |") and rows[0].endswith("| regressed +12.0% |")
     assert not any("improved" in row for row in rows)
+
+
+def test_a_run_without_numeric_formats_fills_the_compare_column_and_puts_regressions_first():
+    # The CSV's Dtype is the weights' format (float32) even where no --prune-dtypes was given;
+    # the comparison then keys its items without one.
+    table = our_table()
+    table["Dtype"] = "float32"
+    cells = {(PD1, 8, None): "regressed +12.0%", (PD2, 8, None): "regressed +9.0%"}
+    rows = table_rows(markdown_summary(table, compare_cells=cells))
+    assert rows[0].startswith(f"| `{PD1}` | 8 |") and rows[0].endswith("| regressed +12.0% |")
+    assert rows[1].startswith(f"| `{PD2}` | 8 |") and rows[1].endswith("| regressed +9.0% |")

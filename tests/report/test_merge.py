@@ -18,11 +18,17 @@ H200 = GpuFacts("NVIDIA H200", "580.159", 700.0)
 A100 = GpuFacts("NVIDIA A100", "570.86", 400.0)
 
 
-def shard(folder: Path, *measurements: Measurement, failed_csv: str | None = None) -> Path:
-    """A report folder as a shard leaves it: its journal, and its CSV where it wrote one."""
+def shard(
+    folder: Path,
+    *measurements: Measurement,
+    failed_csv: str | None = None,
+    shard_id: str | None = None,
+) -> Path:
+    """A report folder as a shard leaves it: its journal (``shard_id``: the --prune-shard it
+    ran with), and its CSV where it wrote one."""
     models = folder / "models"
     models.mkdir(parents=True, exist_ok=True)
-    writer = JournalWriter(journal_dir(folder), "main")
+    writer = JournalWriter(journal_dir(folder), "main", shard=shard_id)
     for index, measurement in enumerate(measurements):
         path = models / f"{measurement.model}-{index}.pth"
         path.write_bytes(b"x")
@@ -86,3 +92,41 @@ def test_a_folder_without_a_journal_is_refused(tmp_path: Path) -> None:
     (tmp_path / "empty").mkdir()
     with pytest.raises(MergeError, match="no journal"):
         merge_folders([tmp_path / "empty"])
+
+
+def test_the_shards_a_merge_lacks_are_named(tmp_path: Path) -> None:
+    first = shard(tmp_path / "a", on(H200, "AlexNet_TINY_UNPRUNED"), shard_id="1/3")
+    third = shard(tmp_path / "c", on(H200, "VGG11_TINY_UNPRUNED"), shard_id="3/3")
+    merged = merge_folders([first, third])
+    assert merged.shards == {"1/3", "3/3"}
+    assert merged.missing_shards == ["2/3"]
+    assert merge_folders([first]).missing_shards == ["2/3", "3/3"]
+
+
+def test_folders_without_shards_lack_none(tmp_path: Path) -> None:
+    whole = shard(tmp_path / "a", on(H200, "AlexNet_TINY_UNPRUNED"))
+    assert merge_folders([whole]).missing_shards == []
+
+
+def test_shards_of_two_splits_are_refused(tmp_path: Path) -> None:
+    halves = shard(tmp_path / "a", on(H200, "AlexNet_TINY_UNPRUNED"), shard_id="1/2")
+    thirds = shard(tmp_path / "b", on(H200, "VGG11_TINY_UNPRUNED"), shard_id="2/3")
+    with pytest.raises(MergeError, match=r"shards of different splits \(1/2, 2/3\)"):
+        merge_folders([halves, thirds])
+
+
+def test_merge_of_one_shard_of_two_fails_naming_the_missing_shard(tmp_path, capsys) -> None:
+    from pytest_pruneenergy import cli
+    from pytest_pruneenergy.track.store import load_runs
+
+    first = shard(tmp_path / "a", on(H200, "AlexNet_TINY_UNPRUNED"), shard_id="1/2")
+    arguments = ["merge", str(first), "--out", str(tmp_path / "all")]
+    assert cli.main([*arguments, "--save", "--store", str(tmp_path / "runs")]) == cli.EXIT_FAILED
+    assert (
+        "pruneenergy merge: INCOMPLETE: shard 2/2 is missing (the folders hold shard 1/2): the "
+        "report lacks its model families; merge every shard's folder"
+    ) in capsys.readouterr().err
+    assert (tmp_path / "all" / "pruneenergy_results.csv").is_file()
+    # Stored as a run cut short is: never the baseline --energy-compare picks by itself.
+    [stored] = load_runs(tmp_path / "runs").runs
+    assert stored.interrupted

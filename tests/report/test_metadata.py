@@ -5,6 +5,7 @@ from pytest_pruneenergy.report.metadata import (
     metadata_in_table,
     metadata_note,
     metric_column,
+    pareto_metric_problem,
     read_metadata,
     with_metadata_columns,
 )
@@ -71,3 +72,55 @@ def test_one_model_named_with_and_without_its_extension_is_named_twice(tmp_path)
 def test_the_analysis_working_columns_are_no_metric():
     carried = results().assign(_reduction_half_width=1.0)
     assert metadata_in_table(carried) is None
+
+
+def two_metrics() -> pd.DataFrame:
+    return pd.DataFrame({"MODEL_NAME": ["VGG16_ImageNet_UNPRUNED"], "top1": [0.7], "top5": [0.9]})
+
+
+def test_two_metrics_and_none_named_ask_for_one_by_the_option_naming_both():
+    problem = pareto_metric_problem(
+        results(), two_metrics(), None, option="--metric", metadata_source="acc.csv"
+    )
+    assert problem == (
+        "acc.csv has 2 metric columns (top1, top5) and no metric was named: choose one with "
+        "--metric, e.g. --metric top1"
+    )
+
+
+def test_a_metric_the_metadata_lacks_names_the_ones_it_has():
+    problem = pareto_metric_problem(
+        results(), two_metrics(), "top3", option="--energy-metric", metadata_source="acc.csv"
+    )
+    assert problem == (
+        "acc.csv has no metric column 'top3': choose one of its metric columns, top1 or top5, "
+        "with --energy-metric"
+    )
+
+
+def test_a_metric_named_or_the_only_one_is_no_problem():
+    def problem(given, metric):
+        return pareto_metric_problem(results(), given, metric, option="-", metadata_source="m")
+
+    assert problem(two_metrics(), "top1") is None and problem(two_metrics(), "top5") is None
+    assert problem(metadata(("VGG16_ImageNet_UNPRUNED", 0.9)), None) is None
+    assert problem(None, None) is None  # nothing to weigh: no Pareto findings, no problem
+
+
+def test_metadata_without_a_metric_column_says_so():
+    names_only = pd.DataFrame({"MODEL_NAME": ["VGG16_ImageNet_UNPRUNED"]})
+    problem = pareto_metric_problem(
+        results(), names_only, None, option="--metric", metadata_source="acc.csv"
+    )
+    assert problem == "acc.csv has no metric column besides MODEL_NAME: add one per metric"
+
+
+def test_the_results_own_metric_columns_are_chosen_from_without_a_metadata_file():
+    carried = results().assign(top1=[0.7, 0.6], top5=[0.9, 0.8])
+    problem = pareto_metric_problem(carried, None, None, option="--metric", metadata_source="-")
+    assert problem is not None and problem.startswith("the results have 2 metric columns")
+    nowhere = pareto_metric_problem(results(), None, "top1", option="--metric", metadata_source="-")
+    assert nowhere == (
+        "--metric top1: there is no metadata file and the results have no metric column to "
+        "read it from"
+    )

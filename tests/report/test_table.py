@@ -18,6 +18,7 @@ from pytest_pruneenergy.report.labels import shorten_names
 from pytest_pruneenergy.report.schema import write_csv
 from pytest_pruneenergy.report.summary import summary_lines
 from pytest_pruneenergy.report.table import build_run_table, build_table, reduction_percent
+from pytest_pruneenergy.report.writer import write_report
 
 SEED_COLUMNS_IN_ORDER = [
     "MODEL_NAME",
@@ -791,3 +792,24 @@ def test_text_or_blank_keeps_text_and_blanks_missing_values_without_a_pandas_war
         mixed = text_or_blank(pd.Series(["bfloat16", None]))
     assert list(all_missing) == ["", ""]
     assert list(mixed) == ["bfloat16", ""]
+
+
+def in_format(one: Measurement, dtype: str) -> Measurement:
+    """``one`` measured in ``dtype`` under --prune-dtypes: cast, so its weights are too."""
+    return dataclasses.replace(one, dtype=dtype, weights_dtype=dtype)
+
+
+def test_under_prune_dtypes_the_terminal_table_tells_the_formats_apart() -> None:
+    measurements = [in_format(measurement(ALEXNET), dtype) for dtype in ("float32", "bfloat16")]
+    lines = write_report(measurements, [], None).lines
+    assert lines[0].startswith(f"{'model':<34} {'bs':>4} dtype ")
+    rows = [line for line in lines if line.startswith(ALEXNET)]
+    assert [row[34:45] for row in rows] == ["    8 bf16 ", "    8 fp32 "]
+    assert max(len(line) for line in lines[:4]) <= 120
+
+
+def test_without_prune_dtypes_the_terminal_table_has_no_dtype_column() -> None:
+    plain = dataclasses.replace(measurement(ALEXNET), weights_dtype="float32")
+    lines = write_report([plain], [], None).lines
+    assert "dtype" not in lines[0]
+    assert "float32" not in lines[2] and "fp32" not in lines[2]

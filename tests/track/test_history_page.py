@@ -122,12 +122,23 @@ def test_history_without_html_writes_no_page_and_says_when_nothing_steps(tmp_pat
     assert not (tmp_path / HISTORY_PAGE_NAME).exists()
 
 
-def test_history_of_missing_stores_names_them(tmp_path, capsys):
-    arguments = ["history", "--store", str(tmp_path / "a"), "--store", str(tmp_path / "b")]
-    assert cli.main([*arguments, "--out", str(tmp_path)]) == cli.EXIT_FAILED
-    assert f"no stored runs with matching items in {tmp_path / 'a'}, {tmp_path / 'b'}" in (
-        capsys.readouterr().err
+def test_history_of_stores_that_do_not_exist_is_a_usage_error_naming_them(tmp_path, capsys):
+    stored_history(tmp_path / "runs", [1.0] * 6)
+    arguments = ["history", "--store", str(tmp_path / "runs"), "--store", str(tmp_path / "a")]
+    assert cli.main([*arguments, "--store", str(tmp_path / "b"), "--out", str(tmp_path)]) == 2
+    assert capsys.readouterr().err == (
+        f"pruneenergy history: error: --store {tmp_path / 'a'}: no such folder; "
+        f"--store {tmp_path / 'b'}: no such folder (a store is the folder "
+        "pytest --energy-save wrote runs to, --energy-store, default .pruneenergy/runs)\n"
     )
+    assert not (tmp_path / "energy_history.csv").exists()
+
+
+def test_history_of_stores_that_hold_no_matching_run_says_so(tmp_path, capsys):
+    (tmp_path / "a").mkdir()
+    arguments = ["history", "--store", str(tmp_path / "a"), "--out", str(tmp_path)]
+    assert cli.main(arguments) == cli.EXIT_FAILED
+    assert f"no stored runs with matching items in {tmp_path / 'a'}" in capsys.readouterr().err
 
 
 # -- in a real browser -------------------------------------------------------------------------
