@@ -26,6 +26,7 @@ from ..conftest import (
 )
 from .conftest import (
     CSV_NAME,
+    FAST,
     RUN_CSV_NAME,
     STEM,
     TINY_STEMS,
@@ -142,6 +143,25 @@ def test_two_model_files_of_one_name_stop_collection(tmp_path: Path, zoo):
 def test_k_selects_energy_items(tmp_path: Path, zoo):
     result = run(tmp_path, "--prune-models=models", "--prune-batch-sizes=1,4", "-k", "PD1 and bs4")
     result.assert_outcomes(passed=1, deselected=5)
+
+
+@pytest.mark.pytest_api
+def test_lf_reruns_only_the_energy_items_that_failed(tmp_path: Path) -> None:
+    # pytest 9.2 read a stored id back as a name and parameters, never equal to our items' ids,
+    # and so reran every item.
+    models = tmp_path / "models"
+    models.mkdir()
+    write_tiny_model(models / "AlexNet_TINY_UNPRUNED.pth")
+    (models / "AlexNet_TINY_random_PD1_GPR-50_PRUNED.pth").write_bytes(b"\x00\x01 not a model")
+    arguments = ("models", "--prune-models=models", "--prune-batch-sizes=1,2")
+    # FAST, but with pytest's cache, which --lf reads.
+    with_cache = tuple(option for option in FAST if option not in ("-p", "no:cacheprovider"))
+    first = run_in_process(tmp_path, *arguments, options=with_cache).result
+    first.assert_outcomes(passed=2, failed=2)
+    again = run_in_process(tmp_path, *arguments, "--lf", "-v", options=with_cache).result
+    outcomes = again.parseoutcomes()
+    assert (outcomes.get("failed"), outcomes.get("passed")) == (2, None), again.stdout.str()
+    again.stdout.fnmatch_lines(["*run-last-failure: rerun previous 2 failures*"])
 
 
 @pytest.mark.pytest_api
@@ -1351,3 +1371,14 @@ def test_old_spellings_of_renamed_options_are_still_read(pytester: pytest.Pytest
     assert raw.ini_old_names == {"recommend_joules": "recommend_joules"}
     new = raw_options(pytester.parseconfig("--energy-min-fps=6", "--energy-recommend-fps=7"))
     assert (new.command_line["min_fps"], new.command_line["recommend_fps"]) == ("6", "7")
+
+
+@pytest.mark.pytest_api
+def test_a_toml_list_reaches_the_settings_as_a_list(pytester: pytest.Pytester) -> None:
+    from pytest_pruneenergy.plugin.options import raw_options
+
+    pytester.makepyprojecttoml(
+        '[tool.pytest.ini_options]\nprune_batch_sizes = [1, 8]\nprune_dtypes = "bf16"\n'
+    )
+    raw = raw_options(pytester.parseconfig())
+    assert (raw.ini["batch_sizes"], raw.ini["dtypes"]) == ([1, 8], "bf16")
