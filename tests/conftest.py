@@ -1,4 +1,5 @@
-"""Tiny model files for tests: real formats, real layouts, a few hundred parameters."""
+"""The suite's set-up (heavy imports once, shared runs, slow marks) and tiny model files: real
+formats, real layouts, a few hundred parameters."""
 
 from __future__ import annotations
 
@@ -29,6 +30,12 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     # change; without this, each collection walks all of torch's, pandas' and matplotlib's
     # objects, which never become garbage.
     gc.freeze()
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if item.get_closest_marker("browser"):
+            item.add_marker(pytest.mark.slow)  # it starts Chromium
 
 
 def shared_run(make: Callable[[pytest.TempPathFactory], T]) -> Any:

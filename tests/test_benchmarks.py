@@ -371,6 +371,7 @@ def test_a_family_measured_on_two_devices_shows_both(scripts):
     }
 
 
+@pytest.mark.slow
 def test_multi_gpu_reads_the_plugins_own_output_and_renders_each_family_on_its_devices(
     scripts, tmp_path
 ):
@@ -493,6 +494,7 @@ def test_seed_parameters_sets_published_counts_against_structural_ones(scripts):
     )
 
 
+@pytest.mark.slow
 def test_history_demo_measures_each_commit_plants_one_change_and_renders_the_page(
     scripts, tmp_path
 ):

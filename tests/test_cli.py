@@ -1,6 +1,5 @@
 import csv
 import io
-import os
 
 import pandas as pd
 import pytest
@@ -279,32 +278,22 @@ def test_help_exits_cleanly(capsys):
     assert "zoo" in capsys.readouterr().out
 
 
+@pytest.mark.slow
 def test_demo_builds_the_zoo_and_measures_it_with_the_plugin(tmp_path):
-    import subprocess
-    import sys
+    from .plugin.conftest import run_cli
 
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST_XDIST_")}
-    completed = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pytest_pruneenergy",
-            "demo",
-            "--device=cpu",
-            f"--out={tmp_path / 'demo'}",
-            "--",
-            "-k",
-            "VGG11_CIFAR10_UNPRUNED or VGG11_CIFAR10_random_PD1_GPR-50_PRUNED",
-            "--prune-batch-sizes=1",
-            "--energy-max-seconds=0.3",
-        ],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
+    completed = run_cli(
+        tmp_path,
+        "demo",
+        "--device=cpu",
+        f"--out={tmp_path / 'demo'}",
+        "--",
+        "-k",
+        "VGG11_CIFAR10_UNPRUNED or VGG11_CIFAR10_random_PD1_GPR-50_PRUNED",
+        "--prune-batch-sizes=1",
+        "--energy-max-seconds=0.3",
     )
-    assert completed.returncode == 0, completed.stdout + completed.stderr
+    assert completed.returncode == 0, completed.output
     assert len(list((tmp_path / "demo" / "models").glob("*.pth"))) == 21
     assert "2 passed" in completed.stdout
     assert "-k 'VGG11_CIFAR10_UNPRUNED or VGG11_CIFAR10_random_PD1_GPR-50_PRUNED'" in (

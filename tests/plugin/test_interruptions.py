@@ -19,6 +19,8 @@ from pytest_pruneenergy.track.store import load_runs
 from ..conftest import shared_run, write_tiny_zoo
 from .conftest import STEM, TINY_STEMS, TWO_WORKERS, Run, run_in_process, run_pytest
 
+pytestmark = pytest.mark.slow
+
 # Sends ``signal`` to its own process when the item numbered in kill_at.txt sets up (1 = first).
 KILLER = """
 import os

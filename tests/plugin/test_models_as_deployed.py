@@ -5,10 +5,13 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import pytest
 import torch
 
 from ..conftest import tiny_alexnet, write_tiny_model, write_tiny_zoo
 from .conftest import run_in_process
+
+pytestmark = pytest.mark.slow
 
 
 def test_each_numeric_format_is_an_item_and_pairs_within_its_format(tmp_path: Path) -> None:

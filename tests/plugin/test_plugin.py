@@ -36,6 +36,8 @@ from .conftest import (
     with_stems,
 )
 
+pytestmark = pytest.mark.slow
+
 
 def run(folder: Path, *args: str) -> pytest.RunResult:
     """A run in this process, read as pytester reads one."""

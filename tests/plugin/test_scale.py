@@ -11,6 +11,8 @@ import pytest
 from ..conftest import shared_run, write_second_family, write_tiny_zoo
 from .conftest import CSV_NAME, run_cli, run_in_process
 
+pytestmark = pytest.mark.slow
+
 
 def two_families(folder: Path) -> Path:
     models = folder / "models"

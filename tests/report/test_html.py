@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -502,11 +503,17 @@ def test_plugin_report_survives_a_failing_html_writer(
 # -- in a real browser -------------------------------------------------------------------------
 
 
+# Set by .ci/run where it has Chromium: there a browser test must run, never skip.
+NEED_CHROMIUM = "PRUNEENERGY_TESTS_NEED_CHROMIUM"
+
+
 def chromium() -> str:
     for candidate in ("chromium", "chromium-browser", "/usr/bin/chromium"):
         found = shutil.which(candidate)
         if found:
             return found
+    if os.environ.get(NEED_CHROMIUM):
+        pytest.fail(f"no Chromium on PATH, and {NEED_CHROMIUM} says this run needs it")
     pytest.skip("no Chromium on PATH (.ci/run installs it with apt-get)")
 
 
