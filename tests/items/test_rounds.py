@@ -10,10 +10,10 @@ import pytest
 
 from pytest_pruneenergy.items.measurement import Measurement
 from pytest_pruneenergy.items.rounds import combine, combine_rounds, combined_ci95
-from pytest_pruneenergy.measure.protocol import measure
 from pytest_pruneenergy.measure.window_stats import WindowStats
+from pytest_pruneenergy.testing.simulated_clock import SimulatedClock, TickingMeter
 
-from ..measure.test_protocol import FAST, TickingMeter, sleeping_pass
+from ..measure.test_protocol import FAST, measure_on, passes_of
 
 
 def a_round(joules: float, ci95: float, round_number: int, **stats: float) -> Measurement:
@@ -75,14 +75,14 @@ def test_one_rounds_ci_misses_drift_that_several_rounds_cover():
 
 
 def test_rounds_measured_with_a_drifting_board_cover_its_long_run_draw():
-    """The real protocol on a counter whose draw steps between rounds, as a host's pace or a
-    board's clocks drift between items minutes apart."""
-    # The first round's draw far from the others', so that the pace of the passes (which a
-    # loaded machine varies) cannot bring its energy close to their mean by chance.
+    """The real protocol, on a simulated clock, on a counter whose draw steps between rounds,
+    as a host's pace or a board's clocks drift between items minutes apart."""
+    # The first round's draw far from the others', so that its own CI cannot hold their mean.
     levels = [60.0, 120.0, 85.0, 112.0]
     rounds = []
     for number, watts in enumerate(levels, start=1):
-        stats = measure(sleeping_pass(), "cpu", TickingMeter(watts), 4, FAST)
+        clock = SimulatedClock()
+        stats = measure_on(clock, passes_of(clock), TickingMeter(clock, watts), FAST)
         rounds.append(
             dataclasses.replace(a_round(1.0, 0.0, number), stats=stats, round_number=number)
         )
