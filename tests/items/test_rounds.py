@@ -10,39 +10,24 @@ import pytest
 
 from pytest_pruneenergy.items.measurement import Measurement
 from pytest_pruneenergy.items.rounds import combine, combine_rounds, combined_ci95
-from pytest_pruneenergy.measure.window_stats import WindowStats
 from pytest_pruneenergy.testing.simulated_clock import SimulatedClock, TickingMeter
 
+from ..factories import make_measurement, make_stats
 from ..measure.test_protocol import FAST, measure_on, passes_of
 
 
-def a_round(joules: float, ci95: float, round_number: int, **stats: float) -> Measurement:
-    return Measurement(
-        model="AlexNet_TINY_UNPRUNED",
-        path="/m.pth",
-        batch_size=8,
-        input_shape=(3, 64, 64),
-        device="cpu",
-        meter="board",
-        meter_description="",
-        meter_is_estimate=False,
-        params=10,
-        macs=100,
-        stats=WindowStats(
+def a_round(joules: float, ci95: float, round_number: int) -> Measurement:
+    """Round ``round_number`` of one item: its energy and CI, 5 windows, a 1 % CI target."""
+    return make_measurement(
+        "AlexNet_TINY_UNPRUNED",
+        8,
+        round_number=round_number,
+        stats=make_stats(
             joules_per_sample_mean=joules,
-            joules_per_sample_std=stats.get("std", ci95),
             joules_per_sample_ci95=ci95,
-            seconds_per_sample_mean=stats.get("seconds", 0.01),
-            seconds_per_sample_std=0.0,
-            frames_per_second=1 / stats.get("seconds", 0.01),
             windows=5,
-            samples_measured=100.0,
-            seconds_measured=1.0,
-            warmup_seconds=0.5,
-            converged=True,
             target_ci_fraction=0.01,
         ),
-        round_number=round_number,
     )
 
 
