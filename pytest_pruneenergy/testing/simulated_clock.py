@@ -7,10 +7,10 @@ Time passes only when simulated work passes it: ``SimulatedClock.now`` is the cl
 protocol's measuring thread.
 
 The protocol has a second thread, the tick poller. Here it becomes a *process* of the clock: it
-runs on a thread of its own, but only while the driving thread is inside ``sleep`` or ``join``,
-one of them at a time, each at its own simulated instants. A poller's rest of 2 ms and a pass of
-1 ms overlap in simulated time as they would in real time; a read that costs 4 ms of the
-poller's time costs the measuring thread nothing. Where the driver's sleep and a process's
+runs on a thread of its own, but only while the driving thread waits inside ``sleep`` or
+``join``, never two at once, each process at its own simulated instants. A poller's rest of 2 ms
+and a pass of 1 ms overlap in simulated time as they would in real time; a read that costs 4 ms
+of the poller's time costs the measuring thread nothing. Where the driver's sleep and a process's
 wake-up end at the same instant, the process runs first; processes due at the same instant run
 in the order they were scheduled.
 
@@ -52,7 +52,9 @@ def _nanoseconds(seconds: float) -> int:
 class SimulatedClock:
     """Seconds that pass only by ``sleep``, kept as whole nanoseconds so that they add exactly."""
 
-    def __init__(self, seconds: float = 0.0, *, stall_seconds: float = DEFAULT_STALL_SECONDS):
+    def __init__(
+        self, seconds: float = 0.0, *, stall_seconds: float = DEFAULT_STALL_SECONDS
+    ) -> None:
         self._nanoseconds = _nanoseconds(seconds)
         self._stall_seconds = stall_seconds
         self._condition = threading.Condition()
@@ -117,9 +119,9 @@ class SimulatedClock:
     def _schedule(self, process: SimulatedProcess, wake: int) -> None:
         heapq.heappush(self._agenda, (wake, next(self._order), process))
 
-    def _interrupt(self, process: SimulatedProcess) -> None:
+    def _end_rest(self, process: SimulatedProcess) -> None:
         """Move the wake-up of a process resting in a cut-short-able pause to now."""
-        if not process.interruptible:
+        if not process.resting:
             return
         self._agenda = [entry for entry in self._agenda if entry[2] is not process]
         heapq.heapify(self._agenda)
@@ -159,25 +161,29 @@ class SimulatedProcess:
         self.name = name
         self.finished = False
         self.error: BaseException | None = None
-        self.interruptible = False
+        self.resting = False
+        self.interrupted = False
         self._clock = clock
         self._work = work
         self.thread = threading.Thread(target=self._run, name=name, daemon=True)
 
     def rest(self, seconds: float) -> None:
-        """On this process's thread: pause for ``seconds``, or until ``interrupt()``."""
-        self.pause_until(self._clock._wake_after(seconds), cut_short_by_interrupt=True)
+        """On this process's thread: pause for ``seconds``, unless or until interrupted."""
+        if not self.interrupted:
+            self.pause_until(self._clock._wake_after(seconds), cut_short_by_interrupt=True)
 
     def interrupt(self) -> None:
-        """From the driver: end this process's current ``rest`` now, as Event.set() ends a wait."""
-        self._clock._interrupt(self)
+        """From the driver: end the process's rest now, and every later one at once, as
+        ``Event.set()`` does a thread's ``Event.wait()``."""
+        self.interrupted = True
+        self._clock._end_rest(self)
 
     def pause_until(self, wake: int, *, cut_short_by_interrupt: bool) -> None:
         """On this process's thread: give up the turn until ``wake`` (nanoseconds)."""
-        self.interruptible = cut_short_by_interrupt
+        self.resting = cut_short_by_interrupt
         self._clock._schedule(self, wake)
         self._clock._hand_back(self, finished=False)
-        self.interruptible = False
+        self.resting = False
 
     def _run(self) -> None:
         self._clock._wait_for_first_turn(self)

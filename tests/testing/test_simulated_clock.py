@@ -83,6 +83,20 @@ def test_an_interrupt_cuts_a_rest_short_and_join_waits_for_what_follows_it():
     assert clock() == pytest.approx(0.005)
 
 
+def test_an_interrupt_during_a_read_ends_the_rest_that_follows_at_once():
+    clock = SimulatedClock()
+
+    def read_then_rest() -> None:
+        clock.sleep(0.004)
+        process.rest(10.0)
+
+    process = clock.spawn(read_then_rest, name="poller")
+    clock.sleep(0.001)
+    process.interrupt()
+    clock.join(process)
+    assert clock() == pytest.approx(0.004)
+
+
 def test_an_interrupt_leaves_a_plain_sleep_alone():
     clock = SimulatedClock()
     process = clock.spawn(lambda: clock.sleep(0.5), name="reader")
