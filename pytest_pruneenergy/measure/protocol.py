@@ -457,8 +457,8 @@ def target_met(windows: Sequence[TickWindow], batch_size: int, settings: Protoco
 
 # Two updates a window: longer windows scatter mostly from power that wanders between updates,
 # so they buy little precision, while shorter ones give the CI more degrees of freedom; a
-# simulation of that scatter plus tick-placing error (tests/test_stats.py) still covers ~95 %
-# with two-update windows while converging in 1.5 s far more often than with five.
+# simulation of that scatter plus tick-placing error (tests/measure/test_stats.py) still covers
+# ~95 % with two-update windows while converging in 1.5 s far more often than with five.
 WINDOW_UPDATE_PERIODS = 2
 MIN_AUTO_WINDOW_SECONDS = 0.02
 MAX_AUTO_WINDOW_SECONDS = 0.5
