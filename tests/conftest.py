@@ -1,5 +1,5 @@
-"""The suite's set-up (heavy imports once, shared runs, slow marks) and tiny model files: real
-formats, real layouts, a few hundred parameters."""
+"""The suite's set-up (heavy imports once, Hypothesis's profiles, shared runs, slow marks) and
+tiny model files: real formats, real layouts, a few hundred parameters."""
 
 from __future__ import annotations
 
@@ -14,17 +14,42 @@ from filelock import FileLock
 
 T = TypeVar("T")
 
+# Hypothesis's examples per test: few in the default run, more with --hypothesis-profile=thorough.
+HYPOTHESIS_PROFILES = {"quick": 50, "thorough": 200}
+DEFAULT_HYPOTHESIS_PROFILE = "quick"
+
+
+def register_hypothesis_profiles() -> None:
+    from hypothesis import settings
+
+    for name, examples in HYPOTHESIS_PROFILES.items():
+        settings.register_profile(name, max_examples=examples)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_configure(config: pytest.Config) -> None:
+    """A profile named by --hypothesis-profile exists before Hypothesis's plugin loads it."""
+    if config.getoption("--hypothesis-profile", default=None):
+        register_hypothesis_profiles()
+
 
 def pytest_sessionstart(session: pytest.Session) -> None:
-    """Import the C extensions before any test runs.
+    """Import the C extensions before any test runs, and load Hypothesis's profile.
 
     The pytester fixture restores sys.modules after each test; a C extension first imported
     during one (writing model files imports torch) would be imported again by the next test,
-    and crash. Here, not at module level, so that ``pytest --help`` stays fast.
+    and crash. Here, not at module level, so that ``pytest --help`` stays fast. The profile is
+    loaded before collection, since a test module's ``settings`` take their defaults from it
+    when it is imported.
     """
     import matplotlib  # noqa: F401
     import pandas  # noqa: F401
     import torch  # noqa: F401
+    from hypothesis import settings
+
+    register_hypothesis_profiles()
+    chosen = session.config.getoption("--hypothesis-profile", default=None)
+    settings.load_profile(chosen or DEFAULT_HYPOTHESIS_PROFILE)
 
     # Plugin runs in this process (tests/plugin/conftest.py) collect garbage at every model
     # change; without this, each collection walks all of torch's, pandas' and matplotlib's

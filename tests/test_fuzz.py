@@ -23,7 +23,9 @@ from pytest_pruneenergy.report.schema import SEED_COLUMNS
 from pytest_pruneenergy.track.gates import KINDS, ThresholdError, parse_marker, parse_rule
 from pytest_pruneenergy.track.store import RunStoreError, read_run
 
-FUZZ = settings(deadline=None, max_examples=200, suppress_health_check=[HealthCheck.too_slow])
+# As many examples as the profile gives (tests/conftest.py): 50 by default, 200 with
+# --hypothesis-profile=thorough.
+FUZZ = settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])
 TEXT = st.text(max_size=80)
 
 

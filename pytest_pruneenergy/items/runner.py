@@ -27,6 +27,7 @@ if TYPE_CHECKING:
 
     from ..measure.meters import Meter
     from ..measure.protocol import ProtocolSettings
+    from ..measure.ticks import TickRecorder
 
 
 class ItemProblem(Exception):
@@ -205,9 +206,18 @@ class ModelCache:
         free_device_memory(device)
 
 
-def measure_idle(meter: Meter, device: str, *, seconds: float) -> float | None:
+def measure_idle(
+    meter: Meter,
+    device: str,
+    *,
+    seconds: float,
+    clock: Callable[[], float] = time.perf_counter,
+    sleep: Callable[[float], None] = time.sleep,
+    tick_recorder: Callable[[Meter], TickRecorder] | None = None,
+) -> float | None:
     """Idle power of ``device``, or None where it is not to be measured: ``seconds`` is 0, or
     the meter estimates (an estimate counts busy CPU time only, so it has no idle draw).
+    ``clock``, ``sleep`` and ``tick_recorder``: the protocol's time (measure_idle_watts).
 
     A MeterReadError propagates: the caller decides whether a run goes on without idle power.
     """
@@ -215,7 +225,9 @@ def measure_idle(meter: Meter, device: str, *, seconds: float) -> float | None:
         return None
     from ..measure.protocol import measure_idle_watts
 
-    return measure_idle_watts(meter, device, seconds=seconds)
+    return measure_idle_watts(
+        meter, device, seconds=seconds, clock=clock, sleep=sleep, tick_recorder=tick_recorder
+    )
 
 
 class IdlePower:
@@ -224,10 +236,14 @@ class IdlePower:
     Measured then, before any model has run, the board has not yet been heated by the run.
     A meter read that fails costs only the dynamic energy, so it is reported through ``warn``
     and remembered as None rather than failing items whose gross energy can still be measured.
+    ``measure``: what measures it (``measure_idle``; tests give it a simulated clock).
     """
 
-    def __init__(self, seconds: float) -> None:
+    def __init__(
+        self, seconds: float, *, measure: Callable[..., float | None] = measure_idle
+    ) -> None:
         self.seconds = seconds
+        self._measure = measure
         self._watts: dict[str, float | None] = {}
 
     def of(self, meter: Meter, device: str, *, warn: Callable[[str], None]) -> float | None:
@@ -235,7 +251,7 @@ class IdlePower:
 
         if device not in self._watts:
             try:
-                watts = measure_idle(meter, device, seconds=self.seconds)
+                watts = self._measure(meter, device, seconds=self.seconds)
             except MeterReadError as error:
                 warn(
                     f"idle power on {device} could not be measured ({meter.name}: {error}); "
@@ -258,6 +274,8 @@ def measure_item(
     name: ModelName | None = None,
     rewarm: bool = False,
     load_seconds: float = 0.0,
+    clock: Callable[[], float] = time.perf_counter,
+    tick_recorder: Callable[[Meter], TickRecorder] | None = None,
 ) -> Measurement:
     """Measure energy per sample and FPS of one model at one batch size.
 
@@ -266,6 +284,7 @@ def measure_item(
     (parsed from the file's stem where not given). ``rewarm``: the model has just run at
     another batch size, so the device is hot and a short warm-up settles it.
     ``load_seconds``: what loading the model cost this item (0 where it was loaded before).
+    ``clock``, ``tick_recorder``: the protocol's time (``measure``; tests give a simulated one).
     """
     import torch
 
@@ -306,7 +325,15 @@ def measure_item(
 
             if rewarm:
                 protocol = rewarm_settings(protocol)
-            stats = measure(run_batch, device, meter, batch_size, protocol)
+            stats = measure(
+                run_batch,
+                device,
+                meter,
+                batch_size,
+                protocol,
+                clock=clock,
+                tick_recorder=tick_recorder,
+            )
     except GraphCaptureError as error:
         raise ItemProblem(f"{stem} at batch size {batch_size}: {error}") from error
     except MeterReadError as error:

@@ -24,6 +24,7 @@ item ends by ``max_seconds``, warm-up included.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 import statistics
 import time
@@ -310,6 +311,7 @@ class _Job:
     batch_size: int
     settings: ProtocolSettings
     clock: Callable[[], float]
+    tick_recorder: Callable[[Meter], TickRecorder]
 
     def parts(self) -> tuple[Any, PassClock, Meter, int, ProtocolSettings, Callable[[], float]]:
         return (
@@ -332,11 +334,14 @@ def measure(
     clock: Callable[[], float] = time.perf_counter,
     on_windows: Callable[[Sequence[TickWindow]], None] | None = None,
     pass_clock: PassClock | None = None,
+    tick_recorder: Callable[[Meter], TickRecorder] | None = None,
 ) -> WindowStats:
     """Measure energy per sample and FPS of ``run_batch`` (one forward pass of one batch).
 
     ``on_windows``: called with the adaptive protocol's final windows (benchmarks use it).
     ``pass_clock``: how completions are timed (default: the device's; tests give their own).
+    ``tick_recorder``: how the meter's ticks are recorded (default: a TickRecorder polling in
+    a thread, on ``clock``; a simulated clock gives its own).
     """
     if batch_size < 1:
         raise ValueError(f"batch_size must be >= 1, got {batch_size}")
@@ -351,6 +356,7 @@ def measure(
         batch_size,
         settings,
         clock,
+        tick_recorder or functools.partial(TickRecorder, clock=clock),
     )
     if settings.protocol == "seed":
         return _measure_seed(job)
@@ -363,7 +369,7 @@ def _measure_adaptive(
     """The adaptive protocol; ``on_windows`` (for benchmarks) receives the final windows."""
     run_batch, pass_clock, meter, batch_size, settings, clock = job.parts()
     began = clock()
-    with TickRecorder(meter, clock=clock) as recorder:
+    with job.tick_recorder(meter) as recorder:
         warmup = warm_up(run_batch, pass_clock, settings, clock=clock)
         window_seconds = settings.min_window_seconds or auto_window_seconds(
             update_period_seconds(recorder.ticks())
@@ -451,8 +457,8 @@ def target_met(windows: Sequence[TickWindow], batch_size: int, settings: Protoco
 
 # Two updates a window: longer windows scatter mostly from power that wanders between updates,
 # so they buy little precision, while shorter ones give the CI more degrees of freedom; a
-# simulation of that scatter plus tick-placing error (tests/test_stats.py) still covers ~95 %
-# with two-update windows while converging in 1.5 s far more often than with five.
+# simulation of that scatter plus tick-placing error (tests/measure/test_stats.py) still covers
+# ~95 % with two-update windows while converging in 1.5 s far more often than with five.
 WINDOW_UPDATE_PERIODS = 2
 MIN_AUTO_WINDOW_SECONDS = 0.02
 MAX_AUTO_WINDOW_SECONDS = 0.5
@@ -602,11 +608,13 @@ def measure_idle_watts(
     seconds: float = 3.0,
     clock: Callable[[], float] = time.perf_counter,
     sleep: Callable[[float], None] = time.sleep,
+    tick_recorder: Callable[[Meter], TickRecorder] | None = None,
 ) -> float | None:
     """Board power with nothing running, from tick to tick over ``seconds``; None if the meter
-    did not tick at least twice meanwhile."""
+    did not tick at least twice meanwhile. ``tick_recorder`` as for ``measure``."""
     make_pass_clock(device, clock).synchronize()
-    with TickRecorder(meter, clock=clock) as recorder:
+    record_ticks = tick_recorder or functools.partial(TickRecorder, clock=clock)
+    with record_ticks(meter) as recorder:
         sleep(seconds)
     recorder.check()
     ticks = recorder.ticks()

@@ -47,6 +47,10 @@ class TickRecorder:
 
     The first read is recorded too, as the value in force when polling began (not a tick).
     A failing read stops the poller; ``stop()`` and ``check()`` then raise it as MeterReadError.
+
+    The thread is started by ``start()``, rests between reads in ``_rest()`` and is stopped and
+    joined by ``_end_polling()``: a simulation runs the same reads on a clock of its own by
+    overriding these three (``pytest_pruneenergy.testing.simulated_clock``).
     """
 
     def __init__(
@@ -71,17 +75,24 @@ class TickRecorder:
         return self
 
     def __exit__(self, *exc_info: object) -> None:
-        self._stopping.set()
-        self._thread.join()
+        self._end_polling()
 
     def start(self) -> None:
         self._thread.start()
 
     def stop(self) -> list[Tick]:
-        self._stopping.set()
-        self._thread.join()
+        self._end_polling()
         self.check()
         return self.ticks()
+
+    def _end_polling(self) -> None:
+        """Wake the poller from its rest and wait for its last read."""
+        self._stopping.set()
+        self._thread.join()
+
+    def _rest(self, seconds: float) -> None:
+        """Between two reads: ``seconds``, cut short by a stop."""
+        self._stopping.wait(seconds)
 
     def check(self) -> None:
         """Raise the poller's failure, if it had one."""
@@ -122,7 +133,7 @@ class TickRecorder:
                         wait = max(wait, self._quiet_seconds())
                 previous_mid, previous_joules = mid, joules
                 if wait:
-                    self._stopping.wait(wait)
+                    self._rest(wait)
             # One read after the stop: a change just before the run ended is then seen.
             mid, joules = self._timed_read()
             if joules != previous_joules:

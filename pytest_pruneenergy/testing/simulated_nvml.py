@@ -4,8 +4,8 @@ The simulated GPU draws ``power_watts`` (a constant, or a function of seconds si
 simulation started). Like a real one, its energy counter and its power readings change only at
 ticks, every ``update_period_seconds`` and ``power_field_period_seconds``, and a counter read
 costs ``read_cost_seconds``. ``true_joules`` says what the board really drew, for tests to
-compare a measurement against. With a ``VirtualClock`` as ``clock`` and its ``sleep``, time
-passes only when something sleeps, and a test runs the same every time.
+compare a measurement against. With a ``SimulatedClock`` (``simulated_clock.py``) as ``clock``
+and its ``sleep``, time passes only when something sleeps, and a test runs the same every time.
 """
 
 from __future__ import annotations
@@ -33,19 +33,6 @@ MICROSECONDS_PER_SECOND = 1_000_000
 _TICK_SLACK = 1e-9
 # Two-point Gauss-Legendre nodes lie this fraction of a step either side of its middle.
 _GAUSS_NODE_OFFSET = 1 / (2 * math.sqrt(3))
-
-
-class VirtualClock:
-    """Time that passes only when something sleeps: pass ``clock=c, sleep=c.sleep``."""
-
-    def __init__(self, seconds: float = 0.0) -> None:
-        self.seconds = seconds
-
-    def __call__(self) -> float:
-        return self.seconds
-
-    def sleep(self, seconds: float) -> None:
-        self.seconds += seconds
 
 
 def last_tick_seconds(seconds: float, period_seconds: float) -> float:

@@ -14,36 +14,19 @@ from pytest_pruneenergy.items.journal import (
 )
 from pytest_pruneenergy.items.measurement import Measurement
 from pytest_pruneenergy.measure.meters import GpuFacts
-from pytest_pruneenergy.measure.window_stats import WindowStats
+
+from ..factories import make_measurement, make_stats
 
 SETTINGS = {"protocol": "adaptive", "max_seconds": 10.0, "input_shape": None}
 
 
 def a_measurement(model: str = "AlexNet_TINY_UNPRUNED", batch_size: int = 1) -> Measurement:
-    stats = WindowStats(
-        joules_per_sample_mean=0.25,
-        joules_per_sample_std=0.01,
-        joules_per_sample_ci95=0.002,
-        seconds_per_sample_mean=0.001,
-        seconds_per_sample_std=0.0001,
-        frames_per_second=1000.0,
-        windows=12,
-        samples_measured=3000.5,
-        seconds_measured=3.0,
-        warmup_seconds=1.0,
-    )
-    return Measurement(
-        model=model,
-        path=f"/models/{model}.pth",
-        batch_size=batch_size,
-        input_shape=(3, 64, 64),
-        device="cpu (x86_64)",
-        meter="estimate",
-        meter_description="an estimate",
-        meter_is_estimate=True,
-        params=100,
-        macs=1000,
-        stats=stats,
+    """Read back, it must equal itself: so a fraction of a sample and the GPU's facts (a
+    value of their own) are in it, to go through JSON and back."""
+    return make_measurement(
+        model,
+        batch_size,
+        stats=make_stats(samples_measured=3000.5),
         gpu=GpuFacts("Test Board", "580.95.05", 123.5),
     )
 

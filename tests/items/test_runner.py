@@ -1,9 +1,16 @@
-"""One item without pytest: loading through the cache, measuring, and the problems users see."""
+"""One item without pytest: loading through the cache, measuring, and the problems users see.
+
+Items are measured on a simulated clock (pytest_pruneenergy.testing.simulated_clock), on which a
+forward pass of the tiny model takes 1 ms; one is measured on the host's clock, with the
+poller's real thread, as the plugin measures them.
+"""
 
 from __future__ import annotations
 
 import dataclasses
+import functools
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -25,23 +32,27 @@ from pytest_pruneenergy.items.runner import (
 from pytest_pruneenergy.measure.meters import GpuFacts, MeterReadError
 from pytest_pruneenergy.models.loading import LoadedModel, ModelLoadError
 from pytest_pruneenergy.settings import RawOptions, resolve_settings
+from pytest_pruneenergy.testing.simulated_clock import SimulatedClock
 
 MODEL_PATH = Path("/models/Tiny_TEST_UNPRUNED.pt")
 INPUT_SHAPE = (4,)
 WATTS = 20.0
+PASS_SECONDS = 0.001
 # As a meter from a conftest hook written before the facts were typed gives them.
 FACTS = {"gpu_name": "Test GPU", "driver": "1.0", "power_limit_watts": "300"}
 
 
 class SteadyMeter:
-    """Draws ``WATTS`` all the time, counted continuously, like a board at constant power."""
+    """Draws ``WATTS`` all the time, counted continuously on ``clock``, like a board at
+    constant power."""
 
     name = "steady"
     is_estimate = False
     description = f"steady: {WATTS} W"
 
-    def __init__(self, *, fail_after_reads: int | None = None) -> None:
+    def __init__(self, clock: Callable[[], float], *, fail_after_reads: int | None = None) -> None:
         self.reads = 0
+        self.clock = clock
         self.fail_after_reads = fail_after_reads
         self.gpu_facts = dict(FACTS)
 
@@ -49,7 +60,7 @@ class SteadyMeter:
         self.reads += 1
         if self.fail_after_reads is not None and self.reads > self.fail_after_reads:
             raise MeterReadError("NVML_ERROR_GPU_IS_LOST")
-        return WATTS * time.perf_counter()
+        return WATTS * self.clock()
 
     def close(self) -> None:
         """Nothing to release."""
@@ -67,8 +78,8 @@ class FrozenMeter(SteadyMeter):
 class FactlessMeter(SteadyMeter):
     """A meter from a conftest hook written before meters had ``gpu_facts``."""
 
-    def __init__(self) -> None:
-        super().__init__()
+    def __init__(self, clock: Callable[[], float]) -> None:
+        super().__init__(clock)
         del self.gpu_facts
 
 
@@ -91,11 +102,28 @@ def settings(**cli: str):
 
 
 @pytest.fixture
-def prepared() -> PreparedModel:
-    return prepare_model(ModelRequest(MODEL_PATH, "cpu", (4,)), lambda path, device: tiny_module())
+def clock() -> SimulatedClock:
+    return SimulatedClock()
 
 
-def measure(prepared: PreparedModel, meter, *, idle_watts=None, **cli: str):
+@pytest.fixture
+def prepared(clock: SimulatedClock) -> PreparedModel:
+    """The tiny model, each forward pass of which takes ``PASS_SECONDS`` of ``clock``."""
+
+    def load(path: Path, device: str) -> torch.nn.Module:
+        module = tiny_module()
+        module.register_forward_hook(lambda *_: clock.sleep(PASS_SECONDS))
+        return module
+
+    return prepare_model(ModelRequest(MODEL_PATH, "cpu", (4,)), load)
+
+
+def measure(
+    prepared: PreparedModel, meter, *, clock: SimulatedClock | None, idle_watts=None, **cli
+):
+    """``measure_item`` at batch size 2: on the simulated ``clock``, or on the host's (None)
+    with the poller's thread, as the plugin measures."""
+    time_sources = {} if clock is None else {"clock": clock, "tick_recorder": clock.tick_recorder}
     return measure_item(
         prepared,
         2,
@@ -104,6 +132,14 @@ def measure(prepared: PreparedModel, meter, *, idle_watts=None, **cli: str):
         protocol=settings(**cli).protocol_settings,
         cuda_graphs=settings(**cli).cuda_graphs,
         idle_watts=idle_watts,
+        **time_sources,
+    )
+
+
+def idle_on(clock: SimulatedClock) -> Callable[..., float | None]:
+    """``measure_idle`` on the simulated ``clock``."""
+    return functools.partial(
+        measure_idle, clock=clock, sleep=clock.sleep, tick_recorder=clock.tick_recorder
     )
 
 
@@ -190,7 +226,7 @@ def test_the_item_that_loads_a_model_is_told_so_and_what_it_cost():
     assert not cache.warm
 
 
-def test_a_model_that_has_just_run_warms_up_only_shortly(prepared):
+def test_a_model_that_has_just_run_warms_up_only_shortly(prepared, clock):
     protocol = dataclasses.replace(
         settings(cli_max_seconds="4").protocol_settings,
         warmup_min_seconds=1.2,
@@ -202,12 +238,14 @@ def test_a_model_that_has_just_run_warms_up_only_shortly(prepared):
         return measure_item(
             prepared,
             2,
-            meter=SteadyMeter(),
+            meter=SteadyMeter(clock),
             make_input=random_input,
             protocol=protocol,
             cuda_graphs=False,
             idle_watts=None,
             rewarm=rewarm,
+            clock=clock,
+            tick_recorder=clock.tick_recorder,
         )
 
     cold, warm = measured(rewarm=False), measured(rewarm=True)
@@ -233,18 +271,21 @@ def test_cache_loads_again_for_another_input_shape():
 # -- idle power -------------------------------------------------------------------------------
 
 
-def test_idle_power_of_a_steady_meter_is_its_draw():
-    assert measure_idle(SteadyMeter(), "cpu", seconds=0.1) == pytest.approx(WATTS, rel=0.05)
+def test_idle_power_of_a_steady_meter_is_its_draw(clock):
+    watts = idle_on(clock)(SteadyMeter(clock), "cpu", seconds=0.1)
+    assert watts == pytest.approx(WATTS, rel=1e-9)
 
 
-@pytest.mark.parametrize(("meter", "seconds"), [(SteadyMeter(), 0.0), (EstimateLikeMeter(), 0.1)])
-def test_idle_power_is_not_measured_when_turned_off_or_estimated(meter, seconds):
-    assert measure_idle(meter, "cpu", seconds=seconds) is None
+@pytest.mark.parametrize("meter_class", [SteadyMeter, EstimateLikeMeter])
+def test_idle_power_is_not_measured_when_turned_off_or_estimated(clock, meter_class):
+    meter = meter_class(clock)
+    seconds = 0.0 if meter_class is SteadyMeter else 0.1
+    assert idle_on(clock)(meter, "cpu", seconds=seconds) is None
     assert meter.reads == 0
 
 
-def test_idle_power_is_measured_once_per_device():
-    idle, meter = IdlePower(seconds=0.05), SteadyMeter()
+def test_idle_power_is_measured_once_per_device(clock):
+    idle, meter = IdlePower(seconds=0.05, measure=idle_on(clock)), SteadyMeter(clock)
     first = idle.of(meter, "cpu", warn=pytest.fail)
     reads = meter.reads
     assert idle.of(meter, "cpu", warn=pytest.fail) == first
@@ -253,9 +294,9 @@ def test_idle_power_is_measured_once_per_device():
     assert meter.reads > reads
 
 
-def test_idle_power_that_cannot_be_read_is_warned_about_once_and_left_empty():
-    idle, warnings = IdlePower(seconds=0.05), []
-    meter = SteadyMeter(fail_after_reads=0)
+def test_idle_power_that_cannot_be_read_is_warned_about_once_and_left_empty(clock):
+    idle, warnings = IdlePower(seconds=0.05, measure=idle_on(clock)), []
+    meter = SteadyMeter(clock, fail_after_reads=0)
     assert idle.of(meter, "cpu", warn=warnings.append) is None
     assert idle.of(meter, "cpu", warn=warnings.append) is None
     assert warnings == [
@@ -267,8 +308,10 @@ def test_idle_power_that_cannot_be_read_is_warned_about_once_and_left_empty():
 # -- measuring --------------------------------------------------------------------------------
 
 
-def test_measured_item_says_what_was_measured_and_how(prepared):
-    measurement = measure(prepared, SteadyMeter(), idle_watts=5.0)
+def test_measured_item_says_what_was_measured_and_how():
+    """On the host's clock, with the poller's thread, as the plugin measures."""
+    on_host = prepare_model(ModelRequest(MODEL_PATH, "cpu", (4,)), load_tiny)
+    measurement = measure(on_host, SteadyMeter(time.perf_counter), clock=None, idle_watts=5.0)
     assert (measurement.model, measurement.batch_size, measurement.meter) == (
         "Tiny_TEST_UNPRUNED",
         2,
@@ -285,13 +328,13 @@ def test_measured_item_says_what_was_measured_and_how(prepared):
     assert measurement.cuda_graph is False
 
 
-def test_cuda_graphs_on_a_cpu_fail_the_item_and_say_what_to_change(prepared):
+def test_cuda_graphs_on_a_cpu_fail_the_item_and_say_what_to_change(prepared, clock):
     with pytest.raises(
         ItemProblem,
         match=r"^Tiny_TEST_UNPRUNED at batch size 2: CUDA graphs need a CUDA device, and the "
         r"models run on cpu: drop --energy-cuda-graphs or set --prune-device=cuda$",
     ):
-        measure(prepared, SteadyMeter(), cli_cuda_graphs=True)
+        measure(prepared, SteadyMeter(clock), clock=clock, cli_cuda_graphs=True)
 
 
 @pytest.mark.gpu
@@ -301,7 +344,7 @@ def test_cuda_graph_replays_the_forward_pass_and_is_said_in_the_measurement():
     on_gpu = prepare_model(
         ModelRequest(MODEL_PATH, "cuda", (4,)), lambda path, device: tiny_module()
     )
-    measurement = measure(on_gpu, SteadyMeter(), cli_cuda_graphs=True)
+    measurement = measure(on_gpu, SteadyMeter(time.perf_counter), clock=None, cli_cuda_graphs=True)
     assert measurement.cuda_graph is True
     assert measurement.stats.samples_measured > 0
 
@@ -317,48 +360,48 @@ def test_a_pass_that_syncs_with_the_host_cannot_be_captured_and_says_so():
 
     on_gpu = prepare_model(ModelRequest(MODEL_PATH, "cuda", (4,)), lambda path, device: HostSync())
     with pytest.raises(ItemProblem, match=r"cannot be captured as a CUDA graph.*without"):
-        measure(on_gpu, SteadyMeter(), cli_cuda_graphs=True)
+        measure(on_gpu, SteadyMeter(time.perf_counter), clock=None, cli_cuda_graphs=True)
     # The device is usable afterwards: the next item measures as usual.
-    assert measure(on_gpu, SteadyMeter()).cuda_graph is False
+    assert measure(on_gpu, SteadyMeter(time.perf_counter), clock=None).cuda_graph is False
 
 
-def test_the_seed_protocol_is_chosen_by_the_settings(prepared):
-    stats = measure(prepared, SteadyMeter(), cli_protocol="seed").stats
+def test_the_seed_protocol_is_chosen_by_the_settings(prepared, clock):
+    stats = measure(prepared, SteadyMeter(clock), clock=clock, cli_protocol="seed").stats
     assert (stats.protocol, stats.windows, stats.samples_measured) == ("seed", 20, 20 * 500 * 2)
 
 
-def test_a_meter_without_gpu_facts_gives_none(prepared):
-    assert measure(prepared, FactlessMeter()).gpu is None
+def test_a_meter_without_gpu_facts_gives_none(prepared, clock):
+    assert measure(prepared, FactlessMeter(clock), clock=clock).gpu is None
 
 
-def test_a_meter_read_failing_mid_run_fails_the_item_naming_meter_and_error(prepared):
+def test_a_meter_read_failing_mid_run_fails_the_item_naming_meter_and_error(prepared, clock):
     with pytest.raises(ItemProblem) as problem:
-        measure(prepared, SteadyMeter(fail_after_reads=50))
+        measure(prepared, SteadyMeter(clock, fail_after_reads=50), clock=clock)
     assert str(problem.value) == (
         "Tiny_TEST_UNPRUNED at batch size 2: steady read failed: NVML_ERROR_GPU_IS_LOST"
     )
 
 
-def test_a_meter_that_never_ticks_fails_the_item_and_says_what_to_raise(prepared):
+def test_a_meter_that_never_ticks_fails_the_item_and_says_what_to_raise(prepared, clock):
     with pytest.raises(
         ItemProblem,
         match=r"^Tiny_TEST_UNPRUNED at batch size 2: frozen .*"
         r"Raise --energy-max-seconds",
     ):
-        measure(prepared, FrozenMeter())
+        measure(prepared, FrozenMeter(clock), clock=clock)
 
 
-def test_a_forward_pass_that_raises_points_at_the_input_shape(prepared):
+def test_a_forward_pass_that_raises_points_at_the_input_shape(prepared, clock):
     wrong = dataclasses.replace(prepared, input_shape=(5,))
     with pytest.raises(ItemProblem, match=r"shape 2x5 raised RuntimeError.*--prune-input-shape"):
-        measure(wrong, SteadyMeter())
+        measure(wrong, SteadyMeter(clock), clock=clock)
 
 
-def test_a_batch_that_runs_out_of_memory_fails_alone_and_says_what_to_drop(prepared):
+def test_a_batch_that_runs_out_of_memory_fails_alone_and_says_what_to_drop(prepared, clock):
     class OutOfMemory(torch.nn.Module):
         def forward(self, x):
             raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 80.00 GiB")
 
     hungry = dataclasses.replace(prepared, module=OutOfMemory())
     with pytest.raises(ItemProblem, match=r"batch size 2 does not fit in cpu memory.*Drop it"):
-        measure(hungry, SteadyMeter())
+        measure(hungry, SteadyMeter(clock), clock=clock)

@@ -1,4 +1,5 @@
-"""Tick windows on synthetic data, where the right answer is known exactly."""
+"""Tick windows on synthetic data, where the right answer is known exactly; the poller, on a
+simulated clock and once in real time."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import itertools
 import random
 import statistics
 import time
+from collections.abc import Callable
 
 import pytest
 
@@ -18,6 +20,7 @@ from pytest_pruneenergy.measure.ticks import (
     tick_windows,
     update_period_seconds,
 )
+from pytest_pruneenergy.testing.simulated_clock import SimulatedClock, TickingMeter
 
 
 def test_passes_by_interpolates_inside_the_running_pass():
@@ -81,12 +84,13 @@ def test_update_period_is_the_median_interval():
 
 
 class CountingMeter:
-    """Changes value every ``every`` reads."""
+    """Changes value every ``every`` reads; a read takes 1 ms of ``sleep``."""
 
     name = "counting"
 
-    def __init__(self, every=3, fail_at=None):
+    def __init__(self, sleep: Callable[[float], None], every=3, fail_at=None):
         self.reads = 0
+        self.sleep = sleep
         self.every = every
         self.fail_at = fail_at
 
@@ -94,14 +98,15 @@ class CountingMeter:
         self.reads += 1
         if self.fail_at is not None and self.reads >= self.fail_at:
             raise RuntimeError("NVML_ERROR_UNKNOWN")
-        time.sleep(0.001)
+        self.sleep(0.001)
         return float(self.reads // self.every)
 
 
-def test_recorder_keeps_only_changes_time_stamped_between_reads():
-    meter = CountingMeter(every=3)
+def test_the_poller_thread_keeps_only_changes_time_stamped_between_reads():
+    """In real time, with the poller's thread: ~45 reads in 50 ms, a change every third."""
+    meter = CountingMeter(time.sleep, every=3)
     with TickRecorder(meter, poll_interval_seconds=0) as recorder:
-        time.sleep(0.1)
+        time.sleep(0.05)
     ticks = recorder.ticks()
     assert len(ticks) >= 5
     values = [t.joules for t in ticks]
@@ -109,19 +114,63 @@ def test_recorder_keeps_only_changes_time_stamped_between_reads():
     assert all(a.seconds < b.seconds for a, b in itertools.pairwise(ticks))
 
 
+def test_recorder_keeps_only_changes_time_stamped_between_reads():
+    clock = SimulatedClock()
+    meter = CountingMeter(clock.sleep, every=3)
+    with clock.tick_recorder(meter, poll_interval_seconds=0) as recorder:
+        clock.sleep(0.1)
+    ticks = recorder.ticks()
+    # Reads of 1 ms back to back: change k shows at read 3k, and is stamped halfway between the
+    # midpoints of reads 3k - 1 and 3k (later ones come after rests, tested below).
+    assert [t.seconds for t in ticks[:6]] == pytest.approx([0.003 * k - 0.001 for k in range(1, 7)])
+    assert [t.joules for t in ticks] == [float(k) for k in range(1, len(ticks) + 1)]
+    assert all(a.seconds < b.seconds for a, b in itertools.pairwise(ticks))
+
+
+class ReadInstants:
+    """A meter's reads, and the instant of each by ``clock``."""
+
+    name = "read-instants"
+
+    def __init__(self, meter: TickingMeter, clock: Callable[[], float]) -> None:
+        self.meter = meter
+        self.clock = clock
+        self.instants: list[float] = []
+
+    def read_joules(self) -> float:
+        self.instants.append(self.clock())
+        return self.meter.read_joules()
+
+
+def test_after_six_changes_the_poller_rests_through_most_of_an_update_period():
+    clock = SimulatedClock()
+    meter = ReadInstants(TickingMeter(clock, period_seconds=0.02), clock)
+    with clock.tick_recorder(meter):
+        clock.sleep(0.3)
+    # The value in force, then a read every 2 ms up to the sixth change (at 120 ms); from then
+    # on, after each change a rest of 60 % of the median period (12 ms), then 2 ms again.
+    assert meter.instants[:62] == pytest.approx([0.0] + [0.002 * k for k in range(61)])
+    assert meter.instants[62:68] == pytest.approx([0.132, 0.134, 0.136, 0.138, 0.140, 0.152])
+
+
 def test_value_at_is_what_a_read_at_that_instant_returned():
-    meter = CountingMeter(every=2)
-    with TickRecorder(meter, poll_interval_seconds=0) as recorder:
-        time.sleep(0.05)
+    clock = SimulatedClock()
+    meter = CountingMeter(clock.sleep, every=2)
+    with clock.tick_recorder(meter, poll_interval_seconds=0) as recorder:
+        clock.sleep(0.05)
     ticks = recorder.ticks()
     assert recorder.value_at(ticks[2].seconds + 1e-9) == ticks[2].joules
     assert recorder.value_at(ticks[2].seconds - 1e-9) == ticks[1].joules
+    assert recorder.value_at(ticks[0].seconds - 1e-9) == 0.0  # the value in force at the start
 
 
 def test_a_failing_read_surfaces_as_meter_read_error():
-    recorder = TickRecorder(CountingMeter(fail_at=5), poll_interval_seconds=0)
+    clock = SimulatedClock()
+    recorder = clock.tick_recorder(CountingMeter(clock.sleep, fail_at=5), poll_interval_seconds=0)
     recorder.start()
-    time.sleep(0.05)
+    clock.sleep(0.05)
+    with pytest.raises(MeterReadError, match="NVML_ERROR_UNKNOWN"):
+        recorder.check()
     with pytest.raises(MeterReadError, match="NVML_ERROR_UNKNOWN"):
         recorder.stop()
 
@@ -153,7 +202,8 @@ def test_ticks_seen_with_scatter_move_onto_their_grid():
 def test_a_long_run_keeps_its_ticks_numbered_right():
     # 300 changes (a 30 s item) at 100.3 ms: numbering every tick from the first with the median
     # interval slips by one somewhere in a third of such runs, and the grid was then dropped.
-    for seed in range(20):
+    # A slip in a third of runs would pass all of 23 with p = (2/3)^23 = 9e-5.
+    for seed in range(23):
         true, seen = observed_grid(random.Random(seed), count=300, period=0.1003)
         fitted = on_periodic_grid(seen)
         assert max(abs(t.seconds - u) for t, u in zip(fitted, true, strict=True)) < 0.001
@@ -198,7 +248,9 @@ def test_the_grid_narrows_the_ci_and_still_covers_the_truth():
     from pytest_pruneenergy.measure.stats import ratio_estimate
 
     rng = random.Random(7)
-    watts, rate, runs = 300.0, 1000.0, 600
+    # Grid coverage is 94.4 % (6,000 runs) and the width ratio 0.43: over 500 runs coverage
+    # leaves [90 %, 99 %] with p = 3e-5 (400 runs: 2e-4); the mean ratio barely moves.
+    watts, rate, runs = 300.0, 1000.0, 500
     truth = watts / rate
     covered, widths = 0, {"seen": [], "grid": []}
     for _ in range(runs):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 from pathlib import Path
 
 import pytest
@@ -12,7 +11,7 @@ from pytest_pruneenergy.items.measurement import Measurement
 from pytest_pruneenergy.measure.meters import GpuFacts
 from pytest_pruneenergy.report.merge import MergeError, merge_folders
 
-from ..items.test_journal import a_measurement
+from ..factories import make_measurement
 
 H200 = GpuFacts("NVIDIA H200", "580.159", 700.0)
 A100 = GpuFacts("NVIDIA A100", "570.86", 400.0)
@@ -41,7 +40,7 @@ def shard(
 
 
 def on(gpu: GpuFacts, model: str, batch_size: int = 8) -> Measurement:
-    return dataclasses.replace(a_measurement(model, batch_size), gpu=gpu, name=None)
+    return make_measurement(model, batch_size, gpu=gpu)
 
 
 def test_two_shards_become_one_run_with_their_failures(tmp_path: Path) -> None:

@@ -12,13 +12,14 @@ import pytest
 
 from pytest_pruneenergy.items.measurement import ItemFailure, Measurement, baseline_measurements
 from pytest_pruneenergy.measure.meters import GpuFacts
-from pytest_pruneenergy.measure.window_stats import WindowStats
 from pytest_pruneenergy.report import schema
 from pytest_pruneenergy.report.labels import shorten_names
 from pytest_pruneenergy.report.schema import write_csv
 from pytest_pruneenergy.report.summary import summary_lines
 from pytest_pruneenergy.report.table import build_run_table, build_table, reduction_percent
 from pytest_pruneenergy.report.writer import write_report
+
+from ..factories import make_measurement, make_stats
 
 SEED_COLUMNS_IN_ORDER = [
     "MODEL_NAME",
@@ -92,10 +93,11 @@ def measurement(
     cuda_graph: bool = False,
     fvcore_flops: int | None = None,
 ) -> Measurement:
-    return Measurement(
-        model=model,
+    """A row's measurement: every value the table's columns and the summary are checked for."""
+    return make_measurement(
+        model,
+        batch_size,
         path=f"/models/{model}.pt",
-        batch_size=batch_size,
         input_shape=(3, 224, 224),
         device=device,
         meter="estimate" if is_estimate else "nvml-counter",
@@ -103,9 +105,12 @@ def measurement(
         meter_is_estimate=is_estimate,
         params=params,
         macs=macs,
-        stats=WindowStats(
+        idle_watts=idle_watts,
+        gpu=gpu_facts,
+        cuda_graph=cuda_graph,
+        fvcore_flops=fvcore_flops,
+        stats=make_stats(
             joules_per_sample_mean=joules_per_sample,
-            joules_per_sample_std=joules_per_sample / 10,
             joules_per_sample_ci95=joules_per_sample / 100,
             seconds_per_sample_mean=1 / frames_per_second,
             seconds_per_sample_std=seconds_per_sample_std,
@@ -116,7 +121,6 @@ def measurement(
             warmup_seconds=1.0,
             protocol=protocol,
             converged=converged,
-            target_ci_fraction=None if protocol == "seed" else 0.01,
             naive_joules_per_sample=joules_per_sample * 1.2,
             update_period_seconds=0.1,
             temperature_start_celsius=40.0,
@@ -124,10 +128,6 @@ def measurement(
             sm_clock_start_mhz=1980.0,
             sm_clock_end_mhz=1755.0,
         ),
-        idle_watts=idle_watts,
-        gpu=gpu_facts,
-        cuda_graph=cuda_graph,
-        fvcore_flops=fvcore_flops,
     )
 
 

@@ -1,6 +1,6 @@
 """The simulated GPU behaves like NVML where timing matters, and the NVML meters read it right.
 
-Virtual time throughout, except for the power meter, whose sampling thread runs in real time.
+Simulated time throughout, except for the power meter, whose sampling thread runs in real time.
 """
 
 from __future__ import annotations
@@ -24,9 +24,9 @@ from pytest_pruneenergy.measure.meters import (
     NvmlPowerMeter,
     make_meter,
 )
+from pytest_pruneenergy.testing.simulated_clock import SimulatedClock
 from pytest_pruneenergy.testing.simulated_nvml import (
     SimulatedNvml,
-    VirtualClock,
     last_tick_seconds,
     simulated_counter_meter,
 )
@@ -44,8 +44,8 @@ def sine_joules(seconds: float) -> float:
     return 150.0 * seconds + 50.0 / angular * (1 - math.cos(angular * seconds))
 
 
-def virtual_sim(**settings) -> tuple[SimulatedNvml, VirtualClock]:
-    clock = VirtualClock()
+def virtual_sim(**settings) -> tuple[SimulatedNvml, SimulatedClock]:
+    clock = SimulatedClock()
     settings.setdefault("power_watts", 200.0)
     return SimulatedNvml(clock=clock, sleep=clock.sleep, **settings), clock
 
@@ -114,7 +114,7 @@ def test_each_counter_read_costs_the_read_cost():
 def test_a_read_sees_the_counter_as_it_was_halfway_through_the_read(read_start_seconds, sees_tick):
     sim, clock = virtual_sim(read_cost_seconds=0.004)
     meter = simulated_counter_meter(sim)
-    clock.seconds = read_start_seconds
+    clock.sleep(read_start_seconds - clock())
     assert (meter.read_joules() > 0) is sees_tick
 
 

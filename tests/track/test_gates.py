@@ -8,7 +8,6 @@ from pathlib import Path
 import pytest
 
 from pytest_pruneenergy.items.measurement import Measurement
-from pytest_pruneenergy.measure.window_stats import WindowStats
 from pytest_pruneenergy.settings import OPTIONS_BY_KEY, RawOptions, SettingsError, resolve_settings
 from pytest_pruneenergy.track.gates import (
     FAIL,
@@ -30,6 +29,8 @@ from pytest_pruneenergy.track.gates import (
     worst_outcome,
 )
 
+from ..factories import make_measurement, make_stats
+
 BASELINE = "VGG16_CIFAR10_UNPRUNED"
 PD3 = "VGG16_CIFAR10_random_PD3_GPR-50_PRUNED"
 PD1 = "VGG16_CIFAR10_random_PD1_GPR-50_PRUNED"
@@ -44,28 +45,12 @@ def measurement(
     ci95: float = 0.01,
     fps: float = 100.0,
 ) -> Measurement:
-    return Measurement(
-        model=model,
-        path=f"/models/{model}.pth",
-        batch_size=batch_size,
-        input_shape=(3, 32, 32),
-        device="cpu",
-        meter="board",
-        meter_description="board",
-        meter_is_estimate=False,
-        params=100,
-        macs=100,
-        stats=WindowStats(
-            joules_per_sample_mean=joules,
-            joules_per_sample_std=ci95,
-            joules_per_sample_ci95=ci95,
-            seconds_per_sample_mean=1 / fps,
-            seconds_per_sample_std=0.0,
-            frames_per_second=fps,
-            windows=10,
-            samples_measured=1000,
-            seconds_measured=1.0,
-            warmup_seconds=0.1,
+    """What a gate judges: energy per sample with its CI, and FPS."""
+    return make_measurement(
+        model,
+        batch_size,
+        stats=make_stats(
+            joules_per_sample_mean=joules, joules_per_sample_ci95=ci95, frames_per_second=fps
         ),
     )
 

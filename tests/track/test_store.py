@@ -12,9 +12,8 @@ import pandas as pd
 import pytest
 
 from pytest_pruneenergy import cli
-from pytest_pruneenergy.items.measurement import ItemFailure, Measurement
+from pytest_pruneenergy.items.measurement import ItemFailure
 from pytest_pruneenergy.measure.meters import GpuFacts
-from pytest_pruneenergy.measure.window_stats import WindowStats
 from pytest_pruneenergy.settings import (
     RawOptions,
     Settings,
@@ -48,6 +47,8 @@ from pytest_pruneenergy.track.store import (
     read_run,
     save_run,
 )
+
+from ..factories import make_measurement
 
 MODEL = "AlexNet_TINY_random_PD1_GPR-50_PRUNED"
 H100 = {"gpu_name": "NVIDIA H100", "driver": "550.54", "power_limit_watts": "700.0"}
@@ -176,29 +177,10 @@ def test_compare_fail_accepts_repeated_and_comma_separated_gates():
 # -- the store -----------------------------------------------------------------------------------
 
 
-def measurement(model=MODEL, batch_size=8, dtype=None) -> Measurement:
-    stats = WindowStats(1.0, 0.1, 0.02, 0.001, 0.0001, 1000.0, 10, 500.0, 0.5, 0.1)
-    return Measurement(
-        model=model,
-        path=f"models/{model}.pth",
-        batch_size=batch_size,
-        input_shape=(3, 64, 64),
-        device="cuda:0",
-        meter="nvml-counter",
-        meter_description="",
-        meter_is_estimate=False,
-        params=1000,
-        macs=20000,
-        stats=stats,
-        gpu=GpuFacts("NVIDIA H100", "550.54", 700.0),
-        dtype=dtype,
-    )
-
-
 def test_a_saved_record_reads_back_equal_and_leaves_no_temporary_file(tmp_path):
     now = datetime(2024, 5, 1, 12, 0, tzinfo=timezone.utc)
     saved = build_record(
-        [measurement()],
+        [make_measurement(MODEL, 8)],
         [ItemFailure(MODEL, "m.pth", 16, "out of memory")],
         {"protocol": "adaptive"},
         git=GitState("abc", True, "main"),
@@ -214,7 +196,7 @@ def test_a_saved_record_reads_back_equal_and_leaves_no_temporary_file(tmp_path):
 
 def test_each_numeric_format_is_stored_and_compared_with_its_own_format(tmp_path):
     saved = build_record(
-        [measurement(dtype="float32"), measurement(dtype="bfloat16")],
+        [make_measurement(MODEL, 8, dtype="float32"), make_measurement(MODEL, 8, dtype="bfloat16")],
         [ItemFailure(MODEL, "m.pth", 16, "out of memory", dtype="bfloat16")],
         {},
         git=GitState(),
