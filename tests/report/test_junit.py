@@ -9,14 +9,29 @@ import pytest
 
 from pytest_pruneenergy.report.junit import item_properties
 
-from ..track.test_store import measurement
+from ..factories import make_measurement, make_stats
+
+
+def measurement(model: str):
+    """1.0 +- 0.02 J a sample at 1000 samples a second, 1000 parameters and 20,000 MACs, read by
+    the NVML counter."""
+    return make_measurement(
+        model,
+        meter="nvml-counter",
+        params=1000,
+        macs=20000,
+        stats=make_stats(
+            joules_per_sample_mean=1.0, joules_per_sample_ci95=0.02, frames_per_second=1000.0
+        ),
+    )
+
 
 BASELINE = "AlexNet_TINY_UNPRUNED"
 PRUNED = "AlexNet_TINY_random_PD1_GPR-50_PRUNED"
 
 
 def test_an_item_records_its_energy_fps_counts_and_meter():
-    properties = dict(item_properties(measurement(model="my_model"), None))
+    properties = dict(item_properties(measurement("my_model"), None))
     assert properties == {
         "pruneenergy_joules_per_sample": 1.0,
         "pruneenergy_joules_per_sample_ci95": 0.02,
@@ -28,8 +43,8 @@ def test_an_item_records_its_energy_fps_counts_and_meter():
 
 
 def test_a_pruned_item_records_its_reductions_against_its_baseline():
-    baseline = measurement(model=BASELINE)
-    pruned = measurement(model=PRUNED)
+    baseline = measurement(BASELINE)
+    pruned = measurement(PRUNED)
     pruned = dataclasses.replace(
         pruned,
         params=600,
@@ -48,7 +63,7 @@ def test_a_pruned_item_records_its_reductions_against_its_baseline():
 
 
 def test_numbers_that_do_not_exist_are_left_out_and_estimates_say_so():
-    item = measurement(model=PRUNED)
+    item = measurement(PRUNED)
     item = dataclasses.replace(
         item,
         meter="cpu-time",
