@@ -119,9 +119,9 @@ def install_analysis(monkeypatch: pytest.MonkeyPatch, module: types.ModuleType |
         monkeypatch.setattr(pytest_pruneenergy.report, "analysis", module, raising=False)
 
 
-@pytest.fixture
-def figures(tmp_path: Path) -> list[Path]:
-    return write_figures(our_table(), tmp_path / "figures")
+@pytest.fixture(scope="module")
+def figures(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
+    return write_figures(our_table(), tmp_path_factory.mktemp("figures"))
 
 
 def page(table: pd.DataFrame | None = None, **kwargs: Any) -> str:
@@ -535,13 +535,14 @@ def run_chromium(tmp_path: Path, *arguments: str) -> subprocess.CompletedProcess
     return subprocess.run(command, capture_output=True, text=True, timeout=120, check=False)
 
 
-@pytest.fixture
-def rendered_report(tmp_path: Path) -> Path:
+@pytest.fixture(scope="module")
+def rendered_report(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A report with an estimate banner, a failed item, findings and figures."""
     table = our_table(estimate=True, failed=True)
-    figures = write_figures(table, tmp_path / "report")
+    folder = tmp_path_factory.mktemp("report")
+    figures = write_figures(table, folder)
     return write_html_report(
-        table, tmp_path / "report", figures=figures, findings=["PD1 saves the most energy."]
+        table, folder, figures=figures, findings=["PD1 saves the most energy."]
     )
 
 

@@ -150,24 +150,34 @@ def figures() -> dict[str, Figure]:
     return build_figures(table_of(grid()))
 
 
-def test_write_figures_writes_every_figure_as_a_png(tmp_path: Path) -> None:
-    written = write_figures(table_of(grid()), tmp_path / "figures")
-    assert {path.name for path in written} == ALL_FIGURES
-    for path in written:
+@pytest.fixture(scope="module")
+def written(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[Path]]:
+    """The grid's figures written to a folder: the folder, and what write_figures returned."""
+    folder = tmp_path_factory.mktemp("figures")
+    return folder, write_figures(table_of(grid()), folder)
+
+
+def test_write_figures_writes_every_figure_as_a_png(written: tuple[Path, list[Path]]) -> None:
+    _, pngs = written
+    assert {path.name for path in pngs} == ALL_FIGURES
+    for path in pngs:
         assert path.read_bytes()[:8] == PNG_SIGNATURE
         assert path.stat().st_size > 10_000
 
 
-def test_write_figures_saves_an_svg_of_the_same_figure_beside_every_png(tmp_path: Path) -> None:
-    written = write_figures(table_of(grid()), tmp_path)
-    svgs = sorted(path.name for path in tmp_path.glob("*.svg"))
-    assert svgs == sorted(path.with_suffix(".svg").name for path in written)
-    for path in written:
+def test_write_figures_saves_an_svg_of_the_same_figure_beside_every_png(
+    written: tuple[Path, list[Path]],
+) -> None:
+    folder, pngs = written
+    svgs = sorted(path.name for path in folder.glob("*.svg"))
+    assert svgs == sorted(path.with_suffix(".svg").name for path in pngs)
+    for path in pngs:
         assert "<svg" in path.with_suffix(".svg").read_text(encoding="utf-8")[:1000]
 
 
-def test_write_figures_returns_only_the_pngs(tmp_path: Path) -> None:
-    assert {path.suffix for path in write_figures(table_of(grid()), tmp_path)} == {".png"}
+def test_write_figures_returns_only_the_pngs(written: tuple[Path, list[Path]]) -> None:
+    _, pngs = written
+    assert {path.suffix for path in pngs} == {".png"}
 
 
 def test_svgs_of_figures_without_data_this_run_are_removed(tmp_path: Path) -> None:
@@ -390,6 +400,7 @@ def seed_grid_table() -> pd.DataFrame:
     return table
 
 
+@pytest.mark.slow
 def test_the_seed_grid_is_drawn_within_20_seconds(
     seed_grid_table: pd.DataFrame, tmp_path: Path
 ) -> None:
@@ -399,13 +410,20 @@ def test_the_seed_grid_is_drawn_within_20_seconds(
     assert {path.name for path in written} == ALL_FIGURES
 
 
-def test_every_seed_grid_figure_has_exactly_one_legend(seed_grid_table: pd.DataFrame) -> None:
-    for name, figure in build_figures(seed_grid_table).items():
+@pytest.fixture(scope="module")
+def seed_grid_figures(seed_grid_table: pd.DataFrame) -> dict[str, Figure]:
+    return build_figures(seed_grid_table)
+
+
+def test_every_seed_grid_figure_has_exactly_one_legend(
+    seed_grid_figures: dict[str, Figure],
+) -> None:
+    for name, figure in seed_grid_figures.items():
         assert len(legends(figure)) == 1, name
 
 
-def test_seed_grid_cr_axes_have_at_most_five_pd_lines(seed_grid_table: pd.DataFrame) -> None:
+def test_seed_grid_cr_axes_have_at_most_five_pd_lines(seed_grid_figures: dict[str, Figure]) -> None:
     for name in CR_FIGURES:
-        axes = build_figures(seed_grid_table)[name].axes
+        axes = seed_grid_figures[name].axes
         assert [ax.get_title() for ax in axes] == list(SEED_ARCHITECTURES)
         assert [len(pd_lines(ax)) for ax in axes] == [5, 5, 5], name
