@@ -71,6 +71,9 @@ class Measurement:
     # fvcore's count per sample (the seed tool's FLOPs, models/counting.py); None where it is
     # unknown (TorchScript, or recorded before it was counted).
     fvcore_flops: int | None = None
+    # What could have corrupted the figure, seen while it was measured (measure/conditions.py):
+    # other processes on the GPU or the host's CPU, clocks held back; empty when nothing was.
+    disturbances: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if self.name is None:
@@ -84,6 +87,17 @@ class Measurement:
     @property
     def flops(self) -> int:
         return 2 * self.macs
+
+    @property
+    def mean_sm_clock_mhz(self) -> float | None:
+        """The GPU's SM clock, the mean of its readings at the measurement's start and end;
+        None where the meter does not read it."""
+        readings = [
+            mhz
+            for mhz in (self.stats.sm_clock_start_mhz, self.stats.sm_clock_end_mhz)
+            if mhz is not None
+        ]
+        return sum(readings) / len(readings) if readings else None
 
     @property
     def dynamic_joules_per_sample(self) -> float | None:
@@ -100,12 +114,31 @@ class Measurement:
         fields = dict(data)
         fields["input_shape"] = tuple(fields["input_shape"])
         fields["stats"] = WindowStats(**fields["stats"])
+        fields["disturbances"] = tuple(fields.get("disturbances", ()))
         fields["name"] = _name_from_dict(fields.get("name"))
         if "gpu_facts" in fields:  # written before the facts were typed (journal format 1)
             fields["gpu"] = GpuFacts.from_strings(fields.pop("gpu_facts"))
         elif fields.get("gpu") is not None:
             fields["gpu"] = GpuFacts(**fields["gpu"])
         return cls(**fields)
+
+
+# A pruned item and its baseline ran at SM clocks further apart than this, relative to the
+# baseline's: their energies were not measured on the same footing.
+CLOCK_DIFFERENCE_FRACTION = 0.05
+
+
+def disturbances_against(measurement: Measurement, baseline: Measurement | None) -> tuple[str, ...]:
+    """What could have corrupted ``measurement`` or its comparison with ``baseline``: what was
+    seen while it ran, what was seen while its baseline ran, and SM clocks that differ."""
+    seen = list(measurement.disturbances)
+    if baseline is None or baseline is measurement or baseline.key == measurement.key:
+        return tuple(seen)
+    seen += [f"its baseline: {disturbance}" for disturbance in baseline.disturbances]
+    own, base = measurement.mean_sm_clock_mhz, baseline.mean_sm_clock_mhz
+    if own is not None and base and abs(own - base) > CLOCK_DIFFERENCE_FRACTION * base:
+        seen.append(f"SM clock {own:.0f} MHz against its baseline's {base:.0f} MHz")
+    return tuple(seen)
 
 
 @dataclass(frozen=True)

@@ -89,6 +89,7 @@ def combine(rounds: Sequence[Measurement]) -> Measurement:
         round_number=None,
         load_seconds=sum(m.load_seconds for m in ordered),
         item_seconds=None if None in seconds else sum(s for s in seconds if s is not None),
+        disturbances=tuple(dict.fromkeys(d for m in ordered for d in m.disturbances)),
     )
 
 

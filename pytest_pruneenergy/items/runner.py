@@ -16,6 +16,13 @@ from typing import TYPE_CHECKING, Any
 
 from ..common.errors import count_failure, error_summary, first_line, with_shape_hint
 from ..common.shapes import format_shape
+from ..measure.conditions import (
+    HostCpu,
+    conditions_between,
+    gpu_activity_of,
+    host_role_of,
+    read_host_cpu,
+)
 from ..models.counting import ModelCounts
 from ..models.loading import DEFAULT_INPUT_SHAPE, LoadedModel, ModelLoadError
 from ..models.naming import ModelName
@@ -276,6 +283,7 @@ def measure_item(
     load_seconds: float = 0.0,
     clock: Callable[[], float] = time.perf_counter,
     tick_recorder: Callable[[Meter], TickRecorder] | None = None,
+    read_host: Callable[[], HostCpu | None] = read_host_cpu,
 ) -> Measurement:
     """Measure energy per sample and FPS of one model at one batch size.
 
@@ -285,6 +293,8 @@ def measure_item(
     another batch size, so the device is hot and a short warm-up settles it.
     ``load_seconds``: what loading the model cost this item (0 where it was loaded before).
     ``clock``, ``tick_recorder``: the protocol's time (``measure``; tests give a simulated one).
+    ``read_host``: the host's CPU time, read either side of the measurement to see what other
+    processes did meanwhile (measure/conditions.py).
     """
     import torch
 
@@ -325,6 +335,7 @@ def measure_item(
 
             if rewarm:
                 protocol = rewarm_settings(protocol)
+            host_before, gpu_before = read_host(), gpu_activity_of(meter)
             stats = measure(
                 run_batch,
                 device,
@@ -333,6 +344,13 @@ def measure_item(
                 protocol,
                 clock=clock,
                 tick_recorder=tick_recorder,
+            )
+            conditions = conditions_between(
+                host_before,
+                read_host(),
+                gpu_before,
+                gpu_activity_of(meter),
+                host_role=host_role_of(device, meter),
             )
     except GraphCaptureError as error:
         raise ItemProblem(f"{stem} at batch size {batch_size}: {error}") from error
@@ -373,6 +391,7 @@ def measure_item(
         weights_dtype=prepared.dtype,
         channels_last=prepared.channels_last,
         zero_weight_percent=prepared.zero_weight_percent,
+        disturbances=conditions.disturbances,
     )
 
 

@@ -523,6 +523,7 @@ class PruneEnergySession:
             self.journal.close()
         if not hasattr(self.config, "workerinput") and (self.measurements or self.failures):
             # On the controller only (xdist workers' results arrive here on their reports).
+            from ..report.summary import disturbed_items
             from ..report.writer import Advice, write_report
 
             measurements = combine_rounds(self.measurements)
@@ -552,6 +553,11 @@ class PruneEnergySession:
             )
             self.report_lines = outcome.lines
             self._fail_run(session, outcome.not_written)
+            disturbed = disturbed_items(outcome.table)
+            if disturbed and self.settings.gates.strict:
+                problem = f"{disturbed} energy item(s) measured while disturbed (--energy-strict)"
+                self.report_lines.append(f"FAILED: {problem}: the run fails (exit status 1)")
+                self._fail_run(session, [problem])
             if missing and session.exitstatus == pytest.ExitCode.OK:
                 # Nobody stopped the run, yet items have no result: never a silent pass.
                 self._fail_run(session, [f"{len(missing)} energy item(s) produced no result"])

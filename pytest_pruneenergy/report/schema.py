@@ -113,6 +113,7 @@ ROUNDS = "Rounds"
 DTYPE = "Dtype"
 CHANNELS_LAST = "Channels Last"
 ZERO_WEIGHTS = "Zero Weights (%)"
+DISTURBANCES = "Disturbances"
 
 TEXT = "object"
 INTEGER = "Int64"
@@ -186,6 +187,9 @@ _COLUMN_TYPES: tuple[tuple[str, str], ...] = (
     (DTYPE, TEXT),
     (CHANNELS_LAST, BOOLEAN),
     (ZERO_WEIGHTS, FLOAT),
+    # What could have corrupted the row's figures, seen while it (or its baseline) ran:
+    # measure/conditions.py; empty when nothing was.
+    (DISTURBANCES, TEXT),
 )
 COLUMNS: tuple[str, ...] = tuple(column for column, _ in _COLUMN_TYPES)
 SEED_COLUMNS: tuple[str, ...] = COLUMNS[:15]

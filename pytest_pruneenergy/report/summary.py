@@ -54,6 +54,7 @@ def summary_lines(table: pd.DataFrame, *, with_dtypes: bool = False) -> list[str
     lines.extend(_cross_device_lines(measured))
     lines.extend(_estimate_warnings(measured))
     lines.extend(model_notes(measured))
+    lines.extend(disturbance_lines(measured))
     lines.extend(_idle_power_lines(measured))
     failed = complete[complete[col.STATUS].astype(str) == col.STATUS_FAILED]
     for _, row in failed.iterrows():
@@ -299,3 +300,41 @@ def model_notes(table: pd.DataFrame) -> list[str]:
             )
         )
     return lines
+
+
+# The disturbed items listed one by one before the rest are counted.
+DISTURBED_ITEMS_LISTED = 10
+
+
+def _disturbed_rows(table: pd.DataFrame) -> pd.DataFrame:
+    rows = measured_rows(table.reindex(columns=list(col.COLUMNS)))
+    seen = rows[col.DISTURBANCES].map(lambda text: isinstance(text, str) and bool(text.strip()))
+    return rows[seen]
+
+
+def disturbed_items(table: pd.DataFrame) -> int:
+    """How many measured rows say they were disturbed."""
+    return len(_disturbed_rows(table))
+
+
+def disturbance_lines(table: pd.DataFrame) -> list[str]:
+    """The items measured while something could have corrupted them (the ``Disturbances``
+    column), each with what was seen, wrapped rather than cut; none when nothing was seen."""
+    rows = measured_rows(table.reindex(columns=list(col.COLUMNS)))
+    disturbed = _disturbed_rows(table)
+    if disturbed.empty:
+        return []
+    lines = [
+        f"DISTURBED: {len(disturbed)} of {len(rows)} item(s) were measured while something "
+        "could have corrupted them (CSV column Disturbances); their gates are inconclusive "
+        "and --energy-strict fails the run:"
+    ]
+    for _, row in disturbed.head(DISTURBED_ITEMS_LISTED).iterrows():
+        batch = _number(row[col.BATCH_SIZE], "d")
+        line = f"  {_stem(row)} (bs {batch}): {row[col.DISTURBANCES]}"
+        lines += textwrap.wrap(
+            line, SUMMARY_WIDTH, subsequent_indent="    ", break_on_hyphens=False
+        )
+    if len(disturbed) > DISTURBED_ITEMS_LISTED:
+        lines.append(f"  and {len(disturbed) - DISTURBED_ITEMS_LISTED} more")
+    return textwrap.wrap(lines[0], SUMMARY_WIDTH, subsequent_indent="  ") + lines[1:]

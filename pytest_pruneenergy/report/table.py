@@ -19,7 +19,13 @@ from typing import Any
 import pandas as pd
 
 from ..common.shapes import format_shape
-from ..items.measurement import ItemFailure, ItemKey, Measurement, baselines_of_measurements
+from ..items.measurement import (
+    ItemFailure,
+    ItemKey,
+    Measurement,
+    baselines_of_measurements,
+    disturbances_against,
+)
 from ..measure.stats import reduction_ci95_points
 from ..models.naming import ModelName, parse_model_name
 from ..models.pairing import baselines_of
@@ -214,6 +220,7 @@ def _measured_row(
         col.DTYPE: measurement.weights_dtype,
         col.CHANNELS_LAST: measurement.channels_last,
         col.ZERO_WEIGHTS: measurement.zero_weight_percent,
+        col.DISTURBANCES: "; ".join(disturbances_against(measurement, baseline)) or None,
         **name_columns(name),
         **reduction_columns(measurement, name, baseline),
     }

@@ -16,6 +16,7 @@ import threading
 import time
 from array import array
 from collections.abc import Callable, Sequence
+from types import SimpleNamespace
 from typing import Protocol
 
 import pynvml
@@ -110,7 +111,10 @@ class SimulatedNvml:
     unbiased). Power readings return the power at the last power-field tick. After
     ``fail_after_reads`` counter reads, every further one raises NVMLError (GPU is lost).
     ``temperature_celsius`` and ``sm_clock_mhz`` are plain attributes: set one to None and its
-    query raises NVMLError (Not Supported).
+    query raises NVMLError (Not Supported). So are what the GPU's neighbours do:
+    ``compute_pids`` (the processes NVML lists on it), ``clock_event_reasons`` (a mask of
+    nvmlClocksEventReason*) and ``power_violation_ns`` / ``thermal_violation_ns`` (cumulative
+    times the clocks were held back); None for any of them: Not Supported.
     """
 
     NVMLError = pynvml.NVMLError
@@ -123,6 +127,8 @@ class SimulatedNvml:
     NVML_VALUE_TYPE_UNSIGNED_INT = pynvml.NVML_VALUE_TYPE_UNSIGNED_INT
     NVML_TEMPERATURE_GPU = pynvml.NVML_TEMPERATURE_GPU
     NVML_CLOCK_SM = pynvml.NVML_CLOCK_SM
+    NVML_PERF_POLICY_POWER = pynvml.NVML_PERF_POLICY_POWER
+    NVML_PERF_POLICY_THERMAL = pynvml.NVML_PERF_POLICY_THERMAL
 
     def __init__(
         self,
@@ -168,6 +174,10 @@ class SimulatedNvml:
         self.power_field_supported = power_field_supported
         self.temperature_celsius = temperature_celsius
         self.sm_clock_mhz = sm_clock_mhz
+        self.compute_pids: list[int] | None = []
+        self.clock_event_reasons: int | None = 0
+        self.power_violation_ns: int | None = 0
+        self.thermal_violation_ns: int | None = 0
         self.init_count = 0
         self.counter_reads = 0
         self._handle = _Handle()
@@ -270,6 +280,28 @@ class SimulatedNvml:
         if clock_type != pynvml.NVML_CLOCK_SM or self.sm_clock_mhz is None:
             raise pynvml.NVMLError(pynvml.NVML_ERROR_NOT_SUPPORTED)
         return self.sm_clock_mhz
+
+    def nvmlDeviceGetComputeRunningProcesses(self, handle: _Handle) -> list[SimpleNamespace]:
+        self._require_device(handle)
+        if self.compute_pids is None:
+            raise pynvml.NVMLError(pynvml.NVML_ERROR_NOT_SUPPORTED)
+        return [SimpleNamespace(pid=pid, usedGpuMemory=None) for pid in self.compute_pids]
+
+    def nvmlDeviceGetCurrentClocksEventReasons(self, handle: _Handle) -> int:
+        self._require_device(handle)
+        if self.clock_event_reasons is None:
+            raise pynvml.NVMLError(pynvml.NVML_ERROR_NOT_SUPPORTED)
+        return self.clock_event_reasons
+
+    def nvmlDeviceGetViolationStatus(self, handle: _Handle, policy: int) -> SimpleNamespace:
+        self._require_device(handle)
+        nanoseconds = {
+            pynvml.NVML_PERF_POLICY_POWER: self.power_violation_ns,
+            pynvml.NVML_PERF_POLICY_THERMAL: self.thermal_violation_ns,
+        }.get(policy)
+        if nanoseconds is None:
+            raise pynvml.NVMLError(pynvml.NVML_ERROR_NOT_SUPPORTED)
+        return SimpleNamespace(referenceTime=0, violationTime=nanoseconds)
 
     # -- internals ---------------------------------------------------------------------------
 

@@ -26,7 +26,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ..items.measurement import ItemKey, Measurement, item_label
+from ..items.measurement import ItemKey, Measurement, disturbances_against, item_label
 from ..measure.stats import reduction_ci95_points
 
 MIN_REDUCTION = "min_reduction"
@@ -352,12 +352,29 @@ def judge_measurement(
         if threshold.kind not in kinds:
             continue
         if threshold.kind == MAX_JOULES:
-            verdicts.append(judge_max_joules(threshold, measurement))
+            verdict = judge_max_joules(threshold, measurement)
+            disturbed = measurement.disturbances
         elif threshold.kind == MIN_FPS:
-            verdicts.append(judge_min_fps(threshold, measurement))
+            verdict = judge_min_fps(threshold, measurement)
+            disturbed = measurement.disturbances
         elif measurement.name is None or not measurement.name.is_baseline:
-            verdicts.append(judge_min_reduction(threshold, measurement, baseline))
+            verdict = judge_min_reduction(threshold, measurement, baseline)
+            disturbed = disturbances_against(measurement, baseline)
+        else:
+            continue
+        verdicts.append(unvouched(verdict, disturbed))
     return tuple(verdicts)
+
+
+def unvouched(verdict: Verdict, disturbances: Sequence[str]) -> Verdict:
+    """A verdict on a figure measured while something could have corrupted it is
+    inconclusive, whatever the figure says."""
+    if not disturbances or verdict.outcome == INCONCLUSIVE:
+        return verdict
+    message = (
+        f"{verdict.message}; inconclusive: measured while disturbed ({'; '.join(disturbances)})"
+    )
+    return Verdict(verdict.threshold, INCONCLUSIVE, message)
 
 
 def worst_outcome(verdicts: Iterable[Verdict]) -> str | None:

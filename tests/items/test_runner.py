@@ -29,6 +29,7 @@ from pytest_pruneenergy.items.runner import (
     prepare_model,
     random_input,
 )
+from pytest_pruneenergy.measure.conditions import HostCpu
 from pytest_pruneenergy.measure.meters import GpuFacts, MeterReadError
 from pytest_pruneenergy.models.loading import LoadedModel, ModelLoadError
 from pytest_pruneenergy.settings import RawOptions, resolve_settings
@@ -124,6 +125,8 @@ def measure(
     """``measure_item`` at batch size 2: on the simulated ``clock``, or on the host's (None)
     with the poller's thread, as the plugin measures."""
     time_sources = {} if clock is None else {"clock": clock, "tick_recorder": clock.tick_recorder}
+    # On the simulated clock, the host's real load says nothing of the simulated item.
+    host = {} if clock is None else {"read_host": lambda: None}
     return measure_item(
         prepared,
         2,
@@ -133,6 +136,7 @@ def measure(
         cuda_graphs=settings(**cli).cuda_graphs,
         idle_watts=idle_watts,
         **time_sources,
+        **host,
     )
 
 
@@ -405,3 +409,26 @@ def test_a_batch_that_runs_out_of_memory_fails_alone_and_says_what_to_drop(prepa
     hungry = dataclasses.replace(prepared, module=OutOfMemory())
     with pytest.raises(ItemProblem, match=r"batch size 2 does not fit in cpu memory.*Drop it"):
         measure(hungry, SteadyMeter(clock), clock=clock)
+
+
+# -- what else happened meanwhile ---------------------------------------------------------------
+
+
+def test_an_item_measured_beside_a_busy_neighbour_says_so(prepared, clock):
+    # Two host readings around the measurement: in 2 s, 3 busy seconds, 0.5 of them ours.
+    readings = iter([HostCpu(10.0, 1.0, 100.0, cores=2), HostCpu(13.0, 1.5, 102.0, cores=2)])
+    measured = measure_item(
+        prepared,
+        2,
+        meter=SteadyMeter(clock),
+        make_input=random_input,
+        protocol=settings().protocol_settings,
+        cuda_graphs=False,
+        idle_watts=None,
+        clock=clock,
+        tick_recorder=clock.tick_recorder,
+        read_host=lambda: next(readings),
+    )
+    assert measured.disturbances == ("other processes kept 1.25 CPU cores busy of 2",)
+    quiet = measure(prepared, SteadyMeter(clock), clock=clock)
+    assert quiet.disturbances == ()

@@ -8,6 +8,7 @@ Scenarios that share a run are grouped in module-scoped fixtures.
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 import sys
@@ -979,6 +980,38 @@ def test_a_report_that_cannot_be_written_fails_the_run_and_a_failing_meter_close
     assert "closing the board meter failed: NVML_ERROR_UNINITIALIZED" in result.output
 
 
+# -- what else ran meanwhile --------------------------------------------------------------------
+
+# Keeps one core busy for at most a minute (the test ends it sooner).
+BUSY_LOOP = "import time\nend = time.monotonic() + 60\nwhile time.monotonic() < end:\n    pass\n"
+
+
+def test_an_item_measured_beside_busy_processes_says_so_and_strict_fails_the_run(tmp_path):
+    (tmp_path / "models").mkdir()
+    write_tiny_model(tmp_path / "models" / "AlexNet_TINY_UNPRUNED.pth")
+    busy = [subprocess.Popen([sys.executable, "-c", BUSY_LOOP]) for _ in range(os.cpu_count() or 1)]
+    try:
+        result = run_in_process(
+            tmp_path,
+            "--prune-models=models",
+            "--prune-batch-sizes=1",
+            "--energy-max-seconds=0.5",
+            "--energy-report",
+            "--energy-strict",
+        )
+    finally:
+        for process in busy:
+            process.kill()
+            process.wait()
+    assert result.returncode == pytest.ExitCode.TESTS_FAILED, result.output
+    (disturbances,) = result.table()["Disturbances"]
+    assert re.fullmatch(r"other processes kept \d+\.\d\d CPU cores busy of \d+", disturbances)
+    assert "DISTURBED: 1 of 1 item(s) were measured while something could have" in result.summary()
+    assert "1 energy item(s) measured while disturbed (--energy-strict)" in result.output
+    html = (tmp_path / "pruneenergy-report" / "report.html").read_text()
+    assert "DISTURBED: 1 of 1 item(s)" in html
+
+
 # -- the run store -------------------------------------------------------------------------------
 
 
@@ -1046,6 +1079,7 @@ class SampleMeter:
     name = "samples"
     is_estimate = False
     description = "joules counted per sample by the model itself"
+    reads_host = False  # counted in Python: other processes cannot reach it
     gpu_facts = {}
 
     def read_joules(self):
@@ -1172,6 +1206,7 @@ class SampleMeter:
     name = "samples"
     is_estimate = False
     description = "joules counted per sample by the model itself"
+    reads_host = False  # counted in Python: other processes cannot reach it
     gpu_facts = {}
 
     def __init__(self):

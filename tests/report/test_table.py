@@ -71,6 +71,7 @@ ADDED_COLUMNS_IN_ORDER = [
     "Dtype",
     "Channels Last",
     "Zero Weights (%)",
+    "Disturbances",
 ]
 H100_FACTS = GpuFacts("NVIDIA H100", "580.159", 700.0)
 
@@ -813,3 +814,56 @@ def test_without_prune_dtypes_the_terminal_table_has_no_dtype_column() -> None:
     lines = write_report([plain], [], None).lines
     assert "dtype" not in lines[0]
     assert "float32" not in lines[2] and "fp32" not in lines[2]
+
+
+# -- disturbances --------------------------------------------------------------------------------
+
+
+def with_clock(item: Measurement, mhz: float) -> Measurement:
+    return dataclasses.replace(
+        item, stats=dataclasses.replace(item.stats, sm_clock_start_mhz=mhz, sm_clock_end_mhz=mhz)
+    )
+
+
+def test_a_row_says_what_disturbed_it_or_its_baseline_and_is_blank_otherwise() -> None:
+    baseline = dataclasses.replace(
+        measurement(ALEXNET), disturbances=("1 other process(es) on the GPU",)
+    )
+    pruned = dataclasses.replace(
+        measurement(ALEXNET_PD1), disturbances=("clocks held back (power cap)",)
+    )
+    built = build_table([baseline, pruned, measurement(VGG11)], [])
+    assert row_of(built, ALEXNET)["Disturbances"] == "1 other process(es) on the GPU"
+    assert row_of(built, ALEXNET_PD1)["Disturbances"] == (
+        "clocks held back (power cap); its baseline: 1 other process(es) on the GPU"
+    )
+    assert pd.isna(row_of(built, VGG11)["Disturbances"])
+
+
+def test_a_pruned_item_at_other_clocks_than_its_baseline_says_so_within_5_percent_not() -> None:
+    baseline = with_clock(measurement(ALEXNET), 1980)
+    near = with_clock(measurement(ALEXNET_PD1), 1900)  # 4 % below
+    far = with_clock(measurement(ALEXNET_PD1, 16), 1410)
+    built = build_table([baseline, with_clock(measurement(ALEXNET, 16), 1980), near, far], [])
+    assert pd.isna(row_of(built, ALEXNET_PD1)["Disturbances"])
+    assert row_of(built, ALEXNET_PD1, 16)["Disturbances"] == (
+        "SM clock 1410 MHz against its baseline's 1980 MHz"
+    )
+
+
+def test_the_summary_lists_disturbed_items_whole_and_counts_them() -> None:
+    long_reason = "other processes kept 1.90 CPU cores busy of 2; " + " ".join(["and more"] * 20)
+    items = [
+        dataclasses.replace(measurement(ALEXNET), disturbances=(long_reason,)),
+        measurement(VGG11),
+    ]
+    lines = summary_lines(build_table(items, []))
+    start = next(i for i, line in enumerate(lines) if line.startswith("DISTURBED: 1 of 2 item"))
+    listed = " ".join(line.strip() for line in lines[start:])
+    assert f"{ALEXNET} (bs 8): {long_reason}" in listed  # wrapped, not cut
+    assert all(len(line) <= 120 for line in lines[start:])
+
+
+def test_a_run_without_disturbances_has_no_such_lines() -> None:
+    lines = summary_lines(build_table([measurement(ALEXNET), measurement(VGG11)], []))
+    assert not [line for line in lines if "DISTURBED" in line]

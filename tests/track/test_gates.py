@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from pathlib import Path
 
@@ -313,3 +314,36 @@ def test_the_worst_outcome_and_the_summary_lines():
     ]
     strict = gate_summary_lines({(PD1, 8, None): [unsure]}, strict=True)
     assert strict[1] == f"GATE FAILED {PD1} (bs 8): unsure"
+
+
+# -- disturbed measurements ------------------------------------------------------------------------
+
+
+def test_a_gate_on_a_disturbed_measurement_is_inconclusive_whatever_it_reads():
+    passing = dataclasses.replace(
+        measurement(joules=0.5, ci95=0.0), disturbances=("2 other process(es) on the GPU",)
+    )
+    failing = dataclasses.replace(passing, stats=make_stats(joules_per_sample_mean=9.0))
+    threshold = ItemThresholds((Threshold("max_joules", 1.0, "command line"),))
+    for item in (passing, failing):
+        (verdict,) = judge_measurement(item, threshold)
+        assert verdict.outcome == INCONCLUSIVE
+        assert verdict.message.endswith(
+            "; inconclusive: measured while disturbed (2 other process(es) on the GPU)"
+        )
+
+
+def test_a_reduction_gate_is_inconclusive_when_its_baseline_was_disturbed():
+    baseline = dataclasses.replace(
+        measurement(BASELINE, joules=2.0, ci95=0.0),
+        disturbances=("clocks held back (thermal slowdown)",),
+    )
+    pruned = measurement(joules=1.0, ci95=0.0)
+    threshold = ItemThresholds((Threshold("min_reduction", 30.0, "command line"),))
+    (verdict,) = judge_measurement(pruned, threshold, baseline=baseline)
+    assert verdict.outcome == INCONCLUSIVE
+    assert "its baseline: clocks held back (thermal slowdown)" in verdict.message
+    (undisturbed,) = judge_measurement(
+        pruned, threshold, baseline=dataclasses.replace(baseline, disturbances=())
+    )
+    assert undisturbed.outcome == PASS

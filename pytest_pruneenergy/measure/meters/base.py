@@ -76,6 +76,10 @@ class Meter(Protocol):
     only differences between two reads mean anything. ``device_state`` never raises: it is
     context for a result, not the measurement.
 
+    Two optional members say what can disturb a meter's figure (measure/conditions.py):
+    ``reads_host`` (bool) whether other processes' CPU time on the host reaches it (taken as
+    True where missing), and ``gpu_activity()`` what else runs on its GPU (the NVML meters).
+
     Threads: ``read_joules`` is called from the protocol's poller thread, in a loop, while the
     measuring thread calls ``device_state`` and finally ``close``; a meter from a user's hook
     (a serial wall meter, say) must tolerate that, e.g. with a lock. A read may take

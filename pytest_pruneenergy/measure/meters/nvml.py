@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import os
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from typing import Any
 
+from ..conditions import GpuActivity, other_compute_processes
 from .base import DeviceState, GpuFacts, MeterReadError, MeterUnavailable
 
 MILLIJOULES_PER_JOULE = 1000.0
@@ -54,6 +56,8 @@ class NvmlMeter(ABC):
 
     name: str
     is_estimate = False
+    # A GPU's board counter: the host's load reaches it only through the launching thread.
+    reads_host = False
 
     def __init__(
         self, cuda_index: int, *, nvml: Any | None = None, cuda_uuid: str | None = None
@@ -148,6 +152,48 @@ class NvmlMeter(ABC):
                 lambda: nvml.nvmlDeviceGetClockInfo(handle, nvml.NVML_CLOCK_SM)
             ),
         )
+
+    def gpu_activity(self) -> GpuActivity:
+        """Who else computes on this GPU, and whether it holds its clocks back, now; a quantity
+        this GPU or driver does not report is None. NVML's process list of an unprivileged
+        container may be empty: then it says nothing about neighbours."""
+        nvml, handle = self._nvml, self._handle
+        others: int | None = None
+        pids: tuple[int, ...] = ()
+        try:
+            running = nvml.nvmlDeviceGetComputeRunningProcesses(handle)
+        except (nvml.NVMLError, AttributeError):
+            running = None
+        if running:
+            others, pids = other_compute_processes([p.pid for p in running], os.getpid())
+        return GpuActivity(
+            other_processes=others,
+            other_pids=pids,
+            clock_event_reasons=self._optional_int(self._clock_event_reasons),
+            power_violation_ns=self._optional_int(
+                lambda: self._violation_ns(nvml.NVML_PERF_POLICY_POWER)
+            ),
+            thermal_violation_ns=self._optional_int(
+                lambda: self._violation_ns(nvml.NVML_PERF_POLICY_THERMAL)
+            ),
+        )
+
+    def _clock_event_reasons(self) -> int:
+        nvml = self._nvml
+        # The newer name (drivers from 535 on); the older one where the binding lacks it.
+        read = getattr(nvml, "nvmlDeviceGetCurrentClocksEventReasons", None)
+        if read is None:
+            read = nvml.nvmlDeviceGetCurrentClocksThrottleReasons
+        return int(read(self._handle))
+
+    def _violation_ns(self, policy: int) -> int:
+        return int(self._nvml.nvmlDeviceGetViolationStatus(self._handle, policy).violationTime)
+
+    def _optional_int(self, read: Callable[[], int]) -> int | None:
+        try:
+            return int(read())
+        except (self._nvml.NVMLError, AttributeError):
+            return None
 
     def close(self) -> None:
         """Release this meter's share of NVML; closing twice releases it once."""
