@@ -788,3 +788,286 @@ def test_an_options_value_is_read_back_from_a_recorded_command(scripts):
     command = ["-m", "pytest", "--energy-max-seconds=1.5", "--prune-dtypes=float32"]
     assert option_value(command, "--energy-max-seconds") == "1.5"
     assert option_value(command, "--energy-report") is None
+
+
+# -- the code's commit in records ----------------------------------------------------------------
+
+
+def _copy_of_the_code(folder: Path) -> Path:
+    for name, text in (("pytest_pruneenergy/a.py", "A = 1\n"), ("benchmarks/b.py", "B = 2\n")):
+        (folder / name).parent.mkdir(parents=True, exist_ok=True)
+        (folder / name).write_text(text)
+    return folder
+
+
+def test_a_records_commit_is_gits_with_whether_tracked_files_changed(scripts, tmp_path):
+    import subprocess
+
+    from benchlib import code_commit
+
+    code = _copy_of_the_code(tmp_path)
+
+    def git(*arguments: str) -> str:
+        identity = ["-c", "user.name=t", "-c", "user.email=t@example.org"]
+        done = subprocess.run(["git", *identity, *arguments], cwd=code, capture_output=True)
+        return done.stdout.decode().strip()
+
+    git("init", "-q")
+    git("add", ".")
+    git("commit", "-q", "-m", "code")
+    clean = code_commit(code)
+    assert clean["commit"] == git("rev-parse", "HEAD") and clean["dirty"] is False
+    (code / "untracked.txt").write_text("not code\n")
+    assert code_commit(code)["dirty"] is False
+    (code / "benchmarks/b.py").write_text("B = 3\n")
+    changed = code_commit(code)
+    assert changed["dirty"] is True and changed["commit"] == clean["commit"]
+    assert changed["source_sha256"] != clean["source_sha256"]
+
+
+def test_without_git_the_commit_comes_from_the_environment_and_the_digest_stays(
+    scripts, tmp_path, monkeypatch
+):
+    from benchlib import COMMIT_VARIABLE, code_commit
+
+    code = _copy_of_the_code(tmp_path)
+    monkeypatch.delenv(COMMIT_VARIABLE, raising=False)
+    unnamed = code_commit(code)
+    assert (unnamed["commit"], unnamed["dirty"]) == (None, None)
+    monkeypatch.setenv(COMMIT_VARIABLE, "4fe4b01")
+    named = code_commit(code)
+    assert (named["commit"], named["dirty"]) == ("4fe4b01", None)
+    # The same code gives the same digest, wherever it lies.
+    assert (
+        named["source_sha256"]
+        == code_commit(_copy_of_the_code(tmp_path / "again"))["source_sha256"]
+    )
+
+
+# -- accuracy.py: the reference's arithmetic -----------------------------------------------------
+
+
+def test_a_reference_tick_lies_halfway_between_the_reads_around_the_change(scripts):
+    from accuracy import Read, ReferenceTick, ticks_from_reads
+
+    reads = [
+        Read(0.000, 0.004, 10.0),  # midpoint 0.002
+        Read(0.004, 0.008, 10.0),  # 0.006
+        Read(0.008, 0.012, 12.5),  # 0.010: changed since 0.006
+        Read(0.080, 0.084, 12.5),
+        Read(0.106, 0.110, 15.0),  # 0.108, after a rest: changed since 0.082
+    ]
+    assert ticks_from_reads(reads) == [
+        ReferenceTick(
+            seconds=pytest.approx(0.008), joules=12.5, error_seconds=pytest.approx(0.002)
+        ),
+        ReferenceTick(
+            seconds=pytest.approx(0.095), joules=15.0, error_seconds=pytest.approx(0.013)
+        ),
+    ]
+
+
+def test_passes_done_by_an_instant_are_interpolated_between_markers(scripts):
+    from accuracy import passes_done_at
+
+    markers = [(10.0, 0), (10.01, 10), (10.03, 20)]  # 10 passes in 10 ms, then 10 in 20 ms
+    assert passes_done_at(10.005, markers) == pytest.approx(5.0)
+    assert passes_done_at(10.02, markers) == pytest.approx(15.0)
+    assert passes_done_at(10.03, markers) == pytest.approx(20.0)
+    with pytest.raises(ValueError, match="outside the run"):
+        passes_done_at(10.04, markers)
+
+
+def test_the_reference_is_the_energy_from_first_to_last_tick_over_the_samples_between(scripts):
+    from accuracy import ReferenceTick, tick_to_tick
+
+    watts, passes_per_second, batch = 400.0, 500.0, 8
+    # A 6 s run from 10 s, a marker every 10 passes; the counter ticks every 0.1 s from 9.537 s
+    # (before the run) to 16.437 s (after it): only the ticks inside count.
+    markers = [(10.0 + k * 10 / passes_per_second, k * 10) for k in range(301)]
+    ticks = [
+        ReferenceTick(
+            seconds=9.537 + 0.1 * k, joules=watts * (9.537 + 0.1 * k), error_seconds=0.0015
+        )
+        for k in range(70)
+    ]
+    figures = tick_to_tick(ticks, markers, batch)
+    assert figures.ticks == 60  # 10.037 s to 15.937 s
+    assert figures.seconds == pytest.approx(5.9)
+    assert figures.samples == pytest.approx(5.9 * passes_per_second * batch)
+    assert figures.joules_per_sample == pytest.approx(watts / (passes_per_second * batch))
+    assert figures.samples_per_second == pytest.approx(passes_per_second * batch)
+    assert figures.edge_seconds == (0.0015, 0.0015)
+
+
+def test_the_reference_counts_the_passes_of_an_uneven_run_where_they_were_done(scripts):
+    from accuracy import ReferenceTick, tick_to_tick
+
+    # 100 passes in the first second, 300 in the next: ticks at 0.5 s and 1.5 s bracket
+    # 50 + 150 = 200 passes of batch 2, and 30 J.
+    markers = [(0.0, 0), (1.0, 100), (2.0, 400)]
+    ticks = [ReferenceTick(0.5, 100.0, 0.001), ReferenceTick(1.5, 130.0, 0.001)]
+    assert tick_to_tick(ticks, markers, 2).joules_per_sample == pytest.approx(30.0 / 400)
+
+
+def test_the_reference_needs_two_counter_changes_inside_its_run(scripts):
+    from accuracy import ReferenceTick, tick_to_tick
+
+    markers = [(0.0, 0), (0.05, 10)]
+    with pytest.raises(ValueError, match=r"1 counter change\(s\) inside .*\(--reference-seconds\)"):
+        tick_to_tick([ReferenceTick(0.02, 1.0, 0.001), ReferenceTick(0.2, 2.0, 0.001)], markers, 1)
+
+
+def test_the_reference_marks_about_ten_milliseconds_of_passes_at_a_time(scripts):
+    from accuracy import passes_per_marker
+
+    assert passes_per_marker(0.001) == 10
+    assert passes_per_marker(0.0004) == 25
+    assert passes_per_marker(0.05) == 1  # a pass longer than 10 ms: an event each
+    assert passes_per_marker(0.0) == 1
+
+
+def test_the_reference_poller_rests_most_of_an_update_period_after_a_tick(scripts):
+    from accuracy import POLLER_MIN_REST_SECONDS, quiet_seconds
+
+    assert quiet_seconds([0.1, 0.2, 0.3]) == POLLER_MIN_REST_SECONDS  # too few periods yet
+    assert quiet_seconds([0.1 * k for k in range(1, 20)]) == pytest.approx(0.07)
+    # A meter that changes at every read is read no faster than every millisecond.
+    assert quiet_seconds([0.0001 * k for k in range(10)]) == POLLER_MIN_REST_SECONDS
+
+
+# -- accuracy.py: the page ------------------------------------------------------------------------
+
+
+def _arm(arm, batch, joules, fps, ci=None, *, gpu="NVIDIA H100 80GB HBM3", mode="eager", **more):
+    return {
+        "run": f"run-{gpu}",
+        "command": "python benchmarks/accuracy.py run --out acc.jsonl",
+        "gpu": gpu,
+        "driver": "580.159.04",
+        "power_limit_watts": 700.0,
+        "torch": "2.11.0",
+        "code": {"commit": "4fe4b018a037ae34625af7fc236b7ec1deab86c0", "dirty": False},
+        "layout": "vgg16",
+        "batch": batch,
+        "mode": mode,
+        "arm": arm,
+        "joules_per_sample": joules,
+        "ci95": ci,
+        "fps": fps,
+        "seconds": 2.0,
+        "sm_clock_mhz": [1980.0, 1755.0],
+        "temperature_celsius": [40.0, 52.0],
+        **more,
+    }
+
+
+def _aba(batch, a1, b, a2, *, ci=0.003, fps=(1000.0, 1000.0, 1000.0), **where):
+    """A1, B, A2 of one item: J/sample given relative to B's 1.0, CI as a fraction."""
+    return [
+        _arm("A1", batch, a1, fps[0], ci * a1, **where),
+        _arm("B", batch, b, fps[1], **where),
+        _arm("A2", batch, a2, fps[2], ci * a2, **where),
+    ]
+
+
+def test_an_item_is_within_the_energy_target_by_half_a_percent_or_its_own_ci(scripts):
+    from accuracy import comparisons
+
+    [row] = comparisons(_aba(8, 1.008, 1.0, 1.004, ci=0.01))
+    assert row.energy_off_percent("A1") == pytest.approx(0.8)
+    assert row.drift_percent() == pytest.approx(100 * (1.004 / 1.008 - 1))
+    assert row.ci_percent("A1") == pytest.approx(1.0)
+    assert row.energy_within("A1") is True  # 0.8 % within a 1 % CI
+    [tight] = comparisons(_aba(8, 1.008, 1.0, 1.004, ci=0.003))
+    assert (tight.energy_within("A1"), tight.energy_within("A2")) == (False, True)
+    # At batch 1 the energy target does not apply; the FPS target does.
+    [first] = comparisons(_aba(1, 1.05, 1.0, 1.05, fps=(985.0, 1000.0, 970.0)))
+    assert first.energy_within("A1") is None
+    assert (first.fps_within("A1"), first.fps_within("A2")) == (True, False)
+    assert tight.fps_within("A1") is None
+
+
+def test_the_answer_says_the_targets_were_met_with_the_spread(scripts):
+    from accuracy import answer, comparisons
+
+    records = _aba(8, 1.002, 1.0, 1.001) + _aba(32, 0.999, 1.0, 1.003)
+    records += _aba(1, 1.04, 1.0, 1.03, fps=(995.0, 1000.0, 1010.0))
+    [paragraph] = answer(comparisons(records))
+    assert paragraph.startswith("**Both targets met on NVIDIA H100 80GB HBM3.**")
+    assert "lay -0.10 % to +0.30 % from the reference's (mean +0.12 %, SD 0.17 %" in paragraph
+    assert "within max(0.5 %, its CI) in 4 of 4" in paragraph
+    assert "A1 and A2 of an item differed by up to 0.40 %" in paragraph
+    assert (
+        "At batch 1 its FPS was 99.5 % to 101.0 % of the plain loop's, within 2 % in 2 of 2."
+        in (paragraph)
+    )
+    assert "Missed" not in paragraph
+
+
+def test_the_answer_names_each_item_that_missed_a_target(scripts):
+    from accuracy import answer, comparisons
+
+    records = _aba(8, 1.0102, 1.0, 1.001) + _aba(1, 1.04, 1.0, 1.03, fps=(940.0, 1000.0, 990.0))
+    records += _aba(64, 1.0, 1.0, 1.0, gpu="NVIDIA H200")
+    h100, h200 = answer(comparisons(records))
+    assert h100.startswith("**Target missed on NVIDIA H100 80GB HBM3.**")
+    assert "within max(0.5 %, its CI) in 1 of 2" in h100
+    assert "within 2 % in 1 of 2" in h100
+    assert h100.endswith(
+        "Missed: vgg16 batch 8 eager A1 energy +1.02 % (CI 0.30 %); "
+        "vgg16 batch 1 eager A1 FPS 94.0 %."
+    )
+    assert h200.startswith("**Met on NVIDIA H200.**")  # batch 64 only: no FPS target applies
+
+
+def test_the_accuracy_page_starts_with_the_commands_then_the_answer_then_the_table(
+    scripts, tmp_path
+):
+    import json
+
+    from accuracy import main
+
+    records = _aba(8, 1.002, 1.0, 1.001) + _aba(1, 1.04, 1.0, 1.03, fps=(940.0, 1000.0, 990.0))
+    records += [_arm("A1", 32, 1.0, 500.0, 0.003)]  # a run cut short before B: no row
+    data = tmp_path / "acc.jsonl"
+    data.write_text("".join(json.dumps(record) + "\n" for record in records))
+    page = tmp_path / "acc.md"
+    assert main(["render", str(data), str(page)]) == 0
+    lines = page.read_text().splitlines()
+    assert lines[0] == "# Accuracy: the plugin against an independent plain loop, A-B-A"
+    assert lines[5] == "python benchmarks/accuracy.py run --out acc.jsonl"
+    assert lines[11] == f"python benchmarks/accuracy.py render {data} {page}"
+    assert lines[14].startswith("**Target missed on NVIDIA H100 80GB HBM3.**")
+    assert "4fe4b018a037" in page.read_text()
+    rows = [line for line in lines if line.startswith("| NVIDIA H100")]
+    assert rows[0] == (
+        "| NVIDIA H100 80GB HBM3 | vgg16 | 8 | eager | +0.20 % | +0.10 % | -0.10 % | 0.30 % "
+        "| 0.30 % | yes | 100.0 % | 100.0 % |  |"
+    )
+    assert rows[1].endswith("| 94.0 % | 99.0 % | **no** |")
+    assert len(rows) == 4  # two items, in two tables
+    assert "| 1980-1755 | 1980-1755 | 1980-1755 | 40-52 |" in rows[2]
+
+
+def test_the_accuracy_run_refuses_graphs_without_a_cuda_device(scripts, capsys):
+    from accuracy import main
+
+    with pytest.raises(SystemExit) as exit_info:
+        main(["run", "--out", "x.jsonl", "--device", "cpu", "--meter", "estimate"])
+    assert exit_info.value.code == 2
+    assert "--modes graphs needs a CUDA device" in capsys.readouterr().err
+
+
+def test_an_arm_that_failed_leaves_its_item_out_of_the_comparison_and_is_listed(scripts):
+    from accuracy import comparisons, page
+
+    failed = {**_arm("B", 64, 1.0, 100.0), "error": "ValueError: 1 counter change(s) inside"}
+    del failed["joules_per_sample"], failed["fps"]
+    records = [*_aba(8, 1.002, 1.0, 1.001), _arm("A1", 64, 1.0, 100.0, 0.003), failed]
+    assert [row.batch for row in comparisons(records)] == [8]
+    lines = page(records, "python benchmarks/accuracy.py render acc.jsonl acc.md")
+    assert lines[-2:] == [
+        "",
+        "- NVIDIA H100 80GB HBM3, vgg16 batch 64 eager B: ValueError: 1 counter change(s) inside",
+    ]
