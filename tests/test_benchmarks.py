@@ -1071,3 +1071,264 @@ def test_an_arm_that_failed_leaves_its_item_out_of_the_comparison_and_is_listed(
         "",
         "- NVIDIA H100 80GB HBM3, vgg16 batch 64 eager B: ValueError: 1 counter change(s) inside",
     ]
+
+
+# -- gpu_check.py ---------------------------------------------------------------------------------
+
+PYTEST_OUTPUT = """\
+tests/measure/test_meters.py::test_real_nvml_counter_grows_during_gpu_work
+=========================== short test summary info ============================
+PASSED tests/measure/test_meters.py::test_real_nvml_counter_grows_during_gpu_work
+PASSED tests/items/test_runner.py::test_cuda_graph_replays_the_forward_pass
+SKIPPED [1] tests/items/test_gpu.py:40: needs two GPUs
+ERROR tests/items/test_gpu.py::test_setup_broke
+FAILED tests/measure/test_gpu.py::test_event_clock - AssertionError: 3 - 2 = 1
+1 failed, 2 passed, 1 skipped, 2 warnings, 1 error in 11.31s
+"""
+
+
+def test_pytests_counts_and_failures_are_read_from_its_summary(scripts):
+    from gpu_check import pytest_counts, pytest_failures, pytest_skips
+
+    assert pytest_counts(PYTEST_OUTPUT) == {
+        "passed": 2,
+        "failed": 1,
+        "skipped": 1,
+        "deselected": 0,
+        "errors": 1,
+    }
+    assert pytest_failures(PYTEST_OUTPUT) == [
+        "tests/items/test_gpu.py::test_setup_broke",
+        "tests/measure/test_gpu.py::test_event_clock",
+    ]
+    assert pytest_skips(PYTEST_OUTPUT) == ["tests/items/test_gpu.py:40: needs two GPUs"]
+    framed = "==== 12 passed, 810 deselected in 40.02s ===="
+    assert pytest_counts(framed)["passed"] == 12
+    assert pytest_counts(framed)["deselected"] == 810
+    assert pytest_counts("810 deselected in 3.0s")["passed"] == 0
+
+
+def test_the_gpu_tests_pass_only_where_pytest_passed_some_and_failed_none(scripts):
+    from gpu_check import pytest_counts, tests_status
+
+    assert tests_status(0, pytest_counts("3 passed, 1 skipped in 1.0s")) == "passed"
+    assert tests_status(1, pytest_counts(PYTEST_OUTPUT)) == "failed"
+    # Every gpu test skipped (torch saw no GPU), or none collected: nothing was checked.
+    assert tests_status(0, pytest_counts("5 skipped, 800 deselected in 2.0s")) == "failed"
+    assert tests_status(5, pytest_counts("no tests ran in 0.01s")) == "failed"
+
+
+def _results_table(changes=None):
+    """A plugin run's results as read back: two models at batch 1 and 32, measured by NVML;
+    ``changes``: {(column constant of schema, row): value}."""
+    import pandas as pd
+
+    from pytest_pruneenergy.report import schema
+
+    unpruned, pruned = "VGG11_CIFAR10_UNPRUNED.pth", "VGG11_CIFAR10_random_PD1_GPR-50_PRUNED.pth"
+    table = pd.DataFrame(
+        {
+            schema.MODEL_NAME: [unpruned, unpruned, pruned, pruned],
+            schema.BATCH_SIZE: [1, 32, 1, 32],
+            schema.STATUS: ["measured"] * 4,
+            schema.ERROR: [None] * 4,
+            schema.METER: ["nvml-counter"] * 4,
+            schema.JOULES_PER_SAMPLE: [0.3, 0.1, 0.29, 0.04],
+            schema.ENERGY_REDUCTION: [0.0, 0.0, 3.0, 60.0],
+            schema.CUDA_GRAPH: [False] * 4,
+            schema.DTYPE: [None] * 4,
+            schema.CHANNELS_LAST: [False] * 4,
+        }
+    )
+    for (column, index), value in (changes or {}).items():
+        table.loc[index, getattr(schema, column)] = value
+    return table
+
+
+def test_a_plugin_runs_results_pass_where_every_row_is_measured_and_pruning_saved(scripts):
+    from gpu_check import check_results
+
+    def check(table, way=()):
+        return check_results(table, meter="nvml-counter", batch_sizes=(1, 32), models=2, way=way)
+
+    assert check(_results_table()) == []
+    # A reduction is asked of batch 32 only: at batch 1 the host may set the pace.
+    assert check(_results_table({("ENERGY_REDUCTION", 2): -1.0})) == []
+    assert check(_results_table({("ENERGY_REDUCTION", 3): -1.0})) == [
+        "VGG11_CIFAR10_random_PD1_GPR-50_PRUNED.pth at batch 32: energy reduction -1.0 %, "
+        "expected a reduction"
+    ]
+    failed = _results_table({("STATUS", 0): "failed", ("ERROR", 0): "out of memory"})
+    assert check(failed) == ["VGG11_CIFAR10_UNPRUNED.pth at batch 1: status failed (out of memory)"]
+    assert check(_results_table({("METER", 1): "estimate", ("JOULES_PER_SAMPLE", 3): 0.0})) == [
+        "VGG11_CIFAR10_UNPRUNED.pth at batch 32: meter estimate, expected nvml-counter",
+        "VGG11_CIFAR10_random_PD1_GPR-50_PRUNED.pth at batch 32: energy per sample 0.0",
+    ]
+    assert check(_results_table().iloc[:3]) == [
+        "3 rows, expected 4",
+        "no pruned model measured at batch 32",
+    ]
+
+
+def test_a_plugin_runs_results_must_say_its_way_was_applied(scripts):
+    from gpu_check import WAYS, check_results
+
+    def check(table, way):
+        return check_results(table, meter="nvml-counter", batch_sizes=(1, 32), models=2, way=way)
+
+    graphs = check(
+        _results_table({("CUDA_GRAPH", k): True for k in (0, 1, 2)}), WAYS["cuda-graphs"]
+    )
+    assert graphs == [
+        "VGG11_CIFAR10_random_PD1_GPR-50_PRUNED.pth at batch 32: CUDA Graph is False, expected True"
+    ]
+    formats = {("DTYPE", k): "bfloat16" for k in range(4)} | {
+        ("CHANNELS_LAST", k): True for k in range(4)
+    }
+    assert check(_results_table(formats), WAYS["bf16-channels-last"]) == []
+    wrong = check(_results_table({**formats, ("DTYPE", 0): "float32"}), WAYS["bf16-channels-last"])
+    assert wrong == ["VGG11_CIFAR10_UNPRUNED.pth at batch 1: Dtype is float32, expected bfloat16"]
+
+
+def _gpu_record(steps, verdict):
+    return {
+        "code": {"commit": "4fe4b018a037ae34625af7fc236b7ec1deab86c0", "dirty": True},
+        "gpu": {"name": "NVIDIA H100 80GB HBM3", "driver": "580.159.04"},
+        "torch": "2.11.0",
+        "steps": steps,
+        "verdict": verdict,
+        "seconds": 241.4,
+    }
+
+
+def test_the_verdict_fails_on_a_failed_step_and_reports_a_missed_accuracy_target(scripts):
+    from gpu_check import summary_lines, verdict
+
+    passed = {"status": "passed", "summary": "12 passed"}
+    skipped = {"status": "skipped", "summary": ""}
+    missed = {"status": "passed", "summary": "Target missed", "targets_met": False}
+    assert verdict(
+        {"tests": passed, "plugin": passed, "accuracy": skipped}, strict_accuracy=False
+    ) == ("passed")
+    steps = {
+        "tests": {"status": "failed", "summary": "1 failed"},
+        "plugin": passed,
+        "accuracy": missed,
+    }
+    assert verdict(steps, strict_accuracy=False) == "failed: tests"
+    steps["tests"] = passed
+    assert verdict(steps, strict_accuracy=False) == "passed; accuracy target missed"
+    assert verdict(steps, strict_accuracy=True) == "failed: accuracy (targets)"
+    lines = summary_lines(_gpu_record(steps, "passed; accuracy target missed"))
+    assert lines[0] == (
+        "GPU check of 4fe4b018a037 (dirty) on NVIDIA H100 80GB HBM3 (driver 580.159.04), "
+        "torch 2.11.0:"
+    )
+    assert lines[1] == "  tests     passed   12 passed"
+    assert lines[-1] == "verdict: passed; accuracy target missed (241 s)"
+
+
+def test_the_gpu_check_refuses_in_one_line_where_torch_sees_no_gpu(scripts, tmp_path, capsys):
+    import torch
+    from gpu_check import main
+
+    if torch.cuda.is_available():
+        pytest.skip("this machine has a GPU")
+    assert main(["--out", str(tmp_path / "check")]) == 2
+    error = capsys.readouterr().err
+    assert error.startswith("gpu_check: torch ") and "sees no CUDA GPU" in error
+    assert error.count("\n") == 1
+    assert not (tmp_path / "check").exists()
+
+
+@pytest.mark.slow
+def test_the_gpu_checks_plugin_step_runs_pytest_as_a_user_and_checks_its_rows(scripts, tmp_path):
+    from gpu_check import WAYS, plugin_step
+
+    from .conftest import write_tiny_zoo
+
+    write_tiny_zoo(tmp_path / "models")
+    step = plugin_step(
+        tmp_path / "models",
+        tmp_path,
+        tmp_path / "plugin.txt",
+        device="cpu",
+        meter="estimate",
+        batch_sizes=(1, 8),
+        ways={"bf16-channels-last": WAYS["bf16-channels-last"]},
+        max_seconds=0.3,
+    )
+    run = step["runs"]["bf16-channels-last"]
+    assert run["exit_status"] == 0 and run["options"] == list(WAYS["bf16-channels-last"])
+    assert len(run["rows"]) == 6 and {row["status"] for row in run["rows"]} == {"measured"}
+    assert {row["meter"] for row in run["rows"]} == {"estimate"}
+    # On a CPU with 0.3 s an item, whether pruning saved energy is chance: that check alone
+    # may fail here.
+    assert [p for p in run["problems"] if "energy reduction" not in p] == []
+    assert step["command"].startswith("pytest MODELS --prune-models=MODELS --prune-device=cpu")
+    log = (tmp_path / "plugin.txt").read_text()
+    assert "=== bf16-channels-last ===" in log and "--prune-channels-last" in log
+
+
+@pytest.mark.slow
+def test_the_gpu_checks_accuracy_step_measures_a_b_a_and_renders_its_page(scripts, tmp_path):
+    import json
+
+    from gpu_check import ACCURACY_DATA, ACCURACY_LOG, ACCURACY_PAGE, accuracy_step
+
+    options = ["--device", "cpu", "--meter", "estimate", "--layouts", "alexnet"]
+    options += ["--batch-sizes", "1", "--modes", "eager", "--input-size", "64"]
+    options += ["--reference-seconds", "0.3", "--reference-warmup-seconds", "0.1"]
+    options += ["--max-seconds", "0.4"]
+    step = accuracy_step(tmp_path, options=options)
+    assert (step["status"], step["problems"]) == ("passed", [])
+    assert sorted(path.name for path in tmp_path.iterdir()) == sorted(
+        [ACCURACY_DATA, ACCURACY_LOG, ACCURACY_PAGE]
+    )
+    records = [json.loads(line) for line in (tmp_path / ACCURACY_DATA).read_text().splitlines()]
+    assert [record["arm"] for record in records] == ["A1", "B", "A2"]
+    assert all(record["code"]["source_sha256"] for record in records)
+    reference = records[1]
+    assert reference["ticks"] >= 2 and reference["samples"] > 0 and reference["ci95"] is None
+    assert records[0]["ci95"] > 0 and records[2]["rewarm"] is True
+    assert step["answer"].startswith(("Both targets met on cpu.", "Target missed on cpu."))
+    assert step["targets_met"] is (step["answer"].startswith("Both"))
+    [item] = step["items"]
+    assert (item["layout"], item["batch"], item["mode"]) == ("alexnet", 1, "eager")
+    page = (tmp_path / ACCURACY_PAGE).read_text()
+    assert page.startswith("# Accuracy") and "| cpu | alexnet | 1 | eager |" in page
+    assert "item 1 of 1" in (tmp_path / ACCURACY_LOG).read_text()
+
+
+@pytest.mark.slow  # writes the zoo's two VGG11 files: ~1 s
+def test_the_gpu_check_writes_its_record_and_fails_with_a_failed_step(
+    scripts, tmp_path, monkeypatch, capsys
+):
+    import json
+
+    import gpu_check
+
+    zoos = []
+
+    def plugin_step(models, work, log):
+        zoos.append(sorted(path.name for path in models.iterdir()))
+        return {"status": "failed", "summary": "cuda-graphs failed", "seconds": 60.0}
+
+    monkeypatch.setattr(gpu_check, "refusal", lambda: None)
+    monkeypatch.setattr(gpu_check, "gpu_facts", lambda: {"name": "NVIDIA H100", "driver": "580"})
+    monkeypatch.setattr(gpu_check, "plugin_step", plugin_step)
+    monkeypatch.setattr(
+        gpu_check,
+        "accuracy_step",
+        lambda out: {"status": "passed", "summary": "Met", "targets_met": True, "seconds": 1.0},
+    )
+    out = tmp_path / "check"
+    assert gpu_check.main(["--out", str(out), "--skip-tests"]) == 1
+    assert zoos == [["VGG11_CIFAR10_UNPRUNED.pth", "VGG11_CIFAR10_random_PD1_GPR-50_PRUNED.pth"]]
+    record = json.loads((out / gpu_check.RECORD).read_text())
+    assert record["verdict"] == "failed: plugin"
+    assert [step["status"] for step in record["steps"].values()] == ["skipped", "failed", "passed"]
+    assert record["code"]["source_sha256"] and record["gpu"]["name"] == "NVIDIA H100"
+    assert record["command"] == f"python benchmarks/gpu_check.py --out {out} --skip-tests"
+    assert "verdict: failed: plugin" in capsys.readouterr().out
+    assert len(list(out.iterdir())) <= 8  # what a GPU machine returns of a folder
