@@ -331,9 +331,13 @@ class CudaMarkers:
 Markers = HostMarkers | CudaMarkers
 
 
-def open_reference_device(device: str, meter: str) -> ReferenceDevice:
+def open_reference_device(
+    device: str, meter: str, *, nvml: Any | None = None, cuda_uuid: str | None = None
+) -> ReferenceDevice:
     """The counter the reference reads: NVML's, opened here with pynvml, on a GPU; the
-    process's CPU-seconds x 10 W with ``--meter estimate``."""
+    process's CPU-seconds x 10 W with ``--meter estimate``. ``nvml``: pynvml (tests: a
+    simulation of it); ``cuda_uuid``: the GPU's UUID as torch gives it (looked up where not
+    given)."""
     if meter == "estimate":
         return ReferenceDevice(
             device,
@@ -341,35 +345,37 @@ def open_reference_device(device: str, meter: str) -> ReferenceDevice:
             state=lambda: (None, None),
             close=lambda: None,
         )
-    import pynvml
-    import torch
+    if nvml is None:
+        import pynvml as nvml
+    if cuda_uuid is None:
+        import torch
 
-    index = torch.device(device).index or 0
-    wanted = str(torch.cuda.get_device_properties(index).uuid).lower().removeprefix("gpu-")
-    pynvml.nvmlInit()
-    for nvml_index in range(pynvml.nvmlDeviceGetCount()):
-        handle = pynvml.nvmlDeviceGetHandleByIndex(nvml_index)
-        uuid = pynvml.nvmlDeviceGetUUID(handle)
+        cuda_uuid = str(torch.cuda.get_device_properties(torch.device(device).index or 0).uuid)
+    wanted = cuda_uuid.lower().removeprefix("gpu-")
+    nvml.nvmlInit()
+    for nvml_index in range(nvml.nvmlDeviceGetCount()):
+        handle = nvml.nvmlDeviceGetHandleByIndex(nvml_index)
+        uuid = nvml.nvmlDeviceGetUUID(handle)
         uuid = uuid.decode() if isinstance(uuid, bytes) else uuid
         if uuid.lower().removeprefix("gpu-") == wanted:
             break
     else:
-        pynvml.nvmlShutdown()
+        nvml.nvmlShutdown()
         raise SystemExit(f"no NVML device has the UUID of {device} ({wanted})")
 
     def state() -> tuple[float | None, float | None]:
         try:
-            clock = pynvml.nvmlDeviceGetClockInfo(handle, pynvml.NVML_CLOCK_SM)
-            celsius = pynvml.nvmlDeviceGetTemperature(handle, pynvml.NVML_TEMPERATURE_GPU)
-        except pynvml.NVMLError:
+            clock = nvml.nvmlDeviceGetClockInfo(handle, nvml.NVML_CLOCK_SM)
+            celsius = nvml.nvmlDeviceGetTemperature(handle, nvml.NVML_TEMPERATURE_GPU)
+        except nvml.NVMLError:
             return None, None
         return float(clock), float(celsius)
 
     return ReferenceDevice(
         device,
-        read_joules=lambda: pynvml.nvmlDeviceGetTotalEnergyConsumption(handle) / 1000,
+        read_joules=lambda: nvml.nvmlDeviceGetTotalEnergyConsumption(handle) / 1000,
         state=state,
-        close=pynvml.nvmlShutdown,
+        close=nvml.nvmlShutdown,
     )
 
 

@@ -55,7 +55,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -469,6 +469,22 @@ def _option(options: Sequence[str], name: str) -> str:
     return options[list(options).index(name) + 1]
 
 
+def guarded(step: Callable[[], dict[str, Any]] | None) -> dict[str, Any]:
+    """A step's result; ``skipped`` where it is None, ``failed`` with the error where it
+    raised, so that one broken step leaves the others and the record."""
+    if step is None:
+        return {"status": SKIPPED, "summary": "", "seconds": 0.0}
+    began = time.perf_counter()
+    try:
+        return step()
+    except Exception as error:
+        return {
+            "status": FAILED,
+            "summary": f"{type(error).__name__}: {error}",
+            "seconds": time.perf_counter() - began,
+        }
+
+
 # -- the command ---------------------------------------------------------------------------------
 
 
@@ -542,21 +558,26 @@ def main(argv: list[str] | None = None) -> int:
         "steps": {},
     }
     steps: dict[str, dict[str, Any]] = record["steps"]
-    skipped = {"status": SKIPPED, "summary": "", "seconds": 0.0}
-    steps["tests"] = skipped if args.skip_tests else tests_step(out)
-    print(f"tests: {steps['tests']['status']} {steps['tests']['summary']}", flush=True)
-    if args.skip_plugin:
-        steps["plugin"] = skipped
-    else:
+
+    def plugin() -> dict[str, Any]:
         work = Path(tempfile.mkdtemp(prefix="gpu-check-"))
         try:
-            models = work / "models"
-            build_zoo(models, **ZOO)
-            steps["plugin"] = plugin_step(models, work, out / PLUGIN_LOG)
+            build_zoo(work / "models", **ZOO)
+            return plugin_step(work / "models", work, out / PLUGIN_LOG)
         finally:
             shutil.rmtree(work, ignore_errors=True)
-    steps["accuracy"] = skipped if args.skip_accuracy else accuracy_step(out)
-    print(f"accuracy: {steps['accuracy']['status']}", flush=True)
+
+    chosen = {
+        "tests": None if args.skip_tests else lambda: tests_step(out),
+        "plugin": None if args.skip_plugin else plugin,
+        "accuracy": None if args.skip_accuracy else lambda: accuracy_step(out),
+    }
+    for name, step in chosen.items():
+        steps[name] = guarded(step)
+        print(f"{name}: {steps[name]['status']} {steps[name]['summary']}", flush=True)
+        record["seconds"] = time.perf_counter() - began
+        record["verdict"] = "running"  # a check cut short keeps the steps it finished
+        (out / RECORD).write_text(json.dumps(record, indent=1) + "\n")
     record["seconds"] = time.perf_counter() - began
     record["verdict"] = verdict(steps, strict_accuracy=args.strict_accuracy)
     (out / RECORD).write_text(json.dumps(record, indent=1) + "\n")

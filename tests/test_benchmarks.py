@@ -936,6 +936,35 @@ def test_the_reference_poller_rests_most_of_an_update_period_after_a_tick(script
     assert quiet_seconds([0.0001 * k for k in range(10)]) == POLLER_MIN_REST_SECONDS
 
 
+@pytest.mark.slow  # 1.5 s of passes on real threads
+def test_the_reference_on_a_simulated_board_is_off_by_no_more_than_its_edges_allow(scripts):
+    import time
+
+    from accuracy import open_reference_device, reference_arm
+
+    from pytest_pruneenergy.testing.simulated_nvml import DEFAULT_UUID, SimulatedNvml
+
+    watts = 300.0
+    nvml = SimulatedNvml(power_watts=watts, update_period_seconds=0.1, read_cost_seconds=0.003)
+    reference = open_reference_device("cpu", "nvml-counter", nvml=nvml, cuda_uuid=DEFAULT_UUID)
+    try:
+        record = reference_arm(
+            lambda: time.sleep(0.002), reference, 4, seconds=1.2, warmup_seconds=0.3
+        )
+    finally:
+        reference.close()
+    assert nvml.init_count == 0  # closed as opened
+    assert record["ticks"] >= 8 and record["passes_per_marker"] >= 3
+    assert record["sm_clock_mhz"] == [1980.0, 1980.0]
+    # Constant power: joules per sample x samples per second between the ticks is the board's
+    # draw, but for where the two ticks were placed, within half the gap around each (and
+    # 0.1 % for passes that do not end quite evenly between two markers).
+    drawn = record["joules_per_sample"] * record["fps_between_ticks"]
+    allowed = sum(record["edge_seconds"]) / record["seconds"]
+    assert abs(drawn / watts - 1) <= allowed + 0.001
+    assert record["fps_between_ticks"] == pytest.approx(record["fps"], rel=0.1)
+
+
 # -- accuracy.py: the page ------------------------------------------------------------------------
 
 
@@ -1317,18 +1346,22 @@ def test_the_gpu_check_writes_its_record_and_fails_with_a_failed_step(
     monkeypatch.setattr(gpu_check, "refusal", lambda: None)
     monkeypatch.setattr(gpu_check, "gpu_facts", lambda: {"name": "NVIDIA H100", "driver": "580"})
     monkeypatch.setattr(gpu_check, "plugin_step", plugin_step)
-    monkeypatch.setattr(
-        gpu_check,
-        "accuracy_step",
-        lambda out: {"status": "passed", "summary": "Met", "targets_met": True, "seconds": 1.0},
-    )
+
+    def accuracy_step(out):
+        raise RuntimeError("CUDA error: an illegal memory access was encountered")
+
+    monkeypatch.setattr(gpu_check, "accuracy_step", accuracy_step)
     out = tmp_path / "check"
     assert gpu_check.main(["--out", str(out), "--skip-tests"]) == 1
     assert zoos == [["VGG11_CIFAR10_UNPRUNED.pth", "VGG11_CIFAR10_random_PD1_GPR-50_PRUNED.pth"]]
     record = json.loads((out / gpu_check.RECORD).read_text())
-    assert record["verdict"] == "failed: plugin"
-    assert [step["status"] for step in record["steps"].values()] == ["skipped", "failed", "passed"]
+    assert record["verdict"] == "failed: plugin, accuracy"
+    assert [step["status"] for step in record["steps"].values()] == ["skipped", "failed", "failed"]
+    # A step that raised fails alone, with its error, and the record is still written.
+    assert record["steps"]["accuracy"]["summary"] == (
+        "RuntimeError: CUDA error: an illegal memory access was encountered"
+    )
     assert record["code"]["source_sha256"] and record["gpu"]["name"] == "NVIDIA H100"
     assert record["command"] == f"python benchmarks/gpu_check.py --out {out} --skip-tests"
-    assert "verdict: failed: plugin" in capsys.readouterr().out
+    assert "verdict: failed: plugin, accuracy" in capsys.readouterr().out
     assert len(list(out.iterdir())) <= 8  # what a GPU machine returns of a folder
