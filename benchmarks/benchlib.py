@@ -1,9 +1,10 @@
-"""Pieces the benchmark scripts share: the bare timing loop they hold the harness against, and
-reading their JSON-lines results back."""
+"""Pieces the benchmark scripts share: the bare timing loop they hold the harness against,
+reading their JSON-lines results back, and the commit of the code that made a record."""
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import signal
@@ -14,6 +15,13 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+REPOSITORY = Path(__file__).resolve().parent.parent
+# Where a copy of the code has no git history (a GPU machine given the working tree as files),
+# the commit can be named here: PRUNEENERGY_CODE_COMMIT=<sha> python benchmarks/...
+COMMIT_VARIABLE = "PRUNEENERGY_CODE_COMMIT"
+# The code a measurement depends on, digested where git cannot say which commit it is.
+SOURCE_FOLDERS = ("pytest_pruneenergy", "benchmarks")
 
 
 def passes_per_second(
@@ -128,3 +136,49 @@ def pin_to_current_cpu() -> Pinning | None:
         return None
     os.sched_setaffinity(0, {cpu})
     return Pinning(cpu=cpu, others=allowed - {cpu}, allowed=allowed)
+
+
+def code_commit(repository: Path = REPOSITORY) -> dict[str, Any]:
+    """Which code made a record: ``commit`` (``git rev-parse HEAD``), ``dirty`` (tracked files
+    changed since it; untracked ones do not count) and ``source_sha256``.
+
+    Without git or its history, ``commit`` is ``$PRUNEENERGY_CODE_COMMIT`` where set (``dirty``
+    then unknown: None), else None. ``source_sha256`` (``source_digest``) is always there: a
+    checkout of the commit a record names gives the same digest where the code was clean.
+    """
+    top = _git(repository, "rev-parse", "--show-toplevel")
+    ours = top is not None and Path(top).resolve() == repository.resolve()  # not an outer repo's
+    commit = _git(repository, "rev-parse", "HEAD") if ours else None
+    status = _git(repository, "status", "--porcelain", "--untracked-files=no") if ours else None
+    dirty: bool | None = bool(status) if commit is not None and status is not None else None
+    if commit is None:
+        commit = os.environ.get(COMMIT_VARIABLE) or None
+    return {"commit": commit, "dirty": dirty, "source_sha256": source_digest(repository)}
+
+
+def source_digest(repository: Path = REPOSITORY) -> str:
+    """SHA-256 over the path and bytes of every ``.py`` file of the package and the
+    benchmarks, in path order: the same for the same code, with or without git."""
+    digest = hashlib.sha256()
+    for folder in SOURCE_FOLDERS:
+        for path in sorted((repository / folder).rglob("*.py")):
+            if "__pycache__" in path.parts:
+                continue
+            digest.update(path.relative_to(repository).as_posix().encode() + b"\0")
+            digest.update(path.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
+def _git(repository: Path, *arguments: str) -> str | None:
+    """git's output in ``repository``, stripped; None where git or the repository is missing."""
+    try:
+        done = subprocess.run(
+            ["git", "-C", str(repository), *arguments],
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=30,
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return done.stdout.strip() if done.returncode == 0 else None

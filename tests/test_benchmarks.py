@@ -788,3 +788,580 @@ def test_an_options_value_is_read_back_from_a_recorded_command(scripts):
     command = ["-m", "pytest", "--energy-max-seconds=1.5", "--prune-dtypes=float32"]
     assert option_value(command, "--energy-max-seconds") == "1.5"
     assert option_value(command, "--energy-report") is None
+
+
+# -- the code's commit in records ----------------------------------------------------------------
+
+
+def _copy_of_the_code(folder: Path) -> Path:
+    for name, text in (("pytest_pruneenergy/a.py", "A = 1\n"), ("benchmarks/b.py", "B = 2\n")):
+        (folder / name).parent.mkdir(parents=True, exist_ok=True)
+        (folder / name).write_text(text)
+    return folder
+
+
+def test_a_records_commit_is_gits_with_whether_tracked_files_changed(scripts, tmp_path):
+    import subprocess
+
+    from benchlib import code_commit
+
+    code = _copy_of_the_code(tmp_path)
+
+    def git(*arguments: str) -> str:
+        identity = ["-c", "user.name=t", "-c", "user.email=t@example.org"]
+        done = subprocess.run(["git", *identity, *arguments], cwd=code, capture_output=True)
+        return done.stdout.decode().strip()
+
+    git("init", "-q")
+    git("add", ".")
+    git("commit", "-q", "-m", "code")
+    clean = code_commit(code)
+    assert clean["commit"] == git("rev-parse", "HEAD") and clean["dirty"] is False
+    (code / "untracked.txt").write_text("not code\n")
+    assert code_commit(code)["dirty"] is False
+    (code / "benchmarks/b.py").write_text("B = 3\n")
+    changed = code_commit(code)
+    assert changed["dirty"] is True and changed["commit"] == clean["commit"]
+    assert changed["source_sha256"] != clean["source_sha256"]
+
+
+def test_without_git_the_commit_comes_from_the_environment_and_the_digest_stays(
+    scripts, tmp_path, monkeypatch
+):
+    from benchlib import COMMIT_VARIABLE, code_commit
+
+    code = _copy_of_the_code(tmp_path)
+    monkeypatch.delenv(COMMIT_VARIABLE, raising=False)
+    unnamed = code_commit(code)
+    assert (unnamed["commit"], unnamed["dirty"]) == (None, None)
+    monkeypatch.setenv(COMMIT_VARIABLE, "4fe4b01")
+    named = code_commit(code)
+    assert (named["commit"], named["dirty"]) == ("4fe4b01", None)
+    # The same code gives the same digest, wherever it lies.
+    assert (
+        named["source_sha256"]
+        == code_commit(_copy_of_the_code(tmp_path / "again"))["source_sha256"]
+    )
+
+
+# -- accuracy.py: the reference's arithmetic -----------------------------------------------------
+
+
+def test_a_reference_tick_lies_halfway_between_the_reads_around_the_change(scripts):
+    from accuracy import Read, ReferenceTick, ticks_from_reads
+
+    reads = [
+        Read(0.000, 0.004, 10.0),  # midpoint 0.002
+        Read(0.004, 0.008, 10.0),  # 0.006
+        Read(0.008, 0.012, 12.5),  # 0.010: changed since 0.006
+        Read(0.080, 0.084, 12.5),
+        Read(0.106, 0.110, 15.0),  # 0.108, after a rest: changed since 0.082
+    ]
+    assert ticks_from_reads(reads) == [
+        ReferenceTick(
+            seconds=pytest.approx(0.008), joules=12.5, error_seconds=pytest.approx(0.002)
+        ),
+        ReferenceTick(
+            seconds=pytest.approx(0.095), joules=15.0, error_seconds=pytest.approx(0.013)
+        ),
+    ]
+
+
+def test_passes_done_by_an_instant_are_interpolated_between_markers(scripts):
+    from accuracy import passes_done_at
+
+    markers = [(10.0, 0), (10.01, 10), (10.03, 20)]  # 10 passes in 10 ms, then 10 in 20 ms
+    assert passes_done_at(10.005, markers) == pytest.approx(5.0)
+    assert passes_done_at(10.02, markers) == pytest.approx(15.0)
+    assert passes_done_at(10.03, markers) == pytest.approx(20.0)
+    with pytest.raises(ValueError, match="outside the run"):
+        passes_done_at(10.04, markers)
+
+
+def test_the_reference_is_the_energy_from_first_to_last_tick_over_the_samples_between(scripts):
+    from accuracy import ReferenceTick, tick_to_tick
+
+    watts, passes_per_second, batch = 400.0, 500.0, 8
+    # A 6 s run from 10 s, a marker every 10 passes; the counter ticks every 0.1 s from 9.537 s
+    # (before the run) to 16.437 s (after it): only the ticks inside count.
+    markers = [(10.0 + k * 10 / passes_per_second, k * 10) for k in range(301)]
+    ticks = [
+        ReferenceTick(
+            seconds=9.537 + 0.1 * k, joules=watts * (9.537 + 0.1 * k), error_seconds=0.0015
+        )
+        for k in range(70)
+    ]
+    figures = tick_to_tick(ticks, markers, batch)
+    assert figures.ticks == 60  # 10.037 s to 15.937 s
+    assert figures.seconds == pytest.approx(5.9)
+    assert figures.samples == pytest.approx(5.9 * passes_per_second * batch)
+    assert figures.joules_per_sample == pytest.approx(watts / (passes_per_second * batch))
+    assert figures.samples_per_second == pytest.approx(passes_per_second * batch)
+    assert figures.edge_seconds == (0.0015, 0.0015)
+
+
+def test_the_reference_counts_the_passes_of_an_uneven_run_where_they_were_done(scripts):
+    from accuracy import ReferenceTick, tick_to_tick
+
+    # 100 passes in the first second, 300 in the next: ticks at 0.5 s and 1.5 s bracket
+    # 50 + 150 = 200 passes of batch 2, and 30 J.
+    markers = [(0.0, 0), (1.0, 100), (2.0, 400)]
+    ticks = [ReferenceTick(0.5, 100.0, 0.001), ReferenceTick(1.5, 130.0, 0.001)]
+    assert tick_to_tick(ticks, markers, 2).joules_per_sample == pytest.approx(30.0 / 400)
+
+
+def test_the_reference_needs_two_counter_changes_inside_its_run(scripts):
+    from accuracy import ReferenceTick, tick_to_tick
+
+    markers = [(0.0, 0), (0.05, 10)]
+    with pytest.raises(ValueError, match=r"1 counter change\(s\) inside .*\(--reference-seconds\)"):
+        tick_to_tick([ReferenceTick(0.02, 1.0, 0.001), ReferenceTick(0.2, 2.0, 0.001)], markers, 1)
+
+
+def test_the_reference_marks_about_ten_milliseconds_of_passes_at_a_time(scripts):
+    from accuracy import passes_per_marker
+
+    assert passes_per_marker(0.001) == 10
+    assert passes_per_marker(0.0004) == 25
+    assert passes_per_marker(0.05) == 1  # a pass longer than 10 ms: an event each
+    assert passes_per_marker(0.0) == 1
+
+
+def test_the_reference_poller_rests_most_of_an_update_period_after_a_tick(scripts):
+    from accuracy import POLLER_MIN_REST_SECONDS, quiet_seconds
+
+    assert quiet_seconds([0.1, 0.2, 0.3]) == POLLER_MIN_REST_SECONDS  # too few periods yet
+    assert quiet_seconds([0.1 * k for k in range(1, 20)]) == pytest.approx(0.07)
+    # A meter that changes at every read is read no faster than every millisecond.
+    assert quiet_seconds([0.0001 * k for k in range(10)]) == POLLER_MIN_REST_SECONDS
+
+
+@pytest.mark.slow  # 1.5 s of passes on real threads
+def test_the_reference_on_a_simulated_board_is_off_by_no_more_than_its_edges_allow(scripts):
+    import time
+
+    from accuracy import open_reference_device, reference_arm
+
+    from pytest_pruneenergy.testing.simulated_nvml import DEFAULT_UUID, SimulatedNvml
+
+    watts = 300.0
+    nvml = SimulatedNvml(power_watts=watts, update_period_seconds=0.1, read_cost_seconds=0.003)
+    reference = open_reference_device("cpu", "nvml-counter", nvml=nvml, cuda_uuid=DEFAULT_UUID)
+    try:
+        record = reference_arm(
+            lambda: time.sleep(0.002), reference, 4, seconds=1.2, warmup_seconds=0.3
+        )
+    finally:
+        reference.close()
+    assert nvml.init_count == 0  # closed as opened
+    assert record["ticks"] >= 8 and record["passes_per_marker"] >= 3
+    assert record["sm_clock_mhz"] == [1980.0, 1980.0]
+    # Constant power: joules per sample x samples per second between the ticks is the board's
+    # draw, but for where the two ticks were placed, within half the gap around each (and
+    # 0.1 % for passes that do not end quite evenly between two markers).
+    drawn = record["joules_per_sample"] * record["fps_between_ticks"]
+    allowed = sum(record["edge_seconds"]) / record["seconds"]
+    assert abs(drawn / watts - 1) <= allowed + 0.001
+    assert record["fps_between_ticks"] == pytest.approx(record["fps"], rel=0.1)
+
+
+# -- accuracy.py: the page ------------------------------------------------------------------------
+
+
+def _arm(arm, batch, joules, fps, ci=None, *, gpu="NVIDIA H100 80GB HBM3", mode="eager", **more):
+    return {
+        "run": f"run-{gpu}",
+        "command": "python benchmarks/accuracy.py run --out acc.jsonl",
+        "gpu": gpu,
+        "driver": "580.159.04",
+        "power_limit_watts": 700.0,
+        "torch": "2.11.0",
+        "code": {"commit": "4fe4b018a037ae34625af7fc236b7ec1deab86c0", "dirty": False},
+        "layout": "vgg16",
+        "batch": batch,
+        "mode": mode,
+        "arm": arm,
+        "joules_per_sample": joules,
+        "ci95": ci,
+        "fps": fps,
+        "seconds": 2.0,
+        "sm_clock_mhz": [1980.0, 1755.0],
+        "temperature_celsius": [40.0, 52.0],
+        **more,
+    }
+
+
+def _aba(batch, a1, b, a2, *, ci=0.003, fps=(1000.0, 1000.0, 1000.0), **where):
+    """A1, B, A2 of one item: J/sample given relative to B's 1.0, CI as a fraction."""
+    return [
+        _arm("A1", batch, a1, fps[0], ci * a1, **where),
+        _arm("B", batch, b, fps[1], **where),
+        _arm("A2", batch, a2, fps[2], ci * a2, **where),
+    ]
+
+
+def test_an_item_is_within_the_energy_target_by_half_a_percent_or_its_own_ci(scripts):
+    from accuracy import comparisons
+
+    [row] = comparisons(_aba(8, 1.008, 1.0, 1.004, ci=0.01))
+    assert row.energy_off_percent("A1") == pytest.approx(0.8)
+    assert row.drift_percent() == pytest.approx(100 * (1.004 / 1.008 - 1))
+    assert row.ci_percent("A1") == pytest.approx(1.0)
+    assert row.energy_within("A1") is True  # 0.8 % within a 1 % CI
+    [tight] = comparisons(_aba(8, 1.008, 1.0, 1.004, ci=0.003))
+    assert (tight.energy_within("A1"), tight.energy_within("A2")) == (False, True)
+    # At batch 1 the energy target does not apply; the FPS target does.
+    [first] = comparisons(_aba(1, 1.05, 1.0, 1.05, fps=(985.0, 1000.0, 970.0)))
+    assert first.energy_within("A1") is None
+    assert (first.fps_within("A1"), first.fps_within("A2")) == (True, False)
+    assert tight.fps_within("A1") is None
+
+
+def test_the_answer_says_the_targets_were_met_with_the_spread(scripts):
+    from accuracy import answer, comparisons
+
+    records = _aba(8, 1.002, 1.0, 1.001) + _aba(32, 0.999, 1.0, 1.003)
+    records += _aba(1, 1.04, 1.0, 1.03, fps=(995.0, 1000.0, 1010.0))
+    [paragraph] = answer(comparisons(records))
+    assert paragraph.startswith("**Both targets met on NVIDIA H100 80GB HBM3.**")
+    assert "lay -0.10 % to +0.30 % from the reference's (mean +0.12 %, SD 0.17 %" in paragraph
+    assert "within max(0.5 %, its CI) in 4 of 4" in paragraph
+    assert "A1 and A2 of an item differed by up to 0.40 %" in paragraph
+    assert (
+        "At batch 1 its FPS was 99.5 % to 101.0 % of the plain loop's, within 2 % in 2 of 2."
+        in (paragraph)
+    )
+    assert "Missed" not in paragraph
+
+
+def test_the_answer_names_each_item_that_missed_a_target(scripts):
+    from accuracy import answer, comparisons
+
+    records = _aba(8, 1.0102, 1.0, 1.001) + _aba(1, 1.04, 1.0, 1.03, fps=(940.0, 1000.0, 990.0))
+    records += _aba(64, 1.0, 1.0, 1.0, gpu="NVIDIA H200")
+    h100, h200 = answer(comparisons(records))
+    assert h100.startswith("**Target missed on NVIDIA H100 80GB HBM3.**")
+    assert "within max(0.5 %, its CI) in 1 of 2" in h100
+    assert "within 2 % in 1 of 2" in h100
+    assert h100.endswith(
+        "Missed: vgg16 batch 8 eager A1 energy +1.02 % (CI 0.30 %); "
+        "vgg16 batch 1 eager A1 FPS 94.0 %."
+    )
+    assert h200.startswith("**Met on NVIDIA H200.**")  # batch 64 only: no FPS target applies
+
+
+def test_the_accuracy_page_starts_with_the_commands_then_the_answer_then_the_table(
+    scripts, tmp_path
+):
+    import json
+
+    from accuracy import main
+
+    records = _aba(8, 1.002, 1.0, 1.001) + _aba(1, 1.04, 1.0, 1.03, fps=(940.0, 1000.0, 990.0))
+    records += [_arm("A1", 32, 1.0, 500.0, 0.003)]  # a run cut short before B: no row
+    data = tmp_path / "acc.jsonl"
+    data.write_text("".join(json.dumps(record) + "\n" for record in records))
+    page = tmp_path / "acc.md"
+    assert main(["render", str(data), str(page)]) == 0
+    lines = page.read_text().splitlines()
+    assert lines[0] == "# Accuracy: the plugin against an independent plain loop, A-B-A"
+    assert lines[5] == "python benchmarks/accuracy.py run --out acc.jsonl"
+    assert lines[11] == f"python benchmarks/accuracy.py render {data} {page}"
+    assert lines[14].startswith("**Target missed on NVIDIA H100 80GB HBM3.**")
+    assert "4fe4b018a037" in page.read_text()
+    rows = [line for line in lines if line.startswith("| NVIDIA H100")]
+    assert rows[0] == (
+        "| NVIDIA H100 80GB HBM3 | vgg16 | 8 | eager | +0.20 % | +0.10 % | -0.10 % | 0.30 % "
+        "| 0.30 % | yes | 100.0 % | 100.0 % |  |"
+    )
+    assert rows[1].endswith("| 94.0 % | 99.0 % | **no** |")
+    assert len(rows) == 4  # two items, in two tables
+    assert "| 1980-1755 | 1980-1755 | 1980-1755 | 40-52 |" in rows[2]
+
+
+def test_the_accuracy_run_refuses_graphs_without_a_cuda_device(scripts, capsys):
+    from accuracy import main
+
+    with pytest.raises(SystemExit) as exit_info:
+        main(["run", "--out", "x.jsonl", "--device", "cpu", "--meter", "estimate"])
+    assert exit_info.value.code == 2
+    assert "--modes graphs needs a CUDA device" in capsys.readouterr().err
+
+
+def test_an_arm_that_failed_leaves_its_item_out_of_the_comparison_and_is_listed(scripts):
+    from accuracy import comparisons, page
+
+    failed = {**_arm("B", 64, 1.0, 100.0), "error": "ValueError: 1 counter change(s) inside"}
+    del failed["joules_per_sample"], failed["fps"]
+    records = [*_aba(8, 1.002, 1.0, 1.001), _arm("A1", 64, 1.0, 100.0, 0.003), failed]
+    assert [row.batch for row in comparisons(records)] == [8]
+    lines = page(records, "python benchmarks/accuracy.py render acc.jsonl acc.md")
+    assert lines[-2:] == [
+        "",
+        "- NVIDIA H100 80GB HBM3, vgg16 batch 64 eager B: ValueError: 1 counter change(s) inside",
+    ]
+
+
+# -- gpu_check.py ---------------------------------------------------------------------------------
+
+PYTEST_OUTPUT = """\
+tests/measure/test_meters.py::test_real_nvml_counter_grows_during_gpu_work
+=========================== short test summary info ============================
+PASSED tests/measure/test_meters.py::test_real_nvml_counter_grows_during_gpu_work
+PASSED tests/items/test_runner.py::test_cuda_graph_replays_the_forward_pass
+SKIPPED [1] tests/items/test_gpu.py:40: needs two GPUs
+ERROR tests/items/test_gpu.py::test_setup_broke
+FAILED tests/measure/test_gpu.py::test_event_clock - AssertionError: 3 - 2 = 1
+1 failed, 2 passed, 1 skipped, 2 warnings, 1 error in 11.31s
+"""
+
+
+def test_pytests_counts_and_failures_are_read_from_its_summary(scripts):
+    from gpu_check import pytest_counts, pytest_failures, pytest_skips
+
+    assert pytest_counts(PYTEST_OUTPUT) == {
+        "passed": 2,
+        "failed": 1,
+        "skipped": 1,
+        "deselected": 0,
+        "errors": 1,
+    }
+    assert pytest_failures(PYTEST_OUTPUT) == [
+        "tests/items/test_gpu.py::test_setup_broke",
+        "tests/measure/test_gpu.py::test_event_clock",
+    ]
+    assert pytest_skips(PYTEST_OUTPUT) == ["tests/items/test_gpu.py:40: needs two GPUs"]
+    framed = "==== 12 passed, 810 deselected in 40.02s ===="
+    assert pytest_counts(framed)["passed"] == 12
+    assert pytest_counts(framed)["deselected"] == 810
+    assert pytest_counts("810 deselected in 3.0s")["passed"] == 0
+
+
+def test_the_gpu_tests_pass_only_where_pytest_passed_some_and_failed_none(scripts):
+    from gpu_check import pytest_counts, tests_status
+
+    assert tests_status(0, pytest_counts("3 passed, 1 skipped in 1.0s")) == "passed"
+    assert tests_status(1, pytest_counts(PYTEST_OUTPUT)) == "failed"
+    # Every gpu test skipped (torch saw no GPU), or none collected: nothing was checked.
+    assert tests_status(0, pytest_counts("5 skipped, 800 deselected in 2.0s")) == "failed"
+    assert tests_status(5, pytest_counts("no tests ran in 0.01s")) == "failed"
+
+
+def _results_table(changes=None):
+    """A plugin run's results as read back: two models at batch 1 and 32, measured by NVML;
+    ``changes``: {(column constant of schema, row): value}."""
+    import pandas as pd
+
+    from pytest_pruneenergy.report import schema
+
+    unpruned, pruned = "VGG11_CIFAR10_UNPRUNED.pth", "VGG11_CIFAR10_random_PD1_GPR-50_PRUNED.pth"
+    table = pd.DataFrame(
+        {
+            schema.MODEL_NAME: [unpruned, unpruned, pruned, pruned],
+            schema.BATCH_SIZE: [1, 32, 1, 32],
+            schema.STATUS: ["measured"] * 4,
+            schema.ERROR: [None] * 4,
+            schema.METER: ["nvml-counter"] * 4,
+            schema.JOULES_PER_SAMPLE: [0.3, 0.1, 0.29, 0.04],
+            schema.ENERGY_REDUCTION: [0.0, 0.0, 3.0, 60.0],
+            schema.CUDA_GRAPH: [False] * 4,
+            schema.DTYPE: [None] * 4,
+            schema.CHANNELS_LAST: [False] * 4,
+        }
+    )
+    for (column, index), value in (changes or {}).items():
+        table.loc[index, getattr(schema, column)] = value
+    return table
+
+
+def test_a_plugin_runs_results_pass_where_every_row_is_measured_and_pruning_saved(scripts):
+    from gpu_check import check_results
+
+    def check(table, way=()):
+        return check_results(table, meter="nvml-counter", batch_sizes=(1, 32), models=2, way=way)
+
+    assert check(_results_table()) == []
+    # A reduction is asked of batch 32 only: at batch 1 the host may set the pace.
+    assert check(_results_table({("ENERGY_REDUCTION", 2): -1.0})) == []
+    assert check(_results_table({("ENERGY_REDUCTION", 3): -1.0})) == [
+        "VGG11_CIFAR10_random_PD1_GPR-50_PRUNED.pth at batch 32: energy reduction -1.0 %, "
+        "expected a reduction"
+    ]
+    failed = _results_table({("STATUS", 0): "failed", ("ERROR", 0): "out of memory"})
+    assert check(failed) == ["VGG11_CIFAR10_UNPRUNED.pth at batch 1: status failed (out of memory)"]
+    assert check(_results_table({("METER", 1): "estimate", ("JOULES_PER_SAMPLE", 3): 0.0})) == [
+        "VGG11_CIFAR10_UNPRUNED.pth at batch 32: meter estimate, expected nvml-counter",
+        "VGG11_CIFAR10_random_PD1_GPR-50_PRUNED.pth at batch 32: energy per sample 0.0",
+    ]
+    assert check(_results_table().iloc[:3]) == [
+        "3 rows, expected 4",
+        "no pruned model measured at batch 32",
+    ]
+
+
+def test_a_plugin_runs_results_must_say_its_way_was_applied(scripts):
+    from gpu_check import WAYS, check_results
+
+    def check(table, way):
+        return check_results(table, meter="nvml-counter", batch_sizes=(1, 32), models=2, way=way)
+
+    graphs = check(
+        _results_table({("CUDA_GRAPH", k): True for k in (0, 1, 2)}), WAYS["cuda-graphs"]
+    )
+    assert graphs == [
+        "VGG11_CIFAR10_random_PD1_GPR-50_PRUNED.pth at batch 32: CUDA Graph is False, expected True"
+    ]
+    formats = {("DTYPE", k): "bfloat16" for k in range(4)} | {
+        ("CHANNELS_LAST", k): True for k in range(4)
+    }
+    assert check(_results_table(formats), WAYS["bf16-channels-last"]) == []
+    wrong = check(_results_table({**formats, ("DTYPE", 0): "float32"}), WAYS["bf16-channels-last"])
+    assert wrong == ["VGG11_CIFAR10_UNPRUNED.pth at batch 1: Dtype is float32, expected bfloat16"]
+
+
+def _gpu_record(steps, verdict):
+    return {
+        "code": {"commit": "4fe4b018a037ae34625af7fc236b7ec1deab86c0", "dirty": True},
+        "gpu": {"name": "NVIDIA H100 80GB HBM3", "driver": "580.159.04"},
+        "torch": "2.11.0",
+        "steps": steps,
+        "verdict": verdict,
+        "seconds": 241.4,
+    }
+
+
+def test_the_verdict_fails_on_a_failed_step_and_reports_a_missed_accuracy_target(scripts):
+    from gpu_check import summary_lines, verdict
+
+    passed = {"status": "passed", "summary": "12 passed"}
+    skipped = {"status": "skipped", "summary": ""}
+    missed = {"status": "passed", "summary": "Target missed", "targets_met": False}
+    assert verdict(
+        {"tests": passed, "plugin": passed, "accuracy": skipped}, strict_accuracy=False
+    ) == ("passed")
+    steps = {
+        "tests": {"status": "failed", "summary": "1 failed"},
+        "plugin": passed,
+        "accuracy": missed,
+    }
+    assert verdict(steps, strict_accuracy=False) == "failed: tests"
+    steps["tests"] = passed
+    assert verdict(steps, strict_accuracy=False) == "passed; accuracy target missed"
+    assert verdict(steps, strict_accuracy=True) == "failed: accuracy (targets)"
+    lines = summary_lines(_gpu_record(steps, "passed; accuracy target missed"))
+    assert lines[0] == (
+        "GPU check of 4fe4b018a037 (dirty) on NVIDIA H100 80GB HBM3 (driver 580.159.04), "
+        "torch 2.11.0:"
+    )
+    assert lines[1] == "  tests     passed   12 passed"
+    assert lines[-1] == "verdict: passed; accuracy target missed (241 s)"
+
+
+def test_the_gpu_check_refuses_in_one_line_where_torch_sees_no_gpu(scripts, tmp_path, capsys):
+    import torch
+    from gpu_check import main
+
+    if torch.cuda.is_available():
+        pytest.skip("this machine has a GPU")
+    assert main(["--out", str(tmp_path / "check")]) == 2
+    error = capsys.readouterr().err
+    assert error.startswith("gpu_check: torch ") and "sees no CUDA GPU" in error
+    assert error.count("\n") == 1
+    assert not (tmp_path / "check").exists()
+
+
+@pytest.mark.slow
+def test_the_gpu_checks_plugin_step_runs_pytest_as_a_user_and_checks_its_rows(scripts, tmp_path):
+    from gpu_check import WAYS, plugin_step
+
+    from .conftest import write_tiny_zoo
+
+    write_tiny_zoo(tmp_path / "models")
+    step = plugin_step(
+        tmp_path / "models",
+        tmp_path,
+        tmp_path / "plugin.txt",
+        device="cpu",
+        meter="estimate",
+        batch_sizes=(1, 8),
+        ways={"bf16-channels-last": WAYS["bf16-channels-last"]},
+        max_seconds=0.3,
+    )
+    run = step["runs"]["bf16-channels-last"]
+    assert run["exit_status"] == 0 and run["options"] == list(WAYS["bf16-channels-last"])
+    assert len(run["rows"]) == 6 and {row["status"] for row in run["rows"]} == {"measured"}
+    assert {row["meter"] for row in run["rows"]} == {"estimate"}
+    # On a CPU with 0.3 s an item, whether pruning saved energy is chance: that check alone
+    # may fail here.
+    assert [p for p in run["problems"] if "energy reduction" not in p] == []
+    assert step["command"].startswith("pytest MODELS --prune-models=MODELS --prune-device=cpu")
+    log = (tmp_path / "plugin.txt").read_text()
+    assert "=== bf16-channels-last ===" in log and "--prune-channels-last" in log
+
+
+@pytest.mark.slow
+def test_the_gpu_checks_accuracy_step_measures_a_b_a_and_renders_its_page(scripts, tmp_path):
+    import json
+
+    from gpu_check import ACCURACY_DATA, ACCURACY_LOG, ACCURACY_PAGE, accuracy_step
+
+    options = ["--device", "cpu", "--meter", "estimate", "--layouts", "alexnet"]
+    options += ["--batch-sizes", "1", "--modes", "eager", "--input-size", "64"]
+    options += ["--reference-seconds", "0.3", "--reference-warmup-seconds", "0.1"]
+    options += ["--max-seconds", "0.4"]
+    step = accuracy_step(tmp_path, options=options)
+    assert (step["status"], step["problems"]) == ("passed", [])
+    assert sorted(path.name for path in tmp_path.iterdir()) == sorted(
+        [ACCURACY_DATA, ACCURACY_LOG, ACCURACY_PAGE]
+    )
+    records = [json.loads(line) for line in (tmp_path / ACCURACY_DATA).read_text().splitlines()]
+    assert [record["arm"] for record in records] == ["A1", "B", "A2"]
+    assert all(record["code"]["source_sha256"] for record in records)
+    reference = records[1]
+    assert reference["ticks"] >= 2 and reference["samples"] > 0 and reference["ci95"] is None
+    assert records[0]["ci95"] > 0 and records[2]["rewarm"] is True
+    assert step["answer"].startswith(("Both targets met on cpu.", "Target missed on cpu."))
+    assert step["targets_met"] is (step["answer"].startswith("Both"))
+    [item] = step["items"]
+    assert (item["layout"], item["batch"], item["mode"]) == ("alexnet", 1, "eager")
+    page = (tmp_path / ACCURACY_PAGE).read_text()
+    assert page.startswith("# Accuracy") and "| cpu | alexnet | 1 | eager |" in page
+    assert "item 1 of 1" in (tmp_path / ACCURACY_LOG).read_text()
+
+
+@pytest.mark.slow  # writes the zoo's two VGG11 files: ~1 s
+def test_the_gpu_check_writes_its_record_and_fails_with_a_failed_step(
+    scripts, tmp_path, monkeypatch, capsys
+):
+    import json
+
+    import gpu_check
+
+    zoos = []
+
+    def plugin_step(models, work, log):
+        zoos.append(sorted(path.name for path in models.iterdir()))
+        return {"status": "failed", "summary": "cuda-graphs failed", "seconds": 60.0}
+
+    monkeypatch.setattr(gpu_check, "refusal", lambda: None)
+    monkeypatch.setattr(gpu_check, "gpu_facts", lambda: {"name": "NVIDIA H100", "driver": "580"})
+    monkeypatch.setattr(gpu_check, "plugin_step", plugin_step)
+
+    def accuracy_step(out):
+        raise RuntimeError("CUDA error: an illegal memory access was encountered")
+
+    monkeypatch.setattr(gpu_check, "accuracy_step", accuracy_step)
+    out = tmp_path / "check"
+    assert gpu_check.main(["--out", str(out), "--skip-tests"]) == 1
+    assert zoos == [["VGG11_CIFAR10_UNPRUNED.pth", "VGG11_CIFAR10_random_PD1_GPR-50_PRUNED.pth"]]
+    record = json.loads((out / gpu_check.RECORD).read_text())
+    assert record["verdict"] == "failed: plugin, accuracy"
+    assert [step["status"] for step in record["steps"].values()] == ["skipped", "failed", "failed"]
+    # A step that raised fails alone, with its error, and the record is still written.
+    assert record["steps"]["accuracy"]["summary"] == (
+        "RuntimeError: CUDA error: an illegal memory access was encountered"
+    )
+    assert record["code"]["source_sha256"] and record["gpu"]["name"] == "NVIDIA H100"
+    assert record["command"] == f"python benchmarks/gpu_check.py --out {out} --skip-tests"
+    assert "verdict: failed: plugin, accuracy" in capsys.readouterr().out
+    assert len(list(out.iterdir())) <= 8  # what a GPU machine returns of a folder

@@ -1,0 +1,136 @@
+"""An item on a real GPU, as the plugin measures it: a model file loaded onto ``cuda:0``, idle
+power and the item measured with NVML's counter, bf16 and channels-last with and without CUDA
+graphs, and a batch that does not fit in the GPU's memory. Skipped where torch sees no CUDA GPU;
+``pytest -m gpu`` selects them, and benchmarks/gpu_check.py runs them."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import torch
+
+from pytest_pruneenergy.items.runner import (
+    IdlePower,
+    ItemProblem,
+    ModelCache,
+    ModelRequest,
+    measure_item,
+    prepare_model,
+    random_input,
+    resolve_device,
+)
+from pytest_pruneenergy.measure.meters import Meter, make_meter
+from pytest_pruneenergy.measure.protocol import ProtocolSettings
+from pytest_pruneenergy.models.loading import load_model_file
+
+from ..conftest import write_tiny_model
+
+pytestmark = [
+    pytest.mark.gpu,
+    pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU"),
+]
+
+DEVICE = "cuda:0"
+MODEL_PATH = Path("/models/Tiny_TEST_UNPRUNED.pt")
+PROTOCOL = ProtocolSettings(max_seconds=3.0)
+
+
+@pytest.fixture(scope="module")
+def meter() -> Iterator[Meter]:
+    """One meter for every item, as the plugin builds one per device for a run."""
+    meter = make_meter("nvml-counter", DEVICE)
+    yield meter
+    meter.close()
+
+
+def measured(prepared, batch_size: int, meter: Meter, **options):
+    """``measure_item`` as the plugin calls it, at a 3 s cap."""
+    return measure_item(
+        prepared,
+        batch_size,
+        meter=meter,
+        make_input=random_input,
+        protocol=PROTOCOL,
+        **{"cuda_graphs": False, "idle_watts": None, **options},
+    )
+
+
+def conv_net() -> torch.nn.Module:
+    torch.manual_seed(0)
+    return torch.nn.Sequential(
+        torch.nn.Conv2d(3, 32, 3, padding=1),
+        torch.nn.ReLU(),
+        torch.nn.Conv2d(32, 32, 3, padding=1),
+        torch.nn.ReLU(),
+        torch.nn.AdaptiveAvgPool2d(1),
+        torch.nn.Flatten(),
+        torch.nn.Linear(32, 10),
+    )
+
+
+def test_an_item_on_cuda_is_measured_with_the_nvml_counter_and_says_which_gpu(meter, tmp_path):
+    path = write_tiny_model(tmp_path / "AlexNet_TINY_UNPRUNED.pth")
+    device = resolve_device("cuda:0")
+    cache = ModelCache()
+    prepared = cache.get(
+        ModelRequest(path, device),
+        lambda path, device: load_model_file(path, allow_pickle=False, device=device),
+    )
+    assert next(prepared.module.parameters()).device == torch.device(device)
+    idle_watts = IdlePower(1.5).of(meter, device, warn=pytest.fail)
+    assert idle_watts is not None and idle_watts > 5
+    first = measured(prepared, 1, meter, idle_watts=idle_watts)
+    second = measured(prepared, 8, meter, idle_watts=idle_watts, rewarm=True)
+    for measurement in (first, second):
+        assert (measurement.meter, measurement.meter_is_estimate) == ("nvml-counter", False)
+        assert measurement.device.startswith("cuda:0 (") and measurement.gpu is not None
+        assert measurement.gpu.name and measurement.gpu.name in measurement.meter_description
+        stats = measurement.stats
+        assert stats.joules_per_sample_mean > 0 and stats.frames_per_second > 0
+        assert stats.update_period_seconds is not None and 0.02 < stats.update_period_seconds < 0.25
+        dynamic = measurement.dynamic_joules_per_sample
+        assert dynamic is not None and dynamic < stats.joules_per_sample_mean
+    assert (first.batch_size, second.batch_size) == (1, 8)
+
+
+def test_a_bf16_channels_last_model_runs_and_is_labelled_so_with_and_without_graphs(meter):
+    shape = (3, 32, 32)
+    prepared = prepare_model(
+        ModelRequest(MODEL_PATH, DEVICE, shape, dtype="bfloat16", channels_last=True),
+        lambda path, device: conv_net(),
+    )
+    assert (prepared.dtype, prepared.channels_last) == ("bfloat16", True)
+    weight = prepared.module[0].weight
+    assert weight.dtype == torch.bfloat16 and weight.is_cuda
+    assert weight.is_contiguous(memory_format=torch.channels_last)
+    batch = prepared.conform(random_input(2, shape, DEVICE))
+    assert batch.dtype == torch.bfloat16 and batch.is_contiguous(memory_format=torch.channels_last)
+    for graphs in (False, True):
+        measurement = measured(prepared, 8, meter, cuda_graphs=graphs, rewarm=graphs)
+        assert (measurement.dtype, measurement.weights_dtype) == ("bfloat16", "bfloat16")
+        assert (measurement.channels_last, measurement.cuda_graph) == (True, graphs)
+        assert measurement.stats.joules_per_sample_mean > 0
+
+
+class Greedy(torch.nn.Module):
+    """From batch size 4 on, asks for twice the GPU's memory."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.linear = torch.nn.Linear(4, 4)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.shape[0] >= 4:
+            floats = 2 * torch.cuda.get_device_properties(x.device).total_memory // 4
+            torch.empty(floats, device=x.device)
+        return self.linear(x)
+
+
+def test_a_batch_that_does_not_fit_in_gpu_memory_fails_alone(meter):
+    prepared = prepare_model(ModelRequest(MODEL_PATH, DEVICE, (4,)), lambda path, device: Greedy())
+    with pytest.raises(ItemProblem, match=r"batch size 4 does not fit in cuda:0 memory"):
+        measured(prepared, 4, meter)
+    # The memory is given back: the next batch size is measured as usual.
+    assert measured(prepared, 1, meter, rewarm=True).stats.joules_per_sample_mean > 0
