@@ -352,9 +352,10 @@ def measure_item(
 def random_input(batch_size: int, input_shape: tuple[int, ...], device: str) -> torch.Tensor:
     """The seed tool's input: standard normal noise, FP32.
 
-    Drawn on the CPU and copied: a CUDA graph capture that failed on an earlier item leaves
-    PyTorch's CUDA generator unusable ("Offset increment outside graph capture", seen with
-    torch 2.11), and the next items must still run.
+    Drawn on the CPU and copied, so that no item depends on the state of torch's CUDA
+    generator: a CUDA graph capture that failed elsewhere in the process (in a user's own
+    tests, say) can leave it unusable ("Offset increment outside graph capture", torch 2.11);
+    ours leave it clean (measure/cuda_graphs.py).
     """
     import torch
 
