@@ -757,6 +757,15 @@ def test_the_summary_says_masked_zeros_save_nothing_and_names_a_model_not_pruned
     assert "zero weights" not in plain and "no smaller than its baseline" not in plain
 
 
+def test_zero_weights_that_cannot_be_known_are_an_empty_cell_never_zero(tmp_path: Path) -> None:
+    unknown = dataclasses.replace(measurement(ALEXNET_PD1), zero_weight_percent=None)
+    table = build_table([measurement(ALEXNET), unknown], [])
+    write_csv(table, tmp_path / "results.csv")
+    cells = pd.read_csv(tmp_path / "results.csv", keep_default_na=False)["Zero Weights (%)"]
+    assert list(cells) == ["", ""]
+    assert "zero weights" not in "\n".join(summary_lines(table))
+
+
 def test_models_named_as_pruned_but_no_smaller_are_listed_whole_in_the_summary_and_page():
     from pytest_pruneenergy.report.html import findings_or_reason
     from pytest_pruneenergy.report.summary import SUMMARY_WIDTH
