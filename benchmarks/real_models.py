@@ -147,6 +147,11 @@ def _signed(value: float, digits: int = 1) -> str:
     return "n/a" if not math.isfinite(value) else f"{value:+.{digits}f}"
 
 
+def _percent(value: float) -> str:
+    """A share in whole percent; "n/a" where it is unknown (an empty cell)."""
+    return "n/a" if not math.isfinite(value) else f"{value:.0f}"
+
+
 def _reduction(row: pd.Series) -> str:
     ci = row[REDUCTION_CI]
     text = _signed(row[ENERGY_REDUCTION])
@@ -213,7 +218,7 @@ def detail(table: pd.DataFrame) -> list[str]:
             lines.append(
                 f"| {row[PRUNING_DISTRIBUTION]} | {row[GPR]:g} | {row[CR_PARAMETERS]:.1f} | "
                 f"{row[CR_FLOPS]:.1f} | {row[JOULES_PER_SAMPLE]:.4g} | {_reduction(row)} | "
-                f"{row[FPS]:.0f} | {_signed(row[FPS_REDUCTION])} | {row[ZERO_WEIGHTS]:.0f} | "
+                f"{row[FPS]:.0f} | {_signed(row[FPS_REDUCTION])} | {_percent(row[ZERO_WEIGHTS])} | "
                 f"{row[CI_TARGET_MET]} |"
             )
     return lines
@@ -276,7 +281,7 @@ def answers(table: pd.DataFrame, max_seconds: str) -> list[str]:
     if not masked.empty:
         worst = masked.loc[masked[ENERGY_REDUCTION].abs().idxmax()]
         lines.append(
-            f"- **Masks.** VGG16 with {masked[ZERO_WEIGHTS].max():.0f} % zero weights: "
+            f"- **Masks.** VGG16 with {_percent(masked[ZERO_WEIGHTS].max())} % zero weights: "
             f"{int(masked.apply(_crosses_zero, axis=1).sum())} of {len(masked)} "
             "formats and batch sizes within their CI of zero saving (largest mean: "
             f"{_reduction(worst)} %, {worst[DTYPE]} at batch {worst[BATCH_SIZE]}); dense kernels "
@@ -327,7 +332,7 @@ def render(args: argparse.Namespace) -> int:
     ]
     for _, row in masked_pruned.sort_values([DTYPE, BATCH_SIZE]).iterrows():
         lines.append(
-            f"| {row[DTYPE]} | {row[BATCH_SIZE]} | {row[ZERO_WEIGHTS]:.0f} | "
+            f"| {row[DTYPE]} | {row[BATCH_SIZE]} | {_percent(row[ZERO_WEIGHTS])} | "
             f"{row[CR_PARAMETERS]:.0f} | {_reduction(row)} | {_signed(row[FPS_REDUCTION])} |"
         )
     lines += [

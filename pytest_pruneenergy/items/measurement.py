@@ -62,8 +62,9 @@ class Measurement:
     dtype: str | None = None
     weights_dtype: str | None = None
     channels_last: bool = False
-    # The share of exactly zero weights in its convolutions and linear layers, in percent.
-    zero_weight_percent: float = 0.0
+    # The share of exactly zero weights in its layers' weights, in percent (items/numerics.py);
+    # None where it cannot be known, or was recorded before it was counted.
+    zero_weight_percent: float | None = None
     # With --energy-rounds: which round this is (None once rounds are combined, or with one),
     # and how many rounds a combined measurement holds.
     round_number: int | None = None

@@ -55,16 +55,66 @@ def cast_input(batch: Any, dtype: str | None, channels_last: bool) -> Any:
     return batch
 
 
-def zero_weight_percent(module: torch.nn.Module) -> float:
-    """The share of exactly zero weights in the convolutions and linear layers, in percent:
-    what unstructured pruning (masks) leaves, which dense kernels compute like any weight."""
+def zero_weight_percent(module: torch.nn.Module) -> float | None:
+    """The share of exactly zero weights, in percent: what unstructured pruning (masks) leaves,
+    and dense kernels compute like any weight. None where it cannot be known.
+
+    A weight is a layer's own ``weight`` of two or more dimensions: the kernels of convolutions,
+    linear layers and embeddings, not biases or normalisation scales. It is read from the
+    module's parameters, which a TorchScript module (scripted or traced) has like any other, so
+    every format of one model gives one figure. Where ``torch.nn.utils.prune`` left its mask on,
+    the weight is ``weight_orig`` times ``weight_mask``. Unknown: a model without such weights,
+    one whose weights cannot be read as values (quantized layers pack theirs; parameters on the
+    meta device or not yet initialised), or a TorchScript model whose weight a parametrisation
+    computes.
+    """
     import torch
 
     zeros = total = 0
+    # Held, not only their ids: a weight computed from a mask is freed after counting, and
+    # its id could come back.
+    counted: dict[int, torch.Tensor] = {}
     with torch.no_grad():
         for layer in module.modules():
-            weight = getattr(layer, "weight", None)
-            if isinstance(layer, (torch.nn.Conv2d, torch.nn.Linear)) and weight is not None:
-                zeros += int((weight == 0).sum())
-                total += weight.numel()
-    return 100.0 * zeros / total if total else 0.0
+            try:
+                weight = _layer_weight(layer)
+            except _UnknownWeight:
+                return None
+            if weight is None or id(weight) in counted:  # a weight two layers share counts once
+                continue
+            counted[id(weight)] = weight
+            zeros += int((weight == 0).sum())
+            total += weight.numel()
+    return 100.0 * zeros / total if total else None
+
+
+class _UnknownWeight(Exception):
+    """A layer has a weight whose values cannot be read."""
+
+
+def _layer_weight(layer: torch.nn.Module) -> torch.Tensor | None:
+    """The weight ``layer`` multiplies by, as it runs; None where it has none."""
+    import torch
+
+    parameters = dict(layer.named_parameters(recurse=False))
+    buffers = dict(layer.named_buffers(recurse=False))
+    if "weight_orig" in parameters and "weight_mask" in buffers:  # torch.nn.utils.prune
+        weight = parameters["weight_orig"] * buffers["weight_mask"]
+    else:
+        # A parameter, or what an eager module's parametrisation computes from one.
+        weight = getattr(layer, "weight", None)
+    if weight is None:
+        # A TorchScript module runs a parametrisation (torch.nn.utils.parametrize, or the older
+        # weight_norm's weight_g and weight_v) as code: the weight it computes is not kept.
+        if hasattr(layer, "parametrizations") or "weight_v" in parameters:
+            raise _UnknownWeight
+        return None
+    if isinstance(weight, torch.nn.Module):  # a submodule of that name (parametrisations')
+        return None
+    if callable(weight):  # quantized layers: packed weights, read through weight()
+        raise _UnknownWeight
+    if not isinstance(weight, torch.Tensor):
+        return None
+    if isinstance(weight, torch.nn.parameter.UninitializedParameter) or weight.is_meta:
+        raise _UnknownWeight
+    return weight if weight.dim() >= 2 else None

@@ -51,11 +51,11 @@ class PreparedModel:
     # Loading, counting and moving it to the device took this long.
     load_seconds: float = 0.0
     # The numeric format it runs in (items/numerics.py): as asked (None: as saved) and as it
-    # is; and its share of zero weights.
+    # is; and its share of zero weights as saved (None where it cannot be known).
     requested_dtype: str | None = None
     dtype: str = "float32"
     channels_last: bool = False
-    zero_weight_percent: float = 0.0
+    zero_weight_percent: float | None = None
 
     def conform(self, batch: Any) -> Any:
         """An input in the model's format: its floating-point type (a model saved in half
@@ -154,6 +154,8 @@ def prepare_model(request: ModelRequest, load: Callable[[Path, str], Any]) -> Pr
         counts = count_model(module, shape)
     except Exception as error:
         raise ItemProblem(count_failure(path.stem, shape, error)) from error
+    # On the weights as saved: a cast to half precision would flush the smallest to zero.
+    zero_percent = zero_weight_percent(module)
     try:
         module = cast_module(module.to(device), request.dtype, request.channels_last)
     except Exception as error:
@@ -171,7 +173,7 @@ def prepare_model(request: ModelRequest, load: Callable[[Path, str], Any]) -> Pr
         requested_dtype=request.dtype,
         dtype=module_dtype(module),
         channels_last=request.channels_last,
-        zero_weight_percent=zero_weight_percent(module),
+        zero_weight_percent=zero_percent,
     )
 
 
@@ -398,9 +400,10 @@ def measure_item(
 def random_input(batch_size: int, input_shape: tuple[int, ...], device: str) -> torch.Tensor:
     """The seed tool's input: standard normal noise, FP32.
 
-    Drawn on the CPU and copied: a CUDA graph capture that failed on an earlier item leaves
-    PyTorch's CUDA generator unusable ("Offset increment outside graph capture", seen with
-    torch 2.11), and the next items must still run.
+    Drawn on the CPU and copied, so that no item depends on the state of torch's CUDA
+    generator: a CUDA graph capture that failed elsewhere in the process (in a user's own
+    tests, say) can leave it unusable ("Offset increment outside graph capture", torch 2.11);
+    ours leave it clean (measure/cuda_graphs.py).
     """
     import torch
 

@@ -250,6 +250,25 @@ def _idle_power_lines(measured: pd.DataFrame) -> list[str]:
     return lines
 
 
+def _not_smaller_lines(rate: float, names: list[str]) -> list[str]:
+    """Models named as pruned by ``rate`` % that are as big as their baselines, every name
+    whole: a long list wraps (indented, so report.html joins it back), never cut."""
+    baselines, unpruned = (
+        ("its baseline", "model's") if len(names) == 1 else ("their baselines", "models'")
+    )
+    line = (
+        f"named GPR-{rate:g} but no smaller than {baselines}: {', '.join(names)} "
+        f"(parameters and FLOPs as the unpruned {unpruned})"
+    )
+    return textwrap.wrap(
+        line,
+        SUMMARY_WIDTH,
+        subsequent_indent="  ",
+        break_long_words=False,
+        break_on_hyphens=False,
+    )
+
+
 def _failure_lines(row: pd.Series) -> list[str]:
     """``FAILED model (bs N): reason``, wrapped rather than cut: the cause of a failure often
     comes at the end of its reason."""
@@ -291,14 +310,9 @@ def model_notes(table: pd.DataFrame) -> list[str]:
     gpr = pd.to_numeric(rows[col.GPR], errors="coerce")
     crs = rows[[col.CR_PARAMETERS, col.CR_FLOPS]].apply(pd.to_numeric, errors="coerce")
     unchanged = rows[(gpr >= NAMED_GPR_PERCENT) & (crs.abs() < UNCHANGED_CR_PERCENT).all(axis=1)]
-    for _, row in unchanged.drop_duplicates(col.MODEL_NAME).iterrows():
-        lines.append(
-            shorten_end(
-                f"named GPR-{float(row[col.GPR]):g} but no smaller than its baseline: "
-                f"{row[col.MODEL_NAME]} (parameters and FLOPs as the unpruned model's)",
-                SUMMARY_WIDTH,
-            )
-        )
+    unchanged = unchanged.drop_duplicates(col.MODEL_NAME)
+    for rate, named in unchanged.groupby(gpr[unchanged.index], sort=True):
+        lines.extend(_not_smaller_lines(float(rate), [str(name) for name in named[col.MODEL_NAME]]))
     return lines
 
 

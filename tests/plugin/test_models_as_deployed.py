@@ -8,6 +8,8 @@ from pathlib import Path
 import pytest
 import torch
 
+from pytest_pruneenergy.report.html import escape_html
+
 from ..conftest import tiny_alexnet, write_tiny_model, write_tiny_zoo
 from .conftest import run_in_process
 
@@ -37,13 +39,13 @@ def test_each_numeric_format_is_an_item_and_pairs_within_its_format(tmp_path: Pa
     assert pruned["Parameters"].nunique() == 1 and pruned["MACs"].nunique() == 1
 
 
-def test_a_masked_model_is_said_to_save_nothing(tmp_path: Path) -> None:
+def test_a_masked_model_is_said_to_save_nothing_in_every_format(tmp_path: Path) -> None:
     from pytest_pruneenergy.models.architectures import build_model
     from pytest_pruneenergy.models.loading import save_described_model
 
     models = tmp_path / "models"
     write_tiny_zoo(models)
-    masked = build_model(tiny_alexnet())
+    masked = build_model(tiny_alexnet()).eval()
     with torch.no_grad():
         for layer in masked.modules():
             if isinstance(layer, (torch.nn.Conv2d, torch.nn.Linear)):
@@ -54,14 +56,35 @@ def test_a_masked_model_is_said_to_save_nothing(tmp_path: Path) -> None:
         input_shape=(3, 64, 64),
         state_dict=masked.state_dict(),
     )
-    result = run_in_process(tmp_path, "--prune-models=models", "--prune-batch-sizes=1")
-    summary = " ".join(result.summary().split())
-    assert "zero weights: 1 model(s) are 20 % zeros or more" in summary
-    assert "dense kernels multiply zeros like any weight" in summary
-    assert (
-        "named GPR-50 but no smaller than its baseline: AlexNet_TINY_magnitude_PD1_GPR-50_PRUNED"
-        in summary
+    # TorchScript, as the README recommends: its modules are no nn.Conv2d or nn.Linear.
+    torch.jit.save(torch.jit.script(masked), models / "AlexNet_TINY_scripted_PD1_GPR-50_PRUNED.pt")
+    traced = torch.jit.trace(masked, torch.randn(1, 3, 64, 64))
+    torch.jit.save(traced, models / "AlexNet_TINY_traced_PD1_GPR-50_PRUNED.ts")
+    result = run_in_process(
+        tmp_path,
+        "--prune-models=models",
+        "--prune-batch-sizes=1",
+        "--prune-input-shape=3,64,64",
+        "--energy-report=report",
     )
+    assert result.returncode == 0, result.output
+    files = [
+        "AlexNet_TINY_magnitude_PD1_GPR-50_PRUNED.pth",
+        "AlexNet_TINY_scripted_PD1_GPR-50_PRUNED.pt",
+        "AlexNet_TINY_traced_PD1_GPR-50_PRUNED.ts",
+    ]
+    zeros = result.table("report").set_index("MODEL_NAME")["Zero Weights (%)"][files]
+    assert zeros.nunique() == 1 and zeros.iloc[0] >= 45
+    summary = " ".join(result.summary().split())
+    assert "zero weights: 3 model(s) are 20 % zeros or more" in summary
+    assert "dense kernels multiply zeros like any weight" in summary
+    not_smaller = (
+        f"named GPR-50 but no smaller than their baselines: {', '.join(files)} "
+        "(parameters and FLOPs as the unpruned models')"
+    )
+    assert not_smaller in summary
+    page = (tmp_path / "report" / "report.html").read_text()
+    assert escape_html(not_smaller) in page
 
 
 def test_a_manifest_pairs_files_named_any_way(tmp_path: Path) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import math
 import random
 from pathlib import Path
@@ -749,9 +750,45 @@ def test_the_summary_says_masked_zeros_save_nothing_and_names_a_model_not_pruned
     text = "\n".join(summary_lines(table))
     assert "zero weights: 1 model(s) are 20 % zeros or more" in text
     assert "50.0 %" in text and "dense kernels multiply zeros like any weight" in text
-    assert f"named GPR-50 but no smaller than its baseline: {VGG11_PD3}" in text
+    assert (
+        f"named GPR-50 but no smaller than its baseline: {VGG11_PD3}.pt "
+        "(parameters and FLOPs as the unpruned model's)"
+    ) in " ".join(text.split())
     plain = "\n".join(summary_lines(build_table(zoo_measurements(), [])))
     assert "zero weights" not in plain and "no smaller than its baseline" not in plain
+
+
+def test_zero_weights_that_cannot_be_known_are_an_empty_cell_never_zero(tmp_path: Path) -> None:
+    unknown = dataclasses.replace(measurement(ALEXNET_PD1), zero_weight_percent=None)
+    table = build_table([measurement(ALEXNET), unknown], [])
+    write_csv(table, tmp_path / "results.csv")
+    cells = pd.read_csv(tmp_path / "results.csv", keep_default_na=False)["Zero Weights (%)"]
+    assert list(cells) == ["", ""]
+    assert "zero weights" not in "\n".join(summary_lines(table))
+
+
+def test_models_named_as_pruned_but_no_smaller_are_listed_whole_in_the_summary_and_page():
+    from pytest_pruneenergy.report.html import findings_or_reason
+    from pytest_pruneenergy.report.summary import SUMMARY_WIDTH
+
+    names = [
+        f"VGG11_CIFAR10_magnitude-unstructured-{kind}_PD{pd}_GPR-50_PRUNED_SEED_{pd}"
+        for pd, kind in enumerate(["global-l1", "layerwise-l2", "random-masks", "movement"], 1)
+    ]
+    unchanged = [measurement(name, params=1000, macs=400) for name in names]
+    table = build_table([measurement(VGG11, params=1000, macs=400), *unchanged], [])
+    sentence = (
+        "named GPR-50 but no smaller than their baselines: "
+        + ", ".join(f"{name}.pt" for name in names)
+        + " (parameters and FLOPs as the unpruned models')"
+    )
+    lines = summary_lines(table)
+    first = next(i for i, line in enumerate(lines) if line.startswith("named GPR-50"))
+    rest = itertools.takewhile(lambda line: line.startswith("  "), lines[first + 1 :])
+    note = [lines[first], *rest]
+    assert len(note) > 1 and all(len(line) <= SUMMARY_WIDTH for line in note)
+    assert " ".join(line.strip() for line in note) == sentence
+    assert sentence in findings_or_reason(table).summary
 
 
 @pytest.mark.parametrize("said_by", ["Baseline Model", "names"])
