@@ -142,17 +142,21 @@ def code_commit(repository: Path = REPOSITORY) -> dict[str, Any]:
     """Which code made a record: ``commit`` (``git rev-parse HEAD``), ``dirty`` (tracked files
     changed since it; untracked ones do not count) and ``source_sha256``.
 
-    Without git or its history, ``commit`` is ``$PRUNEENERGY_CODE_COMMIT`` where set (``dirty``
-    then unknown: None), else None. ``source_sha256`` (``source_digest``) is always there: a
-    checkout of the commit a record names gives the same digest where the code was clean.
+    ``$PRUNEENERGY_CODE_COMMIT``, where set, is the commit (``dirty`` then unknown: None): it is
+    how a copy of a checkout sent to another machine says what it is, and such a copy may carry
+    a ``.git`` of an older state (seen on the GPU machines: HEAD at the session's first commit,
+    every file changed). Without it, git's, else None. ``source_sha256`` (``source_digest``) is
+    always there: a checkout of the commit a record names gives the same digest where the code
+    was clean.
     """
+    named = os.environ.get(COMMIT_VARIABLE)
+    if named:
+        return {"commit": named, "dirty": None, "source_sha256": source_digest(repository)}
     top = _git(repository, "rev-parse", "--show-toplevel")
     ours = top is not None and Path(top).resolve() == repository.resolve()  # not an outer repo's
     commit = _git(repository, "rev-parse", "HEAD") if ours else None
     status = _git(repository, "status", "--porcelain", "--untracked-files=no") if ours else None
     dirty: bool | None = bool(status) if commit is not None and status is not None else None
-    if commit is None:
-        commit = os.environ.get(COMMIT_VARIABLE) or None
     return {"commit": commit, "dirty": dirty, "source_sha256": source_digest(repository)}
 
 

@@ -800,10 +800,14 @@ def _copy_of_the_code(folder: Path) -> Path:
     return folder
 
 
-def test_a_records_commit_is_gits_with_whether_tracked_files_changed(scripts, tmp_path):
+def test_a_records_commit_is_gits_with_whether_tracked_files_changed(
+    scripts, tmp_path, monkeypatch
+):
     import subprocess
 
-    from benchlib import code_commit
+    from benchlib import COMMIT_VARIABLE, code_commit
+
+    monkeypatch.delenv(COMMIT_VARIABLE, raising=False)
 
     code = _copy_of_the_code(tmp_path)
 
@@ -823,6 +827,21 @@ def test_a_records_commit_is_gits_with_whether_tracked_files_changed(scripts, tm
     changed = code_commit(code)
     assert changed["dirty"] is True and changed["commit"] == clean["commit"]
     assert changed["source_sha256"] != clean["source_sha256"]
+
+
+def test_a_commit_named_in_the_environment_beats_a_copys_stale_git(scripts, tmp_path, monkeypatch):
+    import subprocess
+
+    from benchlib import COMMIT_VARIABLE, code_commit
+
+    code = _copy_of_the_code(tmp_path)
+    identity = ["-c", "user.name=t", "-c", "user.email=t@example.org"]
+    for arguments in (["init", "-q"], ["add", "."], ["commit", "-q", "-m", "older"]):
+        subprocess.run(["git", *identity, *arguments], cwd=code, check=True, capture_output=True)
+    (code / "benchmarks/b.py").write_text("B = 3\n")
+    monkeypatch.setenv(COMMIT_VARIABLE, "0edcc88")
+    assert code_commit(code)["commit"] == "0edcc88"
+    assert code_commit(code)["dirty"] is None
 
 
 def test_without_git_the_commit_comes_from_the_environment_and_the_digest_stays(
