@@ -32,6 +32,7 @@ from .measure.protocol import (
     ProtocolSettings,
 )
 from .models.manifest import ManifestError, ManifestLine, parse_manifest
+from .models.sharding import Shard
 from .track.gates import (
     MAX_JOULES,
     MIN_FPS,
@@ -187,17 +188,6 @@ def parse_positive_int(option: str, text: str) -> int:
     if "," in text:
         raise SettingsError(f"{option}: {text!r} is one whole number, not a list")
     return parse_positive_ints(option, text)[0]
-
-
-@dataclass(frozen=True)
-class Shard:
-    """``--prune-shard=I/N``: the I-th (1-based) of N shards of the families."""
-
-    index: int
-    count: int
-
-    def __str__(self) -> str:
-        return f"{self.index}/{self.count}"
 
 
 def parse_shard(option: str, text: str) -> Shard:

@@ -1384,3 +1384,23 @@ def test_the_gpu_check_writes_its_record_and_fails_with_a_failed_step(
     assert record["command"] == f"python benchmarks/gpu_check.py --out {out} --skip-tests"
     assert "verdict: failed: plugin, accuracy" in capsys.readouterr().out
     assert len(list(out.iterdir())) <= 8  # what a GPU machine returns of a folder
+
+
+def test_the_accuracy_page_is_rendered_from_the_committed_runs(scripts, monkeypatch, tmp_path):
+    from accuracy import main
+
+    folder = Path("docs/benchmarks/accuracy")
+    runs = [str(folder / f"accuracy-h100-run{number}.jsonl") for number in (1, 2)]
+    monkeypatch.chdir(REPOSITORY)
+    assert main(["render", *runs, str(tmp_path / "accuracy.md")]) == 0
+
+    def body(path: Path) -> list[str]:
+        # Less the render command, which names the page it wrote.
+        lines = path.read_text().splitlines()
+        return [
+            line for line in lines if not line.startswith("python benchmarks/accuracy.py render")
+        ]
+
+    again = body(tmp_path / "accuracy.md")
+    assert again == body(REPOSITORY / folder / "accuracy.md")
+    assert any(line.startswith("**Target missed on NVIDIA H100 80GB HBM3.**") for line in again)

@@ -12,6 +12,28 @@ costs about the same warm-up and measurement.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Shard:
+    """``--prune-shard=I/N``: the I-th (1-based) of N shards of the families."""
+
+    index: int
+    count: int
+
+    def __str__(self) -> str:
+        return f"{self.index}/{self.count}"
+
+    @classmethod
+    def from_text(cls, text: str) -> Shard | None:
+        """The shard ``I/N`` names, as the plugin writes one; None where the text is no such
+        shard (settings.parse_shard says, for a user's option, what is wrong)."""
+        index, slash, count = text.strip().partition("/")
+        if not (slash and index.isdigit() and count.isdigit()):
+            return None
+        shard = cls(int(index), int(count))
+        return shard if 1 <= shard.index <= shard.count else None
 
 
 def largest_first(work: Mapping[str, float]) -> list[str]:

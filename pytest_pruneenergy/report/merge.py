@@ -23,7 +23,7 @@ import pandas as pd
 from ..items.journal import journal_dir, read_journal
 from ..items.measurement import ItemFailure, Measurement, baselines_of_measurements
 from ..items.rounds import combine_rounds
-from ..settings import SettingsError, Shard, parse_shard
+from ..models.sharding import Shard
 from . import schema as col
 from .schema import CSV_NAME
 from .table import model_stem
@@ -104,12 +104,7 @@ def missing_shards(shards: Iterable[str]) -> list[str]:
 def _parsed(shards: Iterable[str]) -> list[Shard]:
     """The shards as written in journals, in order; an unreadable value (another writer's)
     tells nothing and is left out."""
-    parsed = set()
-    for text in shards:
-        try:
-            parsed.add(parse_shard("--prune-shard", text))
-        except SettingsError:
-            continue
+    parsed = {shard for shard in map(Shard.from_text, shards) if shard is not None}
     return sorted(parsed, key=lambda shard: (shard.count, shard.index))
 
 

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from pytest_pruneenergy.models.sharding import deal_families
+from pytest_pruneenergy.models.sharding import Shard, deal_families
 
 
 def test_the_largest_families_go_first_each_to_the_least_loaded_shard():
@@ -48,3 +48,13 @@ def test_families_go_largest_first_and_ties_by_name():
     from pytest_pruneenergy.models.sharding import largest_first
 
     assert largest_first({"vgg16": 10, "alexnet": 30, "vgg11": 10}) == ["alexnet", "vgg11", "vgg16"]
+
+
+@pytest.mark.parametrize(
+    ("text", "shard"),
+    [("1/2", Shard(1, 2)), (" 3/3 ", Shard(3, 3)), ("3/2", None), ("0/2", None), ("1-2", None)],
+)
+def test_a_shard_is_read_back_from_the_text_the_plugin_writes(text, shard):
+    assert Shard.from_text(text) == shard
+    if shard is not None:
+        assert Shard.from_text(str(shard)) == shard
