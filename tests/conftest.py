@@ -20,10 +20,13 @@ DEFAULT_HYPOTHESIS_PROFILE = "quick"
 
 
 def register_hypothesis_profiles() -> None:
+    """The default run draws the same examples every time (derandomize), so that a test fails
+    again where it failed once and a landing never waits on luck; the thorough one draws anew
+    each run, to find what the fixed examples miss."""
     from hypothesis import settings
 
     for name, examples in HYPOTHESIS_PROFILES.items():
-        settings.register_profile(name, max_examples=examples)
+        settings.register_profile(name, max_examples=examples, derandomize=name == "quick")
 
 
 @pytest.hookimpl(tryfirst=True)

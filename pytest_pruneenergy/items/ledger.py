@@ -17,12 +17,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..models.loading import MODEL_FILE_SUFFIXES
-from .ids import parse_item_id
+from .ids import ENERGY_TEST_NAME, parse_item_id
 
 
 def is_energy_item_id(nodeid: str) -> bool:
     """An energy item's id: ``<model file>::test_energy[<stem>-bs<N>][@family]``."""
-    path = nodeid.partition("::")[0]
+    # The file's path ends where the item's name begins: a file's name may hold "::" too.
+    path = nodeid.rpartition(f"::{ENERGY_TEST_NAME}[")[0]
     return parse_item_id(nodeid) is not None and path.lower().endswith(MODEL_FILE_SUFFIXES)
 
 

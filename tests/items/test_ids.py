@@ -35,6 +35,13 @@ def test_any_other_id_is_not_an_energy_item(text: str):
     assert parsed is None or text.startswith("test_energy[")
 
 
+def test_a_model_file_whose_name_holds_a_double_colon_is_still_an_energy_item():
+    # Found by the property above: the path was cut at the first "::".
+    assert is_energy_item_id("models/::.pth::test_energy[::-bs1]")
+    assert is_energy_item_id("models/a::b.pth::test_energy[a::b-bs8]@a--b")
+    assert not is_energy_item_id("tests/test_x.py::test_energy[a-bs1]")
+
+
 def test_a_family_keeps_to_characters_that_xdist_reads_as_one_group():
     name = item_name("x", 1, "a b@c[d]")
     assert name.rpartition("@")[2] == "a-b-c-d-"
