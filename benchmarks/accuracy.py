@@ -453,6 +453,11 @@ def reference_arm(
         "passes_per_marker": per_marker,
         "ticks": figures.ticks,
         "edge_seconds": list(figures.edge_seconds),
+        # The longest span between two markers: where a tick falls inside one, the passes of
+        # that span are taken to end evenly, which errs by at most the span.
+        "marker_span_seconds": max(
+            later[0] - earlier[0] for earlier, later in itertools.pairwise(instants)
+        ),
         "poller_reads": sum(start <= read.seconds <= end for read in reads),
         "sm_clock_mhz": [clock_start, clock_end],
         "temperature_celsius": [celsius_start, celsius_end],

@@ -976,11 +976,12 @@ def test_the_reference_on_a_simulated_board_is_off_by_no_more_than_its_edges_all
     assert record["ticks"] >= 8 and record["passes_per_marker"] >= 3
     assert record["sm_clock_mhz"] == [1980.0, 1980.0]
     # Constant power: joules per sample x samples per second between the ticks is the board's
-    # draw, but for where the two ticks were placed, within half the gap around each (and
-    # 0.1 % for passes that do not end quite evenly between two markers).
+    # draw, but for where the two ticks were placed, within half the gap around each, and for
+    # the passes of the marker span each tick fell in, taken to end evenly (on a loaded host a
+    # sleep of 2 ms can last several times that).
     drawn = record["joules_per_sample"] * record["fps_between_ticks"]
-    allowed = sum(record["edge_seconds"]) / record["seconds"]
-    assert abs(drawn / watts - 1) <= allowed + 0.001
+    edges = sum(record["edge_seconds"]) + 2 * record["marker_span_seconds"]
+    assert abs(drawn / watts - 1) <= edges / record["seconds"]
     assert record["fps_between_ticks"] == pytest.approx(record["fps"], rel=0.1)
 
 
