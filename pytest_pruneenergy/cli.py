@@ -688,17 +688,16 @@ def _run_merge(args: argparse.Namespace) -> int:
         print(f"pruneenergy merge: {incomplete}", file=sys.stderr)
     failed = bool(outcome.not_written) or incomplete is not None
     if args.save:
-        from .plugin.finish import compare_and_save
-        from .settings import Settings
+        from .track.run_end import StoreRequest, compare_and_save
 
         saved = compare_and_save(
             merged.measurements,
             merged.failures,
-            Settings(save=True, store_dir=args.store),
+            StoreRequest(store_dir=args.store, save=True),
+            recorded_settings=merged.settings,
             repository_dir=Path.cwd(),
             # A run without some shards' families is stored as a run cut short is.
             interrupted=incomplete is not None,
-            recorded_settings=merged.settings,
         )
         print("\n".join(saved.lines))
         failed = failed or saved.save_failure is not None

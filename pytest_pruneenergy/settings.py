@@ -46,12 +46,10 @@ from .track.gates import (
     parse_rule,
     parse_value,
 )
-from .track.store import DEFAULT_STORE_DIR
+from .track.store import COMPARE_LATEST, DEFAULT_STORE_DIR
 
 DEFAULT_BATCH_SIZES = (1, 8, 16, 32, 64)  # the seed tool's
 DEFAULT_REPORT_DIR = "pruneenergy-report"
-# ``--energy-compare`` without a run: the newest complete stored run with this machine's key.
-COMPARE_LATEST = "latest"
 COMPARE_FAIL_MEASURES = ("joules", "fps")
 
 

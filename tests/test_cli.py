@@ -317,3 +317,16 @@ def test_demo_refuses_an_unknown_device(tmp_path, capsys):
     assert cli.main(["demo", "--device", "gpu", "--out", str(tmp_path / "d")]) == cli.EXIT_USAGE
     assert "--device: 'gpu' is not one of auto, cpu, cuda, cuda:N" in capsys.readouterr().err
     assert not (tmp_path / "d").exists()
+
+
+def test_the_cli_reaches_no_pytest_glue():
+    # pruneenergy merge stores runs with the code the plugin calls (track/run_end.py), not
+    # through the plugin's own modules.
+    import ast
+    import inspect
+
+    tree = ast.parse(inspect.getsource(cli))
+    modules = {
+        node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom) and node.module
+    }
+    assert modules and not [name for name in modules if name.split(".")[0] == "plugin"]

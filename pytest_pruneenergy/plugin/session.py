@@ -45,9 +45,12 @@ from ..track.gates import (
     ThresholdError,
     Verdict,
     gate_summary_lines,
+    judge_gates,
     judge_measurement,
     parse_marker,
+    table_cells,
 )
+from ..track.run_end import RunAccount, StoreOutcome, compare_and_save, compare_cells, run_notes
 from .benchmark import benchmark_budget_seconds
 from .categories import EnergyGateWarning, PruneEnergyWarning
 from .collection import (
@@ -68,14 +71,9 @@ from .collection import (
 )
 from .finish import (
     STEP_SUMMARY_VARIABLE,
-    RunAccount,
-    StoreOutcome,
-    compare_and_save,
-    compare_cells,
     count_on_last_line,
-    judge_gates,
-    run_notes,
-    table_cells,
+    settings_that_matter,
+    store_request,
     write_markdown,
 )
 from .xdist import SLOT_KEY, SlotPool, idle_workers_message, worker_count
@@ -549,7 +547,7 @@ class PruneEnergySession:
                     metadata_path=self.settings.metadata_path,
                     metric=self.settings.metric,
                 ),
-                notes=run_notes(self.settings, account),
+                notes=run_notes(self.settings.model_dirs, self.settings.report_dir, account),
             )
             self.report_lines = outcome.lines
             self._fail_run(session, outcome.not_written)
@@ -644,7 +642,8 @@ class PruneEnergySession:
         outcome = compare_and_save(
             measurements,
             self.failures,
-            self.settings,
+            store_request(self.settings),
+            recorded_settings=settings_that_matter(self.settings),
             repository_dir=self.config.rootpath,
             interrupted=interrupted,
         )

@@ -26,7 +26,13 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ..items.measurement import ItemKey, Measurement, disturbances_against, item_label
+from ..items.measurement import (
+    ItemKey,
+    Measurement,
+    baseline_measurements,
+    disturbances_against,
+    item_label,
+)
 from ..measure.stats import reduction_ci95_points
 
 MIN_REDUCTION = "min_reduction"
@@ -436,3 +442,29 @@ def _verdict(
     if outcome == INCONCLUSIVE and math.isfinite(half_width):
         message += "; the CI straddles the threshold (a longer measurement narrows it)"
     return Verdict(threshold, outcome, message)
+
+
+def judge_gates(
+    measurements: Sequence[Measurement], thresholds: Mapping[ItemKey, ItemThresholds]
+) -> dict[ItemKey, tuple[Verdict, ...]]:
+    """Every item's verdicts, once every measurement (the baselines' too) has arrived."""
+    if not any(thresholds.values()):
+        return {}
+    baselines = baseline_measurements(measurements)
+    gates = {}
+    for measurement in measurements:
+        key = measurement.key
+        item_thresholds = thresholds.get(key)
+        if item_thresholds:
+            gates[key] = judge_measurement(
+                measurement, item_thresholds, baseline=baselines.get(key)
+            )
+    return gates
+
+
+def table_cells(
+    gates: Mapping[ItemKey, Sequence[Verdict]],
+) -> dict[ItemKey, tuple[str, str]]:
+    """The gates as the result table shows them (track/gates.py ``gate_cells``)."""
+    cells = {key: gate_cells(verdicts) for key, verdicts in gates.items()}
+    return {key: cell for key, cell in cells.items() if cell is not None}

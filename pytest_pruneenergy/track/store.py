@@ -35,6 +35,9 @@ FORMAT_NAME = "pytest-pruneenergy-run"
 # commit time) are read as before.
 FORMAT_VERSION = 2
 DEFAULT_STORE_DIR = ".pruneenergy/runs"
+# What --energy-compare (without a value) compares with: the newest complete stored run of this
+# machine.
+COMPARE_LATEST = "latest"
 RUN_SUFFIX = ".json"
 GIT_TIMEOUT_SECONDS = 10.0
 

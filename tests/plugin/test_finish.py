@@ -3,8 +3,9 @@ the markdown summary's files."""
 
 from __future__ import annotations
 
-from pytest_pruneenergy.plugin.finish import compare_cells, judge_steps, write_markdown
+from pytest_pruneenergy.plugin.finish import write_markdown
 from pytest_pruneenergy.track.compare import compare_runs
+from pytest_pruneenergy.track.run_end import compare_cells, judge_steps
 from pytest_pruneenergy.track.store import RunRecord, load_runs
 
 from ..track.test_history import stored_history
