@@ -155,7 +155,7 @@ class ModelFile(pytest.File):
                     "compared with a baseline"
                 )
             )
-        # A baseline and the models compared with it: one worker, one GPU (item_ids.py).
+        # A baseline and the models compared with it: one worker, one GPU (items/ids.py).
         group = entry.family if groups_families(self.config) else None
         settings = session.settings
         rounds = settings.rounds

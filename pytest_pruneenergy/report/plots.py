@@ -1,4 +1,4 @@
-"""The seed paper's figures, drawn from the result table (``results.build_table`` or its CSV).
+"""The seed paper's figures, drawn from the result table (``report.table.build_table`` or its CSV).
 
 Drawn with matplotlib's object API (``Figure`` + ``FigureCanvasAgg``), never pyplot: making a
 report must neither switch the user's backend nor leave figures in pyplot's global registry.
