@@ -119,7 +119,7 @@ class GpuActivity:
     thermal_violation_ns: int | None = None
 
 
-def other_compute_processes(pids: Sequence[int], own_pid: int) -> tuple[int | None, tuple]:
+def other_compute_processes(pids: Sequence[int], own_pid: int) -> tuple[int, tuple[int, ...]]:
     """The processes in NVML's list that are not this one.
 
     Inside a container NVML may give host process ids, and this process's id is then not in
@@ -205,7 +205,6 @@ def conditions_between(
         cores = host_after.cores
     processes: int | None = None
     pids: tuple[int, ...] = ()
-    events: tuple[str, ...] = ()
     readings = [reading for reading in (gpu_before, gpu_after) if reading is not None]
     counts = [r.other_processes for r in readings if r.other_processes is not None]
     if counts:
@@ -217,14 +216,13 @@ def conditions_between(
             names.append("power cap")
         if _grew(gpu_before.thermal_violation_ns, gpu_after.thermal_violation_ns):
             names.append("thermal slowdown")
-    events = tuple(dict.fromkeys(names))
     return Conditions(
         other_gpu_processes=processes,
         other_gpu_pids=pids,
         others_cpu_cores=others,
         own_cpu_cores=own,
         host_cores=cores,
-        clock_events=events,
+        clock_events=tuple(dict.fromkeys(names)),
         host_role=host_role,
     )
 

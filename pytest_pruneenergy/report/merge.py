@@ -82,9 +82,9 @@ def merge_folders(folders: Sequence[Path]) -> MergedRun:
 def refuse_mixed_splits(shards: Iterable[str]) -> None:
     """MergeError where the folders are shards of different splits (``1/2`` and ``2/3``): each
     split deals the families its own way, so together they would miss some and repeat others."""
-    counts = {shard.count for shard in _parsed(shards)}
-    if len(counts) > 1:
-        named = ", ".join(str(shard) for shard in _parsed(shards))
+    parsed = _parsed(shards)
+    if len({shard.count for shard in parsed}) > 1:
+        named = ", ".join(str(shard) for shard in parsed)
         raise MergeError(
             f"the folders are shards of different splits ({named}): merge the shards of one "
             "--prune-shard=I/N split"

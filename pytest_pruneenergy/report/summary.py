@@ -320,22 +320,22 @@ def model_notes(table: pd.DataFrame) -> list[str]:
 DISTURBED_ITEMS_LISTED = 10
 
 
-def _disturbed_rows(table: pd.DataFrame) -> pd.DataFrame:
-    rows = measured_rows(table.reindex(columns=list(col.COLUMNS)))
+def _disturbed(rows: pd.DataFrame) -> pd.DataFrame:
+    """The measured ``rows`` whose Disturbances cell says something."""
     seen = rows[col.DISTURBANCES].map(lambda text: isinstance(text, str) and bool(text.strip()))
     return rows[seen]
 
 
 def disturbed_items(table: pd.DataFrame) -> int:
     """How many measured rows say they were disturbed."""
-    return len(_disturbed_rows(table))
+    return len(_disturbed(measured_rows(table.reindex(columns=list(col.COLUMNS)))))
 
 
 def disturbance_lines(table: pd.DataFrame) -> list[str]:
     """The items measured while something could have corrupted them (the ``Disturbances``
     column), each with what was seen, wrapped rather than cut; none when nothing was seen."""
     rows = measured_rows(table.reindex(columns=list(col.COLUMNS)))
-    disturbed = _disturbed_rows(table)
+    disturbed = _disturbed(rows)
     if disturbed.empty:
         return []
     lines = [

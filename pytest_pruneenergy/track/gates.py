@@ -465,6 +465,6 @@ def judge_gates(
 def table_cells(
     gates: Mapping[ItemKey, Sequence[Verdict]],
 ) -> dict[ItemKey, tuple[str, str]]:
-    """The gates as the result table shows them (track/gates.py ``gate_cells``)."""
+    """The gates as the result table shows them (``gate_cells``), items without left out."""
     cells = {key: gate_cells(verdicts) for key, verdicts in gates.items()}
     return {key: cell for key, cell in cells.items() if cell is not None}
