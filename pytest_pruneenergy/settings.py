@@ -46,6 +46,7 @@ from .track.gates import (
     parse_rule,
     parse_value,
 )
+from .track.run_end import StoreRequest
 from .track.store import COMPARE_LATEST, DEFAULT_STORE_DIR
 
 DEFAULT_BATCH_SIZES = (1, 8, 16, 32, 64)  # the seed tool's
@@ -869,6 +870,18 @@ class Settings:
             protocol=self.protocol,
             target_ci_fraction=self.target_ci_fraction,
             max_seconds=self.max_seconds,
+        )
+
+    @property
+    def store_request(self) -> StoreRequest:
+        """What --energy-save, --energy-compare and the store's gates ask of the run store."""
+        return StoreRequest(
+            store_dir=self.store_dir,
+            save=self.save,
+            compare_run=self.compare_run,
+            compare_fail=self.compare_fail,
+            step_fail=self.step_fail,
+            step_since=self.step_since,
         )
 
     @functools.cached_property

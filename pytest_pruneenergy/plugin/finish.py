@@ -1,6 +1,5 @@
 """The end of a run, on the controller, as pytest sees it: the settings that matter to a stored
-run, what the run store is asked to do (track/run_end.py does it), the markdown summary's
-files, and pytest's last line."""
+run (track/run_end.py stores it), the markdown summary's files, and pytest's last line."""
 
 from __future__ import annotations
 
@@ -11,22 +10,9 @@ from typing import Any
 
 from ..common.shapes import format_shape
 from ..settings import Settings
-from ..track.run_end import StoreRequest
 
 # GitHub Actions shows what a job appends to this file on the run's page.
 STEP_SUMMARY_VARIABLE = "GITHUB_STEP_SUMMARY"
-
-
-def store_request(settings: Settings) -> StoreRequest:
-    """What ``--energy-save``, ``--energy-compare`` and the store's gates ask of the run store."""
-    return StoreRequest(
-        store_dir=settings.store_dir,
-        save=settings.save,
-        compare_run=settings.compare_run,
-        compare_fail=settings.compare_fail,
-        step_fail=settings.step_fail,
-        step_since=settings.step_since,
-    )
 
 
 def settings_that_matter(settings: Settings) -> dict[str, Any]:

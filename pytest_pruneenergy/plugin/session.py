@@ -73,7 +73,6 @@ from .finish import (
     STEP_SUMMARY_VARIABLE,
     count_on_last_line,
     settings_that_matter,
-    store_request,
     write_markdown,
 )
 from .xdist import SLOT_KEY, SlotPool, idle_workers_message, worker_count
@@ -642,7 +641,7 @@ class PruneEnergySession:
         outcome = compare_and_save(
             measurements,
             self.failures,
-            store_request(self.settings),
+            self.settings.store_request,
             recorded_settings=settings_that_matter(self.settings),
             repository_dir=self.config.rootpath,
             interrupted=interrupted,
