@@ -9,6 +9,7 @@ import json
 import os
 import signal
 import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -68,6 +69,26 @@ def option_value(command: Sequence[str], name: str) -> str | None:
     """The value of ``--name=VALUE`` in a recorded command line; None where it is absent."""
     prefix = f"{name}="
     return next((part[len(prefix) :] for part in command if part.startswith(prefix)), None)
+
+
+def plugin_pytest_command(models: Path, report: Path, options: Sequence[str]) -> list[str]:
+    """pytest with the plugin on the model files of ``models``, as a user runs it: the plugin's
+    ``options``, the report written to ``report``, quiet, without pytest's cache or
+    pytest-benchmark's timing."""
+    return [
+        sys.executable,
+        "-m",
+        "pytest",
+        str(models),  # named, so that pytest collects nothing else
+        f"--prune-models={models}",
+        *options,
+        f"--energy-report={report}",
+        "-p",
+        "no:cacheprovider",
+        "-p",
+        "no:benchmark",
+        "-q",
+    ]
 
 
 def write_page(out: str | Path, lines: Sequence[str]) -> None:

@@ -60,7 +60,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from benchlib import REPOSITORY, code_commit, read_json_lines
+from benchlib import REPOSITORY, code_commit, plugin_pytest_command, read_json_lines
 
 RECORD = "gpu_check.json"
 TESTS_LOG = "gpu_tests.txt"
@@ -320,23 +320,13 @@ def plugin_command(
     max_seconds: float = PLUGIN_MAX_SECONDS,
 ) -> list[str]:
     """pytest with the plugin, as a user runs it, on ``models`` (the ways add to it)."""
-    return [
-        sys.executable,
-        "-m",
-        "pytest",
-        str(models),  # named, so that pytest collects nothing else
-        f"--prune-models={models}",
+    options = [
         f"--prune-device={device}",
         f"--energy-meter={meter}",
         f"--prune-batch-sizes={','.join(map(str, batch_sizes))}",
         f"--energy-max-seconds={max_seconds:g}",
-        f"--energy-report={report}",
-        "-p",
-        "no:cacheprovider",
-        "-p",
-        "no:benchmark",
-        "-q",
     ]
+    return plugin_pytest_command(models, report, options)
 
 
 def plugin_step(

@@ -30,7 +30,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from benchlib import gpus_of, write_page
+from benchlib import gpus_of, plugin_pytest_command, write_page
 
 from pytest_pruneenergy.models.naming import parse_model_name
 from pytest_pruneenergy.models.pairing import family_label
@@ -57,23 +57,13 @@ ALARMS = ("cross-device", "share")
 def pytest_command(
     models: Path, report: Path, batch_sizes: str, seconds: float, input_size: int = 224
 ) -> list[str]:
-    return [
-        sys.executable,
-        "-m",
-        "pytest",
-        str(models),
-        f"--prune-models={models}",
+    options = [
         f"--prune-batch-sizes={batch_sizes}",
         f"--prune-input-shape=3,{input_size},{input_size}",
         "--prune-device=auto",
         f"--energy-max-seconds={seconds:g}",
-        f"--energy-report={report}",
-        "-p",
-        "no:cacheprovider",
-        "-p",
-        "no:benchmark",
-        "-q",
     ]
+    return plugin_pytest_command(models, report, options)
 
 
 def read_csv(path: Path) -> list[dict[str, str]]:
