@@ -490,7 +490,7 @@ def refusal() -> str | None:
             f"{torch.version.cuda or 'none'}); run it on a machine with an NVIDIA GPU"
         )
     if not any(ep.name == "pruneenergy" for ep in entry_points(group="pytest11")):
-        return 'gpu_check: the plugin is not installed; run pip install -e ".[dev]" first'
+        return 'gpu_check: the plugin is not installed; run python -m pip install -e ".[dev]" first'
     return None
 
 

@@ -574,6 +574,21 @@ OPTIONS: tuple[Option, ...] = (
         ini_help="replay forward passes as CUDA graphs (true/false)",
     ),
     Option(
+        key="remeasure",
+        flag="--energy-remeasure",
+        ini="energy_remeasure",
+        kind=VALUE,
+        parse=_text(parse_bool),
+        default=True,
+        metavar="true|false",
+        help=(
+            "measure once more, at the end of the run, each item measured while disturbed or "
+            "whose energy contradicts its model's at the neighbouring batch sizes; the row "
+            "keeps both (default: true)"
+        ),
+        ini_help="measure items in doubt once more at the end of the run (true/false)",
+    ),
+    Option(
         key="min_reduction",
         flag="--energy-min-reduction",
         ini="energy_min_reduction",
@@ -820,6 +835,8 @@ class Settings:
     idle_seconds: float = 3.0
     # Each pass replayed as one captured CUDA graph (measure/cuda_graphs.py).
     cuda_graphs: bool = False
+    # Items in doubt measured once more at the end of the run (items/remeasure.py).
+    remeasure: bool = True
     # Energy gates (track/gates.py), all but each item's marker, which is read when it runs.
     min_reduction: float | None = None
     max_joules: float | None = None

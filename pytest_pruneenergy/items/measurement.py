@@ -29,6 +29,26 @@ def item_label(key: ItemKey) -> str:
 
 
 @dataclass(frozen=True)
+class Remeasure:
+    """An item measured once more at the end of the run (items/remeasure.py), and what the two
+    measurements said. The row keeps one of them; the other's figures are kept here."""
+
+    # Why it was measured again, in words: what was seen while it ran, or which neighbours its
+    # figure contradicts.
+    reason: str
+    # What the second measurement said (items/remeasure.py: AGREES, DISAGREES, KEPT_RERUN,
+    # RERUN_DISTURBED, RERUN_FAILED).
+    outcome: str
+    # The figures of the measurement the row does not show; None where there is none (the
+    # rerun failed).
+    set_aside_joules_per_sample: float | None = None
+    set_aside_joules_per_sample_ci95: float | None = None
+    set_aside_frames_per_second: float | None = None
+    # What the rerun saw while it ran (measure/conditions.py), or why it failed.
+    rerun_note: str = ""
+
+
+@dataclass(frozen=True)
 class Measurement:
     """One model at one batch size on one device, measured by one meter."""
 
@@ -75,6 +95,8 @@ class Measurement:
     # What could have corrupted the figure, seen while it was measured (measure/conditions.py):
     # other processes on the GPU or the host's CPU, clocks held back; empty when nothing was.
     disturbances: tuple[str, ...] = ()
+    # Measured once more at the end of the run, and what the two said; None where it was not.
+    remeasure: Remeasure | None = None
 
     def __post_init__(self) -> None:
         if self.name is None:
@@ -84,6 +106,12 @@ class Measurement:
     def key(self) -> ItemKey:
         """What names the item in a run: model, batch size and numeric format."""
         return (self.model, self.batch_size, self.dtype)
+
+    @property
+    def device_id(self) -> str:
+        """The device it ran on (``cuda:1``, ``cpu``), from its description (``cuda:1 (NVIDIA
+        H100 80GB HBM3)``, items/runner.py:describe_device)."""
+        return self.device.split(" ", 1)[0]
 
     @property
     def flops(self) -> int:
@@ -117,6 +145,8 @@ class Measurement:
         fields["stats"] = WindowStats(**fields["stats"])
         fields["disturbances"] = tuple(fields.get("disturbances", ()))
         fields["name"] = _name_from_dict(fields.get("name"))
+        if fields.get("remeasure") is not None:
+            fields["remeasure"] = Remeasure(**fields["remeasure"])
         if "gpu_facts" in fields:  # written before the facts were typed (journal format 1)
             fields["gpu"] = GpuFacts.from_strings(fields.pop("gpu_facts"))
         elif fields.get("gpu") is not None:

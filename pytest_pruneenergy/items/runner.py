@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from ..common.errors import count_failure, error_summary, first_line, with_shape_hint
 from ..common.shapes import format_shape
 from ..measure.conditions import (
+    QUIET_SECONDS,
     HostCpu,
     conditions_between,
     gpu_activity_of,
@@ -286,6 +287,7 @@ def measure_item(
     clock: Callable[[], float] = time.perf_counter,
     tick_recorder: Callable[[Meter], TickRecorder] | None = None,
     read_host: Callable[[], HostCpu | None] = read_host_cpu,
+    quiet_seconds: float | None = None,
 ) -> Measurement:
     """Measure energy per sample and FPS of one model at one batch size.
 
@@ -296,7 +298,9 @@ def measure_item(
     ``load_seconds``: what loading the model cost this item (0 where it was loaded before).
     ``clock``, ``tick_recorder``: the protocol's time (``measure``; tests give a simulated one).
     ``read_host``: the host's CPU time, read either side of the measurement to see what other
-    processes did meanwhile (measure/conditions.py).
+    processes did meanwhile (measure/conditions.py). ``quiet_seconds``: how long ago this
+    process last worked on the device (None: not known); long enough, and the board's power
+    is read first, to see whether someone else draws on it.
     """
     import torch
 
@@ -312,6 +316,9 @@ def measure_item(
         if device.startswith("cuda"):
             torch.cuda.synchronize(torch.device(device))
 
+    quiet_board = None
+    if quiet_seconds is not None and quiet_seconds >= QUIET_SECONDS:
+        quiet_board = gpu_activity_of(meter)
     batch = None
     try:
         with torch.inference_mode():
@@ -353,6 +360,8 @@ def measure_item(
                 gpu_before,
                 gpu_activity_of(meter),
                 host_role=host_role_of(device, meter),
+                quiet_board=quiet_board,
+                idle_watts=idle_watts,
             )
     except GraphCaptureError as error:
         raise ItemProblem(f"{stem} at batch size {batch_size}: {error}") from error

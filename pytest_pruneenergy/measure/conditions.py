@@ -8,7 +8,12 @@ tight (a CI measures the scatter between windows, and a steady neighbour does no
 - other processes' CPU time on the host, against this process's own (``/proc/stat``);
 - the GPU holding its clocks back (NVML's clock-event reasons: power cap, thermal slowdown,
   hardware slowdown, power brake), at either end of the measurement or in between (NVML's
-  cumulative power and thermal violation times).
+  cumulative power and thermal violation times);
+- the board drawing well above its idle power before the item started, while this process had
+  left it quiet: the mark of a neighbour that NVML's process list does not show (another
+  container's). Read only where this process's last work on the board ended long enough ago
+  for the power reading to hold none of it (``QUIET_SECONDS``): before a model's first batch
+  size, after its load, typically; not after the windows, which would cost a wait every item.
 
 What it finds is said in words (``Conditions.disturbances``); an empty tuple means nothing was
 seen, not that nothing could be looked at: what cannot be read here is None and says nothing.
@@ -47,6 +52,15 @@ LAUNCHING_HOST = "launching"
 UNJUDGED = "unjudged"
 CPU_METER_NEIGHBOUR_CORES = 0.25
 GPU_LAUNCH_CORES = 1.0
+
+# The board's instant power is refreshed every ~100 ms from ~25 ms of samples (NVML; see
+# docs/measurement.md): this long after this process's last work, a reading holds none of it.
+QUIET_SECONDS = 0.15
+# Above idle by more than the larger of these, a quiet board is someone else's work: a GPU that
+# has just worked lingers in a higher power state for a while, a few tens of watts above the
+# idle read at the start of the run; a neighbour's kernels draw hundreds.
+BUSY_ABOVE_IDLE_FRACTION = 0.5
+BUSY_ABOVE_IDLE_WATTS = 40.0
 
 
 @dataclass(frozen=True)
@@ -117,6 +131,8 @@ class GpuActivity:
     # Cumulative nanoseconds the clocks were held back for power and for heat.
     power_violation_ns: int | None = None
     thermal_violation_ns: int | None = None
+    # The board's instant power (watts).
+    board_watts: float | None = None
 
 
 def other_compute_processes(pids: Sequence[int], own_pid: int) -> tuple[int, tuple[int, ...]]:
@@ -158,6 +174,10 @@ class Conditions:
     clock_events: tuple[str, ...] = ()
     # How other processes' CPU time is judged (METERED_HOST, LAUNCHING_HOST, UNJUDGED).
     host_role: str = UNJUDGED
+    # The board's power before the item, read while this process had left it quiet, and its
+    # idle power (the run's); None: not read, or not known.
+    quiet_board_watts: float | None = None
+    idle_watts: float | None = None
 
     @property
     def disturbances(self) -> tuple[str, ...]:
@@ -175,6 +195,11 @@ class Conditions:
             )
         if self.clock_events:
             seen.append(f"clocks held back ({', '.join(self.clock_events)})")
+        if busy_while_quiet(self.quiet_board_watts, self.idle_watts):
+            seen.append(
+                f"the board drew {self.quiet_board_watts:.0f} W before the item, while this "
+                f"process left it quiet (idle {self.idle_watts:.0f} W)"
+            )
         return tuple(seen)
 
     def _host_busy(self) -> bool:
@@ -188,6 +213,14 @@ class Conditions:
         return self.others_cpu_cores > 0 and free < GPU_LAUNCH_CORES
 
 
+def busy_while_quiet(board_watts: float | None, idle_watts: float | None) -> bool:
+    """Whether a board this process had left quiet drew more than its idle power allows."""
+    if board_watts is None or idle_watts is None:
+        return False
+    margin = max(BUSY_ABOVE_IDLE_FRACTION * idle_watts, BUSY_ABOVE_IDLE_WATTS)
+    return board_watts > idle_watts + margin
+
+
 def conditions_between(
     host_before: HostCpu | None,
     host_after: HostCpu | None,
@@ -195,8 +228,11 @@ def conditions_between(
     gpu_after: GpuActivity | None,
     *,
     host_role: str,
+    quiet_board: GpuActivity | None = None,
+    idle_watts: float | None = None,
 ) -> Conditions:
-    """The conditions of one measurement from readings at its start and end."""
+    """The conditions of one measurement from readings at its start and end; ``quiet_board``:
+    the GPU read before the item while this process had left it quiet (None: not read)."""
     others = own = None
     cores = None
     if host_before is not None and host_after is not None:
@@ -224,6 +260,8 @@ def conditions_between(
         host_cores=cores,
         clock_events=tuple(dict.fromkeys(names)),
         host_role=host_role,
+        quiet_board_watts=None if quiet_board is None else quiet_board.board_watts,
+        idle_watts=idle_watts,
     )
 
 

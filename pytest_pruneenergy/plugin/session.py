@@ -28,7 +28,13 @@ from ..items.journal import (
     read_journal,
 )
 from ..items.ledger import ItemLedger, duplicated, is_energy_item_id
-from ..items.measurement import ItemFailure, Measurement, baseline_measurements, item_label
+from ..items.measurement import (
+    ItemFailure,
+    ItemKey,
+    Measurement,
+    baseline_measurements,
+    item_label,
+)
 from ..items.rounds import combine_rounds
 from ..models.discovery import DiscoveryError, ModelEntry, find_model_files, pair_with_baselines
 from ..models.manifest import name_from_manifest
@@ -78,7 +84,7 @@ from .finish import (
 from .xdist import SLOT_KEY, SlotPool, idle_workers_message, worker_count
 
 if TYPE_CHECKING:
-    from ..items.runner import IdlePower, ModelCache
+    from ..items.runner import IdlePower, ModelCache, PreparedModel
     from ..measure.meters import Meter
 
 
@@ -118,10 +124,13 @@ class PruneEnergySession:
         self.device = device  # --prune-device, or under xdist with auto the worker's GPU
         self._slots = SlotPool()  # on an xdist controller: the workers' slots
         self.idle_power: IdlePower = IdlePower(settings.idle_seconds)
+        # When this process last worked on each device (time.perf_counter): how long the
+        # board has been left quiet when the next item starts (measure/conditions.py).
+        self._last_work_ended: dict[str, float] = {}
         self.measurements: list[Measurement] = []
         self.failures: list[ItemFailure] = []
         # Per (model, batch size), from the reports, for the gates judged at the session end.
-        self.thresholds: dict[tuple[str, int], ItemThresholds] = {}
+        self.thresholds: dict[ItemKey, ItemThresholds] = {}
         self.report_lines: list[str] = []
         # Gates judged at the end of the session (min_reduction, --energy-compare-fail): they
         # fail the run though every item passed, so pytest's last line must say so too.
@@ -263,44 +272,38 @@ class PruneEnergySession:
             self._slots.give_back(slot)
 
     def meter(self) -> Meter:
+        """This process's meter, made on first use; fails the item where there is none."""
         from ..items.runner import ItemProblem, resolve_device
         from ..measure.meters import MeterUnavailable
 
         problem = None
         try:
-            device = resolve_device(self.device)
-            if device not in self._meters:
-                self._meters[device] = self.config.hook.pytest_pruneenergy_make_meter(
-                    device=device,
-                    kind=self.settings.meter,
-                    estimate_watts_per_core=self.settings.estimate_watts_per_core,
-                )
+            meter = self.meter_on(resolve_device(self.device))
         except (ItemProblem, MeterUnavailable) as error:
             problem = f"energy meter: {error}"
         if problem is not None:
             pytest.fail(problem, pytrace=False)
+        return meter
+
+    def meter_on(self, device: str) -> Meter:
+        """The meter of ``device`` (``cuda:1``, ``cpu``), made through the hook on first use;
+        raises ``MeterUnavailable`` where there is none."""
+        if device not in self._meters:
+            self._meters[device] = self.config.hook.pytest_pruneenergy_make_meter(
+                device=device,
+                kind=self.settings.meter,
+                estimate_watts_per_core=self.settings.estimate_watts_per_core,
+            )
         return self._meters[device]
 
     def run_item(self, item: pytest.Item, meter: Meter, benchmark: Any) -> None:
-        from ..items.runner import ItemProblem, ModelRequest, measure_item, resolve_device
+        from ..items.runner import ItemProblem, resolve_device
 
         began = time.perf_counter()
         entry = item.stash[ENTRY_KEY]
         size = item.stash[BATCH_SIZE_KEY]
-        hook = self.config.hook
         # Before measuring: a bad marker fails the item without spending the time budget.
         thresholds = self.thresholds_of(item)
-
-        def load(path: Path, device: str) -> Any:
-            return hook.pytest_pruneenergy_load_model(
-                path=path, allow_pickle=self.settings.allow_pickle, device=device
-            )
-
-        def make_input(batch: int, shape: tuple[int, ...], device: str) -> Any:
-            return hook.pytest_pruneenergy_make_input(
-                model=prepared.module, batch_size=batch, input_shape=shape, device=device
-            )
-
         problem = None
         prepared = None
         try:
@@ -310,30 +313,12 @@ class PruneEnergySession:
             key = self._journal_key(entry.path, size, device, round_number, dtype)
             measurement = self.resumable.measurements.get(key) if key is not None else None
             if measurement is None:
-                request = ModelRequest(
-                    entry.path,
-                    device,
-                    self.settings.input_shape,
-                    dtype,
-                    self.settings.channels_last,
-                )
-                prepared = self.cache.get(request, load)
                 idle_watts = self.idle_power.of(
                     meter, device, warn=lambda message: item.warn(PruneEnergyWarning(message))
                 )
-                measurement = measure_item(
-                    prepared,
-                    size,
-                    meter=meter,
-                    make_input=make_input,
-                    protocol=self.settings.protocol_settings,
-                    cuda_graphs=self.settings.cuda_graphs,
-                    idle_watts=idle_watts,
-                    name=entry.name,
-                    rewarm=self.cache.warm,
-                    load_seconds=prepared.load_seconds if self.cache.loaded_now else 0.0,
+                measurement, prepared = self.measure_model(
+                    entry.path, entry.name, size, dtype, device, meter, idle_watts
                 )
-                self.cache.warm = True
         except ItemProblem as error:
             problem = str(error)
         if problem is not None:  # failed outside the except block: no chained traceback
@@ -348,18 +333,79 @@ class PruneEnergySession:
                     benchmark,
                     prepared,
                     measurement,
-                    make_input,
+                    self.input_maker(prepared.module),
                     budget_seconds=benchmark_budget_seconds(self.settings.max_seconds),
                 )
+                self.device_worked(device)
             measurement = dataclasses.replace(
                 measurement,
                 item_seconds=time.perf_counter() - began,
                 round_number=round_number,
             )
-            self._journal_measurement(item, key, measurement)
+            self._journal_measurement(item.warn, key, measurement)
         item.stash[MEASUREMENT_KEY] = measurement
         self._record_properties(item, measurement)
         self.check_in_item(item, measurement, thresholds)
+
+    def measure_model(
+        self,
+        path: Path,
+        name: ModelName | None,
+        batch_size: int,
+        dtype: str | None,
+        device: str,
+        meter: Meter,
+        idle_watts: float | None,
+    ) -> tuple[Measurement, PreparedModel]:
+        """One model at one batch size, loaded through the hooks (or the cache), measured;
+        raises ``ItemProblem`` where it cannot be."""
+        from ..items.runner import ModelRequest, measure_item
+
+        hook = self.config.hook
+
+        def load(path: Path, device: str) -> Any:
+            return hook.pytest_pruneenergy_load_model(
+                path=path, allow_pickle=self.settings.allow_pickle, device=device
+            )
+
+        request = ModelRequest(
+            path, device, self.settings.input_shape, dtype, self.settings.channels_last
+        )
+        prepared = self.cache.get(request, load)
+        ended = self._last_work_ended.get(device)
+        try:
+            measurement = measure_item(
+                prepared,
+                batch_size,
+                meter=meter,
+                make_input=self.input_maker(prepared.module),
+                protocol=self.settings.protocol_settings,
+                cuda_graphs=self.settings.cuda_graphs,
+                idle_watts=idle_watts,
+                name=name,
+                rewarm=self.cache.warm,
+                load_seconds=prepared.load_seconds if self.cache.loaded_now else 0.0,
+                quiet_seconds=None if ended is None else time.perf_counter() - ended,
+            )
+        finally:
+            self.device_worked(device)
+        self.cache.warm = True
+        return measurement, prepared
+
+    def device_worked(self, device: str) -> None:
+        """This process has just worked on ``device``: it is not quiet from here."""
+        self._last_work_ended[device] = time.perf_counter()
+
+    def input_maker(self, module: Any) -> Callable[[int, tuple[int, ...], str], Any]:
+        """How ``module``'s inputs are made: through the hook (a conftest may give its own)."""
+        hook = self.config.hook
+
+        def make_input(batch_size: int, shape: tuple[int, ...], device: str) -> Any:
+            return hook.pytest_pruneenergy_make_input(
+                model=module, batch_size=batch_size, input_shape=shape, device=device
+            )
+
+        return make_input
 
     def _record_properties(self, item: pytest.Item, measurement: Measurement) -> None:
         """Energy, FPS and reductions as JUnit XML properties (``--junitxml``), as the
@@ -395,7 +441,7 @@ class PruneEnergySession:
             return None
 
     def _journal_measurement(
-        self, item: pytest.Item, key: JournalKey | None, measurement: Measurement
+        self, warn: Callable[[Warning], None], key: JournalKey | None, measurement: Measurement
     ) -> None:
         """On disk before the next item starts; a journal that cannot be written costs the
         resume, never the measurement, which still travels on the report."""
@@ -404,12 +450,25 @@ class PruneEnergySession:
         try:
             self.journal.append(key, measurement)
         except OSError as error:
-            item.warn(
+            warn(
                 PruneEnergyWarning(
                     f"journal {self.journal.path} not written ({error}): this item would be "
                     "measured again by --energy-resume"
                 )
             )
+
+    def journal_measurement_again(self, measurement: Measurement) -> None:
+        """A measurement settled at the end of the run, journaled over its first record."""
+        key = self._journal_key(
+            Path(measurement.path),
+            measurement.batch_size,
+            measurement.device_id,
+            None,
+            measurement.dtype,
+        )
+        self._journal_measurement(
+            lambda warning: warnings.warn(warning, stacklevel=1), key, measurement
+        )
 
     def thresholds_of(self, item: pytest.Item) -> ItemThresholds:
         """Marker > command line > ini rule > ini; stashed, so the report carries them."""
@@ -515,11 +574,17 @@ class PruneEnergySession:
     # -- reporting --------------------------------------------------------------------------
 
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
+        controller = not hasattr(self.config, "workerinput")
+        now_rerun: set[ItemKey] = set()
+        if controller and self.measurements:
+            # Where every result is (xdist workers' arrive here on their reports).
+            from .rerun import measure_in_doubt_again
+
+            now_rerun = measure_in_doubt_again(self, session, self._say_now)
         self.cache.clear()
         if self.journal is not None:
             self.journal.close()
-        if not hasattr(self.config, "workerinput") and (self.measurements or self.failures):
-            # On the controller only (xdist workers' results arrive here on their reports).
+        if controller and (self.measurements or self.failures):
             from ..report.summary import disturbed_items
             from ..report.writer import Advice, write_report
 
@@ -558,7 +623,7 @@ class PruneEnergySession:
             if missing and session.exitstatus == pytest.ExitCode.OK:
                 # Nobody stopped the run, yet items have no result: never a silent pass.
                 self._fail_run(session, [f"{len(missing)} energy item(s) produced no result"])
-            verdicts = self._finish_gates(session, gates)
+            verdicts = self._finish_gates(session, gates, now_rerun)
             if missing:
                 verdicts.append(f"INTERRUPTED: {len(missing)} energy item(s) have no result")
             if self.settings.uses_store:
@@ -578,10 +643,13 @@ class PruneEnergySession:
                 )
 
     def _finish_gates(
-        self, session: pytest.Session, gates: dict[tuple[str, int], tuple[Verdict, ...]]
+        self,
+        session: pytest.Session,
+        gates: dict[ItemKey, tuple[Verdict, ...]],
+        now_rerun: set[ItemKey],
     ) -> list[str]:
-        """Warn about or fail the gates judged only now (the items judged their own already);
-        returns the gates' summary lines."""
+        """Warn about or fail the gates judged only now (the items judged their own already,
+        but for those whose row now shows a rerun); returns the gates' summary lines."""
         strict = self.settings.gates.strict
         summary = gate_summary_lines(gates, strict=strict)
         self.report_lines += summary
@@ -591,7 +659,7 @@ class PruneEnergySession:
             (key, verdict)
             for key, verdicts in gates.items()
             for verdict in verdicts
-            if verdict.threshold.kind in kinds
+            if verdict.threshold.kind in (KINDS if key in now_rerun else kinds)
         ]
         failed = []
         for key, verdict in session_verdicts:

@@ -188,9 +188,9 @@ def findings_or_reason(
         return ReportFindings(
             note=f"Findings could not be computed: {type(error).__name__}: {error}"
         )
-    from .summary import disturbance_lines, model_notes
+    from .summary import disturbance_lines, model_notes, remeasure_lines
 
-    noted = [*disturbance_lines(table), *model_notes(table)]
+    noted = [*disturbance_lines(table), *remeasure_lines(table), *model_notes(table)]
     notes = tuple(" ".join(line.split()) for line in _joined(noted))
     if pareto_problem is not None:
         note = " ".join(filter(None, [f"No Pareto findings: {pareto_problem}.", note]))

@@ -114,6 +114,10 @@ DTYPE = "Dtype"
 CHANNELS_LAST = "Channels Last"
 ZERO_WEIGHTS = "Zero Weights (%)"
 DISTURBANCES = "Disturbances"
+REMEASURED = "Remeasured"
+SET_ASIDE_JOULES_PER_SAMPLE = "Set-Aside Energy per Sample (J)"
+SET_ASIDE_JOULES_PER_SAMPLE_CI95 = "Set-Aside CI95 Energy per Sample (J)"
+SET_ASIDE_FPS = "Set-Aside FPS"
 
 TEXT = "object"
 INTEGER = "Int64"
@@ -190,6 +194,12 @@ _COLUMN_TYPES: tuple[tuple[str, str], ...] = (
     # What could have corrupted the row's figures, seen while it (or its baseline) ran:
     # measure/conditions.py; empty when nothing was.
     (DISTURBANCES, TEXT),
+    # An item in doubt measured once more at the end of the run (items/remeasure.py): why,
+    # and what the second measurement said; the figures of the one the row does not show.
+    (REMEASURED, TEXT),
+    (SET_ASIDE_JOULES_PER_SAMPLE, FLOAT),
+    (SET_ASIDE_JOULES_PER_SAMPLE_CI95, FLOAT),
+    (SET_ASIDE_FPS, FLOAT),
 )
 COLUMNS: tuple[str, ...] = tuple(column for column, _ in _COLUMN_TYPES)
 SEED_COLUMNS: tuple[str, ...] = COLUMNS[:15]

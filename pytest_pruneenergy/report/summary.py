@@ -55,6 +55,7 @@ def summary_lines(table: pd.DataFrame, *, with_dtypes: bool = False) -> list[str
     lines.extend(_estimate_warnings(measured))
     lines.extend(model_notes(measured))
     lines.extend(disturbance_lines(measured))
+    lines.extend(remeasure_lines(measured))
     lines.extend(_idle_power_lines(measured))
     failed = complete[complete[col.STATUS].astype(str) == col.STATUS_FAILED]
     for _, row in failed.iterrows():
@@ -352,3 +353,28 @@ def disturbance_lines(table: pd.DataFrame) -> list[str]:
     if len(disturbed) > DISTURBED_ITEMS_LISTED:
         lines.append(f"  and {len(disturbed) - DISTURBED_ITEMS_LISTED} more")
     return textwrap.wrap(lines[0], SUMMARY_WIDTH, subsequent_indent="  ") + lines[1:]
+
+
+def remeasure_lines(table: pd.DataFrame) -> list[str]:
+    """The items measured once more at the end of the run (the ``Remeasured`` column), each
+    with why and what the rerun said, wrapped rather than cut; none when none were."""
+    rows = measured_rows(table.reindex(columns=list(col.COLUMNS)))
+    said = rows[col.REMEASURED].map(lambda text: isinstance(text, str) and bool(text.strip()))
+    remeasured = rows[said]
+    if remeasured.empty:
+        return []
+    lines = textwrap.wrap(
+        f"REMEASURED: {len(remeasured)} of {len(rows)} item(s) were in doubt and measured once "
+        "more at the end of the run (CSV columns Remeasured and Set-Aside ...):",
+        SUMMARY_WIDTH,
+        subsequent_indent="  ",
+    )
+    for _, row in remeasured.head(DISTURBED_ITEMS_LISTED).iterrows():
+        batch = _number(row[col.BATCH_SIZE], "d")
+        line = f"  {_stem(row)} (bs {batch}): {row[col.REMEASURED]}"
+        lines += textwrap.wrap(
+            line, SUMMARY_WIDTH, subsequent_indent="    ", break_on_hyphens=False
+        )
+    if len(remeasured) > DISTURBED_ITEMS_LISTED:
+        lines.append(f"  and {len(remeasured) - DISTURBED_ITEMS_LISTED} more")
+    return lines

@@ -26,6 +26,7 @@ from ..items.measurement import (
     baselines_of_measurements,
     disturbances_against,
 )
+from ..items.remeasure import remeasure_words
 from ..measure.stats import reduction_ci95_points
 from ..models.naming import ModelName, parse_model_name
 from ..models.pairing import baselines_of
@@ -221,8 +222,23 @@ def _measured_row(
         col.CHANNELS_LAST: measurement.channels_last,
         col.ZERO_WEIGHTS: measurement.zero_weight_percent,
         col.DISTURBANCES: "; ".join(disturbances_against(measurement, baseline)) or None,
+        **remeasure_columns(measurement),
         **name_columns(name),
         **reduction_columns(measurement, name, baseline),
+    }
+
+
+def remeasure_columns(measurement: Measurement) -> dict[str, Any]:
+    """What a second measurement at the end of the run said (items/remeasure.py); empty cells
+    where there was none."""
+    record = measurement.remeasure
+    if record is None:
+        return {}
+    return {
+        col.REMEASURED: remeasure_words(measurement),
+        col.SET_ASIDE_JOULES_PER_SAMPLE: record.set_aside_joules_per_sample,
+        col.SET_ASIDE_JOULES_PER_SAMPLE_CI95: record.set_aside_joules_per_sample_ci95,
+        col.SET_ASIDE_FPS: record.set_aside_frames_per_second,
     }
 
 

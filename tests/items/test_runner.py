@@ -29,7 +29,7 @@ from pytest_pruneenergy.items.runner import (
     prepare_model,
     random_input,
 )
-from pytest_pruneenergy.measure.conditions import HostCpu
+from pytest_pruneenergy.measure.conditions import GpuActivity, HostCpu
 from pytest_pruneenergy.measure.meters import GpuFacts, MeterReadError
 from pytest_pruneenergy.models.loading import LoadedModel, ModelLoadError
 from pytest_pruneenergy.settings import RawOptions, resolve_settings
@@ -432,3 +432,32 @@ def test_an_item_measured_beside_a_busy_neighbour_says_so(prepared, clock):
     assert measured.disturbances == ("other processes kept 1.25 CPU cores busy of 2",)
     quiet = measure(prepared, SteadyMeter(clock), clock=clock)
     assert quiet.disturbances == ()
+
+
+@pytest.mark.parametrize(
+    ("quiet_seconds", "disturbed"),
+    [(1.0, True), (0.15, True), (0.1, False), (None, False)],
+)
+def test_a_board_left_quiet_long_enough_is_read_first_and_a_neighbours_draw_is_said(
+    prepared, clock, quiet_seconds, disturbed
+):
+    class NeighbourOnTheBoard(SteadyMeter):
+        # The board draws 300 W whenever asked: a neighbour NVML's process list does not show.
+        def gpu_activity(self) -> GpuActivity:
+            return GpuActivity(board_watts=300.0)
+
+    measured = measure_item(
+        prepared,
+        2,
+        meter=NeighbourOnTheBoard(clock),
+        make_input=random_input,
+        protocol=settings().protocol_settings,
+        cuda_graphs=False,
+        idle_watts=70.0,
+        clock=clock,
+        tick_recorder=clock.tick_recorder,
+        read_host=lambda: None,  # this host's other processes are not what is tested
+        quiet_seconds=quiet_seconds,
+    )
+    said = "the board drew 300 W before the item, while this process left it quiet (idle 70 W)"
+    assert measured.disturbances == ((said,) if disturbed else ())

@@ -15,6 +15,7 @@ from pytest_pruneenergy.measure.conditions import (
     GpuActivity,
     HostCpu,
     busy_seconds_from_proc_stat,
+    busy_while_quiet,
     conditions_between,
     gpu_activity_of,
     host_role_of,
@@ -138,6 +139,43 @@ def test_throttling_between_the_two_readings_shows_in_the_violation_times():
     assert seen.clock_events == ("power cap",)
 
 
+@pytest.mark.parametrize(
+    ("board_watts", "idle_watts", "busy"),
+    [
+        (109.0, 70.0, False),  # idle 70 W: 40 W is the larger margin
+        (111.0, 70.0, True),
+        (299.0, 200.0, False),  # idle 200 W: half of it is
+        (301.0, 200.0, True),
+        (500.0, None, False),  # no idle power measured: nothing to judge against
+        (None, 70.0, False),  # the board's power not read
+    ],
+)
+def test_a_board_left_quiet_drawing_well_above_idle_is_someone_elses_work(
+    board_watts, idle_watts, busy
+):
+    assert busy_while_quiet(board_watts, idle_watts) is busy
+
+
+def test_a_quiet_boards_power_above_idle_is_said_with_both_figures():
+    quiet = GpuActivity(board_watts=312.4)
+    seen = conditions_between(
+        None, None, None, None, host_role=LAUNCHING_HOST, quiet_board=quiet, idle_watts=74.6
+    )
+    assert seen.disturbances == (
+        "the board drew 312 W before the item, while this process left it quiet (idle 75 W)",
+    )
+    calm = conditions_between(
+        None,
+        None,
+        None,
+        None,
+        host_role=LAUNCHING_HOST,
+        quiet_board=GpuActivity(board_watts=80.0),
+        idle_watts=74.6,
+    )
+    assert calm.disturbances == ()
+
+
 def test_what_cannot_be_read_says_nothing():
     unknown = GpuActivity()
     seen = conditions_between(None, None, unknown, unknown, host_role=METERED_HOST)
@@ -149,8 +187,14 @@ def test_the_nvml_meter_reads_the_gpus_neighbours_and_clock_events():
     sim = SimulatedNvml(power_watts=100.0)
     meter = simulated_counter_meter(sim)
     assert gpu_activity_of(meter) == GpuActivity(
-        other_processes=None, clock_event_reasons=0, power_violation_ns=0, thermal_violation_ns=0
+        other_processes=None,
+        clock_event_reasons=0,
+        power_violation_ns=0,
+        thermal_violation_ns=0,
+        board_watts=100.0,
     )
+    sim.power_field_supported = False  # an older GPU: the board's power is not known
+    assert gpu_activity_of(meter).board_watts is None
     sim.compute_pids = [os.getpid(), 4242]
     sim.clock_event_reasons = 0x4
     sim.thermal_violation_ns = None  # not supported on this GPU

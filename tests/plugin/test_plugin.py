@@ -1006,6 +1006,9 @@ def test_an_item_measured_beside_busy_processes_says_so_and_strict_fails_the_run
     assert result.returncode == pytest.ExitCode.TESTS_FAILED, result.output
     (disturbances,) = result.table()["Disturbances"]
     assert re.fullmatch(r"other processes kept \d+\.\d\d CPU cores busy of \d+", disturbances)
+    # Measured again at the end of the run, with the busy loops still running: disturbed too.
+    (remeasured,) = result.table()["Remeasured"]
+    assert "the rerun was disturbed too (other processes kept" in remeasured
     assert "DISTURBED: 1 of 1 item(s) were measured while something could have" in result.summary()
     assert "1 energy item(s) measured while disturbed (--energy-strict)" in result.output
     html = (tmp_path / "pruneenergy-report" / "report.html").read_text()

@@ -73,6 +73,10 @@ ADDED_COLUMNS_IN_ORDER = [
     "Channels Last",
     "Zero Weights (%)",
     "Disturbances",
+    "Remeasured",
+    "Set-Aside Energy per Sample (J)",
+    "Set-Aside CI95 Energy per Sample (J)",
+    "Set-Aside FPS",
 ]
 H100_FACTS = GpuFacts("NVIDIA H100", "580.159", 700.0)
 

@@ -45,6 +45,16 @@ def torch_cuda_uuid(cuda_index: int) -> str:
     return str(torch.cuda.get_device_properties(cuda_index).uuid)
 
 
+def instant_power_field_watts(nvml: Any, handle: Any) -> float:
+    """``NVML_FI_DEV_POWER_INSTANT`` through ``nvmlDeviceGetFieldValues``: about 2 us a read."""
+    (field,) = nvml.nvmlDeviceGetFieldValues(handle, [nvml.NVML_FI_DEV_POWER_INSTANT])
+    # The call as a whole succeeds even where this one field does not: each field carries its
+    # own return code.
+    if field.nvmlReturn != nvml.NVML_SUCCESS:
+        raise nvml.NVMLError(field.nvmlReturn)
+    return field.value.uiVal / MILLIWATTS_PER_WATT
+
+
 class NvmlMeter(ABC):
     """An NVML meter of the GPU that torch calls ``cuda:<cuda_index>``.
 
@@ -176,6 +186,7 @@ class NvmlMeter(ABC):
             thermal_violation_ns=self._optional_int(
                 lambda: self._violation_ns(nvml.NVML_PERF_POLICY_THERMAL)
             ),
+            board_watts=self._optional_reading(lambda: instant_power_field_watts(nvml, handle)),
         )
 
     def _clock_event_reasons(self) -> int:

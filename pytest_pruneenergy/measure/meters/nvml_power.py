@@ -9,19 +9,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from .base import MeterReadError, MeterUnavailable
-from .nvml import MILLIWATTS_PER_WATT, NvmlMeter
+from .nvml import MILLIWATTS_PER_WATT, NvmlMeter, instant_power_field_watts
 
 DEFAULT_SAMPLE_INTERVAL_SECONDS = 0.005
-
-
-def instant_power_field_watts(nvml: Any, handle: Any) -> float:
-    """``NVML_FI_DEV_POWER_INSTANT`` through ``nvmlDeviceGetFieldValues``: about 2 us a read."""
-    (field,) = nvml.nvmlDeviceGetFieldValues(handle, [nvml.NVML_FI_DEV_POWER_INSTANT])
-    # The call as a whole succeeds even where this one field does not: each field carries its
-    # own return code.
-    if field.nvmlReturn != nvml.NVML_SUCCESS:
-        raise nvml.NVMLError(field.nvmlReturn)
-    return field.value.uiVal / MILLIWATTS_PER_WATT
 
 
 def power_usage_watts(nvml: Any, handle: Any) -> float:
