@@ -36,10 +36,13 @@ from ..conftest import write_tiny_zoo
 
 STEM = "stem"
 # No idle reading: the estimate meter has no idle power to read (tests that need one ask).
+# No remeasuring: beside the other xdist worker every CPU item is disturbed, and measuring each
+# again would double the run and the journal (the tests of remeasuring turn it on).
 FAST = (
     "--energy-meter=estimate",
     "--energy-max-seconds=0.2",
     "--energy-idle-seconds=0",
+    "--energy-remeasure=false",
     "-p",
     "no:cacheprovider",
 )

@@ -113,6 +113,7 @@ ARGS = (
     "--energy-protocol=seed",
     "--energy-idle-seconds=0",
     "--energy-report",
+    "--energy-remeasure=true",
     "-p",
     "no:benchmark",
 )
