@@ -82,7 +82,7 @@ def pytest_configure(config: pytest.Config) -> None:
         end_on_sigterm(config)
     session = PruneEnergySession(config, settings, device=_device_of_this_process(config, settings))
     config.stash[SESSION_KEY] = session
-    config.pluginmanager.register(session, "pruneenergy-session")
+    session.register(config.pluginmanager)
 
 
 def splits_families(config: pytest.Config) -> bool:

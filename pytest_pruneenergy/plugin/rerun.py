@@ -10,7 +10,6 @@ measurement and says why.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -18,24 +17,24 @@ import pytest
 
 from ..items.measurement import ItemKey, Measurement, item_label
 from ..items.remeasure import KEPT_RERUN, rerun_failed, settle, suspicious_items
+from ..settings import Settings
 
 if TYPE_CHECKING:
-    from .session import PruneEnergySession
+    from .running import Running
 
 
-def measure_in_doubt_again(
-    state: PruneEnergySession, session: pytest.Session, say: Callable[[str], None]
-) -> set[ItemKey]:
-    """Measure the run's items in doubt once more and settle their rows in
-    ``state.measurements``; returns the keys whose row now shows the rerun (their in-item
-    gates are judged again at the end). Nothing is done where the run was stopped or
-    interrupted, with several rounds (they are the repeat), or with --energy-remeasure=false."""
-    if not _wanted(state, session):
+def measure_in_doubt_again(running: Running, session: pytest.Session) -> set[ItemKey]:
+    """Measure the run's items in doubt once more and settle their rows in the run's
+    measurements; returns the keys whose row now shows the rerun (their in-item gates are
+    judged again at the end). Nothing is done where the run was stopped or interrupted, with
+    several rounds (they are the repeat), or with --energy-remeasure=false."""
+    state = running.state
+    if not _wanted(state.settings, session):
         return set()
     in_doubt = suspicious_items(state.measurements)
     if not in_doubt:
         return set()
-    say(
+    state.say_now(
         f"pruneenergy: measuring {len(in_doubt)} item(s) in doubt once more "
         "(--energy-remeasure=false skips this)"
     )
@@ -43,35 +42,35 @@ def measure_in_doubt_again(
     now_rerun: set[ItemKey] = set()
     for count, (key, reason) in enumerate(in_doubt.items(), 1):
         first = state.measurements[position[key]]
-        settled = _measure_again(state, first, reason)
+        settled = _measure_again(running, first, reason)
         state.measurements[position[key]] = settled
-        state.journal_measurement_again(settled)
+        running.journal_measurement_again(settled)
         assert settled.remeasure is not None
         if settled.remeasure.outcome == KEPT_RERUN:
             now_rerun.add(key)
-        say(f"  [{count}/{len(in_doubt)}] {item_label(key)}: {settled.remeasure.outcome}")
+        state.say_now(f"  [{count}/{len(in_doubt)}] {item_label(key)}: {settled.remeasure.outcome}")
     state.cache.clear()
     return now_rerun
 
 
-def _wanted(state: PruneEnergySession, session: pytest.Session) -> bool:
+def _wanted(settings: Settings, session: pytest.Session) -> bool:
     stopped = bool(session.shouldstop or session.shouldfail)
     interrupted = session.exitstatus == pytest.ExitCode.INTERRUPTED
-    return state.settings.remeasure and state.settings.rounds == 1 and not (stopped or interrupted)
+    return settings.remeasure and settings.rounds == 1 and not (stopped or interrupted)
 
 
-def _measure_again(state: PruneEnergySession, first: Measurement, reason: str) -> Measurement:
+def _measure_again(running: Running, first: Measurement, reason: str) -> Measurement:
     """The first measurement settled by a second; never raises but for an interruption: a
     rerun that fails leaves the first as it was, saying why."""
     try:
         device = first.device_id
-        rerun, _ = state.measure_model(
+        rerun, _ = running.measure_model(
             Path(first.path),
             first.name,
             first.batch_size,
             first.dtype,
             device,
-            state.meter_on(device),
+            running.meter_on(device),
             first.idle_watts,
         )
     except Exception as error:  # the first measurement stands; the row says why

@@ -1,0 +1,377 @@
+"""The run's second phase: an energy item measured, and its result carried to the controller.
+
+An item's thresholds are read before it spends its time; its model is loaded (or taken from the
+cache) and measured, or its measurement taken from the journal of an interrupted run
+(``--energy-resume``); a new one is journaled before the next item starts, given to JUnit as
+properties and to pytest-benchmark, and judged by the gates that need only this item. The
+measurement, or why there is none, travels on the test report; the controller collects them.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+import warnings
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from ..items.ids import parse_item_id
+from ..items.journal import JournalKey, item_key
+from ..items.ledger import is_energy_item_id
+from ..items.measurement import ItemFailure, Measurement, baseline_measurements
+from ..models.naming import ModelName
+from ..track.gates import (
+    IN_ITEM_KINDS,
+    INCONCLUSIVE,
+    MARKER_NAME,
+    ItemThresholds,
+    ThresholdError,
+    judge_measurement,
+    parse_marker,
+)
+from .benchmark import benchmark_budget_seconds
+from .categories import EnergyGateWarning, PruneEnergyWarning
+from .collection import (
+    BATCH_SIZE_KEY,
+    BENCHMARK_KEY,
+    DTYPE_KEY,
+    ENTRY_KEY,
+    FAILURE_RECORDED_KEY,
+    MEASUREMENT_KEY,
+    RESUMED_KEY,
+    ROUND_KEY,
+    THRESHOLDS_KEY,
+    EnergyItem,
+    FolderProblem,
+)
+from .state import RunState, measuring_settings
+
+if TYPE_CHECKING:
+    from ..items.runner import PreparedModel
+    from ..measure.meters import Meter
+
+
+class Running:
+    """The hooks and calls that run an item, over the run's shared state."""
+
+    def __init__(self, state: RunState) -> None:
+        self.state = state
+        # When this process last worked on each device (time.perf_counter): how long the
+        # board has been left quiet when the next item starts (measure/conditions.py).
+        self._last_work_ended: dict[str, float] = {}
+
+    def meter(self) -> Meter:
+        """This process's meter, made on first use; fails the item where there is none."""
+        from ..items.runner import ItemProblem, resolve_device
+        from ..measure.meters import MeterUnavailable
+
+        problem = None
+        try:
+            meter = self.meter_on(resolve_device(self.state.device))
+        except (ItemProblem, MeterUnavailable) as error:
+            problem = f"energy meter: {error}"
+        if problem is not None:
+            pytest.fail(problem, pytrace=False)
+        return meter
+
+    def meter_on(self, device: str) -> Meter:
+        """The meter of ``device`` (``cuda:1``, ``cpu``), made through the hook on first use;
+        raises ``MeterUnavailable`` where there is none."""
+        if device not in self.state.meters:
+            self.state.meters[device] = self.state.config.hook.pytest_pruneenergy_make_meter(
+                device=device,
+                kind=self.state.settings.meter,
+                estimate_watts_per_core=self.state.settings.estimate_watts_per_core,
+            )
+        return self.state.meters[device]
+
+    def run_item(self, item: pytest.Item, meter: Meter, benchmark: Any) -> None:
+        from ..items.runner import ItemProblem, resolve_device
+
+        began = time.perf_counter()
+        entry = item.stash[ENTRY_KEY]
+        size = item.stash[BATCH_SIZE_KEY]
+        # Before measuring: a bad marker fails the item without spending the time budget.
+        thresholds = self.thresholds_of(item)
+        problem = None
+        prepared = None
+        try:
+            device = resolve_device(self.state.device)
+            round_number = item.stash[ROUND_KEY] if self.state.settings.rounds > 1 else None
+            dtype = item.stash[DTYPE_KEY]
+            key = self._journal_key(entry.path, size, device, round_number, dtype)
+            measurement = self.state.resumable.measurements.get(key) if key is not None else None
+            if measurement is None:
+                idle_watts = self.state.idle_power.of(
+                    meter, device, warn=lambda message: item.warn(PruneEnergyWarning(message))
+                )
+                measurement, prepared = self.measure_model(
+                    entry.path, entry.name, size, dtype, device, meter, idle_watts
+                )
+        except ItemProblem as error:
+            problem = str(error)
+        if problem is not None:  # failed outside the except block: no chained traceback
+            pytest.fail(problem, pytrace=False)
+        if prepared is None:  # taken from the journal of an earlier run
+            item.stash[RESUMED_KEY] = True
+        else:
+            if benchmark is not None:
+                from .benchmark import record_in_benchmark
+
+                record_in_benchmark(
+                    benchmark,
+                    prepared,
+                    measurement,
+                    self.input_maker(prepared.module),
+                    budget_seconds=benchmark_budget_seconds(self.state.settings.max_seconds),
+                )
+                self.device_worked(device)
+            measurement = dataclasses.replace(
+                measurement,
+                item_seconds=time.perf_counter() - began,
+                round_number=round_number,
+            )
+            self._journal_measurement(item.warn, key, measurement)
+        item.stash[MEASUREMENT_KEY] = measurement
+        self._record_properties(item, measurement)
+        self.check_in_item(item, measurement, thresholds)
+
+    def measure_model(
+        self,
+        path: Path,
+        name: ModelName | None,
+        batch_size: int,
+        dtype: str | None,
+        device: str,
+        meter: Meter,
+        idle_watts: float | None,
+    ) -> tuple[Measurement, PreparedModel]:
+        """One model at one batch size, loaded through the hooks (or the cache), measured;
+        raises ``ItemProblem`` where it cannot be."""
+        from ..items.runner import ModelRequest, measure_item
+
+        hook = self.state.config.hook
+
+        def load(path: Path, device: str) -> Any:
+            return hook.pytest_pruneenergy_load_model(
+                path=path, allow_pickle=self.state.settings.allow_pickle, device=device
+            )
+
+        request = ModelRequest(
+            path, device, self.state.settings.input_shape, dtype, self.state.settings.channels_last
+        )
+        prepared = self.state.cache.get(request, load)
+        ended = self._last_work_ended.get(device)
+        try:
+            measurement = measure_item(
+                prepared,
+                batch_size,
+                meter=meter,
+                make_input=self.input_maker(prepared.module),
+                protocol=self.state.settings.protocol_settings,
+                cuda_graphs=self.state.settings.cuda_graphs,
+                idle_watts=idle_watts,
+                name=name,
+                rewarm=self.state.cache.warm,
+                load_seconds=prepared.load_seconds if self.state.cache.loaded_now else 0.0,
+                quiet_seconds=None if ended is None else time.perf_counter() - ended,
+            )
+        finally:
+            self.device_worked(device)
+        self.state.cache.warm = True
+        return measurement, prepared
+
+    def device_worked(self, device: str) -> None:
+        """This process has just worked on ``device``: it is not quiet from here."""
+        self._last_work_ended[device] = time.perf_counter()
+
+    def input_maker(self, module: Any) -> Callable[[int, tuple[int, ...], str], Any]:
+        """How ``module``'s inputs are made: through the hook (a conftest may give its own)."""
+        hook = self.state.config.hook
+
+        def make_input(batch_size: int, shape: tuple[int, ...], device: str) -> Any:
+            return hook.pytest_pruneenergy_make_input(
+                model=module, batch_size=batch_size, input_shape=shape, device=device
+            )
+
+        return make_input
+
+    def _record_properties(self, item: pytest.Item, measurement: Measurement) -> None:
+        """Energy, FPS and reductions as JUnit XML properties (``--junitxml``), as the
+        ``record_property`` fixture records them. A reduction needs the baseline measured
+        before this item in this process (under xdist, --dist loadgroup keeps a family on one
+        worker)."""
+        from ..report.junit import item_properties
+
+        baseline = baseline_measurements([*self.state.measurements, measurement]).get(
+            measurement.key
+        )
+        item.user_properties.extend(item_properties(measurement, baseline))
+
+    def _journal_key(
+        self,
+        path: Path,
+        batch_size: int,
+        device: str,
+        round_number: int | None,
+        dtype: str | None,
+    ) -> JournalKey | None:
+        """None where there is no journal, or the file cannot be looked at (loading then says
+        why)."""
+        if self.state.journal is None:
+            return None
+        try:
+            return item_key(
+                path,
+                batch_size,
+                device=device,
+                settings={**measuring_settings(self.state.settings), "dtype": dtype},
+                round_number=round_number,
+            )
+        except OSError:
+            return None
+
+    def _journal_measurement(
+        self, warn: Callable[[Warning], None], key: JournalKey | None, measurement: Measurement
+    ) -> None:
+        """On disk before the next item starts; a journal that cannot be written costs the
+        resume, never the measurement, which still travels on the report."""
+        if self.state.journal is None or key is None:
+            return
+        try:
+            self.state.journal.append(key, measurement)
+        except OSError as error:
+            warn(
+                PruneEnergyWarning(
+                    f"journal {self.state.journal.path} not written ({error}): this item would be "
+                    "measured again by --energy-resume"
+                )
+            )
+
+    def journal_measurement_again(self, measurement: Measurement) -> None:
+        """A measurement settled at the end of the run, journaled over its first record."""
+        key = self._journal_key(
+            Path(measurement.path),
+            measurement.batch_size,
+            measurement.device_id,
+            None,
+            measurement.dtype,
+        )
+        self._journal_measurement(
+            lambda warning: warnings.warn(warning, stacklevel=1), key, measurement
+        )
+
+    def thresholds_of(self, item: pytest.Item) -> ItemThresholds:
+        """Marker > command line > ini rule > ini; stashed, so the report carries them."""
+        marker = item.get_closest_marker(MARKER_NAME)
+        problem = None
+        try:
+            marked = parse_marker(marker.args, marker.kwargs) if marker is not None else None
+        except ThresholdError as error:
+            problem = str(error)
+        if problem is not None:
+            pytest.fail(problem, pytrace=False)
+        entry = item.stash[ENTRY_KEY]
+        thresholds = self.state.settings.gates.for_item(
+            entry.stem, item.stash[BATCH_SIZE_KEY], marked
+        )
+        item.stash[THRESHOLDS_KEY] = thresholds
+        return thresholds
+
+    def check_in_item(
+        self, item: pytest.Item, measurement: Measurement, thresholds: ItemThresholds
+    ) -> None:
+        """max_joules and min_fps need only this item's measurement, so they fail the item;
+        with several rounds only all of them make the item's figure, judged at the end."""
+        if self.state.settings.rounds > 1:
+            return
+        verdicts = judge_measurement(measurement, thresholds, kinds=IN_ITEM_KINDS)
+        strict = self.state.settings.gates.strict
+        for verdict in verdicts:
+            if verdict.outcome == INCONCLUSIVE and not strict:
+                item.warn(EnergyGateWarning(verdict.message))
+        failed = [verdict.message for verdict in verdicts if verdict.fails(strict)]
+        if failed:
+            pytest.fail("\n".join(failed), pytrace=False)
+
+    # tryfirst: around pytest-benchmark's own wrapper, so that its verdict can be amended.
+    @pytest.hookimpl(wrapper=True, tryfirst=True)
+    def pytest_runtest_makereport(
+        self, item: pytest.Item, call: pytest.CallInfo[None]
+    ) -> Iterator[None]:
+        report = yield
+        benchmark = item.stash.get(BENCHMARK_KEY, None)
+        if call.when == "call" and report.failed and benchmark is not None:
+            # The item's own failure says what went wrong; pytest-benchmark's "fixture was not
+            # used" warning on top of it would only be noise. pytest-benchmark resets
+            # ``skipped`` from the report in its wrapper, inside this one.
+            benchmark.skipped = True
+        measurement = item.stash.get(MEASUREMENT_KEY, None)
+        if call.when == "call" and measurement is not None:
+            report.pruneenergy_measurement = measurement.to_dict()
+            report.pruneenergy_thresholds = item.stash[THRESHOLDS_KEY].to_dict()
+            report.pruneenergy_resumed = item.stash.get(RESUMED_KEY, False)
+        elif (
+            report.failed
+            and isinstance(item, (EnergyItem, FolderProblem))
+            and not item.stash.get(FAILURE_RECORDED_KEY, False)
+        ):
+            item.stash[FAILURE_RECORDED_KEY] = True  # one failure per item, not per phase
+            entry = item.stash.get(ENTRY_KEY, None)
+            failure = ItemFailure(
+                model=entry.stem if entry else item.nodeid,
+                path=str(item.path),
+                batch_size=item.stash.get(BATCH_SIZE_KEY, None),
+                reason=_reason(call),
+                name=entry.name if entry else None,
+                dtype=item.stash.get(DTYPE_KEY, None),
+            )
+            report.pruneenergy_failure = failure.to_dict()
+        return report
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        # On the controller under xdist these reports come from the workers.
+        measurement = getattr(report, "pruneenergy_measurement", None)
+        failure = getattr(report, "pruneenergy_failure", None)
+        if measurement is not None:
+            self.state.measurements.append(Measurement.from_dict(measurement))
+            thresholds = ItemThresholds.from_dict(report.pruneenergy_thresholds)
+            self.state.thresholds[Measurement.from_dict(measurement).key] = thresholds
+            self.state.resumed_count += bool(getattr(report, "pruneenergy_resumed", False))
+        elif failure is None and report.failed and self._lost_item(report):
+            # No worker made this report: xdist did, for an item whose worker crashed.
+            failure = self._failure_of_lost_item(report).to_dict()
+        if failure is not None:
+            self.state.failures.append(ItemFailure.from_dict(failure))
+        if measurement is not None or failure is not None:
+            self.state.ledger.with_result.add(report.nodeid)
+        elif report.skipped and is_energy_item_id(report.nodeid):
+            self.state.ledger.skipped.add(report.nodeid)
+
+    def _lost_item(self, report: pytest.TestReport) -> bool:
+        """An energy item that failed without the plugin's record of a result or a failure."""
+        return (
+            is_energy_item_id(report.nodeid) and report.nodeid not in self.state.ledger.with_result
+        )
+
+    def _failure_of_lost_item(self, report: pytest.TestReport) -> ItemFailure:
+        parsed = parse_item_id(report.nodeid)
+        assert parsed is not None  # _lost_item checked it
+        path = self.state.config.rootpath / report.nodeid.partition("::")[0]
+        text = str(report.longreprtext).strip().splitlines()
+        return ItemFailure(
+            model=parsed.stem,
+            path=str(path),
+            batch_size=parsed.batch_size,
+            reason=text[-1] if text else "failed without a report from its process",
+        )
+
+
+def _reason(call: pytest.CallInfo[None]) -> str:
+    if call.excinfo is None:
+        return "failed"
+    text = str(call.excinfo.value).strip()
+    return text or call.excinfo.typename

@@ -1,0 +1,111 @@
+"""What the run's three phases (ordering.py, running.py, ending.py) share: one object per
+process, made when the plugin is registered.
+
+Each process (the one pytest process, or each xdist worker) measures its items; results travel
+to the controller on the test reports, never through shared files, and the controller writes
+the report, judges the session's gates and stores the run (ending.py).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from ..common.shapes import format_shape
+from ..items.journal import JournalContents, JournalWriter, journal_dir, read_journal
+from ..items.ledger import ItemLedger
+from ..items.measurement import ItemFailure, ItemKey, Measurement
+from ..settings import Settings
+from ..track.gates import ItemThresholds
+
+if TYPE_CHECKING:
+    from ..items.runner import IdlePower, ModelCache
+    from ..measure.meters import Meter
+
+
+@dataclass(eq=False)
+class RunState:
+    """The run as this process knows it: its settings and device, what it has measured or
+    received, the journal, and what the end of the run will report."""
+
+    config: pytest.Config
+    settings: Settings
+    device: str  # --prune-device, or under xdist with auto the worker's GPU
+    cache: ModelCache
+    idle_power: IdlePower
+    journal: JournalWriter | None
+    # Measurements an earlier, interrupted run journaled (--energy-resume).
+    resumable: JournalContents
+    meters: dict[str, Meter] = field(default_factory=dict)
+    measurements: list[Measurement] = field(default_factory=list)
+    failures: list[ItemFailure] = field(default_factory=list)
+    # Per (model, batch size), from the reports, for the gates judged at the session end.
+    thresholds: dict[ItemKey, ItemThresholds] = field(default_factory=dict)
+    ledger: ItemLedger = field(default_factory=ItemLedger)
+    resumed_count: int = 0
+    report_lines: list[str] = field(default_factory=list)
+    # Gates judged at the end of the session (min_reduction, --energy-compare-fail): they
+    # fail the run though every item passed, so pytest's last line must say so too.
+    session_gate_failures: list[str] = field(default_factory=list)
+    # Problems that fail the run though no item failed: items without a result, report
+    # files not written. Counted on pytest's last line like the gates.
+    run_problems: list[str] = field(default_factory=list)
+
+    @classmethod
+    def start(cls, config: pytest.Config, settings: Settings, *, device: str) -> RunState:
+        """The state of a run that has measured nothing yet; opens this process's journal."""
+        from ..items.runner import IdlePower, ModelCache
+
+        journal = None
+        resumable = JournalContents()
+        if settings.report_dir is not None:
+            folder = journal_dir(settings.report_dir)
+            shard = None if settings.shard is None else str(settings.shard)
+            journal = JournalWriter(folder, process_name(config), shard=shard)
+            if settings.resume:
+                resumable = read_journal(folder)
+        return cls(
+            config=config,
+            settings=settings,
+            device=device,
+            cache=ModelCache(),
+            idle_power=IdlePower(settings.idle_seconds),
+            journal=journal,
+            resumable=resumable,
+        )
+
+    @property
+    def is_controller(self) -> bool:
+        """The one pytest process, or the xdist controller: where every result arrives."""
+        return not hasattr(self.config, "workerinput")
+
+    def say_now(self, line: str) -> None:
+        """A line in the terminal at once (before the items run, or while the end of the run
+        measures again), not in the final summary."""
+        reporter = self.config.pluginmanager.get_plugin("terminalreporter")
+        if reporter is not None:
+            reporter.write_line(line, yellow=True)
+
+
+def measuring_settings(settings: Settings) -> dict[str, Any]:
+    """The settings that change an item's figures: a journaled measurement made with others
+    is not reused."""
+    return {
+        "protocol": settings.protocol,
+        "target_ci_fraction": settings.target_ci_fraction,
+        "max_seconds": settings.max_seconds,
+        "input_shape": None if settings.input_shape is None else format_shape(settings.input_shape),
+        "meter": settings.meter,
+        "cuda_graphs": settings.cuda_graphs,
+        "idle_seconds": settings.idle_seconds,
+        "estimate_watts_per_core": settings.estimate_watts_per_core,
+        "channels_last": settings.channels_last,
+    }
+
+
+def process_name(config: pytest.Config) -> str:
+    """``gw0``... on an xdist worker, ``main`` otherwise: one journal file each."""
+    workerinput = getattr(config, "workerinput", None)
+    return str(workerinput["workerid"]) if workerinput else "main"
