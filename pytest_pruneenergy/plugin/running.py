@@ -1,10 +1,10 @@
-"""The run's second phase: an energy item measured, and its result carried to the controller.
+"""The run's second phase: an energy item measured, journaled and judged.
 
 An item's thresholds are read before it spends its time; its model is loaded (or taken from the
 cache) and measured, or its measurement taken from the journal of an interrupted run
 (``--energy-resume``); a new one is journaled before the next item starts, given to JUnit as
-properties and to pytest-benchmark, and judged by the gates that need only this item. The
-measurement, or why there is none, travels on the test report; the controller collects them.
+properties and to pytest-benchmark, and judged by the gates that need only this item; it then
+travels on the test report (results.py).
 """
 
 from __future__ import annotations
@@ -12,16 +12,14 @@ from __future__ import annotations
 import dataclasses
 import time
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from ..items.ids import parse_item_id
 from ..items.journal import JournalKey, item_key
-from ..items.ledger import is_energy_item_id
-from ..items.measurement import ItemFailure, Measurement, baseline_measurements
+from ..items.measurement import Measurement, baseline_measurements
 from ..models.naming import ModelName
 from ..track.gates import (
     IN_ITEM_KINDS,
@@ -36,16 +34,12 @@ from .benchmark import benchmark_budget_seconds
 from .categories import EnergyGateWarning, PruneEnergyWarning
 from .collection import (
     BATCH_SIZE_KEY,
-    BENCHMARK_KEY,
     DTYPE_KEY,
     ENTRY_KEY,
-    FAILURE_RECORDED_KEY,
     MEASUREMENT_KEY,
     RESUMED_KEY,
     ROUND_KEY,
     THRESHOLDS_KEY,
-    EnergyItem,
-    FolderProblem,
 )
 from .state import RunState, measuring_settings
 
@@ -296,82 +290,3 @@ class Running:
         failed = [verdict.message for verdict in verdicts if verdict.fails(strict)]
         if failed:
             pytest.fail("\n".join(failed), pytrace=False)
-
-    # tryfirst: around pytest-benchmark's own wrapper, so that its verdict can be amended.
-    @pytest.hookimpl(wrapper=True, tryfirst=True)
-    def pytest_runtest_makereport(
-        self, item: pytest.Item, call: pytest.CallInfo[None]
-    ) -> Iterator[None]:
-        report = yield
-        benchmark = item.stash.get(BENCHMARK_KEY, None)
-        if call.when == "call" and report.failed and benchmark is not None:
-            # The item's own failure says what went wrong; pytest-benchmark's "fixture was not
-            # used" warning on top of it would only be noise. pytest-benchmark resets
-            # ``skipped`` from the report in its wrapper, inside this one.
-            benchmark.skipped = True
-        measurement = item.stash.get(MEASUREMENT_KEY, None)
-        if call.when == "call" and measurement is not None:
-            report.pruneenergy_measurement = measurement.to_dict()
-            report.pruneenergy_thresholds = item.stash[THRESHOLDS_KEY].to_dict()
-            report.pruneenergy_resumed = item.stash.get(RESUMED_KEY, False)
-        elif (
-            report.failed
-            and isinstance(item, (EnergyItem, FolderProblem))
-            and not item.stash.get(FAILURE_RECORDED_KEY, False)
-        ):
-            item.stash[FAILURE_RECORDED_KEY] = True  # one failure per item, not per phase
-            entry = item.stash.get(ENTRY_KEY, None)
-            failure = ItemFailure(
-                model=entry.stem if entry else item.nodeid,
-                path=str(item.path),
-                batch_size=item.stash.get(BATCH_SIZE_KEY, None),
-                reason=_reason(call),
-                name=entry.name if entry else None,
-                dtype=item.stash.get(DTYPE_KEY, None),
-            )
-            report.pruneenergy_failure = failure.to_dict()
-        return report
-
-    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
-        # On the controller under xdist these reports come from the workers.
-        measurement = getattr(report, "pruneenergy_measurement", None)
-        failure = getattr(report, "pruneenergy_failure", None)
-        if measurement is not None:
-            self.state.measurements.append(Measurement.from_dict(measurement))
-            thresholds = ItemThresholds.from_dict(report.pruneenergy_thresholds)
-            self.state.thresholds[Measurement.from_dict(measurement).key] = thresholds
-            self.state.resumed_count += bool(getattr(report, "pruneenergy_resumed", False))
-        elif failure is None and report.failed and self._lost_item(report):
-            # No worker made this report: xdist did, for an item whose worker crashed.
-            failure = self._failure_of_lost_item(report).to_dict()
-        if failure is not None:
-            self.state.failures.append(ItemFailure.from_dict(failure))
-        if measurement is not None or failure is not None:
-            self.state.ledger.with_result.add(report.nodeid)
-        elif report.skipped and is_energy_item_id(report.nodeid):
-            self.state.ledger.skipped.add(report.nodeid)
-
-    def _lost_item(self, report: pytest.TestReport) -> bool:
-        """An energy item that failed without the plugin's record of a result or a failure."""
-        return (
-            is_energy_item_id(report.nodeid) and report.nodeid not in self.state.ledger.with_result
-        )
-
-    def _failure_of_lost_item(self, report: pytest.TestReport) -> ItemFailure:
-        parsed = parse_item_id(report.nodeid)
-        assert parsed is not None  # _lost_item checked it
-        path = self.state.config.rootpath / report.nodeid.partition("::")[0]
-        text = str(report.longreprtext).strip().splitlines()
-        return ItemFailure(
-            model=parsed.stem,
-            path=str(path),
-            batch_size=parsed.batch_size,
-            reason=text[-1] if text else "failed without a report from its process",
-        )
-
-
-def _reason(call: pytest.CallInfo[None]) -> str:
-    if call.excinfo is None:
-        return "failed"
-    text = str(call.excinfo.value).strip()
-    return text or call.excinfo.typename

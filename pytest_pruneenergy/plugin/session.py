@@ -1,10 +1,11 @@
-"""The run's hooks, registered only when models are measured: three phases over one state.
+"""The run's hooks, registered only when models are measured: its phases over one state.
 
 As pytest-xdist splits its controller and workers by role, the run is split by pytest's
-phases: ordering.py (collection and order), running.py (an item measured, its result on its
-report), ending.py (the report, the gates and the stored run, on the controller). Each is a
-pytest plugin of its own; they share one ``RunState`` (state.py). ``PruneEnergySession`` is
-what collection and the energy test function ask of the run (collection.EnergySession).
+phases: ordering.py (collection and order), running.py (an item measured), results.py (its
+result carried to the controller on its report), ending.py (the report, the gates and the
+stored run, on the controller). Each is a pytest plugin of its own; they share one
+``RunState`` (state.py). ``PruneEnergySession`` is what collection and the energy test
+function ask of the run (collection.EnergySession).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from ..models.discovery import ModelEntry
 from ..settings import Settings
 from .ending import Ending
 from .ordering import Ordering
+from .results import Results
 from .running import Running
 from .state import RunState
 
@@ -26,18 +28,20 @@ if TYPE_CHECKING:
 
 
 class PruneEnergySession:
-    """The run's three phases over one state, each registered with pytest."""
+    """The run's phases over one state, each registered with pytest."""
 
     def __init__(self, config: pytest.Config, settings: Settings, *, device: str) -> None:
         self.settings = settings
         self.state = RunState.start(config, settings, device=device)
         self.ordering = Ordering(self.state)
         self.running = Running(self.state)
+        self.results = Results(self.state)
         self.ending = Ending(self.state, self.running)
 
     def register(self, pluginmanager: pytest.PytestPluginManager) -> None:
         pluginmanager.register(self.ordering, "pruneenergy-ordering")
         pluginmanager.register(self.running, "pruneenergy-running")
+        pluginmanager.register(self.results, "pruneenergy-results")
         pluginmanager.register(self.ending, "pruneenergy-ending")
 
     def entry_for(self, path: Path) -> ModelEntry:
