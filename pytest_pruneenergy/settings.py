@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .common.shapes import format_shape
 from .items.numerics import DTYPE_TAGS, dtype_name
 from .measure.meters import DEFAULT_WATTS_PER_BUSY_CORE, METER_KINDS, OLD_METER_NAMES
 from .measure.protocol import (
@@ -279,6 +280,10 @@ class Option:
     const: str | None = None
     old_flags: tuple[str, ...] = ()
     old_ini_names: tuple[str, ...] = ()
+    # The setting changes an item's figures: a journaled measurement made with another value
+    # is not reused by --energy-resume, and stored runs that differ here are flagged when
+    # compared (numbers_settings).
+    changes_numbers: bool = False
 
     @property
     def dest(self) -> str | None:
@@ -349,6 +354,7 @@ OPTIONS: tuple[Option, ...] = (
     ),
     Option(
         key="input_shape",
+        changes_numbers=True,
         flag="--prune-input-shape",
         ini="prune_input_shape",
         kind=VALUE,
@@ -386,6 +392,7 @@ OPTIONS: tuple[Option, ...] = (
     ),
     Option(
         key="channels_last",
+        changes_numbers=True,
         flag="--prune-channels-last",
         ini="prune_channels_last",
         kind=SWITCH,
@@ -478,6 +485,7 @@ OPTIONS: tuple[Option, ...] = (
     ),
     Option(
         key="meter",
+        changes_numbers=True,
         flag="--energy-meter",
         ini="energy_meter",
         kind=VALUE,
@@ -492,6 +500,7 @@ OPTIONS: tuple[Option, ...] = (
     ),
     Option(
         key="max_seconds",
+        changes_numbers=True,
         flag="--energy-max-seconds",
         ini="energy_max_seconds",
         kind=VALUE,
@@ -503,6 +512,7 @@ OPTIONS: tuple[Option, ...] = (
     ),
     Option(
         key="estimate_watts_per_core",
+        changes_numbers=True,
         flag="--energy-estimate-watts-per-core",
         ini="energy_estimate_watts_per_core",
         kind=VALUE,
@@ -517,6 +527,7 @@ OPTIONS: tuple[Option, ...] = (
     ),
     Option(
         key="protocol",
+        changes_numbers=True,
         flag="--energy-protocol",
         ini="energy_protocol",
         kind=VALUE,
@@ -532,6 +543,7 @@ OPTIONS: tuple[Option, ...] = (
     ),
     Option(
         key="target_ci_fraction",
+        changes_numbers=True,
         flag="--energy-target-ci",
         ini="energy_target_ci",
         kind=VALUE,
@@ -547,6 +559,7 @@ OPTIONS: tuple[Option, ...] = (
     ),
     Option(
         key="idle_seconds",
+        changes_numbers=True,
         flag="--energy-idle-seconds",
         ini="energy_idle_seconds",
         kind=VALUE,
@@ -561,6 +574,7 @@ OPTIONS: tuple[Option, ...] = (
     ),
     Option(
         key="cuda_graphs",
+        changes_numbers=True,
         flag="--energy-cuda-graphs",
         ini="energy_cuda_graphs",
         kind=SWITCH,
@@ -937,6 +951,18 @@ class RawOptions:
                 self.ini[key] = value
             else:
                 raise TypeError(f"RawOptions: no option value {name!r}")
+
+
+def numbers_settings(settings: Settings) -> dict[str, Any]:
+    """The settings whose rows say they change an item's figures, by key (a shape as text):
+    what a journaled measurement must share to be reused, and what a stored run records for
+    compare."""
+    values = {
+        option.key: getattr(settings, option.key) for option in OPTIONS if option.changes_numbers
+    }
+    if values.get("input_shape") is not None:
+        values["input_shape"] = format_shape(values["input_shape"])
+    return values
 
 
 def _given(value: Any) -> bool:

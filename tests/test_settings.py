@@ -4,8 +4,10 @@ import pytest
 
 from pytest_pruneenergy.settings import (
     DEFAULT_BATCH_SIZES,
+    OPTIONS,
     RawOptions,
     SettingsError,
+    numbers_settings,
     parse_device,
     parse_positive_ints,
     parse_report_dir,
@@ -280,3 +282,13 @@ def test_a_toml_list_for_an_option_read_as_text_says_to_write_it_as_a_string():
 
 def test_a_toml_list_for_an_option_of_lines_is_read_as_its_lines():
     assert len(resolve(ini_model_dirs=["a", "b"]).model_dirs) == 2
+
+
+def test_the_settings_that_change_the_numbers_are_the_rows_flagged_so():
+    settings = resolve(cli_input_shape="3,32,32", cli_max_seconds="2")
+    numbers = numbers_settings(settings)
+    assert numbers.keys() == {option.key for option in OPTIONS if option.changes_numbers}
+    # What is measured, not how the numbers are measured: a run of other batch sizes compares.
+    assert "batch_sizes" not in numbers and "report_dir" not in numbers
+    assert (numbers["input_shape"], numbers["max_seconds"]) == ("3x32x32", 2.0)
+    assert numbers_settings(resolve(cli_max_seconds="3"))["max_seconds"] == 3.0

@@ -14,6 +14,7 @@ import pytest
 
 from ..items.measurement import ItemKey, Measurement, item_label
 from ..items.rounds import combine_rounds
+from ..settings import numbers_settings
 from ..track.gates import (
     INCONCLUSIVE,
     KINDS,
@@ -28,7 +29,6 @@ from .categories import EnergyGateWarning, PruneEnergyWarning
 from .finish import (
     STEP_SUMMARY_VARIABLE,
     count_on_last_line,
-    settings_that_matter,
     write_markdown,
 )
 from .running import Running
@@ -190,7 +190,7 @@ class Ending:
             measurements,
             state.failures,
             state.settings.store_request,
-            recorded_settings=settings_that_matter(state.settings),
+            recorded_settings=numbers_settings(state.settings),
             repository_dir=state.config.rootpath,
             interrupted=interrupted,
         )

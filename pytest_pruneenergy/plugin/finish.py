@@ -1,5 +1,5 @@
-"""The end of a run, on the controller, as pytest sees it: the settings that matter to a stored
-run (track/run_end.py stores it), the markdown summary's files, and pytest's last line."""
+"""The end of a run, on the controller, as pytest sees it: the markdown summary's files and
+pytest's last line."""
 
 from __future__ import annotations
 
@@ -8,24 +8,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..common.shapes import format_shape
-from ..settings import Settings
-
 # GitHub Actions shows what a job appends to this file on the run's page.
 STEP_SUMMARY_VARIABLE = "GITHUB_STEP_SUMMARY"
-
-
-def settings_that_matter(settings: Settings) -> dict[str, Any]:
-    """The settings that change the numbers: runs that differ here are flagged when compared."""
-    shape = settings.input_shape
-    return {
-        "protocol": settings.protocol,
-        "target_ci_fraction": settings.target_ci_fraction,
-        "batch_sizes": list(settings.batch_sizes),
-        "input_shape": None if shape is None else format_shape(shape),
-        "meter": settings.meter,
-        "cuda_graphs": settings.cuda_graphs,
-    }
 
 
 def write_markdown(

@@ -21,6 +21,7 @@ import pytest
 from ..items.journal import JournalKey, item_key
 from ..items.measurement import Measurement, baseline_measurements
 from ..models.naming import ModelName
+from ..settings import numbers_settings
 from ..track.gates import (
     IN_ITEM_KINDS,
     INCONCLUSIVE,
@@ -41,7 +42,7 @@ from .collection import (
     ROUND_KEY,
     THRESHOLDS_KEY,
 )
-from .state import RunState, measuring_settings
+from .state import RunState
 
 if TYPE_CHECKING:
     from ..items.runner import PreparedModel
@@ -222,7 +223,7 @@ class Running:
                 path,
                 batch_size,
                 device=device,
-                settings={**measuring_settings(self.state.settings), "dtype": dtype},
+                settings={**numbers_settings(self.state.settings), "dtype": dtype},
                 round_number=round_number,
             )
         except OSError:

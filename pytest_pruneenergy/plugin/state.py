@@ -9,11 +9,10 @@ the report, judges the session's gates and stores the run (ending.py).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import pytest
 
-from ..common.shapes import format_shape
 from ..items.journal import JournalContents, JournalWriter, journal_dir, read_journal
 from ..items.ledger import ItemLedger
 from ..items.measurement import ItemFailure, ItemKey, Measurement
@@ -87,22 +86,6 @@ class RunState:
         reporter = self.config.pluginmanager.get_plugin("terminalreporter")
         if reporter is not None:
             reporter.write_line(line, yellow=True)
-
-
-def measuring_settings(settings: Settings) -> dict[str, Any]:
-    """The settings that change an item's figures: a journaled measurement made with others
-    is not reused."""
-    return {
-        "protocol": settings.protocol,
-        "target_ci_fraction": settings.target_ci_fraction,
-        "max_seconds": settings.max_seconds,
-        "input_shape": None if settings.input_shape is None else format_shape(settings.input_shape),
-        "meter": settings.meter,
-        "cuda_graphs": settings.cuda_graphs,
-        "idle_seconds": settings.idle_seconds,
-        "estimate_watts_per_core": settings.estimate_watts_per_core,
-        "channels_last": settings.channels_last,
-    }
 
 
 def process_name(config: pytest.Config) -> str:

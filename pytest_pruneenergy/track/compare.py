@@ -135,8 +135,9 @@ def _compare_item(
 
 
 def settings_differences(baseline_run: RunRecord, current_run: RunRecord) -> list[str]:
-    """Names of the settings that differ: numbers measured differently compare less well."""
-    names = baseline_run.settings.keys() | current_run.settings.keys()
+    """Names of the settings that differ: numbers measured differently compare less well. Only
+    the names both runs recorded: a run stored by another version may record fewer."""
+    names = baseline_run.settings.keys() & current_run.settings.keys()
     return sorted(
         name for name in names if baseline_run.settings.get(name) != current_run.settings.get(name)
     )

@@ -410,3 +410,14 @@ def test_typed_gpu_facts_keep_the_machine_key_of_earlier_runs():
     )
     assert machine.power_limit_watts == "700.0"
     assert machine.machine_key == earlier.machine_key
+
+
+def test_runs_compare_their_settings_only_where_both_recorded_them():
+    from types import SimpleNamespace
+
+    from pytest_pruneenergy.track.compare import settings_differences
+
+    older = SimpleNamespace(settings={"protocol": "adaptive", "batch_sizes": [1, 8]})
+    newer = SimpleNamespace(settings={"protocol": "seed", "idle_seconds": 3.0})
+    assert settings_differences(older, newer) == ["protocol"]
+    assert settings_differences(older, SimpleNamespace(settings={"protocol": "adaptive"})) == []
