@@ -31,12 +31,15 @@ class PruneEnergySession:
     """The run's phases over one state, each registered with pytest."""
 
     def __init__(self, config: pytest.Config, settings: Settings, *, device: str) -> None:
-        self.settings = settings
         self.state = RunState.start(config, settings, device=device)
         self.ordering = Ordering(self.state)
         self.running = Running(self.state)
         self.results = Results(self.state)
         self.ending = Ending(self.state, self.running)
+
+    @property
+    def settings(self) -> Settings:
+        return self.state.settings
 
     def register(self, pluginmanager: pytest.PytestPluginManager) -> None:
         pluginmanager.register(self.ordering, "pruneenergy-ordering")

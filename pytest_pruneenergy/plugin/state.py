@@ -1,5 +1,5 @@
-"""What the run's three phases (ordering.py, running.py, ending.py) share: one object per
-process, made when the plugin is registered.
+"""What the run's phases (ordering.py, running.py, results.py, ending.py) share: one object
+per process, made when the plugin is registered.
 
 Each process (the one pytest process, or each xdist worker) measures its items; results travel
 to the controller on the test reports, never through shared files, and the controller writes
@@ -62,7 +62,7 @@ class RunState:
         if settings.report_dir is not None:
             folder = journal_dir(settings.report_dir)
             shard = None if settings.shard is None else str(settings.shard)
-            journal = JournalWriter(folder, process_name(config), shard=shard)
+            journal = JournalWriter(folder, _process_name(config), shard=shard)
             if settings.resume:
                 resumable = read_journal(folder)
         return cls(
@@ -88,7 +88,7 @@ class RunState:
             reporter.write_line(line, yellow=True)
 
 
-def process_name(config: pytest.Config) -> str:
+def _process_name(config: pytest.Config) -> str:
     """``gw0``... on an xdist worker, ``main`` otherwise: one journal file each."""
     workerinput = getattr(config, "workerinput", None)
     return str(workerinput["workerid"]) if workerinput else "main"
