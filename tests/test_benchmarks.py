@@ -1405,3 +1405,118 @@ def test_the_accuracy_page_is_rendered_from_the_committed_runs(scripts, monkeypa
     again = body(tmp_path / "accuracy.md")
     assert again == body(REPOSITORY / folder / "accuracy.md")
     assert any(line.startswith("**Target missed on NVIDIA H100 80GB HBM3.**") for line in again)
+
+
+# -- floors.py: the floors study ------------------------------------------------------------------
+
+
+def _floors_record(arm, batch, joules, *, ci=0.004, seconds=2.0, warmup=1.0, measure=1.5, **more):
+    record = {
+        "run": "run-1",
+        "command": "python benchmarks/floors.py run --out f.jsonl",
+        "gpu": "NVIDIA H200",
+        "driver": "580.159.04",
+        "layout": "vgg16",
+        "batch": batch,
+        "arm": arm,
+        "joules_per_sample": joules,
+        **more,
+    }
+    if arm == "plugin":
+        record |= {
+            "ci95": ci * joules,
+            "seconds_total": seconds,
+            "seconds": seconds - warmup,
+            "converged": True,
+            "warmup_floor_seconds": warmup,
+            "measure_floor_seconds": measure,
+        }
+    return record
+
+
+def test_each_round_runs_every_pair_of_floors_in_a_new_order(scripts):
+    from floors import floor_pairs, rotated
+
+    pairs = floor_pairs([0.25, 1.0], [0.5, 1.0, 1.5])
+    assert len(pairs) == 6
+    orders = [rotated(pairs, index) for index in range(3)]
+    assert all(sorted(order, key=str) == sorted(pairs, key=str) for order in orders)
+    assert len({order[0] for order in orders}) == 3  # no pair always first
+
+
+def test_an_items_error_is_against_the_mean_of_its_cells_two_references(scripts):
+    from floors import cells
+
+    records = [
+        _floors_record("reference", 8, 1.0),
+        _floors_record("plugin", 8, 1.012, ci=0.01),
+        _floors_record("failed", 8, 0.0, error="RuntimeError: out of memory"),
+        _floors_record("reference", 8, 1.02),
+    ]
+    [cell] = cells(records)
+    assert cell.reference_joules == pytest.approx(1.01)
+    assert cell.drift_percent == pytest.approx(2.0)
+    [item] = cell.items
+    assert item.error_percent == pytest.approx(100 * (1.012 / 1.01 - 1))
+    assert item.ci_percent == pytest.approx(1.0)
+    assert (item.within_target, item.covered) == (True, True)
+
+
+def test_the_cheapest_pair_within_target_in_nine_of_ten_items_is_chosen(scripts):
+    from floors import Floors, answer, cells, chosen, pooled
+
+    records = [_floors_record("reference", batch, 1.0) for batch in (1, 8, 32)]
+    for batch in (8, 32):
+        for index in range(10):
+            # Short floors: cheap, but 2 of 10 items 1 % off with a 0.4 % CI.
+            short = 1.01 if index < 2 else 1.001
+            records.append(_floors_record("plugin", batch, short, seconds=1.0, measure=0.5))
+            records.append(_floors_record("plugin", batch, 1.002, seconds=1.5, measure=1.0))
+            records.append(_floors_record("plugin", batch, 1.001, seconds=2.5))
+    # Batch 1 is not judged: a wild error there changes nothing.
+    records.append(_floors_record("plugin", 1, 1.5, seconds=0.5, measure=0.5))
+    rows = pooled(cells(records))
+    assert [row.floors.measure_seconds for row in rows] == [0.5, 1.0, 1.5]
+    assert [row.share_within for row in rows] == [0.8, 1.0, 1.0]
+    best = chosen(rows)
+    assert best is not None and best.floors == Floors(1.0, 1.0)
+    [paragraph] = answer(cells(records))
+    assert "**warm-up 1 s, measure 1 s**, within max(0.5 %, CI) in 100% of 20 items" in paragraph
+    assert "took 2.50 s an item, within target in 100%; this pair takes 1.50 s (40 % less)" in (
+        paragraph
+    )
+
+
+def test_no_pair_is_chosen_where_none_stays_within_target(scripts):
+    from floors import answer, cells
+
+    records = [_floors_record("reference", 8, 1.0), _floors_record("plugin", 8, 1.02)]
+    [paragraph] = answer(cells(records))
+    assert paragraph.startswith("**NVIDIA H200.** No pair of floors kept 90% of its items")
+
+
+def test_the_floors_study_runs_on_the_cpu_and_renders_its_page(scripts, tmp_path):
+    import floors
+
+    data, page = tmp_path / "floors.jsonl", tmp_path / "floors.md"
+    status = floors.main(
+        ["run", "--device", "cpu", "--meter", "estimate", "--layouts", "alexnet"]
+        + ["--batch-sizes", "8", "--input-size", "64", "--measure-floors", "0.2,0.3"]
+        + ["--warmup-floors", "0.1", "--repeats", "1", "--max-seconds", "1"]
+        + ["--reference-seconds", "0.3", "--reference-warmup-seconds", "0.1", "--out", str(data)]
+    )
+    assert status == 0
+    arms = [record["arm"] for record in floors.read_json_lines([data])]
+    assert arms == ["reference", "plugin", "plugin", "reference"]
+    assert floors.main(["render", str(data), str(page)]) == 0
+    text = page.read_text()
+    assert text.startswith("# How short may the protocol's floors be?")
+    assert "| cpu | alexnet | 8 |" in text
+
+
+def test_the_floors_study_refuses_a_floor_it_could_never_reach(scripts, capsys):
+    import floors
+
+    with pytest.raises(SystemExit):
+        floors.main(["run", "--out", "x.jsonl", "--measure-floors", "4", "--max-seconds", "3"])
+    assert "would never be reached" in capsys.readouterr().err

@@ -1,0 +1,498 @@
+"""How short may the protocol's floors be? The measuring floor and the warm-up floor, each
+item's error against the long-window reference of the accuracy check (issue 25, item 1).
+
+The adaptive protocol measures until its 95 % CI is within the 1 % target, but never less than
+the *measuring floor* (``ProtocolSettings.min_measure_seconds``) after a warm-up of at least
+the *warm-up floor* (``warmup_min_seconds``). Where the GPU sets the pace the CI reaches 1 %
+before 1.5 s, so the floors, not the CI, set what an item costs. This study measures what
+shorter floors cost in accuracy, per model and batch size:
+
+- for each model (an unpruned torchvision layout, 1000 classes, ``--input-size`` squared, FP32,
+  eager) and batch size, the reference (``accuracy.py``'s plain loop, read tick to tick over
+  ``--reference-seconds``) at the start and at the end of the cell, their mean the truth;
+- between them, ``--repeats`` rounds of every (warm-up floor, measuring floor) pair, each an
+  item measured by the plugin's own item code (``items.runner.measure_item``) with a full
+  warm-up (``rewarm=False``, so the warm-up floor applies), at the plugin's defaults otherwise
+  and ``--max-seconds`` as the cap; the pairs' order rotates from round to round so that drift
+  falls on all alike.
+
+Each item's error is its energy per sample against the mean of the cell's two references; it
+is *within target* where |error| <= max(0.5 %, its CI) (the accuracy check's target, judged at
+batch >= 8) and *covered* where |error| <= its CI. The two references' difference is the cell's
+drift, the part of an error no floor can remove.
+
+    python benchmarks/floors.py run --layouts vgg16 --out floors.jsonl     # GPU, ~4.5 min
+    python benchmarks/floors.py run --layouts alexnet --out floors.jsonl   # GPU, ~4.5 min
+    python benchmarks/floors.py render floors.jsonl docs/benchmarks/floors/floors.md
+
+The time, an estimate from the settings: 12 pairs x 2 rounds x 4 batch sizes = 96 items of
+~1.9 s on average (warm-up floor + measuring floor + ~0.4 s; eager batch 1 up to the 3 s cap)
+and 8 references of ~8.5 s: ~4.5 min a model. ``run`` appends a JSON line per measurement as
+it is made, so a run cut short keeps what it did; it prints progress and the time left.
+
+``render`` writes the page: the answer (the cheapest pair whose items stay within target, at
+batch >= 8, in at least 90 % of cases, the share ``CHOSEN_SHARE``), then a table per pair
+pooled over the cells at batch >= 8, then per cell.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import shlex
+import statistics
+import sys
+import time
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from accuracy import (
+    ENERGY_TARGET_MIN_BATCH,
+    ENERGY_TARGET_PERCENT,
+    METERS,
+    measure_reference,
+    open_reference_device,
+    plugin_arm,
+)
+from benchlib import code_commit, gpus_of, read_json_lines, write_page
+
+LAYOUTS = ("vgg16", "alexnet")
+BATCH_SIZES = (8, 32, 64, 1)  # batch 1 last: a run cut short loses the least judged cells
+MEASURE_FLOORS_SECONDS = (0.5, 0.75, 1.0, 1.5)
+WARMUP_FLOORS_SECONDS = (0.25, 0.5, 1.0)
+REPEATS = 2
+MAX_SECONDS = 3.0  # the cap the grid runs use (grid_cost.py, precision.py)
+REFERENCE_SECONDS = 5.0
+REFERENCE_WARMUP_SECONDS = 1.5
+CHOSEN_SHARE = 0.9  # a pair is good enough where this share of its items is within target
+
+
+@dataclass(frozen=True)
+class Floors:
+    warmup_seconds: float
+    measure_seconds: float
+
+    def label(self) -> str:
+        return f"warm-up {self.warmup_seconds:g} s, measure {self.measure_seconds:g} s"
+
+
+def floor_pairs(warmups: Sequence[float], measures: Sequence[float]) -> list[Floors]:
+    return [Floors(warmup, measure) for warmup in warmups for measure in measures]
+
+
+def rotated(pairs: Sequence[Floors], round_index: int) -> list[Floors]:
+    """The pairs in round ``round_index``'s order: each round starts one further along, so no
+    pair always follows the reference or always comes last."""
+    shift = (round_index * max(1, len(pairs) // 2 + 1)) % max(1, len(pairs))
+    return list(pairs[shift:]) + list(pairs[:shift])
+
+
+# -- the page (pure) ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Item:
+    """One plugin measurement against its cell's reference."""
+
+    gpu: str
+    layout: str
+    batch: int
+    floors: Floors
+    error_percent: float
+    ci_percent: float
+    seconds_total: float
+    seconds_measured: float
+    converged: bool
+
+    @property
+    def within_target(self) -> bool:
+        return abs(self.error_percent) <= max(ENERGY_TARGET_PERCENT, self.ci_percent)
+
+    @property
+    def covered(self) -> bool:
+        return abs(self.error_percent) <= self.ci_percent
+
+
+@dataclass(frozen=True)
+class Cell:
+    gpu: str
+    layout: str
+    batch: int
+    reference_joules: float
+    drift_percent: float | None  # the second reference against the first
+    items: tuple[Item, ...]
+
+
+def cells(records: Iterable[dict[str, Any]]) -> list[Cell]:
+    """A cell per run, GPU, model and batch size that has a reference; its items measured
+    against the mean of its references. Records with an ``error`` are left out."""
+    grouped: dict[tuple[Any, ...], list[dict[str, Any]]] = defaultdict(list)
+    for record in records:
+        if "error" not in record:
+            grouped[(record["run"], record["gpu"], record["layout"], record["batch"])].append(
+                record
+            )
+    found = []
+    for (_, gpu, layout, batch), members in grouped.items():
+        references = [r["joules_per_sample"] for r in members if r["arm"] == "reference"]
+        if not references:
+            continue
+        truth = statistics.fmean(references)
+        drift = 100 * (references[-1] / references[0] - 1) if len(references) > 1 else None
+        items = tuple(
+            Item(
+                gpu,
+                layout,
+                batch,
+                Floors(r["warmup_floor_seconds"], r["measure_floor_seconds"]),
+                error_percent=100 * (r["joules_per_sample"] / truth - 1),
+                ci_percent=100 * r["ci95"] / r["joules_per_sample"],
+                seconds_total=r["seconds_total"],
+                seconds_measured=r["seconds"],
+                converged=bool(r["converged"]),
+            )
+            for r in members
+            if r["arm"] == "plugin"
+        )
+        found.append(Cell(gpu, layout, batch, truth, drift, items))
+    return found
+
+
+@dataclass(frozen=True)
+class Pooled:
+    """One pair's items over the judged cells of one GPU."""
+
+    gpu: str
+    floors: Floors
+    items: tuple[Item, ...]
+
+    @property
+    def share_within(self) -> float:
+        return sum(item.within_target for item in self.items) / len(self.items)
+
+    @property
+    def share_covered(self) -> float:
+        return sum(item.covered for item in self.items) / len(self.items)
+
+    @property
+    def mean_abs_error_percent(self) -> float:
+        return statistics.fmean(abs(item.error_percent) for item in self.items)
+
+    @property
+    def worst_error_percent(self) -> float:
+        return max((item.error_percent for item in self.items), key=abs)
+
+    @property
+    def mean_seconds(self) -> float:
+        return statistics.fmean(item.seconds_total for item in self.items)
+
+
+def pooled(found: Sequence[Cell], min_batch: int = ENERGY_TARGET_MIN_BATCH) -> list[Pooled]:
+    """Per GPU and pair, its items at batch >= ``min_batch``, cheapest pair first."""
+    grouped: dict[tuple[str, Floors], list[Item]] = defaultdict(list)
+    for cell in found:
+        if cell.batch >= min_batch:
+            for item in cell.items:
+                grouped[(item.gpu, item.floors)].append(item)
+    rows = [Pooled(gpu, floors, tuple(items)) for (gpu, floors), items in grouped.items()]
+    return sorted(rows, key=lambda row: (row.gpu, row.mean_seconds))
+
+
+def chosen(rows: Sequence[Pooled], share: float = CHOSEN_SHARE) -> Pooled | None:
+    """The cheapest pair (by its items' mean time) within target in at least ``share`` of its
+    items; None where none is."""
+    good = [row for row in rows if row.share_within >= share]
+    return min(good, key=lambda row: row.mean_seconds) if good else None
+
+
+def _percent(value: float | None, digits: int = 2, signed: bool = True) -> str:
+    if value is None:
+        return ""
+    return f"{value:+.{digits}f} %" if signed else f"{value:.{digits}f} %"
+
+
+def answer(found: Sequence[Cell]) -> list[str]:
+    """A paragraph per GPU: the pair chosen, what it costs against the current defaults, and
+    how its items fared."""
+    lines = []
+    rows = pooled(found)
+    for gpu in sorted({row.gpu for row in rows}):
+        mine = [row for row in rows if row.gpu == gpu]
+        best = chosen(mine)
+        current = next(
+            (r for r in mine if r.floors == Floors(1.0, 1.5)),
+            None,
+        )
+        drifts = [
+            abs(c.drift_percent) for c in found if c.gpu == gpu and c.drift_percent is not None
+        ]
+        drift = (
+            f" The references drifted by up to {max(drifts):.2f} % within a cell." if drifts else ""
+        )
+        if best is None:
+            lines.append(
+                f"**{gpu}.** No pair of floors kept {CHOSEN_SHARE:.0%} of its items at batch >= "
+                f"{ENERGY_TARGET_MIN_BATCH} within max({ENERGY_TARGET_PERCENT} %, CI) of the "
+                f"reference.{drift}"
+            )
+            continue
+        saving = ""
+        if current is not None:
+            saving = (
+                f" The current defaults (warm-up 1 s, measure 1.5 s) took "
+                f"{current.mean_seconds:.2f} s an item, within target in "
+                f"{current.share_within:.0%}; this pair takes {best.mean_seconds:.2f} s "
+                f"({100 * (1 - best.mean_seconds / current.mean_seconds):.0f} % less)."
+            )
+        lines.append(
+            f"**{gpu}.** The cheapest floors within target in at least {CHOSEN_SHARE:.0%} of "
+            f"items at batch >= {ENERGY_TARGET_MIN_BATCH}: **{best.floors.label()}**, within "
+            f"max({ENERGY_TARGET_PERCENT} %, CI) in {best.share_within:.0%} of "
+            f"{len(best.items)} items, mean |error| {best.mean_abs_error_percent:.2f} %, worst "
+            f"{best.worst_error_percent:+.2f} %, the CI covering the reference in "
+            f"{best.share_covered:.0%}.{saving}{drift}"
+        )
+    return lines
+
+
+def page(records: Sequence[dict[str, Any]], render_command: str) -> list[str]:
+    found = cells(records)
+    commands = sorted({r["command"] for r in records if "command" in r})
+    lines = ["# How short may the protocol's floors be?", ""]
+    lines += [
+        f"Measured on {gpus_of(records)} with `{'`, `'.join(commands)}`; rendered with "
+        f"`{render_command}`.",
+        "",
+        "## Answer",
+        "",
+    ]
+    lines += [line for paragraph in answer(found) for line in (paragraph, "")]
+    lines += [
+        f"## Each pair of floors, pooled over batch >= {ENERGY_TARGET_MIN_BATCH}",
+        "",
+        "Cheapest first. *Within target*: |error| <= max(0.5 %, the item's CI); *covered*: "
+        "|error| <= the item's CI. Seconds: the item's whole time, warm-up included.",
+        "",
+        "| GPU | floors | items | within target | covered | mean abs error | worst | s an item |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for row in pooled(found):
+        lines.append(
+            f"| {row.gpu} | {row.floors.label()} | {len(row.items)} | {row.share_within:.0%} "
+            f"| {row.share_covered:.0%} | {_percent(row.mean_abs_error_percent, signed=False)} "
+            f"| {_percent(row.worst_error_percent)} | {row.mean_seconds:.2f} |"
+        )
+    lines += [
+        "",
+        "## Each cell",
+        "",
+        "Errors of the pair's items in the order measured, against the mean of the cell's two "
+        "references; drift: the second reference against the first.",
+        "",
+        "| GPU | model | batch | drift | floors | errors | CIs | converged | s an item |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for cell in found:
+        by_floors: dict[Floors, list[Item]] = defaultdict(list)
+        for item in cell.items:
+            by_floors[item.floors].append(item)
+        for floors, items in sorted(
+            by_floors.items(), key=lambda pair: dataclasses.astuple(pair[0])
+        ):
+            lines.append(
+                f"| {cell.gpu} | {cell.layout} | {cell.batch} | {_percent(cell.drift_percent)} "
+                f"| {floors.label()} | {', '.join(_percent(i.error_percent) for i in items)} "
+                f"| {', '.join(_percent(i.ci_percent, signed=False) for i in items)} "
+                f"| {sum(i.converged for i in items)}/{len(items)} "
+                f"| {statistics.fmean(i.seconds_total for i in items):.2f} |"
+            )
+    return lines
+
+
+# -- the run (on the GPU) -------------------------------------------------------------------------
+
+
+class Progress:
+    """Measurements done of how many, seconds spent, and the seconds left at the pace so far."""
+
+    def __init__(self, total: int) -> None:
+        self.total = total
+        self.done = 0
+        self.began = time.perf_counter()
+
+    def line(self, what: str) -> str:
+        self.done += 1
+        elapsed = time.perf_counter() - self.began
+        left = elapsed / self.done * (self.total - self.done)
+        return f"{self.done}/{self.total} {what}: {elapsed:.0f} s elapsed, ~{left:.0f} s left"
+
+
+def run(args: argparse.Namespace) -> int:
+    import torch
+
+    from pytest_pruneenergy.items.runner import (
+        ItemProblem,
+        ModelRequest,
+        prepare_model,
+        random_input,
+    )
+    from pytest_pruneenergy.measure.meters import make_meter
+    from pytest_pruneenergy.models.architectures import build_model_on, unpruned_architecture
+    from pytest_pruneenergy.settings import Settings
+
+    if args.device.startswith("cuda") and not torch.cuda.is_available():
+        raise SystemExit(f"--device {args.device}, but torch sees no CUDA device")
+    defaults = dataclasses.replace(Settings().protocol_settings, max_seconds=args.max_seconds)
+    pairs = floor_pairs(args.warmup_floors, args.measure_floors)
+    meter = make_meter(args.meter, args.device)
+    reference = open_reference_device(args.device, args.meter)
+    facts = meter.gpu_facts
+    common = {
+        "run": datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S.%fZ"),
+        "command": args.command,
+        "gpu": facts.name if facts else "cpu",
+        "driver": facts.driver if facts else "",
+        "device": args.device,
+        "meter": meter.name,
+        "torch": torch.__version__,
+        "input_size": args.input_size,
+        "code": code_commit(),
+        "max_seconds": args.max_seconds,
+        "target_ci_fraction": defaults.target_ci_fraction,
+    }
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+
+    def emit(record: dict[str, Any]) -> None:
+        with out.open("a") as lines:  # a line per measurement survives a run cut short
+            lines.write(json.dumps({**common, **record}) + "\n")
+
+    shape = (3, args.input_size, args.input_size)
+    cells_total = len(args.layouts) * len(args.batch_sizes)
+    progress = Progress(cells_total * (2 + args.repeats * len(pairs)))
+    try:
+        for layout in args.layouts:
+            module = build_model_on(
+                unpruned_architecture(layout, num_classes=1000), args.device, seed=0
+            )
+            prepared = prepare_model(
+                ModelRequest(Path(f"{layout}_UNPRUNED.pth"), args.device, shape),
+                lambda path, device, module=module: module,
+            )
+            for batch in args.batch_sizes:
+                where = {"layout": layout, "batch": batch}
+                steps: list[Floors | None] = [None]
+                for round_index in range(args.repeats):
+                    steps += rotated(pairs, round_index)
+                steps.append(None)
+                for step in steps:
+                    what = f"{layout} batch {batch} " + (
+                        "reference" if step is None else step.label()
+                    )
+                    try:
+                        if step is None:
+                            figures = measure_reference(
+                                prepared.module, batch, shape, "eager", args, reference
+                            )
+                            record = {**where, "arm": "reference", **figures}
+                        else:
+                            protocol = dataclasses.replace(
+                                defaults,
+                                warmup_min_seconds=step.warmup_seconds,
+                                min_measure_seconds=step.measure_seconds,
+                            )
+                            figures = plugin_arm(
+                                prepared,
+                                batch,
+                                meter=meter,
+                                make_input=random_input,
+                                protocol=protocol,
+                                cuda_graphs=False,
+                                idle_watts=None,
+                                rewarm=False,
+                            )
+                            record = {
+                                **where,
+                                "arm": "plugin",
+                                "warmup_floor_seconds": step.warmup_seconds,
+                                "measure_floor_seconds": step.measure_seconds,
+                                **figures,
+                            }
+                    except (ItemProblem, ValueError, RuntimeError) as error:
+                        emit(
+                            {**where, "arm": "failed", "error": f"{type(error).__name__}: {error}"}
+                        )
+                        print(progress.line(f"{what} FAILED: {error}"), flush=True)
+                        continue
+                    emit(record)
+                    print(
+                        progress.line(f"{what} {figures['joules_per_sample']:.6g} J/sample"),
+                        flush=True,
+                    )
+                if args.device.startswith("cuda"):
+                    torch.cuda.empty_cache()
+            del prepared, module
+    finally:
+        reference.close()
+        meter.close()
+    print(f"wrote {out}")
+    return 0
+
+
+def render(args: argparse.Namespace) -> int:
+    records = read_json_lines(args.results)
+    if not cells(records):
+        raise SystemExit(f"no cell with a reference in {', '.join(args.results)}")
+    command = shlex.join(["python", "benchmarks/floors.py", "render", *args.results, args.out])
+    write_page(args.out, page(records, command))
+    return 0
+
+
+def _floats(text: str) -> list[float]:
+    return [float(part) for part in text.split(",") if part]
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    commands = parser.add_subparsers(dest="command_name", required=True)
+    run_parser = commands.add_parser("run", help="measure the cells; append JSON lines")
+    run_parser.add_argument("--out", required=True)
+    run_parser.add_argument("--layouts", type=lambda t: t.split(","), default=list(LAYOUTS))
+    run_parser.add_argument(
+        "--batch-sizes", type=lambda t: [int(v) for v in t.split(",")], default=list(BATCH_SIZES)
+    )
+    run_parser.add_argument("--measure-floors", type=_floats, default=list(MEASURE_FLOORS_SECONDS))
+    run_parser.add_argument("--warmup-floors", type=_floats, default=list(WARMUP_FLOORS_SECONDS))
+    run_parser.add_argument("--repeats", type=int, default=REPEATS)
+    run_parser.add_argument("--max-seconds", type=float, default=MAX_SECONDS)
+    run_parser.add_argument("--reference-seconds", type=float, default=REFERENCE_SECONDS)
+    run_parser.add_argument(
+        "--reference-warmup-seconds", type=float, default=REFERENCE_WARMUP_SECONDS
+    )
+    run_parser.add_argument("--device", default="cuda:0")
+    run_parser.add_argument("--meter", choices=METERS, default="nvml-counter")
+    run_parser.add_argument("--input-size", type=int, default=224)
+    run_parser.set_defaults(handler=run)
+    render_parser = commands.add_parser("render", help="write the Markdown page")
+    render_parser.add_argument("results", nargs="+", help="JSON lines files of run")
+    render_parser.add_argument("out")
+    render_parser.set_defaults(handler=render)
+    args = parser.parse_args(argv)
+    if args.command_name == "run":
+        floors = [*args.measure_floors, *args.warmup_floors]
+        if not floors or min(floors) <= 0 or args.repeats < 1:
+            parser.error("floors must be > 0 and --repeats at least 1")
+        if max(args.measure_floors) > args.max_seconds:
+            parser.error("a measuring floor above --max-seconds would never be reached")
+        args.command = shlex.join(["python", "benchmarks/floors.py", *argv])
+    return args.handler(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
