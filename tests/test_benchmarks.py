@@ -1499,12 +1499,10 @@ def test_the_floors_study_runs_on_the_cpu_and_renders_its_page(scripts, tmp_path
     import floors
 
     data, page = tmp_path / "floors.jsonl", tmp_path / "floors.md"
-    status = floors.main(
-        ["run", "--device", "cpu", "--meter", "estimate", "--layouts", "alexnet"]
-        + ["--batch-sizes", "8", "--input-size", "64", "--measure-floors", "0.2,0.3"]
-        + ["--warmup-floors", "0.1", "--repeats", "1", "--max-seconds", "1"]
-        + ["--reference-seconds", "0.3", "--reference-warmup-seconds", "0.1", "--out", str(data)]
-    )
+    arguments = "run --device cpu --meter estimate --layouts alexnet --batch-sizes 8"
+    arguments += " --input-size 64 --measure-floors 0.2,0.3 --warmup-floors 0.1 --repeats 1"
+    arguments += " --max-seconds 1 --reference-seconds 0.3 --reference-warmup-seconds 0.1"
+    status = floors.main([*arguments.split(), "--out", str(data)])
     assert status == 0
     arms = [record["arm"] for record in floors.read_json_lines([data])]
     assert arms == ["reference", "plugin", "plugin", "reference"]
