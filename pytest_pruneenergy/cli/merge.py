@@ -1,0 +1,80 @@
+"""``pruneenergy merge``: the shards' report folders joined into one report."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    pass
+from .common import EXIT_FAILED, EXIT_OK, usage_error
+
+
+def add_command(commands: argparse._SubParsersAction) -> None:
+    from ..track.store import DEFAULT_STORE_DIR
+
+    merge = commands.add_parser(
+        "merge",
+        help="join the report folders of shards (--prune-shard) into one report",
+        description="Read the journal (and the failed rows of the results CSV) of each report "
+        "folder that pytest --energy-report wrote for a shard, and write one report of them "
+        "all: the CSVs, the figures and report.html. Refuses items measured twice and "
+        "reductions across GPU models.",
+    )
+    merge.add_argument("folders", metavar="DIR", type=Path, nargs="+")
+    merge.add_argument("--out", type=Path, required=True, metavar="DIR", help="where to write")
+    merge.add_argument("--save", action="store_true", help="store the merged run in the run store")
+    merge.add_argument("--store", type=Path, default=Path(DEFAULT_STORE_DIR), metavar="DIR")
+    merge.set_defaults(run=_run_merge)
+
+
+def _run_merge(args: argparse.Namespace) -> int:
+    from ..report.merge import MergeError, merge_folders
+    from ..report.writer import write_report
+
+    missing = [folder for folder in args.folders if not folder.is_dir()]
+    if missing:
+        return usage_error("merge", "; ".join(f"{f}: no such folder" for f in missing))
+    try:
+        merged = merge_folders(args.folders)
+    except MergeError as error:
+        return usage_error("merge", str(error))
+    outcome = write_report(merged.measurements, merged.failures, args.out)
+    print("\n".join(outcome.lines))
+    if merged.unreadable_lines:
+        print(f"pruneenergy merge: {merged.unreadable_lines} journal line(s) could not be read")
+    incomplete = missing_shards_line(merged.missing_shards, merged.shards)
+    if incomplete is not None:
+        print(f"pruneenergy merge: {incomplete}", file=sys.stderr)
+    failed = bool(outcome.not_written) or incomplete is not None
+    if args.save:
+        from ..track.run_end import StoreRequest, compare_and_save
+
+        saved = compare_and_save(
+            merged.measurements,
+            merged.failures,
+            StoreRequest(store_dir=args.store, save=True),
+            recorded_settings=merged.settings,
+            repository_dir=Path.cwd(),
+            # A run without some shards' families is stored as a run cut short is.
+            interrupted=incomplete is not None,
+        )
+        print("\n".join(saved.lines))
+        failed = failed or saved.save_failure is not None
+    return EXIT_FAILED if failed else EXIT_OK
+
+
+def missing_shards_line(missing: Sequence[str], present: set[str]) -> str | None:
+    """What a merge that lacks shards says (it then exits 1); None where it lacks none."""
+    if not missing:
+        return None
+    noun = "shard" if len(missing) == 1 else "shards"
+    verb = "is" if len(missing) == 1 else "are"
+    held = ", ".join(sorted(present))
+    return (
+        f"INCOMPLETE: {noun} {', '.join(missing)} {verb} missing (the folders hold shard "
+        f"{held}): the report lacks its model families; merge every shard's folder"
+    )
