@@ -110,3 +110,13 @@ def reduction_ci95_points(
 def ci95_of_mean(ci95s: Sequence[float]) -> float:
     """The 95 % half-width of a mean of independent values with these half-widths."""
     return math.sqrt(sum(ci * ci for ci in ci95s)) / len(ci95s)
+
+
+def stdev_or_nan(values: Sequence[float]) -> float:
+    """The sample SD; NaN for fewer than two values (never 0: one value shows no spread)."""
+    return statistics.stdev(values) if len(values) > 1 else math.nan
+
+
+def half_width_or_inf(values: Sequence[float]) -> float:
+    """The 95 % CI half-width of the mean; infinite for fewer than two values."""
+    return confidence_half_width(values) if len(values) > 1 else math.inf
