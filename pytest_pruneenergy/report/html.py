@@ -30,7 +30,7 @@ from .schema import estimate_mask, measured_rows, meter_label, normalize_results
 HTML_NAME = "report.html"
 DEFAULT_TITLE = "Energy of pruned models"
 
-# What each of plots.py's figures answers (docs/report.md#figures); others get their file name.
+# What each of report/plots/'s figures answers (docs/report.md#figures); others get their file name.
 FIGURE_CAPTIONS = {
     "cr_vs_energy_reduction_flops.png": "Does energy fall in proportion to the FLOPs removed? "
     "Points below the dashed diagonal saved less energy than FLOPs.",

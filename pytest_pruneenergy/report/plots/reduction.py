@@ -1,0 +1,234 @@
+"""The reduction figures: energy reduction against compression (FLOPs and parameters), per
+pruning distribution, and per architecture."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+from matplotlib.patches import Patch
+
+from ...measure.stats import ci95_of_mean
+from .. import schema as col
+from ..findings.breaks import breaking_points
+from .batch_size import (
+    maybe_log_y,
+)
+from .style import (
+    BREAKING_POINT_LABEL,
+    BREAKING_POINT_STYLE,
+    GROUP,
+    OKABE_ITO,
+    PRUNED,
+    REDUCTION_CI95,
+    ROLE,
+    LineBreaks,
+    facets,
+    groups_in_order,
+    largest_batch_size,
+    legend,
+    new_figure,
+    pd_labels,
+    pd_legend_labels,
+    pd_number,
+    pd_style,
+    pruned_with,
+    title,
+)
+
+
+def breaking_points_by_line(table: pd.DataFrame) -> dict[str, LineBreaks]:
+    """CR kind ("flops", "params") -> the CR (%) at which each line breaks beyond its
+    uncertainty (findings/breaks.py: at most one per line)."""
+    breaks: dict[str, LineBreaks] = {}
+    for cr_kind in ("flops", "params"):
+        for found in breaking_points(table, cr_kind):
+            line = (
+                found.architecture.casefold(),
+                found.pruning_distribution.upper(),
+                found.batch_size,
+            )
+            breaks.setdefault(cr_kind, {})[line] = (found.bend.at_cr_percent,)
+    return breaks
+
+
+def cr_vs_energy_reduction(
+    rows: pd.DataFrame,
+    cr_column: str,
+    counted: str,
+    breaks: LineBreaks,
+    estimated: bool,
+) -> Figure | None:
+    data, batch_size = pruned_with(rows, cr_column, col.ENERGY_REDUCTION)
+    if data.empty:
+        return None
+    figure, axes = facets(groups_in_order(data))
+    legend_labels = pd_legend_labels(data)
+    handles: dict[str, object] = {}
+    drew_error_bars = drew_breaks = False
+    for ax, group in zip(axes, groups_in_order(data), strict=True):
+        of_group = data[data[GROUP] == group]
+        architecture = str(of_group[col.ARCHITECTURE].iloc[0]).casefold()
+        for pd_label in pd_labels(of_group):
+            of_pd = of_group[of_group[col.PRUNING_DISTRIBUTION].astype(str).str.upper() == pd_label]
+            points = _points_per_rate(of_pd, cr_column)
+            style = pd_style(pd_number(pd_label) or 0)
+            # The unpruned model sits at the origin.
+            crs = np.array([0.0, *points[cr_column]])
+            reductions = np.array([0.0, *points[col.ENERGY_REDUCTION]])
+            (line,) = ax.plot(crs, reductions, label=pd_label, linewidth=1.5, markersize=4, **style)
+            handles.setdefault(legend_labels[pd_label], line)
+            drew_error_bars |= _error_bars(ax, points, cr_column, str(style["color"]))
+            at = breaks.get((architecture, pd_label, int(batch_size or 0)), ())
+            drew_breaks |= _breaking_points(ax, at, crs, reductions, str(style["color"]))
+        handles["unpruned model (0, 0)"] = ax.plot([0], [0], "ko", markersize=6)[0]
+        handles["reduction = CR"] = ax.axline(
+            (0, 0), slope=1, color="grey", linestyle="--", linewidth=1
+        )
+        ax.set_xlabel(f"CR (%) measured in {counted}")
+    if drew_breaks:
+        handles[BREAKING_POINT_LABEL] = Line2D([], [], linestyle="none", **BREAKING_POINT_STYLE)
+    y_label = "Energy reduction (%)"
+    axes[0].set_ylabel(f"{y_label}\nbars: 95 % CI" if drew_error_bars else y_label)
+    title(
+        figure,
+        f"Energy reduction vs compression in {counted}, batch size {batch_size}",
+        estimated,
+    )
+    legend(figure, handles)
+    return figure
+
+
+def _points_per_rate(of_pd: pd.DataFrame, cr_column: str) -> pd.DataFrame:
+    """One point per GPR, by CR: the mean CR and reduction over seeds and methods, and the
+    mean's 95 % CI (NaN where a row's is unknown)."""
+    by_rate = of_pd.groupby(col.GPR)
+    points = by_rate[[cr_column, col.ENERGY_REDUCTION]].mean()
+    points[REDUCTION_CI95] = by_rate[REDUCTION_CI95].agg(_ci95_of_mean)
+    return points.sort_values(cr_column)
+
+
+def _ci95_of_mean(ci95s: pd.Series) -> float:
+    """The CI of a mean of independent values; NaN where any value's CI is unknown."""
+    if ci95s.isna().any():
+        return math.nan
+    return ci95_of_mean(list(ci95s))
+
+
+def _error_bars(ax: Axes, points: pd.DataFrame, cr_column: str, colour: str) -> bool:
+    """Vertical 95 % CI bars on the points that have one; whether any was drawn."""
+    known = points[points[REDUCTION_CI95].notna()]
+    if known.empty:
+        return False
+    ax.errorbar(
+        known[cr_column],
+        known[col.ENERGY_REDUCTION],
+        yerr=known[REDUCTION_CI95],
+        fmt="none",
+        ecolor=colour,
+        elinewidth=0.9,
+        capsize=2,
+        alpha=0.6,
+    )
+    return True
+
+
+def _breaking_points(
+    ax: Axes, at_crs: tuple[float, ...], crs: np.ndarray, reductions: np.ndarray, colour: str
+) -> bool:
+    """A ring on the line at each breaking point's CR; whether any was drawn."""
+    if not at_crs:
+        return False
+    # The fit breaks at a CR of its own rows; the line is their mean per GPR: ring it there.
+    on_line = np.interp(at_crs, crs, reductions)
+    style = {**BREAKING_POINT_STYLE, "markeredgecolor": colour}
+    ax.plot(at_crs, on_line, linestyle="none", label=BREAKING_POINT_LABEL, **style)
+    return True
+
+
+def pd_vs_energy_reduction(rows: pd.DataFrame, estimated: bool) -> Figure | None:
+    data, batch_size = pruned_with(rows, col.ENERGY_REDUCTION)
+    if data.empty:
+        return None
+    figure, axes = facets(groups_in_order(data))
+    legend_labels = pd_legend_labels(data)
+    handles: dict[str, object] = {}
+    for ax, group in zip(axes, groups_in_order(data), strict=True):
+        of_group = data[data[GROUP] == group]
+        labels = pd_labels(of_group)
+        for pd_label in labels:
+            number = pd_number(pd_label) or 0
+            of_pd = of_group[of_group[col.PRUNING_DISTRIBUTION].astype(str).str.upper() == pd_label]
+            # One value per rate first, so that a rate with more seeds does not weigh more.
+            per_rate = of_pd.groupby(col.GPR)[col.ENERGY_REDUCTION].mean()
+            mean = float(per_rate.mean())
+            whiskers = [[mean - float(per_rate.min())], [float(per_rate.max()) - mean]]
+            container = ax.errorbar(
+                [number],
+                [mean],
+                yerr=whiskers,
+                capsize=4,
+                markersize=7,
+                linestyle="none",
+                **pd_style(number),
+            )
+            handles.setdefault(legend_labels[pd_label], container)
+        ax.set_xticks([pd_number(label) or 0 for label in labels], labels)
+        ax.set_xlim(0.4, max(pd_number(label) or 0 for label in labels) + 0.6)
+        handles["no change"] = ax.axhline(0, color="grey", linewidth=1)
+        ax.set_xlabel("Pruning distribution")
+    axes[0].set_ylabel("Energy reduction (%)\nmean over GPRs, whiskers min-max")
+    title(figure, f"Energy reduction per pruning distribution, batch size {batch_size}", estimated)
+    legend(figure, handles)
+    return figure
+
+
+def architecture_vs_energy(rows: pd.DataFrame, estimated: bool) -> Figure | None:
+    finite = rows.dropna(subset=[col.JOULES_PER_SAMPLE])
+    batch_size = largest_batch_size(finite)
+    data = finite[finite[col.BATCH_SIZE] == batch_size]
+    if data.empty:
+        return None
+    groups = groups_in_order(data)
+    figure = new_figure((max(5.0, 1.3 * len(groups) + 2.5), 5.0))
+    ax = figure.subplots()
+    handles: dict[str, object] = {}
+    for position, group in enumerate(groups):
+        of_group = data[data[GROUP] == group]
+        pruned = of_group[of_group[ROLE] == PRUNED][col.JOULES_PER_SAMPLE]
+        colour = OKABE_ITO[position % len(OKABE_ITO)]
+        if not pruned.empty:
+            ax.vlines(position, pruned.min(), pruned.max(), color=colour, linewidth=10, alpha=0.25)
+            # Spread the points sideways by a golden-ratio sequence: deterministic, yet without
+            # the stripes that an evenly spaced spread draws from the table's PD/GPR order.
+            offsets = (np.arange(len(pruned)) * 0.618034 % 1.0 - 0.5) * 0.36
+            ax.scatter(position + offsets, pruned, s=12, color=colour, alpha=0.7)
+            # Neutral proxies: the colours differ per architecture, the meaning does not.
+            handles["pruned models: range (min-max)"] = Patch(color="grey", alpha=0.3)
+            handles["pruned models: each"] = Line2D(
+                [], [], color="grey", alpha=0.7, marker="o", markersize=4, linestyle="none"
+            )
+        reference = of_group[of_group[ROLE] != PRUNED]
+        if not reference.empty:
+            handles["unpruned model (± CI95)"] = ax.errorbar(
+                [position] * len(reference),
+                reference[col.JOULES_PER_SAMPLE],
+                yerr=reference[col.JOULES_PER_SAMPLE_CI95].fillna(0.0),
+                fmt="D",
+                color="black",
+                markersize=7,
+                capsize=4,
+            )
+    ax.set_xticks(range(len(groups)), groups, rotation=20 if len(groups) > 4 else 0)
+    ax.set_xlim(-0.6, len(groups) - 0.4)
+    ax.set_xlabel("Architecture")
+    ax.set_ylabel("Energy per sample (J)")
+    ax.grid(axis="y", alpha=0.3)
+    maybe_log_y(ax, data[col.JOULES_PER_SAMPLE])
+    title(figure, f"Energy per sample by architecture, batch size {batch_size}", estimated)
+    legend(figure, handles)
+    return figure

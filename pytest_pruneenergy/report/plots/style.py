@@ -1,0 +1,206 @@
+"""Shared by every figure: colours and markers, facets, titles and legends, the rows a figure may
+draw and how they are labelled."""
+
+from __future__ import annotations
+
+import math
+import re
+import textwrap
+
+import pandas as pd
+from matplotlib.axes import Axes
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+
+from .. import schema as col
+from ..labels import shorten_middle
+from ..schema import is_unpruned_label, measured_rows, model_stem
+from ..table import reduction_ci95_column
+
+DPI = 150
+# Okabe & Ito's colour-blind-safe palette, yellow last: it is hard to see on white.
+OKABE_ITO = ("#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#000000", "#F0E442")
+MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*")
+ESTIMATE_COLOUR = "#B2182B"
+ESTIMATE_NOTE = "(ESTIMATED energy — see meter)"
+FACET_COLUMNS = 3
+# A figure of one or two panels is widened to this, so that its title and legend fit.
+MIN_FIGURE_WIDTH_INCHES = 7.0
+# About how many title characters fit on an inch of figure width at the default font size.
+TITLE_CHARACTERS_PER_INCH = 10
+# Also the label of the artist that rings a PD line's breaking point (findings/breaks.py).
+BREAKING_POINT_LABEL = "breaking point"
+# A ring around the line: the point stays visible inside it.
+BREAKING_POINT_STYLE: dict[str, object] = {
+    "marker": "o",
+    "markersize": 11,
+    "markerfacecolor": "none",
+    "markeredgecolor": "grey",
+    "markeredgewidth": 1.4,
+}
+# A y range wider than this factor is drawn on a log axis, or small models flatten to zero.
+LOG_Y_SPREAD = 20.0
+GROUP_LABEL_WIDTH = 28
+
+GROUP = "_group"
+ROLE = "_role"
+REDUCTION_CI95 = "_reduction_ci95"
+# (architecture casefolded, PD upper-cased, batch size) -> the CRs (%) where its line breaks.
+LineBreaks = dict[tuple[str, str, int], tuple[float, ...]]
+BASELINE, PRUNED, _OTHER = "baseline", "pruned", "other"
+_PD_NUMBER = re.compile(r"^PD(\d+)$", re.IGNORECASE)
+_NUMERIC_COLUMNS = (
+    col.BATCH_SIZE,
+    col.JOULES_PER_SAMPLE,
+    col.JOULES_PER_SAMPLE_CI95,
+    col.FPS,
+    col.CR_FLOPS,
+    col.CR_PARAMETERS,
+    col.ENERGY_REDUCTION,
+    col.GPR,
+)
+
+
+def plottable_rows(table: pd.DataFrame) -> pd.DataFrame:
+    """Measured rows with numeric columns coerced, a group label and a role per row.
+
+    The group is the architecture (with the dataset when the table holds several), or the model
+    name for a name outside the convention; the role is baseline, pruned or other.
+    """
+    rows = measured_rows(table.reindex(columns=list(col.COLUMNS))).copy()
+    for column in _NUMERIC_COLUMNS:
+        rows[column] = pd.to_numeric(rows[column], errors="coerce")
+    rows = rows[rows[col.BATCH_SIZE].notna()]
+    several_datasets = rows[col.DATASET].dropna().astype(str).str.casefold().nunique() > 1
+    labels = [_group_label(row, several_datasets) for _, row in rows.iterrows()]
+    # Names group case-insensitively (naming.ModelName.group_key): show the first spelling.
+    first_spelling = {}
+    for label in labels:
+        first_spelling.setdefault(label.casefold(), label)
+    rows[GROUP] = [first_spelling[label.casefold()] for label in labels]
+    rows[ROLE] = [_role(row) for _, row in rows.iterrows()]
+    rows[REDUCTION_CI95] = reduction_ci95_column(rows)
+    return rows
+
+
+def pd_number(label: object) -> int | None:
+    """``PD3`` -> 3; None for anything else."""
+    match = _PD_NUMBER.match(str(label))
+    return int(match.group(1)) if match else None
+
+
+def pd_legend_label(pd_label: str, shapes_by_group: dict[str, str]) -> str:
+    """``PD2 (bottom-up)``; where groups disagree (PD4/PD5 on AlexNet vs VGG), name each."""
+    shapes = sorted(set(shapes_by_group.values()))
+    if not shapes:
+        return pd_label
+    if len(shapes) == 1:
+        return f"{pd_label} ({shapes[0]})"
+    per_shape = "; ".join(
+        f"{shape} on {', '.join(sorted(g for g, s in shapes_by_group.items() if s == shape))}"
+        for shape in shapes
+    )
+    return f"{pd_label} ({per_shape})"
+
+
+def _group_label(row: pd.Series, several_datasets: bool) -> str:
+    if pd.isna(row[col.ARCHITECTURE]):
+        return shorten_middle(model_stem(str(row[col.MODEL_NAME])), GROUP_LABEL_WIDTH)
+    if several_datasets and not pd.isna(row[col.DATASET]):
+        return f"{row[col.ARCHITECTURE]} / {row[col.DATASET]}"
+    return str(row[col.ARCHITECTURE])
+
+
+def _role(row: pd.Series) -> str:
+    if pd.isna(row[col.ARCHITECTURE]):
+        return _OTHER
+    label = row[col.PRUNING_DISTRIBUTION]
+    if is_unpruned_label(label):
+        return BASELINE
+    return PRUNED if pd_number(label) is not None else _OTHER
+
+
+def new_figure(size_inches: tuple[float, float]) -> Figure:
+    figure = Figure(figsize=size_inches, dpi=DPI, layout="constrained")
+    FigureCanvasAgg(figure)
+    return figure
+
+
+def facets(groups: list[str]) -> tuple[Figure, list[Axes]]:
+    """One axes per group, wrapped at ``FACET_COLUMNS``, sharing the y axis."""
+    columns = min(len(groups), FACET_COLUMNS)
+    lines = math.ceil(len(groups) / columns)
+    width = max(MIN_FIGURE_WIDTH_INCHES, 0.8 + 4.0 * columns)
+    figure = new_figure((width, 1.4 + 3.3 * lines))
+    grid = figure.subplots(lines, columns, sharey=True, squeeze=False)
+    axes = list(grid.flat)
+    for unused in axes[len(groups) :]:
+        figure.delaxes(unused)
+    axes = axes[: len(groups)]
+    for ax, group in zip(axes, groups, strict=True):
+        ax.set_title(group)
+        ax.grid(alpha=0.3)
+    return figure, axes
+
+
+def title(figure: Figure, text: str, estimated: bool) -> None:
+    """The figure's title, wrapped to its width: constrained layout does not shorten a title."""
+    text = textwrap.fill(text, int(figure.get_figwidth() * TITLE_CHARACTERS_PER_INCH))
+    if estimated:
+        figure.suptitle(f"{text}\n{ESTIMATE_NOTE}", color=ESTIMATE_COLOUR, fontweight="bold")
+    else:
+        figure.suptitle(text)
+
+
+def legend(figure: Figure, handles: dict[str, object]) -> None:
+    """The figure's one legend, below the axes so that it never covers data."""
+    figure.legend(
+        list(handles.values()),
+        list(handles.keys()),
+        loc="outside lower center",
+        ncols=min(len(handles), 3),
+        fontsize="small",
+        frameon=False,
+    )
+
+
+def pd_style(number: int) -> dict[str, object]:
+    """The same colour and marker for a PD in every figure."""
+    return {
+        "color": OKABE_ITO[(number - 1) % len(OKABE_ITO)],
+        "marker": MARKERS[(number - 1) % len(MARKERS)],
+    }
+
+
+def groups_in_order(rows: pd.DataFrame) -> list[str]:
+    return list(dict.fromkeys(rows[GROUP]))
+
+
+def largest_batch_size(rows: pd.DataFrame) -> int | None:
+    return None if rows.empty else int(rows[col.BATCH_SIZE].max())
+
+
+def pruned_with(rows: pd.DataFrame, *columns: str) -> tuple[pd.DataFrame, int | None]:
+    """Pruned rows with every column finite, at the largest batch size among them."""
+    pruned = rows[rows[ROLE] == PRUNED].dropna(subset=list(columns))
+    batch_size = largest_batch_size(pruned)
+    return pruned[pruned[col.BATCH_SIZE] == batch_size], batch_size
+
+
+def pd_labels(rows: pd.DataFrame) -> list[str]:
+    """The PD labels present, ordered by number (PD10 after PD9)."""
+    labels = {str(label).upper() for label in rows[col.PRUNING_DISTRIBUTION]}
+    return sorted(labels, key=lambda label: pd_number(label) or 0)
+
+
+def pd_legend_labels(rows: pd.DataFrame) -> dict[str, str]:
+    labels = {}
+    for pd_label in pd_labels(rows):
+        of_pd = rows[rows[col.PRUNING_DISTRIBUTION].astype(str).str.upper() == pd_label]
+        shapes = {
+            str(group): str(shape)
+            for group, shape in zip(of_pd[GROUP], of_pd[col.PD_SHAPE], strict=True)
+            if not pd.isna(shape)
+        }
+        labels[pd_label] = pd_legend_label(pd_label, shapes)
+    return labels
