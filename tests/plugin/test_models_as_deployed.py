@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from pytest_pruneenergy.report.html import escape_html
+from pytest_pruneenergy.report.page import escape_html
 
 from ..conftest import tiny_alexnet, write_tiny_model, write_tiny_zoo
 from .conftest import run_in_process
