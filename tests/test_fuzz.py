@@ -20,8 +20,13 @@ from pytest_pruneenergy.models.naming import format_model_name, parse_model_name
 from pytest_pruneenergy.report.analysis import read_metadata
 from pytest_pruneenergy.report.reading import ResultsFileError, read_results_csv
 from pytest_pruneenergy.report.schema import SEED_COLUMNS
-from pytest_pruneenergy.track.gates import KINDS, ThresholdError, parse_marker, parse_rule
 from pytest_pruneenergy.track.store import RunStoreError, read_run
+from pytest_pruneenergy.track.thresholds import (
+    KINDS,
+    ThresholdError,
+    parse_marker,
+    parse_rule,
+)
 
 # As many examples as the profile gives (tests/conftest.py): 50 by default, 200 with
 # --hypothesis-profile=thorough.

@@ -18,7 +18,14 @@ import pandas as pd
 from pytest_pruneenergy.items.measurement import ItemFailure, Measurement
 from pytest_pruneenergy.report.schema import CSV_NAME, RUN_CSV_NAME, model_stem
 from pytest_pruneenergy.report.writer import write_report
-from pytest_pruneenergy.track.gates import GateSettings, judge_gates, parse_rule, table_cells
+from pytest_pruneenergy.track.gates import (
+    judge_gates,
+    table_cells,
+)
+from pytest_pruneenergy.track.thresholds import (
+    GateSettings,
+    parse_rule,
+)
 
 GOLDEN = Path(__file__).parent / "data" / "golden-run"
 

@@ -15,7 +15,9 @@ import pytest
 from ..items.journal import journal_dir, set_aside
 from ..models.discovery import ModelEntry
 from ..settings import Settings, SettingsError, resolve_settings
-from ..track.gates import MARKER_NAME
+from ..track.thresholds import (
+    MARKER_NAME,
+)
 from . import options
 from .categories import EnergyGateWarning, PruneEnergyWarning
 from .collection import BATCH_SIZE_KEY, ENTRY_KEY, SESSION_KEY, session_of

@@ -16,7 +16,9 @@ from ..items.ids import ENERGY_TEST_NAME, item_name
 from ..items.measurement import Measurement
 from ..items.numerics import DTYPE_TAGS
 from ..models.discovery import DiscoveryError, ModelEntry, find_model_files
-from ..track.gates import ItemThresholds
+from ..track.thresholds import (
+    ItemThresholds,
+)
 from .categories import PruneEnergyWarning
 from .xdist import GROUPING_DIST_MODE
 

@@ -17,14 +17,16 @@ from ..items.rounds import combine_rounds
 from ..settings import numbers_settings
 from ..track.gates import (
     INCONCLUSIVE,
-    KINDS,
-    SESSION_KINDS,
     Verdict,
     gate_summary_lines,
     judge_gates,
     table_cells,
 )
 from ..track.run_end import RunAccount, StoreOutcome, compare_and_save, compare_cells, run_notes
+from ..track.thresholds import (
+    KINDS,
+    SESSION_KINDS,
+)
 from .categories import EnergyGateWarning, PruneEnergyWarning
 from .finish import (
     STEP_SUMMARY_VARIABLE,

@@ -13,7 +13,9 @@ import pytest
 from ..items.ids import parse_item_id
 from ..items.ledger import is_energy_item_id
 from ..items.measurement import ItemFailure, Measurement
-from ..track.gates import ItemThresholds
+from ..track.thresholds import (
+    ItemThresholds,
+)
 from .collection import (
     BATCH_SIZE_KEY,
     BENCHMARK_KEY,

@@ -23,12 +23,14 @@ from ..items.measurement import Measurement, baseline_measurements
 from ..models.naming import ModelName
 from ..settings import numbers_settings
 from ..track.gates import (
-    IN_ITEM_KINDS,
     INCONCLUSIVE,
+    judge_measurement,
+)
+from ..track.thresholds import (
+    IN_ITEM_KINDS,
     MARKER_NAME,
     ItemThresholds,
     ThresholdError,
-    judge_measurement,
     parse_marker,
 )
 from .benchmark import benchmark_budget_seconds

@@ -17,7 +17,9 @@ from ..items.journal import JournalContents, JournalWriter, journal_dir, read_jo
 from ..items.ledger import ItemLedger
 from ..items.measurement import ItemFailure, ItemKey, Measurement
 from ..settings import Settings
-from ..track.gates import ItemThresholds
+from ..track.thresholds import (
+    ItemThresholds,
+)
 
 if TYPE_CHECKING:
     from ..items.runner import IdlePower, ModelCache

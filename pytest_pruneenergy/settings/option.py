@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from ..models.manifest import ManifestError, ManifestLine, parse_manifest
-from ..track.gates import (
+from ..track.thresholds import (
     ThresholdError,
     ThresholdRule,
     parse_rule,

@@ -14,7 +14,7 @@ from ..measure.protocol import (
     PROTOCOLS,
 )
 from ..models.sharding import Shard
-from ..track.gates import (
+from ..track.thresholds import (
     ThresholdError,
     parse_value,
 )

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from ..common.shapes import format_shape
-from ..track.gates import (
+from ..track.thresholds import (
     SOURCE_COMMAND_LINE,
     SOURCE_INI,
 )

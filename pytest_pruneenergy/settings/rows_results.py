@@ -3,12 +3,12 @@ comparisons, the Markdown summary and the report's advice."""
 
 from __future__ import annotations
 
-from ..track.gates import (
+from ..track.store import COMPARE_LATEST, DEFAULT_STORE_DIR
+from ..track.thresholds import (
     MAX_JOULES,
     MIN_FPS,
     MIN_REDUCTION,
 )
-from ..track.store import COMPARE_LATEST, DEFAULT_STORE_DIR
 from .option import (
     APPEND,
     LINES,

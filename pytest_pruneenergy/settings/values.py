@@ -13,7 +13,9 @@ from ..measure.protocol import (
 )
 from ..models.manifest import ManifestLine
 from ..models.sharding import Shard
-from ..track.gates import (
+from ..track.run_end import StoreRequest
+from ..track.store import COMPARE_LATEST
+from ..track.thresholds import (
     MAX_JOULES,
     MIN_FPS,
     MIN_REDUCTION,
@@ -23,8 +25,6 @@ from ..track.gates import (
     Threshold,
     ThresholdRule,
 )
-from ..track.run_end import StoreRequest
-from ..track.store import COMPARE_LATEST
 from .table import OPTIONS_BY_KEY
 
 

@@ -251,7 +251,15 @@ def test_baseline_measurements_pair_each_pruned_model_as_the_reductions_do() -> 
 
 
 def test_gate_columns_give_the_worst_outcome_and_every_message() -> None:
-    from pytest_pruneenergy.track.gates import FAIL, PASS, Threshold, Verdict, gate_cells
+    from pytest_pruneenergy.track.gates import (
+        FAIL,
+        PASS,
+        Verdict,
+        gate_cells,
+    )
+    from pytest_pruneenergy.track.thresholds import (
+        Threshold,
+    )
 
     threshold = Threshold("min_fps", 1.0, "command line")
     verdicts = [Verdict(threshold, PASS, "fast"), Verdict(threshold, FAIL, "bad")]

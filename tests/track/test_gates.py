@@ -13,21 +13,23 @@ from pytest_pruneenergy.settings import OPTIONS_BY_KEY, RawOptions, SettingsErro
 from pytest_pruneenergy.track.gates import (
     FAIL,
     INCONCLUSIVE,
-    KINDS,
     PASS,
-    GateSettings,
-    ItemThresholds,
-    Threshold,
-    ThresholdError,
     Verdict,
     gate_summary_lines,
     interval_outcome,
     judge_measurement,
+    reduction_with_ci95,
+    worst_outcome,
+)
+from pytest_pruneenergy.track.thresholds import (
+    KINDS,
+    GateSettings,
+    ItemThresholds,
+    Threshold,
+    ThresholdError,
     parse_marker,
     parse_rule,
-    reduction_with_ci95,
     resolve_gates,
-    worst_outcome,
 )
 
 from ..factories import make_measurement, make_stats
