@@ -9,6 +9,7 @@ from __future__ import annotations
 import gc
 import platform
 import time
+import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -304,50 +305,21 @@ def measure_item(
     """
     import torch
 
-    from ..measure.cuda_graphs import GraphCaptureError, capture_forward
-    from ..measure.meters import MeterReadError, gpu_facts_of
-    from ..measure.protocol import ProtocolError, measure, rewarm_settings
-
-    stem = prepared.path.stem
-    device = prepared.device
-    module = prepared.module
-
-    def synchronize() -> None:
-        if device.startswith("cuda"):
-            torch.cuda.synchronize(torch.device(device))
+    from ..measure.meters import gpu_facts_of
+    from ..measure.protocol import measure, rewarm_settings
 
     quiet_board = None
     if quiet_seconds is not None and quiet_seconds >= QUIET_SECONDS:
         quiet_board = gpu_activity_of(meter)
-    batch = None
+    if rewarm:
+        protocol = rewarm_settings(protocol)
     try:
         with torch.inference_mode():
-            batch = prepared.conform(make_input(batch_size, prepared.input_shape, device))
-            try:
-                module(batch)
-                synchronize()
-            except Exception as error:
-                if is_out_of_memory(error):
-                    raise
-                message = (
-                    f"{stem}: the forward pass on an input of shape "
-                    f"{format_shape((batch_size, *prepared.input_shape))} raised "
-                    f"{error_summary(error)}."
-                )
-                raise ItemProblem(with_shape_hint(message, error)) from error
-            if cuda_graphs:
-                run_batch = capture_forward(module, batch, device)
-            else:
-
-                def run_batch() -> Any:
-                    return module(batch)
-
-            if rewarm:
-                protocol = rewarm_settings(protocol)
+            run_batch = _checked_pass(prepared, batch_size, make_input, cuda_graphs)
             host_before, gpu_before = read_host(), gpu_activity_of(meter)
             stats = measure(
                 run_batch,
-                device,
+                prepared.device,
                 meter,
                 batch_size,
                 protocol,
@@ -359,39 +331,30 @@ def measure_item(
                 read_host(),
                 gpu_before,
                 gpu_activity_of(meter),
-                host_role=host_role_of(device, meter),
+                host_role=host_role_of(prepared.device, meter),
                 quiet_board=quiet_board,
                 idle_watts=idle_watts,
             )
-    except GraphCaptureError as error:
-        raise ItemProblem(f"{stem} at batch size {batch_size}: {error}") from error
-    except MeterReadError as error:
-        message = f"{stem} at batch size {batch_size}: {meter.name} read failed: {error}"
-        raise ItemProblem(message) from error
-    except ProtocolError as error:
-        raise ItemProblem(f"{stem} at batch size {batch_size}: {error}") from error
+    except ItemProblem:
+        raise
     except Exception as error:
-        if not is_out_of_memory(error):
+        problem = _item_problem(error, prepared, batch_size, meter)
+        if problem is None:
             raise
-        del batch
-        free_device_memory(device)
-        raise ItemProblem(
-            f"{stem}: batch size {batch_size} does not fit in {device} memory "
-            f"({first_line(error)}). Drop it from --prune-batch-sizes; other batch sizes "
-            "are measured as usual."
-        ) from None
+        raise problem from (None if is_out_of_memory(error) else error)
+    counts = prepared.counts
     return Measurement(
-        model=stem,
+        model=prepared.path.stem,
         path=str(prepared.path),
         batch_size=batch_size,
         input_shape=prepared.input_shape,
-        device=describe_device(device),
+        device=describe_device(prepared.device),
         meter=meter.name,
         meter_description=meter.description,
         meter_is_estimate=meter.is_estimate,
-        params=prepared.counts.params,
-        macs=prepared.counts.macs,
-        fvcore_flops=prepared.counts.fvcore_flops,
+        params=counts.params,
+        macs=counts.macs,
+        fvcore_flops=counts.fvcore_flops,
         stats=stats,
         idle_watts=idle_watts,
         gpu=gpu_facts_of(meter),
@@ -403,6 +366,65 @@ def measure_item(
         channels_last=prepared.channels_last,
         zero_weight_percent=prepared.zero_weight_percent,
         disturbances=conditions.disturbances,
+    )
+
+
+def _checked_pass(
+    prepared: PreparedModel,
+    batch_size: int,
+    make_input: Callable[[int, tuple[int, ...], str], Any],
+    cuda_graphs: bool,
+) -> Callable[[], Any]:
+    """One pass on the item's input, run once here so that a model that cannot take it fails
+    with the shape in its message; then the pass to measure (replayed as a CUDA graph with
+    ``cuda_graphs``)."""
+    import torch
+
+    from ..measure.cuda_graphs import capture_forward
+
+    device, module = prepared.device, prepared.module
+    batch = prepared.conform(make_input(batch_size, prepared.input_shape, device))
+    try:
+        module(batch)
+        if device.startswith("cuda"):
+            torch.cuda.synchronize(torch.device(device))
+    except Exception as error:
+        if is_out_of_memory(error):
+            raise
+        message = (
+            f"{prepared.path.stem}: the forward pass on an input of shape "
+            f"{format_shape((batch_size, *prepared.input_shape))} raised "
+            f"{error_summary(error)}."
+        )
+        raise ItemProblem(with_shape_hint(message, error)) from error
+    if cuda_graphs:
+        return capture_forward(module, batch, device)
+    return lambda: module(batch)
+
+
+def _item_problem(
+    error: Exception, prepared: PreparedModel, batch_size: int, meter: Meter
+) -> ItemProblem | None:
+    """What failed this item, as one line: a capture, a meter read, the protocol, or the
+    device's memory (freed first: the failed item's tensors live on in the error's frames);
+    None for an error that is no item's own problem (it goes up as it is)."""
+    from ..measure.cuda_graphs import GraphCaptureError
+    from ..measure.meters import MeterReadError
+    from ..measure.protocol import ProtocolError
+
+    stem, where = prepared.path.stem, f"{prepared.path.stem} at batch size {batch_size}"
+    if isinstance(error, GraphCaptureError | ProtocolError):
+        return ItemProblem(f"{where}: {error}")
+    if isinstance(error, MeterReadError):
+        return ItemProblem(f"{where}: {meter.name} read failed: {error}")
+    if not is_out_of_memory(error):
+        return None
+    traceback.clear_frames(error.__traceback__)
+    free_device_memory(prepared.device)
+    return ItemProblem(
+        f"{stem}: batch size {batch_size} does not fit in {prepared.device} memory "
+        f"({first_line(error)}). Drop it from --prune-batch-sizes; other batch sizes "
+        "are measured as usual."
     )
 
 
