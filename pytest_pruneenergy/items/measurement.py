@@ -22,10 +22,13 @@ from ..models.pairing import baselines_of
 ItemKey = tuple[str, int, str | None]
 
 
-def item_label(key: ItemKey) -> str:
-    """``VGG16_CIFAR10_UNPRUNED (bs 8)``, ``... (bs 8, bfloat16)``: an item as messages name it."""
+def item_label(key: tuple[str, int | None, str | None]) -> str:
+    """``VGG16_CIFAR10_UNPRUNED (bs 8)``, ``... (bs 8, bfloat16)``: an item as every message,
+    table and page names it; a stored item whose batch size is not known is its model alone."""
     model, batch_size, dtype = key
-    return f"{model} (bs {batch_size}{'' if dtype is None else f', {dtype}'})"
+    details = [f"bs {batch_size}"] if batch_size is not None else []
+    details += [dtype] if dtype is not None else []
+    return f"{model} ({', '.join(details)})" if details else model
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ from ..settings import numbers_settings
 from ..track.gates import (
     INCONCLUSIVE,
     Verdict,
-    gate_summary_lines,
+    gate_lines,
     judge_gates,
     table_cells,
 )
@@ -63,7 +63,7 @@ class Ending:
     def _report(self, session: pytest.Session, now_rerun: set[ItemKey]) -> None:
         """The report, the gates, the stored run and the markdown summary, each of which may
         fail the run."""
-        from ..report.summary import disturbed_items
+        from ..report.terminal import disturbed_items
         from ..report.writer import Advice, write_report
 
         state = self.state
@@ -132,7 +132,7 @@ class Ending:
         """Warn about or fail the gates judged only now (the items judged their own already,
         but for those whose row now shows a rerun); returns the gates' summary lines."""
         strict = self.state.settings.gates.strict
-        summary = gate_summary_lines(gates, strict=strict)
+        summary = gate_lines(gates, strict=strict)
         self.state.report_lines += summary
         # With several rounds, no item judged itself: every kind is judged now.
         kinds = SESSION_KINDS if self.state.settings.rounds == 1 else KINDS
@@ -173,14 +173,14 @@ class Ending:
         cells: dict[tuple[str, int], str],
     ) -> None:
         """The run's markdown summary, to --energy-markdown and $GITHUB_STEP_SUMMARY."""
-        step_summary = os.environ.get(STEP_SUMMARY_VARIABLE)
+        steps_found_line = os.environ.get(STEP_SUMMARY_VARIABLE)
         path = self.state.settings.markdown_path
-        if path is None and not step_summary:
+        if path is None and not steps_found_line:
             return
-        from ..report.markdown import markdown_summary
+        from ..report.markdown import markdown_report
 
-        text = markdown_summary(table, verdict_lines=verdicts, compare_cells=cells)
-        lines, problems = write_markdown(text, path, step_summary)
+        text = markdown_report(table, verdict_lines=verdicts, compare_cells=cells)
+        lines, problems = write_markdown(text, path, steps_found_line)
         self.state.report_lines += lines
         self._fail_run(session, problems)
 

@@ -13,7 +13,7 @@ STEP_SUMMARY_VARIABLE = "GITHUB_STEP_SUMMARY"
 
 
 def write_markdown(
-    text: str, path: Path | None, step_summary: str | None
+    text: str, path: Path | None, steps_found_line: str | None
 ) -> tuple[list[str], list[str]]:
     """Write the summary to ``path`` (replacing it) and append it to the step summary file
     (``$GITHUB_STEP_SUMMARY``); returns the summary's lines and, apart, those of files that
@@ -21,8 +21,8 @@ def write_markdown(
     lines: list[str] = []
     problems: list[str] = []
     targets = [(path, "w")] if path is not None else []
-    if step_summary:
-        targets.append((Path(step_summary), "a"))
+    if steps_found_line:
+        targets.append((Path(steps_found_line), "a"))
     for target, mode in targets:
         try:
             with target.open(mode, encoding="utf-8") as handle:

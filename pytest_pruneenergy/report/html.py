@@ -114,7 +114,7 @@ def findings_or_reason(
         return ReportFindings(
             note=f"Findings could not be computed: {type(error).__name__}: {error}"
         )
-    from .summary import disturbance_lines, model_notes, remeasure_lines
+    from .terminal import disturbance_lines, model_notes, remeasure_lines
 
     noted = [*disturbance_lines(table), *remeasure_lines(table), *model_notes(table)]
     notes = tuple(" ".join(line.split()) for line in _joined(noted))

@@ -33,7 +33,7 @@ _TABLE_HEADERS = (
 )
 
 
-def markdown_summary(
+def markdown_report(
     table: pd.DataFrame,
     *,
     verdict_lines: Sequence[str] = (),

@@ -105,13 +105,13 @@ def write_report(
     (resumed items, an interruption), printed after the table."""
     advice = advice or Advice()
     from .schema import write_csv
-    from .summary import summary_lines
     from .table import build_run_table, build_table
+    from .terminal import terminal_table_lines
 
     table, metadata_lines = with_metadata(build_table(measurements, failures, gates), advice)
     with_dtypes = any(item.dtype is not None for item in [*measurements, *failures])
     lines = [
-        *summary_lines(table, with_dtypes=with_dtypes),
+        *terminal_table_lines(table, with_dtypes=with_dtypes),
         *advice_lines(table, advice),
         *metadata_lines,
         *notes,

@@ -14,7 +14,8 @@ import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from .store import STATUS_MEASURED, RunRecord, StoredItem, item_label, sort_key
+from ..items.measurement import item_label
+from .store import STATUS_MEASURED, RunRecord, StoredItem, sort_key
 
 IMPROVED = "improved"
 REGRESSED = "regressed"
@@ -42,7 +43,7 @@ class ItemComparison:
 
     @property
     def label(self) -> str:
-        return item_label(self.model, self.batch_size, self.dtype)
+        return item_label((self.model, self.batch_size, self.dtype))
 
 
 def compare_runs(

@@ -167,7 +167,7 @@ def gate_cells(verdicts: Sequence[Verdict]) -> tuple[str, str] | None:
     return worst, "; ".join(verdict.message for verdict in ordered)
 
 
-def gate_summary_lines(gates: Mapping[ItemKey, Sequence[Verdict]], *, strict: bool) -> list[str]:
+def gate_lines(gates: Mapping[ItemKey, Sequence[Verdict]], *, strict: bool) -> list[str]:
     """A count of verdicts, then a line per verdict that is not a pass."""
     ordered = sorted(gates.items(), key=lambda item: (item[0][0], item[0][1], item[0][2] or ""))
     verdicts = [(key, verdict) for key, found in ordered for verdict in found]

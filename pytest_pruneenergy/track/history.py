@@ -14,8 +14,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from ..items.measurement import item_label
 from .steps import SeriesPoint, Step, find_steps
-from .store import STATUS_MEASURED, MachineIdentity, RunRecord, item_label, sort_key
+from .store import STATUS_MEASURED, MachineIdentity, RunRecord, sort_key
 
 HISTORY_COLUMNS = (
     "run_id",
@@ -116,7 +117,7 @@ class HistorySeries:
 
     @property
     def label(self) -> str:
-        return item_label(self.model, self.batch_size, self.dtype)
+        return item_label((self.model, self.batch_size, self.dtype))
 
     def values(self, metric: str) -> tuple[list[SeriesPoint], list[int]]:
         """The metric's points, and for each the index of its point in ``points``."""

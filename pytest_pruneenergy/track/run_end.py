@@ -239,7 +239,7 @@ def judge_steps(
     series = history_series([*judged, record])
     findings = step_findings(series, fractions, current_run_id=record.run_id)
     run_counts = [len(one.points) for one in series if one.points[-1].run_id == record.run_id]
-    summary = step_summary(len(findings), run_counts, stored_runs=len(judged))
+    summary = steps_found_line(len(findings), run_counts, stored_runs=len(judged))
     lines.append(summary)
     lines += [
         f"  {describe_step(finding)}{' (this run is still on it)' if finding.failed else ''}"
@@ -248,7 +248,7 @@ def judge_steps(
     return StoreOutcome(lines, tuple(step_gate_failures(findings, fractions)), verdicts=(summary,))
 
 
-def step_summary(found: int, run_counts: Sequence[int], *, stored_runs: int) -> str:
+def steps_found_line(found: int, run_counts: Sequence[int], *, stored_runs: int) -> str:
     """The step check's line: the steps found in the series this run is in (``run_counts``:
     each one's number of runs), or no verdict where none has the runs a step needs."""
     runs = f"{stored_runs} stored runs and this one, commit order"

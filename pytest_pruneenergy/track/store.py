@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from ..common.files import write_atomically
-from ..items.measurement import ItemFailure, Measurement
+from ..items.measurement import ItemFailure, Measurement, item_label
 from ..measure.meters.base import GpuFacts
 
 FORMAT_NAME = "pytest-pruneenergy-run"
@@ -106,13 +106,7 @@ class StoredItem:
 
     @property
     def label(self) -> str:
-        return item_label(self.model, self.batch_size, self.dtype)
-
-
-def item_label(model: str, batch_size: int | None, dtype: str | None) -> str:
-    """``VGG11_... bs64`` or, measured in a numeric format of ``--prune-dtypes``,
-    ``VGG11_... bs64 bfloat16``."""
-    return f"{model} bs{batch_size}" + ("" if dtype is None else f" {dtype}")
+        return item_label(self.key)
 
 
 def sort_key(key: tuple[str, int | None, str | None]) -> tuple[str, int, str]:

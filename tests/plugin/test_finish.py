@@ -29,7 +29,7 @@ def test_this_run_on_a_new_level_breaks_the_step_gate(tmp_path):
     assert outcome.lines[0] == (
         "steps: 1 found in 1 series of this machine (11 stored runs and this one, commit order)"
     )
-    assert outcome.lines[1].startswith(f"  {MODEL} bs8: energy +")
+    assert outcome.lines[1].startswith(f"  {MODEL} (bs 8): energy +")
     assert f"from commit {commits[6][:7]}" in outcome.lines[1]
     assert outcome.lines[1].endswith("(this run is still on it)")
     [failure] = outcome.gate_failures

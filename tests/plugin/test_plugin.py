@@ -1065,7 +1065,7 @@ def test_saved_runs_are_compared_and_a_regression_beyond_the_gate_fails_the_sess
         noisy["model"]: "unchanged",
     }
     assert (
-        f"FAILED --energy-compare-fail=joules:5%: 1 item(s) regressed: {regressed['model']} bs1"
+        f"FAILED --energy-compare-fail=joules:5%: 1 item(s) regressed: {regressed['model']} (bs 1)"
         in summary
     )
     assert len(list((tmp_path / ".pruneenergy" / "runs").glob("*.json"))) == 2  # the controller's

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from pytest_pruneenergy.report.markdown import MAX_ROWS, markdown_summary
+from pytest_pruneenergy.report.markdown import MAX_ROWS, markdown_report
 
 from .test_html import our_table
 
@@ -17,7 +17,7 @@ def table_rows(text: str) -> list[str]:
 
 
 def test_the_summary_counts_the_items_and_lists_every_verdict():
-    text = markdown_summary(
+    text = markdown_report(
         our_table(failed=True),
         verdict_lines=["energy gates: 5 passed, 1 failed, 0 inconclusive", "steps: 0 found"],
     )
@@ -40,7 +40,7 @@ def test_rows_with_a_verdict_come_first():
         (PD1, 8, None): "regressed +12.0%",
         (PD2, 1, None): "unchanged +0.1%",
     }
-    rows = table_rows(markdown_summary(table, compare_cells=cells))
+    rows = table_rows(markdown_report(table, compare_cells=cells))
     assert rows[0].startswith(f"| `{PD1}` | 8 | 1.200 ± 0.05 |")
     assert rows[0].endswith("| regressed +12.0% |")
     assert rows[1].startswith(f"| `{PD2}` | 8 |") and "| fail |" in rows[1]
@@ -50,7 +50,7 @@ def test_rows_with_a_verdict_come_first():
 
 def test_long_tables_are_cut_and_say_where_the_rest_is():
     table = pd.concat([our_table()] * 10, ignore_index=True)
-    text = markdown_summary(table)
+    text = markdown_report(table)
     assert len(table_rows(text)) == MAX_ROWS
     assert f"{len(table) - MAX_ROWS} more rows in the results CSV." in text
 
@@ -58,22 +58,22 @@ def test_long_tables_are_cut_and_say_where_the_rest_is():
 def test_names_and_verdicts_cannot_break_the_table_or_become_markup():
     table = our_table()
     table.loc[0, "MODEL_NAME"] = "a|b`<script>"
-    text = markdown_summary(table, verdict_lines=["<b>x</b> | *y*"])
+    text = markdown_report(table, verdict_lines=["<b>x</b> | *y*"])
     assert "| `a/b'<script>` |" in text  # inside backticks markup is text
     assert "- \\<b\\>x\\</b\\> \\| \\*y\\*" in text
 
 
 def test_estimates_are_flagged():
-    text = markdown_summary(our_table(estimate=True))
+    text = markdown_report(our_table(estimate=True))
     assert "> **ESTIMATED energy:** 6 of 6 rows were not measured by an energy counter" in text
-    assert "ESTIMATED" not in markdown_summary(our_table())
+    assert "ESTIMATED" not in markdown_report(our_table())
 
 
 def test_the_compare_column_matches_each_row_in_its_own_numeric_format():
     table = our_table()
     table["Dtype"] = "bfloat16"
     cells = {(PD1, 8, "bfloat16"): "regressed +12.0%", (PD1, 8, "float32"): "improved -3.0%"}
-    rows = table_rows(markdown_summary(table, compare_cells=cells))
+    rows = table_rows(markdown_report(table, compare_cells=cells))
     assert rows[0].startswith(f"| `{PD1}` | 8 |") and rows[0].endswith("| regressed +12.0% |")
     assert not any("improved" in row for row in rows)
 
@@ -84,6 +84,6 @@ def test_a_run_without_numeric_formats_fills_the_compare_column_and_puts_regress
     table = our_table()
     table["Dtype"] = "float32"
     cells = {(PD1, 8, None): "regressed +12.0%", (PD2, 8, None): "regressed +9.0%"}
-    rows = table_rows(markdown_summary(table, compare_cells=cells))
+    rows = table_rows(markdown_report(table, compare_cells=cells))
     assert rows[0].startswith(f"| `{PD1}` | 8 |") and rows[0].endswith("| regressed +12.0% |")
     assert rows[1].startswith(f"| `{PD2}` | 8 |") and rows[1].endswith("| regressed +9.0% |")

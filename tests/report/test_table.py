@@ -16,8 +16,8 @@ from pytest_pruneenergy.measure.meters import GpuFacts
 from pytest_pruneenergy.report import schema
 from pytest_pruneenergy.report.labels import shorten_names
 from pytest_pruneenergy.report.schema import write_csv
-from pytest_pruneenergy.report.summary import summary_lines
 from pytest_pruneenergy.report.table import build_run_table, build_table, reduction_percent
+from pytest_pruneenergy.report.terminal import terminal_table_lines
 from pytest_pruneenergy.report.writer import write_report
 
 from ..factories import make_measurement, make_stats
@@ -472,14 +472,14 @@ def test_failed_write_keeps_the_old_csv_whole(
 def test_summary_has_one_line_per_measured_row_in_table_order(table: pd.DataFrame) -> None:
     # The summary names models by stem, as item ids and gates do.
     measured = table[table["Status"] == "measured"]["MODEL_NAME"].map(schema.model_stem)
-    rows = summary_lines(table)[2 : 2 + len(measured)]
+    rows = terminal_table_lines(table)[2 : 2 + len(measured)]
     labels = shorten_names(measured, 40)
     assert [row.split()[0] for row in rows] == [labels[m] for m in measured]
     assert ALEXNET_PD1 in labels
 
 
 def test_summary_shows_energy_with_ci_and_reduction(table: pd.DataFrame) -> None:
-    line = next(line for line in summary_lines(table) if line.startswith(ALEXNET_PD1))
+    line = next(line for line in terminal_table_lines(table) if line.startswith(ALEXNET_PD1))
     assert "1.500 ± 0.015" in line
     assert " 25.0 " in line
 
@@ -488,7 +488,7 @@ def test_summary_warns_loudly_when_a_row_is_estimated() -> None:
     table = build_table(
         [measurement(ALEXNET, is_estimate=True, device="cpu"), measurement(VGG11)], []
     )
-    warnings = [line for line in summary_lines(table) if "ESTIMATED energy" in line]
+    warnings = [line for line in terminal_table_lines(table) if "ESTIMATED energy" in line]
     assert warnings == [
         "!! ESTIMATED energy: no energy counter readable on cpu; figures are not measurements:"
     ]
@@ -496,17 +496,17 @@ def test_summary_warns_loudly_when_a_row_is_estimated() -> None:
 
 def test_summary_names_the_estimate_formula() -> None:
     table = build_table([measurement(ALEXNET, is_estimate=True)], [])
-    assert "!!   estimate: 10 W per busy CPU core" in summary_lines(table)
+    assert "!!   estimate: 10 W per busy CPU core" in terminal_table_lines(table)
 
 
 def test_summary_has_no_estimate_warning_without_an_estimate(table: pd.DataFrame) -> None:
-    assert not any("ESTIMATED" in line for line in summary_lines(table))
+    assert not any("ESTIMATED" in line for line in terminal_table_lines(table))
 
 
 def test_summary_warns_about_an_estimate_read_back_from_csv(tmp_path: Path) -> None:
     table = build_table([measurement(ALEXNET, is_estimate=True)], [])
     read = pd.read_csv(write_csv(table, tmp_path / "results.csv"))
-    assert any("ESTIMATED energy" in line for line in summary_lines(read))
+    assert any("ESTIMATED energy" in line for line in terminal_table_lines(read))
 
 
 def test_summary_marks_an_item_whose_ci_missed_its_target_and_explains_the_mark() -> None:
@@ -517,7 +517,7 @@ def test_summary_marks_an_item_whose_ci_missed_its_target_and_explains_the_mark(
         ],
         [],
     )
-    lines = summary_lines(table)
+    lines = terminal_table_lines(table)
     assert "2.000 ± 0.02 " in next(line for line in lines if line.startswith(ALEXNET))
     assert "1.500 ± 0.015~" in next(line for line in lines if line.startswith(ALEXNET_PD1))
     explanations = [line for line in lines if line.startswith("~ ")]
@@ -531,13 +531,13 @@ def test_summary_has_no_ci_mark_when_every_target_was_met_or_there_was_none() ->
     table = build_table(
         [measurement(ALEXNET), measurement(VGG11, protocol="seed", converged=False)], []
     )
-    assert not any("~" in line for line in summary_lines(table))
+    assert not any("~" in line for line in terminal_table_lines(table))
 
 
 def test_summary_marks_a_missed_ci_target_read_back_from_csv(tmp_path: Path) -> None:
     table = build_table([measurement(ALEXNET, converged=False)], [])
     read = pd.read_csv(write_csv(table, tmp_path / "results.csv"))
-    assert "1.000 ± 0.01~" in summary_lines(read)[2]
+    assert "1.000 ± 0.01~" in terminal_table_lines(read)[2]
 
 
 def test_summary_gives_the_idle_power_of_each_device() -> None:
@@ -549,7 +549,7 @@ def test_summary_gives_the_idle_power_of_each_device() -> None:
         ],
         [],
     )
-    idle = [line for line in summary_lines(table) if line.startswith("idle power")]
+    idle = [line for line in terminal_table_lines(table) if line.startswith("idle power")]
     assert idle == [
         "idle power, cuda:0 (NVIDIA H100): 76.2 W",
         "idle power, cpu (x86_64): not measured",
@@ -557,17 +557,17 @@ def test_summary_gives_the_idle_power_of_each_device() -> None:
 
 
 def test_summary_lists_failures_with_their_reason(table: pd.DataFrame) -> None:
-    assert f"FAILED {FAILED} (bs 8): RuntimeError: out of memory" in summary_lines(table)
+    assert f"FAILED {FAILED} (bs 8): RuntimeError: out of memory" in terminal_table_lines(table)
 
 
 def test_summary_stays_within_120_columns() -> None:
     failure = ItemFailure(LONG_NAME, "p", None, "ValueError: " + "x" * 300 + "\nsecond line")
-    lines = summary_lines(build_table([measurement(LONG_NAME, is_estimate=True)], [failure]))
+    lines = terminal_table_lines(build_table([measurement(LONG_NAME, is_estimate=True)], [failure]))
     assert max(len(line) for line in lines) <= 120
 
 
 def test_summary_keeps_both_ends_of_a_long_model_name() -> None:
-    row = summary_lines(build_table([measurement(LONG_NAME)], []))[2]
+    row = terminal_table_lines(build_table([measurement(LONG_NAME)], []))[2]
     assert row.startswith("ResNet-152") and "SEED_42" in row
 
 
@@ -576,7 +576,7 @@ def test_summary_keeps_the_part_that_tells_two_long_names_apart() -> None:
         "RESNET18_CIFAR10_l1-normed_PD1_GPR-30_PRUNED",
         "RESNET18_CIFAR10_random_PD1_GPR-30_PRUNED",
     ]
-    lines = summary_lines(build_table([measurement(name) for name in names], []))
+    lines = terminal_table_lines(build_table([measurement(name) for name in names], []))
     assert any("l1-normed_PD1_GPR-30_PRUNED" in line for line in lines)
     assert any("random_PD1_GPR-30_PRUNED" in line for line in lines)
 
@@ -614,7 +614,7 @@ H100 = "cuda:0 (NVIDIA H100)"
 
 
 def host_bound_lines(table: pd.DataFrame) -> list[str]:
-    lines = summary_lines(table)
+    lines = terminal_table_lines(table)
     start = next((i for i, line in enumerate(lines) if line.startswith("host-bound:")), None)
     return [] if start is None else lines[start : start + 3]
 
@@ -664,7 +664,7 @@ def test_host_bound_note_survives_a_csv_round_trip(tmp_path: Path) -> None:
 
 
 def seed_protocol_lines(table: pd.DataFrame) -> list[str]:
-    lines = summary_lines(table)
+    lines = terminal_table_lines(table)
     start = next((i for i, line in enumerate(lines) if line.startswith("seed protocol:")), None)
     return [] if start is None else lines[start : start + 3]
 
@@ -683,7 +683,11 @@ def test_summary_says_what_the_seed_protocols_ci_does_not_cover() -> None:
     assert "--energy-protocol=adaptive" in lines[2]
     assert all(len(line) <= 120 for line in lines)
     # The other rows are all still there.
-    rows = [line for line in summary_lines(table) if line.startswith((ALEXNET, ALEXNET_PD1, VGG11))]
+    rows = [
+        line
+        for line in terminal_table_lines(table)
+        if line.startswith((ALEXNET, ALEXNET_PD1, VGG11))
+    ]
     assert len(rows) == 3
 
 
@@ -700,7 +704,7 @@ def test_no_seed_protocol_note_for_adaptive_items_a_cpu_or_an_estimate() -> None
 
 
 def cross_device_lines(table: pd.DataFrame) -> list[str]:
-    lines = summary_lines(table)
+    lines = terminal_table_lines(table)
     start = next((i for i, line in enumerate(lines) if line.startswith("cross-device:")), None)
     return [] if start is None else lines[start : start + 3]
 
@@ -744,7 +748,7 @@ def test_no_cross_device_note_where_every_family_ran_on_one_device() -> None:
 )
 def test_throughput_drift_is_the_window_std_over_the_mean(mean, std, expected) -> None:
     from pytest_pruneenergy.report.schema import SECONDS_PER_SAMPLE, SECONDS_PER_SAMPLE_STD
-    from pytest_pruneenergy.report.summary import throughput_drift_fraction
+    from pytest_pruneenergy.report.terminal import throughput_drift_fraction
 
     drift = throughput_drift_fraction(
         pd.Series({SECONDS_PER_SAMPLE: mean, SECONDS_PER_SAMPLE_STD: std})
@@ -759,14 +763,14 @@ def test_the_summary_says_masked_zeros_save_nothing_and_names_a_model_not_pruned
     masked = dataclasses.replace(measurement(ALEXNET_PD1), zero_weight_percent=50.0)
     same_size = measurement(VGG11_PD3, params=1000, macs=400)  # as big as its baseline
     table = build_table([measurement(ALEXNET), masked, measurement(VGG11), same_size], [])
-    text = "\n".join(summary_lines(table))
+    text = "\n".join(terminal_table_lines(table))
     assert "zero weights: 1 model(s) are 20 % zeros or more" in text
     assert "50.0 %" in text and "dense kernels multiply zeros like any weight" in text
     assert (
         f"named GPR-50 but no smaller than its baseline: {VGG11_PD3}.pt "
         "(parameters and FLOPs as the unpruned model's)"
     ) in " ".join(text.split())
-    plain = "\n".join(summary_lines(build_table(zoo_measurements(), [])))
+    plain = "\n".join(terminal_table_lines(build_table(zoo_measurements(), [])))
     assert "zero weights" not in plain and "no smaller than its baseline" not in plain
 
 
@@ -776,12 +780,12 @@ def test_zero_weights_that_cannot_be_known_are_an_empty_cell_never_zero(tmp_path
     write_csv(table, tmp_path / "results.csv")
     cells = pd.read_csv(tmp_path / "results.csv", keep_default_na=False)["Zero Weights (%)"]
     assert list(cells) == ["", ""]
-    assert "zero weights" not in "\n".join(summary_lines(table))
+    assert "zero weights" not in "\n".join(terminal_table_lines(table))
 
 
 def test_models_named_as_pruned_but_no_smaller_are_listed_whole_in_the_summary_and_page():
     from pytest_pruneenergy.report.html import findings_or_reason
-    from pytest_pruneenergy.report.summary import SUMMARY_WIDTH
+    from pytest_pruneenergy.report.terminal import TERMINAL_WIDTH
 
     names = [
         f"VGG11_CIFAR10_magnitude-unstructured-{kind}_PD{pd}_GPR-50_PRUNED_SEED_{pd}"
@@ -794,11 +798,11 @@ def test_models_named_as_pruned_but_no_smaller_are_listed_whole_in_the_summary_a
         + ", ".join(f"{name}.pt" for name in names)
         + " (parameters and FLOPs as the unpruned models')"
     )
-    lines = summary_lines(table)
+    lines = terminal_table_lines(table)
     first = next(i for i, line in enumerate(lines) if line.startswith("named GPR-50"))
     rest = itertools.takewhile(lambda line: line.startswith("  "), lines[first + 1 :])
     note = [lines[first], *rest]
-    assert len(note) > 1 and all(len(line) <= SUMMARY_WIDTH for line in note)
+    assert len(note) > 1 and all(len(line) <= TERMINAL_WIDTH for line in note)
     assert " ".join(line.strip() for line in note) == sentence
     assert sentence in findings_or_reason(table).summary
 
@@ -906,7 +910,7 @@ def test_the_summary_lists_disturbed_items_whole_and_counts_them() -> None:
         dataclasses.replace(measurement(ALEXNET), disturbances=(long_reason,)),
         measurement(VGG11),
     ]
-    lines = summary_lines(build_table(items, []))
+    lines = terminal_table_lines(build_table(items, []))
     start = next(i for i, line in enumerate(lines) if line.startswith("DISTURBED: 1 of 2 item"))
     listed = " ".join(line.strip() for line in lines[start:])
     assert f"{ALEXNET} (bs 8): {long_reason}" in listed  # wrapped, not cut
@@ -914,5 +918,5 @@ def test_the_summary_lists_disturbed_items_whole_and_counts_them() -> None:
 
 
 def test_a_run_without_disturbances_has_no_such_lines() -> None:
-    lines = summary_lines(build_table([measurement(ALEXNET), measurement(VGG11)], []))
+    lines = terminal_table_lines(build_table([measurement(ALEXNET), measurement(VGG11)], []))
     assert not [line for line in lines if "DISTURBED" in line]

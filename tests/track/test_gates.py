@@ -15,7 +15,7 @@ from pytest_pruneenergy.track.gates import (
     INCONCLUSIVE,
     PASS,
     Verdict,
-    gate_summary_lines,
+    gate_lines,
     interval_outcome,
     judge_measurement,
     reduction_with_ci95,
@@ -306,7 +306,7 @@ def test_the_worst_outcome_and_the_summary_lines():
     assert worst_outcome([passed, unsure]) == INCONCLUSIVE
     assert worst_outcome([unsure, failed, passed]) == FAIL
     assert worst_outcome([]) is None
-    lines = gate_summary_lines(
+    lines = gate_lines(
         {(PD3, 32, None): [passed, failed], (PD1, 8, "bfloat16"): [unsure]}, strict=False
     )
     assert lines == [
@@ -314,7 +314,7 @@ def test_the_worst_outcome_and_the_summary_lines():
         f"gate inconclusive {PD1} (bs 8, bfloat16): unsure",
         f"GATE FAILED {PD3} (bs 32): too little",
     ]
-    strict = gate_summary_lines({(PD1, 8, None): [unsure]}, strict=True)
+    strict = gate_lines({(PD1, 8, None): [unsure]}, strict=True)
     assert strict[1] == f"GATE FAILED {PD1} (bs 8): unsure"
 
 

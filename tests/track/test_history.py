@@ -86,7 +86,7 @@ def test_a_planted_8_percent_step_is_found_at_the_commit_that_made_it(tmp_path):
     [finding] = [f for f in step_findings([series], {JOULES: 0.05}) if f.failed]
     [line] = step_gate_failures([finding], {JOULES: 0.05})
     assert line.startswith("FAILED --energy-step-fail=joules:5%: 1 item(s) on a new level: ")
-    assert f"{MODEL} bs8: energy +" in line and f"from commit {commits[6][:7]}" in line
+    assert f"{MODEL} (bs 8): energy +" in line and f"from commit {commits[6][:7]}" in line
 
 
 def test_a_creep_of_1_percent_a_commit_passes_every_pairwise_gate_but_not_the_step_gate(tmp_path):
@@ -237,8 +237,8 @@ def test_each_numeric_format_is_a_series_of_its_own(tmp_path):
         write_run(tmp_path, run_dict(f"20240101T0{hour}0000.000000Z-aaaa000{hour}", items))
     series = history_series(in_commit_order(load_runs(tmp_path).runs))
     assert [(one.label, [p.joules_per_sample for p in one.points]) for one in series] == [
-        (f"{MODEL} bs8 bfloat16", [0.5, 0.6]),
-        (f"{MODEL} bs8 float32", [1.0, 1.0]),
+        (f"{MODEL} (bs 8, bfloat16)", [0.5, 0.6]),
+        (f"{MODEL} (bs 8, float32)", [1.0, 1.0]),
     ]
     assert {row["dtype"] for row in history_rows(load_runs(tmp_path).runs)} == {
         "bfloat16",

@@ -110,7 +110,7 @@ def test_history_html_reads_several_stores_and_prints_the_steps(tmp_path, capsys
     assert code == 0
     assert f"wrote {out / HISTORY_PAGE_NAME}" in printed
     assert "steps: 2 in 2 series" in printed
-    assert f"{MODEL} bs8: energy +" in printed and f"from commit {commit_of(6)[:7]}" in printed
+    assert f"{MODEL} (bs 8): energy +" in printed and f"from commit {commit_of(6)[:7]}" in printed
     assert len(pd.read_csv(out / "energy_history.csv")) == 20
     assert len(page_data((out / HISTORY_PAGE_NAME).read_text("utf-8"))["series"]) == 2
 

@@ -220,7 +220,7 @@ def test_each_numeric_format_is_stored_and_compared_with_its_own_format(tmp_path
     assert table[0].split()[:4] == ["verdict", "model", "bs", "dtype"]
     assert table[1].split()[:4] == [REGRESSED, MODEL, "8", "bfloat16"]
     assert gate_failures(comparisons, 0.05, None) == [
-        f"FAILED --energy-compare-fail=joules:5%: 1 item(s) regressed: {MODEL} bs8 bfloat16"
+        f"FAILED --energy-compare-fail=joules:5%: 1 item(s) regressed: {MODEL} (bs 8, bfloat16)"
     ]
 
 

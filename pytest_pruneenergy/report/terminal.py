@@ -1,4 +1,4 @@
-"""The terminal summary: a fixed-width row per measured item, then what the reader must know
+"""What the terminal shows at the end of a run: a fixed-width row per measured item, then what the reader must know
 about them (CI targets missed, host-bound items, the seed protocol's CI, cross-device
 reductions, estimates, idle power) and the failures.
 
@@ -18,30 +18,30 @@ from . import schema as col
 from .labels import shorten_end, shorten_middle, shorten_names
 from .schema import estimate_mask, is_false, is_true, measured_rows, model_stem
 
-SUMMARY_MODEL_WIDTH = 40
+TERMINAL_MODEL_WIDTH = 40
 # Under --prune-dtypes, each row's numeric format as item ids tag it (``bf16``), in a column
-# whose width the model column gives up, so that rows keep within SUMMARY_WIDTH.
+# whose width the model column gives up, so that rows keep within TERMINAL_WIDTH.
 DTYPE_COLUMN_WIDTH = 6
-SUMMARY_WIDTH = 120
-# Marks an estimated meter in the summary table and begins the warning that explains it.
+TERMINAL_WIDTH = 120
+# Marks an estimated meter in the terminal's table and begins the warning that explains it.
 ESTIMATE_MARK = "!!"
 # Marks, after the CI, an item whose CI did not reach its target before the time cap.
 CI_TARGET_MISSED_MARK = "~"
 
 
-def summary_lines(table: pd.DataFrame, *, with_dtypes: bool = False) -> list[str]:
-    """A terminal summary: a fixed-width row per measured item, then estimates and failures.
+def terminal_table_lines(table: pd.DataFrame, *, with_dtypes: bool = False) -> list[str]:
+    """The terminal's table: a fixed-width row per measured item, then estimates and failures.
     ``with_dtypes``: the run measured numeric formats (--prune-dtypes), so rows of one model
     and batch size differ by their format, which gets a column."""
-    # Missing columns (a seed-tool CSV, say) read as empty rather than fail the summary.
+    # Missing columns (a seed-tool CSV, say) read as empty rather than fail the table.
     complete = table.reindex(columns=list(col.COLUMNS))
     measured = measured_rows(complete)
-    header = _summary_header(with_dtypes)
+    header = _header(with_dtypes)
     lines = [header, "-" * len(header)]
     labels = shorten_names(
         measured[col.MODEL_NAME].astype(str).map(model_stem), _model_width(with_dtypes)
     )
-    lines.extend(_summary_row(row, labels, with_dtypes) for _, row in measured.iterrows())
+    lines.extend(_row(row, labels, with_dtypes) for _, row in measured.iterrows())
     if measured.empty:
         lines.append("(no item was measured)")
     if measured[col.CI_TARGET_MET].map(is_false).any():
@@ -64,10 +64,10 @@ def summary_lines(table: pd.DataFrame, *, with_dtypes: bool = False) -> list[str
 
 
 def _model_width(with_dtypes: bool) -> int:
-    return SUMMARY_MODEL_WIDTH - DTYPE_COLUMN_WIDTH if with_dtypes else SUMMARY_MODEL_WIDTH
+    return TERMINAL_MODEL_WIDTH - DTYPE_COLUMN_WIDTH if with_dtypes else TERMINAL_MODEL_WIDTH
 
 
-def _summary_header(with_dtypes: bool) -> str:
+def _header(with_dtypes: bool) -> str:
     dtype = f" {'dtype':<{DTYPE_COLUMN_WIDTH - 1}}" if with_dtypes else ""
     return (
         f"{'model':<{_model_width(with_dtypes)}} {'bs':>4}{dtype}  {'J/sample ± CI95':>21}   "
@@ -81,7 +81,7 @@ def _dtype_cell(row: pd.Series) -> str:
     return f" {DTYPE_TAGS.get(name, name):<{DTYPE_COLUMN_WIDTH - 1}}"
 
 
-def _summary_row(row: pd.Series, labels: dict[str, str], with_dtypes: bool) -> str:
+def _row(row: pd.Series, labels: dict[str, str], with_dtypes: bool) -> str:
     model = labels[_stem(row)]
     energy = _number(row[col.JOULES_PER_SAMPLE], "#.4g")
     ci95 = _number(row[col.JOULES_PER_SAMPLE_CI95], ".2g")
@@ -230,12 +230,12 @@ def _cross_device_lines(measured: pd.DataFrame) -> list[str]:
         shorten_end(
             f"cross-device: {count} a model against a baseline measured on another device "
             "(boards differ by several %)",
-            SUMMARY_WIDTH,
+            TERMINAL_WIDTH,
         ),
         shorten_end(
             f"  (e.g. {name} at batch {_number(row[col.BATCH_SIZE], 'd')}: {row[col.DEVICE]} "
             f"against {baseline})",
-            SUMMARY_WIDTH,
+            TERMINAL_WIDTH,
         ),
         "  measure each family on one device (under pytest-xdist: --dist loadgroup)",
     ]
@@ -247,7 +247,7 @@ def _idle_power_lines(measured: pd.DataFrame) -> list[str]:
     for device, rows in measured.groupby(col.DEVICE, sort=False):
         watts = rows[col.IDLE_WATTS].dropna()
         idle = f"{float(watts.iloc[0]):.1f} W" if len(watts) else "not measured"
-        lines.append(shorten_end(f"idle power, {device}: {idle}", SUMMARY_WIDTH))
+        lines.append(shorten_end(f"idle power, {device}: {idle}", TERMINAL_WIDTH))
     return lines
 
 
@@ -263,7 +263,7 @@ def _not_smaller_lines(rate: float, names: list[str]) -> list[str]:
     )
     return textwrap.wrap(
         line,
-        SUMMARY_WIDTH,
+        TERMINAL_WIDTH,
         subsequent_indent="  ",
         break_long_words=False,
         break_on_hyphens=False,
@@ -278,7 +278,7 @@ def _failure_lines(row: pd.Series) -> list[str]:
     where = f" (bs {batch})" if batch != "-" else ""
     line = f"FAILED {_stem(row)}{where}: {reason[0] if reason else 'no reason given'}"
     return textwrap.wrap(
-        line, SUMMARY_WIDTH, subsequent_indent="  ", break_long_words=True, break_on_hyphens=False
+        line, TERMINAL_WIDTH, subsequent_indent="  ", break_long_words=True, break_on_hyphens=False
     )
 
 
@@ -348,11 +348,11 @@ def disturbance_lines(table: pd.DataFrame) -> list[str]:
         batch = _number(row[col.BATCH_SIZE], "d")
         line = f"  {_stem(row)} (bs {batch}): {row[col.DISTURBANCES]}"
         lines += textwrap.wrap(
-            line, SUMMARY_WIDTH, subsequent_indent="    ", break_on_hyphens=False
+            line, TERMINAL_WIDTH, subsequent_indent="    ", break_on_hyphens=False
         )
     if len(disturbed) > DISTURBED_ITEMS_LISTED:
         lines.append(f"  and {len(disturbed) - DISTURBED_ITEMS_LISTED} more")
-    return textwrap.wrap(lines[0], SUMMARY_WIDTH, subsequent_indent="  ") + lines[1:]
+    return textwrap.wrap(lines[0], TERMINAL_WIDTH, subsequent_indent="  ") + lines[1:]
 
 
 def remeasure_lines(table: pd.DataFrame) -> list[str]:
@@ -366,14 +366,14 @@ def remeasure_lines(table: pd.DataFrame) -> list[str]:
     lines = textwrap.wrap(
         f"REMEASURED: {len(remeasured)} of {len(rows)} item(s) were in doubt and measured once "
         "more at the end of the run (CSV columns Remeasured and Set-Aside ...):",
-        SUMMARY_WIDTH,
+        TERMINAL_WIDTH,
         subsequent_indent="  ",
     )
     for _, row in remeasured.head(DISTURBED_ITEMS_LISTED).iterrows():
         batch = _number(row[col.BATCH_SIZE], "d")
         line = f"  {_stem(row)} (bs {batch}): {row[col.REMEASURED]}"
         lines += textwrap.wrap(
-            line, SUMMARY_WIDTH, subsequent_indent="    ", break_on_hyphens=False
+            line, TERMINAL_WIDTH, subsequent_indent="    ", break_on_hyphens=False
         )
     if len(remeasured) > DISTURBED_ITEMS_LISTED:
         lines.append(f"  and {len(remeasured) - DISTURBED_ITEMS_LISTED} more")
