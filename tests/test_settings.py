@@ -292,3 +292,12 @@ def test_the_settings_that_change_the_numbers_are_the_rows_flagged_so():
     assert "batch_sizes" not in numbers and "report_dir" not in numbers
     assert (numbers["input_shape"], numbers["max_seconds"]) == ("3x32x32", 2.0)
     assert numbers_settings(resolve(cli_max_seconds="3"))["max_seconds"] == 3.0
+
+
+def test_a_bad_shard_option_names_the_option_the_value_and_the_reason():
+    from pytest_pruneenergy.settings import parse_shard
+
+    with pytest.raises(SettingsError, match=r"^--prune-shard: '3/2': shard 3 of only 2$"):
+        parse_shard("--prune-shard", "3/2")
+    with pytest.raises(SettingsError, match=r"^--prune-shard: '2': not I/N \(e\.g\. 2/4"):
+        parse_shard("--prune-shard", "2")

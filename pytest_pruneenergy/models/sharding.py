@@ -26,14 +26,29 @@ class Shard:
         return f"{self.index}/{self.count}"
 
     @classmethod
+    def parse(cls, text: str) -> Shard:
+        """The shard ``I/N`` names; ValueError saying what is wrong where it names none."""
+        index, slash, count = text.strip().partition("/")
+        if not slash:
+            raise ValueError("not I/N (e.g. 2/4: the second of four)")
+        for part in (index, count):
+            if not part.strip().isdigit():
+                raise ValueError(f"{part.strip()!r} is not a whole number")
+        shard = cls(int(index), int(count))
+        if shard.index < 1:
+            raise ValueError("shards count from 1")
+        if shard.index > shard.count:
+            raise ValueError(f"shard {shard.index} of only {shard.count}")
+        return shard
+
+    @classmethod
     def from_text(cls, text: str) -> Shard | None:
         """The shard ``I/N`` names, as the plugin writes one; None where the text is no such
-        shard (settings.parse_shard says, for a user's option, what is wrong)."""
-        index, slash, count = text.strip().partition("/")
-        if not (slash and index.isdigit() and count.isdigit()):
+        shard."""
+        try:
+            return cls.parse(text)
+        except ValueError:
             return None
-        shard = cls(int(index), int(count))
-        return shard if 1 <= shard.index <= shard.count else None
 
 
 def largest_first(work: Mapping[str, float]) -> list[str]:

@@ -1,6 +1,6 @@
-"""What the terminal shows at the end of a run: a fixed-width row per measured item, then what the reader must know
-about them (CI targets missed, host-bound items, the seed protocol's CI, cross-device
-reductions, estimates, idle power) and the failures.
+"""The terminal table, printed at the end of a run: a fixed-width row per measured item, then
+what the reader must know about them (CI targets missed, host-bound items, the seed protocol's
+CI, cross-device reductions, estimates, idle power) and the failures.
 
 Models are named by stem (the file name without its extension, as pytest's item ids and the
 gates name them), although the CSV's ``MODEL_NAME`` is the file name."""

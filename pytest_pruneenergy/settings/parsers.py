@@ -160,14 +160,10 @@ def parse_positive_int(option: str, text: str) -> int:
 
 
 def parse_shard(option: str, text: str) -> Shard:
-    index, slash, count = text.strip().partition("/")
-    if not slash:
-        raise SettingsError(f"{option}: {text!r} is not I/N (e.g. 2/4: the second of four)")
-    (shard_index,) = parse_positive_ints(option, index)
-    (shard_count,) = parse_positive_ints(option, count)
-    if shard_index > shard_count:
-        raise SettingsError(f"{option}: {text!r}: shard {shard_index} of only {shard_count}")
-    return Shard(shard_index, shard_count)
+    try:
+        return Shard.parse(text)
+    except ValueError as error:
+        raise SettingsError(f"{option}: {text!r}: {error}") from None
 
 
 def parse_dtypes(option: str, text: str) -> tuple[str, ...]:

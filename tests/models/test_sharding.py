@@ -58,3 +58,18 @@ def test_a_shard_is_read_back_from_the_text_the_plugin_writes(text, shard):
     assert Shard.from_text(text) == shard
     if shard is not None:
         assert Shard.from_text(str(shard)) == shard
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        ("2", "not I/N"),
+        ("x/2", "'x' is not a whole number"),
+        ("1/-2", "'-2' is not a whole number"),
+        ("0/2", "shards count from 1"),
+        ("3/2", "shard 3 of only 2"),
+    ],
+)
+def test_a_shard_that_is_no_shard_says_what_is_wrong(text, reason):
+    with pytest.raises(ValueError, match=reason):
+        Shard.parse(text)
