@@ -56,7 +56,7 @@ def _run_merge(args: argparse.Namespace) -> int:
         saved = compare_and_save(
             merged.measurements,
             merged.failures,
-            StoreRequest(store_dir=args.store, save=True),
+            StoreRequest.save_only(args.store),
             recorded_settings=merged.settings,
             repository_dir=Path.cwd(),
             # A run without some shards' families is stored as a run cut short is.

@@ -9,7 +9,7 @@ the settings that asked for it stay with their callers.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -34,7 +34,6 @@ from .history import (
 from .steps import MIN_POINTS
 from .store import (
     COMPARE_LATEST,
-    DEFAULT_STORE_DIR,
     RunRecord,
     RunStoreError,
     build_record,
@@ -50,19 +49,25 @@ from .store import (
 
 @dataclass(frozen=True)
 class StoreRequest:
-    """What the run store is asked to do at the end of a run."""
+    """What the run store is asked to do at the end of a run. No defaults: the options' are the
+    option table's (settings/), and ``Settings.store_request`` fills every field."""
 
-    store_dir: Path = Path(DEFAULT_STORE_DIR)
+    store_dir: Path
     # Store this run.
-    save: bool = False
+    save: bool
     # The run to compare with: None, COMPARE_LATEST (the newest complete stored run of this
     # machine), a run id or the path of a run file.
-    compare_run: str | None = None
+    compare_run: str | None
     # Gates on the comparison and on steps, by measure, as fractions (0.05 for 5 %); the commit
     # whose runs the step check starts at.
-    compare_fail: Mapping[str, float] = field(default_factory=dict)
-    step_fail: Mapping[str, float] = field(default_factory=dict)
-    step_since: str | None = None
+    compare_fail: Mapping[str, float]
+    step_fail: Mapping[str, float]
+    step_since: str | None
+
+    @classmethod
+    def save_only(cls, store_dir: Path) -> StoreRequest:
+        """Store the run and nothing else: no comparison, no gate (``pruneenergy merge``)."""
+        return cls(store_dir, True, None, {}, {}, None)
 
 
 @dataclass(frozen=True)
