@@ -321,60 +321,56 @@ def model_notes(table: pd.DataFrame) -> list[str]:
 DISTURBED_ITEMS_LISTED = 10
 
 
-def _disturbed(rows: pd.DataFrame) -> pd.DataFrame:
-    """The measured ``rows`` whose Disturbances cell says something."""
-    seen = rows[col.DISTURBANCES].map(lambda text: isinstance(text, str) and bool(text.strip()))
-    return rows[seen]
+def _said(rows: pd.DataFrame, column: str) -> pd.DataFrame:
+    """The ``rows`` whose ``column`` cell says something."""
+    said = rows[column].map(lambda text: isinstance(text, str) and bool(text.strip()))
+    return rows[said]
 
 
 def disturbed_items(table: pd.DataFrame) -> int:
     """How many measured rows say they were disturbed."""
-    return len(_disturbed(measured_rows(table.reindex(columns=list(col.COLUMNS)))))
+    rows = measured_rows(table.reindex(columns=list(col.COLUMNS)))
+    return len(_said(rows, col.DISTURBANCES))
 
 
 def disturbance_lines(table: pd.DataFrame) -> list[str]:
     """The items measured while something could have corrupted them (the ``Disturbances``
     column), each with what was seen, wrapped rather than cut; none when nothing was seen."""
-    rows = measured_rows(table.reindex(columns=list(col.COLUMNS)))
-    disturbed = _disturbed(rows)
-    if disturbed.empty:
-        return []
-    lines = [
-        f"DISTURBED: {len(disturbed)} of {len(rows)} item(s) were measured while something "
-        "could have corrupted them (CSV column Disturbances); their gates are inconclusive "
-        "and --energy-strict fails the run:"
-    ]
-    for _, row in disturbed.head(DISTURBED_ITEMS_LISTED).iterrows():
-        batch = _number(row[col.BATCH_SIZE], "d")
-        line = f"  {_stem(row)} (bs {batch}): {row[col.DISTURBANCES]}"
-        lines += textwrap.wrap(
-            line, TERMINAL_WIDTH, subsequent_indent="    ", break_on_hyphens=False
-        )
-    if len(disturbed) > DISTURBED_ITEMS_LISTED:
-        lines.append(f"  and {len(disturbed) - DISTURBED_ITEMS_LISTED} more")
-    return textwrap.wrap(lines[0], TERMINAL_WIDTH, subsequent_indent="  ") + lines[1:]
+    return _listed_items(
+        table,
+        col.DISTURBANCES,
+        "DISTURBED: {listed} of {rows} item(s) were measured while something could have "
+        "corrupted them (CSV column Disturbances); their gates are inconclusive and "
+        "--energy-strict fails the run:",
+    )
 
 
 def remeasure_lines(table: pd.DataFrame) -> list[str]:
     """The items measured once more at the end of the run (the ``Remeasured`` column), each
     with why and what the rerun said, wrapped rather than cut; none when none were."""
+    return _listed_items(
+        table,
+        col.REMEASURED,
+        "REMEASURED: {listed} of {rows} item(s) were in doubt and measured once more at the end "
+        "of the run (CSV columns Remeasured and Set-Aside ...):",
+    )
+
+
+def _listed_items(table: pd.DataFrame, column: str, header: str) -> list[str]:
+    """``header`` (with how many items say something in ``column``, of how many), then up to
+    ``DISTURBED_ITEMS_LISTED`` of them, each with what its cell says, wrapped rather than cut."""
     rows = measured_rows(table.reindex(columns=list(col.COLUMNS)))
-    said = rows[col.REMEASURED].map(lambda text: isinstance(text, str) and bool(text.strip()))
-    remeasured = rows[said]
-    if remeasured.empty:
+    listed = _said(rows, column)
+    if listed.empty:
         return []
     lines = textwrap.wrap(
-        f"REMEASURED: {len(remeasured)} of {len(rows)} item(s) were in doubt and measured once "
-        "more at the end of the run (CSV columns Remeasured and Set-Aside ...):",
-        TERMINAL_WIDTH,
-        subsequent_indent="  ",
+        header.format(listed=len(listed), rows=len(rows)), TERMINAL_WIDTH, subsequent_indent="  "
     )
-    for _, row in remeasured.head(DISTURBED_ITEMS_LISTED).iterrows():
-        batch = _number(row[col.BATCH_SIZE], "d")
-        line = f"  {_stem(row)} (bs {batch}): {row[col.REMEASURED]}"
+    for _, row in listed.head(DISTURBED_ITEMS_LISTED).iterrows():
+        line = f"  {_stem(row)} (bs {_number(row[col.BATCH_SIZE], 'd')}): {row[column]}"
         lines += textwrap.wrap(
             line, TERMINAL_WIDTH, subsequent_indent="    ", break_on_hyphens=False
         )
-    if len(remeasured) > DISTURBED_ITEMS_LISTED:
-        lines.append(f"  and {len(remeasured) - DISTURBED_ITEMS_LISTED} more")
+    if len(listed) > DISTURBED_ITEMS_LISTED:
+        lines.append(f"  and {len(listed) - DISTURBED_ITEMS_LISTED} more")
     return lines

@@ -66,38 +66,38 @@ class Option:
         return self.flag.lstrip("-").replace("-", "_") if self.flag else None
 
 
-def _text(parse: Callable[[str, str], Any]) -> Callable[[Any, Source], Any]:
+def from_text(parse: Callable[[str, str], Any]) -> Callable[[Any, Source], Any]:
     """A parser of one text, given the option's name for its errors."""
     return lambda text, source: parse(source.name, str(text))
 
 
-def _path(text: Any, source: Source) -> Path | None:
+def path_value(text: Any, source: Source) -> Path | None:
     return source.base / str(text).strip() if str(text).strip() else None
 
 
-def _folders(texts: Any, source: Source) -> tuple[Path, ...]:
+def folders_value(texts: Any, source: Source) -> tuple[Path, ...]:
     folders = (source.base / text.strip() for text in texts if text.strip())
     return tuple(dict.fromkeys(folder.resolve() for folder in folders))
 
 
-def _report_dir(text: Any, source: Source) -> Path | None:
+def report_dir_value(text: Any, source: Source) -> Path | None:
     if source.from_command_line:
         return source.base / str(text)
     return parse_report_dir(str(text), source.base)
 
 
-def _compare_fail(texts: Any, source: Source) -> dict[str, float]:
+def compare_fail_value(texts: Any, source: Source) -> dict[str, float]:
     return parse_compare_fail(list(texts), source.name)
 
 
-def _manifest(lines: Any, source: Source) -> tuple[ManifestLine, ...]:
+def manifest_value(lines: Any, source: Source) -> tuple[ManifestLine, ...]:
     try:
         return parse_manifest(list(lines))
     except ManifestError as error:
         raise SettingsError(f"{source.name}: {error}") from None
 
 
-def _rules(lines: Any, source: Source) -> tuple[ThresholdRule, ...]:
+def rules_value(lines: Any, source: Source) -> tuple[ThresholdRule, ...]:
     try:
         return tuple(parse_rule(line) for line in lines if line.strip())
     except ThresholdError as error:

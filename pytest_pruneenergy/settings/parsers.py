@@ -195,7 +195,7 @@ def parse_report_dir(text: str, base: Path) -> Path | None:
     return base / text.strip()
 
 
-def _gate(kind: str) -> Callable[[str, str], float]:
+def gate_parser(kind: str) -> Callable[[str, str], float]:
     """A gate option's parser: ThresholdError, which names kind and value, as SettingsError."""
 
     def parse(option: str, text: str) -> float:
