@@ -125,7 +125,7 @@ class Ordering:
     def pytest_collection_finish(self, session: pytest.Session) -> None:
         """Without xdist, this process collected: the items it must account for."""
         if self.state.is_controller:
-            self.state.ledger.expect(item.nodeid for item in session.items)
+            self.state.expect_items(item.nodeid for item in session.items)
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_xdist_node_collection_finished(self, node: Any, ids: list[str]) -> None:
@@ -133,7 +133,7 @@ class Ordering:
         ledger = self.state.ledger
         if ledger.expected is not None:
             return
-        ledger.expect(ids)
+        self.state.expect_items(ids)
         config = self.state.config
         if groups_families(config):
             families = {

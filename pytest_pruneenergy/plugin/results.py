@@ -88,8 +88,11 @@ class Results:
             self.state.failures.append(ItemFailure.from_dict(failure))
         if measurement is not None or failure is not None:
             self.state.ledger.with_result.add(report.nodeid)
+            resumed = bool(getattr(report, "pruneenergy_resumed", False))
+            self.state.count_result(resumed=resumed)
         elif report.skipped and is_energy_item_id(report.nodeid):
             self.state.ledger.skipped.add(report.nodeid)
+            self.state.count_result(resumed=True)
 
     def _lost_item(self, report: pytest.TestReport) -> bool:
         """An energy item that failed without the plugin's record of a result or a failure."""

@@ -8,6 +8,8 @@ the report, judges the session's gates and stores the run (ending.py).
 
 from __future__ import annotations
 
+import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -16,6 +18,7 @@ import pytest
 from ..items.journal import JournalContents, JournalWriter, journal_dir, read_journal
 from ..items.ledger import ItemLedger
 from ..items.measurement import ItemFailure, ItemKey, Measurement
+from ..items.progress import Progress
 from ..settings import Settings
 from ..track.thresholds import (
     ItemThresholds,
@@ -53,6 +56,8 @@ class RunState:
     # Problems that fail the run though no item failed: items without a result, report
     # files not written. Counted on pytest's last line like the gates.
     run_problems: list[str] = field(default_factory=list)
+    # On the controller, once collection says how many items there are (ordering.py).
+    progress: Progress | None = None
 
     @classmethod
     def start(cls, config: pytest.Config, settings: Settings, *, device: str) -> RunState:
@@ -81,6 +86,26 @@ class RunState:
     def is_controller(self) -> bool:
         """The one pytest process, or the xdist controller: where every result arrives."""
         return not hasattr(self.config, "workerinput")
+
+    def expect_items(self, nodeids: Iterable[str]) -> None:
+        """The energy items this run must account for, among ``nodeids``; progress counts from
+        now."""
+        self.ledger.expect(nodeids)
+        assert self.ledger.expected is not None
+        self.progress = Progress(
+            len(self.ledger.expected),
+            time.perf_counter(),
+            interval_seconds=self.settings.progress_seconds,
+        )
+
+    def count_result(self, *, resumed: bool) -> None:
+        """One more item with a result (or skipped); says how far the run has got, now and
+        then."""
+        if self.progress is None:
+            return
+        line = self.progress.record(time.perf_counter(), resumed=resumed)
+        if line is not None:
+            self.say_now(line)
 
     def say_now(self, line: str) -> None:
         """A line in the terminal at once (before the items run, or while the end of the run

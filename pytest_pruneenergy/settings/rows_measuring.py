@@ -3,6 +3,7 @@ protocol. Their order is the order of pytest's help."""
 
 from __future__ import annotations
 
+from ..items.progress import PROGRESS_INTERVAL_SECONDS
 from ..measure.meters import DEFAULT_WATTS_PER_BUSY_CORE, METER_KINDS
 from ..measure.protocol import (
     DEFAULT_MAX_SECONDS,
@@ -192,6 +193,21 @@ MEASURING_ROWS: tuple[Option, ...] = (
             "then covers drift between items, which one round's cannot (default: 1)"
         ),
         ini_help="rounds to measure every item in",
+    ),
+    Option(
+        key="progress_seconds",
+        flag="--energy-progress-seconds",
+        ini="energy_progress_seconds",
+        kind=VALUE,
+        parse=from_text(parse_non_negative_float),
+        default=PROGRESS_INTERVAL_SECONDS,
+        metavar="S",
+        help=(
+            "say how far the run has got (items done, of how many, and the time left at the "
+            "pace so far) at most every S seconds; 0: after every item "
+            f"(default: {PROGRESS_INTERVAL_SECONDS:g})"
+        ),
+        ini_help="seconds between the run's progress lines",
     ),
     Option(
         key="meter",

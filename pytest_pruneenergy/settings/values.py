@@ -62,6 +62,8 @@ class Settings:
     shard: Shard | None = row_default("shard")
     # Rounds every item is measured in (items/rounds.py).
     rounds: int = row_default("rounds")
+    # How often the run says how far it has got (items/progress.py).
+    progress_seconds: float = row_default("progress_seconds")
     meter: str = row_default("meter")
     max_seconds: float = row_default("max_seconds")
     estimate_watts_per_core: float = row_default("estimate_watts_per_core")
