@@ -6,10 +6,8 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:
-    pass
 from .common import EXIT_FAILED, EXIT_OK, usage_error
 
 
@@ -41,6 +39,14 @@ def add_command(commands: argparse._SubParsersAction) -> None:
         type=float,
         metavar="FPS",
         help="recommend per model the smallest batch size reaching FPS frames per second",
+    )
+    report.add_argument(
+        "--csv",
+        type=Path,
+        metavar="OUT.csv",
+        help="also write the measured rows in the seed's 16-column form "
+        "(results_with_compression_ratios.csv, YOUR_METRIC from --metadata), our columns after "
+        "it, for the seed's notebook 4",
     )
     report.set_defaults(run=_run_report)
 
@@ -80,6 +86,8 @@ def _run_report(args: argparse.Namespace) -> int:
     except OSError as error:
         print(f"pruneenergy report: cannot write to {out_dir}: {error}", file=sys.stderr)
         return EXIT_FAILED
+    if args.csv is not None and _write_seed_form(table, args) != EXIT_OK:
+        return EXIT_FAILED
     print(
         f"wrote {html_path} ({len(figures)} figures, {len(findings.summary)} summary sentences, "
         f"{len(findings.sentences)} findings; read as {results.form})"
@@ -101,3 +109,28 @@ def _metric_problem(table: Any, metadata_path: Path | None, metric: str | None) 
     return pareto_metric_problem(
         table, metadata, metric, option="--metric", metadata_source=str(metadata_path)
     )
+
+
+def _write_seed_form(table: Any, args: argparse.Namespace) -> int:
+    """``--csv``: the table in the seed's 16-column form, the metric from ``--metadata``."""
+    from ..report.metadata import metric_by_stem, metric_names, read_metadata
+    from ..report.schema import write_csv
+    from ..report.seed_form import seed_form
+
+    metric = None
+    if args.metadata is not None:
+        metadata = read_metadata(args.metadata)  # read once already: it reads
+        chosen = args.metric or next(iter(metric_names(metadata)), None)
+        metric = None if chosen is None else metric_by_stem(metadata, chosen)
+    form = seed_form(table, metric)
+    try:
+        write_csv(form, args.csv)
+    except OSError as error:
+        print(f"pruneenergy report: cannot write {args.csv}: {error}", file=sys.stderr)
+        return EXIT_FAILED
+    left_out = len(table) - len(form)
+    print(
+        f"wrote {args.csv} ({len(form)} rows in the seed's 16 columns, then ours"
+        + (f"; {left_out} failed rows left out)" if left_out else ")")
+    )
+    return EXIT_OK

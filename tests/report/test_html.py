@@ -571,3 +571,55 @@ def test_sorting_script_runs_in_chromium(tmp_path: Path, rendered_report: Path) 
     # The script marks every header sortable once it ran without error.
     assert result.stdout.count('aria-sort="none"') == 8, result.stderr
     assert result.stdout.count('title="click to sort"') == 8
+
+
+SEED_DATA = Path(__file__).resolve().parents[1] / "data" / "seed"
+
+
+def test_report_csv_turns_the_seeds_runner_file_into_its_notebook_3_form(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from pytest_pruneenergy.report.seed_form import SEED_FORM_COLUMNS
+
+    out = tmp_path / "seed16.csv"
+    arguments = ["report", str(SEED_DATA / "results.csv"), "--out", str(tmp_path)]
+    arguments += ["--metadata", str(SEED_DATA / "metadata.csv"), "--csv", str(out)]
+    assert cli.main(arguments) == 0
+    assert f"wrote {out} (990 rows in the seed's 16 columns, then ours)" in capsys.readouterr().out
+    ours = pd.read_csv(out)
+    published = pd.read_csv(SEED_DATA / "results_with_compression_ratios.csv")
+    assert tuple(ours.columns[:16]) == SEED_FORM_COLUMNS == tuple(published.columns)
+    keys = ["MODEL_NAME", "BATCH_SIZE"]
+    both = ours.merge(published, on=keys, suffixes=("", " (published)"), validate="1:1")
+    assert len(both) == 990
+    for column in ("Mean Energy per Sample (J)", "FLOPs", "GPR", "YOUR_METRIC"):
+        assert np.allclose(both[column], both[f"{column} (published)"], rtol=1e-12), column
+    # Ours unrounded, the seed's rounded to whole numbers (its notebook 3).
+    for column in ("Energy Reduction (%)", "CR (%) measured in FLOPs"):
+        gap = (both[column] - both[f"{column} (published)"]).abs()
+        assert gap.max() <= 0.5 + 1e-9, column
+    # Unpruned rows leave the distribution empty, as notebook 3 does.
+    unpruned = both[both["MODEL_NAME"].str.contains("_UNPRUNED")]
+    assert unpruned["Pruning Distribution"].isna().all()
+    assert unpruned["Pruning Distribution (published)"].isna().all()
+    # And it reads back as a results file of ours.
+    assert len(read_results_csv(out)) == 990
+
+
+def test_the_seed_form_keeps_measured_rows_only_and_the_metric_given() -> None:
+    from pytest_pruneenergy.report.schema import SEED_METRIC
+    from pytest_pruneenergy.report.seed_form import seed_form
+
+    table = pd.DataFrame(
+        {
+            "MODEL_NAME": ["A_D_UNPRUNED.pth", "A_D_random_PD1_GPR-10_PRUNED.pth"],
+            "BATCH_SIZE": [1, 1],
+            "Status": ["measured", "failed"],
+            SEED_METRIC: [0.5, 0.4],
+        }
+    )
+    kept = seed_form(table)
+    assert list(kept["MODEL_NAME"]) == ["A_D_UNPRUNED.pth"]
+    assert kept[SEED_METRIC].tolist() == [0.5]  # the table's own, where none is given
+    given = seed_form(table, pd.Series({"A_D_UNPRUNED": 0.9}))
+    assert given[SEED_METRIC].tolist() == [0.9]
