@@ -920,3 +920,21 @@ def test_the_summary_lists_disturbed_items_whole_and_counts_them() -> None:
 def test_a_run_without_disturbances_has_no_such_lines() -> None:
     lines = terminal_table_lines(build_table([measurement(ALEXNET), measurement(VGG11)], []))
     assert not [line for line in lines if "DISTURBED" in line]
+
+
+def test_the_csv_columns_in_the_reports_doc_are_the_schemas_in_order():
+    import re
+    from pathlib import Path
+
+    from pytest_pruneenergy.report.schema import COLUMNS, SEED_COLUMNS
+
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "report.md").read_text()
+    section = doc[doc.index("## CSV columns") :].split("\n## ")[0]
+    documented = []
+    for first, last, names in re.findall(r"^\| (\d+)(?:-(\d+))? \| (`.+?`) \|", section, re.M):
+        listed = re.findall(r"`([^`]+)`", names)
+        assert len(listed) == int(last or first) - int(first) + 1, names
+        assert int(first) == len(documented) + 1, names  # numbered in order, none skipped
+        documented += listed
+    assert documented == list(COLUMNS)
+    assert f"the other {len(COLUMNS) - len(SEED_COLUMNS)} follow" in section
