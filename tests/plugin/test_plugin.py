@@ -1159,7 +1159,7 @@ def test_a_run_on_a_new_level_fails_the_step_gate_and_says_so_in_markdown_and_ju
     summary = second.summary()
     assert "steps: 1 found in 2 series of this machine (15 stored runs and this one" in summary
     failure = f"FAILED --energy-step-fail=joules:50%: 1 item(s) on a new level: {risen['model']}"
-    assert failure in summary and "bs1: energy +100.0 % from commit " in summary
+    assert failure in summary and "(bs 1): energy +100.0 % from commit " in summary
     markdown = (tmp_path / "out" / "summary.md").read_text()
     assert markdown.startswith("### Energy of pruned models\n\n2 items measured, 0 failed.")
     assert f"- {failure.replace('_', chr(92) + '_')}" in markdown
