@@ -8,7 +8,9 @@ freedom) from the larger of two noise levels: the scatter around the line, and t
 uncertainty (a CI, or the seed's STD). The doubling question is the intercept's: a line through
 the origin is proportional, and doubling the CR doubles the saving; an intercept below 0 beyond
 its CI means doubling the CR more than doubles it (low compression saves less than its share);
-above 0, less than doubles it.
+above 0, less than doubles it. An intercept whose CI holds 0 answers "doubles" only where the
+whole CI keeps the saving at twice the median CR within ``DOUBLING_TOLERANCE`` of twice the
+saving at the median; a wider CI cannot tell, and the sentence says so with the range it allows.
 """
 
 from __future__ import annotations
@@ -44,6 +46,9 @@ ROUGHLY_LINEAR_R_SQUARED = 0.8
 MORE_THAN_DOUBLES = "more than doubles"
 LESS_THAN_DOUBLES = "less than doubles"
 DOUBLES = "doubles"
+CANNOT_TELL = "cannot tell"
+# How far from exactly doubling (x1) the whole intercept CI may reach and still "double".
+DOUBLING_TOLERANCE = 0.1
 # What findings on the seed's data say when they use its parameter counts.
 SEED_PARAMETERS_CAVEAT = (
     "the seed's published Parameters of pruned models include torch-simplify's per-pixel "
@@ -65,10 +70,10 @@ class Line:
 @dataclass(frozen=True)
 class Proportionality:
     """One curve's line, and the doubling question answered: ``doubling`` is
-    ``MORE_THAN_DOUBLES``, ``LESS_THAN_DOUBLES`` or ``DOUBLES`` (the intercept's CI holds 0, or
-    its uncertainty is unknown and it is 0); ``doubling_ratio`` the line's saving at twice the
-    median CR over twice its saving at the median (1 where proportional), None where the line
-    is 0 at the median."""
+    ``MORE_THAN_DOUBLES``, ``LESS_THAN_DOUBLES``, ``DOUBLES`` or ``CANNOT_TELL``
+    (``doubling_verdict``); ``doubling_ratio`` the line's saving at twice the median CR over
+    twice its saving at the median (1 where proportional), None where the line is 0 at the
+    median; ``doubling_range`` that ratio over the intercept's CI, None where unbounded."""
 
     architecture: str
     pruning_distribution: str
@@ -78,6 +83,7 @@ class Proportionality:
     median_cr_percent: float
     doubling_ratio: float | None
     doubling: str
+    doubling_range: tuple[float, float] | None = None
 
 
 def fit_line(
@@ -122,14 +128,39 @@ def doubling_ratio(slope: float, intercept: float, median_cr_percent: float) -> 
     return (slope * 2 * median_cr_percent + intercept) / (2 * at_median)
 
 
-def doubling_verdict(intercept: Estimate) -> str:
-    """Whether doubling the CR doubles the saving, from the intercept and its CI."""
+def doubling_range(
+    slope: float, intercept: Estimate, median_cr_percent: float
+) -> tuple[float, float] | None:
+    """The doubling ratio over the intercept's CI (lowest, highest); None where it is
+    unbounded: the line's saving at the median changes sign inside the CI."""
+    width = intercept.half_width if intercept.half_width is not None else 0.0
+    ends = [intercept.value - width, intercept.value + width]
+    at_median = [slope * median_cr_percent + end for end in ends]
+    if at_median[0] * at_median[1] <= 0:
+        return None
+    ratios = [doubling_ratio(slope, end, median_cr_percent) for end in ends]
+    if ratios[0] is None or ratios[1] is None:
+        return None
+    return (min(ratios), max(ratios))
+
+
+def doubling_verdict(intercept: Estimate, ratio_range: tuple[float, float] | None = None) -> str:
+    """Whether doubling the CR doubles the saving, from the intercept and its CI: beyond the
+    CI on either side, more or less than doubles; an intercept exactly 0 (no uncertainty), or
+    whose whole CI keeps the ratio within ``DOUBLING_TOLERANCE`` of 1 (``ratio_range``),
+    doubles; otherwise the data cannot tell."""
     width = intercept.half_width if intercept.half_width is not None else 0.0
     if intercept.value + width < 0:
         return MORE_THAN_DOUBLES
     if intercept.value - width > 0:
         return LESS_THAN_DOUBLES
-    return DOUBLES
+    if width == 0:
+        return DOUBLES
+    if ratio_range is not None and all(
+        abs(ratio - 1) <= DOUBLING_TOLERANCE for ratio in ratio_range
+    ):
+        return DOUBLES
+    return CANNOT_TELL
 
 
 def proportionality(table: pd.DataFrame) -> list[Proportionality]:
@@ -152,6 +183,7 @@ def proportionality(table: pd.DataFrame) -> list[Proportionality]:
             if line is None:
                 continue
             median = float(np.median(points[cr_column]))
+            ratio_range = doubling_range(line.slope.value, line.intercept, median)
             fits.append(
                 Proportionality(
                     str(architecture),
@@ -161,7 +193,8 @@ def proportionality(table: pd.DataFrame) -> list[Proportionality]:
                     line,
                     median,
                     doubling_ratio(line.slope.value, line.intercept.value, median),
-                    doubling_verdict(line.intercept),
+                    doubling_verdict(line.intercept, ratio_range),
+                    ratio_range,
                 )
             )
     return fits
@@ -227,7 +260,7 @@ def _group_text(group: list[Proportionality]) -> str:
     for fit in group:
         verdicts.setdefault(fit.doubling, []).append(fit)
     parts = []
-    for verdict in (MORE_THAN_DOUBLES, DOUBLES, LESS_THAN_DOUBLES):
+    for verdict in (MORE_THAN_DOUBLES, DOUBLES, CANNOT_TELL, LESS_THAN_DOUBLES):
         members = verdicts.get(verdict, [])
         if not members:
             continue
@@ -239,8 +272,14 @@ def _group_text(group: list[Proportionality]) -> str:
         )
         if verdict == DOUBLES:
             parts.append(
-                f"doubling the CR doubles the saving within the uncertainty{where} (the "
-                "intercept's 95 % CI holds 0)"
+                f"doubling the CR doubles the saving{where} ({_range_text(members)} from the "
+                "median CR over the intercept's 95 % CI)"
+            )
+        elif verdict == CANNOT_TELL:
+            parts.append(
+                f"the data cannot tell whether doubling the CR doubles the saving{where}: the "
+                f"intercept's 95 % CI holds 0 but allows {_range_text(members)} from the "
+                "median CR"
             )
         else:
             side = "below" if verdict == MORE_THAN_DOUBLES else "above"
@@ -249,6 +288,16 @@ def _group_text(group: list[Proportionality]) -> str:
                 f"95 % CI; x{span(ratios)} from the median CR)"
             )
     return f"{text}: {'; '.join(parts)}"
+
+
+def _range_text(fits: Sequence[Proportionality]) -> str:
+    """The doubling ratios the fits' intercept CIs allow, lowest to highest."""
+    ranges = [fit.doubling_range for fit in fits]
+    if any(bounds is None for bounds in ranges):
+        return "any ratio (the saving at the median CR may be 0)"
+    lows = [bounds[0] for bounds in ranges if bounds is not None]
+    highs = [bounds[1] for bounds in ranges if bounds is not None]
+    return f"x{min(lows):.2f}-{max(highs):.2f}"
 
 
 def _pds(labels: Sequence[str]) -> str:

@@ -11,6 +11,7 @@ from .batch_size import FPS_SATURATION_GAIN, batch_effects
 from .breaks import curve_breaks, low_compression_dip
 from .pd_ranking import across_sentence, compare_pds
 from .proportionality import (
+    CANNOT_TELL,
     DOUBLES,
     LESS_THAN_DOUBLES,
     MORE_THAN_DOUBLES,
@@ -78,12 +79,14 @@ def _proportionality(table: pd.DataFrame) -> str | None:
         return None
     verdicts = {
         verdict: [fit for fit in fits if fit.doubling == verdict]
-        for verdict in (MORE_THAN_DOUBLES, DOUBLES, LESS_THAN_DOUBLES)
+        for verdict in (MORE_THAN_DOUBLES, DOUBLES, CANNOT_TELL, LESS_THAN_DOUBLES)
     }
     words = {
         MORE_THAN_DOUBLES: "more than doubles the saving in {count} (intercept below 0 beyond "
         "its 95 % CI; x{ratios} from the median CR)",
-        DOUBLES: "doubles it within the uncertainty in {count}",
+        DOUBLES: "doubles it in {count} (the whole intercept CI within 10 % of x1)",
+        CANNOT_TELL: "cannot be told from doubling in {count} (the intercept's 95 % CI holds 0 "
+        "but is too wide to say)",
         LESS_THAN_DOUBLES: "less than doubles it in {count} (intercept above 0 beyond its "
         "95 % CI; x{ratios} from the median CR)",
     }

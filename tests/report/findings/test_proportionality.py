@@ -4,10 +4,12 @@ import pytest
 
 from pytest_pruneenergy.measure.stats import student_t_critical
 from pytest_pruneenergy.report.findings.proportionality import (
+    CANNOT_TELL,
     DOUBLES,
     LESS_THAN_DOUBLES,
     MORE_THAN_DOUBLES,
     SEED_PARAMETERS_CAVEAT,
+    doubling_range,
     doubling_ratio,
     doubling_verdict,
     fit_line,
@@ -43,16 +45,29 @@ BELOW_ORIGIN = [cr - 10 for cr in range(10, 101, 10)]
 
 
 @pytest.mark.parametrize(
-    ("intercept", "verdict"),
+    ("intercept", "ratio_range", "verdict"),
     [
-        (Estimate(-5.0, 2.0), MORE_THAN_DOUBLES),
-        (Estimate(5.0, 2.0), LESS_THAN_DOUBLES),
-        (Estimate(-1.0, 2.0), DOUBLES),
-        (Estimate(0.0, None), DOUBLES),
+        (Estimate(-5.0, 2.0), None, MORE_THAN_DOUBLES),
+        (Estimate(5.0, 2.0), None, LESS_THAN_DOUBLES),
+        (Estimate(0.0, None), None, DOUBLES),  # exact: no uncertainty
+        (Estimate(-1.0, 2.0), (0.95, 1.08), DOUBLES),  # the whole CI within 10 % of x1
+        (Estimate(-1.0, 2.0), (0.8, 1.3), CANNOT_TELL),  # holds 0, but allows far from x1
+        (Estimate(-1.0, 2.0), None, CANNOT_TELL),  # unbounded
     ],
 )
-def test_the_doubling_question_is_the_intercepts_beyond_its_ci(intercept, verdict):
-    assert doubling_verdict(intercept) == verdict
+def test_the_doubling_question_is_the_intercepts_and_needs_a_narrow_ci_to_say_doubles(
+    intercept, ratio_range, verdict
+):
+    assert doubling_verdict(intercept, ratio_range) == verdict
+
+
+def test_the_doubling_range_is_the_ratio_at_either_end_of_the_intercepts_ci():
+    # Saving 0.5 % per %, intercept 0 +- 2, median CR 20: 10 % at the median.
+    low, high = doubling_range(0.5, Estimate(0.0, 2.0), 20.0)
+    assert low == pytest.approx((20 + 2) / (2 * (10 + 2)))
+    assert high == pytest.approx((20 - 2) / (2 * (10 - 2)))
+    # An intercept CI wide enough to make the saving at the median 0: unbounded.
+    assert doubling_range(0.5, Estimate(0.0, 12.0), 20.0) is None
 
 
 def test_a_line_below_the_origin_more_than_doubles_the_saving():
@@ -70,12 +85,14 @@ def test_a_line_above_the_origin_less_than_doubles_the_saving():
     assert fit.doubling_ratio < 1
 
 
-def test_an_intercept_within_its_uncertainty_of_zero_is_proportional():
+def test_an_intercept_whose_wide_ci_holds_zero_cannot_tell():
     # The same curve, but each point as uncertain as the intercept is far from 0.
     fit = flops_fit(table(unpruned(ci95=0.2), *curve(BELOW_ORIGIN, ci95=0.2)))
 
     assert fit.line.intercept.value < 0
-    assert fit.doubling == DOUBLES
+    assert fit.doubling == CANNOT_TELL
+    low, high = fit.doubling_range
+    assert low < 1 - 0.1 or high > 1 + 0.1
 
 
 def test_the_parameter_fit_uses_the_parameter_cr():
@@ -112,9 +129,18 @@ def test_the_sentences_answer_the_doubling_question_per_architecture_and_batch_s
 
     assert flops.startswith("VGG16, batch 8: energy reduction against FLOPs CR is ")
     assert "doubling the CR more than doubles the saving for PD1" in flops
-    assert "doubling the CR doubles the saving within the uncertainty for PD2" in flops
+    assert "doubling the CR doubles the saving for PD2 (x1.00-1.00 from the median CR" in flops
     assert params.startswith("VGG16, against parameter CR over 2 curves")
     assert SEED_PARAMETERS_CAVEAT not in params
+
+
+def test_a_sentence_says_the_data_cannot_tell_where_the_intercepts_ci_is_wide():
+    results = table(unpruned(ci95=0.2), *curve(BELOW_ORIGIN, ci95=0.2))
+    flops = proportionality_sentences(results)[0]
+    assert "the data cannot tell whether doubling the CR doubles the saving: the intercept's" in (
+        flops
+    )
+    assert "doubles the saving (" not in flops
 
 
 def test_parameter_findings_on_the_seeds_data_say_what_its_counts_hold():
