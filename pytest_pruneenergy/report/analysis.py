@@ -30,8 +30,9 @@ from .findings.pareto import (
 )
 from .findings.pd_ranking import ranking_sentences
 from .findings.proportionality import proportionality_sentences
-from .findings.rows import analysis_rows, is_baseline
+from .findings.rows import REDUCTION_HALF_WIDTH, analysis_rows, is_baseline
 from .findings.summary import summary_sentences
+from .findings.uncertainty import Estimate, indistinguishable, known
 from .metadata import metadata_in_table, read_metadata
 from .schema import is_unpruned_label
 
@@ -57,7 +58,11 @@ UNPRUNED_JOULES_PER_SAMPLE_CI95 = "Unpruned CI95 Energy per Sample (J)"
 MIN_PRUNED_JOULES_PER_SAMPLE = "Min Pruned Energy per Sample (J)"
 MAX_PRUNED_JOULES_PER_SAMPLE = "Max Pruned Energy per Sample (J)"
 BEST_ENERGY_REDUCTION = "Best Energy Reduction (%)"
+# Its half-width, of the table's kind (a 95 % CI; the seed's: one STD); NaN where unknown.
+BEST_ENERGY_REDUCTION_UNCERTAINTY = "Best Energy Reduction Uncertainty (%)"
 BEST_PRUNED_MODEL = "Best Pruned Model"
+# The other pruned models whose reduction is indistinguishable from the best one's.
+TIED_WITH_BEST = "Pruned Models Tied With Best"
 ARCHITECTURE_ENERGY_COLUMNS: tuple[str, ...] = (
     col.ARCHITECTURE,
     col.DATASET,
@@ -67,7 +72,9 @@ ARCHITECTURE_ENERGY_COLUMNS: tuple[str, ...] = (
     MIN_PRUNED_JOULES_PER_SAMPLE,
     MAX_PRUNED_JOULES_PER_SAMPLE,
     BEST_ENERGY_REDUCTION,
+    BEST_ENERGY_REDUCTION_UNCERTAINTY,
     BEST_PRUNED_MODEL,
+    TIED_WITH_BEST,
 )
 
 # report.html's sections, in order: the question each answers.
@@ -190,6 +197,22 @@ def _architecture_record(
     pruned = rows[~is_baseline(rows)]
     reductions = pruned[col.ENERGY_REDUCTION].dropna()
     best = pruned.loc[reductions.idxmax()] if len(reductions) else None
+    tied = 0
+    best_width = math.nan
+    if best is not None:
+        estimates = [
+            Estimate(float(value), known(float(width)))
+            for value, width in zip(
+                pruned.loc[reductions.index, col.ENERGY_REDUCTION],
+                pruned.loc[reductions.index, REDUCTION_HALF_WIDTH],
+                strict=True,
+            )
+        ]
+        best_estimate = Estimate(
+            float(best[col.ENERGY_REDUCTION]), known(float(best[REDUCTION_HALF_WIDTH]))
+        )
+        tied = sum(indistinguishable(best_estimate, other) for other in estimates) - 1
+        best_width = math.nan if best_estimate.half_width is None else best_estimate.half_width
     return {
         col.ARCHITECTURE: architecture,
         col.DATASET: dataset,
@@ -199,7 +222,9 @@ def _architecture_record(
         MIN_PRUNED_JOULES_PER_SAMPLE: pruned[col.JOULES_PER_SAMPLE].min(),
         MAX_PRUNED_JOULES_PER_SAMPLE: pruned[col.JOULES_PER_SAMPLE].max(),
         BEST_ENERGY_REDUCTION: math.nan if best is None else best[col.ENERGY_REDUCTION],
+        BEST_ENERGY_REDUCTION_UNCERTAINTY: best_width,
         BEST_PRUNED_MODEL: None if best is None else best[col.MODEL_NAME],
+        TIED_WITH_BEST: None if best is None else tied,
     }
 
 
@@ -319,6 +344,19 @@ def _architecture_sentence(row: pd.Series) -> str:
         parts.append(f"pruned {lowest:.3g} to {highest:.3g} J/sample")
     best = _optional(row[BEST_ENERGY_REDUCTION])
     if best is not None:
-        parts.append(f"best energy reduction {best:.1f} % ({row[BEST_PRUNED_MODEL]})")
+        parts.append(_best_text(row, best))
     where = _where(row[col.ARCHITECTURE], row[col.DATASET], int(row[col.BATCH_SIZE]))
     return f"{where}: {', '.join(parts)}"
+
+
+def _best_text(row: pd.Series, best: float) -> str:
+    """The best reduction with its uncertainty and how many others the data cannot tell from
+    it: the largest of noisy values is not by itself the best model."""
+    estimate = Estimate(best, _optional(row[BEST_ENERGY_REDUCTION_UNCERTAINTY]))
+    text = f"best energy reduction {estimate.text('.1f', ' %')} ({row[BEST_PRUNED_MODEL]}"
+    tied = int(row[TIED_WITH_BEST])
+    if estimate.half_width is None:
+        return text + "; its uncertainty is unknown)"
+    if tied:
+        return text + f"), indistinguishable from {tied} other pruned model(s)"
+    return text + "), beyond the uncertainty of every other pruned model"

@@ -10,6 +10,7 @@ import pytest
 from pytest_pruneenergy.report.analysis import (
     BATCH_QUESTION,
     BEST_ENERGY_REDUCTION,
+    BEST_ENERGY_REDUCTION_UNCERTAINTY,
     BEST_PRUNED_MODEL,
     BREAKS_QUESTION,
     ENERGY_QUESTION,
@@ -18,6 +19,7 @@ from pytest_pruneenergy.report.analysis import (
     PARETO_QUESTION,
     PD_QUESTION,
     PROPORTIONALITY_QUESTION,
+    TIED_WITH_BEST,
     UNPRUNED_JOULES_PER_SAMPLE,
     UNPRUNED_JOULES_PER_SAMPLE_CI95,
     architecture_energy,
@@ -244,3 +246,28 @@ def test_a_metric_the_table_carries_needs_no_metadata_file():
 def test_a_metric_without_metadata_is_an_error():
     with pytest.raises(ValueError, match="without metadata"):
         findings(zoo_table(), metric="accuracy")
+
+
+def test_the_best_reduction_says_its_uncertainty_and_the_models_tied_with_it():
+    def results(ci95: float) -> pd.DataFrame:
+        return table(
+            unpruned(ci95=0.001, joules=1.0),
+            pruned(1, 30, cr_percent=30, reduction_percent=20.0, ci95=ci95),
+            pruned(2, 30, cr_percent=35, reduction_percent=44.0, ci95=ci95),
+            pruned(3, 30, cr_percent=35, reduction_percent=45.0, ci95=ci95),
+        )
+
+    # CIs of 0.02 J on 0.55 J: about +-2 points of reduction, so 45 % and 44 % overlap.
+    (row,) = [row for _, row in architecture_energy(results(0.02)).iterrows()]
+    assert row[BEST_PRUNED_MODEL] == "VGG16_ImageNet_random_PD3_GPR-30_PRUNED.pth"
+    assert 1.5 < row[BEST_ENERGY_REDUCTION_UNCERTAINTY] < 2.5
+    assert row[TIED_WITH_BEST] == 1
+    sentence = findings_by_question(results(0.02))[0][1][0]
+    assert "best energy reduction 45.0 ± 2." in sentence
+    assert sentence.endswith("GPR-30_PRUNED.pth), indistinguishable from 1 other pruned model(s)")
+    # Tight CIs: the best stands apart.
+    sentence = findings_by_question(results(0.0001))[0][1][0]
+    assert sentence.endswith("), beyond the uncertainty of every other pruned model")
+    # No CI at all: said, not hidden.
+    sentence = findings_by_question(results(None))[0][1][0]
+    assert sentence.endswith("; its uncertainty is unknown)")

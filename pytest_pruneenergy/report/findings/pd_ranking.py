@@ -27,11 +27,15 @@ from .uncertainty import Estimate, kind_text, known, leaders, listed, mean_estim
 
 @dataclass(frozen=True)
 class PdStanding:
-    """One PD in a comparison: its energy reduction (%) with uncertainty, and FLOPs CR (%)."""
+    """One PD in a comparison: its energy reduction (%) with uncertainty, and FLOPs CR (%).
+    Over several GPRs, the reduction is their mean, its uncertainty the measurements' alone
+    (the GPRs are the same for every PD), and ``gpr_spread`` the SD of the GPRs' reductions
+    around it: how much the mean hides."""
 
     pruning_distribution: str
     reduction: Estimate
     flops_cr_percent: float
+    gpr_spread: float | None = None
 
 
 @dataclass(frozen=True)
@@ -92,7 +96,10 @@ def _comparison(architecture: str, batch_size: int, rows: pd.DataFrame) -> PdCom
         return None
     estimates: dict[str, Estimate] = {}
     crs: dict[str, float] = {}
+    spreads: dict[str, float | None] = {}
     for pd_label, of_pd in rows.groupby(col.PRUNING_DISTRIBUTION, sort=True):
+        reductions = of_pd[col.ENERGY_REDUCTION].astype(float)
+        spreads[str(pd_label)] = float(reductions.std()) if len(reductions) > 1 else None
         estimates[str(pd_label)] = mean_estimate(
             [
                 Estimate(float(value), known(float(width)))
@@ -107,7 +114,7 @@ def _comparison(architecture: str, batch_size: int, rows: pd.DataFrame) -> PdCom
         architecture,
         batch_size,
         tuple(sorted(float(gpr) for gpr in rows[col.GPR].unique())),
-        tuple(PdStanding(label, estimates[label], crs[label]) for label in order),
+        tuple(PdStanding(label, estimates[label], crs[label], spreads[label]) for label in order),
         tuple(leaders(estimates)),
         tuple(leaders(estimates, highest=False)),
     )
@@ -144,7 +151,12 @@ def _standing(standing: PdStanding) -> str:
         if math.isnan(standing.flops_cr_percent)
         else f" at FLOPs CR {standing.flops_cr_percent:.0f} %"
     )
-    return f"({standing.reduction.text('.1f', ' %')}{cr})"
+    if standing.gpr_spread is None:
+        return f"({standing.reduction.text('.1f', ' %')}{cr})"
+    return (
+        f"(mean {standing.reduction.text('.1f', ' %')}, the GPRs spread SD "
+        f"{standing.gpr_spread:.1f} points around it{cr})"
+    )
 
 
 def _gprs(gprs: tuple[float, ...]) -> str:

@@ -117,3 +117,18 @@ def test_per_gpr_the_sentence_counts_clear_winners_and_ties():
         "VGG16, batch 8, per GPR: one PD saves most beyond the uncertainty at 1 of 2 GPRs (PD2 "
         "at 10); at 1 (20) two or more PDs save most indistinguishably (± 95 % CI)"
     )
+
+
+def test_a_mean_over_gprs_says_how_far_the_gprs_spread_around_it():
+    # PD1 saves 20 % at GPR 30 and 40 % at GPR 50: mean 30, SD 14.1; tight measurements.
+    rows = [
+        pruned(1, 30, cr_percent=30, reduction_percent=20.0, ci95=0.0001),
+        pruned(1, 50, cr_percent=50, reduction_percent=40.0, ci95=0.0001),
+        pruned(2, 30, cr_percent=30, reduction_percent=10.0, ci95=0.0001),
+        pruned(2, 50, cr_percent=50, reduction_percent=30.0, ci95=0.0001),
+    ]
+    (comparison,) = compare_pds(table(unpruned(ci95=0.0001), *rows))
+    assert comparison.standings[0].gpr_spread == pytest.approx(14.142, abs=1e-3)
+    sentence = comparison_sentence(comparison)
+    assert sentence.startswith("VGG16, batch 8, over GPR 30-50: PD1 (mean 30.0 ± 0.0")
+    assert "%, the GPRs spread SD 14.1 points around it at FLOPs CR 40 %) saves most" in sentence
