@@ -1,7 +1,8 @@
 """The paper's questions, answered from a result table, and the findings in words.
 
 The questions each have a module in ``findings/`` (proportionality, breaks, pd_ranking,
-batch_size, and pareto: the models that trade energy against a quality metric best), with the
+throughput, batch_size, and pareto: the models that trade energy against a quality metric
+best), with the
 uncertainty rule in ``findings/uncertainty.py``; this module adds the energy per architecture
 (``architecture_energy``) and the batch size that meets a need (``recommend_batch_size``), and
 puts every answer into words: ``findings_by_question`` (report.html's sections),
@@ -32,6 +33,7 @@ from .findings.pd_ranking import ranking_sentences
 from .findings.proportionality import proportionality_sentences
 from .findings.rows import REDUCTION_HALF_WIDTH, analysis_rows, is_baseline
 from .findings.summary import summary_sentences
+from .findings.throughput import throughput_sentences
 from .findings.uncertainty import Estimate, indistinguishable, known
 from .metadata import metadata_in_table, read_metadata
 from .schema import is_unpruned_label
@@ -85,6 +87,7 @@ PROPORTIONALITY_QUESTION = (
 )
 BREAKS_QUESTION = "Where does that relation break, and where does pruning cost energy?"
 PD_QUESTION = "Which pruning distribution saves most energy?"
+THROUGHPUT_QUESTION = "Does pruning raise throughput as much as it saves energy?"
 BATCH_QUESTION = "What does batch size do, and which batch size meets a need?"
 PARETO_QUESTION = "Which models trade energy against the metric best?"
 
@@ -172,6 +175,7 @@ def findings_by_question(
         (PROPORTIONALITY_QUESTION, proportionality_sentences(table)),
         (BREAKS_QUESTION, dip_sentences(table) + breaking_sentences(table)),
         (PD_QUESTION, ranking_sentences(table)),
+        (THROUGHPUT_QUESTION, throughput_sentences(table)),
         (BATCH_QUESTION, batch),
         (
             PARETO_QUESTION,
