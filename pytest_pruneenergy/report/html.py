@@ -40,6 +40,10 @@ FIGURE_CAPTIONS = {
     "is the spread that pruning makes?",
     "batch_size_vs_energy.png": "How does batch size change energy per sample?",
     "batch_size_vs_fps.png": "How does batch size change throughput?",
+    "cr_vs_energy_per_sample.png": "How much energy does a sample take at each compression, "
+    "and at each batch size?",
+    "cr_vs_fps.png": "How much faster does compression make the model, at each batch size?",
+    "energy_and_metric.png": "What does each GPR cost in the metric for what it saves in energy?",
 }
 _IMAGE_TYPES = {".png": "image/png", ".svg": "image/svg+xml", ".jpg": "image/jpeg"}
 

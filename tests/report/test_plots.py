@@ -28,11 +28,18 @@ ALL_FIGURES = {
     "architecture_vs_energy.png",
     "batch_size_vs_energy.png",
     "batch_size_vs_fps.png",
+    "cr_vs_energy_per_sample.png",
+    "cr_vs_fps.png",
 }
+# Drawn only where the table carries a metric (the seed's YOUR_METRIC, or --energy-metadata).
+METRIC_FIGURE = "energy_and_metric.png"
 REDUCTION_FIGURES = {
     "cr_vs_energy_reduction_flops.png",
     "cr_vs_energy_reduction_params.png",
     "pd_vs_energy_reduction.png",
+    # Against compression: no pruned model, no line.
+    "cr_vs_energy_per_sample.png",
+    "cr_vs_fps.png",
 }
 CR_FIGURES = ("cr_vs_energy_reduction_flops.png", "cr_vs_energy_reduction_params.png")
 BATCH_SIZES = (1, 8, 64)
@@ -214,8 +221,62 @@ def test_reduction_figures_have_one_axes_per_architecture(figures: dict[str, Fig
 
 
 def test_reduction_figures_state_the_largest_batch_size(figures: dict[str, Figure]) -> None:
-    for name in REDUCTION_FIGURES:
+    for name in REDUCTION_FIGURES - set(BY_BATCH_SIZE_FIGURES):
         assert "batch size 64" in figures[name].get_suptitle()
+
+
+BY_BATCH_SIZE_FIGURES = ("cr_vs_energy_per_sample.png", "cr_vs_fps.png")
+
+
+def test_compression_figures_draw_one_line_per_batch_size(figures: dict[str, Figure]) -> None:
+    for name in BY_BATCH_SIZE_FIGURES:
+        figure = figures[name]
+        assert "one line per batch size" in figure.get_suptitle()
+        labels = [text.get_text() for text in legends(figure)[0].get_texts()]
+        assert [label for label in labels if label.startswith("batch ")] == [
+            f"batch {size}" for size in BATCH_SIZES
+        ], name
+        # Each line starts at the unpruned model, at CR 0.
+        for ax in figure.axes:
+            lines = [line for line in ax.get_lines() if len(line.get_xdata()) > 1]
+            assert len(lines) == len(BATCH_SIZES)
+            assert all(line.get_xdata()[0] == 0.0 for line in lines)
+
+
+def test_the_energy_band_says_what_uncertainty_it_draws(figures: dict[str, Figure]) -> None:
+    ours = figures["cr_vs_energy_per_sample.png"].axes[0].get_ylabel()
+    assert ours == "Energy per sample (J)\nband: 95 % CI"
+    # The seed's 15 columns: its trial STD, not a CI.
+    results = table_of(grid())
+    seed_only = results.iloc[:, :15].assign(
+        **{"STD Energy per Sample (J)": 0.1 * results["Mean Energy per Sample (J)"]}
+    )
+    seed = build_figures(seed_only)["cr_vs_energy_per_sample.png"].axes[0].get_ylabel()
+    assert seed == "Energy per sample (J)\nband: one STD of the trials (the CSV has no CI)"
+    # Neither: no band, and no claim of one.
+    bare = results.iloc[:, :15].assign(**{"STD Energy per Sample (J)": None})
+    assert build_figures(bare)["cr_vs_energy_per_sample.png"].axes[0].get_ylabel() == (
+        "Energy per sample (J)"
+    )
+
+
+def test_the_energy_and_metric_figure_needs_a_metric() -> None:
+    results = table_of(grid())
+    assert METRIC_FIGURE not in build_figures(results)
+    with_metric = results.assign(top1=[0.9 - 0.001 * index for index in range(len(results))])
+    figure = build_figures(with_metric)[METRIC_FIGURE]
+    assert figure.get_suptitle() == "Energy and top1 vs GPR, batch size 64"
+    left, right = figure.axes[0], figure.axes[-1]
+    assert left.get_ylabel() == "Energy per sample (J)"
+    assert right.get_ylabel() == "top1"
+
+
+def test_the_pd_figure_shows_the_mean_with_its_ci_and_every_gpr(figures: dict[str, Figure]) -> None:
+    ax = figures["pd_vs_energy_reduction.png"].axes[0]
+    assert ax.get_ylabel() == (
+        "Energy reduction (%)\nmean over GPRs (bars: its 95 % CI); dots: each GPR"
+    )
+    assert len(ax.collections) >= 2  # the dots of each PD, beside its error bar
 
 
 def test_cr_figure_legend_names_pd_shapes_and_the_reference_line(
@@ -319,7 +380,7 @@ def test_no_title_warns_of_an_estimate_without_one(figures: dict[str, Figure]) -
 
 def test_energy_titles_warn_in_red_when_energy_is_estimated() -> None:
     estimated = build_figures(table_of(grid(is_estimate=True)))
-    for name in ALL_FIGURES - {"batch_size_vs_fps.png"}:
+    for name in ALL_FIGURES - {"batch_size_vs_fps.png", "cr_vs_fps.png"}:
         title = estimated[name]._suptitle
         assert "(ESTIMATED energy — see meter)" in title.get_text(), name
         assert title.get_color() == plots.ESTIMATE_COLOUR

@@ -23,6 +23,7 @@ from matplotlib.figure import Figure
 from .. import schema as col
 from ..schema import estimate_mask
 from .batch_size import batch_size_vs
+from .compression import cr_vs_measure, energy_and_metric
 from .history import ENERGY_HISTORY_FIGURE, energy_history_figure
 from .reduction import (
     architecture_vs_energy,
@@ -58,6 +59,9 @@ PD_VS_ENERGY = "pd_vs_energy_reduction.png"
 ARCHITECTURE_VS_ENERGY = "architecture_vs_energy.png"
 BATCH_SIZE_VS_ENERGY = "batch_size_vs_energy.png"
 BATCH_SIZE_VS_FPS = "batch_size_vs_fps.png"
+CR_VS_ENERGY_PER_SAMPLE = "cr_vs_energy_per_sample.png"
+CR_VS_FPS = "cr_vs_fps.png"
+ENERGY_AND_METRIC = "energy_and_metric.png"
 FIGURE_FILES = (
     CR_VS_ENERGY_FLOPS,
     CR_VS_ENERGY_PARAMS,
@@ -65,6 +69,9 @@ FIGURE_FILES = (
     ARCHITECTURE_VS_ENERGY,
     BATCH_SIZE_VS_ENERGY,
     BATCH_SIZE_VS_FPS,
+    CR_VS_ENERGY_PER_SAMPLE,
+    CR_VS_FPS,
+    ENERGY_AND_METRIC,
 )
 
 # Each figure is also saved as ``<name>.svg`` beside its PNG.
@@ -112,6 +119,13 @@ def build_figures(table: pd.DataFrame) -> dict[str, Figure]:
         BATCH_SIZE_VS_FPS: lambda: batch_size_vs(
             rows, col.FPS, "Throughput (FPS, samples/s)", estimated=False
         ),
+        CR_VS_ENERGY_PER_SAMPLE: lambda: cr_vs_measure(
+            rows, col.JOULES_PER_SAMPLE, "Energy per sample (J)", "Energy per sample", estimated
+        ),
+        CR_VS_FPS: lambda: cr_vs_measure(
+            rows, col.FPS, "Throughput (FPS, samples/s)", "Throughput", estimated=False
+        ),
+        ENERGY_AND_METRIC: lambda: energy_and_metric(table, rows, estimated),
     }
     figures = {}
     for file_name, build in builders.items():

@@ -164,15 +164,20 @@ def pd_vs_energy_reduction(rows: pd.DataFrame, estimated: bool) -> Figure | None
             number = pd_number(pd_label) or 0
             of_pd = of_group[of_group[col.PRUNING_DISTRIBUTION].astype(str).str.upper() == pd_label]
             # One value per rate first, so that a rate with more seeds does not weigh more.
-            per_rate = of_pd.groupby(col.GPR)[col.ENERGY_REDUCTION].mean()
+            points = _points_per_rate(of_pd, col.CR_FLOPS)
+            per_rate = points[col.ENERGY_REDUCTION]
             mean = float(per_rate.mean())
-            whiskers = [[mean - float(per_rate.min())], [float(per_rate.max()) - mean]]
+            # The mean's own uncertainty, as the findings judge PDs (findings/pd_ranking.py):
+            # the GPRs are the same for every PD, so their spread is not noise; the dots show it.
+            ci95 = _ci95_of_mean(points[REDUCTION_CI95])
+            offsets = (np.arange(len(per_rate)) * 0.618034 % 1.0 - 0.5) * 0.3
+            ax.scatter(number + offsets, per_rate, s=10, alpha=0.35, **_dot_style(number))
             container = ax.errorbar(
                 [number],
                 [mean],
-                yerr=whiskers,
+                yerr=None if np.isnan(ci95) else [[ci95], [ci95]],
                 capsize=4,
-                markersize=7,
+                markersize=8,
                 linestyle="none",
                 **pd_style(number),
             )
@@ -181,10 +186,15 @@ def pd_vs_energy_reduction(rows: pd.DataFrame, estimated: bool) -> Figure | None
         ax.set_xlim(0.4, max(pd_number(label) or 0 for label in labels) + 0.6)
         handles["no change"] = ax.axhline(0, color="grey", linewidth=1)
         ax.set_xlabel("Pruning distribution")
-    axes[0].set_ylabel("Energy reduction (%)\nmean over GPRs, whiskers min-max")
+    axes[0].set_ylabel("Energy reduction (%)\nmean over GPRs (bars: its 95 % CI); dots: each GPR")
     title(figure, f"Energy reduction per pruning distribution, batch size {batch_size}", estimated)
     legend(figure, handles)
     return figure
+
+
+def _dot_style(number: int) -> dict[str, object]:
+    """A PD's colour for its dots, without its marker's line style."""
+    return {"color": pd_style(number)["color"]}
 
 
 def architecture_vs_energy(rows: pd.DataFrame, estimated: bool) -> Figure | None:

@@ -53,6 +53,7 @@ _NUMERIC_COLUMNS = (
     col.BATCH_SIZE,
     col.JOULES_PER_SAMPLE,
     col.JOULES_PER_SAMPLE_CI95,
+    col.JOULES_PER_SAMPLE_STD,
     col.FPS,
     col.CR_FLOPS,
     col.CR_PARAMETERS,
