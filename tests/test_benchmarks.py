@@ -719,6 +719,7 @@ def seed_like(reductions: dict[tuple[str, int, int], float], fps_gain: float = 0
                 "Energy Reduction (%)": reduction,
                 "FPS": 100.0 + fps_gain,
                 "FLOPs": 40.0,  # 60 % fewer than the unpruned model's
+                "CR (%) measured in FLOPs": gpr + pd_number,
             }
         )
     return pd.DataFrame(rows)
@@ -767,6 +768,44 @@ def test_reproduction_pairs_by_architecture_pd_gpr_and_batch_and_counts_signs(sc
     [ranking] = pd_rankings(pairs).to_dict("records")
     assert (ranking["ours"], ranking["seed"]) == ("PD2 > PD1", "PD1 > PD2")
     assert not ranking["same best"]
+
+
+def test_agreement_beyond_the_trend_compares_the_pds_differences_at_one_gpr(scripts):
+    import statistics
+
+    from reproduction import agreement, paired, within_gpr
+
+    # Both runs grow with the GPR alike; at each GPR, ours ranks the PDs as the paper does at
+    # GPR 10 and the other way round at GPR 40.
+    seed = seed_like(
+        {
+            ("VGG11", 1, 10): 10.0,
+            ("VGG11", 2, 10): 14.0,
+            ("VGG11", 1, 40): 40.0,
+            ("VGG11", 2, 40): 46.0,
+        }
+    )
+    ours = seed_like(
+        {
+            ("VGG11", 1, 10): 12.0,
+            ("VGG11", 2, 10): 16.0,
+            ("VGG11", 1, 40): 47.0,
+            ("VGG11", 2, 40): 43.0,
+        }
+    )
+    pairs = paired(ours, seed)
+    assert within_gpr(pairs, "Energy Reduction (%) ours").tolist() == [-2.0, 2.0, 2.0, -2.0]
+    [cell, overall] = agreement(pairs).to_dict("records")
+    assert overall["r"] > 0.9  # the shared trend
+    assert overall["r within GPR"] == pytest.approx(
+        statistics.correlation([-2.0, 2.0, 2.0, -2.0], [-2.0, 2.0, -3.0, 3.0])
+    )
+    assert overall["mean gap (points)"] == pytest.approx((2 + 2 + 7 + 3) / 4)
+    assert cell["r within GPR"] == overall["r within GPR"]  # one cell: the whole
+    # The CR grows with the GPR too, and by PD number: PD2 always above PD1, as in the paper.
+    assert overall["FLOPs CR r within GPR"] == pytest.approx(
+        statistics.correlation([-0.5, 0.5, -0.5, 0.5], [-2.0, 2.0, -3.0, 3.0])
+    )
 
 
 def test_a_run_past_its_time_is_ended_with_sigterm_and_its_status_kept(scripts):
