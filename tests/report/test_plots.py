@@ -323,11 +323,25 @@ def test_cr_figures_say_the_bars_are_95_percent_cis(figures: dict[str, Figure]) 
         assert "95 % CI" in figures[name].axes[0].get_ylabel()
 
 
-def test_a_seed_tool_table_has_no_error_bars() -> None:
-    seed_only = build_figures(table_of(grid()).iloc[:, :15])
+def test_a_seed_tool_tables_bars_are_its_trial_std_and_say_so() -> None:
+    results = table_of(grid())
+    seed_only = results.iloc[:, :15].assign(
+        **{"STD Energy per Sample (J)": 0.05 * results["Mean Energy per Sample (J)"]}
+    )
+    figures = build_figures(seed_only)
     for name in CR_FIGURES:
-        assert not any(error_bars(ax) for ax in seed_only[name].axes), name
-        assert "CI" not in seed_only[name].axes[0].get_ylabel()
+        assert any(error_bars(ax) for ax in figures[name].axes), name
+        assert (
+            figures[name]
+            .axes[0]
+            .get_ylabel()
+            .endswith("bars: one STD of the trials (the CSV has no CI)")
+        )
+    # Neither a CI nor a STD: no bars, and no claim of any.
+    bare = build_figures(results.iloc[:, :15].assign(**{"STD Energy per Sample (J)": None}))
+    for name in CR_FIGURES:
+        assert not any(error_bars(ax) for ax in bare[name].axes), name
+        assert "bars" not in bare[name].axes[0].get_ylabel()
 
 
 def test_a_breaking_point_is_ringed_on_its_line() -> None:

@@ -27,6 +27,7 @@ from .style import (
     REDUCTION_CI95,
     ROLE,
     LineBreaks,
+    bars_words,
     facets,
     groups_in_order,
     largest_batch_size,
@@ -93,7 +94,7 @@ def cr_vs_energy_reduction(
     if drew_breaks:
         handles[BREAKING_POINT_LABEL] = Line2D([], [], linestyle="none", **BREAKING_POINT_STYLE)
     y_label = "Energy reduction (%)"
-    axes[0].set_ylabel(f"{y_label}\nbars: 95 % CI" if drew_error_bars else y_label)
+    axes[0].set_ylabel(f"{y_label}\nbars: {bars_words(rows)}" if drew_error_bars else y_label)
     title(
         figure,
         f"Energy reduction vs compression in {counted}, batch size {batch_size}",
@@ -186,7 +187,8 @@ def pd_vs_energy_reduction(rows: pd.DataFrame, estimated: bool) -> Figure | None
         ax.set_xlim(0.4, max(pd_number(label) or 0 for label in labels) + 0.6)
         handles["no change"] = ax.axhline(0, color="grey", linewidth=1)
         ax.set_xlabel("Pruning distribution")
-    axes[0].set_ylabel("Energy reduction (%)\nmean over GPRs (bars: its 95 % CI); dots: each GPR")
+    bars = bars_words(rows) or "unknown"
+    axes[0].set_ylabel(f"Energy reduction (%)\nmean over GPRs (bars: its {bars}); dots: each GPR")
     title(figure, f"Energy reduction per pruning distribution, batch size {batch_size}", estimated)
     legend(figure, handles)
     return figure

@@ -13,9 +13,10 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from .. import schema as col
+from ..findings.rows import reduction_uncertainty
+from ..findings.uncertainty import CI95, STD
 from ..labels import shorten_middle
 from ..schema import is_unpruned_label, measured_rows, model_stem
-from ..table import reduction_ci95_column
 
 DPI = 150
 # Okabe & Ito's colour-blind-safe palette, yellow last: it is hard to see on white.
@@ -44,6 +45,8 @@ GROUP_LABEL_WIDTH = 28
 
 GROUP = "_group"
 ROLE = "_role"
+# Each row's energy-reduction half-width: its 95 % CI, or where the table has none (the seed's
+# CSV), one STD propagated from its trials (findings/rows.py); ``bars_words`` says which.
 REDUCTION_CI95 = "_reduction_ci95"
 # (architecture casefolded, PD upper-cased, batch size) -> the CRs (%) where its line breaks.
 LineBreaks = dict[tuple[str, str, int], tuple[float, ...]]
@@ -80,8 +83,14 @@ def plottable_rows(table: pd.DataFrame) -> pd.DataFrame:
         first_spelling.setdefault(label.casefold(), label)
     rows[GROUP] = [first_spelling[label.casefold()] for label in labels]
     rows[ROLE] = [_role(row) for _, row in rows.iterrows()]
-    rows[REDUCTION_CI95] = reduction_ci95_column(rows)
+    rows[REDUCTION_CI95] = reduction_uncertainty(rows)[0].to_numpy()
     return rows
+
+
+def bars_words(rows: pd.DataFrame) -> str:
+    """What the reduction bars of ``rows`` are: a 95 % CI, or one STD of the seed's trials."""
+    kind = reduction_uncertainty(rows)[1]
+    return {CI95: "95 % CI", STD: "one STD of the trials (the CSV has no CI)"}.get(kind, "")
 
 
 def pd_number(label: object) -> int | None:
