@@ -1557,3 +1557,43 @@ def test_the_floors_study_refuses_a_floor_it_could_never_reach(scripts, capsys):
     with pytest.raises(SystemExit):
         floors.main(["run", "--out", "x.jsonl", "--measure-floors", "4", "--max-seconds", "3"])
     assert "would never be reached" in capsys.readouterr().err
+
+
+# -- every rendered benchmark page, rendered again from its committed data ------------------------
+
+# Pages rendered from committed data by the command they print, beside those tested above with
+# checks of their own (accuracy, grid cost, history, real models, reproduction).
+RENDERED_PAGES = (
+    *(f"docs/benchmarks/precision/precision-run{run}.md" for run in range(2, 10)),
+    "docs/benchmarks/harness-cost/harness-cost.md",
+    "docs/benchmarks/multi-gpu/multi-gpu.md",
+    "docs/benchmarks/seed-phase/seed-phase.md",
+)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("page", RENDERED_PAGES)
+def test_a_committed_page_is_what_its_own_render_command_writes(page, tmp_path):
+    import re
+    import shlex
+    import subprocess
+    import sys
+
+    repository = BENCHMARKS.parent
+    text = (repository / page).read_text()
+    [command] = {
+        found
+        for found in re.findall(r"python (benchmarks/\S+\.py render [^`\n]+)", text)
+        if page in found.split()
+    }
+    arguments = [tmp_path / "page.md" if part == page else part for part in shlex.split(command)]
+    done = subprocess.run(
+        [sys.executable, *map(str, arguments)], cwd=repository, capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr
+
+    def body(path: Path) -> list[str]:
+        # The lines naming the command name the page they wrote.
+        return [line for line in path.read_text().splitlines() if "render" not in line]
+
+    assert body(tmp_path / "page.md") == body(repository / page)
