@@ -41,6 +41,10 @@ class BatchEffect:
     fps_saturated_from: int | None
     saving_smallest: Estimate | None
     saving_largest: Estimate | None
+    # The SD of the pruned models' savings around each mean: the mean's uncertainty is the
+    # measurements' alone, the models differ far more.
+    spread_smallest: float | None = None
+    spread_largest: float | None = None
 
     @property
     def energy_change_percent(self) -> float:
@@ -91,6 +95,8 @@ def _effect(
         saturated_from(sizes, list(fps)),
         _mean_saving(pruned, sizes[0]),
         _mean_saving(pruned, sizes[-1]),
+        _spread(pruned, sizes[0]),
+        _spread(pruned, sizes[-1]),
     )
 
 
@@ -124,6 +130,16 @@ def _mean_saving(pruned: pd.DataFrame, batch_size: int) -> Estimate | None:
     )
 
 
+def _spread(pruned: pd.DataFrame, batch_size: int) -> float | None:
+    savings = pruned[pruned[col.BATCH_SIZE] == batch_size][col.ENERGY_REDUCTION].astype(float)
+    return float(savings.std()) if len(savings) > 1 else None
+
+
+def _saving_text(saving: Estimate, spread: float | None) -> str:
+    text = f"mean {saving.text('.1f', ' %')}"
+    return text if spread is None else f"{text}, the models spread SD {spread:.1f} points"
+
+
 def batch_sentence(effect: BatchEffect) -> str:
     first, last = effect.batch_sizes[0], effect.batch_sizes[-1]
     name = f"{effect.architecture} ({effect.dataset})" if effect.dataset else effect.architecture
@@ -151,8 +167,9 @@ def batch_sentence(effect: BatchEffect) -> str:
             how = "less" if small.value < large.value else "more"
         than = "as" if how == "about as much" else "than"
         parts.append(
-            f"pruning saves {how} at batch {first} ({small.text('.1f', ' %')} on average over "
-            f"the pruned models) {than} at batch {last} ({large.text('.1f', ' %')})"
+            f"pruning saves {how} at batch {first} ({_saving_text(small, effect.spread_smallest)}"
+            f") {than} at batch {last} ({_saving_text(large, effect.spread_largest)}) over the "
+            "pruned models"
         )
     return f"{name}, unpruned ({effect.model}): {'; '.join(parts)}"
 

@@ -59,8 +59,28 @@ def test_the_sentence_says_pruning_saves_less_at_batch_1_beyond_the_uncertainty(
 
 def test_savings_within_their_uncertainty_are_about_as_much():
     (sentence,) = batch_sentences(sweep(saving_at_1=30.0, saving_at_64=30.5))
-    assert "pruning saves about as much at batch 1 (30.0 ± 1.2 % on average" in sentence
-    assert ") as at batch 64" in sentence
+    assert "pruning saves about as much at batch 1 (mean 30.0 ± 1.2 %) as at batch 64" in sentence
+
+
+def test_a_mean_over_models_says_how_far_the_models_spread_around_it():
+    from ..tables import pruned
+
+    results = sweep(saving_at_1=10.0, saving_at_64=30.0)
+    # A second pruned model saving 20 points more at batch 64: SD 14.1 around the mean.
+    results.loc[len(results)] = pruned(
+        2,
+        50,
+        cr_percent=50,
+        reduction_percent=50.0,
+        batch_size=64,
+        unpruned_joules=0.5,
+        ci95=0.005,
+    )
+    (effect,) = batch_effects(results)
+    assert effect.spread_largest == pytest.approx(14.142, abs=1e-3)
+    assert effect.spread_smallest is None  # one model at batch 1: no spread to speak of
+    (sentence,) = batch_sentences(results)
+    assert "(mean 40.0 ± " in sentence and "%, the models spread SD 14.1 points)" in sentence
 
 
 def test_a_model_at_one_batch_size_says_nothing_about_batch_size():
