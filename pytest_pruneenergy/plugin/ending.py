@@ -92,6 +92,7 @@ class Ending:
                 metric=settings.metric,
             ),
             notes=run_notes(settings.model_dirs, settings.report_dir, account),
+            units=settings.deployment_units,
         )
         state.report_lines = outcome.lines
         self._fail_run(session, outcome.not_written)

@@ -17,6 +17,7 @@ import pandas as pd
 
 from . import schema as col
 from .schema import estimate_mask, measured_rows
+from .units import per_million_sentence
 
 DEFAULT_TITLE = "Energy of pruned models"
 # A summary is read on a pull request: beyond this many rows it points to the CSV instead.
@@ -57,6 +58,9 @@ def markdown_report(
         ]
     if verdict_lines:
         lines += ["", *(f"- {_text(line)}" for line in verdict_lines)]
+    per_million = per_million_sentence(table)
+    if per_million:
+        lines += ["", _text(per_million) + "."]
     rows = _key_rows(measured, compare_cells)
     if rows:
         lines += [

@@ -118,6 +118,9 @@ REMEASURED = "Remeasured"
 SET_ASIDE_JOULES_PER_SAMPLE = "Set-Aside Energy per Sample (J)"
 SET_ASIDE_JOULES_PER_SAMPLE_CI95 = "Set-Aside CI95 Energy per Sample (J)"
 SET_ASIDE_FPS = "Set-Aside FPS"
+KWH_PER_MILLION = "Energy per Million Inferences (kWh)"
+CO2E_GRAMS_PER_MILLION = "CO2e per Million Inferences (g)"
+COST_PER_MILLION = "Cost per Million Inferences"
 
 TEXT = "object"
 INTEGER = "Int64"
@@ -200,6 +203,11 @@ _COLUMN_TYPES: tuple[tuple[str, str], ...] = (
     (SET_ASIDE_JOULES_PER_SAMPLE, FLOAT),
     (SET_ASIDE_JOULES_PER_SAMPLE_CI95, FLOAT),
     (SET_ASIDE_FPS, FLOAT),
+    # Per million inferences (report/units.py): the board's kWh; the facility's CO2e (PUE x
+    # grid intensity) and cost (PUE x price; empty without a price).
+    (KWH_PER_MILLION, FLOAT),
+    (CO2E_GRAMS_PER_MILLION, FLOAT),
+    (COST_PER_MILLION, FLOAT),
 )
 COLUMNS: tuple[str, ...] = tuple(column for column, _ in _COLUMN_TYPES)
 SEED_COLUMNS: tuple[str, ...] = COLUMNS[:15]

@@ -15,6 +15,7 @@ from typing import Any
 from ..items.measurement import ItemFailure, Measurement
 from .schema import CSV_NAME, RUN_CSV_NAME, model_stem
 from .table import GateCells
+from .units import DeploymentUnits
 
 
 @dataclass(frozen=True)
@@ -97,18 +98,20 @@ def write_report(
     gates: Mapping[tuple[str, int], GateCells] | None = None,
     advice: Advice | None = None,
     notes: Sequence[str] = (),
+    units: DeploymentUnits | None = None,
 ) -> ReportOutcome:
-    """Write the report files (when ``report_dir`` is set) and make the terminal summary.
+    """Write the report files (when ``report_dir`` is set) and make the terminal table.
     ``gates``: the energy gates' outcome and messages per (model, batch size), for the CSV;
-    ``advice``:
-    the budgets and metadata the findings answer to; ``notes``: lines about the run itself
-    (resumed items, an interruption), printed after the table."""
+    ``advice``: the budgets and metadata the findings answer to; ``notes``: lines about the
+    run itself (resumed items, an interruption), printed after the table; ``units``: where the
+    model would run, for the per-million columns (report/units.py; default: its defaults)."""
     advice = advice or Advice()
-    from .schema import write_csv
-    from .table import build_run_table, build_table
+    from .table import build_table
     from .terminal import terminal_table_lines
+    from .units import with_units
 
-    table, metadata_lines = with_metadata(build_table(measurements, failures, gates), advice)
+    built = with_units(build_table(measurements, failures, gates), units or DeploymentUnits())
+    table, metadata_lines = with_metadata(built, advice)
     with_dtypes = any(item.dtype is not None for item in [*measurements, *failures])
     lines = [
         *terminal_table_lines(table, with_dtypes=with_dtypes),
@@ -120,6 +123,17 @@ def write_report(
         return ReportOutcome(
             [*lines, "(add --energy-report to write the CSV and figures)"], [], table
         )
+    return _write_files(table, report_dir, lines, hook, advice)
+
+
+def _write_files(
+    table: Any, report_dir: Path, lines: list[str], hook: Any, advice: Advice
+) -> ReportOutcome:
+    """The CSVs, the figures, report.html and the user's report hook, in that order: each
+    failure costs only what comes after it that needs it, and is said in ``lines``."""
+    from .schema import write_csv
+    from .table import build_run_table
+
     not_written: list[str] = []
 
     def failed(line: str) -> None:
@@ -129,7 +143,7 @@ def write_report(
     try:
         csv_path = write_csv(table, report_dir / CSV_NAME)
         run_csv_path = write_csv(build_run_table(table), report_dir / RUN_CSV_NAME)
-    except OSError as error:  # the summary above still reaches the terminal
+    except OSError as error:  # the table above still reaches the terminal
         failed(f"REPORT NOT WRITTEN to {report_dir}: {error}")
         return ReportOutcome(lines, not_written, table)
     lines.append(f"CSV: {csv_path}")

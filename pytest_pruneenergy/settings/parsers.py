@@ -94,6 +94,16 @@ def parse_positive_float(option: str, text: str) -> float:
     return value
 
 
+def parse_pue(option: str, text: str) -> float:
+    """A power usage effectiveness: the facility's energy over its IT equipment's, 1 or more."""
+    value = parse_number(option, text)
+    if not value >= 1:
+        raise SettingsError(
+            f"{option}: {text!r} must be 1 or more (the facility's energy over its IT's)"
+        )
+    return value
+
+
 def parse_non_negative_float(option: str, text: str) -> float:
     value = parse_number(option, text)
     if not value >= 0:

@@ -3,6 +3,7 @@ comparisons, the Markdown summary and the report's advice."""
 
 from __future__ import annotations
 
+from ..report.units import DEFAULT_GRID_GCO2E_PER_KWH, DEFAULT_PUE
 from ..track.store import COMPARE_LATEST, DEFAULT_STORE_DIR
 from ..track.thresholds import (
     MAX_JOULES,
@@ -24,7 +25,9 @@ from .option import (
 from .parsers import (
     gate_parser,
     parse_bool,
+    parse_non_negative_float,
     parse_positive_float,
+    parse_pue,
     parse_text,
 )
 
@@ -239,5 +242,47 @@ RESULTS_ROWS: tuple[Option, ...] = (
         metavar="NAME",
         help="which column of --energy-metadata (default: its only metric)",
         ini_help="the metric column of energy_metadata",
+    ),
+    Option(
+        key="grid_gco2e_per_kwh",
+        flag="--energy-grid-intensity",
+        ini="energy_grid_intensity",
+        kind=VALUE,
+        parse=from_text(parse_non_negative_float),
+        default=DEFAULT_GRID_GCO2E_PER_KWH,
+        metavar="G",
+        help=(
+            "the grid's carbon intensity in gCO2e per kWh, for the CO2e per million inferences "
+            f"(default: {DEFAULT_GRID_GCO2E_PER_KWH:g}, the world's in 2023, Ember)"
+        ),
+        ini_help="gCO2e per kWh of the grid the model would run on",
+    ),
+    Option(
+        key="pue",
+        flag="--energy-pue",
+        ini="energy_pue",
+        kind=VALUE,
+        parse=from_text(parse_pue),
+        default=DEFAULT_PUE,
+        metavar="P",
+        help=(
+            "the facility's power usage effectiveness, for CO2e and cost per million inferences "
+            f"(default: {DEFAULT_PUE:g}, the average data centre in 2023, Uptime Institute)"
+        ),
+        ini_help="the facility's PUE (1 or more)",
+    ),
+    Option(
+        key="price_per_kwh",
+        flag="--energy-price-per-kwh",
+        ini="energy_price_per_kwh",
+        kind=VALUE,
+        parse=from_text(parse_non_negative_float),
+        default=None,
+        metavar="PRICE",
+        help=(
+            "the price of a kWh, in any currency, for the cost per million inferences (default: "
+            "none, and the cost column stays empty)"
+        ),
+        ini_help="the price of a kWh, for the cost per million inferences",
     ),
 )

@@ -13,6 +13,7 @@ from ..measure.protocol import (
 )
 from ..models.manifest import ManifestLine
 from ..models.sharding import Shard
+from ..report.units import DeploymentUnits
 from ..track.run_end import StoreRequest
 from ..track.store import COMPARE_LATEST
 from ..track.thresholds import (
@@ -101,6 +102,10 @@ class Settings:
     recommend_fps: float | None = row_default("recommend_fps")
     metadata_path: Path | None = row_default("metadata_path")
     metric: str | None = row_default("metric")
+    # Where the model would run, for the per-million columns (report/units.py).
+    grid_gco2e_per_kwh: float = row_default("grid_gco2e_per_kwh")
+    pue: float = row_default("pue")
+    price_per_kwh: float | None = row_default("price_per_kwh")
     # Gate thresholds by kind: where each came from, for its messages.
     gate_sources: Mapping[str, str] = field(default_factory=dict)
 
@@ -127,6 +132,10 @@ class Settings:
             target_ci_fraction=self.target_ci_fraction,
             max_seconds=self.max_seconds,
         )
+
+    @property
+    def deployment_units(self) -> DeploymentUnits:
+        return DeploymentUnits(self.grid_gco2e_per_kwh, self.pue, self.price_per_kwh)
 
     @property
     def store_request(self) -> StoreRequest:

@@ -77,6 +77,9 @@ ADDED_COLUMNS_IN_ORDER = [
     "Set-Aside Energy per Sample (J)",
     "Set-Aside CI95 Energy per Sample (J)",
     "Set-Aside FPS",
+    "Energy per Million Inferences (kWh)",
+    "CO2e per Million Inferences (g)",
+    "Cost per Million Inferences",
 ]
 H100_FACTS = GpuFacts("NVIDIA H100", "580.159", 700.0)
 

@@ -7,6 +7,7 @@ import numpy as np
 import pandas as pd
 
 from .. import schema as col
+from ..units import per_million_sentence
 from .batch_size import FPS_SATURATION_GAIN, batch_effects
 from .breaks import curve_breaks, low_compression_dip
 from .pd_ranking import across_sentence, compare_pds
@@ -35,6 +36,9 @@ def summary_sentences(table: pd.DataFrame) -> list[str]:
             sentences.append(sentence)
     if from_seed_tool(rows) and not pruned_rows(rows).empty:
         sentences.append(f"Parameter CRs: {SEED_PARAMETERS_CAVEAT}")
+    per_million = per_million_sentence(table)
+    if per_million:
+        sentences.append(per_million)
     return sentences
 
 
