@@ -5,16 +5,14 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    pass
 from .common import (
     EXIT_FAILED,
     EXIT_OK,
     int_list,
     name_list,
     number_list,
+    positive_int_list,
     progress_bar,
     usage_error,
 )
@@ -58,11 +56,25 @@ def add_command(commands: argparse._SubParsersAction) -> None:
         default="seed",
         help="where the architectures come from (default: seed)",
     )
+    zoo.add_argument(
+        "--round-to",
+        type=positive_int_list,
+        default=None,
+        metavar="N",
+        help="with --source torchvision or timm: Torch-Pruning keeps each pruned layer's "
+        "channels a multiple of N (8 for tensor cores), as its round_to does",
+    )
     zoo.set_defaults(run=_run_zoo)
 
 
 def _run_zoo(args: argparse.Namespace) -> int:
     seed_source = args.source == "seed"
+    if args.round_to is not None and (seed_source or len(args.round_to) != 1):
+        return usage_error(
+            "zoo",
+            "--round-to takes one number, and is Torch-Pruning's: use it with --source "
+            "torchvision or timm",
+        )
     if args.num_classes is None:
         args.num_classes = 10 if seed_source else 1000
     if args.dataset is None:
@@ -101,7 +113,10 @@ def _run_zoo(args: argparse.Namespace) -> int:
         ]
 
         def build() -> list[Path]:
-            return build_pruned_zoo(args.out_dir, references=references, **common)
+            round_to = None if args.round_to is None else args.round_to[0]
+            return build_pruned_zoo(
+                args.out_dir, references=references, round_to=round_to, **common
+            )
 
         usage_errors = (TorchPruningMissing, ReferenceProblem, ValueError)
     try:

@@ -88,6 +88,11 @@ class Measurement:
     # The share of exactly zero weights in its layers' weights, in percent (items/numerics.py);
     # None where it cannot be known, or was recorded before it was counted.
     zero_weight_percent: float | None = None
+    # The share of its weight widths (output and input channels) that are not a multiple of 8,
+    # 16 and 64, in percent (items/numerics.py); None where unknown or recorded before.
+    unaligned_x8_percent: float | None = None
+    unaligned_x16_percent: float | None = None
+    unaligned_x64_percent: float | None = None
     # With --energy-rounds: which round this is (None once rounds are combined, or with one),
     # and how many rounds a combined measurement holds.
     round_number: int | None = None

@@ -118,3 +118,36 @@ def _layer_weight(layer: torch.nn.Module) -> torch.Tensor | None:
     if isinstance(weight, torch.nn.parameter.UninitializedParameter) or weight.is_meta:
         raise _UnknownWeight
     return weight if weight.dim() >= 2 else None
+
+
+# The multiples tensor cores work in: 8 elements (FP16/BF16 on Volta and later, and where the
+# libraries pad), 16 and 64 (the tiles that the fastest BF16 kernels take whole).
+ALIGNMENTS = (8, 16, 64)
+
+
+def unaligned_width_percent(module: torch.nn.Module) -> dict[int, float] | None:
+    """Per multiple in ``ALIGNMENTS``, the share of the widths of the model's weight matrices
+    that are not a multiple of it, in percent: each layer's weight of two or more dimensions
+    gives two widths, its output and input channels (features). Pruning leaves widths such as
+    61 or 213, which a tensor core pads to the next multiple or runs without. Read from the
+    weights' shapes, so TorchScript and weights not yet initialised count too; None where the
+    model has no such weight."""
+    import torch
+
+    widths: list[int] = []
+    seen: set[int] = set()
+    for layer in module.modules():
+        parameters = dict(layer.named_parameters(recurse=False))
+        weight = parameters.get(
+            "weight_orig", parameters.get("weight_v", getattr(layer, "weight", None))
+        )
+        if not isinstance(weight, torch.Tensor) or weight.dim() < 2 or id(weight) in seen:
+            continue
+        seen.add(id(weight))
+        widths += [int(weight.shape[0]), int(weight.shape[1])]
+    if not widths:
+        return None
+    return {
+        multiple: 100.0 * sum(width % multiple != 0 for width in widths) / len(widths)
+        for multiple in ALIGNMENTS
+    }

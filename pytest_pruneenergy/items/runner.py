@@ -29,7 +29,13 @@ from ..models.counting import ModelCounts
 from ..models.loading import DEFAULT_INPUT_SHAPE, LoadedModel, ModelLoadError
 from ..models.naming import ModelName
 from .measurement import Measurement
-from .numerics import cast_input, cast_module, module_dtype, zero_weight_percent
+from .numerics import (
+    cast_input,
+    cast_module,
+    module_dtype,
+    unaligned_width_percent,
+    zero_weight_percent,
+)
 
 if TYPE_CHECKING:
     import torch
@@ -58,6 +64,8 @@ class PreparedModel:
     dtype: str = "float32"
     channels_last: bool = False
     zero_weight_percent: float | None = None
+    # Per multiple (8, 16, 64), the share of weight widths not a multiple of it (numerics.py).
+    unaligned_percent: dict[int, float] | None = None
 
     def conform(self, batch: Any) -> Any:
         """An input in the model's format: its floating-point type (a model saved in half
@@ -176,6 +184,7 @@ def prepare_model(request: ModelRequest, load: Callable[[Path, str], Any]) -> Pr
         dtype=module_dtype(module),
         channels_last=request.channels_last,
         zero_weight_percent=zero_percent,
+        unaligned_percent=unaligned_width_percent(module),
     )
 
 
@@ -365,8 +374,18 @@ def measure_item(
         weights_dtype=prepared.dtype,
         channels_last=prepared.channels_last,
         zero_weight_percent=prepared.zero_weight_percent,
+        **_unaligned_fields(prepared.unaligned_percent),
         disturbances=conditions.disturbances,
     )
+
+
+def _unaligned_fields(shares: dict[int, float] | None) -> dict[str, float | None]:
+    shares = shares or {}
+    return {
+        "unaligned_x8_percent": shares.get(8),
+        "unaligned_x16_percent": shares.get(16),
+        "unaligned_x64_percent": shares.get(64),
+    }
 
 
 def _checked_pass(

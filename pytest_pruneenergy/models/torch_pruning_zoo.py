@@ -72,8 +72,10 @@ def prune(
     gpr_percent: float,
     method: str = "random",
     seed: int = 0,
+    round_to: int | None = None,
 ) -> nn.Module:
-    """``module`` structurally pruned in place by Torch-Pruning, and returned."""
+    """``module`` structurally pruned in place by Torch-Pruning, and returned; ``round_to``:
+    each pruned layer keeps a multiple of that many channels (Torch-Pruning's own rounding)."""
     tp = _torch_pruning(method)
     importance = (
         tp.importance.RandomImportance()
@@ -90,6 +92,7 @@ def prune(
             pruning_ratio=0.0,
             pruning_ratio_dict=layer_rates(module, pd, gpr_percent),
             ignored_layers=output_layers,
+            round_to=round_to,
         )
         pruner.step()
     return module
@@ -142,6 +145,7 @@ def build_pruned_zoo(
     with_weights: bool = False,
     seed: int = 0,
     progress: Callable[[int, int, str], None] | None = None,
+    round_to: int | None = None,
 ) -> list[Path]:
     """One unpruned and one pruned model per (reference, PD, GPR), as referenced-model files.
 
@@ -168,7 +172,15 @@ def build_pruned_zoo(
         torch.manual_seed(seed)
         module = build_reference(reference).eval()
         if pd is not None and gpr is not None:
-            prune(module, example, pd=pd, gpr_percent=gpr, method=method, seed=seed)
+            prune(
+                module,
+                example,
+                pd=pd,
+                gpr_percent=gpr,
+                method=method,
+                seed=seed,
+                round_to=round_to,
+            )
         path = out / f"{stem}.pth"
         save_referenced_model(
             path,

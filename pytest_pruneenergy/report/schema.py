@@ -121,6 +121,9 @@ SET_ASIDE_FPS = "Set-Aside FPS"
 KWH_PER_MILLION = "Energy per Million Inferences (kWh)"
 CO2E_GRAMS_PER_MILLION = "CO2e per Million Inferences (g)"
 COST_PER_MILLION = "Cost per Million Inferences"
+UNALIGNED_X8 = "Widths Not x8 (%)"
+UNALIGNED_X16 = "Widths Not x16 (%)"
+UNALIGNED_X64 = "Widths Not x64 (%)"
 
 TEXT = "object"
 INTEGER = "Int64"
@@ -208,6 +211,10 @@ _COLUMN_TYPES: tuple[tuple[str, str], ...] = (
     (KWH_PER_MILLION, FLOAT),
     (CO2E_GRAMS_PER_MILLION, FLOAT),
     (COST_PER_MILLION, FLOAT),
+    # Weight widths that a tensor core pads (items/numerics.py), per multiple.
+    (UNALIGNED_X8, FLOAT),
+    (UNALIGNED_X16, FLOAT),
+    (UNALIGNED_X64, FLOAT),
 )
 COLUMNS: tuple[str, ...] = tuple(column for column, _ in _COLUMN_TYPES)
 SEED_COLUMNS: tuple[str, ...] = COLUMNS[:15]

@@ -168,3 +168,25 @@ def test_quantized_layers_packed_weights_have_no_figure():
     model = nn.Sequential(nn.Linear(4, 4), nn.Linear(4, 4))
     quantized = torch.ao.quantization.quantize_dynamic(model, {nn.Linear}, dtype=torch.qint8)
     assert zero_weight_percent(quantized) is None
+
+
+def test_the_share_of_unaligned_widths_counts_each_weights_output_and_input_width():
+    import torch
+
+    from pytest_pruneenergy.items.numerics import unaligned_width_percent
+
+    # Widths (out, in): conv 61x3, conv 64x61, linear 10x64: 61, 3, 61, 10 are no multiple of
+    # 8 (4 of 6); of 64, the same four.
+    model = torch.nn.Sequential(
+        torch.nn.Conv2d(3, 61, 3),
+        torch.nn.Conv2d(61, 64, 3),
+        torch.nn.Flatten(),
+        torch.nn.Linear(64, 10),
+    )
+    shares = unaligned_width_percent(model)
+    assert shares == pytest.approx({8: 400 / 6, 16: 400 / 6, 64: 400 / 6})
+    # TorchScript and weights on the meta device give the same: shapes are enough.
+    assert unaligned_width_percent(torch.jit.script(model)) == shares
+    with torch.device("meta"):
+        assert unaligned_width_percent(torch.nn.Linear(24, 16)) == {8: 0.0, 16: 50.0, 64: 100.0}
+    assert unaligned_width_percent(torch.nn.ReLU()) is None  # no weight matrix: unknown, not 0

@@ -114,3 +114,36 @@ def test_a_bad_zoo_request_writes_no_file(tmp_path: Path, monkeypatch, capsys, o
     assert cli.main(arguments) == cli.EXIT_USAGE
     assert message in capsys.readouterr().err
     assert not out.exists()
+
+
+def test_rounding_keeps_every_pruned_width_a_multiple_of_eight(tmp_path: Path):
+    from pytest_pruneenergy.items.numerics import unaligned_width_percent
+
+    reference = {"source": "tests", "name": "tiny_resnet", "kwargs": {}}
+    widths = {}
+    for round_to in (None, 8):
+        [_, pruned] = build_pruned_zoo(
+            tmp_path / str(round_to),
+            references=[reference],
+            pds=[1],
+            gprs=[30],
+            input_size=16,
+            seed=1,
+            round_to=round_to,
+        )
+        module = load_model_file(pruned, allow_pickle=False).module
+        convolutions = [layer for layer in module.modules() if isinstance(layer, torch.nn.Conv2d)]
+        widths[round_to] = [layer.out_channels for layer in convolutions]
+        if round_to == 8:
+            assert all(width % 8 == 0 for width in widths[round_to]), widths[round_to]
+            shares = unaligned_width_percent(module)
+            assert shares is not None and shares[8] < 100
+    assert widths[None] != widths[8]  # unrounded, pruning leaves widths of no such multiple
+
+
+def test_round_to_is_torch_prunings_and_refused_for_the_seeds_layouts(tmp_path, capsys):
+    from pytest_pruneenergy import cli
+
+    assert cli.main(["zoo", str(tmp_path / "zoo"), "--round-to", "8"]) == 2
+    assert "--round-to takes one number, and is Torch-Pruning's" in capsys.readouterr().err
+    assert not (tmp_path / "zoo").exists()

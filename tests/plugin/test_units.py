@@ -33,5 +33,8 @@ def test_the_csv_gives_kwh_co2e_and_cost_per_million_from_the_options(tmp_path):
     assert table["Cost per Million Inferences"].tolist() == pytest.approx(
         (kwh * 1.25 * 0.4).tolist()
     )
+    # And how many of each model's weight widths a tensor core would pad.
+    assert table["Widths Not x8 (%)"].between(0, 100).all()
+    assert (table["Widths Not x64 (%)"] >= table["Widths Not x8 (%)"]).all()
     markdown = (tmp_path / "summary.md").read_text()
     assert "Per million inferences at batch 2: AlexNet unpruned " in markdown

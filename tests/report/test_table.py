@@ -80,6 +80,9 @@ ADDED_COLUMNS_IN_ORDER = [
     "Energy per Million Inferences (kWh)",
     "CO2e per Million Inferences (g)",
     "Cost per Million Inferences",
+    "Widths Not x8 (%)",
+    "Widths Not x16 (%)",
+    "Widths Not x64 (%)",
 ]
 H100_FACTS = GpuFacts("NVIDIA H100", "580.159", 700.0)
 
