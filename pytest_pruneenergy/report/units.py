@@ -19,10 +19,13 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import pandas as pd
+if TYPE_CHECKING:
+    import pandas as pd
 
-from . import schema as col
+# The settings read the defaults and DeploymentUnits from here while pytest starts, before any
+# run: pandas (and the schema, which imports it) load in the functions that need them.
 
 DEFAULT_GRID_GCO2E_PER_KWH = 481.0
 DEFAULT_PUE = 1.58
@@ -48,6 +51,10 @@ def kwh_per_million(joules_per_sample: float) -> float:
 def with_units(table: pd.DataFrame, units: DeploymentUnits) -> pd.DataFrame:
     """``table`` with its energy per million inferences (kWh), its CO2e (g) and, where a price
     is given, its cost; empty where the energy per sample is."""
+    import pandas as pd
+
+    from . import schema as col
+
     joules = pd.to_numeric(table[col.JOULES_PER_SAMPLE], errors="coerce")
     kwh = joules.map(lambda value: kwh_per_million(value) if math.isfinite(value) else math.nan)
     facility_kwh = kwh * units.pue
@@ -65,6 +72,10 @@ def per_million_sentence(table: pd.DataFrame) -> str | None:
     """At the largest batch size measured, per architecture: the unpruned model and the pruned
     model of lowest energy, per million inferences (kWh, g CO2e, and cost where priced); None
     where the table has no such column or nothing measured."""
+    import pandas as pd
+
+    from . import schema as col
+
     if col.KWH_PER_MILLION not in table.columns:
         return None
     rows = col.measured_rows(table.reindex(columns=list(col.COLUMNS))).dropna(
@@ -92,6 +103,10 @@ def per_million_sentence(table: pd.DataFrame) -> str | None:
 
 
 def _amounts(row: pd.Series) -> str:
+    import pandas as pd
+
+    from . import schema as col
+
     kwh, grams = float(row[col.KWH_PER_MILLION]), float(row[col.CO2E_GRAMS_PER_MILLION])
     text = f"{kwh:.3g} kWh, {grams:.3g} g CO2e"
     cost = pd.to_numeric(row[col.COST_PER_MILLION], errors="coerce")
