@@ -69,7 +69,7 @@ def readings_after(work, delays: tuple[float, ...], read_watts) -> list[float]:
 def measure(rounds: int, work_seconds: float) -> dict[str, Any]:
     import torch
 
-    from pytest_pruneenergy.items.runner import measure_idle
+    from pytest_pruneenergy.items.idle_power import measure_idle
     from pytest_pruneenergy.measure.conditions import (
         BUSY_ABOVE_IDLE_FRACTION,
         BUSY_ABOVE_IDLE_WATTS,

@@ -17,6 +17,10 @@ from .common import (
     usage_error,
 )
 
+ROUND_TO_PROBLEM = (
+    "--round-to takes one number, and is Torch-Pruning's: use it with --source torchvision or timm"
+)
+
 
 def add_command(commands: argparse._SubParsersAction) -> None:
     zoo = commands.add_parser(
@@ -70,11 +74,7 @@ def add_command(commands: argparse._SubParsersAction) -> None:
 def _run_zoo(args: argparse.Namespace) -> int:
     seed_source = args.source == "seed"
     if args.round_to is not None and (seed_source or len(args.round_to) != 1):
-        return usage_error(
-            "zoo",
-            "--round-to takes one number, and is Torch-Pruning's: use it with --source "
-            "torchvision or timm",
-        )
+        return usage_error("zoo", ROUND_TO_PROBLEM)
     if args.num_classes is None:
         args.num_classes = 10 if seed_source else 1000
     if args.dataset is None:

@@ -19,6 +19,7 @@ from ..common.errors import count_failure, error_summary, first_line, with_shape
 from ..common.shapes import format_shape
 from ..measure.conditions import (
     QUIET_SECONDS,
+    Conditions,
     HostCpu,
     conditions_between,
     gpu_activity_of,
@@ -43,6 +44,7 @@ if TYPE_CHECKING:
     from ..measure.meters import Meter
     from ..measure.protocol import ProtocolSettings
     from ..measure.ticks import TickRecorder
+    from ..measure.window_stats import WindowStats
 
 
 class ItemProblem(Exception):
@@ -226,62 +228,6 @@ class ModelCache:
         free_device_memory(device)
 
 
-def measure_idle(
-    meter: Meter,
-    device: str,
-    *,
-    seconds: float,
-    clock: Callable[[], float] = time.perf_counter,
-    sleep: Callable[[float], None] = time.sleep,
-    tick_recorder: Callable[[Meter], TickRecorder] | None = None,
-) -> float | None:
-    """Idle power of ``device``, or None where it is not to be measured: ``seconds`` is 0, or
-    the meter estimates (an estimate counts busy CPU time only, so it has no idle draw).
-    ``clock``, ``sleep`` and ``tick_recorder``: the protocol's time (measure_idle_watts).
-
-    A MeterReadError propagates: the caller decides whether a run goes on without idle power.
-    """
-    if seconds == 0 or meter.is_estimate:
-        return None
-    from ..measure.protocol import measure_idle_watts
-
-    return measure_idle_watts(
-        meter, device, seconds=seconds, clock=clock, sleep=sleep, tick_recorder=tick_recorder
-    )
-
-
-class IdlePower:
-    """Idle power per device, measured once per run, at the first item that needs it.
-
-    Measured then, before any model has run, the board has not yet been heated by the run.
-    A meter read that fails costs only the dynamic energy, so it is reported through ``warn``
-    and remembered as None rather than failing items whose gross energy can still be measured.
-    ``measure``: what measures it (``measure_idle``; tests give it a simulated clock).
-    """
-
-    def __init__(
-        self, seconds: float, *, measure: Callable[..., float | None] = measure_idle
-    ) -> None:
-        self.seconds = seconds
-        self._measure = measure
-        self._watts: dict[str, float | None] = {}
-
-    def of(self, meter: Meter, device: str, *, warn: Callable[[str], None]) -> float | None:
-        from ..measure.meters import MeterReadError
-
-        if device not in self._watts:
-            try:
-                watts = self._measure(meter, device, seconds=self.seconds)
-            except MeterReadError as error:
-                warn(
-                    f"idle power on {device} could not be measured ({meter.name}: {error}); "
-                    "dynamic energy is left empty for this device"
-                )
-                watts = None
-            self._watts[device] = watts
-        return self._watts[device]
-
-
 def measure_item(
     prepared: PreparedModel,
     batch_size: int,
@@ -301,20 +247,15 @@ def measure_item(
 ) -> Measurement:
     """Measure energy per sample and FPS of one model at one batch size.
 
-    ``idle_watts`` is the device's idle power, measured once per run by the caller; it only
-    travels into the Measurement, for the dynamic energy. ``name``: the model's parsed name
-    (parsed from the file's stem where not given). ``rewarm``: the model has just run at
-    another batch size, so the device is hot and a short warm-up settles it.
-    ``load_seconds``: what loading the model cost this item (0 where it was loaded before).
-    ``clock``, ``tick_recorder``: the protocol's time (``measure``; tests give a simulated one).
-    ``read_host``: the host's CPU time, read either side of the measurement to see what other
-    processes did meanwhile (measure/conditions.py). ``quiet_seconds``: how long ago this
-    process last worked on the device (None: not known); long enough, and the board's power
-    is read first, to see whether someone else draws on it.
+    ``idle_watts``: the device's, for the dynamic energy. ``name``: the model's parsed name.
+    ``rewarm``: the model has just run at another batch size (a short warm-up settles it).
+    ``load_seconds``: what loading the model cost this item. ``clock``, ``tick_recorder``: the
+    protocol's time (tests: simulated). ``read_host``: the host's CPU time, read either side to
+    see what other processes did (measure/conditions.py). ``quiet_seconds``: since this process
+    last worked on the device (None: unknown); long enough, the board's power is read first.
     """
     import torch
 
-    from ..measure.meters import gpu_facts_of
     from ..measure.protocol import measure, rewarm_settings
 
     quiet_board = None
@@ -326,15 +267,8 @@ def measure_item(
         with torch.inference_mode():
             run_batch = _checked_pass(prepared, batch_size, make_input, cuda_graphs)
             host_before, gpu_before = read_host(), gpu_activity_of(meter)
-            stats = measure(
-                run_batch,
-                prepared.device,
-                meter,
-                batch_size,
-                protocol,
-                clock=clock,
-                tick_recorder=tick_recorder,
-            )
+            timing = {"clock": clock, "tick_recorder": tick_recorder}
+            stats = measure(run_batch, prepared.device, meter, batch_size, protocol, **timing)
             conditions = conditions_between(
                 host_before,
                 read_host(),
@@ -351,6 +285,25 @@ def measure_item(
         if problem is None:
             raise
         raise problem from (None if is_out_of_memory(error) else error)
+    record = {"name": name, "cuda_graphs": cuda_graphs, "load_seconds": load_seconds}
+    return _measurement(prepared, batch_size, meter, stats, idle_watts, conditions, **record)
+
+
+def _measurement(
+    prepared: PreparedModel,
+    batch_size: int,
+    meter: Meter,
+    stats: WindowStats,
+    idle_watts: float | None,
+    conditions: Conditions,
+    *,
+    name: ModelName | None,
+    cuda_graphs: bool,
+    load_seconds: float,
+) -> Measurement:
+    """The item's record: what was measured, of which model, how, and what was seen."""
+    from ..measure.meters import gpu_facts_of
+
     counts = prepared.counts
     return Measurement(
         model=prepared.path.stem,

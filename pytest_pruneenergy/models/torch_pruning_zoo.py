@@ -152,6 +152,7 @@ def build_pruned_zoo(
     A reference is ``{"source": "torchvision", "name": "resnet50", "kwargs": {...}}``.
     """
     _check_request(references, pds, gprs, method)
+    pruning = {"method": method, "seed": seed, "round_to": round_to}
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     input_shape = (3, input_size, input_size)
@@ -172,15 +173,7 @@ def build_pruned_zoo(
         torch.manual_seed(seed)
         module = build_reference(reference).eval()
         if pd is not None and gpr is not None:
-            prune(
-                module,
-                example,
-                pd=pd,
-                gpr_percent=gpr,
-                method=method,
-                seed=seed,
-                round_to=round_to,
-            )
+            prune(module, example, pd=pd, gpr_percent=gpr, **pruning)
         path = out / f"{stem}.pth"
         save_referenced_model(
             path,

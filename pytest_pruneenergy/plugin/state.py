@@ -25,7 +25,8 @@ from ..track.thresholds import (
 )
 
 if TYPE_CHECKING:
-    from ..items.runner import IdlePower, ModelCache
+    from ..items.idle_power import IdlePower
+    from ..items.runner import ModelCache
     from ..measure.meters import Meter
 
 
@@ -62,7 +63,8 @@ class RunState:
     @classmethod
     def start(cls, config: pytest.Config, settings: Settings, *, device: str) -> RunState:
         """The state of a run that has measured nothing yet; opens this process's journal."""
-        from ..items.runner import IdlePower, ModelCache
+        from ..items.idle_power import IdlePower
+        from ..items.runner import ModelCache
 
         journal = None
         resumable = JournalContents()

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 import torch
 
+from pytest_pruneenergy.items.idle_power import IdlePower
 from pytest_pruneenergy.items.runner import (
-    IdlePower,
     ItemProblem,
     ModelCache,
     ModelRequest,

@@ -16,15 +16,14 @@ from pathlib import Path
 import pytest
 import torch
 
+from pytest_pruneenergy.items.idle_power import IdlePower, measure_idle
 from pytest_pruneenergy.items.runner import (
-    IdlePower,
     ItemProblem,
     ModelCache,
     ModelRequest,
     PreparedModel,
     as_loaded_model,
     is_out_of_memory,
-    measure_idle,
     measure_item,
     prepare_model,
     random_input,

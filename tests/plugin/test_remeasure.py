@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 import torch
 
-from pytest_pruneenergy.items.runner import IdlePower
+from pytest_pruneenergy.items.idle_power import IdlePower
 
 from .conftest import TWO_WORKERS, run_in_process
 
