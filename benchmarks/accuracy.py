@@ -65,7 +65,6 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import itertools
-import json
 import math
 import shlex
 import statistics
@@ -79,7 +78,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from benchlib import code_commit, read_json_lines, write_page
+from benchlib import Progress, code_commit, json_lines_appender, read_json_lines, write_page
 
 LAYOUTS = ("vgg16", "alexnet")
 BATCH_SIZES = (1, 8, 32, 64)
@@ -490,32 +489,44 @@ def plugin_arm(prepared: Any, batch_size: int, **measure_item: Any) -> dict[str,
     }
 
 
-class Progress:
-    """Item k of n, seconds spent, and the seconds left at the pace so far."""
+def run_fields(args: argparse.Namespace, meter: Any) -> dict[str, Any]:
+    """What every record of a run carries: when, the command, the GPU and its driver, the
+    device, meter and torch, the input size and the code's commit."""
+    import torch
 
-    def __init__(self, items: int) -> None:
-        self.items = items
-        self.arms_done = 0
-        self.began = time.perf_counter()
+    facts = meter.gpu_facts
+    return {
+        "run": datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S.%fZ"),
+        "command": args.command,
+        "gpu": facts.name if facts else "cpu",
+        "driver": facts.driver if facts else "",
+        "power_limit_watts": facts.power_limit_watts if facts else None,
+        "device": args.device,
+        "meter": meter.name,
+        "torch": torch.__version__,
+        "input_size": args.input_size,
+        "code": code_commit(),
+    }
 
-    def line(self, item: int, what: str) -> str:
-        self.arms_done += 1
-        elapsed = time.perf_counter() - self.began
-        left = elapsed / self.arms_done * (self.items * len(ARMS) - self.arms_done)
-        return f"item {item} of {self.items}, {what}: {elapsed:.0f} s elapsed, ~{left:.0f} s left"
+
+def unpruned_prepared(layout: str, device: str, shape: tuple[int, ...]) -> Any:
+    """An unpruned torchvision layout (1000 classes, weights from seed 0), prepared as the
+    plugin prepares a model file."""
+    from pytest_pruneenergy.items.runner import ModelRequest, prepare_model
+    from pytest_pruneenergy.models.architectures import build_model_on, unpruned_architecture
+
+    module = build_model_on(unpruned_architecture(layout, num_classes=1000), device, seed=0)
+    return prepare_model(
+        ModelRequest(Path(f"{layout}_UNPRUNED.pth"), device, shape),
+        lambda path, device, module=module: module,
+    )
 
 
 def run(args: argparse.Namespace) -> int:
     import torch
 
-    from pytest_pruneenergy.items.runner import (
-        ItemProblem,
-        ModelRequest,
-        prepare_model,
-        random_input,
-    )
+    from pytest_pruneenergy.items.runner import ItemProblem, random_input
     from pytest_pruneenergy.measure.meters import make_meter
-    from pytest_pruneenergy.models.architectures import build_model_on, unpruned_architecture
     from pytest_pruneenergy.settings import Settings
 
     device = args.device
@@ -526,41 +537,24 @@ def run(args: argparse.Namespace) -> int:
         protocol = dataclasses.replace(protocol, max_seconds=args.max_seconds)
     meter = make_meter(args.meter, device)
     reference = open_reference_device(device, args.meter)
-    facts = meter.gpu_facts
     common = {
-        "run": datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S.%fZ"),
-        "command": args.command,
-        "gpu": facts.name if facts else "cpu",
-        "driver": facts.driver if facts else "",
-        "power_limit_watts": facts.power_limit_watts if facts else None,
-        "device": device,
-        "meter": meter.name,
-        "torch": torch.__version__,
-        "input_size": args.input_size,
-        "code": code_commit(),
+        **run_fields(args, meter),
         "protocol": {
             "target_ci_fraction": protocol.target_ci_fraction,
             "max_seconds": protocol.max_seconds,
         },
         "reference_seconds": args.reference_seconds,
     }
+    emit = json_lines_appender(args.out, common)
     out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-
-    def emit(record: dict[str, Any]) -> None:
-        with out.open("a") as lines:  # a line per arm survives a run cut short
-            lines.write(json.dumps({**common, **record}) + "\n")
 
     shape = (3, args.input_size, args.input_size)
-    progress = Progress(len(args.layouts) * len(args.modes) * len(args.batch_sizes))
+    items = len(args.layouts) * len(args.modes) * len(args.batch_sizes)
+    progress = Progress(items * len(ARMS))
     item = 0
     try:
         for layout in args.layouts:
-            module = build_model_on(unpruned_architecture(layout, num_classes=1000), device, seed=0)
-            prepared = prepare_model(
-                ModelRequest(Path(f"{layout}_UNPRUNED.pth"), device, shape),
-                lambda path, device, module=module: module,
-            )
+            prepared = unpruned_prepared(layout, device, shape)
             warm = False
             for mode in args.modes:
                 for batch in args.batch_sizes:
@@ -588,16 +582,19 @@ def run(args: argparse.Namespace) -> int:
                         except (ItemProblem, ValueError, RuntimeError) as error:
                             # The item's record says why; the other items are still measured.
                             emit({**key, "arm": arm, "error": f"{type(error).__name__}: {error}"})
-                            print(progress.line(item, f"{what} FAILED: {error}"), flush=True)
+                            print(
+                                progress.line(f"item {item} of {items}, {what} FAILED: {error}"),
+                                flush=True,
+                            )
                             continue
                         emit({**key, "arm": arm, **figures})
                         what += (
                             f" {figures['joules_per_sample']:.6g} J/sample {figures['fps']:.1f} FPS"
                         )
-                        print(progress.line(item, what), flush=True)
+                        print(progress.line(f"item {item} of {items}, {what}"), flush=True)
                     if device.startswith("cuda"):
                         torch.cuda.empty_cache()
-            del prepared, module
+            del prepared
     finally:
         reference.close()
         meter.close()

@@ -207,3 +207,33 @@ def _git(repository: Path, *arguments: str) -> str | None:
     except (OSError, subprocess.TimeoutExpired):
         return None
     return done.stdout.strip() if done.returncode == 0 else None
+
+
+class Progress:
+    """Steps done of how many, seconds spent, and the seconds left at the pace so far."""
+
+    def __init__(self, total: int) -> None:
+        self.total = total
+        self.done = 0
+        self.began = time.perf_counter()
+
+    def line(self, what: str) -> str:
+        self.done += 1
+        elapsed = time.perf_counter() - self.began
+        left = elapsed / self.done * (self.total - self.done)
+        return f"{self.done}/{self.total} {what}: {elapsed:.0f} s elapsed, ~{left:.0f} s left"
+
+
+def json_lines_appender(
+    path: str | Path, common: dict[str, Any]
+) -> Callable[[dict[str, Any]], None]:
+    """A function that appends one record (``common`` and its own fields) as a JSON line to
+    ``path`` at once: a run cut short keeps every record it made."""
+    out = Path(path)
+    out.parent.mkdir(parents=True, exist_ok=True)
+
+    def emit(record: dict[str, Any]) -> None:
+        with out.open("a") as lines:
+            lines.write(json.dumps({**common, **record}) + "\n")
+
+    return emit

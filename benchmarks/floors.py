@@ -39,16 +39,12 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import json
 import shlex
 import statistics
 import sys
-import time
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timezone
-from pathlib import Path
 from typing import Any
 
 from accuracy import (
@@ -58,8 +54,10 @@ from accuracy import (
     measure_reference,
     open_reference_device,
     plugin_arm,
+    run_fields,
+    unpruned_prepared,
 )
-from benchlib import code_commit, gpus_of, read_json_lines, write_page
+from benchlib import Progress, gpus_of, json_lines_appender, read_json_lines, write_page
 
 LAYOUTS = ("vgg16", "alexnet")
 BATCH_SIZES = (8, 32, 64, 1)  # batch 1 last: a run cut short loses the least judged cells
@@ -317,32 +315,11 @@ def page(records: Sequence[dict[str, Any]], render_command: str) -> list[str]:
 # -- the run (on the GPU) -------------------------------------------------------------------------
 
 
-class Progress:
-    """Measurements done of how many, seconds spent, and the seconds left at the pace so far."""
-
-    def __init__(self, total: int) -> None:
-        self.total = total
-        self.done = 0
-        self.began = time.perf_counter()
-
-    def line(self, what: str) -> str:
-        self.done += 1
-        elapsed = time.perf_counter() - self.began
-        left = elapsed / self.done * (self.total - self.done)
-        return f"{self.done}/{self.total} {what}: {elapsed:.0f} s elapsed, ~{left:.0f} s left"
-
-
 def run(args: argparse.Namespace) -> int:
     import torch
 
-    from pytest_pruneenergy.items.runner import (
-        ItemProblem,
-        ModelRequest,
-        prepare_model,
-        random_input,
-    )
+    from pytest_pruneenergy.items.runner import ItemProblem, random_input
     from pytest_pruneenergy.measure.meters import make_meter
-    from pytest_pruneenergy.models.architectures import build_model_on, unpruned_architecture
     from pytest_pruneenergy.settings import Settings
 
     if args.device.startswith("cuda") and not torch.cuda.is_available():
@@ -351,39 +328,19 @@ def run(args: argparse.Namespace) -> int:
     pairs = floor_pairs(args.warmup_floors, args.measure_floors)
     meter = make_meter(args.meter, args.device)
     reference = open_reference_device(args.device, args.meter)
-    facts = meter.gpu_facts
     common = {
-        "run": datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S.%fZ"),
-        "command": args.command,
-        "gpu": facts.name if facts else "cpu",
-        "driver": facts.driver if facts else "",
-        "device": args.device,
-        "meter": meter.name,
-        "torch": torch.__version__,
-        "input_size": args.input_size,
-        "code": code_commit(),
+        **run_fields(args, meter),
         "max_seconds": args.max_seconds,
         "target_ci_fraction": defaults.target_ci_fraction,
     }
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-
-    def emit(record: dict[str, Any]) -> None:
-        with out.open("a") as lines:  # a line per measurement survives a run cut short
-            lines.write(json.dumps({**common, **record}) + "\n")
+    emit = json_lines_appender(args.out, common)
 
     shape = (3, args.input_size, args.input_size)
     cells_total = len(args.layouts) * len(args.batch_sizes)
     progress = Progress(cells_total * (2 + args.repeats * len(pairs)))
     try:
         for layout in args.layouts:
-            module = build_model_on(
-                unpruned_architecture(layout, num_classes=1000), args.device, seed=0
-            )
-            prepared = prepare_model(
-                ModelRequest(Path(f"{layout}_UNPRUNED.pth"), args.device, shape),
-                lambda path, device, module=module: module,
-            )
+            prepared = unpruned_prepared(layout, args.device, shape)
             for batch in args.batch_sizes:
                 where = {"layout": layout, "batch": batch}
                 steps: list[Floors | None] = [None]
@@ -436,11 +393,11 @@ def run(args: argparse.Namespace) -> int:
                     )
                 if args.device.startswith("cuda"):
                     torch.cuda.empty_cache()
-            del prepared, module
+            del prepared
     finally:
         reference.close()
         meter.close()
-    print(f"wrote {out}")
+    print(f"wrote {args.out}")
     return 0
 
 
