@@ -65,7 +65,7 @@ def cr_vs_measure(
     if pruned.empty:
         return None
     groups = groups_in_order(pruned)
-    figure, axes = facets(groups)
+    figure, axes = facets(groups, share_y=False)
     uncertainty, band_words = (
         energy_uncertainty(data) if value_column == col.JOULES_PER_SAMPLE else (None, None)
     )

@@ -136,13 +136,14 @@ def new_figure(size_inches: tuple[float, float]) -> Figure:
     return figure
 
 
-def facets(groups: list[str]) -> tuple[Figure, list[Axes]]:
-    """One axes per group, wrapped at ``FACET_COLUMNS``, sharing the y axis."""
+def facets(groups: list[str], *, share_y: bool = True) -> tuple[Figure, list[Axes]]:
+    """One axes per group, wrapped at ``FACET_COLUMNS``, sharing the y axis where ``share_y``
+    (reductions share a scale; absolute energies of different architectures do not)."""
     columns = min(len(groups), FACET_COLUMNS)
     lines = math.ceil(len(groups) / columns)
     width = max(MIN_FIGURE_WIDTH_INCHES, 0.8 + 4.0 * columns)
     figure = new_figure((width, 1.4 + 3.3 * lines))
-    grid = figure.subplots(lines, columns, sharey=True, squeeze=False)
+    grid = figure.subplots(lines, columns, sharey=share_y, squeeze=False)
     axes = list(grid.flat)
     for unused in axes[len(groups) :]:
         figure.delaxes(unused)
