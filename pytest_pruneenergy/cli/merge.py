@@ -6,10 +6,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    pass
 from .common import EXIT_FAILED, EXIT_OK, usage_error
 
 
