@@ -906,8 +906,21 @@ def render(args: argparse.Namespace) -> int:
     return 0
 
 
-def _list(convert: Callable[[str], Any]) -> Callable[[str], list[Any]]:
+def comma_list(convert: Callable[[str], Any]) -> Callable[[str], list[Any]]:
+    """An argument type: ``"1,8,32"`` -> each item converted."""
     return lambda text: [convert(part) for part in text.split(",") if part]
+
+
+def add_reference_arguments(
+    parser: argparse.ArgumentParser, *, seconds: float, warmup_seconds: float
+) -> None:
+    """The reference's length and warm-up, and the device, meter and input size both the
+    reference and the plugin's arms run on (this script's and floors.py's)."""
+    parser.add_argument("--reference-seconds", type=float, default=seconds)
+    parser.add_argument("--reference-warmup-seconds", type=float, default=warmup_seconds)
+    parser.add_argument("--device", default="cuda:0")
+    parser.add_argument("--meter", choices=METERS, default="nvml-counter")
+    parser.add_argument("--input-size", type=int, default=224)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -916,16 +929,12 @@ def main(argv: list[str] | None = None) -> int:
     commands = parser.add_subparsers(dest="command_name", required=True)
     run_parser = commands.add_parser("run", help="measure A1, B, A2 per item; append JSON lines")
     run_parser.add_argument("--out", required=True)
-    run_parser.add_argument("--layouts", type=_list(str), default=list(LAYOUTS))
-    run_parser.add_argument("--batch-sizes", type=_list(int), default=list(BATCH_SIZES))
-    run_parser.add_argument("--modes", type=_list(str), default=list(MODES))
-    run_parser.add_argument("--reference-seconds", type=float, default=REFERENCE_SECONDS)
-    run_parser.add_argument(
-        "--reference-warmup-seconds", type=float, default=REFERENCE_WARMUP_SECONDS
+    run_parser.add_argument("--layouts", type=comma_list(str), default=list(LAYOUTS))
+    run_parser.add_argument("--batch-sizes", type=comma_list(int), default=list(BATCH_SIZES))
+    run_parser.add_argument("--modes", type=comma_list(str), default=list(MODES))
+    add_reference_arguments(
+        run_parser, seconds=REFERENCE_SECONDS, warmup_seconds=REFERENCE_WARMUP_SECONDS
     )
-    run_parser.add_argument("--device", default="cuda:0")
-    run_parser.add_argument("--meter", choices=METERS, default="nvml-counter")
-    run_parser.add_argument("--input-size", type=int, default=224)
     run_parser.add_argument(
         "--max-seconds",
         type=float,

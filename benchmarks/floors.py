@@ -50,7 +50,8 @@ from typing import Any
 from accuracy import (
     ENERGY_TARGET_MIN_BATCH,
     ENERGY_TARGET_PERCENT,
-    METERS,
+    add_reference_arguments,
+    comma_list,
     measure_reference,
     open_reference_device,
     plugin_arm,
@@ -410,31 +411,22 @@ def render(args: argparse.Namespace) -> int:
     return 0
 
 
-def _floats(text: str) -> list[float]:
-    return [float(part) for part in text.split(",") if part]
-
-
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command_name", required=True)
     run_parser = commands.add_parser("run", help="measure the cells; append JSON lines")
     run_parser.add_argument("--out", required=True)
-    run_parser.add_argument("--layouts", type=lambda t: t.split(","), default=list(LAYOUTS))
-    run_parser.add_argument(
-        "--batch-sizes", type=lambda t: [int(v) for v in t.split(",")], default=list(BATCH_SIZES)
-    )
-    run_parser.add_argument("--measure-floors", type=_floats, default=list(MEASURE_FLOORS_SECONDS))
-    run_parser.add_argument("--warmup-floors", type=_floats, default=list(WARMUP_FLOORS_SECONDS))
+    run_parser.add_argument("--layouts", type=comma_list(str), default=list(LAYOUTS))
+    run_parser.add_argument("--batch-sizes", type=comma_list(int), default=list(BATCH_SIZES))
+    floors = comma_list(float)
+    run_parser.add_argument("--measure-floors", type=floors, default=list(MEASURE_FLOORS_SECONDS))
+    run_parser.add_argument("--warmup-floors", type=floors, default=list(WARMUP_FLOORS_SECONDS))
     run_parser.add_argument("--repeats", type=int, default=REPEATS)
     run_parser.add_argument("--max-seconds", type=float, default=MAX_SECONDS)
-    run_parser.add_argument("--reference-seconds", type=float, default=REFERENCE_SECONDS)
-    run_parser.add_argument(
-        "--reference-warmup-seconds", type=float, default=REFERENCE_WARMUP_SECONDS
+    add_reference_arguments(
+        run_parser, seconds=REFERENCE_SECONDS, warmup_seconds=REFERENCE_WARMUP_SECONDS
     )
-    run_parser.add_argument("--device", default="cuda:0")
-    run_parser.add_argument("--meter", choices=METERS, default="nvml-counter")
-    run_parser.add_argument("--input-size", type=int, default=224)
     run_parser.set_defaults(handler=run)
     render_parser = commands.add_parser("render", help="write the Markdown page")
     render_parser.add_argument("results", nargs="+", help="JSON lines files of run")
