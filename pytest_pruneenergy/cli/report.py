@@ -64,7 +64,7 @@ def _run_report(args: argparse.Namespace) -> int:
     except ResultsFileError as error:
         return usage_error("report", str(error))
     table = results.table
-    problem = _metric_problem(table, args.metadata, args.metric)
+    metadata, problem = _metadata_and_problem(table, args.metadata, args.metric)
     if problem is not None:  # a wrong command: fixed and run again, nothing half written
         return usage_error("report", problem)
     for note in results.notes:
@@ -86,7 +86,7 @@ def _run_report(args: argparse.Namespace) -> int:
     except OSError as error:
         print(f"pruneenergy report: cannot write to {out_dir}: {error}", file=sys.stderr)
         return EXIT_FAILED
-    if args.csv is not None and _write_seed_form(table, args) != EXIT_OK:
+    if args.csv is not None and _write_seed_form(table, metadata, args) != EXIT_OK:
         return EXIT_FAILED
     print(
         f"wrote {html_path} ({len(figures)} figures, {len(findings.summary)} summary sentences, "
@@ -95,9 +95,12 @@ def _run_report(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _metric_problem(table: Any, metadata_path: Path | None, metric: str | None) -> str | None:
-    """Why ``--metadata`` and ``--metric`` give no metric to weigh against energy, if they
-    do not: a metadata file that cannot be read, or no metric column chosen."""
+def _metadata_and_problem(
+    table: Any, metadata_path: Path | None, metric: str | None
+) -> tuple[Any, str | None]:
+    """The ``--metadata`` file read (None without one), and why it and ``--metric`` give no
+    metric to weigh against energy, if they do not: a file that cannot be read, or no metric
+    column chosen."""
     from ..report.metadata import pareto_metric_problem, read_metadata
 
     metadata = None
@@ -105,21 +108,22 @@ def _metric_problem(table: Any, metadata_path: Path | None, metric: str | None) 
         try:
             metadata = read_metadata(metadata_path)
         except ValueError as error:  # it names the file and what is wrong with it
-            return str(error)
-    return pareto_metric_problem(
+            return None, str(error)
+    problem = pareto_metric_problem(
         table, metadata, metric, option="--metric", metadata_source=str(metadata_path)
     )
+    return metadata, problem
 
 
-def _write_seed_form(table: Any, args: argparse.Namespace) -> int:
-    """``--csv``: the table in the seed's 16-column form, the metric from ``--metadata``."""
-    from ..report.metadata import metric_by_stem, metric_names, read_metadata
+def _write_seed_form(table: Any, metadata: Any, args: argparse.Namespace) -> int:
+    """``--csv``: the table in the seed's 16-column form, the metric from ``--metadata`` (read
+    already: ``metadata``)."""
+    from ..report.metadata import metric_by_stem, metric_names
     from ..report.schema import write_csv
     from ..report.seed_form import seed_form
 
     metric = None
-    if args.metadata is not None:
-        metadata = read_metadata(args.metadata)  # read once already: it reads
+    if metadata is not None:
         chosen = args.metric or next(iter(metric_names(metadata)), None)
         metric = None if chosen is None else metric_by_stem(metadata, chosen)
     form = seed_form(table, metric)
