@@ -20,14 +20,15 @@ class Progress:
     started_seconds: float
     interval_seconds: float = PROGRESS_INTERVAL_SECONDS
     done: int = 0
-    measured: int = 0  # of ``done``, those measured now rather than taken from the journal
+    measured: int = 0  # of ``done``, those measured now (not taken from the journal, not skipped)
     said_seconds: float | None = None
 
-    def record(self, now_seconds: float, *, resumed: bool = False) -> str | None:
-        """Count one item's result; the line to say now, or None (too soon since the last, or
-        the run's last item: the run's end says the rest)."""
+    def record(self, now_seconds: float, *, measured: bool = True) -> str | None:
+        """Count one item's result (``measured``: in this run, so that it sets the pace); the
+        line to say now, or None (too soon since the last, or the run's last item: the run's
+        end says the rest)."""
         self.done += 1
-        self.measured += not resumed
+        self.measured += measured
         if self.done >= self.total:
             return None
         last = self.said_seconds if self.said_seconds is not None else self.started_seconds

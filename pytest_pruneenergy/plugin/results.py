@@ -76,11 +76,13 @@ class Results:
         # On the controller under xdist these reports come from the workers.
         measurement = getattr(report, "pruneenergy_measurement", None)
         failure = getattr(report, "pruneenergy_failure", None)
+        resumed = bool(getattr(report, "pruneenergy_resumed", False))
         if measurement is not None:
-            self.state.measurements.append(Measurement.from_dict(measurement))
+            measured = Measurement.from_dict(measurement)
+            self.state.measurements.append(measured)
             thresholds = ItemThresholds.from_dict(report.pruneenergy_thresholds)
-            self.state.thresholds[Measurement.from_dict(measurement).key] = thresholds
-            self.state.resumed_count += bool(getattr(report, "pruneenergy_resumed", False))
+            self.state.thresholds[measured.key] = thresholds
+            self.state.resumed_count += resumed
         elif failure is None and report.failed and self._lost_item(report):
             # No worker made this report: xdist did, for an item whose worker crashed.
             failure = self._failure_of_lost_item(report).to_dict()
@@ -88,11 +90,10 @@ class Results:
             self.state.failures.append(ItemFailure.from_dict(failure))
         if measurement is not None or failure is not None:
             self.state.ledger.with_result.add(report.nodeid)
-            resumed = bool(getattr(report, "pruneenergy_resumed", False))
-            self.state.count_result(resumed=resumed)
+            self.state.count_result(measured=not resumed)
         elif report.skipped and is_energy_item_id(report.nodeid):
             self.state.ledger.skipped.add(report.nodeid)
-            self.state.count_result(resumed=True)
+            self.state.count_result(measured=False)
 
     def _lost_item(self, report: pytest.TestReport) -> bool:
         """An energy item that failed without the plugin's record of a result or a failure."""

@@ -100,12 +100,12 @@ class RunState:
             interval_seconds=self.settings.progress_seconds,
         )
 
-    def count_result(self, *, resumed: bool) -> None:
-        """One more item with a result (or skipped); says how far the run has got, now and
-        then."""
+    def count_result(self, *, measured: bool) -> None:
+        """One more item with a result or skipped (``measured``: in this run, not taken from
+        the journal); says how far the run has got, now and then."""
         if self.progress is None:
             return
-        line = self.progress.record(time.perf_counter(), resumed=resumed)
+        line = self.progress.record(time.perf_counter(), measured=measured)
         if line is not None:
             self.say_now(line)
 

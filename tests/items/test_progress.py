@@ -27,6 +27,6 @@ def test_a_line_comes_at_most_once_an_interval_and_never_for_the_last_item():
     assert progress.record(10.0) is None  # too soon after the start
     assert progress.record(31.0) == ("pruneenergy: 2 of 5 items, 31 s so far, about 46 s left")
     assert progress.record(50.0) is None  # 19 s after the last line
-    assert progress.record(62.0, resumed=True) is not None
+    assert progress.record(62.0, measured=False) is not None
     assert (progress.done, progress.measured) == (4, 3)
     assert progress.record(200.0) is None  # the last item: the run's end says the rest
