@@ -23,7 +23,7 @@ import io
 import os
 import subprocess
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -167,6 +167,15 @@ def _inside(folder: Path, env: dict[str, str] | None) -> Iterator[tuple[io.Strin
             for name in set(sys.modules) - modules_before:
                 if _imported_from(folder, sys.modules[name]):
                     del sys.modules[name]
+
+
+def write_hooked_zoo(folder: Path, conftest: str, stems: Iterable[str]) -> None:
+    """``folder``'s conftest.py, whose load-model hook builds each model from its file's name, and
+    a placeholder file in ``folder / "models"`` for each of ``stems``."""
+    (folder / "models").mkdir(exist_ok=True)
+    (folder / "conftest.py").write_text(conftest)
+    for stem in stems:
+        (folder / "models" / f"{stem}.pth").write_bytes(b"loaded by the conftest hook")
 
 
 def run_in_process(

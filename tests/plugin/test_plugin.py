@@ -25,6 +25,7 @@ from ..conftest import (
     write_tiny_model,
     write_tiny_zoo,
 )
+from ..report.figure_names import ALL_FIGURES
 from .conftest import (
     CSV_NAME,
     FAST,
@@ -35,7 +36,9 @@ from .conftest import (
     Run,
     run_in_process,
     with_stems,
+    write_hooked_zoo,
 )
+from .conftest_texts import MAKE_SAMPLE_METER, SAMPLE_METER_HEAD
 
 pytestmark = pytest.mark.slow
 
@@ -270,14 +273,7 @@ def test_pruned_models_are_compared_with_their_baseline(good_run: Run):
 
 def test_figures_are_written(good_run: Run):
     pngs = {p.name for p in (good_run.folder / "out/report").glob("*.png")}
-    assert {
-        "cr_vs_energy_reduction_flops.png",
-        "cr_vs_energy_reduction_params.png",
-        "pd_vs_energy_reduction.png",
-        "architecture_vs_energy.png",
-        "batch_size_vs_energy.png",
-        "batch_size_vs_fps.png",
-    } <= pngs
+    assert pngs >= ALL_FIGURES
 
 
 @pytest.mark.pytest_api
@@ -349,10 +345,7 @@ METERED_STEMS = ("Lin_TINY_UNPRUNED", "Lin_TINY_random_PD1_GPR-50_PRUNED")
 @shared_run
 def seed_run(tmp_path_factory: pytest.TempPathFactory) -> Run:
     folder = tmp_path_factory.mktemp("seed")
-    (folder / "models").mkdir()
-    (folder / "conftest.py").write_text(METERED_MODELS)
-    for stem in (*METERED_STEMS, "raises"):
-        (folder / "models" / f"{stem}.pth").write_bytes(b"loaded by the conftest hook")
+    write_hooked_zoo(folder, METERED_MODELS, (*METERED_STEMS, "raises"))
     return run_in_process(
         folder,
         "--prune-models=models",
@@ -394,9 +387,7 @@ def test_idle_power_is_measured_once_and_subtracted_for_dynamic_energy(seed_run:
 def test_cuda_graphs_asked_for_on_a_cpu_fail_each_item_with_the_reason_in_the_csv(
     tmp_path: Path,
 ):
-    (tmp_path / "models").mkdir()
-    (tmp_path / "conftest.py").write_text(METERED_MODELS)
-    (tmp_path / "models" / f"{METERED_STEMS[0]}.pth").write_bytes(b"loaded by the conftest hook")
+    write_hooked_zoo(tmp_path, METERED_MODELS, METERED_STEMS[:1])
     result = run_in_process(
         tmp_path,
         "--prune-models=models",
@@ -1022,10 +1013,7 @@ def test_an_item_measured_beside_busy_processes_says_so_and_strict_fails_the_run
 def test_saved_runs_are_compared_and_a_regression_beyond_the_gate_fails_the_session(tmp_path):
     # Models whose energy is counted exactly (COUNTED_MODELS): every CI is 0, so a planted
     # regression lies outside the current CI as well as the stored one.
-    (tmp_path / "models").mkdir()
-    (tmp_path / "conftest.py").write_text(COUNTED_MODELS)
-    for stem in (*COUNTED_STEMS, COUNTED_THIRD_STEM):
-        (tmp_path / "models" / f"{stem}.pth").write_bytes(b"loaded by the conftest hook")
+    write_hooked_zoo(tmp_path, COUNTED_MODELS, (*COUNTED_STEMS, COUNTED_THIRD_STEM))
     first = run_in_process(tmp_path, *COUNTED_ARGS, "--energy-save")
     assert first.returncode == 0, first.output
     [stored] = (tmp_path / ".pruneenergy" / "runs").glob("*.json")
@@ -1073,19 +1061,16 @@ def test_saved_runs_are_compared_and_a_regression_beyond_the_gate_fails_the_sess
 
 # Each model's forward pass adds exactly its JOULES_PER_SAMPLE to the counter the meter reads:
 # with the seed protocol every trial measures the same, so levels are exact and CIs 0.
-COUNTED_MODELS = """
+COUNTED_MODELS = (
+    """
 import torch
 
 STATE = {"joules": 0.0}
 JOULES_PER_SAMPLE = {"UNPRUNED": 1.0, "PD1": 0.5, "PD3": 0.25}
 
-class SampleMeter:
-    name = "samples"
-    is_estimate = False
-    description = "joules counted per sample by the model itself"
-    reads_host = False  # counted in Python: other processes cannot reach it
-    gpu_facts = {}
-
+"""
+    + SAMPLE_METER_HEAD
+    + """
     def read_joules(self):
         return STATE["joules"]
 
@@ -1102,12 +1087,13 @@ class Counted(torch.nn.Module):
         STATE["joules"] += self.joules_per_sample * x.shape[0]
         return self.linear(x)
 
-def pytest_pruneenergy_make_meter(device, kind, estimate_watts_per_core):
-    return SampleMeter()
-
+"""
+    + MAKE_SAMPLE_METER
+    + """
 def pytest_pruneenergy_load_model(path, allow_pickle):
     return Counted(next(j for key, j in JOULES_PER_SAMPLE.items() if key in path.stem))
 """
+)
 COUNTED_STEMS = ("Lin_TINY_UNPRUNED", "Lin_TINY_random_PD1_GPR-50_PRUNED")
 COUNTED_THIRD_STEM = "Lin_TINY_random_PD3_GPR-75_PRUNED"
 COUNTED_ARGS = (
@@ -1125,10 +1111,7 @@ COUNTED_ARGS = (
 def test_a_run_on_a_new_level_fails_the_step_gate_and_says_so_in_markdown_and_junit(tmp_path):
     import xml.etree.ElementTree as ElementTree
 
-    (tmp_path / "models").mkdir()
-    (tmp_path / "conftest.py").write_text(COUNTED_MODELS)
-    for stem in COUNTED_STEMS:
-        (tmp_path / "models" / f"{stem}.pth").write_bytes(b"loaded by the conftest hook")
+    write_hooked_zoo(tmp_path, COUNTED_MODELS, COUNTED_STEMS)
     first = run_in_process(tmp_path, *COUNTED_ARGS, "--energy-save")
     assert first.returncode == 0, first.output
     [stored] = (tmp_path / ".pruneenergy" / "runs").glob("*.json")
@@ -1198,7 +1181,8 @@ def test_comparing_without_a_stored_run_says_so_and_passes(tmp_path):
 # so energies are known. The meter reads SPREAD more of every other seed trial's energy (each item
 # reads it twice per trial, 40 times in all): PD2's trials alternate between J and 1.2 J, which
 # gives it a mean of 0.7 J and a 95 % CI of about +-0.03 J; the others have a CI of 0.
-GATED_MODELS = """
+GATED_MODELS = (
+    """
 import pytest
 import torch
 
@@ -1206,13 +1190,9 @@ STATE = {"joules": 0.0, "spread": 0.0}
 JOULES_PER_SAMPLE = {"UNPRUNED": 1.0, "PD1": 0.5, "PD2": 0.7 / 1.1}
 SPREAD = {"PD2": 0.2}
 
-class SampleMeter:
-    name = "samples"
-    is_estimate = False
-    description = "joules counted per sample by the model itself"
-    reads_host = False  # counted in Python: other processes cannot reach it
-    gpu_facts = {}
-
+"""
+    + SAMPLE_METER_HEAD
+    + """
     def __init__(self):
         self.reads = 0
         self.true_joules = 0.0
@@ -1241,9 +1221,9 @@ class Counted(torch.nn.Module):
         STATE["spread"] = self.spread
         return self.linear(x)
 
-def pytest_pruneenergy_make_meter(device, kind, estimate_watts_per_core):
-    return SampleMeter()
-
+"""
+    + MAKE_SAMPLE_METER
+    + """
 def pytest_pruneenergy_load_model(path, allow_pickle):
     return Counted(next(key for key in JOULES_PER_SAMPLE if key in path.stem))
 
@@ -1253,6 +1233,7 @@ def pytest_collection_modifyitems(items):
             item.add_marker(pytest.mark.pruneenergy_thresholds(max_joules=None))
         MARK_PD2_BS2
 """
+)
 GATED_STEMS = (
     "Lin_TINY_UNPRUNED",
     "Lin_TINY_random_PD1_GPR-50_PRUNED",
@@ -1275,11 +1256,8 @@ PD2_BS2_MARKER = (
 
 
 def gated_run(folder: Path, *args: str, marker: str = "pass") -> Run:
-    (folder / "models").mkdir()
-    (folder / "conftest.py").write_text(GATED_MODELS.replace("MARK_PD2_BS2", marker))
+    write_hooked_zoo(folder, GATED_MODELS.replace("MARK_PD2_BS2", marker), GATED_STEMS)
     (folder / "pytest.ini").write_text(GATES_INI)
-    for stem in GATED_STEMS:
-        (folder / "models" / f"{stem}.pth").write_bytes(b"loaded by the conftest hook")
     return run_in_process(
         folder,
         "--prune-models=models",

@@ -17,7 +17,7 @@ import torch
 
 from pytest_pruneenergy.items.idle_power import IdlePower
 
-from .conftest import TWO_WORKERS, run_in_process
+from .conftest import TWO_WORKERS, run_in_process, write_hooked_zoo
 
 COUNTED_BOARD = """
 import time
@@ -120,10 +120,7 @@ ARGS = (
 
 
 def counted_board(tmp_path, behaviour: str):
-    (tmp_path / "models").mkdir()
-    (tmp_path / "conftest.py").write_text(COUNTED_BOARD + behaviour)
-    for stem in STEMS:
-        (tmp_path / "models" / f"{stem}.pth").write_bytes(b"loaded by the conftest hook")
+    write_hooked_zoo(tmp_path, COUNTED_BOARD + behaviour, STEMS)
 
 
 def by_stem(table):
@@ -299,9 +296,7 @@ ON_THE_GPU = (
 def test_on_a_gpu_a_neighbours_matmuls_are_seen_and_the_clean_rerun_agrees_with_a_quiet_run(
     tmp_path,
 ):
-    (tmp_path / "models").mkdir()
-    (tmp_path / "models" / "Conv_TEST_UNPRUNED.pth").write_bytes(b"loaded by the conftest hook")
-    (tmp_path / "conftest.py").write_text(CONV_NET)
+    write_hooked_zoo(tmp_path, CONV_NET, ["Conv_TEST_UNPRUNED"])
     options = ("-p", "no:cacheprovider")
     quiet = run_in_process(tmp_path, *ON_THE_GPU, "--energy-report=quiet", options=options)
     assert quiet.returncode == 0, quiet.output

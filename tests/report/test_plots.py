@@ -20,27 +20,8 @@ from pytest_pruneenergy.report.schema import write_csv
 from pytest_pruneenergy.report.table import build_table, reduction_ci95_or_nan
 
 from ..factories import make_measurement, make_stats
+from .figure_names import ALL_FIGURES, METRIC_FIGURE, REDUCTION_FIGURES
 
-ALL_FIGURES = {
-    "cr_vs_energy_reduction_flops.png",
-    "cr_vs_energy_reduction_params.png",
-    "pd_vs_energy_reduction.png",
-    "architecture_vs_energy.png",
-    "batch_size_vs_energy.png",
-    "batch_size_vs_fps.png",
-    "cr_vs_energy_per_sample.png",
-    "cr_vs_fps.png",
-}
-# Drawn only where the table carries a metric (the seed's YOUR_METRIC, or --energy-metadata).
-METRIC_FIGURE = "energy_and_metric.png"
-REDUCTION_FIGURES = {
-    "cr_vs_energy_reduction_flops.png",
-    "cr_vs_energy_reduction_params.png",
-    "pd_vs_energy_reduction.png",
-    # Against compression: no pruned model, no line.
-    "cr_vs_energy_per_sample.png",
-    "cr_vs_fps.png",
-}
 CR_FIGURES = ("cr_vs_energy_reduction_flops.png", "cr_vs_energy_reduction_params.png")
 BATCH_SIZES = (1, 8, 64)
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
