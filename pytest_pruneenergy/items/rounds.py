@@ -10,6 +10,9 @@ figure is their mean, and its CI the wider of two:
   which holds the drift and, through each round's own noise, the within-round scatter too;
 - within rounds: the rounds' own half-widths added in quadrature over N, the floor a lucky
   agreement of few rounds must not undercut.
+
+Latency percentiles cannot be pooled without every pass's time; each is the largest of the
+rounds', an upper bound of the pooled one (measure/latency.py:worst_of).
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ import statistics
 from collections.abc import Sequence
 from dataclasses import replace
 
+from ..measure.latency import worst_of
 from ..measure.stats import ci95_of_mean, half_width_from_std
 from ..measure.window_stats import WindowStats
 from .measurement import Measurement
@@ -53,6 +57,7 @@ def combine(rounds: Sequence[Measurement]) -> Measurement:
     seconds_per_sample = statistics.fmean(s.seconds_per_sample_mean for s in stats)
     first, last = stats[0], stats[-1]
     target = first.target_ci_fraction
+    pass_times = worst_of([s.pass_time_percentiles for s in stats])
     combined = WindowStats(
         joules_per_sample_mean=mean_joules,
         # Scatter of a window about the item's long-run mean: within a round, and between.
@@ -80,6 +85,9 @@ def combine(rounds: Sequence[Measurement]) -> Measurement:
         temperature_end_celsius=last.temperature_end_celsius,
         sm_clock_start_mhz=first.sm_clock_start_mhz,
         sm_clock_end_mhz=last.sm_clock_end_mhz,
+        pass_seconds_p50=pass_times.p50_seconds,
+        pass_seconds_p90=pass_times.p90_seconds,
+        pass_seconds_p99=pass_times.p99_seconds,
     )
     seconds = [m.item_seconds for m in ordered]
     return replace(

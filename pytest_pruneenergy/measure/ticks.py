@@ -258,6 +258,10 @@ class CompletionTimeline:
         return len(self._times) - 1
 
     @property
+    def completions(self) -> list[float]:
+        return self._times[1:]
+
+    @property
     def start_seconds(self) -> float:
         return self._times[0]
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from .latency import PassTimePercentiles
+
 
 @dataclass(frozen=True)
 class WindowStats:
@@ -35,6 +37,17 @@ class WindowStats:
     temperature_end_celsius: float | None = None
     sm_clock_start_mhz: float | None = None
     sm_clock_end_mhz: float | None = None
+    # The time of one pass of the batch at p50/p90/p99, over the measured passes
+    # (measure/latency.py); None where it could not be known (the seed protocol times trials).
+    pass_seconds_p50: float | None = None
+    pass_seconds_p90: float | None = None
+    pass_seconds_p99: float | None = None
+
+    @property
+    def pass_time_percentiles(self) -> PassTimePercentiles:
+        return PassTimePercentiles(
+            self.pass_seconds_p50, self.pass_seconds_p90, self.pass_seconds_p99
+        )
 
     @property
     def ci_target_met(self) -> bool | None:

@@ -52,8 +52,9 @@ def pytest_configure(config: pytest.Config) -> None:
     # --strict-markers in runs without --prune-models.
     config.addinivalue_line(
         "markers",
-        f"{MARKER_NAME}(min_reduction=PCT, max_joules=J, min_fps=N): energy gates for the "
-        "pytest-pruneenergy items it marks (add it in pytest_collection_modifyitems)",
+        f"{MARKER_NAME}(min_reduction=PCT, max_joules=J, min_fps=N, max_p99_ms=MS): energy "
+        "and latency gates for the pytest-pruneenergy items it marks (add it in "
+        "pytest_collection_modifyitems)",
     )
     ini_dir = config.inipath.parent if config.inipath else config.rootpath
     try:

@@ -281,8 +281,9 @@ class Running:
     def check_in_item(
         self, item: pytest.Item, measurement: Measurement, thresholds: ItemThresholds
     ) -> None:
-        """max_joules and min_fps need only this item's measurement, so they fail the item;
-        with several rounds only all of them make the item's figure, judged at the end."""
+        """max_joules, min_fps and max_p99_ms need only this item's measurement, so they fail
+        the item; with several rounds only all of them make the item's figure, judged at the
+        end."""
         if self.state.settings.rounds > 1:
             return
         verdicts = judge_measurement(measurement, thresholds, kinds=IN_ITEM_KINDS)

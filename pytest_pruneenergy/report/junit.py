@@ -9,6 +9,7 @@ that does not exist (no CI, no baseline) is left out rather than written as NaN.
 from __future__ import annotations
 
 import math
+from dataclasses import astuple
 
 from ..items.measurement import Measurement
 from . import schema as col
@@ -28,13 +29,19 @@ REDUCTION_PROPERTIES = {
 def item_properties(
     measurement: Measurement, baseline: Measurement | None
 ) -> list[tuple[str, float | int | str]]:
-    """The item's energy, FPS, counts and meter; and its reductions against ``baseline`` as
-    the results CSV has them (a baseline's own are 0; None: no reductions)."""
+    """The item's energy, FPS, latency percentiles where known, counts and meter; and its
+    reductions against ``baseline`` as the results CSV has them (a baseline's own are 0; None:
+    no reductions)."""
     stats = measurement.stats
     properties: list[tuple[str, float | int | str]] = [
         ("joules_per_sample", stats.joules_per_sample_mean),
         ("joules_per_sample_ci95", stats.joules_per_sample_ci95),
         ("fps", stats.frames_per_second),
+        *(
+            (f"latency_p{q}_ms", seconds * 1000)
+            for q, seconds in zip((50, 90, 99), astuple(stats.pass_time_percentiles), strict=True)
+            if seconds is not None
+        ),
         ("params", measurement.params),
         ("flops", measurement.flops),
         ("meter", meter_label(measurement.meter, measurement.meter_is_estimate)),

@@ -124,6 +124,9 @@ COST_PER_MILLION = "Cost per Million Inferences"
 UNALIGNED_X8 = "Widths Not x8 (%)"
 UNALIGNED_X16 = "Widths Not x16 (%)"
 UNALIGNED_X64 = "Widths Not x64 (%)"
+LATENCY_P50_MS = "Latency p50 (ms)"
+LATENCY_P90_MS = "Latency p90 (ms)"
+LATENCY_P99_MS = "Latency p99 (ms)"
 
 TEXT = "object"
 INTEGER = "Int64"
@@ -215,6 +218,11 @@ _COLUMN_TYPES: tuple[tuple[str, str], ...] = (
     (UNALIGNED_X8, FLOAT),
     (UNALIGNED_X16, FLOAT),
     (UNALIGNED_X64, FLOAT),
+    # The time of one pass of the batch, back to back, over the measured passes
+    # (measure/latency.py); empty where it could not be known.
+    (LATENCY_P50_MS, FLOAT),
+    (LATENCY_P90_MS, FLOAT),
+    (LATENCY_P99_MS, FLOAT),
 )
 COLUMNS: tuple[str, ...] = tuple(column for column, _ in _COLUMN_TYPES)
 SEED_COLUMNS: tuple[str, ...] = COLUMNS[:15]

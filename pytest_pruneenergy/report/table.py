@@ -224,11 +224,18 @@ def _measured_row(
         col.UNALIGNED_X8: measurement.unaligned_x8_percent,
         col.UNALIGNED_X16: measurement.unaligned_x16_percent,
         col.UNALIGNED_X64: measurement.unaligned_x64_percent,
+        col.LATENCY_P50_MS: milliseconds_or_none(stats.pass_seconds_p50),
+        col.LATENCY_P90_MS: milliseconds_or_none(stats.pass_seconds_p90),
+        col.LATENCY_P99_MS: milliseconds_or_none(stats.pass_seconds_p99),
         col.DISTURBANCES: "; ".join(disturbances_against(measurement, baseline)) or None,
         **remeasure_columns(measurement),
         **name_columns(name),
         **reduction_columns(measurement, name, baseline),
     }
+
+
+def milliseconds_or_none(seconds: float | None) -> float | None:
+    return None if seconds is None else seconds * 1000
 
 
 def remeasure_columns(measurement: Measurement) -> dict[str, Any]:

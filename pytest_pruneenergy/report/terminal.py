@@ -70,8 +70,8 @@ def _model_width(with_dtypes: bool) -> int:
 def _header(with_dtypes: bool) -> str:
     dtype = f" {'dtype':<{DTYPE_COLUMN_WIDTH - 1}}" if with_dtypes else ""
     return (
-        f"{'model':<{_model_width(with_dtypes)}} {'bs':>4}{dtype}  {'J/sample ± CI95':>21}   "
-        f"{'FPS':>9}  {'E red %':>7}  {'FLOPs CR %':>10}  meter"
+        f"{'model':<{_model_width(with_dtypes)}} {'bs':>4}{dtype}  {'J/sample ± CI95':>19}   "
+        f"{'FPS':>8}  {'p99 ms':>6}  {'E red %':>7}  {'FLOPs CR %':>10}  meter"
     )
 
 
@@ -94,10 +94,19 @@ def _row(row: pd.Series, labels: dict[str, str], with_dtypes: bool) -> str:
     dtype = _dtype_cell(row) if with_dtypes else ""
     return (
         f"{model:<{_model_width(with_dtypes)}} {_number(row[col.BATCH_SIZE], 'd'):>4}{dtype}  "
-        f"{energy:>21}{missed}  "
-        f"{_number(row[col.FPS], '.1f'):>9}  {_number(row[col.ENERGY_REDUCTION], '.1f'):>7}  "
+        f"{energy:>19}{missed}  "
+        f"{_number(row[col.FPS], '.1f'):>8}  {_milliseconds(row[col.LATENCY_P99_MS]):>6}  "
+        f"{_number(row[col.ENERGY_REDUCTION], '.1f'):>7}  "
         f"{_number(row[col.CR_FLOPS], '.1f'):>10}  {meter}"
     )
+
+
+def _milliseconds(value: Any) -> str:
+    """Three significant figures, without an exponent below 10 s: 0.95, 12.4, 1234."""
+    text = _number(value, ".3g")
+    if text == "-" or float(value) < 1000:
+        return text
+    return _number(value, ".0f")
 
 
 def _stem(row: pd.Series) -> str:

@@ -7,6 +7,7 @@ from ..report.units import DEFAULT_GRID_GCO2E_PER_KWH, DEFAULT_PUE
 from ..track.store import COMPARE_LATEST, DEFAULT_STORE_DIR
 from ..track.thresholds import (
     MAX_JOULES,
+    MAX_P99_MS,
     MIN_FPS,
     MIN_REDUCTION,
 )
@@ -76,6 +77,21 @@ RESULTS_ROWS: tuple[Option, ...] = (
             "exact); per model: ini energy_thresholds"
         ),
         ini_help="energy gate: minimum frames per second",
+    ),
+    Option(
+        key="max_p99_ms",
+        flag="--energy-max-p99-ms",
+        ini="energy_max_p99_ms",
+        kind=VALUE,
+        parse=from_text(gate_parser(MAX_P99_MS)),
+        default=None,
+        metavar="MS",
+        help=(
+            "latency gate: fail an item whose 99th-percentile time per pass of the batch is above"
+            " MS milliseconds (no CI: taken as exact; inconclusive where it is unknown); per "
+            "model: ini energy_thresholds"
+        ),
+        ini_help="latency gate: maximum p99 time per pass in milliseconds",
     ),
     Option(
         key="thresholds",

@@ -17,9 +17,7 @@ from ..report.units import DeploymentUnits
 from ..track.run_end import StoreRequest
 from ..track.store import COMPARE_LATEST
 from ..track.thresholds import (
-    MAX_JOULES,
-    MIN_FPS,
-    MIN_REDUCTION,
+    KINDS,
     SOURCE_COMMAND_LINE,
     SOURCE_INI,
     GateSettings,
@@ -81,6 +79,7 @@ class Settings:
     min_reduction: float | None = row_default("min_reduction")
     max_joules: float | None = row_default("max_joules")
     min_fps: float | None = row_default("min_fps")
+    max_p99_ms: float | None = row_default("max_p99_ms")
     thresholds: tuple[ThresholdRule, ...] = row_default("thresholds")
     strict: bool = row_default("strict")
     # The run store (track/store.py).
@@ -152,8 +151,7 @@ class Settings:
     @functools.cached_property
     def gates(self) -> GateSettings:
         """The energy gates of the command line and the ini file; each item adds its marker."""
-        kinds = (MIN_REDUCTION, MAX_JOULES, MIN_FPS)
-        given = [(kind, getattr(self, kind)) for kind in kinds if getattr(self, kind) is not None]
+        given = [(kind, getattr(self, kind)) for kind in KINDS if getattr(self, kind) is not None]
         by_source: dict[str, list[Threshold]] = {SOURCE_COMMAND_LINE: [], SOURCE_INI: []}
         for kind, value in given:
             source = self.gate_sources.get(kind, SOURCE_COMMAND_LINE)

@@ -3,7 +3,8 @@
 
 A verdict is a statistical one: FAIL only when the whole 95 % CI lies on the wrong side of the
 threshold, PASS when it lies wholly on the right side, INCONCLUSIVE when it straddles the
-threshold. FPS carries no CI in a Measurement and is taken as exact.
+threshold. FPS and latency percentiles carry no CI in a Measurement and are taken as exact;
+an unknown percentile makes its gate inconclusive.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from ..measure.stats import reduction_ci95_points
 from .thresholds import (
     KINDS,
     MAX_JOULES,
+    MAX_P99_MS,
     MIN_FPS,
     ItemThresholds,
     Threshold,
@@ -50,7 +52,7 @@ class Verdict:
 def interval_outcome(low: float, high: float, threshold: Threshold) -> str:
     """FAIL when all of [low, high] is on the wrong side, PASS when all is on the right side
     (meeting the threshold exactly counts as meeting it); INCONCLUSIVE otherwise, NaN included."""
-    if threshold.kind == MAX_JOULES:
+    if threshold.kind in (MAX_JOULES, MAX_P99_MS):
         if high <= threshold.value:
             return PASS
         if low > threshold.value:
@@ -112,6 +114,31 @@ def judge_min_fps(threshold: Threshold, measurement: Measurement) -> Verdict:
     return Verdict(threshold, outcome, message)
 
 
+def judge_max_p99_ms(threshold: Threshold, measurement: Measurement) -> Verdict:
+    p99_seconds = measurement.stats.pass_seconds_p99
+    if p99_seconds is None:
+        message = (
+            f"p99 latency unknown (the seed protocol, fewer than 100 passes, or passes timed in "
+            f"groups on a GPU: docs/measurement.md), so {threshold.describe()} cannot be checked"
+        )
+        return Verdict(threshold, INCONCLUSIVE, message)
+    p99_ms = p99_seconds * 1000
+    outcome = interval_outcome(p99_ms, p99_ms, threshold)
+    relation = {PASS: "is within", FAIL: "is above", INCONCLUSIVE: "cannot be compared with"}
+    message = (
+        f"p99 latency {p99_ms:.4g} ms per pass (no CI: taken as exact) {relation[outcome]} "
+        f"{threshold.describe()}"
+    )
+    return Verdict(threshold, outcome, message)
+
+
+_IN_ITEM_JUDGES = {
+    MAX_JOULES: judge_max_joules,
+    MIN_FPS: judge_min_fps,
+    MAX_P99_MS: judge_max_p99_ms,
+}
+
+
 def judge_measurement(
     measurement: Measurement,
     thresholds: ItemThresholds,
@@ -125,11 +152,8 @@ def judge_measurement(
     for threshold in thresholds.thresholds:
         if threshold.kind not in kinds:
             continue
-        if threshold.kind == MAX_JOULES:
-            verdict = judge_max_joules(threshold, measurement)
-            disturbed = measurement.disturbances
-        elif threshold.kind == MIN_FPS:
-            verdict = judge_min_fps(threshold, measurement)
+        if threshold.kind in _IN_ITEM_JUDGES:
+            verdict = _IN_ITEM_JUDGES[threshold.kind](threshold, measurement)
             disturbed = measurement.disturbances
         elif measurement.name is None or not measurement.name.is_baseline:
             verdict = judge_min_reduction(threshold, measurement, baseline)

@@ -1,12 +1,14 @@
 """Energy thresholds: the three kinds, where each comes from, how they are written (the
 command line, ini rules, the item's marker), and each item's thresholds resolved once.
 
-Three kinds of threshold:
+Four kinds of threshold:
 
 - ``min_reduction``: energy reduction in % against the baseline at the same batch size
   (``100 - 100 * pruned / baseline``, as in the result table) must be at least this;
 - ``max_joules``: gross energy per sample must be at most this;
-- ``min_fps``: frames per second must be at least this.
+- ``min_fps``: frames per second must be at least this;
+- ``max_p99_ms``: the 99th percentile of the time of one pass of the batch, in milliseconds
+  (measure/latency.py), must be at most this.
 
 Where a threshold comes from, highest first: the item's ``pruneenergy_thresholds`` marker, the
 command line, the first ini ``energy_thresholds`` rule that matches the item and sets that kind,
@@ -26,10 +28,11 @@ from typing import Any
 MIN_REDUCTION = "min_reduction"
 MAX_JOULES = "max_joules"
 MIN_FPS = "min_fps"
-KINDS = (MIN_REDUCTION, MAX_JOULES, MIN_FPS)
+MAX_P99_MS = "max_p99_ms"
+KINDS = (MIN_REDUCTION, MAX_JOULES, MIN_FPS, MAX_P99_MS)
 # Checked by the item itself; min_reduction needs the baseline's measurement, which another
 # item (perhaps on another xdist worker) makes, so it is checked at the end of the session.
-IN_ITEM_KINDS = (MAX_JOULES, MIN_FPS)
+IN_ITEM_KINDS = (MAX_JOULES, MIN_FPS, MAX_P99_MS)
 SESSION_KINDS = (MIN_REDUCTION,)
 
 RULES_INI_NAME = "energy_thresholds"
@@ -153,7 +156,7 @@ def check_value(kind: str, value: float, where: str) -> float:
     if kind == MIN_REDUCTION and value >= 100:
         # 100 % would mean a model that draws no energy at all.
         raise ThresholdError(f"{where}: {kind} {value:g} must be below 100 (percent)")
-    if kind in (MAX_JOULES, MIN_FPS) and value <= 0:
+    if kind in (MAX_JOULES, MIN_FPS, MAX_P99_MS) and value <= 0:
         raise ThresholdError(f"{where}: {kind} {value:g} must be greater than 0")
     return value
 

@@ -102,3 +102,18 @@ def test_a_combined_item_meets_its_target_only_if_the_combined_ci_does():
     steady = combine([a_round(1.0, 0.001, 1), a_round(1.0, 0.001, 2)])
     assert not drifting.stats.converged
     assert steady.stats.converged
+
+
+def test_combined_latency_percentiles_are_the_rounds_largest():
+    first = make_measurement(
+        "M",
+        stats=make_stats(pass_seconds_p50=0.001, pass_seconds_p90=0.003, pass_seconds_p99=0.004),
+    )
+    second = make_measurement(
+        "M", stats=make_stats(pass_seconds_p50=0.002, pass_seconds_p90=0.002, pass_seconds_p99=None)
+    )
+    (combined,) = combine_rounds([first, second])
+    assert combined.rounds == 2
+    stats = combined.stats
+    assert (stats.pass_seconds_p50, stats.pass_seconds_p90) == (0.002, 0.003)
+    assert stats.pass_seconds_p99 is None  # unknown in one round: unknown combined

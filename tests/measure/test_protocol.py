@@ -12,6 +12,7 @@ from __future__ import annotations
 import bisect
 import dataclasses
 import functools
+import itertools
 import math
 import random
 import time
@@ -509,3 +510,53 @@ def test_a_rewarm_on_a_steady_device_ends_at_its_minimum_not_after_two_full_chun
 def test_a_rewarm_keeps_chunks_shorter_than_half_its_minimum():
     settings = ProtocolSettings(warmup_chunk_seconds=0.05, rewarm_min_seconds=0.25)
     assert rewarm_settings(settings).warmup_chunk_seconds == 0.05
+
+
+# -- latency percentiles ----------------------------------------------------------------------
+
+
+def test_on_the_host_each_pass_is_timed_and_its_percentiles_reported(clock):
+    # Every 20th pass takes 5 ms, the others 1 ms: 5 % slow ones, so p90 1 ms and p99 5 ms.
+    count = itertools.count()
+
+    def run_batch() -> None:
+        clock.sleep(0.005 if next(count) % 20 == 19 else 0.001)
+
+    stats = measure_on(clock, run_batch, TickingMeter(clock, 100.0), FAST)
+    assert stats.samples_measured / BATCH_SIZE > 200
+    assert stats.pass_seconds_p50 == pytest.approx(0.001)
+    assert stats.pass_seconds_p90 == pytest.approx(0.001)
+    assert stats.pass_seconds_p99 == pytest.approx(0.005)
+
+
+def test_on_a_device_a_marker_per_pass_times_each_pass(clock):
+    device = QueuedDevice(clock, pass_seconds=0.005)
+    settings = dataclasses.replace(FAST, max_seconds=1.2)
+    stats = measure_on_queued_device(device, settings)
+    assert stats.pass_seconds_p50 == pytest.approx(0.005)
+    assert stats.pass_seconds_p99 == pytest.approx(0.005)
+
+
+def test_short_passes_sharing_a_marker_leave_the_percentiles_unknown(clock):
+    device = QueuedDevice(clock, pass_seconds=0.0005)
+    settings = dataclasses.replace(
+        FAST, max_seconds=1.2, marker_spacing_seconds=ProtocolSettings().marker_spacing_seconds
+    )
+    stats = measure_on_queued_device(device, settings)
+    assert device.records < 0.5 * len(device.ends)  # markers were shared
+    assert stats.frames_per_second == pytest.approx(BATCH_SIZE / 0.0005, rel=1e-9)
+    assert stats.pass_time_percentiles.p50_seconds is None
+    assert stats.pass_seconds_p99 is None
+
+
+def test_the_seed_protocol_times_trials_and_reports_no_percentiles(clock):
+    settings = ProtocolSettings(
+        protocol="seed", seed_trials=2, seed_warmup_passes=1, seed_timed_passes=200
+    )
+    meter = TickingMeter(clock, 100.0, period_seconds=0.001)
+    stats = measure_on(clock, passes_of(clock), meter, settings)
+    assert (stats.pass_seconds_p50, stats.pass_seconds_p90, stats.pass_seconds_p99) == (
+        None,
+        None,
+        None,
+    )

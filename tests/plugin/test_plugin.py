@@ -271,6 +271,33 @@ def test_pruned_models_are_compared_with_their_baseline(good_run: Run):
     assert (per_sample > pruned["MACs"]).all() and per_sample.nunique() == 1
 
 
+def test_pass_time_percentiles_reach_the_csv_and_terminal_and_a_p99_gate_fails_its_item(
+    tmp_path: Path,
+):
+    # Tiny linear models: thousands of passes even on a busy machine, each timed on the host.
+    write_hooked_zoo(tmp_path, METERED_MODELS, METERED_STEMS)
+    result = run_in_process(
+        tmp_path,
+        "--prune-models=models",
+        "--prune-batch-sizes=1",
+        "--prune-input-shape=8",
+        "--energy-max-seconds=0.5",
+        "--energy-report=out",
+        "--energy-max-p99-ms=0.000001",
+        "-p",
+        "no:benchmark",
+    )
+    assert result.returncode == 1, result.output
+    table = result.table("out")
+    assert len(table) == len(METERED_STEMS)  # failed by the gate, kept in the CSV
+    assert (table["Samples Measured"] >= 102).all()
+    p50, p90, p99 = (table[f"Latency p{q} (ms)"] for q in (50, 90, 99))
+    assert p50.gt(0).all() and (p90 >= p50).all() and (p99 >= p90).all()
+    assert "2 failed" in result.output
+    assert "is above max_p99_ms=1e-06 set by command line" in result.output
+    assert "p99 ms" in result.output
+
+
 def test_figures_are_written(good_run: Run):
     pngs = {p.name for p in (good_run.folder / "out/report").glob("*.png")}
     assert pngs >= ALL_FIGURES

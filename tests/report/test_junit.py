@@ -42,6 +42,15 @@ def test_an_item_records_its_energy_fps_counts_and_meter():
     }
 
 
+def test_an_item_records_the_latency_percentiles_it_knows_in_milliseconds():
+    item = measurement("my_model")
+    stats = dataclasses.replace(item.stats, pass_seconds_p50=0.002, pass_seconds_p90=0.0025)
+    properties = dict(item_properties(dataclasses.replace(item, stats=stats), None))
+    assert properties["pruneenergy_latency_p50_ms"] == pytest.approx(2.0)
+    assert properties["pruneenergy_latency_p90_ms"] == pytest.approx(2.5)
+    assert "pruneenergy_latency_p99_ms" not in properties  # unknown: left out, not 0
+
+
 def test_a_pruned_item_records_its_reductions_against_its_baseline():
     baseline = measurement(BASELINE)
     pruned = measurement(PRUNED)

@@ -83,6 +83,9 @@ ADDED_COLUMNS_IN_ORDER = [
     "Widths Not x8 (%)",
     "Widths Not x16 (%)",
     "Widths Not x64 (%)",
+    "Latency p50 (ms)",
+    "Latency p90 (ms)",
+    "Latency p99 (ms)",
 ]
 H100_FACTS = GpuFacts("NVIDIA H100", "580.159", 700.0)
 

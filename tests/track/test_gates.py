@@ -47,13 +47,17 @@ def measurement(
     joules: float = 1.0,
     ci95: float = 0.01,
     fps: float = 100.0,
+    p99_seconds: float | None = None,
 ) -> Measurement:
-    """What a gate judges: energy per sample with its CI, and FPS."""
+    """What a gate judges: energy per sample with its CI, FPS and the p99 time per pass."""
     return make_measurement(
         model,
         batch_size,
         stats=make_stats(
-            joules_per_sample_mean=joules, joules_per_sample_ci95=ci95, frames_per_second=fps
+            joules_per_sample_mean=joules,
+            joules_per_sample_ci95=ci95,
+            frames_per_second=fps,
+            pass_seconds_p99=p99_seconds,
         ),
     )
 
@@ -129,6 +133,12 @@ def test_a_bad_rule_or_option_is_a_settings_error():
         resolve(ini_thresholds=["VGG16_*:bs1"])
     with pytest.raises(SettingsError, match="--energy-min-fps: min_fps -3 must be greater than 0"):
         resolve(cli_min_fps="-3")
+    with pytest.raises(
+        SettingsError, match="--energy-max-p99-ms: max_p99_ms 0 must be greater than 0"
+    ):
+        resolve(cli_max_p99_ms="0")
+    with pytest.raises(SettingsError, match="'max_p99=3' is not KIND=VALUE"):
+        resolve(ini_thresholds=["VGG16_*:max_p99=3"])
     with pytest.raises(
         SettingsError, match=r"energy_max_joules \(ini\): max_joules 'x' is not a number"
     ):
@@ -290,6 +300,30 @@ def test_fps_has_no_ci_and_is_taken_as_exact():
     assert failed.message == (
         "FPS 99.9 (no CI: taken as exact) is below min_fps=100 set by command line"
     )
+
+
+def test_p99_latency_is_taken_as_exact_and_an_unknown_one_is_inconclusive():
+    thresholds = gates(rules=("VGG16_*:bs32:max_p99_ms=5",)).for_item(PD3, 32)
+    (passed,) = judge_measurement(measurement(p99_seconds=0.005), thresholds)
+    (failed,) = judge_measurement(measurement(p99_seconds=0.0051), thresholds)
+    (unknown,) = judge_measurement(measurement(p99_seconds=None), thresholds)
+    assert (passed.outcome, failed.outcome, unknown.outcome) == (PASS, FAIL, INCONCLUSIVE)
+    assert failed.message == (
+        "p99 latency 5.1 ms per pass (no CI: taken as exact) is above max_p99_ms=5 set by "
+        "ini rule 'VGG16_*:bs32:max_p99_ms=5'"
+    )
+    assert unknown.message.startswith("p99 latency unknown (")
+    assert not unknown.fails(strict=False) and unknown.fails(strict=True)
+
+
+def test_a_p99_gate_on_a_disturbed_item_is_inconclusive():
+    thresholds = gates(cli={"max_p99_ms": "5"}).for_item(PD3, 32)
+    disturbed = dataclasses.replace(
+        measurement(p99_seconds=0.001), disturbances=("another process on the GPU",)
+    )
+    (verdict,) = judge_measurement(disturbed, thresholds)
+    assert verdict.outcome == INCONCLUSIVE
+    assert "measured while disturbed" in verdict.message
 
 
 def test_kinds_limit_which_thresholds_are_judged():

@@ -7,6 +7,7 @@ import math
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from ..latency import PassTimePercentiles, pass_time_percentiles
 from ..stats import RatioEstimate, ratio_estimate
 from ..ticks import (
     CompletionTimeline,
@@ -61,6 +62,12 @@ def measure_adaptive(job: Job) -> WindowStats:
         update_period=update_period_seconds(ticks),
         state_start=state_start,
         state_end=state_end,
+        pass_times=pass_time_percentiles(
+            timeline.completions,
+            start_seconds=windows[0].start_seconds,
+            end_seconds=windows[-1].end_seconds,
+            passes_per_reading=job.pass_clock.passes_per_reading,
+        ),
     )
 
 
@@ -183,6 +190,7 @@ def summarize_tick_windows(
     update_period: float | None,
     state_start: DeviceState,
     state_end: DeviceState,
+    pass_times: PassTimePercentiles,
 ) -> WindowStats:
     """Every figure over the same span, first to last tick inside the run: energy per sample
     (all joules over all samples) with its CI from the windows' scatter, time per sample and
@@ -213,4 +221,7 @@ def summarize_tick_windows(
         temperature_end_celsius=state_end.temperature_celsius,
         sm_clock_start_mhz=state_start.sm_clock_mhz,
         sm_clock_end_mhz=state_end.sm_clock_mhz,
+        pass_seconds_p50=pass_times.p50_seconds,
+        pass_seconds_p90=pass_times.p90_seconds,
+        pass_seconds_p99=pass_times.p99_seconds,
     )

@@ -42,6 +42,11 @@ class HostPassClock:
         return 0
 
     @property
+    def passes_per_reading(self) -> int:
+        """Every pass has a completion time of its own."""
+        return 1
+
+    @property
     def queue_limit(self) -> int:
         return 0
 
@@ -186,6 +191,11 @@ class EventPassClock:
     def queued_passes(self) -> int:
         """Passes launched and not seen complete at the last ``completions()``."""
         return sum(passes for _, passes in self._pending) + self._unmarked
+
+    @property
+    def passes_per_reading(self) -> int:
+        """Passes a marker closes: above 1, their completion times are interpolated."""
+        return self._passes_per_marker
 
     @property
     def queue_limit(self) -> int:
