@@ -129,6 +129,13 @@ def breaking_point_markers(ax: Axes) -> list[object]:
     return [line for line in ax.get_lines() if line.get_label() == plots.BREAKING_POINT_LABEL]
 
 
+def y_label(figure: Figure) -> str:
+    """The figure's y label: its own where it has lines of panels, else its first axes's."""
+    # Figure.get_supylabel needs matplotlib 3.8; 3.6 is supported.
+    own = figure._supylabel
+    return own.get_text() if own is not None else figure.axes[0].get_ylabel()
+
+
 def pd_lines(ax: Axes) -> list[object]:
     return [line for line in ax.get_lines() if re.fullmatch(r"PD\d+", line.get_label())]
 
@@ -183,7 +190,7 @@ def test_every_figure_has_a_title(figures: dict[str, Figure]) -> None:
 def test_every_axes_has_an_x_label_and_the_first_a_y_label(figures: dict[str, Figure]) -> None:
     for name, figure in figures.items():
         assert all(ax.get_xlabel() for ax in figure.axes), name
-        assert figure.axes[0].get_ylabel(), name
+        assert y_label(figure), name
 
 
 def test_energy_axes_state_their_unit(figures: dict[str, Figure]) -> None:
@@ -196,14 +203,32 @@ def test_every_figure_has_exactly_one_legend(figures: dict[str, Figure]) -> None
         assert len(legends(figure)) == 1, name
 
 
-def test_reduction_figures_have_one_axes_per_architecture(figures: dict[str, Figure]) -> None:
-    for name in REDUCTION_FIGURES:
+def test_reduction_figures_have_one_axes_per_architecture_and_batch_size(
+    figures: dict[str, Figure],
+) -> None:
+    # The paper's curves: every architecture at every batch size, smallest batch size first.
+    panels = [f"{arch}, batch size {size}" for size in BATCH_SIZES for arch in ("AlexNet", "VGG11")]
+    for name in REDUCTION_FIGURES - set(BY_BATCH_SIZE_FIGURES):
+        assert [ax.get_title() for ax in figures[name].axes] == panels, name
+        assert "batch size" not in figures[name].get_suptitle()
+    # Those that draw a line per batch size keep a panel per architecture.
+    for name in BY_BATCH_SIZE_FIGURES:
         assert [ax.get_title() for ax in figures[name].axes] == ["AlexNet", "VGG11"]
 
 
-def test_reduction_figures_state_the_largest_batch_size(figures: dict[str, Figure]) -> None:
-    for name in REDUCTION_FIGURES - set(BY_BATCH_SIZE_FIGURES):
-        assert "batch size 64" in figures[name].get_suptitle()
+def test_the_architecture_figure_has_a_panel_per_batch_size(figures: dict[str, Figure]) -> None:
+    figure = figures["architecture_vs_energy.png"]
+    assert [ax.get_title() for ax in figure.axes] == [f"batch size {s}" for s in BATCH_SIZES]
+    for ax in figure.axes:
+        assert [tick.get_text() for tick in ax.get_xticklabels()] == ["AlexNet", "VGG11"]
+
+
+def test_with_one_batch_size_the_figures_title_states_it() -> None:
+    one_size = [m for m in grid() if m.batch_size == 8]
+    drawn = build_figures(table_of(one_size))
+    for name in (*CR_FIGURES, "pd_vs_energy_reduction.png", "architecture_vs_energy.png"):
+        assert "batch size 8" in drawn[name].get_suptitle(), name
+        assert all("batch size" not in ax.get_title() for ax in drawn[name].axes), name
 
 
 BY_BATCH_SIZE_FIGURES = ("cr_vs_energy_per_sample.png", "cr_vs_fps.png")
@@ -254,7 +279,7 @@ def test_the_energy_and_metric_figure_needs_a_metric() -> None:
 
 def test_the_pd_figure_shows_the_mean_with_its_ci_and_every_gpr(figures: dict[str, Figure]) -> None:
     ax = figures["pd_vs_energy_reduction.png"].axes[0]
-    assert ax.get_ylabel() == (
+    assert y_label(figures["pd_vs_energy_reduction.png"]) == (
         "Energy reduction (%)\nmean over GPRs (bars: its 95 % CI); dots: each GPR"
     )
     assert len(ax.collections) >= 2  # the dots of each PD, beside its error bar
@@ -301,7 +326,7 @@ def test_an_error_bar_spans_the_reductions_95_percent_ci(figures: dict[str, Figu
 
 def test_cr_figures_say_the_bars_are_95_percent_cis(figures: dict[str, Figure]) -> None:
     for name in CR_FIGURES:
-        assert "95 % CI" in figures[name].axes[0].get_ylabel()
+        assert "95 % CI" in y_label(figures[name])
 
 
 def test_a_seed_tool_tables_bars_are_its_trial_std_and_say_so() -> None:
@@ -312,17 +337,12 @@ def test_a_seed_tool_tables_bars_are_its_trial_std_and_say_so() -> None:
     figures = build_figures(seed_only)
     for name in CR_FIGURES:
         assert any(error_bars(ax) for ax in figures[name].axes), name
-        assert (
-            figures[name]
-            .axes[0]
-            .get_ylabel()
-            .endswith("bars: one STD of the trials (the CSV has no CI)")
-        )
+        assert y_label(figures[name]).endswith("bars: one STD of the trials (the CSV has no CI)")
     # Neither a CI nor a STD: no bars, and no claim of any.
     bare = build_figures(results.iloc[:, :15].assign(**{"STD Energy per Sample (J)": None}))
     for name in CR_FIGURES:
         assert not any(error_bars(ax) for ax in bare[name].axes), name
-        assert "bars" not in bare[name].axes[0].get_ylabel()
+        assert "bars" not in y_label(bare[name])
 
 
 def test_a_breaking_point_is_ringed_on_its_line() -> None:
@@ -350,8 +370,12 @@ def test_breaking_points_are_those_of_the_figures_batch_size() -> None:
         measurement(item.model, 64, 1.0 - 0.2 * index, macs=400 - 80 * index)
         for index, item in enumerate(bending_line())
     ]
-    figure = build_figures(table_of([*bending_line(), *straight]))
-    assert not breaking_point_markers(figure["cr_vs_energy_reduction_flops.png"].axes[0])
+    figure = build_figures(table_of([*bending_line(), *straight]))[
+        "cr_vs_energy_reduction_flops.png"
+    ]
+    at_8, at_64 = figure.axes
+    assert at_8.get_title().endswith("batch size 8") and breaking_point_markers(at_8)
+    assert at_64.get_title().endswith("batch size 64") and not breaking_point_markers(at_64)
 
 
 def test_a_single_architecture_title_fits_its_figure() -> None:
@@ -481,5 +505,9 @@ def test_every_seed_grid_figure_has_exactly_one_legend(
 def test_seed_grid_cr_axes_have_at_most_five_pd_lines(seed_grid_figures: dict[str, Figure]) -> None:
     for name in CR_FIGURES:
         axes = seed_grid_figures[name].axes
-        assert [ax.get_title() for ax in axes] == list(SEED_ARCHITECTURES)
-        assert [len(pd_lines(ax)) for ax in axes] == [5, 5, 5], name
+        assert [ax.get_title() for ax in axes] == [
+            f"{architecture}, batch size {size}"
+            for size in SEED_BATCH_SIZES
+            for architecture in SEED_ARCHITECTURES
+        ]
+        assert [len(pd_lines(ax)) for ax in axes] == [5] * len(axes), name

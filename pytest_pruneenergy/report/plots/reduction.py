@@ -21,18 +21,21 @@ from .batch_size import (
 from .style import (
     BREAKING_POINT_LABEL,
     BREAKING_POINT_STYLE,
+    FACET_COLUMNS,
     GROUP,
     OKABE_ITO,
     PRUNED,
     REDUCTION_CI95,
     ROLE,
     LineBreaks,
+    at_batch_sizes,
     bars_words,
+    batch_size_facets,
+    batch_sizes_in,
     facets,
     groups_in_order,
-    largest_batch_size,
+    label_y,
     legend,
-    new_figure,
     pd_labels,
     pd_legend_labels,
     pd_number,
@@ -64,18 +67,23 @@ def cr_vs_energy_reduction(
     breaks: LineBreaks,
     estimated: bool,
 ) -> Figure | None:
-    data, batch_size = pruned_with(rows, cr_column, col.ENERGY_REDUCTION)
+    """One panel per architecture and batch size (the paper's 75 curves on its grid), a line
+    per PD through the unpruned model at the origin."""
+    data = pruned_with(rows, cr_column, col.ENERGY_REDUCTION)
     if data.empty:
         return None
-    figure, axes = facets(groups_in_order(data))
+    batch_sizes = batch_sizes_in(data)
+    figure, panels = batch_size_facets(groups_in_order(data), batch_sizes)
     legend_labels = pd_legend_labels(data)
     handles: dict[str, object] = {}
     drew_error_bars = drew_breaks = False
-    for ax, group in zip(axes, groups_in_order(data), strict=True):
-        of_group = data[data[GROUP] == group]
-        architecture = str(of_group[col.ARCHITECTURE].iloc[0]).casefold()
-        for pd_label in pd_labels(of_group):
-            of_pd = of_group[of_group[col.PRUNING_DISTRIBUTION].astype(str).str.upper() == pd_label]
+    for (batch_size, group), ax in panels.items():
+        of_panel = data[(data[GROUP] == group) & (data[col.BATCH_SIZE] == batch_size)]
+        if of_panel.empty:
+            continue
+        architecture = str(of_panel[col.ARCHITECTURE].iloc[0]).casefold()
+        for pd_label in pd_labels(of_panel):
+            of_pd = of_panel[of_panel[col.PRUNING_DISTRIBUTION].astype(str).str.upper() == pd_label]
             points = _points_per_rate(of_pd, cr_column)
             style = pd_style(pd_number(pd_label) or 0)
             # The unpruned model sits at the origin.
@@ -84,7 +92,7 @@ def cr_vs_energy_reduction(
             (line,) = ax.plot(crs, reductions, label=pd_label, linewidth=1.5, markersize=4, **style)
             handles.setdefault(legend_labels[pd_label], line)
             drew_error_bars |= _error_bars(ax, points, cr_column, str(style["color"]))
-            at = breaks.get((architecture, pd_label, int(batch_size or 0)), ())
+            at = breaks.get((architecture, pd_label, batch_size), ())
             drew_breaks |= _breaking_points(ax, at, crs, reductions, str(style["color"]))
         handles["unpruned model (0, 0)"] = ax.plot([0], [0], "ko", markersize=6)[0]
         handles["reduction = CR"] = ax.axline(
@@ -94,10 +102,10 @@ def cr_vs_energy_reduction(
     if drew_breaks:
         handles[BREAKING_POINT_LABEL] = Line2D([], [], linestyle="none", **BREAKING_POINT_STYLE)
     y_label = "Energy reduction (%)"
-    axes[0].set_ylabel(f"{y_label}\nbars: {bars_words(rows)}" if drew_error_bars else y_label)
+    label_y(figure, panels, f"{y_label}\nbars: {bars_words(rows)}" if drew_error_bars else y_label)
     title(
         figure,
-        f"Energy reduction vs compression in {counted}, batch size {batch_size}",
+        f"Energy reduction vs compression in {counted}{at_batch_sizes(batch_sizes)}",
         estimated,
     )
     legend(figure, handles)
@@ -152,18 +160,21 @@ def _breaking_points(
 
 
 def pd_vs_energy_reduction(rows: pd.DataFrame, estimated: bool) -> Figure | None:
-    data, batch_size = pruned_with(rows, col.ENERGY_REDUCTION)
+    data = pruned_with(rows, col.ENERGY_REDUCTION)
     if data.empty:
         return None
-    figure, axes = facets(groups_in_order(data))
+    batch_sizes = batch_sizes_in(data)
+    figure, panels = batch_size_facets(groups_in_order(data), batch_sizes)
     legend_labels = pd_legend_labels(data)
     handles: dict[str, object] = {}
-    for ax, group in zip(axes, groups_in_order(data), strict=True):
-        of_group = data[data[GROUP] == group]
-        labels = pd_labels(of_group)
+    for (batch_size, group), ax in panels.items():
+        of_panel = data[(data[GROUP] == group) & (data[col.BATCH_SIZE] == batch_size)]
+        if of_panel.empty:
+            continue
+        labels = pd_labels(of_panel)
         for pd_label in labels:
             number = pd_number(pd_label) or 0
-            of_pd = of_group[of_group[col.PRUNING_DISTRIBUTION].astype(str).str.upper() == pd_label]
+            of_pd = of_panel[of_panel[col.PRUNING_DISTRIBUTION].astype(str).str.upper() == pd_label]
             # One value per rate first, so that a rate with more seeds does not weigh more.
             points = _points_per_rate(of_pd, col.CR_FLOPS)
             per_rate = points[col.ENERGY_REDUCTION]
@@ -188,8 +199,14 @@ def pd_vs_energy_reduction(rows: pd.DataFrame, estimated: bool) -> Figure | None
         handles["no change"] = ax.axhline(0, color="grey", linewidth=1)
         ax.set_xlabel("Pruning distribution")
     bars = bars_words(rows) or "unknown"
-    axes[0].set_ylabel(f"Energy reduction (%)\nmean over GPRs (bars: its {bars}); dots: each GPR")
-    title(figure, f"Energy reduction per pruning distribution, batch size {batch_size}", estimated)
+    label_y(
+        figure, panels, f"Energy reduction (%)\nmean over GPRs (bars: its {bars}); dots: each GPR"
+    )
+    title(
+        figure,
+        f"Energy reduction per pruning distribution{at_batch_sizes(batch_sizes)}",
+        estimated,
+    )
     legend(figure, handles)
     return figure
 
@@ -200,47 +217,60 @@ def _dot_style(number: int) -> dict[str, object]:
 
 
 def architecture_vs_energy(rows: pd.DataFrame, estimated: bool) -> Figure | None:
-    finite = rows.dropna(subset=[col.JOULES_PER_SAMPLE])
-    batch_size = largest_batch_size(finite)
-    data = finite[finite[col.BATCH_SIZE] == batch_size]
+    """A panel per batch size: each architecture's pruned models (range and each) beside its
+    unpruned one."""
+    data = rows.dropna(subset=[col.JOULES_PER_SAMPLE])
     if data.empty:
         return None
+    batch_sizes = batch_sizes_in(data)
     groups = groups_in_order(data)
-    figure = new_figure((max(5.0, 1.3 * len(groups) + 2.5), 5.0))
-    ax = figure.subplots()
+    # Energies per sample differ by batch size: each panel its own y scale.
+    figure, axes = facets([f"batch size {size}" for size in batch_sizes], share_y=False)
+    if len(batch_sizes) == 1:
+        axes[0].set_title("")
     handles: dict[str, object] = {}
-    for position, group in enumerate(groups):
-        of_group = data[data[GROUP] == group]
-        pruned = of_group[of_group[ROLE] == PRUNED][col.JOULES_PER_SAMPLE]
-        colour = OKABE_ITO[position % len(OKABE_ITO)]
-        if not pruned.empty:
-            ax.vlines(position, pruned.min(), pruned.max(), color=colour, linewidth=10, alpha=0.25)
-            # Spread the points sideways by a golden-ratio sequence: deterministic, yet without
-            # the stripes that an evenly spaced spread draws from the table's PD/GPR order.
-            offsets = (np.arange(len(pruned)) * 0.618034 % 1.0 - 0.5) * 0.36
-            ax.scatter(position + offsets, pruned, s=12, color=colour, alpha=0.7)
-            # Neutral proxies: the colours differ per architecture, the meaning does not.
-            handles["pruned models: range (min-max)"] = Patch(color="grey", alpha=0.3)
-            handles["pruned models: each"] = Line2D(
-                [], [], color="grey", alpha=0.7, marker="o", markersize=4, linestyle="none"
-            )
-        reference = of_group[of_group[ROLE] != PRUNED]
-        if not reference.empty:
-            handles["unpruned model (± CI95)"] = ax.errorbar(
-                [position] * len(reference),
-                reference[col.JOULES_PER_SAMPLE],
-                yerr=reference[col.JOULES_PER_SAMPLE_CI95].fillna(0.0),
-                fmt="D",
-                color="black",
-                markersize=7,
-                capsize=4,
-            )
-    ax.set_xticks(range(len(groups)), groups, rotation=20 if len(groups) > 4 else 0)
-    ax.set_xlim(-0.6, len(groups) - 0.4)
-    ax.set_xlabel("Architecture")
-    ax.set_ylabel("Energy per sample (J)")
-    ax.grid(axis="y", alpha=0.3)
-    maybe_log_y(ax, data[col.JOULES_PER_SAMPLE])
-    title(figure, f"Energy per sample by architecture, batch size {batch_size}", estimated)
+    for ax, batch_size in zip(axes, batch_sizes, strict=True):
+        of_size = data[data[col.BATCH_SIZE] == batch_size]
+        for position, group in enumerate(groups):
+            _architecture_column(ax, of_size[of_size[GROUP] == group], position, handles)
+        ax.set_xticks(range(len(groups)), groups, rotation=20 if len(groups) > 2 else 0)
+        ax.set_xlim(-0.6, len(groups) - 0.4)
+        ax.set_xlabel("Architecture")
+        ax.grid(axis="x", visible=False)
+        maybe_log_y(ax, of_size[col.JOULES_PER_SAMPLE])
+    for ax in axes[:: min(len(axes), FACET_COLUMNS)]:
+        ax.set_ylabel("Energy per sample (J)")
+    title(figure, f"Energy per sample by architecture{at_batch_sizes(batch_sizes)}", estimated)
     legend(figure, handles)
     return figure
+
+
+def _architecture_column(
+    ax: Axes, of_group: pd.DataFrame, position: int, handles: dict[str, object]
+) -> None:
+    """One architecture at ``position``: its pruned models' range and points, and its unpruned
+    model with its CI."""
+    pruned = of_group[of_group[ROLE] == PRUNED][col.JOULES_PER_SAMPLE]
+    colour = OKABE_ITO[position % len(OKABE_ITO)]
+    if not pruned.empty:
+        ax.vlines(position, pruned.min(), pruned.max(), color=colour, linewidth=10, alpha=0.25)
+        # Spread the points sideways by a golden-ratio sequence: deterministic, yet without
+        # the stripes that an evenly spaced spread draws from the table's PD/GPR order.
+        offsets = (np.arange(len(pruned)) * 0.618034 % 1.0 - 0.5) * 0.36
+        ax.scatter(position + offsets, pruned, s=12, color=colour, alpha=0.7)
+        # Neutral proxies: the colours differ per architecture, the meaning does not.
+        handles["pruned models: range (min-max)"] = Patch(color="grey", alpha=0.3)
+        handles["pruned models: each"] = Line2D(
+            [], [], color="grey", alpha=0.7, marker="o", markersize=4, linestyle="none"
+        )
+    reference = of_group[of_group[ROLE] != PRUNED]
+    if not reference.empty:
+        handles["unpruned model (± CI95)"] = ax.errorbar(
+            [position] * len(reference),
+            reference[col.JOULES_PER_SAMPLE],
+            yerr=reference[col.JOULES_PER_SAMPLE_CI95].fillna(0.0),
+            fmt="D",
+            color="black",
+            markersize=7,
+            capsize=4,
+        )

@@ -154,6 +154,52 @@ def facets(groups: list[str], *, share_y: bool = True) -> tuple[Figure, list[Axe
     return figure, axes
 
 
+def batch_size_facets(
+    groups: list[str], batch_sizes: list[int], *, share_y: bool = True
+) -> tuple[Figure, dict[tuple[int, str], Axes]]:
+    """One axes per (batch size, group): a band of rows per batch size, smallest first, its
+    groups wrapped at ``FACET_COLUMNS``. With one batch size, as ``facets``; with several, each
+    axes's title names its batch size."""
+    if len(batch_sizes) == 1:
+        figure, axes = facets(groups, share_y=share_y)
+        return figure, {(batch_sizes[0], group): ax for ax, group in zip(axes, groups, strict=True)}
+    columns = min(len(groups), FACET_COLUMNS)
+    lines_per_band = math.ceil(len(groups) / columns)
+    lines = lines_per_band * len(batch_sizes)
+    figure = new_figure((max(MIN_FIGURE_WIDTH_INCHES, 0.8 + 4.0 * columns), 1.4 + 3.0 * lines))
+    grid = figure.subplots(lines, columns, sharey=share_y, squeeze=False)
+    panels: dict[tuple[int, str], Axes] = {}
+    for band, batch_size in enumerate(batch_sizes):
+        for index in range(lines_per_band * columns):
+            ax = grid[band * lines_per_band + index // columns][index % columns]
+            if index >= len(groups):
+                figure.delaxes(ax)
+                continue
+            ax.set_title(f"{groups[index]}, batch size {batch_size}")
+            ax.grid(alpha=0.3)
+            panels[(batch_size, groups[index])] = ax
+    return figure, panels
+
+
+def label_y(figure: Figure, panels: dict[tuple[int, str], Axes], text: str) -> None:
+    """The y label: on the first panel of a single line of panels, else once for the figure,
+    where a long label on every line would run into the next."""
+    axes = list(panels.values())
+    if len({ax.get_subplotspec().rowspan.start for ax in axes}) == 1:
+        axes[0].set_ylabel(text)
+    else:
+        figure.supylabel(text)
+
+
+def batch_sizes_in(rows: pd.DataFrame) -> list[int]:
+    return sorted({int(size) for size in rows[col.BATCH_SIZE]})
+
+
+def at_batch_sizes(batch_sizes: list[int]) -> str:
+    """The end of a figure's title: its batch size where it has one."""
+    return f", batch size {batch_sizes[0]}" if len(batch_sizes) == 1 else ""
+
+
 def title(figure: Figure, text: str, estimated: bool) -> None:
     """The figure's title, wrapped to its width: constrained layout does not shorten a title."""
     text = textwrap.fill(text, int(figure.get_figwidth() * TITLE_CHARACTERS_PER_INCH))
@@ -191,11 +237,9 @@ def largest_batch_size(rows: pd.DataFrame) -> int | None:
     return None if rows.empty else int(rows[col.BATCH_SIZE].max())
 
 
-def pruned_with(rows: pd.DataFrame, *columns: str) -> tuple[pd.DataFrame, int | None]:
-    """Pruned rows with every column finite, at the largest batch size among them."""
-    pruned = rows[rows[ROLE] == PRUNED].dropna(subset=list(columns))
-    batch_size = largest_batch_size(pruned)
-    return pruned[pruned[col.BATCH_SIZE] == batch_size], batch_size
+def pruned_with(rows: pd.DataFrame, *columns: str) -> pd.DataFrame:
+    """Pruned rows with every column finite."""
+    return rows[rows[ROLE] == PRUNED].dropna(subset=list(columns))
 
 
 def pd_labels(rows: pd.DataFrame) -> list[str]:
