@@ -1,7 +1,8 @@
 """The ids of energy items, written and read back in one place.
 
 An item's name is ``test_energy[<stem>-bs<N>]``; ``-<dtype>`` follows the batch size for a
-numeric format other than the model's own, ``-r<K>`` for round K of several
+numeric format other than the model's own, ``-<runtime>`` for a runtime other than eager
+(items/runtimes.py), ``-r<K>`` for round K of several
 (``--energy-rounds``), and ``@<family>`` ends it under ``--dist loadgroup``:
 pytest-xdist's LoadGroup scheduler sends every item whose id ends in the same ``@<group>`` to
 one worker. xdist itself appends that suffix for items marked ``xdist_group`` by rewriting a
@@ -19,12 +20,14 @@ import re
 from dataclasses import dataclass
 
 from .numerics import DTYPE_TAGS
+from .runtimes import EAGER, RUNTIMES
 
 ENERGY_TEST_NAME = "test_energy"
 
 _ITEM_ID = re.compile(
     rf"(?:^|::){ENERGY_TEST_NAME}\[(?P<stem>.+)-bs(?P<batch_size>\d+)"
-    rf"(?:-(?P<dtype>{'|'.join(DTYPE_TAGS.values())}))?(?:-r(?P<round>\d+))?\]"
+    rf"(?:-(?P<dtype>{'|'.join(DTYPE_TAGS.values())}))?"
+    rf"(?:-(?P<runtime>{'|'.join(r for r in RUNTIMES if r != EAGER)}))?(?:-r(?P<round>\d+))?\]"
     r"(?:@(?P<family>[\w.-]+))?$"
 )
 # xdist reads a group as all after the last "@": a family is kept to letters, digits and "_.-".
@@ -34,13 +37,15 @@ _NOT_IN_A_FAMILY = re.compile(r"[^\w.-]")
 @dataclass(frozen=True)
 class ItemId:
     """What an energy item's id says: the model file's stem, the batch size, the numeric
-    format (None: the model's own), the round (None: the run has one) and the family."""
+    format (None: the model's own), the round (None: the run has one), the family and the
+    runtime (None: eager)."""
 
     stem: str
     batch_size: int
     family: str | None = None
     dtype: str | None = None
     round: int | None = None
+    runtime: str | None = None
 
 
 def item_name(
@@ -50,11 +55,15 @@ def item_name(
     *,
     dtype: str | None = None,
     round_number: int | None = None,
+    runtime: str | None = None,
 ) -> str:
-    """``test_energy[<stem>-bs<N>[-<dtype>][-r<K>]]``, with ``@<family>`` when one is given."""
+    """``test_energy[<stem>-bs<N>[-<dtype>][-<runtime>][-r<K>]]``, with ``@<family>`` when one
+    is given."""
     parts = [f"{stem}-bs{batch_size}"]
     if dtype is not None:
         parts.append(dtype)
+    if runtime is not None:
+        parts.append(runtime)
     if round_number is not None:
         parts.append(f"r{round_number}")
     name = f"{ENERGY_TEST_NAME}[{'-'.join(parts)}]"
@@ -72,4 +81,5 @@ def parse_item_id(nodeid: str) -> ItemId | None:
         match["family"],
         match["dtype"],
         None if match["round"] is None else int(match["round"]),
+        match["runtime"],
     )

@@ -17,14 +17,17 @@ from ..measure.meters.base import GpuFacts
 from ..measure.window_stats import WindowStats, dynamic_joules_per_sample
 from ..models.naming import ModelName, parse_model_name
 from ..models.pairing import baselines_of
+from .runtimes import item_variant
 
-# An item in a run: model (file stem), batch size, numeric format (None: as the file saved it).
+# An item in a run: model (file stem), batch size, and its variant: numeric format (None: as the
+# file saved it) and runtime where not eager (items/runtimes.py:item_variant).
 ItemKey = tuple[str, int, str | None]
 
 
 def item_label(key: tuple[str, int | None, str | None]) -> str:
-    """``VGG16_CIFAR10_UNPRUNED (bs 8)``, ``... (bs 8, bfloat16)``: an item as every message,
-    table and page names it; a stored item whose batch size is not known is its model alone."""
+    """``VGG16_CIFAR10_UNPRUNED (bs 8)``, ``... (bs 8, bfloat16)``, ``... (bs 8, compile)``: an
+    item as every message, table and page names it; a stored item whose batch size is not known
+    is its model alone."""
     model, batch_size, dtype = key
     details = [f"bs {batch_size}"] if batch_size is not None else []
     details += [dtype] if dtype is not None else []
@@ -105,6 +108,10 @@ class Measurement:
     disturbances: tuple[str, ...] = ()
     # Measured once more at the end of the run, and what the two said; None where it was not.
     remeasure: Remeasure | None = None
+    # The runtime it ran in (items/runtimes.py; None: eager), and for a compiling one the time
+    # of its first pass at this batch size, which compiled (not part of the measurement).
+    runtime: str | None = None
+    compile_seconds: float | None = None
 
     def __post_init__(self) -> None:
         if self.name is None:
@@ -112,13 +119,13 @@ class Measurement:
 
     @property
     def key(self) -> ItemKey:
-        """What names the item in a run: model, batch size and numeric format."""
-        return (self.model, self.batch_size, self.dtype)
+        """What names the item in a run: model, batch size, numeric format and runtime."""
+        return (self.model, self.batch_size, item_variant(self.dtype, self.runtime))
 
     @property
     def device_id(self) -> str:
         """The device it ran on (``cuda:1``, ``cpu``), from its description (``cuda:1 (NVIDIA
-        H100 80GB HBM3)``, items/runner.py:describe_device)."""
+        H100 80GB HBM3)``, items/devices.py:describe_device)."""
         return self.device.split(" ", 1)[0]
 
     @property
@@ -192,6 +199,8 @@ class ItemFailure:
     name: ModelName | None = None
     # The numeric format it was to run in; None where the run did not choose one.
     dtype: str | None = None
+    # The runtime it was to run in (items/runtimes.py); None: eager.
+    runtime: str | None = None
 
     def __post_init__(self) -> None:
         if self.name is None:
@@ -208,13 +217,13 @@ class ItemFailure:
 
 
 def baselines_of_measurements(measurements: Sequence[Measurement]) -> list[Measurement | None]:
-    """Each measurement's baseline among them, at its batch size and in its numeric format
-    (models/pairing.py)."""
+    """Each measurement's baseline among them, at its batch size, in its numeric format and
+    runtime (models/pairing.py)."""
     return baselines_of(
         measurements,
         name_of=lambda measurement: measurement.name,
         stem_of=lambda measurement: measurement.model,
-        setting_of=lambda measurement: (measurement.batch_size, measurement.dtype),
+        setting_of=lambda measurement: measurement.key[1:],
     )
 
 

@@ -42,7 +42,7 @@ def combine_rounds(measurements: Sequence[Measurement]) -> list[Measurement]:
     the order each item first appears; an item of one round is returned as it is."""
     rounds: dict[tuple[str, int, str | None], list[Measurement]] = {}
     for measurement in measurements:
-        key = (measurement.model, measurement.batch_size, measurement.dtype)
+        key = measurement.key
         rounds.setdefault(key, []).append(measurement)
     return [combine(of_item) if len(of_item) > 1 else of_item[0] for of_item in rounds.values()]
 

@@ -6,8 +6,6 @@ message naming the model, the batch size and what to do; the plugin shows only t
 
 from __future__ import annotations
 
-import gc
-import platform
 import time
 import traceback
 from collections.abc import Callable
@@ -29,6 +27,7 @@ from ..measure.conditions import (
 from ..models.counting import ModelCounts
 from ..models.loading import DEFAULT_INPUT_SHAPE, LoadedModel, ModelLoadError
 from ..models.naming import ModelName
+from .devices import describe_device, free_device_memory, is_out_of_memory
 from .measurement import Measurement
 from .numerics import (
     cast_input,
@@ -37,6 +36,7 @@ from .numerics import (
     unaligned_width_percent,
     zero_weight_percent,
 )
+from .runtimes import apply_runtime
 
 if TYPE_CHECKING:
     import torch
@@ -68,6 +68,14 @@ class PreparedModel:
     zero_weight_percent: float | None = None
     # Per multiple (8, 16, 64), the share of weight widths not a multiple of it (numerics.py).
     unaligned_percent: dict[int, float] | None = None
+    # The runtime (items/runtimes.py; None: eager) and, where not eager, what it calls instead
+    # of ``module`` (its compiled form).
+    runtime: str | None = None
+    runs: Any = None
+
+    @property
+    def forward(self) -> Any:
+        return self.module if self.runs is None else self.runs
 
     def conform(self, batch: Any) -> Any:
         """An input in the model's format: its floating-point type (a model saved in half
@@ -91,34 +99,6 @@ def resolve_device(requested: str) -> str:
                 f"{torch.cuda.device_count()} CUDA device(s)"
             )
     return requested
-
-
-def describe_device(device: str) -> str:
-    if device.startswith("cuda"):
-        import torch
-
-        return f"{device} ({torch.cuda.get_device_name(torch.device(device))})"
-    return f"cpu ({platform.processor() or platform.machine()})"
-
-
-def is_out_of_memory(error: BaseException) -> bool:
-    import torch
-
-    out_of_memory = getattr(torch, "OutOfMemoryError", torch.cuda.OutOfMemoryError)
-    if isinstance(error, out_of_memory):
-        return True
-    text = str(error).lower()
-    return isinstance(error, RuntimeError) and (
-        "out of memory" in text or "can't allocate memory" in text
-    )
-
-
-def free_device_memory(device: str) -> None:
-    gc.collect()
-    if device.startswith("cuda"):
-        import torch
-
-        torch.cuda.empty_cache()
 
 
 def as_loaded_model(path: Path, loaded: Any) -> LoadedModel:
@@ -146,11 +126,13 @@ class ModelRequest:
     input_shape: tuple[int, ...] | None = None
     dtype: str | None = None
     channels_last: bool = False
+    # items/runtimes.py; None: eager.
+    runtime: str | None = None
 
 
 def prepare_model(request: ModelRequest, load: Callable[[Path, str], Any]) -> PreparedModel:
-    """Load (``load(path, device)``), count (on the meta device), move to the device and cast
-    as the request asks."""
+    """Load (``load(path, device)``), count (on the meta device), move to the device, cast and
+    hand to its runtime as the request asks."""
     from ..models.counting import count_model
 
     path, device = request.path, request.device
@@ -187,7 +169,21 @@ def prepare_model(request: ModelRequest, load: Callable[[Path, str], Any]) -> Pr
         channels_last=request.channels_last,
         zero_weight_percent=zero_percent,
         unaligned_percent=unaligned_width_percent(module),
+        runtime=request.runtime,
+        runs=_in_runtime(module, request.runtime, path.stem),
     )
+
+
+def _in_runtime(module: Any, runtime: str | None, stem: str) -> Any:
+    """What ``runtime`` calls for ``module``; None for eager (the module itself)."""
+    if runtime is None:
+        return None
+    try:
+        return apply_runtime(module, runtime)
+    except Exception as error:
+        raise ItemProblem(
+            f"{stem}: the {runtime} runtime cannot take this model: {error_summary(error)}"
+        ) from error
 
 
 class ModelCache:
@@ -265,7 +261,9 @@ def measure_item(
         protocol = rewarm_settings(protocol)
     try:
         with torch.inference_mode():
-            run_batch = _checked_pass(prepared, batch_size, make_input, cuda_graphs)
+            run_batch, first_pass_seconds = _checked_pass(
+                prepared, batch_size, make_input, cuda_graphs
+            )
             host_before, gpu_before = read_host(), gpu_activity_of(meter)
             timing = {"clock": clock, "tick_recorder": tick_recorder}
             stats = measure(run_batch, prepared.device, meter, batch_size, protocol, **timing)
@@ -285,7 +283,13 @@ def measure_item(
         if problem is None:
             raise
         raise problem from (None if is_out_of_memory(error) else error)
-    record = {"name": name, "cuda_graphs": cuda_graphs, "load_seconds": load_seconds}
+    record = {
+        "name": name,
+        "cuda_graphs": cuda_graphs,
+        "load_seconds": load_seconds,
+        # A compiling runtime's first pass at this shape compiles: reported, never measured.
+        "compile_seconds": None if prepared.runtime is None else first_pass_seconds,
+    }
     return _measurement(prepared, batch_size, meter, stats, idle_watts, conditions, **record)
 
 
@@ -300,6 +304,7 @@ def _measurement(
     name: ModelName | None,
     cuda_graphs: bool,
     load_seconds: float,
+    compile_seconds: float | None,
 ) -> Measurement:
     """The item's record: what was measured, of which model, how, and what was seen."""
     from ..measure.meters import gpu_facts_of
@@ -329,6 +334,8 @@ def _measurement(
         zero_weight_percent=prepared.zero_weight_percent,
         **_unaligned_fields(prepared.unaligned_percent),
         disturbances=conditions.disturbances,
+        runtime=prepared.runtime,
+        compile_seconds=compile_seconds,
     )
 
 
@@ -346,32 +353,41 @@ def _checked_pass(
     batch_size: int,
     make_input: Callable[[int, tuple[int, ...], str], Any],
     cuda_graphs: bool,
-) -> Callable[[], Any]:
+) -> tuple[Callable[[], Any], float]:
     """One pass on the item's input, run once here so that a model that cannot take it fails
-    with the shape in its message; then the pass to measure (replayed as a CUDA graph with
-    ``cuda_graphs``)."""
+    with the shape in its message (and a compiling runtime compiles for its shape); then the
+    pass to measure (replayed as a CUDA graph with ``cuda_graphs``) and how long that first
+    pass took."""
     import torch
 
     from ..measure.cuda_graphs import capture_forward
 
-    device, module = prepared.device, prepared.module
+    device, module = prepared.device, prepared.forward
+    if cuda_graphs and prepared.runtime is not None:
+        raise ItemProblem(
+            f"{prepared.path.stem}: --energy-cuda-graphs captures eager passes, not the "
+            f"{prepared.runtime} runtime's; measure the {prepared.runtime} runtime without it"
+        )
     batch = prepared.conform(make_input(batch_size, prepared.input_shape, device))
     try:
+        began = time.perf_counter()
         module(batch)
         if device.startswith("cuda"):
             torch.cuda.synchronize(torch.device(device))
+        first_pass_seconds = time.perf_counter() - began
     except Exception as error:
         if is_out_of_memory(error):
             raise
+        runtime = "" if prepared.runtime is None else f" in the {prepared.runtime} runtime"
         message = (
-            f"{prepared.path.stem}: the forward pass on an input of shape "
+            f"{prepared.path.stem}: the forward pass{runtime} on an input of shape "
             f"{format_shape((batch_size, *prepared.input_shape))} raised "
             f"{error_summary(error)}."
         )
         raise ItemProblem(with_shape_hint(message, error)) from error
     if cuda_graphs:
-        return capture_forward(module, batch, device)
-    return lambda: module(batch)
+        return capture_forward(module, batch, device), first_pass_seconds
+    return (lambda: module(batch)), first_pass_seconds
 
 
 def _item_problem(

@@ -68,7 +68,7 @@ def record_in_benchmark(
 
     benchmark.extra_info.update(extra_info(measurement))
     device = prepared.device
-    module = prepared.module
+    module = prepared.forward  # in its runtime, as measured
     seconds_per_pass = measurement.stats.seconds_per_sample_mean * measurement.batch_size
 
     def synchronized_forward() -> None:

@@ -15,6 +15,7 @@ import pytest
 from ..items.ids import ENERGY_TEST_NAME, item_name
 from ..items.measurement import Measurement
 from ..items.numerics import DTYPE_TAGS
+from ..items.runtimes import runtime_or_none
 from ..models.discovery import DiscoveryError, ModelEntry, find_model_files
 from ..track.thresholds import (
     ItemThresholds,
@@ -51,6 +52,7 @@ RESUMED_KEY = pytest.StashKey[bool]()
 BENCHMARK_KEY = pytest.StashKey[Any]()
 ROUND_KEY = pytest.StashKey[int]()
 DTYPE_KEY = pytest.StashKey["str | None"]()
+RUNTIME_KEY = pytest.StashKey["str | None"]()  # items/runtimes.py; None: eager
 
 
 def groups_families(config: pytest.Config) -> bool:
@@ -162,8 +164,10 @@ class ModelFile(pytest.File):
         settings = session.settings
         rounds = settings.rounds
         dtypes: tuple[str | None, ...] = settings.dtypes or (None,)
+        runtimes = [runtime_or_none(runtime) for runtime in settings.runtimes]
+        variants = [(dtype, runtime) for dtype in dtypes for runtime in runtimes]
         for round_number in range(1, rounds + 1):
-            for dtype in dtypes:
+            for dtype, runtime in variants:
                 for size in settings.batch_sizes:
                     name = item_name(
                         entry.stem,
@@ -171,6 +175,7 @@ class ModelFile(pytest.File):
                         group,
                         dtype=None if dtype is None else DTYPE_TAGS[dtype],
                         round_number=round_number if rounds > 1 else None,
+                        runtime=runtime,
                     )
                     # The id is the name alone: pytest 9.2 builds a Function's id from
                     # ``originalname`` and a callspec, which would give every batch size one id.
@@ -181,6 +186,7 @@ class ModelFile(pytest.File):
                     item.stash[BATCH_SIZE_KEY] = size
                     item.stash[ROUND_KEY] = round_number
                     item.stash[DTYPE_KEY] = dtype
+                    item.stash[RUNTIME_KEY] = runtime
                     yield item
 
 

@@ -68,7 +68,7 @@ def _measure_again(running: Running, first: Measurement, reason: str) -> Measure
             Path(first.path),
             first.name,
             first.batch_size,
-            first.dtype,
+            (first.dtype, first.runtime),
             device,
             running.meter_on(device),
             first.idle_watts,

@@ -24,6 +24,7 @@ from .collection import (
     FAILURE_RECORDED_KEY,
     MEASUREMENT_KEY,
     RESUMED_KEY,
+    RUNTIME_KEY,
     THRESHOLDS_KEY,
     EnergyItem,
     FolderProblem,
@@ -68,6 +69,7 @@ class Results:
                 reason=_reason(call),
                 name=entry.name if entry else None,
                 dtype=item.stash.get(DTYPE_KEY, None),
+                runtime=item.stash.get(RUNTIME_KEY, None),
             )
             report.pruneenergy_failure = failure.to_dict()
         return report
@@ -111,6 +113,7 @@ class Results:
             path=str(path),
             batch_size=parsed.batch_size,
             reason=text[-1] if text else "failed without a report from its process",
+            runtime=parsed.runtime,
         )
 
 

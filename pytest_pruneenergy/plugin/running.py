@@ -42,6 +42,7 @@ from .collection import (
     MEASUREMENT_KEY,
     RESUMED_KEY,
     ROUND_KEY,
+    RUNTIME_KEY,
     THRESHOLDS_KEY,
 )
 from .state import RunState
@@ -98,15 +99,15 @@ class Running:
         try:
             device = resolve_device(self.state.device)
             round_number = item.stash[ROUND_KEY] if self.state.settings.rounds > 1 else None
-            dtype = item.stash[DTYPE_KEY]
-            key = self._journal_key(entry.path, size, device, round_number, dtype)
+            dtype, runtime = item.stash[DTYPE_KEY], item.stash[RUNTIME_KEY]
+            key = self._journal_key(entry.path, size, device, round_number, dtype, runtime)
             measurement = self.state.resumable.measurements.get(key) if key is not None else None
             if measurement is None:
                 idle_watts = self.state.idle_power.of(
                     meter, device, warn=lambda message: item.warn(PruneEnergyWarning(message))
                 )
                 measurement, prepared = self.measure_model(
-                    entry.path, entry.name, size, dtype, device, meter, idle_watts
+                    entry.path, entry.name, size, (dtype, runtime), device, meter, idle_watts
                 )
         except ItemProblem as error:
             problem = str(error)
@@ -141,7 +142,7 @@ class Running:
         path: Path,
         name: ModelName | None,
         batch_size: int,
-        dtype: str | None,
+        variant: tuple[str | None, str | None],
         device: str,
         meter: Meter,
         idle_watts: float | None,
@@ -154,11 +155,13 @@ class Running:
 
         def load(path: Path, device: str) -> Any:
             return hook.pytest_pruneenergy_load_model(
-                path=path, allow_pickle=self.state.settings.allow_pickle, device=device
+                path=path, allow_pickle=settings.allow_pickle, device=device
             )
 
+        settings = self.state.settings
+        dtype, runtime = variant  # numeric format and runtime (None: as saved; eager)
         request = ModelRequest(
-            path, device, self.state.settings.input_shape, dtype, self.state.settings.channels_last
+            path, device, settings.input_shape, dtype, settings.channels_last, runtime
         )
         prepared = self.state.cache.get(request, load)
         ended = self._last_work_ended.get(device)
@@ -168,8 +171,8 @@ class Running:
                 batch_size,
                 meter=meter,
                 make_input=self.input_maker(prepared.module),
-                protocol=self.state.settings.protocol_settings,
-                cuda_graphs=self.state.settings.cuda_graphs,
+                protocol=settings.protocol_settings,
+                cuda_graphs=settings.cuda_graphs,
                 idle_watts=idle_watts,
                 name=name,
                 rewarm=self.state.cache.warm,
@@ -215,6 +218,7 @@ class Running:
         device: str,
         round_number: int | None,
         dtype: str | None,
+        runtime: str | None,
     ) -> JournalKey | None:
         """None where there is no journal, or the file cannot be looked at (loading then says
         why)."""
@@ -225,7 +229,12 @@ class Running:
                 path,
                 batch_size,
                 device=device,
-                settings={**numbers_settings(self.state.settings), "dtype": dtype},
+                settings={
+                    **numbers_settings(self.state.settings),
+                    "dtype": dtype,
+                    # Only where not eager: eager items keep the keys they had before.
+                    **({"runtime": runtime} if runtime is not None else {}),
+                },
                 round_number=round_number,
             )
         except OSError:
@@ -256,6 +265,7 @@ class Running:
             measurement.device_id,
             None,
             measurement.dtype,
+            measurement.runtime,
         )
         self._journal_measurement(
             lambda warning: warnings.warn(warning, stacklevel=1), key, measurement

@@ -23,6 +23,7 @@ import pandas as pd
 from ..items.journal import journal_dir, read_journal
 from ..items.measurement import ItemFailure, Measurement, baselines_of_measurements
 from ..items.rounds import combine_rounds
+from ..items.runtimes import EAGER, item_variant, runtime_or_none
 from ..models.sharding import Shard
 from . import schema as col
 from .schema import CSV_NAME
@@ -135,7 +136,7 @@ def _gpu_name(measurement: Measurement) -> str:
 
 
 def _item_key(measurement: Measurement) -> tuple[str, int, str | None, int | None]:
-    return (measurement.model, measurement.batch_size, measurement.dtype, measurement.round_number)
+    return (*measurement.key, measurement.round_number)
 
 
 def _latest_per_item(measurements: list[Measurement]) -> list[Measurement]:
@@ -161,9 +162,11 @@ def _failures_of(
         size = None if pd.isna(row[col.BATCH_SIZE]) else int(row[col.BATCH_SIZE])
         model = model_stem(str(row[col.MODEL_NAME]))
         dtype = _text_or_none(row.get(col.DTYPE))
-        if (model, size, dtype) not in done:
+        runtime = runtime_or_none(_text_or_none(row.get(col.RUNTIME)) or EAGER)
+        if (model, size, item_variant(dtype, runtime)) not in done:
             reason = "" if pd.isna(row[col.ERROR]) else str(row[col.ERROR])
-            failures.append(ItemFailure(model, str(row[col.MODEL_PATH]), size, reason, dtype=dtype))
+            path = str(row[col.MODEL_PATH])
+            failures.append(ItemFailure(model, path, size, reason, dtype=dtype, runtime=runtime))
     return failures
 
 

@@ -124,6 +124,8 @@ COST_PER_MILLION = "Cost per Million Inferences"
 UNALIGNED_X8 = "Widths Not x8 (%)"
 UNALIGNED_X16 = "Widths Not x16 (%)"
 UNALIGNED_X64 = "Widths Not x64 (%)"
+RUNTIME = "Runtime"
+COMPILE_SECONDS = "Compile Seconds"
 LATENCY_P50_MS = "Latency p50 (ms)"
 LATENCY_P90_MS = "Latency p90 (ms)"
 LATENCY_P99_MS = "Latency p99 (ms)"
@@ -223,6 +225,10 @@ _COLUMN_TYPES: tuple[tuple[str, str], ...] = (
     (LATENCY_P50_MS, FLOAT),
     (LATENCY_P90_MS, FLOAT),
     (LATENCY_P99_MS, FLOAT),
+    # How the model ran (items/runtimes.py: eager, compile), and a compiling runtime's first
+    # pass at the row's batch size, which compiled: not part of the measurement.
+    (RUNTIME, TEXT),
+    (COMPILE_SECONDS, FLOAT),
 )
 COLUMNS: tuple[str, ...] = tuple(column for column, _ in _COLUMN_TYPES)
 SEED_COLUMNS: tuple[str, ...] = COLUMNS[:15]

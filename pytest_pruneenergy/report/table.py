@@ -27,6 +27,7 @@ from ..items.measurement import (
     disturbances_against,
 )
 from ..items.remeasure import remeasure_words
+from ..items.runtimes import EAGER, item_variant
 from ..measure.stats import reduction_ci95_points
 from ..models.naming import ModelName, parse_model_name
 from ..models.pairing import baselines_of
@@ -61,10 +62,11 @@ def build_table(
         if cells is not None:
             row.update({col.GATE: cells[0], col.GATE_MESSAGE: cells[1]})
         sort_key = _sort_key(measurement.model, measurement.batch_size, measurement.name)
-        keyed_rows.append(((*sort_key, measurement.dtype or ""), row))
+        keyed_rows.append(((*sort_key, measurement.key[2] or ""), row))
     for failure in failures:
         sort_key = _sort_key(failure.model, failure.batch_size, failure.name)
-        keyed_rows.append(((*sort_key, failure.dtype or ""), _failure_row(failure, failure.name)))
+        variant = item_variant(failure.dtype, failure.runtime) or ""
+        keyed_rows.append(((*sort_key, variant), _failure_row(failure, failure.name)))
     keyed_rows.sort(key=lambda keyed: keyed[0])
     table = pd.DataFrame([row for _, row in keyed_rows], columns=list(col.COLUMNS))
     return with_dtypes(table)
@@ -224,6 +226,8 @@ def _measured_row(
         col.UNALIGNED_X8: measurement.unaligned_x8_percent,
         col.UNALIGNED_X16: measurement.unaligned_x16_percent,
         col.UNALIGNED_X64: measurement.unaligned_x64_percent,
+        col.RUNTIME: measurement.runtime or EAGER,
+        col.COMPILE_SECONDS: measurement.compile_seconds,
         col.LATENCY_P50_MS: milliseconds_or_none(stats.pass_seconds_p50),
         col.LATENCY_P90_MS: milliseconds_or_none(stats.pass_seconds_p90),
         col.LATENCY_P99_MS: milliseconds_or_none(stats.pass_seconds_p99),
@@ -260,6 +264,7 @@ def _failure_row(failure: ItemFailure, name: ModelName | None) -> dict[str, Any]
         col.STATUS: col.STATUS_FAILED,
         col.ERROR: failure.reason,
         col.DTYPE: failure.dtype,
+        col.RUNTIME: failure.runtime or EAGER,
         **name_columns(name),
     }
 
@@ -269,14 +274,17 @@ def baseline_row_labels(table: pd.DataFrame) -> pd.Series:
     by ``Baseline Model`` where the table says it (ours), else paired by the models' names
     (models/pairing.py), as a seed tool's CSV needs."""
     models = table[col.MODEL_NAME].astype(str)
-    # A pruned model is compared at its own batch size and in its own numeric format.
+    # A pruned model is compared at its own batch size, in its own numeric format and runtime.
     sizes = pd.to_numeric(table[col.BATCH_SIZE], errors="coerce")
-    dtypes = (
-        text_or_blank(table[col.DTYPE])
-        if col.DTYPE in table.columns
+    dtypes, runtimes = (
+        text_or_blank(table[column])
+        if column in table.columns
         else pd.Series("", index=table.index)
+        for column in (col.DTYPE, col.RUNTIME)
     )
-    settings = list(zip(sizes, dtypes, strict=True))
+    # A seed CSV, and ours from before runtimes, ran eagerly.
+    runtimes = runtimes.replace("", EAGER)
+    settings = list(zip(sizes, dtypes, runtimes, strict=True))
     setting = dict(zip(table.index, settings, strict=True))
     said = table[col.BASELINE_MODEL] if col.BASELINE_MODEL in table.columns else None
     if said is not None and said.notna().any():
@@ -287,15 +295,15 @@ def baseline_row_labels(table: pd.DataFrame) -> pd.Series:
         # Without --prune-dtypes a pruned file saved in another format than its baseline is
         # still compared with it (the plugin pairs by the format asked for, not the weights').
         where_any_format = {
-            (model, size): label
-            for label, model, size in zip(table.index, models, sizes, strict=True)
+            (model, row_setting[0], row_setting[2]): label
+            for label, model, row_setting in zip(table.index, models, settings, strict=True)
         }
         found = [
             None
             if pd.isna(baseline)
             else where.get(
                 (str(baseline), row_setting),
-                where_any_format.get((str(baseline), row_setting[0])),
+                where_any_format.get((str(baseline), row_setting[0], row_setting[2])),
             )
             for baseline, row_setting in zip(said, settings, strict=True)
         ]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import textwrap
+from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
@@ -22,6 +23,8 @@ TERMINAL_MODEL_WIDTH = 40
 # Under --prune-dtypes, each row's numeric format as item ids tag it (``bf16``), in a column
 # whose width the model column gives up, so that rows keep within TERMINAL_WIDTH.
 DTYPE_COLUMN_WIDTH = 6
+# Likewise under --prune-runtimes, each row's runtime (eager, compile).
+RUNTIME_COLUMN_WIDTH = 8
 TERMINAL_WIDTH = 120
 # Marks an estimated meter in the terminal's table and begins the warning that explains it.
 ESTIMATE_MARK = "!!"
@@ -29,19 +32,47 @@ ESTIMATE_MARK = "!!"
 CI_TARGET_MISSED_MARK = "~"
 
 
-def terminal_table_lines(table: pd.DataFrame, *, with_dtypes: bool = False) -> list[str]:
+@dataclass(frozen=True)
+class VariantColumns:
+    """What sets apart rows of one model and batch size, each in a column of its own where the
+    run measured several: the numeric format (--prune-dtypes), the runtime (--prune-runtimes)."""
+
+    dtypes: bool = False
+    runtimes: bool = False
+
+    @property
+    def model_width(self) -> int:
+        widths = DTYPE_COLUMN_WIDTH * self.dtypes + RUNTIME_COLUMN_WIDTH * self.runtimes
+        return TERMINAL_MODEL_WIDTH - widths
+
+    def header(self) -> str:
+        dtype = f" {'dtype':<{DTYPE_COLUMN_WIDTH - 1}}" if self.dtypes else ""
+        runtime = f" {'runtime':<{RUNTIME_COLUMN_WIDTH - 1}}" if self.runtimes else ""
+        return dtype + runtime
+
+    def cells(self, row: pd.Series) -> str:
+        dtype = _dtype_cell(row) if self.dtypes else ""
+        if not self.runtimes:
+            return dtype
+        runtime = row[col.RUNTIME]
+        name = "-" if pd.isna(runtime) or not str(runtime) else str(runtime)
+        return f"{dtype} {name:<{RUNTIME_COLUMN_WIDTH - 1}}"
+
+
+def terminal_table_lines(
+    table: pd.DataFrame, *, variants: VariantColumns = VariantColumns()
+) -> list[str]:
     """The terminal's table: a fixed-width row per measured item, then estimates and failures.
-    ``with_dtypes``: the run measured numeric formats (--prune-dtypes), so rows of one model
-    and batch size differ by their format, which gets a column."""
+    ``variants``: the columns that tell apart rows of one model and batch size."""
     # Missing columns (a seed-tool CSV, say) read as empty rather than fail the table.
     complete = table.reindex(columns=list(col.COLUMNS))
     measured = measured_rows(complete)
-    header = _header(with_dtypes)
+    header = _header(variants)
     lines = [header, "-" * len(header)]
     labels = shorten_names(
-        measured[col.MODEL_NAME].astype(str).map(model_stem), _model_width(with_dtypes)
+        measured[col.MODEL_NAME].astype(str).map(model_stem), variants.model_width
     )
-    lines.extend(_row(row, labels, with_dtypes) for _, row in measured.iterrows())
+    lines.extend(_row(row, labels, variants) for _, row in measured.iterrows())
     if measured.empty:
         lines.append("(no item was measured)")
     if measured[col.CI_TARGET_MET].map(is_false).any():
@@ -63,14 +94,10 @@ def terminal_table_lines(table: pd.DataFrame, *, with_dtypes: bool = False) -> l
     return lines
 
 
-def _model_width(with_dtypes: bool) -> int:
-    return TERMINAL_MODEL_WIDTH - DTYPE_COLUMN_WIDTH if with_dtypes else TERMINAL_MODEL_WIDTH
-
-
-def _header(with_dtypes: bool) -> str:
-    dtype = f" {'dtype':<{DTYPE_COLUMN_WIDTH - 1}}" if with_dtypes else ""
+def _header(variants: VariantColumns) -> str:
     return (
-        f"{'model':<{_model_width(with_dtypes)}} {'bs':>4}{dtype}  {'J/sample ± CI95':>19}   "
+        f"{'model':<{variants.model_width}} {'bs':>4}{variants.header()}  "
+        f"{'J/sample ± CI95':>19}   "
         f"{'FPS':>8}  {'p99 ms':>6}  {'E red %':>7}  {'FLOPs CR %':>10}  meter"
     )
 
@@ -81,7 +108,7 @@ def _dtype_cell(row: pd.Series) -> str:
     return f" {DTYPE_TAGS.get(name, name):<{DTYPE_COLUMN_WIDTH - 1}}"
 
 
-def _row(row: pd.Series, labels: dict[str, str], with_dtypes: bool) -> str:
+def _row(row: pd.Series, labels: dict[str, str], variants: VariantColumns) -> str:
     model = labels[_stem(row)]
     energy = _number(row[col.JOULES_PER_SAMPLE], "#.4g")
     ci95 = _number(row[col.JOULES_PER_SAMPLE_CI95], ".2g")
@@ -91,9 +118,9 @@ def _row(row: pd.Series, labels: dict[str, str], with_dtypes: bool) -> str:
     meter = "-" if pd.isna(row[col.METER]) else str(row[col.METER])
     if is_true(row[col.METER_IS_ESTIMATE]):
         meter += f" {ESTIMATE_MARK}"
-    dtype = _dtype_cell(row) if with_dtypes else ""
     return (
-        f"{model:<{_model_width(with_dtypes)}} {_number(row[col.BATCH_SIZE], 'd'):>4}{dtype}  "
+        f"{model:<{variants.model_width}} {_number(row[col.BATCH_SIZE], 'd'):>4}"
+        f"{variants.cells(row)}  "
         f"{energy:>19}{missed}  "
         f"{_number(row[col.FPS], '.1f'):>8}  {_milliseconds(row[col.LATENCY_P99_MS]):>6}  "
         f"{_number(row[col.ENERGY_REDUCTION], '.1f'):>7}  "

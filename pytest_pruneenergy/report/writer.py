@@ -107,14 +107,18 @@ def write_report(
     model would run, for the per-million columns (report/units.py; default: its defaults)."""
     advice = advice or Advice()
     from .table import build_table
-    from .terminal import terminal_table_lines
+    from .terminal import VariantColumns, terminal_table_lines
     from .units import with_units
 
     built = with_units(build_table(measurements, failures, gates), units or DeploymentUnits())
     table, metadata_lines = with_metadata(built, advice)
-    with_dtypes = any(item.dtype is not None for item in [*measurements, *failures])
+    items = [*measurements, *failures]
+    variants = VariantColumns(
+        dtypes=any(item.dtype is not None for item in items),
+        runtimes=any(item.runtime is not None for item in items),
+    )
     lines = [
-        *terminal_table_lines(table, with_dtypes=with_dtypes),
+        *terminal_table_lines(table, variants=variants),
         *advice_lines(table, advice),
         *metadata_lines,
         *notes,

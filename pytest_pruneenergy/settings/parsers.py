@@ -9,6 +9,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from ..items.numerics import DTYPE_TAGS, dtype_name
+from ..items.runtimes import RUNTIMES
 from ..measure.meters import METER_KINDS, OLD_METER_NAMES
 from ..measure.protocol import (
     PROTOCOLS,
@@ -192,6 +193,22 @@ def parse_dtypes(option: str, text: str) -> tuple[str, ...]:
             names.append(name)
     if not names:
         raise SettingsError(f"{option}: no numeric format given (got {text!r})")
+    return tuple(names)
+
+
+def parse_runtimes(option: str, text: str) -> tuple[str, ...]:
+    """``eager,compile`` -> ("eager", "compile"), in the given order, repeats dropped."""
+    names: list[str] = []
+    for part in text.split(","):
+        name = part.strip().lower()
+        if not name:
+            continue
+        if name not in RUNTIMES:
+            raise SettingsError(f"{option}: {part.strip()!r} is not one of {', '.join(RUNTIMES)}")
+        if name not in names:
+            names.append(name)
+    if not names:
+        raise SettingsError(f"{option}: no runtime given (got {text!r})")
     return tuple(names)
 
 

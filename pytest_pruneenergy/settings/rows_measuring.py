@@ -35,6 +35,7 @@ from .parsers import (
     parse_positive_int,
     parse_positive_ints,
     parse_protocol,
+    parse_runtimes,
     parse_shard,
     parse_target_ci_fraction,
 )
@@ -100,6 +101,20 @@ MEASURING_ROWS: tuple[Option, ...] = (
             "bfloat16, float16 (default: as the file saved it)"
         ),
         ini_help="numeric formats, comma separated",
+    ),
+    Option(
+        key="runtimes",
+        flag="--prune-runtimes",
+        ini="prune_runtimes",
+        kind=VALUE,
+        parse=from_text(parse_runtimes),
+        default=("eager",),
+        metavar="RUNTIME,...",
+        help=(
+            "run every model in each runtime, paired with its baseline in the same one: eager "
+            "(default), compile (torch.compile; its compile time reported apart)"
+        ),
+        ini_help="runtimes, comma separated: eager, compile",
     ),
     Option(
         key="channels_last",

@@ -51,6 +51,7 @@ class Settings:
     manifest: tuple[ManifestLine, ...] = row_default("manifest")
     # Numeric formats to measure each model in (items/numerics.py); empty: as saved.
     dtypes: tuple[str, ...] = row_default("dtypes")
+    runtimes: tuple[str, ...] = row_default("runtimes")
     channels_last: bool = row_default("channels_last")
     device: str = row_default("device")
     allow_pickle: bool = row_default("allow_pickle")

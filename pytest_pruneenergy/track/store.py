@@ -28,6 +28,7 @@ from typing import Any
 
 from ..common.files import write_atomically
 from ..items.measurement import ItemFailure, Measurement, item_label
+from ..items.runtimes import item_variant
 from ..measure.meters.base import GpuFacts
 
 FORMAT_NAME = "pytest-pruneenergy-run"
@@ -85,8 +86,10 @@ class MachineIdentity:
 
 @dataclass(frozen=True)
 class StoredItem:
-    """One (model, batch size, numeric format) of a run; the numbers are None for a failed
-    item. ``dtype`` is None where the run had no ``--prune-dtypes`` (and in older records)."""
+    """One (model, batch size, variant) of a run; the numbers are None for a failed item.
+    ``dtype`` is the item's variant as its key names it (items/runtimes.py:item_variant): its
+    numeric format, and its runtime where not eager; None where the run had neither
+    ``--prune-dtypes`` nor another runtime (and in older records)."""
 
     model: str
     batch_size: int | None
@@ -201,13 +204,17 @@ def items_of(
             meter=m.meter,
             device=m.device,
             status=STATUS_MEASURED,
-            dtype=m.dtype,
+            dtype=m.key[2],
         )
         for m in measurements
     ]
     items += [
         StoredItem(
-            f.model, f.batch_size, None, None, None, None, None, None, None, STATUS_FAILED, f.dtype
+            f.model,
+            f.batch_size,
+            *(None,) * 7,
+            STATUS_FAILED,
+            item_variant(f.dtype, f.runtime),
         )
         for f in failures
     ]

@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 import torch
 
+from pytest_pruneenergy.items.devices import is_out_of_memory
 from pytest_pruneenergy.items.idle_power import IdlePower, measure_idle
 from pytest_pruneenergy.items.runner import (
     ItemProblem,
@@ -23,7 +24,6 @@ from pytest_pruneenergy.items.runner import (
     ModelRequest,
     PreparedModel,
     as_loaded_model,
-    is_out_of_memory,
     measure_item,
     prepare_model,
     random_input,

@@ -1,4 +1,4 @@
-"""Models as people deploy them: numeric formats, masks, pairing beyond names."""
+"""Models as people deploy them: numeric formats, runtimes, masks, pairing beyond names."""
 
 from __future__ import annotations
 
@@ -37,6 +37,44 @@ def test_each_numeric_format_is_an_item_and_pairs_within_its_format(tmp_path: Pa
     assert len(pruned) == 2 and pruned["Energy Reduction (%)"].notna().all()
     # Counting does not depend on the format.
     assert pruned["Parameters"].nunique() == 1 and pruned["MACs"].nunique() == 1
+
+
+@pytest.mark.filterwarnings("ignore:`torch.jit.*deprecated:DeprecationWarning")
+def test_each_runtime_is_an_item_and_pairs_within_its_runtime(tmp_path: Path) -> None:
+    write_tiny_zoo(tmp_path / "models")
+    small = torch.nn.Sequential(
+        torch.nn.Conv2d(3, 4, 3), torch.nn.AdaptiveAvgPool2d(1), torch.nn.Flatten()
+    )
+    torch.jit.save(torch.jit.script(small), tmp_path / "models" / "Scripted_TINY_UNPRUNED.pt")
+    result = run_in_process(
+        tmp_path,
+        "--prune-models=models",
+        "--prune-batch-sizes=2",
+        "--prune-runtimes=eager,compile",
+        "--energy-report=report",
+        "-v",
+    )
+    # The TorchScript file cannot be compiled: that item fails, alone and in one line.
+    assert result.returncode == 1, result.output
+    assert "test_energy[AlexNet_TINY_UNPRUNED-bs2-compile] PASSED" in result.output
+    assert "test_energy[AlexNet_TINY_UNPRUNED-bs2] PASSED" in result.output
+    assert "test_energy[Scripted_TINY_UNPRUNED-bs2] PASSED" in result.output
+    assert "test_energy[Scripted_TINY_UNPRUNED-bs2-compile] FAILED" in result.output
+    table = result.table("report")
+    failed = table[table["Status"] == "failed"]
+    assert list(zip(failed["stem"], failed["Runtime"], strict=True)) == [
+        ("Scripted_TINY_UNPRUNED", "compile")
+    ]
+    assert "compile runtime" in failed["Error"].iloc[0]
+    measured = table[table["Status"] == "measured"]
+    compiled = measured[measured["Runtime"] == "compile"]
+    eager = measured[measured["Runtime"] == "eager"]
+    assert len(compiled) == 3 and len(eager) == 4
+    assert compiled["Compile Seconds"].gt(0).all() and eager["Compile Seconds"].isna().all()
+    # Each pruned row is compared with its baseline in its own runtime.
+    pruned = measured[measured["stem"] == "AlexNet_TINY_random_PD1_GPR-50_PRUNED"]
+    assert len(pruned) == 2 and pruned["Energy Reduction (%)"].notna().all()
+    assert " runtime " in result.output  # the terminal table's column
 
 
 def test_a_masked_model_is_said_to_save_nothing_in_every_format(tmp_path: Path) -> None:

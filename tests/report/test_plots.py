@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import re
 import time
@@ -511,3 +512,16 @@ def test_seed_grid_cr_axes_have_at_most_five_pd_lines(seed_grid_figures: dict[st
             for architecture in SEED_ARCHITECTURES
         ]
         assert [len(pd_lines(ax)) for ax in axes] == [5] * len(axes), name
+
+
+def test_rows_in_two_runtimes_are_drawn_as_curves_of_their_own() -> None:
+    eager = [m for m in grid() if m.batch_size == 8]
+    compiled = [dataclasses.replace(m, runtime="compile") for m in eager]
+    figure = build_figures(table_of([*eager, *compiled]))["cr_vs_energy_reduction_flops.png"]
+    titles = [ax.get_title() for ax in figure.axes]
+    assert sorted(titles) == [
+        "AlexNet · compile",
+        "AlexNet · eager",
+        "VGG11 · compile",
+        "VGG11 · eager",
+    ]

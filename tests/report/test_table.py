@@ -86,6 +86,8 @@ ADDED_COLUMNS_IN_ORDER = [
     "Latency p50 (ms)",
     "Latency p90 (ms)",
     "Latency p99 (ms)",
+    "Runtime",
+    "Compile Seconds",
 ]
 H100_FACTS = GpuFacts("NVIDIA H100", "580.159", 700.0)
 

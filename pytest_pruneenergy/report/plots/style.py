@@ -68,15 +68,22 @@ _NUMERIC_COLUMNS = (
 def plottable_rows(table: pd.DataFrame) -> pd.DataFrame:
     """Measured rows with numeric columns coerced, a group label and a role per row.
 
-    The group is the architecture (with the dataset when the table holds several), or the model
-    name for a name outside the convention; the role is baseline, pruned or other.
+    The group is the architecture (with the dataset when the table holds several, and the
+    numeric format and runtime when it holds several), or the model name for a name outside
+    the convention; the role is baseline, pruned or other.
     """
     rows = measured_rows(table.reindex(columns=list(col.COLUMNS))).copy()
     for column in _NUMERIC_COLUMNS:
         rows[column] = pd.to_numeric(rows[column], errors="coerce")
     rows = rows[rows[col.BATCH_SIZE].notna()]
     several_datasets = rows[col.DATASET].dropna().astype(str).str.casefold().nunique() > 1
-    labels = [_group_label(row, several_datasets) for _, row in rows.iterrows()]
+    # Rows of one model in several numeric formats or runtimes are not one curve.
+    variants = [_variant(row) for _, row in rows.iterrows()]
+    several_variants = len(set(variants)) > 1
+    labels = [
+        _group_label(row, several_datasets) + (f" · {variant}" if several_variants else "")
+        for (_, row), variant in zip(rows.iterrows(), variants, strict=True)
+    ]
     # Names group case-insensitively (naming.ModelName.group_key): show the first spelling.
     first_spelling = {}
     for label in labels:
@@ -119,6 +126,12 @@ def _group_label(row: pd.Series, several_datasets: bool) -> str:
     if several_datasets and not pd.isna(row[col.DATASET]):
         return f"{row[col.ARCHITECTURE]} / {row[col.DATASET]}"
     return str(row[col.ARCHITECTURE])
+
+
+def _variant(row: pd.Series) -> str:
+    """The row's numeric format and runtime, as one label (``bfloat16 compile``)."""
+    parts = [row.get(col.DTYPE), row.get(col.RUNTIME)]
+    return " ".join(str(part) for part in parts if not pd.isna(part) and str(part))
 
 
 def _role(row: pd.Series) -> str:

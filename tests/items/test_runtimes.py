@@ -1,0 +1,109 @@
+"""Runtimes: an item's model run eagerly or compiled, named apart, paired with its baseline in
+its own runtime; a runtime that cannot take a model fails that item alone."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+import torch
+
+from pytest_pruneenergy.items.ids import item_name, parse_item_id
+from pytest_pruneenergy.items.measurement import baselines_of_measurements, item_label
+from pytest_pruneenergy.items.runner import ItemProblem, ModelRequest, prepare_model
+from pytest_pruneenergy.items.runtimes import (
+    COMPILE,
+    EAGER,
+    apply_runtime,
+    item_variant,
+    runtime_or_none,
+)
+from pytest_pruneenergy.settings import SettingsError, parse_runtimes
+
+from ..factories import make_measurement
+from .test_runner import MODEL_PATH, SteadyMeter, load_tiny, measure
+
+
+def test_an_eager_item_keeps_the_key_and_id_it_had_before_runtimes():
+    assert runtime_or_none(EAGER) is None
+    assert item_variant(None, None) is None
+    assert item_variant("bfloat16", None) == "bfloat16"
+    assert item_name("M_UNPRUNED", 8) == "test_energy[M_UNPRUNED-bs8]"
+
+
+def test_a_compiled_item_is_named_and_keyed_apart():
+    assert item_variant(None, COMPILE) == "compile"
+    assert item_variant("bfloat16", COMPILE) == "bfloat16 compile"
+    assert item_label(("M_UNPRUNED", 8, item_variant("bfloat16", COMPILE))) == (
+        "M_UNPRUNED (bs 8, bfloat16 compile)"
+    )
+    name = item_name("M_UNPRUNED", 8, "fam", dtype="bf16", round_number=2, runtime=COMPILE)
+    assert name == "test_energy[M_UNPRUNED-bs8-bf16-compile-r2]@fam"
+    parsed = parse_item_id(f"models/M_UNPRUNED.pth::{name}")
+    assert parsed is not None
+    assert (parsed.stem, parsed.batch_size, parsed.dtype, parsed.runtime, parsed.round) == (
+        "M_UNPRUNED",
+        8,
+        "bf16",
+        COMPILE,
+        2,
+    )
+
+
+def test_a_pruned_model_is_paired_with_its_baseline_in_its_own_runtime():
+    base_eager = make_measurement("A_D_UNPRUNED", 8)
+    base_compiled = make_measurement("A_D_UNPRUNED", 8, runtime=COMPILE)
+    pruned_compiled = make_measurement("A_D_random_PD1_GPR-50_PRUNED", 8, runtime=COMPILE)
+    pruned_eager = make_measurement("A_D_random_PD1_GPR-50_PRUNED", 8)
+    baselines = baselines_of_measurements(
+        [base_eager, base_compiled, pruned_compiled, pruned_eager]
+    )
+    assert baselines[2] is base_compiled
+    assert baselines[3] is base_eager
+
+
+def test_runtimes_are_read_in_order_and_a_wrong_one_is_a_clear_error():
+    assert parse_runtimes("--prune-runtimes", " Compile, eager,compile") == (COMPILE, EAGER)
+    with pytest.raises(
+        SettingsError, match="--prune-runtimes: 'onnx' is not one of eager, compile"
+    ):
+        parse_runtimes("--prune-runtimes", "eager,onnx")
+    with pytest.raises(SettingsError, match="no runtime given"):
+        parse_runtimes("--prune-runtimes", " , ")
+    with pytest.raises(ValueError, match="unknown runtime 'tensorrt'"):
+        apply_runtime(torch.nn.Identity(), "tensorrt")
+
+
+def test_a_compiled_item_is_measured_and_its_compile_time_reported_apart():
+    compiled = prepare_model(ModelRequest(MODEL_PATH, "cpu", (4,), runtime=COMPILE), load_tiny)
+    measurement = measure(compiled, SteadyMeter(time.perf_counter), clock=None)
+    assert measurement.runtime == COMPILE
+    assert measurement.key == ("Tiny_TEST_UNPRUNED", 2, "compile")
+    # The first pass compiled; the measurement's passes are far shorter than it.
+    assert measurement.compile_seconds is not None
+    seconds_per_pass = measurement.stats.seconds_per_sample_mean * 2
+    assert measurement.compile_seconds > 10 * seconds_per_pass
+    eager = prepare_model(ModelRequest(MODEL_PATH, "cpu", (4,)), load_tiny)
+    assert measure(eager, SteadyMeter(time.perf_counter), clock=None).compile_seconds is None
+
+
+def test_a_runtime_that_cannot_take_the_model_fails_the_item_in_one_line():
+    def load_scripted(path, device):
+        return torch.jit.script(load_tiny(path, device))
+
+    request = ModelRequest(MODEL_PATH, "cpu", (4,), runtime=COMPILE)
+    # torch.compile refuses TorchScript when asked (newer torch) or at the first pass (older).
+    with pytest.raises(ItemProblem) as raised:
+        scripted = prepare_model(request, load_scripted)
+        measure(scripted, SteadyMeter(time.perf_counter), clock=None)
+    message = str(raised.value)
+    assert message.startswith("Tiny_TEST_UNPRUNED: the ")
+    assert "compile runtime" in message
+    assert "torch.compile does not support compiling torch.jit.script" in message
+    assert "\n" not in message
+
+
+def test_cuda_graphs_are_refused_for_a_runtime_other_than_eager():
+    compiled = prepare_model(ModelRequest(MODEL_PATH, "cpu", (4,), runtime=COMPILE), load_tiny)
+    with pytest.raises(ItemProblem, match="--energy-cuda-graphs captures eager passes"):
+        measure(compiled, SteadyMeter(time.perf_counter), clock=None, cli_cuda_graphs=True)
