@@ -1566,6 +1566,7 @@ def test_the_floors_study_refuses_a_floor_it_could_never_reach(scripts, capsys):
 RENDERED_PAGES = (
     *(f"docs/benchmarks/precision/precision-run{run}.md" for run in range(2, 10)),
     "docs/benchmarks/harness-cost/harness-cost.md",
+    "docs/benchmarks/floors/floors.md",
     "docs/benchmarks/multi-gpu/multi-gpu.md",
     "docs/benchmarks/seed-phase/seed-phase.md",
 )
