@@ -244,7 +244,9 @@ def answer(found: Sequence[Cell]) -> list[str]:
         judged = [c for c in found if c.gpu == gpu and c.batch >= ENERGY_TARGET_MIN_BATCH]
         steady = ", ".join(c.label() for c in judged if c.steady) or "none"
         drifted = ", ".join(
-            f"{c.label()} ({_percent(c.drift_percent)})" for c in judged if not c.steady
+            f"{c.label()} ({_percent(c.drift_percent) or 'one reference: drift unknown'})"
+            for c in judged
+            if not c.steady
         )
         drift = (
             f" Judged on the cells at batch >= {ENERGY_TARGET_MIN_BATCH} whose two references "

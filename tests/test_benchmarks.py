@@ -1430,7 +1430,7 @@ def test_the_accuracy_page_is_rendered_from_the_committed_runs(scripts, monkeypa
     from accuracy import main
 
     folder = Path("docs/benchmarks/accuracy")
-    runs = [str(folder / f"accuracy-h100-run{number}.jsonl") for number in (1, 2)]
+    runs = [str(folder / f"accuracy-h100-run{number}.jsonl") for number in (1, 2, 3)]
     monkeypatch.chdir(REPOSITORY)
     assert main(["render", *runs, str(tmp_path / "accuracy.md")]) == 0
 
@@ -1504,8 +1504,10 @@ def test_an_items_error_is_against_the_mean_of_its_cells_two_references(scripts)
 def test_the_cheapest_pair_within_target_in_nine_of_ten_items_is_chosen(scripts):
     from floors import Floors, answer, cells, chosen, pooled
 
+    # Each cell between two references that agree: steady, so its items are judged.
     records = [_floors_record("reference", batch, 1.0) for batch in (1, 8, 32)]
     for batch in (8, 32):
+        records.append(_floors_record("reference", batch, 1.001))
         for index in range(10):
             # Short floors: cheap, but 2 of 10 items 1 % off with a 0.4 % CI.
             short = 1.01 if index < 2 else 1.001
@@ -1530,8 +1532,28 @@ def test_no_pair_is_chosen_where_none_stays_within_target(scripts):
     from floors import answer, cells
 
     records = [_floors_record("reference", 8, 1.0), _floors_record("plugin", 8, 1.02)]
+    records.append(_floors_record("reference", 8, 1.0))
     [paragraph] = answer(cells(records))
     assert paragraph.startswith("**NVIDIA H200.** No pair of floors kept 90% of its items")
+
+
+def test_a_cell_whose_references_drifted_is_named_and_left_out_of_the_answer(scripts):
+    from floors import answer, cells, pooled
+
+    records = []
+    # 3 % drift at batch 8, its item with the later reference (1.5 % off the cells' mean);
+    # 0.2 % at batch 32, its item on the mean.
+    for batch, second_reference, item in ((8, 1.03, 1.03), (32, 1.002, 1.001)):
+        records.append(_floors_record("reference", batch, 1.0))
+        records.append(_floors_record("plugin", batch, item))
+        records.append(_floors_record("reference", batch, second_reference))
+    found = cells(records)
+    assert [cell.steady for cell in found] == [False, True]
+    assert [len(row.items) for row in pooled(found, steady_only=True)] == [1]
+    [paragraph] = answer(found)
+    assert "within max(0.5 %, CI) in 100% of 1 items" in paragraph
+    assert "agreed within 0.5 %: vgg16 batch 32." in paragraph
+    assert "drifted while they ran" in paragraph and "vgg16 batch 8 (+3.00 %)" in paragraph
 
 
 def test_the_floors_study_runs_on_the_cpu_and_renders_its_page(scripts, tmp_path):
