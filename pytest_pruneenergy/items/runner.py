@@ -6,6 +6,7 @@ message naming the model, the batch size and what to do; the plugin shows only t
 
 from __future__ import annotations
 
+import dataclasses
 import time
 import traceback
 from collections.abc import Callable
@@ -36,7 +37,7 @@ from .numerics import (
     unaligned_width_percent,
     zero_weight_percent,
 )
-from .runtimes import apply_runtime
+from .runtimes import PREPARED_AT_FIRST_PASS, RuntimeUnavailable, apply_runtime
 
 if TYPE_CHECKING:
     import torch
@@ -72,6 +73,9 @@ class PreparedModel:
     # of ``module`` (its compiled form).
     runtime: str | None = None
     runs: Any = None
+    # Handing the model to its runtime took this long (exporting it and opening a session);
+    # a runtime that prepares at the first pass (compile) pays there instead.
+    runtime_seconds: float = 0.0
 
     @property
     def forward(self) -> Any:
@@ -157,33 +161,43 @@ def prepare_model(request: ModelRequest, load: Callable[[Path, str], Any]) -> Pr
             free_device_memory(device)
             raise ItemProblem(f"{path.stem}: the model does not fit in {device} memory") from error
         raise
-    return PreparedModel(
+    load_seconds = time.perf_counter() - began
+    prepared = PreparedModel(
         path=path,
         module=module,
         device=device,
         input_shape=tuple(shape),
         counts=counts,
-        load_seconds=time.perf_counter() - began,
+        load_seconds=load_seconds,
         requested_dtype=request.dtype,
         dtype=module_dtype(module),
         channels_last=request.channels_last,
         zero_weight_percent=zero_percent,
         unaligned_percent=unaligned_width_percent(module),
         runtime=request.runtime,
-        runs=_in_runtime(module, request.runtime, path.stem),
     )
+    return _in_runtime(prepared)
 
 
-def _in_runtime(module: Any, runtime: str | None, stem: str) -> Any:
-    """What ``runtime`` calls for ``module``; None for eager (the module itself)."""
+def _in_runtime(prepared: PreparedModel) -> PreparedModel:
+    """``prepared`` handed to its runtime (unchanged for eager), and what that took."""
+    import torch
+
+    runtime = prepared.runtime
     if runtime is None:
-        return None
+        return prepared
+    began = time.perf_counter()
+    # One sample, as the items' inputs are made: the exporters trace on it.
+    example = prepared.conform(torch.randn((1, *prepared.input_shape)).to(prepared.device))
     try:
-        return apply_runtime(module, runtime)
+        with torch.inference_mode():
+            runs = apply_runtime(prepared.module, runtime, example)
     except Exception as error:
+        reason = str(error) if isinstance(error, RuntimeUnavailable) else error_summary(error)
         raise ItemProblem(
-            f"{stem}: the {runtime} runtime cannot take this model: {error_summary(error)}"
+            f"{prepared.path.stem}: the {runtime} runtime cannot take this model: {reason}"
         ) from error
+    return dataclasses.replace(prepared, runs=runs, runtime_seconds=time.perf_counter() - began)
 
 
 class ModelCache:
@@ -236,6 +250,7 @@ def measure_item(
     name: ModelName | None = None,
     rewarm: bool = False,
     load_seconds: float = 0.0,
+    runtime_seconds: float = 0.0,
     clock: Callable[[], float] = time.perf_counter,
     tick_recorder: Callable[[Meter], TickRecorder] | None = None,
     read_host: Callable[[], HostCpu | None] = read_host_cpu,
@@ -245,7 +260,8 @@ def measure_item(
 
     ``idle_watts``: the device's, for the dynamic energy. ``name``: the model's parsed name.
     ``rewarm``: the model has just run at another batch size (a short warm-up settles it).
-    ``load_seconds``: what loading the model cost this item. ``clock``, ``tick_recorder``: the
+    ``load_seconds``, ``runtime_seconds``: what loading the model and handing it to its runtime
+    cost this item (0 where an earlier item paid). ``clock``, ``tick_recorder``: the
     protocol's time (tests: simulated). ``read_host``: the host's CPU time, read either side to
     see what other processes did (measure/conditions.py). ``quiet_seconds``: since this process
     last worked on the device (None: unknown); long enough, the board's power is read first.
@@ -287,8 +303,7 @@ def measure_item(
         "name": name,
         "cuda_graphs": cuda_graphs,
         "load_seconds": load_seconds,
-        # A compiling runtime's first pass at this shape compiles: reported, never measured.
-        "compile_seconds": None if prepared.runtime is None else first_pass_seconds,
+        "compile_seconds": _runtime_seconds(prepared, runtime_seconds, first_pass_seconds),
     }
     return _measurement(prepared, batch_size, meter, stats, idle_watts, conditions, **record)
 
@@ -346,6 +361,18 @@ def _unaligned_fields(shares: dict[int, float] | None) -> dict[str, float | None
         "unaligned_x16_percent": shares.get(16),
         "unaligned_x64_percent": shares.get(64),
     }
+
+
+def _runtime_seconds(
+    prepared: PreparedModel, runtime_seconds: float, first_pass_seconds: float
+) -> float | None:
+    """What preparing its runtime cost this item (None for eager): handing the model over, on
+    the item that loaded it, and for a runtime that prepares at the first pass of each shape
+    (compile), that pass. Reported, never measured."""
+    if prepared.runtime is None:
+        return None
+    first_pass = prepared.runtime in PREPARED_AT_FIRST_PASS
+    return runtime_seconds + (first_pass_seconds if first_pass else 0.0)
 
 
 def _checked_pass(

@@ -2,22 +2,34 @@
 
 - ``eager``: the module called as it is, op by op (the seed tool's way, and the default);
 - ``compile``: ``torch.compile`` with its default backend (inductor), which fuses ops into
-  generated kernels; the first pass at each input shape compiles, and that time is reported
-  apart (``Compile Seconds``), never inside the measurement.
+  generated kernels; the first pass at each input shape compiles;
+- ``onnxruntime``: the module exported to ONNX (torch's TorchScript-based exporter, the batch
+  dimension left free) and run by an ONNX Runtime session on the CPU execution provider.
 
-A model compared with its baseline runs in the same runtime: an item's runtime is part of its
-key, beside its numeric format. A runtime that cannot take a model (TorchScript under
-``torch.compile``, say, or no C++ compiler for inductor on the CPU) fails that item with the
-error's first line, and every other item is measured as usual.
+What preparing the runtime costs (compiling, exporting and opening the session) is reported apart
+(``Compile Seconds``), never inside the measurement. A model compared with its baseline runs in
+the same runtime: an item's runtime is part of its key, beside its numeric format. A runtime that
+cannot take a model (TorchScript under ``torch.compile``, say, an op ONNX cannot express, or no
+C++ compiler for inductor on the CPU) fails that item with the error's first line, and every
+other item is measured as usual.
 """
 
 from __future__ import annotations
 
+import inspect
+import io
 from typing import Any
 
 EAGER = "eager"
 COMPILE = "compile"
-RUNTIMES = (EAGER, COMPILE)
+ONNXRUNTIME = "onnxruntime"
+RUNTIMES = (EAGER, COMPILE, ONNXRUNTIME)
+# Runtimes that prepare on the first pass at each input shape, not when the model is loaded.
+PREPARED_AT_FIRST_PASS = (COMPILE,)
+
+
+class RuntimeUnavailable(Exception):
+    """A runtime that cannot run here: not installed, or not for this device. One line."""
 
 
 def runtime_or_none(runtime: str) -> str | None:
@@ -35,13 +47,74 @@ def item_variant(dtype: str | None, runtime: str | None) -> str | None:
     return runtime if dtype is None else f"{dtype} {runtime}"
 
 
-def apply_runtime(module: Any, runtime: str | None) -> Any:
-    """``module`` as ``runtime`` runs it: compiling is lazy, so the item's first pass at each
-    input shape pays it."""
+def apply_runtime(module: Any, runtime: str | None, example: Any = None) -> Any:
+    """What ``runtime`` calls instead of ``module``: ``module`` itself for eager, its compiled
+    form (compiled lazily, at the first pass of each shape), or an ONNX Runtime session exported
+    on ``example`` (a batch on the module's device, in its format)."""
     if runtime is None or runtime == EAGER:
         return module
     if runtime == COMPILE:
         import torch
 
         return torch.compile(module)
+    if runtime == ONNXRUNTIME:
+        return OnnxRuntimeModel.export(module, example)
     raise ValueError(f"unknown runtime {runtime!r}; one of {', '.join(RUNTIMES)}")
+
+
+class OnnxRuntimeModel:
+    """An ONNX Runtime session called like the module it was exported from: a torch batch in,
+    the session's outputs out.
+
+    The batch is handed over as a NumPy array that shares its memory (a CPU tensor's
+    ``numpy()``), converted once for the batch a measurement passes again and again, so a timed
+    pass is the session's run alone.
+    """
+
+    INPUT = "input"
+
+    def __init__(self, session: Any) -> None:
+        self._session = session
+        self._batch: Any = None
+        self._feed: dict[str, Any] = {}
+
+    @classmethod
+    def export(cls, module: Any, example: Any) -> OnnxRuntimeModel:
+        import torch
+
+        if example is None or example.device.type != "cpu":
+            where = "no example input" if example is None else f"a {example.device.type} device"
+            raise RuntimeUnavailable(
+                f"onnxruntime runs on the CPU execution provider here, not on {where}; "
+                "measure it with --prune-device=cpu"
+            )
+        try:
+            import onnxruntime
+        except ImportError:
+            raise RuntimeUnavailable(
+                "onnxruntime is not installed (pip install onnx onnxruntime)"
+            ) from None
+        exported = io.BytesIO()
+        # The TorchScript-based exporter: it takes any traceable module and needs no extra
+        # package; newer torch makes the dynamo-based one the default, so ask for this one.
+        choice = (
+            {"dynamo": False} if "dynamo" in inspect.signature(torch.onnx.export).parameters else {}
+        )
+        torch.onnx.export(
+            module,
+            (example,),
+            exported,
+            input_names=[cls.INPUT],
+            dynamic_axes={cls.INPUT: {0: "batch"}},
+            **choice,
+        )
+        session = onnxruntime.InferenceSession(
+            exported.getvalue(), providers=["CPUExecutionProvider"]
+        )
+        return cls(session)
+
+    def __call__(self, batch: Any) -> Any:
+        if batch is not self._batch:
+            self._batch = batch
+            self._feed = {self.INPUT: batch.detach().contiguous().numpy()}
+        return self._session.run(None, self._feed)

@@ -177,6 +177,7 @@ class Running:
                 name=name,
                 rewarm=self.state.cache.warm,
                 load_seconds=prepared.load_seconds if self.state.cache.loaded_now else 0.0,
+                runtime_seconds=prepared.runtime_seconds if self.state.cache.loaded_now else 0.0,
                 quiet_seconds=None if ended is None else time.perf_counter() - ended,
             )
         finally:

@@ -112,9 +112,10 @@ MEASURING_ROWS: tuple[Option, ...] = (
         metavar="RUNTIME,...",
         help=(
             "run every model in each runtime, paired with its baseline in the same one: eager "
-            "(default), compile (torch.compile; its compile time reported apart)"
+            "(default), compile (torch.compile), onnxruntime (exported to ONNX, run by ONNX "
+            "Runtime on the CPU); what preparing a runtime costs is reported apart"
         ),
-        ini_help="runtimes, comma separated: eager, compile",
+        ini_help="runtimes, comma separated: eager, compile, onnxruntime",
     ),
     Option(
         key="channels_last",

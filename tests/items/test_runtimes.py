@@ -3,6 +3,7 @@ its own runtime; a runtime that cannot take a model fails that item alone."""
 
 from __future__ import annotations
 
+import sys
 import time
 
 import pytest
@@ -10,10 +11,19 @@ import torch
 
 from pytest_pruneenergy.items.ids import item_name, parse_item_id
 from pytest_pruneenergy.items.measurement import baselines_of_measurements, item_label
-from pytest_pruneenergy.items.runner import ItemProblem, ModelRequest, prepare_model
+from pytest_pruneenergy.items.runner import (
+    ItemProblem,
+    ModelRequest,
+    measure_item,
+    prepare_model,
+    random_input,
+)
 from pytest_pruneenergy.items.runtimes import (
     COMPILE,
     EAGER,
+    ONNXRUNTIME,
+    OnnxRuntimeModel,
+    RuntimeUnavailable,
     apply_runtime,
     item_variant,
     runtime_or_none,
@@ -21,7 +31,7 @@ from pytest_pruneenergy.items.runtimes import (
 from pytest_pruneenergy.settings import SettingsError, parse_runtimes
 
 from ..factories import make_measurement
-from .test_runner import MODEL_PATH, SteadyMeter, load_tiny, measure
+from .test_runner import MODEL_PATH, SteadyMeter, load_tiny, measure, settings
 
 
 def test_an_eager_item_keeps_the_key_and_id_it_had_before_runtimes():
@@ -107,3 +117,55 @@ def test_cuda_graphs_are_refused_for_a_runtime_other_than_eager():
     compiled = prepare_model(ModelRequest(MODEL_PATH, "cpu", (4,), runtime=COMPILE), load_tiny)
     with pytest.raises(ItemProblem, match="--energy-cuda-graphs captures eager passes"):
         measure(compiled, SteadyMeter(time.perf_counter), clock=None, cli_cuda_graphs=True)
+
+
+# -- ONNX Runtime ---------------------------------------------------------------------------------
+
+
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")
+def test_an_onnxruntime_item_runs_the_exported_model_and_reports_the_export_apart():
+    request = ModelRequest(MODEL_PATH, "cpu", (4,), runtime=ONNXRUNTIME)
+    exported = prepare_model(request, load_tiny)
+    assert isinstance(exported.forward, OnnxRuntimeModel)
+    assert exported.runtime_seconds > 0
+    # The session computes what the module does, at any batch size (the batch axis is free).
+    batch = torch.randn(3, 4)
+    (outputs,) = exported.forward(batch)
+    with torch.inference_mode():
+        expected = exported.module(batch)
+    assert outputs.shape == (3, 2)
+    assert torch.allclose(torch.from_numpy(outputs), expected, atol=1e-5)
+    measurement = measure_item(
+        exported,
+        2,
+        meter=SteadyMeter(time.perf_counter),
+        make_input=random_input,
+        protocol=settings().protocol_settings,
+        cuda_graphs=False,
+        idle_watts=None,
+        runtime_seconds=0.25,
+    )
+    assert measurement.runtime == ONNXRUNTIME
+    assert measurement.key == ("Tiny_TEST_UNPRUNED", 2, "onnxruntime")
+    # The export is this item's (it loaded the model); no first-pass compile is added.
+    assert measurement.compile_seconds == 0.25
+
+
+def test_onnxruntime_on_a_gpu_is_refused_in_one_line_before_anything_is_exported():
+    class OnCuda(torch.nn.Module):
+        def forward(self, x):
+            return x
+
+    example = torch.empty(1, 4, device="meta")
+    with pytest.raises(RuntimeUnavailable, match="not on a meta device; measure it with"):
+        apply_runtime(OnCuda(), ONNXRUNTIME, example)
+
+
+def test_without_onnxruntime_installed_the_item_says_what_to_install(monkeypatch):
+    monkeypatch.setitem(sys.modules, "onnxruntime", None)  # import onnxruntime now fails
+    with pytest.raises(ItemProblem) as raised:
+        prepare_model(ModelRequest(MODEL_PATH, "cpu", (4,), runtime=ONNXRUNTIME), load_tiny)
+    assert str(raised.value) == (
+        "Tiny_TEST_UNPRUNED: the onnxruntime runtime cannot take this model: onnxruntime is not "
+        "installed (pip install onnx onnxruntime)"
+    )
