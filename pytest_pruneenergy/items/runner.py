@@ -37,7 +37,7 @@ from .numerics import (
     unaligned_width_percent,
     zero_weight_percent,
 )
-from .runtimes import PREPARED_AT_FIRST_PASS, RuntimeUnavailable, apply_runtime
+from .runtimes import RuntimeUnavailable, apply_runtime, setup_seconds
 
 if TYPE_CHECKING:
     import torch
@@ -303,7 +303,7 @@ def measure_item(
         "name": name,
         "cuda_graphs": cuda_graphs,
         "load_seconds": load_seconds,
-        "compile_seconds": _runtime_seconds(prepared, runtime_seconds, first_pass_seconds),
+        "compile_seconds": setup_seconds(prepared.runtime, runtime_seconds, first_pass_seconds),
     }
     return _measurement(prepared, batch_size, meter, stats, idle_watts, conditions, **record)
 
@@ -361,18 +361,6 @@ def _unaligned_fields(shares: dict[int, float] | None) -> dict[str, float | None
         "unaligned_x16_percent": shares.get(16),
         "unaligned_x64_percent": shares.get(64),
     }
-
-
-def _runtime_seconds(
-    prepared: PreparedModel, runtime_seconds: float, first_pass_seconds: float
-) -> float | None:
-    """What preparing its runtime cost this item (None for eager): handing the model over, on
-    the item that loaded it, and for a runtime that prepares at the first pass of each shape
-    (compile), that pass. Reported, never measured."""
-    if prepared.runtime is None:
-        return None
-    first_pass = prepared.runtime in PREPARED_AT_FIRST_PASS
-    return runtime_seconds + (first_pass_seconds if first_pass else 0.0)
 
 
 def _checked_pass(

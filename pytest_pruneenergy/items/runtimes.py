@@ -47,6 +47,18 @@ def item_variant(dtype: str | None, runtime: str | None) -> str | None:
     return runtime if dtype is None else f"{dtype} {runtime}"
 
 
+def setup_seconds(
+    runtime: str | None, handed_over_seconds: float, first_pass_seconds: float
+) -> float | None:
+    """What preparing its runtime cost an item (None for eager): handing the model over (0 on
+    items after the one that loaded it) and, for a runtime that prepares at the first pass of
+    each shape (compile), that pass. Reported, never measured."""
+    if runtime is None or runtime == EAGER:
+        return None
+    first_pass = first_pass_seconds if runtime in PREPARED_AT_FIRST_PASS else 0.0
+    return handed_over_seconds + first_pass
+
+
 def apply_runtime(module: Any, runtime: str | None, example: Any = None) -> Any:
     """What ``runtime`` calls instead of ``module``: ``module`` itself for eager, its compiled
     form (compiled lazily, at the first pass of each shape), or an ONNX Runtime session exported

@@ -27,6 +27,7 @@ from pytest_pruneenergy.items.runtimes import (
     apply_runtime,
     item_variant,
     runtime_or_none,
+    setup_seconds,
 )
 from pytest_pruneenergy.settings import SettingsError, parse_runtimes
 
@@ -169,3 +170,10 @@ def test_without_onnxruntime_installed_the_item_says_what_to_install(monkeypatch
         "Tiny_TEST_UNPRUNED: the onnxruntime runtime cannot take this model: onnxruntime is not "
         "installed (pip install onnx onnxruntime)"
     )
+
+
+def test_what_preparing_a_runtime_cost_an_item():
+    assert setup_seconds(None, 0.0, 0.3) is None  # eager: nothing to prepare
+    assert setup_seconds(COMPILE, 0.01, 12.0) == pytest.approx(12.01)  # its first pass compiled
+    assert setup_seconds(ONNXRUNTIME, 0.8, 0.002) == pytest.approx(0.8)  # exported beforehand
+    assert setup_seconds(ONNXRUNTIME, 0.0, 0.002) == 0.0  # a later item of the same model
