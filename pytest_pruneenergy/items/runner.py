@@ -8,14 +8,12 @@ from __future__ import annotations
 
 import dataclasses
 import time
-import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..common.errors import count_failure, error_summary, first_line, with_shape_hint
-from ..common.shapes import format_shape
+from ..common.errors import count_failure, error_summary
 from ..measure.conditions import (
     QUIET_SECONDS,
     Conditions,
@@ -29,6 +27,7 @@ from ..models.counting import ModelCounts
 from ..models.loading import DEFAULT_INPUT_SHAPE, LoadedModel, ModelLoadError
 from ..models.naming import ModelName
 from .devices import describe_device, free_device_memory, is_out_of_memory
+from .first_pass import checked_pass, item_problem
 from .measurement import Measurement
 from .numerics import (
     cast_input,
@@ -37,6 +36,7 @@ from .numerics import (
     unaligned_width_percent,
     zero_weight_percent,
 )
+from .problems import ItemProblem
 from .runtimes import RuntimeUnavailable, apply_runtime, setup_seconds
 
 if TYPE_CHECKING:
@@ -46,10 +46,6 @@ if TYPE_CHECKING:
     from ..measure.protocol import ProtocolSettings
     from ..measure.ticks import TickRecorder
     from ..measure.window_stats import WindowStats
-
-
-class ItemProblem(Exception):
-    """Why one item could not be measured, in words for the user."""
 
 
 @dataclass(frozen=True)
@@ -268,34 +264,24 @@ def measure_item(
     """
     import torch
 
-    from ..measure.protocol import measure, rewarm_settings
+    from ..measure.protocol import rewarm_settings
 
-    quiet_board = None
-    if quiet_seconds is not None and quiet_seconds >= QUIET_SECONDS:
-        quiet_board = gpu_activity_of(meter)
-    if rewarm:
-        protocol = rewarm_settings(protocol)
+    quiet = quiet_seconds is not None and quiet_seconds >= QUIET_SECONDS
+    seen = {"quiet_board": gpu_activity_of(meter) if quiet else None, "idle_watts": idle_watts}
+    protocol = rewarm_settings(protocol) if rewarm else protocol
+    timing = {"clock": clock, "tick_recorder": tick_recorder, "read_host": read_host}
     try:
         with torch.inference_mode():
-            run_batch, first_pass_seconds = _checked_pass(
+            run_batch, first_pass_seconds = checked_pass(
                 prepared, batch_size, make_input, cuda_graphs
             )
-            host_before, gpu_before = read_host(), gpu_activity_of(meter)
-            timing = {"clock": clock, "tick_recorder": tick_recorder}
-            stats = measure(run_batch, prepared.device, meter, batch_size, protocol, **timing)
-            conditions = conditions_between(
-                host_before,
-                read_host(),
-                gpu_before,
-                gpu_activity_of(meter),
-                host_role=host_role_of(prepared.device, meter),
-                quiet_board=quiet_board,
-                idle_watts=idle_watts,
+            stats, conditions = _measured_with_conditions(
+                run_batch, prepared, batch_size, meter, protocol, timing, seen
             )
     except ItemProblem:
         raise
     except Exception as error:
-        problem = _item_problem(error, prepared, batch_size, meter)
+        problem = item_problem(error, prepared, batch_size, meter)
         if problem is None:
             raise
         raise problem from (None if is_out_of_memory(error) else error)
@@ -306,6 +292,35 @@ def measure_item(
         "compile_seconds": setup_seconds(prepared.runtime, runtime_seconds, first_pass_seconds),
     }
     return _measurement(prepared, batch_size, meter, stats, idle_watts, conditions, **record)
+
+
+def _measured_with_conditions(
+    run_batch: Callable[[], Any],
+    prepared: PreparedModel,
+    batch_size: int,
+    meter: Meter,
+    protocol: ProtocolSettings,
+    timing: dict[str, Any],
+    seen: dict[str, Any],
+) -> tuple[WindowStats, Conditions]:
+    """The protocol's figures, and what else ran meanwhile: the host's CPU time and the GPU's
+    activity read either side (``timing``: the clock, the tick recorder and the host reader;
+    ``seen``: the board's power before, and idle power)."""
+    from ..measure.protocol import measure
+
+    read_host = timing["read_host"]
+    host_before, gpu_before = read_host(), gpu_activity_of(meter)
+    clocks = {"clock": timing["clock"], "tick_recorder": timing["tick_recorder"]}
+    stats = measure(run_batch, prepared.device, meter, batch_size, protocol, **clocks)
+    conditions = conditions_between(
+        host_before,
+        read_host(),
+        gpu_before,
+        gpu_activity_of(meter),
+        host_role=host_role_of(prepared.device, meter),
+        **seen,
+    )
+    return stats, conditions
 
 
 def _measurement(
@@ -361,74 +376,6 @@ def _unaligned_fields(shares: dict[int, float] | None) -> dict[str, float | None
         "unaligned_x16_percent": shares.get(16),
         "unaligned_x64_percent": shares.get(64),
     }
-
-
-def _checked_pass(
-    prepared: PreparedModel,
-    batch_size: int,
-    make_input: Callable[[int, tuple[int, ...], str], Any],
-    cuda_graphs: bool,
-) -> tuple[Callable[[], Any], float]:
-    """One pass on the item's input, run once here so that a model that cannot take it fails
-    with the shape in its message (and a compiling runtime compiles for its shape); then the
-    pass to measure (replayed as a CUDA graph with ``cuda_graphs``) and how long that first
-    pass took."""
-    import torch
-
-    from ..measure.cuda_graphs import capture_forward
-
-    device, module = prepared.device, prepared.forward
-    if cuda_graphs and prepared.runtime is not None:
-        raise ItemProblem(
-            f"{prepared.path.stem}: --energy-cuda-graphs captures eager passes, not the "
-            f"{prepared.runtime} runtime's; measure the {prepared.runtime} runtime without it"
-        )
-    batch = prepared.conform(make_input(batch_size, prepared.input_shape, device))
-    try:
-        began = time.perf_counter()
-        module(batch)
-        if device.startswith("cuda"):
-            torch.cuda.synchronize(torch.device(device))
-        first_pass_seconds = time.perf_counter() - began
-    except Exception as error:
-        if is_out_of_memory(error):
-            raise
-        runtime = "" if prepared.runtime is None else f" in the {prepared.runtime} runtime"
-        message = (
-            f"{prepared.path.stem}: the forward pass{runtime} on an input of shape "
-            f"{format_shape((batch_size, *prepared.input_shape))} raised "
-            f"{error_summary(error)}."
-        )
-        raise ItemProblem(with_shape_hint(message, error)) from error
-    if cuda_graphs:
-        return capture_forward(module, batch, device), first_pass_seconds
-    return (lambda: module(batch)), first_pass_seconds
-
-
-def _item_problem(
-    error: Exception, prepared: PreparedModel, batch_size: int, meter: Meter
-) -> ItemProblem | None:
-    """What failed this item, as one line: a capture, a meter read, the protocol, or the
-    device's memory (freed first: the failed item's tensors live on in the error's frames);
-    None for an error that is no item's own problem (it goes up as it is)."""
-    from ..measure.cuda_graphs import GraphCaptureError
-    from ..measure.meters import MeterReadError
-    from ..measure.protocol import ProtocolError
-
-    stem, where = prepared.path.stem, f"{prepared.path.stem} at batch size {batch_size}"
-    if isinstance(error, GraphCaptureError | ProtocolError):
-        return ItemProblem(f"{where}: {error}")
-    if isinstance(error, MeterReadError):
-        return ItemProblem(f"{where}: {meter.name} read failed: {error}")
-    if not is_out_of_memory(error):
-        return None
-    traceback.clear_frames(error.__traceback__)
-    free_device_memory(prepared.device)
-    return ItemProblem(
-        f"{stem}: batch size {batch_size} does not fit in {prepared.device} memory "
-        f"({first_line(error)}). Drop it from --prune-batch-sizes; other batch sizes "
-        "are measured as usual."
-    )
 
 
 def random_input(batch_size: int, input_shape: tuple[int, ...], device: str) -> torch.Tensor:

@@ -230,12 +230,7 @@ class Running:
                 path,
                 batch_size,
                 device=device,
-                settings={
-                    **numbers_settings(self.state.settings),
-                    "dtype": dtype,
-                    # Only where not eager: eager items keep the keys they had before.
-                    **({"runtime": runtime} if runtime is not None else {}),
-                },
+                settings={**numbers_settings(self.state.settings), **_variant(dtype, runtime)},
                 round_number=round_number,
             )
         except OSError:
@@ -305,3 +300,9 @@ class Running:
         failed = [verdict.message for verdict in verdicts if verdict.fails(strict)]
         if failed:
             pytest.fail("\n".join(failed), pytrace=False)
+
+
+def _variant(dtype: str | None, runtime: str | None) -> dict[str, str | None]:
+    """An item's numeric format and runtime, as its journal key holds them: the runtime only
+    where not eager, so that eager items keep the keys they had before runtimes."""
+    return {"dtype": dtype, **({"runtime": runtime} if runtime is not None else {})}

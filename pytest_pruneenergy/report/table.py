@@ -29,6 +29,7 @@ from ..items.measurement import (
 from ..items.remeasure import remeasure_words
 from ..items.runtimes import EAGER, item_variant
 from ..measure.stats import reduction_ci95_points
+from ..measure.window_stats import WindowStats
 from ..models.naming import ModelName, parse_model_name
 from ..models.pairing import baselines_of
 from . import schema as col
@@ -228,9 +229,7 @@ def _measured_row(
         col.UNALIGNED_X64: measurement.unaligned_x64_percent,
         col.RUNTIME: measurement.runtime or EAGER,
         col.COMPILE_SECONDS: measurement.compile_seconds,
-        col.LATENCY_P50_MS: milliseconds_or_none(stats.pass_seconds_p50),
-        col.LATENCY_P90_MS: milliseconds_or_none(stats.pass_seconds_p90),
-        col.LATENCY_P99_MS: milliseconds_or_none(stats.pass_seconds_p99),
+        **latency_columns(stats),
         col.DISTURBANCES: "; ".join(disturbances_against(measurement, baseline)) or None,
         **remeasure_columns(measurement),
         **name_columns(name),
@@ -238,8 +237,14 @@ def _measured_row(
     }
 
 
-def milliseconds_or_none(seconds: float | None) -> float | None:
-    return None if seconds is None else seconds * 1000
+def latency_columns(stats: WindowStats) -> dict[str, float | None]:
+    """The time of one pass at p50, p90 and p99 in ms; None where it is not known."""
+    percentiles = (stats.pass_seconds_p50, stats.pass_seconds_p90, stats.pass_seconds_p99)
+    columns = (col.LATENCY_P50_MS, col.LATENCY_P90_MS, col.LATENCY_P99_MS)
+    return {
+        column: None if seconds is None else seconds * 1000
+        for column, seconds in zip(columns, percentiles, strict=True)
+    }
 
 
 def remeasure_columns(measurement: Measurement) -> dict[str, Any]:

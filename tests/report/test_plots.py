@@ -485,9 +485,11 @@ def seed_grid_table() -> pd.DataFrame:
 def test_the_seed_grid_is_drawn_within_20_seconds(
     seed_grid_table: pd.DataFrame, tmp_path: Path
 ) -> None:
-    started = time.perf_counter()
+    # This process's CPU time, not the wall clock: a CI machine busy with other tests must not
+    # fail it, while drawing that got slower still does.
+    started = time.process_time()
     written = write_figures(seed_grid_table, tmp_path)
-    assert time.perf_counter() - started < 20
+    assert time.process_time() - started < 20
     assert {path.name for path in written} == ALL_FIGURES
 
 
