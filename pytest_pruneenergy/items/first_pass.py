@@ -16,7 +16,7 @@ from .problems import ItemProblem
 
 if TYPE_CHECKING:
     from ..measure.meters import Meter
-    from .runner import PreparedModel
+    from .prepared import PreparedModel
 
 
 def checked_pass(

@@ -22,7 +22,7 @@ import statistics
 from collections.abc import Sequence
 from dataclasses import replace
 
-from ..measure.latency import worst_of
+from ..measure.latency import window_stats_fields, worst_of
 from ..measure.stats import ci95_of_mean, half_width_from_std
 from ..measure.window_stats import WindowStats
 from .measurement import Measurement
@@ -85,9 +85,7 @@ def combine(rounds: Sequence[Measurement]) -> Measurement:
         temperature_end_celsius=last.temperature_end_celsius,
         sm_clock_start_mhz=first.sm_clock_start_mhz,
         sm_clock_end_mhz=last.sm_clock_end_mhz,
-        pass_seconds_p50=pass_times.p50_seconds,
-        pass_seconds_p90=pass_times.p90_seconds,
-        pass_seconds_p99=pass_times.p99_seconds,
+        **window_stats_fields(pass_times),
     )
     seconds = [m.item_seconds for m in ordered]
     return replace(

@@ -23,19 +23,18 @@ from ..measure.conditions import (
     host_role_of,
     read_host_cpu,
 )
-from ..models.counting import ModelCounts
 from ..models.loading import DEFAULT_INPUT_SHAPE, LoadedModel, ModelLoadError
 from ..models.naming import ModelName
 from .devices import describe_device, free_device_memory, is_out_of_memory
 from .first_pass import checked_pass, item_problem
 from .measurement import Measurement
 from .numerics import (
-    cast_input,
     cast_module,
     module_dtype,
     unaligned_width_percent,
     zero_weight_percent,
 )
+from .prepared import PreparedModel
 from .problems import ItemProblem
 from .runtimes import RuntimeUnavailable, apply_runtime, setup_seconds
 
@@ -46,41 +45,6 @@ if TYPE_CHECKING:
     from ..measure.protocol import ProtocolSettings
     from ..measure.ticks import TickRecorder
     from ..measure.window_stats import WindowStats
-
-
-@dataclass(frozen=True)
-class PreparedModel:
-    path: Path
-    module: torch.nn.Module  # on its device, in eval mode
-    device: str
-    input_shape: tuple[int, ...]
-    counts: ModelCounts
-    # Loading, counting and moving it to the device took this long.
-    load_seconds: float = 0.0
-    # The numeric format it runs in (items/numerics.py): as asked (None: as saved) and as it
-    # is; and its share of zero weights as saved (None where it cannot be known).
-    requested_dtype: str | None = None
-    dtype: str = "float32"
-    channels_last: bool = False
-    zero_weight_percent: float | None = None
-    # Per multiple (8, 16, 64), the share of weight widths not a multiple of it (numerics.py).
-    unaligned_percent: dict[int, float] | None = None
-    # The runtime (items/runtimes.py; None: eager) and, where not eager, what it calls instead
-    # of ``module`` (its compiled form).
-    runtime: str | None = None
-    runs: Any = None
-    # Handing the model to its runtime took this long (exporting it and opening a session);
-    # a runtime that prepares at the first pass (compile) pays there instead.
-    runtime_seconds: float = 0.0
-
-    @property
-    def forward(self) -> Any:
-        return self.module if self.runs is None else self.runs
-
-    def conform(self, batch: Any) -> Any:
-        """An input in the model's format: its floating-point type (a model saved in half
-        precision takes a half-precision input) and its memory layout."""
-        return cast_input(batch, self.dtype, self.channels_last)
 
 
 def resolve_device(requested: str) -> str:

@@ -36,6 +36,15 @@ class PassTimePercentiles:
 UNKNOWN = PassTimePercentiles()
 
 
+def window_stats_fields(percentiles: PassTimePercentiles) -> dict[str, float | None]:
+    """The percentiles as WindowStats holds them (``pass_seconds_p50`` and on)."""
+    return {
+        "pass_seconds_p50": percentiles.p50_seconds,
+        "pass_seconds_p90": percentiles.p90_seconds,
+        "pass_seconds_p99": percentiles.p99_seconds,
+    }
+
+
 def gaps_needed(quantile: float) -> int:
     """The fewest gaps whose ``quantile`` is not simply their largest: 2 for p50, 10 for p90,
     100 for p99."""

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 from ..items.measurement import Measurement
 
 if TYPE_CHECKING:
-    from ..items.runner import PreparedModel
+    from ..items.prepared import PreparedModel
 
 # pytest-benchmark's timing is extra work after the energy windows, no measurement of ours
 # (FPS comes from the windows): at most this share of the item's time cap and this many

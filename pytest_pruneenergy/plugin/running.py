@@ -48,7 +48,7 @@ from .collection import (
 from .state import RunState
 
 if TYPE_CHECKING:
-    from ..items.runner import PreparedModel
+    from ..items.prepared import PreparedModel
     from ..measure.meters import Meter
 
 

@@ -18,11 +18,11 @@ import torch
 
 from pytest_pruneenergy.items.devices import is_out_of_memory
 from pytest_pruneenergy.items.idle_power import IdlePower, measure_idle
+from pytest_pruneenergy.items.prepared import PreparedModel
 from pytest_pruneenergy.items.runner import (
     ItemProblem,
     ModelCache,
     ModelRequest,
-    PreparedModel,
     as_loaded_model,
     measure_item,
     prepare_model,

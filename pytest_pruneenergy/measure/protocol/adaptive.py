@@ -7,7 +7,7 @@ import math
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from ..latency import PassTimePercentiles, pass_time_percentiles
+from ..latency import PassTimePercentiles, pass_time_percentiles, window_stats_fields
 from ..stats import RatioEstimate, ratio_estimate
 from ..ticks import (
     CompletionTimeline,
@@ -221,7 +221,5 @@ def summarize_tick_windows(
         temperature_end_celsius=state_end.temperature_celsius,
         sm_clock_start_mhz=state_start.sm_clock_mhz,
         sm_clock_end_mhz=state_end.sm_clock_mhz,
-        pass_seconds_p50=pass_times.p50_seconds,
-        pass_seconds_p90=pass_times.p90_seconds,
-        pass_seconds_p99=pass_times.p99_seconds,
+        **window_stats_fields(pass_times),
     )

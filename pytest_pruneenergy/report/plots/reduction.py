@@ -4,6 +4,7 @@ pruning distribution, and per architecture."""
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 
 import numpy as np
 import pandas as pd
@@ -69,18 +70,14 @@ def cr_vs_energy_reduction(
 ) -> Figure | None:
     """One panel per architecture and batch size (the paper's 75 curves on its grid), a line
     per PD through the unpruned model at the origin."""
-    data = pruned_with(rows, cr_column, col.ENERGY_REDUCTION)
-    if data.empty:
+    grid = _pruned_grid(rows, cr_column, col.ENERGY_REDUCTION)
+    if grid is None:
         return None
-    batch_sizes = batch_sizes_in(data)
-    figure, panels = batch_size_facets(groups_in_order(data), batch_sizes)
+    data, batch_sizes, figure, panels = grid
     legend_labels = pd_legend_labels(data)
     handles: dict[str, object] = {}
     drew_error_bars = drew_breaks = False
-    for (batch_size, group), ax in panels.items():
-        of_panel = data[(data[GROUP] == group) & (data[col.BATCH_SIZE] == batch_size)]
-        if of_panel.empty:
-            continue
+    for (batch_size, _), ax, of_panel in panel_rows(data, panels):
         architecture = str(of_panel[col.ARCHITECTURE].iloc[0]).casefold()
         for pd_label in pd_labels(of_panel):
             of_pd = of_panel[of_panel[col.PRUNING_DISTRIBUTION].astype(str).str.upper() == pd_label]
@@ -110,6 +107,30 @@ def cr_vs_energy_reduction(
     )
     legend(figure, handles)
     return figure
+
+
+def _pruned_grid(
+    rows: pd.DataFrame, *columns: str
+) -> tuple[pd.DataFrame, list[int], Figure, dict[tuple[int, str], Axes]] | None:
+    """The pruned rows with ``columns`` finite, their batch sizes, and a figure with a panel per
+    group and batch size; None where there are no such rows."""
+    data = pruned_with(rows, *columns)
+    if data.empty:
+        return None
+    batch_sizes = batch_sizes_in(data)
+    figure, panels = batch_size_facets(groups_in_order(data), batch_sizes)
+    return data, batch_sizes, figure, panels
+
+
+def panel_rows(
+    data: pd.DataFrame, panels: dict[tuple[int, str], Axes]
+) -> Iterator[tuple[tuple[int, str], Axes, pd.DataFrame]]:
+    """Each panel of ``batch_size_facets`` with its rows (batch size and group); panels without
+    rows are passed over."""
+    for (batch_size, group), ax in panels.items():
+        of_panel = data[(data[GROUP] == group) & (data[col.BATCH_SIZE] == batch_size)]
+        if not of_panel.empty:
+            yield (batch_size, group), ax, of_panel
 
 
 def _points_per_rate(of_pd: pd.DataFrame, cr_column: str) -> pd.DataFrame:
@@ -160,17 +181,13 @@ def _breaking_points(
 
 
 def pd_vs_energy_reduction(rows: pd.DataFrame, estimated: bool) -> Figure | None:
-    data = pruned_with(rows, col.ENERGY_REDUCTION)
-    if data.empty:
+    grid = _pruned_grid(rows, col.ENERGY_REDUCTION)
+    if grid is None:
         return None
-    batch_sizes = batch_sizes_in(data)
-    figure, panels = batch_size_facets(groups_in_order(data), batch_sizes)
-    legend_labels = pd_legend_labels(data)
+    data, batch_sizes, figure, panels = grid
     handles: dict[str, object] = {}
-    for (batch_size, group), ax in panels.items():
-        of_panel = data[(data[GROUP] == group) & (data[col.BATCH_SIZE] == batch_size)]
-        if of_panel.empty:
-            continue
+    legend_labels = pd_legend_labels(data)
+    for _, ax, of_panel in panel_rows(data, panels):
         labels = pd_labels(of_panel)
         for pd_label in labels:
             number = pd_number(pd_label) or 0
