@@ -226,22 +226,23 @@ def measure_item(
     see what other processes did (measure/conditions.py). ``quiet_seconds``: since this process
     last worked on the device (None: unknown); long enough, the board's power is read first.
     """
-    import torch
-
     from ..measure.protocol import rewarm_settings
 
-    quiet = quiet_seconds is not None and quiet_seconds >= QUIET_SECONDS
-    seen = {"quiet_board": gpu_activity_of(meter) if quiet else None, "idle_watts": idle_watts}
     protocol = rewarm_settings(protocol) if rewarm else protocol
-    timing = {"clock": clock, "tick_recorder": tick_recorder, "read_host": read_host}
     try:
-        with torch.inference_mode():
-            run_batch, first_pass_seconds = checked_pass(
-                prepared, batch_size, make_input, cuda_graphs
-            )
-            stats, conditions = _measured_with_conditions(
-                run_batch, prepared, batch_size, meter, protocol, timing, seen
-            )
+        stats, conditions, first_pass_seconds = _first_pass_and_protocol(
+            prepared,
+            batch_size,
+            meter,
+            protocol,
+            make_input,
+            cuda_graphs,
+            idle_watts=idle_watts,
+            clock=clock,
+            tick_recorder=tick_recorder,
+            read_host=read_host,
+            quiet_seconds=quiet_seconds,
+        )
     except ItemProblem:
         raise
     except Exception as error:
@@ -258,33 +259,44 @@ def measure_item(
     return _measurement(prepared, batch_size, meter, stats, idle_watts, conditions, **record)
 
 
-def _measured_with_conditions(
-    run_batch: Callable[[], Any],
+def _first_pass_and_protocol(
     prepared: PreparedModel,
     batch_size: int,
     meter: Meter,
     protocol: ProtocolSettings,
-    timing: dict[str, Any],
-    seen: dict[str, Any],
-) -> tuple[WindowStats, Conditions]:
-    """The protocol's figures, and what else ran meanwhile: the host's CPU time and the GPU's
-    activity read either side (``timing``: the clock, the tick recorder and the host reader;
-    ``seen``: the board's power before, and idle power)."""
+    make_input: Callable[[int, tuple[int, ...], str], Any],
+    cuda_graphs: bool,
+    *,
+    idle_watts: float | None,
+    clock: Callable[[], float],
+    tick_recorder: Callable[[Meter], TickRecorder] | None,
+    read_host: Callable[[], HostCpu | None],
+    quiet_seconds: float | None,
+) -> tuple[WindowStats, Conditions, float]:
+    """The item's checked first pass, then the protocol's figures and what else ran meanwhile
+    (the host's CPU time and the GPU's activity read either side, and first the board's power
+    where this process left it quiet long enough); and how long the first pass took."""
+    import torch
+
     from ..measure.protocol import measure
 
-    read_host = timing["read_host"]
-    host_before, gpu_before = read_host(), gpu_activity_of(meter)
-    clocks = {"clock": timing["clock"], "tick_recorder": timing["tick_recorder"]}
-    stats = measure(run_batch, prepared.device, meter, batch_size, protocol, **clocks)
-    conditions = conditions_between(
-        host_before,
-        read_host(),
-        gpu_before,
-        gpu_activity_of(meter),
-        host_role=host_role_of(prepared.device, meter),
-        **seen,
-    )
-    return stats, conditions
+    quiet = quiet_seconds is not None and quiet_seconds >= QUIET_SECONDS
+    quiet_board = gpu_activity_of(meter) if quiet else None
+    with torch.inference_mode():
+        run_batch, first_pass_seconds = checked_pass(prepared, batch_size, make_input, cuda_graphs)
+        host_before, gpu_before = read_host(), gpu_activity_of(meter)
+        timing = {"clock": clock, "tick_recorder": tick_recorder}
+        stats = measure(run_batch, prepared.device, meter, batch_size, protocol, **timing)
+        conditions = conditions_between(
+            host_before,
+            read_host(),
+            gpu_before,
+            gpu_activity_of(meter),
+            host_role=host_role_of(prepared.device, meter),
+            quiet_board=quiet_board,
+            idle_watts=idle_watts,
+        )
+    return stats, conditions, first_pass_seconds
 
 
 def _measurement(

@@ -45,6 +45,16 @@ def window_stats_fields(percentiles: PassTimePercentiles) -> dict[str, float | N
     }
 
 
+def milliseconds_by_percentile(percentiles: PassTimePercentiles) -> dict[int, float | None]:
+    """``{50: ms, 90: ms, 99: ms}``: the time of one pass at each percentile in milliseconds,
+    None where it is not known."""
+    seconds = (percentiles.p50_seconds, percentiles.p90_seconds, percentiles.p99_seconds)
+    return {
+        round(100 * quantile): None if value is None else value * 1000
+        for quantile, value in zip(LATENCY_QUANTILES, seconds, strict=True)
+    }
+
+
 def gaps_needed(quantile: float) -> int:
     """The fewest gaps whose ``quantile`` is not simply their largest: 2 for p50, 10 for p90,
     100 for p99."""

@@ -9,9 +9,9 @@ that does not exist (no CI, no baseline) is left out rather than written as NaN.
 from __future__ import annotations
 
 import math
-from dataclasses import astuple
 
 from ..items.measurement import Measurement
+from ..measure.latency import milliseconds_by_percentile
 from . import schema as col
 from .schema import meter_label
 from .table import reduction_columns
@@ -38,9 +38,11 @@ def item_properties(
         ("joules_per_sample_ci95", stats.joules_per_sample_ci95),
         ("fps", stats.frames_per_second),
         *(
-            (f"latency_p{q}_ms", seconds * 1000)
-            for q, seconds in zip((50, 90, 99), astuple(stats.pass_time_percentiles), strict=True)
-            if seconds is not None
+            (f"latency_p{percentile}_ms", milliseconds)
+            for percentile, milliseconds in milliseconds_by_percentile(
+                stats.pass_time_percentiles
+            ).items()
+            if milliseconds is not None
         ),
         ("params", measurement.params),
         ("flops", measurement.flops),

@@ -28,6 +28,7 @@ from ..items.measurement import (
 )
 from ..items.remeasure import remeasure_words
 from ..items.runtimes import EAGER, item_variant
+from ..measure.latency import milliseconds_by_percentile
 from ..measure.stats import reduction_ci95_points
 from ..measure.window_stats import WindowStats
 from ..models.naming import ModelName, parse_model_name
@@ -239,12 +240,9 @@ def _measured_row(
 
 def latency_columns(stats: WindowStats) -> dict[str, float | None]:
     """The time of one pass at p50, p90 and p99 in ms; None where it is not known."""
-    percentiles = (stats.pass_seconds_p50, stats.pass_seconds_p90, stats.pass_seconds_p99)
     columns = (col.LATENCY_P50_MS, col.LATENCY_P90_MS, col.LATENCY_P99_MS)
-    return {
-        column: None if seconds is None else seconds * 1000
-        for column, seconds in zip(columns, percentiles, strict=True)
-    }
+    milliseconds = milliseconds_by_percentile(stats.pass_time_percentiles).values()
+    return dict(zip(columns, milliseconds, strict=True))
 
 
 def remeasure_columns(measurement: Measurement) -> dict[str, Any]:

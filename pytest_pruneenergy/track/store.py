@@ -210,11 +210,17 @@ def items_of(
     ]
     items += [
         StoredItem(
-            f.model,
-            f.batch_size,
-            *(None,) * 7,
-            STATUS_FAILED,
-            item_variant(f.dtype, f.runtime),
+            model=f.model,
+            batch_size=f.batch_size,
+            joules_per_sample=None,
+            joules_per_sample_ci95=None,
+            fps=None,
+            params=None,
+            macs=None,
+            meter=None,
+            device=None,
+            status=STATUS_FAILED,
+            dtype=item_variant(f.dtype, f.runtime),
         )
         for f in failures
     ]
