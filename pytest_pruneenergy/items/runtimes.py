@@ -2,7 +2,8 @@
 
 - ``eager``: the module called as it is, op by op (the seed tool's way, and the default);
 - ``compile``: ``torch.compile`` with its default backend (inductor), which fuses ops into
-  generated kernels; the first pass at each input shape compiles;
+  generated kernels; the first pass at each input shape compiles, for that shape alone (see
+  ``CompiledPerShape``);
 - ``onnxruntime``: the module exported to ONNX (torch's TorchScript-based exporter, the batch
   dimension left free) and run by an ONNX Runtime session on the CPU execution provider.
 
@@ -66,12 +67,40 @@ def apply_runtime(module: Any, runtime: str | None, example: Any = None) -> Any:
     if runtime is None or runtime == EAGER:
         return module
     if runtime == COMPILE:
-        import torch
-
-        return torch.compile(module)
+        return CompiledPerShape(module)
     if runtime == ONNXRUNTIME:
         return OnnxRuntimeModel.export(module, example)
     raise ValueError(f"unknown runtime {runtime!r}; one of {', '.join(RUNTIMES)}")
+
+
+class CompiledPerShape:
+    """``torch.compile`` of a module, compiled afresh for each input shape and format it meets,
+    as if that shape were the only one deployed.
+
+    Left to itself, dynamo would measure something else: at a module's second batch size it
+    recompiles with the batch dimension symbolic ("automatic dynamic shapes"), and past its
+    recompile limit (8 graphs per ``forward`` code object, which every model of one class
+    shares: a zoo's pruned VGG16s are one code object) it runs the module eagerly with only a
+    warning, so an item labelled ``compile`` would measure eager passes. So each new shape
+    clears dynamo's caches (``torch.compiler.reset``, which also drops what other code in the
+    process compiled) and compiles with ``dynamic=False``: one static graph per item, however
+    many models and batch sizes a run holds.
+    """
+
+    def __init__(self, module: Any) -> None:
+        self._module = module
+        self._compiled: Any = None
+        self._signature: tuple[Any, ...] | None = None
+
+    def __call__(self, batch: Any) -> Any:
+        import torch
+
+        signature = (tuple(batch.shape), batch.dtype, batch.device, batch.stride())
+        if signature != self._signature:
+            torch.compiler.reset()
+            self._compiled = torch.compile(self._module, dynamic=False)
+            self._signature = signature
+        return self._compiled(batch)
 
 
 class OnnxRuntimeModel:

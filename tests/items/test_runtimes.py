@@ -98,6 +98,64 @@ def test_a_compiled_item_is_measured_and_its_compile_time_reported_apart():
     assert measure(eager, SteadyMeter(time.perf_counter), clock=None).compile_seconds is None
 
 
+class Widths(torch.nn.Module):
+    """One class at many widths, as a zoo's pruned models are: they share ``forward``'s code."""
+
+    def __init__(self, width: int) -> None:
+        super().__init__()
+        self.inner = torch.nn.Linear(4, width)
+        self.outer = torch.nn.Linear(width, 2)
+
+    def forward(self, batch):
+        return self.outer(torch.relu(self.inner(batch)))
+
+
+@pytest.fixture
+def compiled_graphs(monkeypatch):
+    """The input shapes of every graph torch.compile builds from here on (dynamo for real, with
+    its eager backend to stay fast); an input that is no tensor is a symbolic size."""
+    graphs: list[list[object]] = []
+
+    def recording_backend(graph_module, example_inputs):
+        graphs.append(
+            [tuple(x.shape) if isinstance(x, torch.Tensor) else x for x in example_inputs]
+        )
+        return graph_module.forward
+
+    real_compile = torch.compile
+    monkeypatch.setattr(
+        torch,
+        "compile",
+        lambda module, **options: real_compile(module, backend=recording_backend, **options),
+    )
+    yield graphs
+    torch.compiler.reset()
+
+
+def test_compile_builds_one_static_graph_per_batch_size_and_per_model_however_many(
+    compiled_graphs,
+):
+    # Left to itself, dynamo makes the second batch size's graph symbolic in the batch, and past
+    # 8 graphs of one forward's code it runs the models eagerly: items labelled compile would
+    # measure something else.
+    model = apply_runtime(Widths(16).eval(), COMPILE)
+    batch_sizes = range(1, 11)
+    with torch.inference_mode():
+        for batch_size in batch_sizes:
+            model(torch.randn(batch_size, 4))
+            model(torch.randn(batch_size, 4))  # the same shape again compiles nothing
+        for width in range(3, 13):
+            apply_runtime(Widths(width).eval(), COMPILE)(torch.randn(8, 4))
+    per_batch_size, per_width = compiled_graphs[:10], compiled_graphs[10:]
+    assert len(per_batch_size) == 10 and len(per_width) == 10
+    for batch_size, inputs in zip(batch_sizes, per_batch_size, strict=True):
+        assert all(isinstance(shape, tuple) for shape in inputs)  # no symbolic size
+        assert (batch_size, 4) in inputs
+    assert [max(shape[0] for shape in inputs if len(shape) == 2) for inputs in per_width] == [
+        max(width, 8) for width in range(3, 13)
+    ]
+
+
 def test_a_runtime_that_cannot_take_the_model_fails_the_item_in_one_line():
     def load_scripted(path, device):
         return torch.jit.script(load_tiny(path, device))
