@@ -1,0 +1,373 @@
+"""Does pruning's energy saving survive compilation, and what does rounding channels to 8 buy?
+
+``run`` writes, with ``pruneenergy zoo --source torchvision``'s code, ResNet-50 and VGG16
+(1000 classes, 224x224) unpruned and pruned by Torch-Pruning (random channels: energy depends
+on the shapes, not on which channels go) at each PD and GPR asked, twice: with Torch-Pruning's
+free widths (method ``random``) and with every pruned layer kept a multiple of 8 channels
+(``round_to=8``, renamed method ``random-round8`` so both pair with the one unpruned model).
+It measures them all with the plugin in FP32 and bf16 (``--prune-dtypes``), eager and compiled
+(``--prune-runtimes=eager,compile``), writing the report folder, pytest's JUnit XML and
+``run.json``. A run cut short (``--stop-after``) goes on with ``--resume``, the journal keeping
+every item measured.
+
+    python benchmarks/deployed.py run --out deployed      # GPU, torchvision, torch-pruning
+    python benchmarks/deployed.py render deployed docs/deployed.md
+
+``render`` writes the page, answers first: per architecture and format, pruning's mean energy
+reduction eager and compiled; rounded against free widths at the same PD and GPR (energy per
+sample, FPS, compression); then every item.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import statistics
+import sys
+from pathlib import Path
+
+import pandas as pd
+from benchlib import plugin_pytest_command, run_for_at_most, write_page
+
+from pytest_pruneenergy.report.schema import (
+    ARCHITECTURE,
+    BATCH_SIZE,
+    CI_TARGET_MET,
+    COMPILE_SECONDS,
+    CR_PARAMETERS,
+    CSV_NAME,
+    DTYPE,
+    ENERGY_REDUCTION,
+    FPS,
+    GPR,
+    GPU,
+    JOULES_PER_SAMPLE,
+    JOULES_PER_SAMPLE_CI95,
+    METHOD,
+    MODEL_NAME,
+    PRUNING_DISTRIBUTION,
+    RUN_CSV_NAME,
+    RUNTIME,
+    STATUS,
+    STATUS_MEASURED,
+    UNALIGNED_X8,
+)
+from pytest_pruneenergy.report.table import reduction_ci95_column, reduction_ci95_or_nan
+
+ARCHITECTURES = ("resnet50", "vgg16")
+PDS = "1"
+GPRS = "30,60"
+ROUND_TO = 8
+FREE = "random"
+ROUNDED = f"random-round{ROUND_TO}"
+DATASET = "IMAGENET"
+BATCH_SIZES = "64"
+DTYPES = "float32,bfloat16"
+RUNTIMES = "eager,compile"
+REPORT = "report"
+RUN_JSON = "run.json"
+REDUCTION_CI = "Energy Reduction CI95 (points)"
+ROUNDING = "rounding"
+SHAPING_OPTIONS = (
+    "--prune-batch-sizes=",
+    "--prune-dtypes=",
+    "--prune-runtimes=",
+    "--energy-max-seconds=",
+)
+
+
+def numbers(text: str) -> list[int]:
+    return [int(part) for part in text.split(",") if part.strip()]
+
+
+def build_models(models: Path, pds: list[int], gprs: list[int]) -> None:
+    """The unpruned models, each pruned at every PD x GPR with free widths (``random``) and
+    rounded to multiples of 8 (``random-round8``), in one folder."""
+    from pytest_pruneenergy.models.torch_pruning_zoo import build_pruned_zoo
+
+    references = [{"source": "torchvision", "name": name, "kwargs": {}} for name in ARCHITECTURES]
+    zoo = {"references": references, "pds": pds, "gprs": gprs, "dataset": DATASET}
+    build_pruned_zoo(models, **zoo)
+    rounded = models / "rounded"
+    for path in build_pruned_zoo(rounded, round_to=ROUND_TO, **zoo):
+        if "_PRUNED" in path.stem:  # the unpruned models are the same files as above
+            path.rename(models / path.name.replace(f"_{FREE}_", f"_{ROUNDED}_"))
+        else:
+            path.unlink()
+    rounded.rmdir()
+
+
+def run(args: argparse.Namespace) -> int:
+    out: Path = args.out.resolve()
+    models = out / "models"
+    if not (args.resume and models.is_dir()):  # the journal knows the files by their mtimes
+        build_models(models, numbers(args.pds), numbers(args.gprs))
+    options = [
+        f"--prune-batch-sizes={args.batch_sizes}",
+        f"--prune-dtypes={args.dtypes}",
+        f"--prune-runtimes={args.runtimes}",
+        f"--prune-device={args.device}",
+        f"--energy-max-seconds={args.max_seconds:g}",
+        f"--junitxml={out / 'junit.xml'}",
+    ] + (["--energy-resume"] if args.resume else [])
+    command = plugin_pytest_command(models, out / REPORT, options)
+    print(" ".join(command[1:]), flush=True)
+    status, wall_seconds = run_for_at_most(command, args.stop_after)
+    record_path = out / RUN_JSON
+    calls = json.loads(record_path.read_text())["calls"] if args.resume else []
+    calls.append({"command": command[1:], "exit_status": status, "wall_seconds": wall_seconds})
+    record_path.write_text(json.dumps({"calls": calls}, indent=1))
+    return 0
+
+
+def results(folder: Path) -> pd.DataFrame:
+    """The measured rows with each pruned row's reduction CI and how its widths were chosen
+    (``free``, ``rounded``; None for an unpruned model)."""
+    table = pd.read_csv(folder / REPORT / CSV_NAME)
+    table[REDUCTION_CI] = reduction_ci95_column(table)
+    table[ROUNDING] = table[METHOD].map({FREE: "free", ROUNDED: "rounded"})
+    return table[table[STATUS] == STATUS_MEASURED].copy()
+
+
+def _signed(value: float, digits: int = 1) -> str:
+    return "n/a" if not math.isfinite(value) else f"{value:+.{digits}f}"
+
+
+def _with_ci(value: float, ci: float) -> str:
+    text = _signed(value)
+    return text if not math.isfinite(ci) else f"{text} ± {ci:.1f}"
+
+
+def _mean(values: pd.Series) -> float:
+    finite = [float(value) for value in values if math.isfinite(float(value))]
+    return statistics.fmean(finite) if finite else math.nan
+
+
+def survives_compilation(table: pd.DataFrame) -> list[str]:
+    """Per architecture, format, batch size and rounding: pruning's mean energy reduction
+    eager and compiled, and what compiling did to the unpruned model's energy per sample."""
+    lines = [
+        "| architecture | format | batch | widths | mean energy reduction eager (%) "
+        "| compiled (%) | unpruned: compiled J / eager J |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    pruned = table[table[ROUNDING].notna()]
+    unpruned = table[table[ROUNDING].isna()]
+    keys = [ARCHITECTURE, DTYPE, BATCH_SIZE, ROUNDING]
+    for (architecture, dtype, batch, rounding), rows in pruned.groupby(keys):
+        means = rows.groupby(RUNTIME)[ENERGY_REDUCTION].mean()
+        base = unpruned[
+            (unpruned[ARCHITECTURE] == architecture)
+            & (unpruned[DTYPE] == dtype)
+            & (unpruned[BATCH_SIZE] == batch)
+        ].set_index(RUNTIME)[JOULES_PER_SAMPLE]
+        ratio = base.get("compile", math.nan) / base.get("eager", math.nan)
+        lines.append(
+            f"| {architecture} | {dtype} | {batch} | {rounding} | "
+            f"{_signed(means.get('eager', math.nan))} | "
+            f"{_signed(means.get('compile', math.nan))} | {ratio:.2f} |"
+        )
+    return lines
+
+
+def rounding_pairs(table: pd.DataFrame) -> pd.DataFrame:
+    """One row per (architecture, format, runtime, batch, PD, GPR) measured both ways: the
+    rounded model's energy per sample against the free one's, in percent with its 95 % CI,
+    its FPS against the free one's, and both compressions and unaligned shares."""
+    keys = [ARCHITECTURE, DTYPE, RUNTIME, BATCH_SIZE, PRUNING_DISTRIBUTION, GPR]
+    both = pd.merge(
+        table[table[ROUNDING] == "free"],
+        table[table[ROUNDING] == "rounded"],
+        on=keys,
+        suffixes=(" free", " rounded"),
+    ).set_index(keys)
+    energy_free, energy_rounded = (both[f"{JOULES_PER_SAMPLE} {w}"] for w in ("free", "rounded"))
+    ci_free, ci_rounded = (both[f"{JOULES_PER_SAMPLE_CI95} {w}"] for w in ("free", "rounded"))
+    pairs = pd.DataFrame(index=both.index)
+    pairs["energy change (%)"] = 100 * energy_rounded / energy_free - 100
+    pairs["energy change CI95"] = [
+        reduction_ci95_or_nan(r, rc, f, fc)
+        for r, rc, f, fc in zip(energy_rounded, ci_rounded, energy_free, ci_free, strict=True)
+    ]
+    pairs["FPS change (%)"] = 100 * both[f"{FPS} rounded"] / both[f"{FPS} free"] - 100
+    for widths in ("free", "rounded"):
+        pairs[f"CR params {widths} (%)"] = both[f"{CR_PARAMETERS} {widths}"]
+        pairs[f"not x8 {widths} (%)"] = both[f"{UNALIGNED_X8} {widths}"]
+    return pairs.reset_index().sort_values(keys)
+
+
+def rounding_summary(pairs: pd.DataFrame) -> list[str]:
+    lines = [
+        "| architecture | format | runtime | batch | pairs | mean energy change, rounded vs "
+        "free (%) | beyond CI: lower / higher | mean FPS change (%) |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for (architecture, dtype, runtime, batch), rows in pairs.groupby(
+        [ARCHITECTURE, DTYPE, RUNTIME, BATCH_SIZE]
+    ):
+        change = rows["energy change (%)"]
+        lower, higher = beyond_ci(change, rows["energy change CI95"])
+        lines.append(
+            f"| {architecture} | {dtype} | {runtime} | {batch} | {len(rows)} | "
+            f"{_signed(_mean(change))} | {lower} / {higher} | "
+            f"{_signed(_mean(rows['FPS change (%)']))} |"
+        )
+    return lines
+
+
+def compiled_against_eager(table: pd.DataFrame) -> pd.DataFrame:
+    """One row per pruned model, format and batch size measured both ways: its energy
+    reduction compiled minus eager, in points, with the 95 % CI of that difference (the two
+    reductions' CIs in quadrature: independent measurements)."""
+    keys = [MODEL_NAME, ARCHITECTURE, DTYPE, BATCH_SIZE, ROUNDING]
+    pruned = table[table[ROUNDING].notna()]
+    both = pd.merge(
+        pruned[pruned[RUNTIME] == "eager"],
+        pruned[pruned[RUNTIME] == "compile"],
+        on=keys,
+        suffixes=(" eager", " compile"),
+    )
+    both["difference"] = both[f"{ENERGY_REDUCTION} compile"] - both[f"{ENERGY_REDUCTION} eager"]
+    both["difference CI95"] = (
+        both[f"{REDUCTION_CI} compile"] ** 2 + both[f"{REDUCTION_CI} eager"] ** 2
+    ) ** 0.5
+    return both[[*keys, "difference", "difference CI95"]]
+
+
+def beyond_ci(change: pd.Series, ci: pd.Series) -> tuple[int, int]:
+    """How many changes lie below zero, and how many above, by more than their CI (an unknown
+    CI counts as neither)."""
+    known = ci.fillna(math.inf)
+    return int((change + known < 0).sum()), int((change - known > 0).sum())
+
+
+def answers(table: pd.DataFrame, pairs: pd.DataFrame) -> list[str]:
+    """The page's answers, first: each sentence computed from the run."""
+    lines = []
+    compiled = compiled_against_eager(table)
+    if not compiled.empty:
+        smaller, larger = beyond_ci(compiled["difference"], compiled["difference CI95"])
+        by_cell = compiled.groupby([ARCHITECTURE, DTYPE])["difference"].mean()
+        lines.append(
+            f"- **Compilation.** Of {len(compiled)} pruned models (each format and batch size), "
+            f"the energy saving against the unpruned model compiled was smaller than eager "
+            f"beyond the CI in {smaller}, larger in {larger}, and the same within the CI in "
+            f"{len(compiled) - smaller - larger}. Mean difference, compiled minus eager, in "
+            "points: " + "; ".join(f"{a} {d} {_signed(v)}" for (a, d), v in by_cell.items()) + "."
+        )
+    if not pairs.empty:
+        change = pairs["energy change (%)"]
+        lower, higher = beyond_ci(change, pairs["energy change CI95"])
+        cr_change = _mean(pairs["CR params rounded (%)"] - pairs["CR params free (%)"])
+        lines.append(
+            f"- **Rounding to {ROUND_TO}.** Of {len(pairs)} pairs (same architecture, format, "
+            f"runtime, PD and GPR), the rounded model used less energy per sample beyond the CI "
+            f"in {lower} and more in {higher} (mean change {_signed(_mean(change))} %, range "
+            f"{_signed(change.min())} to {_signed(change.max())} %); its FPS changed by "
+            f"{_signed(_mean(pairs['FPS change (%)']))} % on average, and its compression in "
+            f"parameters by {_signed(cr_change)} points (rounding keeps or drops whole groups "
+            f"of {ROUND_TO} channels)."
+        )
+    compile_seconds = table[table[RUNTIME] == "compile"].groupby(ARCHITECTURE)[COMPILE_SECONDS]
+    lines.append(
+        "- **Compile time**, reported apart from the measurement (median per item): "
+        + "; ".join(f"{a} {s.median():.0f} s" for a, s in compile_seconds)
+        + "."
+    )
+    met = int(table[CI_TARGET_MET].astype(str).eq("True").sum())
+    lines.append(f"- **Precision.** {met} of {len(table)} items met the 1 % CI target.")
+    return lines
+
+
+def detail(table: pd.DataFrame) -> list[str]:
+    lines = []
+    for (architecture, dtype, runtime, batch), rows in table.groupby(
+        [ARCHITECTURE, DTYPE, RUNTIME, BATCH_SIZE]
+    ):
+        lines += [
+            "",
+            f"### {architecture}, {dtype}, {runtime}, batch {batch}",
+            "",
+            "| PD | GPR | widths | CR params (%) | widths not x8 (%) | energy (J/sample) "
+            "| energy reduction (%) | FPS |",
+            "|---|---|---|---|---|---|---|---|",
+        ]
+        ordered = rows.assign(_pd=rows[PRUNING_DISTRIBUTION].fillna("")).sort_values(
+            ["_pd", GPR, ROUNDING], na_position="first"
+        )
+        for _, row in ordered.iterrows():
+            pruned = isinstance(row[ROUNDING], str)
+            lines.append(
+                f"| {row[PRUNING_DISTRIBUTION] if pruned else 'unpruned'} | "
+                f"{f'{row[GPR]:g}' if pruned else ''} | {row[ROUNDING] if pruned else ''} | "
+                f"{row[CR_PARAMETERS]:.1f} | {row[UNALIGNED_X8]:.0f} | "
+                f"{row[JOULES_PER_SAMPLE]:.4g} | "
+                f"{_with_ci(row[ENERGY_REDUCTION], row[REDUCTION_CI]) if pruned else ''} | "
+                f"{row[FPS]:.0f} |"
+            )
+    return lines
+
+
+def render(args: argparse.Namespace) -> int:
+    table = results(args.folder)
+    calls = json.loads((args.folder / RUN_JSON).read_text())["calls"]
+    run_table = pd.read_csv(args.folder / REPORT / RUN_CSV_NAME)
+    gpu = ", ".join(sorted(run_table[GPU].dropna().astype(str).unique())) or "unknown GPU"
+    shaping = " ".join(
+        f"`{part}`" for part in calls[0]["command"] if part.startswith(SHAPING_OPTIONS)
+    )
+    minutes = sum(call["wall_seconds"] for call in calls) / 60
+    pairs = rounding_pairs(table)
+    lines = [
+        "# Models as deployed: does pruning's saving survive compilation, and what does "
+        "rounding buy?",
+        "",
+        f"Rendered by `python benchmarks/deployed.py render {args.folder} {args.page}` from a "
+        f"run on {gpu} ({len(table)} items measured in {minutes:.1f} min over {len(calls)} "
+        f"call(s); measured with {shaping}). The run: "
+        "`python benchmarks/deployed.py run --out DIR` with those settings "
+        "([benchmarks/README.md](../benchmarks/README.md#deployedpy)).",
+        "",
+        *answers(table, pairs),
+        "",
+        "## Does pruning's saving survive compilation?",
+        "",
+        *survives_compilation(table),
+        "",
+        f"## What rounding to {ROUND_TO} channels buys",
+        "",
+        *rounding_summary(pairs),
+        "",
+        "## Every item",
+        *detail(table),
+    ]
+    write_page(args.page, lines)
+    return 0
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    commands = parser.add_subparsers(required=True)
+    run_parser = commands.add_parser("run", help="build the models and measure them")
+    run_parser.add_argument("--out", type=Path, required=True)
+    run_parser.add_argument("--pds", default=PDS)
+    run_parser.add_argument("--gprs", default=GPRS, help="percent")
+    run_parser.add_argument("--batch-sizes", default=BATCH_SIZES)
+    run_parser.add_argument("--dtypes", default=DTYPES)
+    run_parser.add_argument("--runtimes", default=RUNTIMES)
+    run_parser.add_argument("--max-seconds", type=float, default=10.0)
+    run_parser.add_argument("--device", default="cuda")
+    run_parser.add_argument("--stop-after", type=float, default=None, help="seconds, then SIGTERM")
+    run_parser.add_argument("--resume", action="store_true", help="continue the run in --out")
+    run_parser.set_defaults(handler=run)
+    render_parser = commands.add_parser("render", help="the page from a run folder")
+    render_parser.add_argument("folder", type=Path)
+    render_parser.add_argument("page", type=Path)
+    render_parser.set_defaults(handler=render)
+    args = parser.parse_args()
+    return args.handler(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
