@@ -1620,3 +1620,78 @@ def test_a_committed_page_is_what_its_own_render_command_writes(page, tmp_path):
         return [line for line in path.read_text().splitlines() if "render" not in line]
 
     assert body(tmp_path / "page.md") == body(repository / page)
+
+
+def _deployed_row(model, runtime, joules, ci, reduction=None, reduction_ci=None, **more):
+    from deployed import FREE, REDUCTION_CI, ROUNDED
+
+    from pytest_pruneenergy.report import schema as col
+
+    method = {"free": FREE, "rounded": ROUNDED}.get(more.get("rounding"))
+    return {
+        col.MODEL_NAME: model,
+        col.ARCHITECTURE: "resnet50",
+        col.DTYPE: more.get("dtype", "float32"),
+        col.RUNTIME: runtime,
+        col.BATCH_SIZE: 64,
+        col.PRUNING_DISTRIBUTION: more.get("pd"),
+        col.GPR: more.get("gpr"),
+        col.METHOD: method,
+        "rounding": more.get("rounding"),
+        col.JOULES_PER_SAMPLE: joules,
+        col.JOULES_PER_SAMPLE_CI95: ci,
+        col.FPS: more.get("fps", 1.0 / joules),
+        col.CR_PARAMETERS: more.get("cr", 0.0),
+        col.UNALIGNED_X8: more.get("unaligned", 0.0),
+        col.ENERGY_REDUCTION: reduction,
+        REDUCTION_CI: reduction_ci,
+    }
+
+
+def test_rounded_models_are_set_against_free_ones_of_the_same_pd_gpr_format_and_runtime(scripts):
+    import pandas as pd
+    from deployed import beyond_ci, rounding_pairs
+
+    pruned = {"pd": "PD1", "gpr": 30.0}
+    table = pd.DataFrame(
+        [
+            _deployed_row("R_free", "eager", 0.10, 0.001, rounding="free", cr=40.0, **pruned),
+            _deployed_row("R_round", "eager", 0.09, 0.001, rounding="rounded", cr=41.0, **pruned),
+            _deployed_row("R_free", "compile", 0.05, 0.001, rounding="free", cr=40.0, **pruned),
+            # A compiled rounded model that costs more, but within the CI of the difference.
+            _deployed_row("R_round", "compile", 0.0502, 0.001, rounding="rounded", **pruned),
+            # Measured one way only: no pair.
+            _deployed_row(
+                "R_free", "eager", 0.2, 0.001, rounding="free", dtype="bfloat16", **pruned
+            ),
+        ]
+    )
+    pairs = rounding_pairs(table).set_index("Runtime")
+    assert list(pairs.index) == ["compile", "eager"]
+    assert pairs.loc["eager", "energy change (%)"] == pytest.approx(-10.0)
+    assert pairs.loc["eager", "FPS change (%)"] == pytest.approx(100 * 0.10 / 0.09 - 100)
+    assert pairs.loc["eager", "CR params rounded (%)"] == 41.0
+    lower, higher = beyond_ci(pairs["energy change (%)"], pairs["energy change CI95"])
+    assert (lower, higher) == (1, 0)
+
+
+def test_compiled_savings_are_set_against_eager_ones_with_the_ci_of_their_difference(scripts):
+    import pandas as pd
+    from deployed import beyond_ci, compiled_against_eager
+
+    pruned = {"pd": "PD1", "gpr": 60.0, "rounding": "free"}
+    table = pd.DataFrame(
+        [
+            _deployed_row("U", "eager", 0.1, 0.001),
+            _deployed_row("U", "compile", 0.05, 0.001),
+            _deployed_row("P", "eager", 0.05, 0.001, 50.0, 3.0, **pruned),
+            _deployed_row("P", "compile", 0.03, 0.001, 40.0, 4.0, **pruned),
+        ]
+    )
+    compared = compiled_against_eager(table)
+    assert list(compared["MODEL_NAME"]) == ["P"]
+    assert compared["difference"].item() == pytest.approx(-10.0)
+    assert compared["difference CI95"].item() == pytest.approx(5.0)  # 3 and 4 in quadrature
+    assert beyond_ci(compared["difference"], compared["difference CI95"]) == (1, 0)
+    # An unknown CI counts as neither smaller nor larger.
+    assert beyond_ci(pd.Series([-10.0]), pd.Series([float("nan")])) == (0, 0)
