@@ -28,7 +28,7 @@ import sys
 from pathlib import Path
 
 import pandas as pd
-from benchlib import plugin_pytest_command, run_for_at_most, write_page
+from benchlib import option_value, plugin_pytest_command, run_for_at_most, write_page
 
 from pytest_pruneenergy.report.schema import (
     ARCHITECTURE,
@@ -42,6 +42,7 @@ from pytest_pruneenergy.report.schema import (
     FPS,
     GPR,
     GPU,
+    ITEM_SECONDS,
     JOULES_PER_SAMPLE,
     JOULES_PER_SAMPLE_CI95,
     METHOD,
@@ -113,11 +114,18 @@ def run(args: argparse.Namespace) -> int:
     ] + (["--energy-resume"] if args.resume else [])
     command = plugin_pytest_command(models, out / REPORT, options)
     print(" ".join(command[1:]), flush=True)
-    status, wall_seconds = run_for_at_most(command, args.stop_after)
     record_path = out / RUN_JSON
-    calls = json.loads(record_path.read_text())["calls"] if args.resume else []
-    calls.append({"command": command[1:], "exit_status": status, "wall_seconds": wall_seconds})
-    record_path.write_text(json.dumps({"calls": calls}, indent=1))
+    record = json.loads(record_path.read_text()) if args.resume else {}
+    record.setdefault("pds", numbers(args.pds))
+    record.setdefault("gprs", numbers(args.gprs))
+    calls = record.setdefault("calls", [])
+    # Written before pytest starts, so that a call cut before pytest returns (a GPU machine's
+    # time limit) still leaves its command; its status and wall time stay null.
+    calls.append({"command": command[1:], "exit_status": None, "wall_seconds": None})
+    record_path.write_text(json.dumps(record, indent=1))
+    status, wall_seconds = run_for_at_most(command, args.stop_after)
+    calls[-1].update(exit_status=status, wall_seconds=wall_seconds)
+    record_path.write_text(json.dumps(record, indent=1))
     return 0
 
 
@@ -248,13 +256,15 @@ def answers(table: pd.DataFrame, pairs: pd.DataFrame) -> list[str]:
     compiled = compiled_against_eager(table)
     if not compiled.empty:
         smaller, larger = beyond_ci(compiled["difference"], compiled["difference CI95"])
-        by_cell = compiled.groupby([ARCHITECTURE, DTYPE])["difference"].mean()
+        by_cell = compiled.groupby([ARCHITECTURE, DTYPE, ROUNDING])["difference"].mean()
         lines.append(
             f"- **Compilation.** Of {len(compiled)} pruned models (each format and batch size), "
             f"the energy saving against the unpruned model compiled was smaller than eager "
             f"beyond the CI in {smaller}, larger in {larger}, and the same within the CI in "
             f"{len(compiled) - smaller - larger}. Mean difference, compiled minus eager, in "
-            "points: " + "; ".join(f"{a} {d} {_signed(v)}" for (a, d), v in by_cell.items()) + "."
+            "points: "
+            + "; ".join(f"{a} {d} {w} widths {_signed(v)}" for (a, d, w), v in by_cell.items())
+            + "."
         )
     if not pairs.empty:
         change = pairs["energy change (%)"]
@@ -309,25 +319,56 @@ def detail(table: pd.DataFrame) -> list[str]:
     return lines
 
 
+def planned_items(record: dict, command: list[str]) -> int:
+    """How many items one architecture's part of the run holds: its unpruned model and two
+    pruned ones (free and rounded) per PD x GPR, at every batch size, format and runtime."""
+    models = 1 + 2 * len(record["pds"]) * len(record["gprs"])
+    per_model = 1
+    for option in ("--prune-batch-sizes", "--prune-dtypes", "--prune-runtimes"):
+        per_model *= len((option_value(command, option) or "").split(","))
+    return models * per_model
+
+
+def coverage(table: pd.DataFrame, record: dict) -> str:
+    """What the run measured of what it planned, per architecture."""
+    planned = planned_items(record, record["calls"][0]["command"])
+    counts = table.groupby(ARCHITECTURE).size()
+    parts = [f"{a} {int(counts.get(a, 0))} of {planned}" for a in ARCHITECTURES]
+    complete = all(int(counts.get(a, 0)) == planned for a in ARCHITECTURES)
+    return (
+        "Items measured: "
+        + ", ".join(parts)
+        + ("." if complete else " (the rest: `run --out DIR --resume` on the same folder).")
+    )
+
+
+def calls_said(table: pd.DataFrame, calls: list[dict]) -> str:
+    """The run's calls and time: each call's wall time where it returned, and the items'
+    own seconds (load, warm-up and measuring) from the CSV either way."""
+    cut = sum(1 for call in calls if call["wall_seconds"] is None)
+    item_minutes = table[ITEM_SECONDS].sum() / 60
+    text = f"{len(calls)} call(s), {item_minutes:.1f} min of item time"
+    return text + (f"; {cut} cut at the GPU machine's time limit" if cut else "")
+
+
 def render(args: argparse.Namespace) -> int:
     table = results(args.folder)
-    calls = json.loads((args.folder / RUN_JSON).read_text())["calls"]
+    record = json.loads((args.folder / RUN_JSON).read_text())
+    calls = record["calls"]
     run_table = pd.read_csv(args.folder / REPORT / RUN_CSV_NAME)
     gpu = ", ".join(sorted(run_table[GPU].dropna().astype(str).unique())) or "unknown GPU"
     shaping = " ".join(
         f"`{part}`" for part in calls[0]["command"] if part.startswith(SHAPING_OPTIONS)
     )
-    minutes = sum(call["wall_seconds"] for call in calls) / 60
     pairs = rounding_pairs(table)
     lines = [
         "# Models as deployed: does pruning's saving survive compilation, and what does "
         "rounding buy?",
         "",
         f"Rendered by `python benchmarks/deployed.py render {args.folder} {args.page}` from a "
-        f"run on {gpu} ({len(table)} items measured in {minutes:.1f} min over {len(calls)} "
-        f"call(s); measured with {shaping}). The run: "
+        f"run on {gpu} ({calls_said(table, calls)}; measured with {shaping}). The run: "
         "`python benchmarks/deployed.py run --out DIR` with those settings "
-        "([benchmarks/README.md](../benchmarks/README.md#deployedpy)).",
+        "([benchmarks/README.md](../benchmarks/README.md#deployedpy)). " + coverage(table, record),
         "",
         *answers(table, pairs),
         "",

@@ -1695,3 +1695,52 @@ def test_compiled_savings_are_set_against_eager_ones_with_the_ci_of_their_differ
     assert beyond_ci(compared["difference"], compared["difference CI95"]) == (1, 0)
     # An unknown CI counts as neither smaller nor larger.
     assert beyond_ci(pd.Series([-10.0]), pd.Series([float("nan")])) == (0, 0)
+
+
+def test_a_deployed_run_leaves_its_command_even_where_its_call_is_cut(
+    scripts, tmp_path, monkeypatch
+):
+    import json
+    import sys
+
+    import deployed
+
+    seen = {}
+
+    def cut_call(command, stop_after):
+        # The GPU machine's limit ends the call here: the record must already name the command.
+        seen["record"] = json.loads((tmp_path / "run" / deployed.RUN_JSON).read_text())
+        return 0, 12.5
+
+    monkeypatch.setattr(
+        deployed, "build_models", lambda models, pds, gprs: models.mkdir(parents=True)
+    )
+    monkeypatch.setattr(deployed, "run_for_at_most", cut_call)
+    monkeypatch.setattr(sys, "argv", ["deployed.py", "run", "--out", str(tmp_path / "run")])
+    assert deployed.main() == 0
+    (during,) = seen["record"]["calls"]
+    assert during["exit_status"] is None and during["wall_seconds"] is None
+    assert "--prune-runtimes=eager,compile" in during["command"]
+    monkeypatch.setattr(sys, "argv", [*sys.argv, "--resume"])
+    assert deployed.main() == 0
+    record = json.loads((tmp_path / "run" / deployed.RUN_JSON).read_text())
+    assert (record["pds"], record["gprs"]) == ([1], [30, 60])
+    assert [call["wall_seconds"] for call in record["calls"]] == [12.5, 12.5]
+    assert "--energy-resume" in record["calls"][1]["command"]
+    assert deployed.planned_items(record, record["calls"][0]["command"]) == 5 * 2 * 2
+
+
+def test_the_deployed_page_is_rendered_from_the_committed_run(scripts, monkeypatch, tmp_path):
+    import sys
+
+    from deployed import main
+
+    page = tmp_path / "deployed.md"
+    monkeypatch.setattr(
+        sys, "argv", ["deployed.py", "render", "docs/benchmarks/deployed", str(page)]
+    )
+    committed, again = rendered_again(
+        monkeypatch, lambda _: main(), [str(page)], REPOSITORY / "docs/deployed.md"
+    )
+    assert again == committed
+    assert "## What rounding to 8 channels buys" in again
