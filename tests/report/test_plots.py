@@ -171,6 +171,24 @@ def test_write_figures_saves_an_svg_of_the_same_figure_beside_every_png(
         assert "<svg" in path.with_suffix(".svg").read_text(encoding="utf-8")[:1000]
 
 
+def test_each_figure_is_laid_out_once_for_its_png_and_its_svg(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The constrained layout is most of a figure's drawing time; the SVG takes the PNG's.
+    from matplotlib.layout_engine import ConstrainedLayoutEngine
+
+    layouts = []
+    real_execute = ConstrainedLayoutEngine.execute
+
+    def counted(engine, figure):
+        layouts.append(figure)
+        return real_execute(engine, figure)
+
+    monkeypatch.setattr(ConstrainedLayoutEngine, "execute", counted)
+    pngs = write_figures(table_of(grid()), tmp_path)
+    assert len(layouts) == len(pngs) == len(set(map(id, layouts)))
+
+
 def test_write_figures_returns_only_the_pngs(written: tuple[Path, list[Path]]) -> None:
     _, pngs = written
     assert {path.suffix for path in pngs} == {".png"}

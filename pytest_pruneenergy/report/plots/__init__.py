@@ -93,6 +93,9 @@ def write_figures(table: pd.DataFrame, out_dir: str | os.PathLike[str]) -> list[
     for file_name, figure in figures.items():
         path = directory / file_name
         figure.savefig(path, dpi=DPI)
+        # The layout is the PNG's: worked out again for the SVG, it came to the same panels at
+        # the cost of a second constrained-layout pass, the largest part of drawing a figure.
+        figure.set_layout_engine("none")
         figure.savefig(path.with_suffix(VECTOR_SUFFIX))
         written.append(path)
     return written
