@@ -22,6 +22,7 @@ from typing import Any
 import pandas as pd
 
 from . import schema as col
+from .findings.alignment import alignment_sentences
 from .findings.batch_size import batch_sentences
 from .findings.breaks import breaking_sentences, dip_sentences
 from .findings.pareto import (
@@ -173,7 +174,10 @@ def findings_by_question(
             [_architecture_sentence(row) for _, row in architecture_energy(table).iterrows()],
         ),
         (PROPORTIONALITY_QUESTION, proportionality_sentences(table)),
-        (BREAKS_QUESTION, dip_sentences(table) + breaking_sentences(table)),
+        (
+            BREAKS_QUESTION,
+            dip_sentences(table) + breaking_sentences(table) + alignment_sentences(table),
+        ),
         (PD_QUESTION, ranking_sentences(table)),
         (THROUGHPUT_QUESTION, throughput_sentences(table)),
         (BATCH_QUESTION, batch),
