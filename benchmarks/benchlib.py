@@ -91,6 +91,35 @@ def plugin_pytest_command(models: Path, report: Path, options: Sequence[str]) ->
     ]
 
 
+def plugin_study_parser(
+    description: str,
+    run: Callable[[argparse.Namespace], int],
+    render: Callable[[argparse.Namespace], int],
+    *,
+    batch_sizes: str,
+    dtypes: str,
+) -> tuple[argparse.ArgumentParser, argparse.ArgumentParser]:
+    """A study's command line: ``run`` (models built, then measured by the plugin into
+    ``--out``, cut by ``--stop-after`` and continued by ``--resume``) and ``render FOLDER
+    PAGE``; the parser and its ``run`` parser, for a study's own options."""
+    parser = argparse.ArgumentParser(description=description)
+    commands = parser.add_subparsers(required=True)
+    run_parser = commands.add_parser("run", help="build the models and measure them")
+    run_parser.add_argument("--out", type=Path, required=True)
+    run_parser.add_argument("--batch-sizes", default=batch_sizes)
+    run_parser.add_argument("--dtypes", default=dtypes)
+    run_parser.add_argument("--max-seconds", type=float, default=10.0)
+    run_parser.add_argument("--device", default="cuda")
+    run_parser.add_argument("--stop-after", type=float, default=None, help="seconds, then SIGTERM")
+    run_parser.add_argument("--resume", action="store_true", help="continue the run in --out")
+    run_parser.set_defaults(handler=run)
+    render_parser = commands.add_parser("render", help="the page from a run folder")
+    render_parser.add_argument("folder", type=Path)
+    render_parser.add_argument("page", type=Path)
+    render_parser.set_defaults(handler=render)
+    return parser, run_parser
+
+
 def write_page(out: str | Path, lines: Sequence[str]) -> None:
     """Write a rendered Markdown page (its folder made where missing) and say where."""
     path = Path(out)

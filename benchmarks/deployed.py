@@ -28,7 +28,13 @@ import sys
 from pathlib import Path
 
 import pandas as pd
-from benchlib import option_value, plugin_pytest_command, run_for_at_most, write_page
+from benchlib import (
+    option_value,
+    plugin_pytest_command,
+    plugin_study_parser,
+    run_for_at_most,
+    write_page,
+)
 
 from pytest_pruneenergy.report.schema import (
     ARCHITECTURE,
@@ -179,17 +185,22 @@ def survives_compilation(table: pd.DataFrame) -> list[str]:
     return lines
 
 
+def side_by_side(
+    table: pd.DataFrame, column: str, values: tuple[str, str], keys: list[str]
+) -> pd.DataFrame:
+    """The rows whose ``column`` holds the first value joined on ``keys`` to those holding the
+    second: one row per key measured both ways, every other column twice, suffixed with the
+    value (``Mean Energy per Sample (J) free``)."""
+    first, second = (table[table[column] == value] for value in values)
+    return pd.merge(first, second, on=keys, suffixes=tuple(f" {value}" for value in values))
+
+
 def rounding_pairs(table: pd.DataFrame) -> pd.DataFrame:
     """One row per (architecture, format, runtime, batch, PD, GPR) measured both ways: the
     rounded model's energy per sample against the free one's, in percent with its 95 % CI,
     its FPS against the free one's, and both compressions and unaligned shares."""
     keys = [ARCHITECTURE, DTYPE, RUNTIME, BATCH_SIZE, PRUNING_DISTRIBUTION, GPR]
-    both = pd.merge(
-        table[table[ROUNDING] == "free"],
-        table[table[ROUNDING] == "rounded"],
-        on=keys,
-        suffixes=(" free", " rounded"),
-    ).set_index(keys)
+    both = side_by_side(table, ROUNDING, ("free", "rounded"), keys).set_index(keys)
     energy_free, energy_rounded = (both[f"{JOULES_PER_SAMPLE} {w}"] for w in ("free", "rounded"))
     ci_free, ci_rounded = (both[f"{JOULES_PER_SAMPLE_CI95} {w}"] for w in ("free", "rounded"))
     pairs = pd.DataFrame(index=both.index)
@@ -229,13 +240,7 @@ def compiled_against_eager(table: pd.DataFrame) -> pd.DataFrame:
     reduction compiled minus eager, in points, with the 95 % CI of that difference (the two
     reductions' CIs in quadrature: independent measurements)."""
     keys = [MODEL_NAME, ARCHITECTURE, DTYPE, BATCH_SIZE, ROUNDING]
-    pruned = table[table[ROUNDING].notna()]
-    both = pd.merge(
-        pruned[pruned[RUNTIME] == "eager"],
-        pruned[pruned[RUNTIME] == "compile"],
-        on=keys,
-        suffixes=(" eager", " compile"),
-    )
+    both = side_by_side(table[table[ROUNDING].notna()], RUNTIME, ("eager", "compile"), keys)
     both["difference"] = both[f"{ENERGY_REDUCTION} compile"] - both[f"{ENERGY_REDUCTION} eager"]
     both["difference CI95"] = (
         both[f"{REDUCTION_CI} compile"] ** 2 + both[f"{REDUCTION_CI} eager"] ** 2
@@ -388,24 +393,12 @@ def render(args: argparse.Namespace) -> int:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    commands = parser.add_subparsers(required=True)
-    run_parser = commands.add_parser("run", help="build the models and measure them")
-    run_parser.add_argument("--out", type=Path, required=True)
+    parser, run_parser = plugin_study_parser(
+        __doc__.splitlines()[0], run, render, batch_sizes=BATCH_SIZES, dtypes=DTYPES
+    )
     run_parser.add_argument("--pds", default=PDS)
     run_parser.add_argument("--gprs", default=GPRS, help="percent")
-    run_parser.add_argument("--batch-sizes", default=BATCH_SIZES)
-    run_parser.add_argument("--dtypes", default=DTYPES)
     run_parser.add_argument("--runtimes", default=RUNTIMES)
-    run_parser.add_argument("--max-seconds", type=float, default=10.0)
-    run_parser.add_argument("--device", default="cuda")
-    run_parser.add_argument("--stop-after", type=float, default=None, help="seconds, then SIGTERM")
-    run_parser.add_argument("--resume", action="store_true", help="continue the run in --out")
-    run_parser.set_defaults(handler=run)
-    render_parser = commands.add_parser("render", help="the page from a run folder")
-    render_parser.add_argument("folder", type=Path)
-    render_parser.add_argument("page", type=Path)
-    render_parser.set_defaults(handler=render)
     args = parser.parse_args()
     return args.handler(args)
 

@@ -25,7 +25,7 @@ import sys
 from pathlib import Path
 
 import pandas as pd
-from benchlib import option_value, run_for_at_most, write_page
+from benchlib import option_value, plugin_study_parser, run_for_at_most, write_page
 
 from pytest_pruneenergy.report.schema import (
     ARCHITECTURE,
@@ -345,21 +345,9 @@ def render(args: argparse.Namespace) -> int:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    commands = parser.add_subparsers(required=True)
-    run_parser = commands.add_parser("run", help="build the models and measure them")
-    run_parser.add_argument("--out", type=Path, required=True)
-    run_parser.add_argument("--batch-sizes", default=BATCH_SIZES)
-    run_parser.add_argument("--dtypes", default=DTYPES)
-    run_parser.add_argument("--max-seconds", type=float, default=10.0)
-    run_parser.add_argument("--device", default="cuda")
-    run_parser.add_argument("--stop-after", type=float, default=None, help="seconds, then SIGTERM")
-    run_parser.add_argument("--resume", action="store_true", help="continue the run in --out")
-    run_parser.set_defaults(handler=run)
-    render_parser = commands.add_parser("render", help="the page from a run folder")
-    render_parser.add_argument("folder", type=Path)
-    render_parser.add_argument("page", type=Path)
-    render_parser.set_defaults(handler=render)
+    parser, _ = plugin_study_parser(
+        __doc__.splitlines()[0], run, render, batch_sizes=BATCH_SIZES, dtypes=DTYPES
+    )
     args = parser.parse_args()
     return args.handler(args)
 

@@ -652,20 +652,37 @@ def test_the_full_grid_is_extrapolated_phase_by_phase(scripts):
     assert full_grid_minutes([run, run], models=10, batch_sizes=5) == pytest.approx(132 / 60)
 
 
-def test_the_real_models_page_is_rendered_from_the_committed_run(scripts, monkeypatch, tmp_path):
+@pytest.mark.parametrize(
+    ("script", "data", "page", "heading"),
+    [
+        (
+            "real_models",
+            "docs/benchmarks/real-models",
+            "docs/real-models.md",
+            "## Masks: VGG16 with half its weights zeroed",
+        ),
+        (
+            "deployed",
+            "docs/benchmarks/deployed",
+            "docs/deployed.md",
+            "## What rounding to 8 channels buys",
+        ),
+    ],
+)
+def test_a_plugin_studys_page_is_rendered_from_the_committed_run(
+    scripts, monkeypatch, tmp_path, script, data, page, heading
+):
+    import importlib
     import sys
 
-    from real_models import main
-
-    page = tmp_path / "real-models.md"
-    monkeypatch.setattr(
-        sys, "argv", ["real_models.py", "render", "docs/benchmarks/real-models", str(page)]
-    )
+    main = importlib.import_module(script).main
+    rendered = tmp_path / "page.md"
+    monkeypatch.setattr(sys, "argv", [f"{script}.py", "render", data, str(rendered)])
     committed, again = rendered_again(
-        monkeypatch, lambda _: main(), [str(page)], REPOSITORY / "docs/real-models.md"
+        monkeypatch, lambda _: main(), [str(rendered)], REPOSITORY / page
     )
     assert again == committed
-    assert "## Masks: VGG16 with half its weights zeroed" in again
+    assert heading in again
 
 
 def test_the_reproduction_page_is_rendered_from_the_committed_data(scripts, monkeypatch, tmp_path):
@@ -1728,19 +1745,3 @@ def test_a_deployed_run_leaves_its_command_even_where_its_call_is_cut(
     assert [call["wall_seconds"] for call in record["calls"]] == [12.5, 12.5]
     assert "--energy-resume" in record["calls"][1]["command"]
     assert deployed.planned_items(record, record["calls"][0]["command"]) == 5 * 2 * 2
-
-
-def test_the_deployed_page_is_rendered_from_the_committed_run(scripts, monkeypatch, tmp_path):
-    import sys
-
-    from deployed import main
-
-    page = tmp_path / "deployed.md"
-    monkeypatch.setattr(
-        sys, "argv", ["deployed.py", "render", "docs/benchmarks/deployed", str(page)]
-    )
-    committed, again = rendered_again(
-        monkeypatch, lambda _: main(), [str(page)], REPOSITORY / "docs/deployed.md"
-    )
-    assert again == committed
-    assert "## What rounding to 8 channels buys" in again
