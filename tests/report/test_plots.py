@@ -146,11 +146,26 @@ def figures() -> dict[str, Figure]:
     return build_figures(table_of(grid()))
 
 
+# The figures each constrained-layout pass ran on while ``written`` wrote the grid's figures.
+LAYOUTS: list[object] = []
+
+
 @pytest.fixture(scope="module")
 def written(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[Path]]:
-    """The grid's figures written to a folder: the folder, and what write_figures returned."""
+    """The grid's figures written to a folder: the folder, and what write_figures returned;
+    every constrained-layout pass meanwhile is counted in ``LAYOUTS``."""
+    from matplotlib.layout_engine import ConstrainedLayoutEngine
+
+    real_execute = ConstrainedLayoutEngine.execute
+
+    def counted(engine, figure):
+        LAYOUTS.append(figure)
+        return real_execute(engine, figure)
+
     folder = tmp_path_factory.mktemp("figures")
-    return folder, write_figures(table_of(grid()), folder)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(ConstrainedLayoutEngine, "execute", counted)
+        return folder, write_figures(table_of(grid()), folder)
 
 
 def test_write_figures_writes_every_figure_as_a_png(written: tuple[Path, list[Path]]) -> None:
@@ -172,21 +187,11 @@ def test_write_figures_saves_an_svg_of_the_same_figure_beside_every_png(
 
 
 def test_each_figure_is_laid_out_once_for_its_png_and_its_svg(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    written: tuple[Path, list[Path]],
 ) -> None:
     # The constrained layout is most of a figure's drawing time; the SVG takes the PNG's.
-    from matplotlib.layout_engine import ConstrainedLayoutEngine
-
-    layouts = []
-    real_execute = ConstrainedLayoutEngine.execute
-
-    def counted(engine, figure):
-        layouts.append(figure)
-        return real_execute(engine, figure)
-
-    monkeypatch.setattr(ConstrainedLayoutEngine, "execute", counted)
-    pngs = write_figures(table_of(grid()), tmp_path)
-    assert len(layouts) == len(pngs) == len(set(map(id, layouts)))
+    _, pngs = written
+    assert len(LAYOUTS) == len(pngs) == len(set(map(id, LAYOUTS)))
 
 
 def test_write_figures_returns_only_the_pngs(written: tuple[Path, list[Path]]) -> None:
