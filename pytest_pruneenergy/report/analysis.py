@@ -91,6 +91,17 @@ PD_QUESTION = "Which pruning distribution saves most energy?"
 THROUGHPUT_QUESTION = "Does pruning raise throughput as much as it saves energy?"
 BATCH_QUESTION = "What does batch size do, and which batch size meets a need?"
 PARETO_QUESTION = "Which models trade energy against the metric best?"
+QUESTIONS = (
+    ENERGY_QUESTION,
+    PROPORTIONALITY_QUESTION,
+    BREAKS_QUESTION,
+    PD_QUESTION,
+    THROUGHPUT_QUESTION,
+    BATCH_QUESTION,
+    PARETO_QUESTION,
+)
+# What sets a model's items apart beside batch size: findings are made per value of these.
+VARIANT_COLUMNS = (col.DTYPE, col.RUNTIME)
 
 
 @dataclass(frozen=True)
@@ -139,9 +150,37 @@ def recommend_batch_size(
     ]
 
 
+def variant_parts(table: pd.DataFrame) -> list[tuple[str, pd.DataFrame]]:
+    """The table split by numeric format and runtime (``Dtype``, ``Runtime``) where it holds
+    more than one, as (label, rows) in label order (``bfloat16 compile``; ``as saved`` for a
+    model's own format in eager); one part labelled "" where it holds one. A pruned model's
+    reduction is against its baseline in its own format and runtime, so each part is a table
+    of its own: pooled, a fit would mix an eager line with a compiled one."""
+    present = [column for column in VARIANT_COLUMNS if column in table.columns]
+    if not present:
+        return [("", table)]
+    texts = table[present].astype(object).where(table[present].notna(), "").astype(str)
+    labels = texts.apply(lambda row: " ".join(part for part in row if part), axis=1)
+    names = sorted(set(labels))
+    if len(names) <= 1:
+        return [("", table)]
+    return [(name or "as saved", table[labels == name]) for name in names]
+
+
+def per_variant(sentences_of: Any, table: pd.DataFrame) -> list[str]:
+    """``sentences_of(rows)`` for each of ``variant_parts``, each sentence led by its part's
+    label where there are several."""
+    return [
+        f"{label}: {sentence}" if label else sentence
+        for label, part in variant_parts(table)
+        for sentence in sentences_of(part)
+    ]
+
+
 def summary(table: pd.DataFrame) -> list[str]:
-    """The few sentences at the top of report.html (findings/summary.py)."""
-    return summary_sentences(analysis_rows(table))
+    """The few sentences at the top of report.html (findings/summary.py), per numeric format
+    and runtime where the table holds several."""
+    return per_variant(lambda part: summary_sentences(analysis_rows(part)), table)
 
 
 def findings_by_question(
@@ -163,6 +202,32 @@ def findings_by_question(
     says why)."""
     if pareto and metadata is None and metric is not None and metadata_in_table(table) is None:
         raise ValueError(f"metric {metric!r} given without metadata to read it from")
+    options = {
+        "metric": metric,
+        "max_joules": max_joules,
+        "min_fps": min_fps,
+        "higher_is_better": higher_is_better,
+        "pareto": pareto,
+    }
+    gathered: dict[str, list[str]] = {}
+    for label, part in variant_parts(table):
+        for question, sentences in _findings_of_one_variant(part, metadata, **options):
+            lead = f"{label}: " if label else ""
+            gathered.setdefault(question, []).extend(lead + s for s in sentences)
+    return [(question, gathered[question]) for question in QUESTIONS if question in gathered]
+
+
+def _findings_of_one_variant(
+    table: pd.DataFrame,
+    metadata: pd.DataFrame | None,
+    *,
+    metric: str | None,
+    max_joules: float | None,
+    min_fps: float | None,
+    higher_is_better: bool,
+    pareto: bool,
+) -> list[tuple[str, list[str]]]:
+    """``findings_by_question`` of a table of one numeric format and runtime."""
     table = analysis_rows(table)  # once, for every finding below
     batch = batch_sentences(table)
     if max_joules is not None or min_fps is not None:

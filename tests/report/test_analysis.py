@@ -271,3 +271,30 @@ def test_the_best_reduction_says_its_uncertainty_and_the_models_tied_with_it():
     # No CI at all: said, not hidden.
     sentence = findings_by_question(results(None))[0][1][0]
     assert sentence.endswith("; its uncertainty is unknown)")
+
+
+def test_findings_and_summary_are_made_per_numeric_format_and_runtime():
+    from pytest_pruneenergy.report.analysis import summary, variant_parts
+    from pytest_pruneenergy.report.schema import DTYPE, RUNTIME
+
+    def variant(rows, dtype, runtime):
+        return [{**row, DTYPE: dtype, RUNTIME: runtime} for row in rows]
+
+    # Eager, pruning saves; compiled, the same models cost more than the unpruned one.
+    eager = variant([unpruned(), *curve([10.0, 20.0, 30.0])], "float32", "eager")
+    compiled = variant([unpruned(), *curve([-10.0, -20.0, -30.0])], "float32", "compile")
+    results = table(*eager, *compiled)
+    assert [label for label, _ in variant_parts(results)] == ["float32 compile", "float32 eager"]
+    breaks = dict(findings_by_question(results))[BREAKS_QUESTION]
+    assert (
+        "float32 compile: All architectures: 3 of 3 pruned rows use more energy per sample"
+        in " ".join(breaks)
+    )
+    assert "float32 eager: All architectures: no pruned model uses more energy" in " ".join(breaks)
+    assert all(s.startswith(("float32 compile: ", "float32 eager: ")) for s in summary(results))
+    # One format and runtime: the sentences as they were, without a label.
+    alone = table(*eager)
+    assert variant_parts(alone)[0][0] == ""
+    assert dict(findings_by_question(alone)) == dict(
+        findings_by_question(alone.drop(columns=[DTYPE, RUNTIME]))
+    )
