@@ -167,20 +167,14 @@ def variant_parts(table: pd.DataFrame) -> list[tuple[str, pd.DataFrame]]:
     return [(name or "as saved", table[labels == name]) for name in names]
 
 
-def per_variant(sentences_of: Any, table: pd.DataFrame) -> list[str]:
-    """``sentences_of(rows)`` for each of ``variant_parts``, each sentence led by its part's
-    label where there are several."""
+def summary(table: pd.DataFrame) -> list[str]:
+    """The few sentences at the top of report.html (findings/summary.py), per numeric format
+    and runtime where the table holds several, each led by its label."""
     return [
         f"{label}: {sentence}" if label else sentence
         for label, part in variant_parts(table)
-        for sentence in sentences_of(part)
+        for sentence in summary_sentences(analysis_rows(part))
     ]
-
-
-def summary(table: pd.DataFrame) -> list[str]:
-    """The few sentences at the top of report.html (findings/summary.py), per numeric format
-    and runtime where the table holds several."""
-    return per_variant(lambda part: summary_sentences(analysis_rows(part)), table)
 
 
 def findings_by_question(
@@ -202,16 +196,18 @@ def findings_by_question(
     says why)."""
     if pareto and metadata is None and metric is not None and metadata_in_table(table) is None:
         raise ValueError(f"metric {metric!r} given without metadata to read it from")
-    options = {
-        "metric": metric,
-        "max_joules": max_joules,
-        "min_fps": min_fps,
-        "higher_is_better": higher_is_better,
-        "pareto": pareto,
-    }
     gathered: dict[str, list[str]] = {}
     for label, part in variant_parts(table):
-        for question, sentences in _findings_of_one_variant(part, metadata, **options):
+        sections = _findings_of_one_variant(
+            part,
+            metadata,
+            metric=metric,
+            max_joules=max_joules,
+            min_fps=min_fps,
+            higher_is_better=higher_is_better,
+            pareto=pareto,
+        )
+        for question, sentences in sections:
             lead = f"{label}: " if label else ""
             gathered.setdefault(question, []).extend(lead + s for s in sentences)
     return [(question, gathered[question]) for question in QUESTIONS if question in gathered]
