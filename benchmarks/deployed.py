@@ -76,6 +76,7 @@ REPORT = "report"
 RUN_JSON = "run.json"
 REDUCTION_CI = "Energy Reduction CI95 (points)"
 ROUNDING = "rounding"
+ROUNDING_SAID = {"free": "free widths", "rounded": f"widths rounded to {ROUND_TO}"}
 SHAPING_OPTIONS = (
     "--prune-batch-sizes=",
     "--prune-dtypes=",
@@ -245,7 +246,8 @@ def compiled_against_eager(table: pd.DataFrame) -> pd.DataFrame:
     both["difference CI95"] = (
         both[f"{REDUCTION_CI} compile"] ** 2 + both[f"{REDUCTION_CI} eager"] ** 2
     ) ** 0.5
-    return both[[*keys, "difference", "difference CI95"]]
+    reductions = [f"{ENERGY_REDUCTION} eager", f"{ENERGY_REDUCTION} compile"]
+    return both[[*keys, *reductions, "difference", "difference CI95"]]
 
 
 def beyond_ci(change: pd.Series, ci: pd.Series) -> tuple[int, int]:
@@ -255,11 +257,27 @@ def beyond_ci(change: pd.Series, ci: pd.Series) -> tuple[int, int]:
     return int((change + known < 0).sum()), int((change - known > 0).sum())
 
 
+def headline(compiled: pd.DataFrame) -> str:
+    """The answer in one line: per kind of widths, pruning's mean energy reduction eager and
+    compiled over the pruned models measured both ways."""
+    eager, compile_ = f"{ENERGY_REDUCTION} eager", f"{ENERGY_REDUCTION} compile"
+    parts = [
+        f"{ROUNDING_SAID[kind]}: {_signed(_mean(rows[eager]))} % eager, "
+        f"{_signed(_mean(rows[compile_]))} % compiled"
+        for kind, rows in compiled.groupby(ROUNDING, sort=True)
+    ]
+    return (
+        "- **Answer.** Pruning's mean energy saving against the unpruned model, over the "
+        f"pruned models measured both ways ({len(compiled)}): " + "; ".join(parts) + "."
+    )
+
+
 def answers(table: pd.DataFrame, pairs: pd.DataFrame) -> list[str]:
     """The page's answers, first: each sentence computed from the run."""
     lines = []
     compiled = compiled_against_eager(table)
     if not compiled.empty:
+        lines.append(headline(compiled))
         smaller, larger = beyond_ci(compiled["difference"], compiled["difference CI95"])
         by_cell = compiled.groupby([ARCHITECTURE, DTYPE, ROUNDING])["difference"].mean()
         lines.append(

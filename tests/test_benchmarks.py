@@ -1694,7 +1694,7 @@ def test_rounded_models_are_set_against_free_ones_of_the_same_pd_gpr_format_and_
 
 def test_compiled_savings_are_set_against_eager_ones_with_the_ci_of_their_difference(scripts):
     import pandas as pd
-    from deployed import beyond_ci, compiled_against_eager
+    from deployed import beyond_ci, compiled_against_eager, headline
 
     pruned = {"pd": "PD1", "gpr": 60.0, "rounding": "free"}
     table = pd.DataFrame(
@@ -1710,6 +1710,7 @@ def test_compiled_savings_are_set_against_eager_ones_with_the_ci_of_their_differ
     assert compared["difference"].item() == pytest.approx(-10.0)
     assert compared["difference CI95"].item() == pytest.approx(5.0)  # 3 and 4 in quadrature
     assert beyond_ci(compared["difference"], compared["difference CI95"]) == (1, 0)
+    assert "(1): free widths: +50.0 % eager, +40.0 % compiled." in headline(compared)
     # An unknown CI counts as neither smaller nor larger.
     assert beyond_ci(pd.Series([-10.0]), pd.Series([float("nan")])) == (0, 0)
 
