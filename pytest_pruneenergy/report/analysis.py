@@ -100,8 +100,6 @@ QUESTIONS = (
     BATCH_QUESTION,
     PARETO_QUESTION,
 )
-# What sets a model's items apart beside batch size: findings are made per value of these.
-VARIANT_COLUMNS = (col.DTYPE, col.RUNTIME)
 
 
 @dataclass(frozen=True)
@@ -156,11 +154,9 @@ def variant_parts(table: pd.DataFrame) -> list[tuple[str, pd.DataFrame]]:
     model's own format in eager); one part labelled "" where it holds one. A pruned model's
     reduction is against its baseline in its own format and runtime, so each part is a table
     of its own: pooled, a fit would mix an eager line with a compiled one."""
-    present = [column for column in VARIANT_COLUMNS if column in table.columns]
-    if not present:
+    if table.empty or not any(column in table.columns for column in col.VARIANT_COLUMNS):
         return [("", table)]
-    texts = table[present].astype(object).where(table[present].notna(), "").astype(str)
-    labels = texts.apply(lambda row: " ".join(part for part in row if part), axis=1)
+    labels = table.apply(col.variant_label, axis=1)
     names = sorted(set(labels))
     if len(names) <= 1:
         return [("", table)]

@@ -273,6 +273,17 @@ def model_stem(model_name: str) -> str:
     return stem if suffix.lower() in MODEL_FILE_SUFFIXES else model_name
 
 
+# What sets a model's rows apart beside its batch size: its numeric format and its runtime.
+VARIANT_COLUMNS = (DTYPE, RUNTIME)
+
+
+def variant_label(row: pd.Series) -> str:
+    """A row's numeric format and runtime as one label (``bfloat16 compile``); "" where it
+    gives neither (a seed tool's row)."""
+    parts = (row.get(column) for column in VARIANT_COLUMNS)
+    return " ".join(str(part) for part in parts if not pd.isna(part) and str(part))
+
+
 def with_dtypes(table: pd.DataFrame) -> pd.DataFrame:
     """Our columns as their types (``DTYPES``)."""
     return table.astype(DTYPES)

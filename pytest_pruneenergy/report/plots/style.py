@@ -78,7 +78,7 @@ def plottable_rows(table: pd.DataFrame) -> pd.DataFrame:
     rows = rows[rows[col.BATCH_SIZE].notna()]
     several_datasets = rows[col.DATASET].dropna().astype(str).str.casefold().nunique() > 1
     # Rows of one model in several numeric formats or runtimes are not one curve.
-    variants = [_variant(row) for _, row in rows.iterrows()]
+    variants = [col.variant_label(row) for _, row in rows.iterrows()]
     several_variants = len(set(variants)) > 1
     labels = [
         _group_label(row, several_datasets) + (f" · {variant}" if several_variants else "")
@@ -126,12 +126,6 @@ def _group_label(row: pd.Series, several_datasets: bool) -> str:
     if several_datasets and not pd.isna(row[col.DATASET]):
         return f"{row[col.ARCHITECTURE]} / {row[col.DATASET]}"
     return str(row[col.ARCHITECTURE])
-
-
-def _variant(row: pd.Series) -> str:
-    """The row's numeric format and runtime, as one label (``bfloat16 compile``)."""
-    parts = [row.get(col.DTYPE), row.get(col.RUNTIME)]
-    return " ".join(str(part) for part in parts if not pd.isna(part) and str(part))
 
 
 def _role(row: pd.Series) -> str:
