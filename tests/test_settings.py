@@ -9,6 +9,7 @@ from pytest_pruneenergy.settings import (
     SettingsError,
     numbers_settings,
     parse_device,
+    parse_dtypes,
     parse_positive_ints,
     parse_report_dir,
     resolve_settings,
@@ -301,3 +302,14 @@ def test_a_bad_shard_option_names_the_option_the_value_and_the_reason():
         parse_shard("--prune-shard", "3/2")
     with pytest.raises(SettingsError, match=r"^--prune-shard: '2': not I/N \(e\.g\. 2/4"):
         parse_shard("--prune-shard", "2")
+
+
+def test_numeric_formats_are_read_in_order_by_name_or_tag_and_a_bad_one_is_named():
+    assert parse_dtypes("--prune-dtypes", " bf16, float32,bfloat16,") == ("bfloat16", "float32")
+    with pytest.raises(
+        SettingsError,
+        match=r"--prune-dtypes: 'fp8' is not one of float32, bfloat16, float16 \(or fp32, bf16",
+    ):
+        parse_dtypes("--prune-dtypes", "float32,fp8")
+    with pytest.raises(SettingsError, match="--prune-dtypes: no numeric format given"):
+        parse_dtypes("--prune-dtypes", " , ")

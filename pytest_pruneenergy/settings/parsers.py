@@ -179,36 +179,36 @@ def parse_shard(option: str, text: str) -> Shard:
 
 def parse_dtypes(option: str, text: str) -> tuple[str, ...]:
     """``float32,bf16`` -> ("float32", "bfloat16"), in the given order, repeats dropped."""
-    names: list[str] = []
-    for part in text.split(","):
-        if not part.strip():
-            continue
-        name = dtype_name(part)
-        if name is None:
-            raise SettingsError(
-                f"{option}: {part.strip()!r} is not one of {', '.join(DTYPE_TAGS)} (or "
-                f"{', '.join(DTYPE_TAGS.values())})"
-            )
-        if name not in names:
-            names.append(name)
-    if not names:
-        raise SettingsError(f"{option}: no numeric format given (got {text!r})")
-    return tuple(names)
+    choices = f"{', '.join(DTYPE_TAGS)} (or {', '.join(DTYPE_TAGS.values())})"
+    return _parse_names(option, text, dtype_name, choices, "numeric format")
 
 
 def parse_runtimes(option: str, text: str) -> tuple[str, ...]:
     """``eager,compile`` -> ("eager", "compile"), in the given order, repeats dropped."""
+
+    def runtime_name(part: str) -> str | None:
+        name = part.strip().lower()
+        return name if name in RUNTIMES else None
+
+    return _parse_names(option, text, runtime_name, ", ".join(RUNTIMES), "runtime")
+
+
+def _parse_names(
+    option: str, text: str, name_of: Callable[[str], str | None], choices: str, what: str
+) -> tuple[str, ...]:
+    """A comma-separated list of names, each read by ``name_of`` (None: not one of
+    ``choices``), in the given order, repeats dropped; at least one."""
     names: list[str] = []
     for part in text.split(","):
-        name = part.strip().lower()
-        if not name:
+        if not part.strip():
             continue
-        if name not in RUNTIMES:
-            raise SettingsError(f"{option}: {part.strip()!r} is not one of {', '.join(RUNTIMES)}")
+        name = name_of(part)
+        if name is None:
+            raise SettingsError(f"{option}: {part.strip()!r} is not one of {choices}")
         if name not in names:
             names.append(name)
     if not names:
-        raise SettingsError(f"{option}: no runtime given (got {text!r})")
+        raise SettingsError(f"{option}: no {what} given (got {text!r})")
     return tuple(names)
 
 
