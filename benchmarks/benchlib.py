@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import math
 import os
 import signal
 import subprocess
@@ -118,6 +119,46 @@ def plugin_study_parser(
     render_parser.add_argument("page", type=Path)
     render_parser.set_defaults(handler=render)
     return parser, run_parser
+
+
+# A plugin study's run folder (real_models.py, deployed.py): the plugin's report folder in it,
+# the run's record, and the column its results gain: each pruned row's reduction CI.
+STUDY_REPORT = "report"
+STUDY_RUN_JSON = "run.json"
+REDUCTION_CI = "Energy Reduction CI95 (points)"
+
+
+def study_results(folder: Path) -> Any:
+    """A plugin study's measured rows, each pruned row with its energy reduction's 95 % CI in
+    points (``REDUCTION_CI``) as the report computes it."""
+    import pandas as pd
+
+    from pytest_pruneenergy.report.schema import CSV_NAME, STATUS, STATUS_MEASURED
+    from pytest_pruneenergy.report.table import reduction_ci95_column
+
+    table = pd.read_csv(folder / STUDY_REPORT / CSV_NAME)
+    table[REDUCTION_CI] = reduction_ci95_column(table)
+    return table[table[STATUS] == STATUS_MEASURED].copy()
+
+
+def study_gpus(folder: Path) -> str:
+    """The GPUs a plugin study ran on, from its run CSV; "unknown GPU" where it names none."""
+    import pandas as pd
+
+    from pytest_pruneenergy.report.schema import GPU, RUN_CSV_NAME
+
+    run_table = pd.read_csv(folder / STUDY_REPORT / RUN_CSV_NAME)
+    return ", ".join(sorted(run_table[GPU].dropna().astype(str).unique())) or "unknown GPU"
+
+
+def signed(value: float, digits: int = 1) -> str:
+    """``+12.3``; "n/a" where the value is unknown (an empty cell)."""
+    return "n/a" if not math.isfinite(value) else f"{value:+.{digits}f}"
+
+
+def with_ci(value: float, ci: float) -> str:
+    """``+12.3 ± 1.4``, the CI left out where it is unknown."""
+    return signed(value) if not math.isfinite(ci) else f"{signed(value)} ± {ci:.1f}"
 
 
 def write_page(out: str | Path, lines: Sequence[str]) -> None:

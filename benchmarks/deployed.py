@@ -23,16 +23,22 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import statistics
 import sys
 from pathlib import Path
 
 import pandas as pd
 from benchlib import (
+    REDUCTION_CI,
+    STUDY_REPORT,
+    STUDY_RUN_JSON,
     option_value,
     plugin_pytest_command,
     plugin_study_parser,
     run_for_at_most,
+    signed,
+    study_gpus,
+    study_results,
+    with_ci,
     write_page,
 )
 
@@ -42,25 +48,20 @@ from pytest_pruneenergy.report.schema import (
     CI_TARGET_MET,
     COMPILE_SECONDS,
     CR_PARAMETERS,
-    CSV_NAME,
     DTYPE,
     ENERGY_REDUCTION,
     FPS,
     GPR,
-    GPU,
     ITEM_SECONDS,
     JOULES_PER_SAMPLE,
     JOULES_PER_SAMPLE_CI95,
     METHOD,
     MODEL_NAME,
     PRUNING_DISTRIBUTION,
-    RUN_CSV_NAME,
     RUNTIME,
-    STATUS,
-    STATUS_MEASURED,
     UNALIGNED_X8,
 )
-from pytest_pruneenergy.report.table import reduction_ci95_column, reduction_ci95_or_nan
+from pytest_pruneenergy.report.table import reduction_ci95_or_nan
 
 ARCHITECTURES = ("resnet50", "vgg16")
 PDS = "1"
@@ -72,9 +73,6 @@ DATASET = "IMAGENET"
 BATCH_SIZES = "64"
 DTYPES = "float32,bfloat16"
 RUNTIMES = "eager,compile"
-REPORT = "report"
-RUN_JSON = "run.json"
-REDUCTION_CI = "Energy Reduction CI95 (points)"
 ROUNDING = "rounding"
 ROUNDING_SAID = {"free": "free widths", "rounded": f"widths rounded to {ROUND_TO}"}
 SHAPING_OPTIONS = (
@@ -119,9 +117,9 @@ def run(args: argparse.Namespace) -> int:
         f"--energy-max-seconds={args.max_seconds:g}",
         f"--junitxml={out / 'junit.xml'}",
     ] + (["--energy-resume"] if args.resume else [])
-    command = plugin_pytest_command(models, out / REPORT, options)
+    command = plugin_pytest_command(models, out / STUDY_REPORT, options)
     print(" ".join(command[1:]), flush=True)
-    record_path = out / RUN_JSON
+    record_path = out / STUDY_RUN_JSON
     record = json.loads(record_path.read_text()) if args.resume else {}
     record.setdefault("pds", numbers(args.pds))
     record.setdefault("gprs", numbers(args.gprs))
@@ -139,24 +137,9 @@ def run(args: argparse.Namespace) -> int:
 def results(folder: Path) -> pd.DataFrame:
     """The measured rows with each pruned row's reduction CI and how its widths were chosen
     (``free``, ``rounded``; None for an unpruned model)."""
-    table = pd.read_csv(folder / REPORT / CSV_NAME)
-    table[REDUCTION_CI] = reduction_ci95_column(table)
+    table = study_results(folder)
     table[ROUNDING] = table[METHOD].map({FREE: "free", ROUNDED: "rounded"})
-    return table[table[STATUS] == STATUS_MEASURED].copy()
-
-
-def _signed(value: float, digits: int = 1) -> str:
-    return "n/a" if not math.isfinite(value) else f"{value:+.{digits}f}"
-
-
-def _with_ci(value: float, ci: float) -> str:
-    text = _signed(value)
-    return text if not math.isfinite(ci) else f"{text} ± {ci:.1f}"
-
-
-def _mean(values: pd.Series) -> float:
-    finite = [float(value) for value in values if math.isfinite(float(value))]
-    return statistics.fmean(finite) if finite else math.nan
+    return table
 
 
 def survives_compilation(table: pd.DataFrame) -> list[str]:
@@ -180,8 +163,8 @@ def survives_compilation(table: pd.DataFrame) -> list[str]:
         ratio = base.get("compile", math.nan) / base.get("eager", math.nan)
         lines.append(
             f"| {architecture} | {dtype} | {batch} | {rounding} | "
-            f"{_signed(means.get('eager', math.nan))} | "
-            f"{_signed(means.get('compile', math.nan))} | {ratio:.2f} |"
+            f"{signed(means.get('eager', math.nan))} | "
+            f"{signed(means.get('compile', math.nan))} | {ratio:.2f} |"
         )
     return lines
 
@@ -230,8 +213,8 @@ def rounding_summary(pairs: pd.DataFrame) -> list[str]:
         lower, higher = beyond_ci(change, rows["energy change CI95"])
         lines.append(
             f"| {architecture} | {dtype} | {runtime} | {batch} | {len(rows)} | "
-            f"{_signed(_mean(change))} | {lower} / {higher} | "
-            f"{_signed(_mean(rows['FPS change (%)']))} |"
+            f"{signed(change.mean())} | {lower} / {higher} | "
+            f"{signed(rows['FPS change (%)'].mean())} |"
         )
     return lines
 
@@ -262,8 +245,8 @@ def headline(compiled: pd.DataFrame) -> str:
     compiled over the pruned models measured both ways."""
     eager, compile_ = f"{ENERGY_REDUCTION} eager", f"{ENERGY_REDUCTION} compile"
     parts = [
-        f"{ROUNDING_SAID[kind]}: {_signed(_mean(rows[eager]))} % eager, "
-        f"{_signed(_mean(rows[compile_]))} % compiled"
+        f"{ROUNDING_SAID[kind]}: {signed(rows[eager].mean())} % eager, "
+        f"{signed(rows[compile_].mean())} % compiled"
         for kind, rows in compiled.groupby(ROUNDING, sort=True)
     ]
     return (
@@ -286,20 +269,20 @@ def answers(table: pd.DataFrame, pairs: pd.DataFrame) -> list[str]:
             f"beyond the CI in {smaller}, larger in {larger}, and the same within the CI in "
             f"{len(compiled) - smaller - larger}. Mean difference, compiled minus eager, in "
             "points: "
-            + "; ".join(f"{a} {d} {w} widths {_signed(v)}" for (a, d, w), v in by_cell.items())
+            + "; ".join(f"{a} {d} {w} widths {signed(v)}" for (a, d, w), v in by_cell.items())
             + "."
         )
     if not pairs.empty:
         change = pairs["energy change (%)"]
         lower, higher = beyond_ci(change, pairs["energy change CI95"])
-        cr_change = _mean(pairs["CR params rounded (%)"] - pairs["CR params free (%)"])
+        cr_change = (pairs["CR params rounded (%)"] - pairs["CR params free (%)"]).mean()
         lines.append(
             f"- **Rounding to {ROUND_TO}.** Of {len(pairs)} pairs (same architecture, format, "
             f"runtime, PD and GPR), the rounded model used less energy per sample beyond the CI "
-            f"in {lower} and more in {higher} (mean change {_signed(_mean(change))} %, range "
-            f"{_signed(change.min())} to {_signed(change.max())} %); its FPS changed by "
-            f"{_signed(_mean(pairs['FPS change (%)']))} % on average, and its compression in "
-            f"parameters by {_signed(cr_change)} points (rounding keeps or drops whole groups "
+            f"in {lower} and more in {higher} (mean change {signed(change.mean())} %, range "
+            f"{signed(change.min())} to {signed(change.max())} %); its FPS changed by "
+            f"{signed(pairs['FPS change (%)'].mean())} % on average, and its compression in "
+            f"parameters by {signed(cr_change)} points (rounding keeps or drops whole groups "
             f"of {ROUND_TO} channels)."
         )
     compile_seconds = table[table[RUNTIME] == "compile"].groupby(ARCHITECTURE)[COMPILE_SECONDS]
@@ -336,7 +319,7 @@ def detail(table: pd.DataFrame) -> list[str]:
                 f"{f'{row[GPR]:g}' if pruned else ''} | {row[ROUNDING] if pruned else ''} | "
                 f"{row[CR_PARAMETERS]:.1f} | {row[UNALIGNED_X8]:.0f} | "
                 f"{row[JOULES_PER_SAMPLE]:.4g} | "
-                f"{_with_ci(row[ENERGY_REDUCTION], row[REDUCTION_CI]) if pruned else ''} | "
+                f"{with_ci(row[ENERGY_REDUCTION], row[REDUCTION_CI]) if pruned else ''} | "
                 f"{row[FPS]:.0f} |"
             )
     return lines
@@ -376,10 +359,9 @@ def calls_said(table: pd.DataFrame, calls: list[dict]) -> str:
 
 def render(args: argparse.Namespace) -> int:
     table = results(args.folder)
-    record = json.loads((args.folder / RUN_JSON).read_text())
+    record = json.loads((args.folder / STUDY_RUN_JSON).read_text())
     calls = record["calls"]
-    run_table = pd.read_csv(args.folder / REPORT / RUN_CSV_NAME)
-    gpu = ", ".join(sorted(run_table[GPU].dropna().astype(str).unique())) or "unknown GPU"
+    gpu = study_gpus(args.folder)
     shaping = " ".join(
         f"`{part}`" for part in calls[0]["command"] if part.startswith(SHAPING_OPTIONS)
     )

@@ -25,7 +25,19 @@ import sys
 from pathlib import Path
 
 import pandas as pd
-from benchlib import option_value, plugin_study_parser, run_for_at_most, write_page
+from benchlib import (
+    REDUCTION_CI,
+    STUDY_REPORT,
+    STUDY_RUN_JSON,
+    option_value,
+    plugin_study_parser,
+    run_for_at_most,
+    signed,
+    study_gpus,
+    study_results,
+    with_ci,
+    write_page,
+)
 
 from pytest_pruneenergy.report.schema import (
     ARCHITECTURE,
@@ -33,22 +45,16 @@ from pytest_pruneenergy.report.schema import (
     CI_TARGET_MET,
     CR_FLOPS,
     CR_PARAMETERS,
-    CSV_NAME,
     DTYPE,
     ENERGY_REDUCTION,
     FPS,
     FPS_REDUCTION,
     GPR,
-    GPU,
     JOULES_PER_SAMPLE,
     MODEL_NAME,
     PRUNING_DISTRIBUTION,
-    RUN_CSV_NAME,
-    STATUS,
-    STATUS_MEASURED,
     ZERO_WEIGHTS,
 )
-from pytest_pruneenergy.report.table import reduction_ci95_column
 
 ARCHITECTURES = ("resnet50", "mobilenet_v2")
 PDS = (1, 3, 5)
@@ -58,9 +64,6 @@ MASKED_FRACTION = 0.5
 DATASET = "IMAGENET"
 BATCH_SIZES = "1,64"
 DTYPES = "float32,bfloat16"
-REPORT = "report"
-RUN_JSON = "run.json"
-REDUCTION_CI = "Energy Reduction CI95 (points)"
 
 
 def write_masked_pair(models: Path, seed: int = 0) -> None:
@@ -117,7 +120,7 @@ def run(args: argparse.Namespace) -> int:
         f"--prune-dtypes={args.dtypes}",
         f"--prune-device={args.device}",
         f"--energy-max-seconds={args.max_seconds:g}",
-        f"--energy-report={out / REPORT}",
+        f"--energy-report={out / STUDY_REPORT}",
         f"--junitxml={out / 'junit.xml'}",
         "-p",
         "no:cacheprovider",
@@ -126,15 +129,8 @@ def run(args: argparse.Namespace) -> int:
     print(" ".join(command[1:]), flush=True)
     status, wall_seconds = run_for_at_most(command, args.stop_after)
     record = {"command": command[1:], "exit_status": status, "wall_seconds": wall_seconds}
-    (out / RUN_JSON).write_text(json.dumps(record, indent=1))
+    (out / STUDY_RUN_JSON).write_text(json.dumps(record, indent=1))
     return 0
-
-
-def results(folder: Path) -> pd.DataFrame:
-    """The measured rows with each pruned row's reduction CI, as the report computes it."""
-    table = pd.read_csv(folder / REPORT / CSV_NAME)
-    table[REDUCTION_CI] = reduction_ci95_column(table)
-    return table[table[STATUS] == STATUS_MEASURED].copy()
 
 
 def _settings(command: list[str]) -> str:
@@ -143,19 +139,13 @@ def _settings(command: list[str]) -> str:
     return " ".join(f"`{part}`" for part in command if part.startswith(shaping))
 
 
-def _signed(value: float, digits: int = 1) -> str:
-    return "n/a" if not math.isfinite(value) else f"{value:+.{digits}f}"
-
-
 def _percent(value: float) -> str:
     """A share in whole percent; "n/a" where it is unknown (an empty cell)."""
     return "n/a" if not math.isfinite(value) else f"{value:.0f}"
 
 
 def _reduction(row: pd.Series) -> str:
-    ci = row[REDUCTION_CI]
-    text = _signed(row[ENERGY_REDUCTION])
-    return text if not math.isfinite(ci) else f"{text} ± {ci:.1f}"
+    return with_ci(row[ENERGY_REDUCTION], row[REDUCTION_CI])
 
 
 def _pruned(table: pd.DataFrame) -> pd.DataFrame:
@@ -177,8 +167,8 @@ def bf16_against_fp32(table: pd.DataFrame) -> list[str]:
         joules = base.set_index(DTYPE)[JOULES_PER_SAMPLE]
         ratio = joules.get("bfloat16", math.nan) / joules.get("float32", math.nan)
         lines.append(
-            f"| {architecture} | {batch} | {_signed(means.get('float32', math.nan))} | "
-            f"{_signed(means.get('bfloat16', math.nan))} | {ratio:.2f} |"
+            f"| {architecture} | {batch} | {signed(means.get('float32', math.nan))} | "
+            f"{signed(means.get('bfloat16', math.nan))} | {ratio:.2f} |"
         )
     return lines
 
@@ -218,7 +208,7 @@ def detail(table: pd.DataFrame) -> list[str]:
             lines.append(
                 f"| {row[PRUNING_DISTRIBUTION]} | {row[GPR]:g} | {row[CR_PARAMETERS]:.1f} | "
                 f"{row[CR_FLOPS]:.1f} | {row[JOULES_PER_SAMPLE]:.4g} | {_reduction(row)} | "
-                f"{row[FPS]:.0f} | {_signed(row[FPS_REDUCTION])} | {_percent(row[ZERO_WEIGHTS])} | "
+                f"{row[FPS]:.0f} | {signed(row[FPS_REDUCTION])} | {_percent(row[ZERO_WEIGHTS])} | "
                 f"{row[CI_TARGET_MET]} |"
             )
     return lines
@@ -297,10 +287,9 @@ def answers(table: pd.DataFrame, max_seconds: str) -> list[str]:
 
 
 def render(args: argparse.Namespace) -> int:
-    table = results(args.folder)
-    run_record = json.loads((args.folder / RUN_JSON).read_text())
-    run_table = pd.read_csv(args.folder / REPORT / RUN_CSV_NAME)
-    gpu = ", ".join(sorted(run_table[GPU].dropna().astype(str).unique())) or "unknown GPU"
+    table = study_results(args.folder)
+    run_record = json.loads((args.folder / STUDY_RUN_JSON).read_text())
+    gpu = study_gpus(args.folder)
     masked = table[table[ARCHITECTURE] == MASKED_ARCHITECTURE]
     masked_pruned = _pruned(masked)
     lines = [
@@ -333,7 +322,7 @@ def render(args: argparse.Namespace) -> int:
     for _, row in masked_pruned.sort_values([DTYPE, BATCH_SIZE]).iterrows():
         lines.append(
             f"| {row[DTYPE]} | {row[BATCH_SIZE]} | {_percent(row[ZERO_WEIGHTS])} | "
-            f"{row[CR_PARAMETERS]:.0f} | {_reduction(row)} | {_signed(row[FPS_REDUCTION])} |"
+            f"{row[CR_PARAMETERS]:.0f} | {_reduction(row)} | {signed(row[FPS_REDUCTION])} |"
         )
     lines += [
         "",

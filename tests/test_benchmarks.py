@@ -1727,7 +1727,7 @@ def test_a_deployed_run_leaves_its_command_even_where_its_call_is_cut(
 
     def cut_call(command, stop_after):
         # The GPU machine's limit ends the call here: the record must already name the command.
-        seen["record"] = json.loads((tmp_path / "run" / deployed.RUN_JSON).read_text())
+        seen["record"] = json.loads((tmp_path / "run" / deployed.STUDY_RUN_JSON).read_text())
         return 0, 12.5
 
     monkeypatch.setattr(
@@ -1741,7 +1741,7 @@ def test_a_deployed_run_leaves_its_command_even_where_its_call_is_cut(
     assert "--prune-runtimes=eager,compile" in during["command"]
     monkeypatch.setattr(sys, "argv", [*sys.argv, "--resume"])
     assert deployed.main() == 0
-    record = json.loads((tmp_path / "run" / deployed.RUN_JSON).read_text())
+    record = json.loads((tmp_path / "run" / deployed.STUDY_RUN_JSON).read_text())
     assert (record["pds"], record["gprs"]) == ([1], [30, 60])
     assert [call["wall_seconds"] for call in record["calls"]] == [12.5, 12.5]
     assert "--energy-resume" in record["calls"][1]["command"]
