@@ -7,9 +7,10 @@ suggest, most of all where the runtime fuses kernels for given shapes (``torch.c
 
 Per pruned model (its ``Widths Not x8 (%)``, the same at every batch size): those with more than
 half of their widths off multiples of 8, against the largest share among the unpruned models
-(whose inputs and classes count too). Where one architecture, batch size and format holds pruned
-models of both kinds, the energy saved per point of FLOPs CR of each kind, side by side: a
-difference there is the run's own evidence, not a rule.
+(whose inputs and classes count too). Where one architecture and batch size holds pruned models
+of both kinds, the energy saved per point of FLOPs CR of each kind, side by side: a difference
+there is the run's own evidence, not a rule. Like every finding, it is made per numeric format
+and runtime.
 """
 
 from __future__ import annotations
@@ -63,24 +64,22 @@ def alignment_sentences(table: pd.DataFrame) -> list[str]:
 
 
 def _side_by_side(pruned: pd.DataFrame) -> list[str]:
-    """Per architecture, batch size and format holding both kinds of pruned model: the mean
-    energy reduction per point of FLOPs CR of each."""
+    """Per architecture and batch size holding both kinds of pruned model: the mean energy
+    reduction per point of FLOPs CR of each. The rows are of one numeric format and runtime
+    (analysis.findings_by_question makes findings per variant and names it)."""
     rows = pruned[pruned[col.CR_FLOPS] > 0].copy()
     rows[UNALIGNED] = rows[col.UNALIGNED_X8] > MOSTLY_UNALIGNED_PERCENT
     rows[SAVED_PER_CR] = rows[col.ENERGY_REDUCTION] / rows[col.CR_FLOPS]
-    keys = [col.ARCHITECTURE, col.BATCH_SIZE] + [
-        column for column in (col.DTYPE, col.RUNTIME) if column in rows.columns
-    ]
     sentences = []
-    for key, group in rows.groupby(keys, sort=True, dropna=False):
+    for (architecture, batch_size), group in rows.groupby(
+        [col.ARCHITECTURE, col.BATCH_SIZE], sort=True
+    ):
         means = group.groupby(UNALIGNED)[SAVED_PER_CR].mean()
         if len(means) < 2:
             continue
-        architecture, batch_size, *variant = key
-        shown = [str(part) for part in variant if pd.notna(part) and str(part) != ""]
-        where = ", ".join([f"{architecture}, batch {batch_size}", *shown])
         sentences.append(
-            f"{where}: per point of FLOPs CR, the mostly unaligned pruned models saved "
+            f"{architecture}, batch {batch_size}: per point of FLOPs CR, the mostly unaligned "
+            "pruned models saved "
             f"{means[True]:.2f} points of energy on average and the others {means[False]:.2f}"
         )
     return sentences
