@@ -37,34 +37,20 @@ def test_defaults_are_the_seed_tools():
     )
 
 
-def test_command_line_beats_ini():
-    settings = resolve(
-        cli_batch_sizes="2,4",
-        ini_batch_sizes="8",
-        cli_meter="estimate",
-        ini_meter="nvml",
-        cli_max_seconds="3",
-        ini_max_seconds="9",
-    )
-    assert settings.batch_sizes == (2, 4)
-    assert settings.meter == "estimate"
-    assert settings.max_seconds == 3.0
-
-
-def test_measurement_options_on_the_command_line_beat_the_ini():
-    settings = resolve(
-        cli_protocol="seed",
-        ini_protocol="adaptive",
-        cli_target_ci_fraction="0.5",
-        ini_target_ci_fraction="5",
-        cli_idle_seconds="0",
-        ini_idle_seconds="7",
-    )
-    assert (settings.protocol, settings.target_ci_fraction, settings.idle_seconds) == (
-        "seed",
-        0.005,
-        0.0,
-    )
+@pytest.mark.parametrize(
+    ("option", "cli", "ini", "value"),
+    [
+        ("batch_sizes", "2,4", "8", (2, 4)),
+        ("meter", "estimate", "nvml", "estimate"),
+        ("max_seconds", "3", "9", 3.0),
+        ("protocol", "seed", "adaptive", "seed"),
+        ("target_ci_fraction", "0.5", "5", 0.005),
+        ("idle_seconds", "0", "7", 0.0),
+    ],
+)
+def test_command_line_beats_ini(option, cli, ini, value):
+    settings = resolve(**{f"cli_{option}": cli, f"ini_{option}": ini})
+    assert getattr(settings, option) == value
 
 
 def test_measurement_options_from_the_ini_beat_the_defaults():

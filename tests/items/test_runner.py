@@ -30,6 +30,7 @@ from pytest_pruneenergy.items.runner import (
 )
 from pytest_pruneenergy.measure.conditions import GpuActivity, HostCpu
 from pytest_pruneenergy.measure.meters import GpuFacts, MeterReadError
+from pytest_pruneenergy.measure.protocol import ProtocolSettings
 from pytest_pruneenergy.models.loading import LoadedModel, ModelLoadError
 from pytest_pruneenergy.settings import RawOptions, resolve_settings
 from pytest_pruneenergy.testing.simulated_clock import SimulatedClock
@@ -119,10 +120,18 @@ def prepared(clock: SimulatedClock) -> PreparedModel:
 
 
 def measure(
-    prepared: PreparedModel, meter, *, clock: SimulatedClock | None, idle_watts=None, **cli
+    prepared: PreparedModel,
+    meter,
+    *,
+    clock: SimulatedClock | None,
+    idle_watts=None,
+    protocol: ProtocolSettings | None = None,
+    item: dict | None = None,
+    **cli,
 ):
     """``measure_item`` at batch size 2: on the simulated ``clock``, or on the host's (None)
-    with the poller's thread, as the plugin measures."""
+    with the poller's thread, as the plugin measures; ``protocol`` in place of the one ``cli``
+    gives, ``item``: more of ``measure_item``'s keywords."""
     time_sources = {} if clock is None else {"clock": clock, "tick_recorder": clock.tick_recorder}
     # On the simulated clock, the host's real load says nothing of the simulated item.
     host = {} if clock is None else {"read_host": lambda: None}
@@ -131,11 +140,11 @@ def measure(
         2,
         meter=meter,
         make_input=random_input,
-        protocol=settings(**cli).protocol_settings,
+        protocol=protocol or settings(**cli).protocol_settings,
         cuda_graphs=settings(**cli).cuda_graphs,
         idle_watts=idle_watts,
         **time_sources,
-        **host,
+        **{**host, **(item or {})},
     )
 
 
@@ -237,21 +246,10 @@ def test_a_model_that_has_just_run_warms_up_only_shortly(prepared, clock):
         warmup_steady_fraction=0.9,
     )
 
-    def measured(rewarm: bool):
-        return measure_item(
-            prepared,
-            2,
-            meter=SteadyMeter(clock),
-            make_input=random_input,
-            protocol=protocol,
-            cuda_graphs=False,
-            idle_watts=None,
-            rewarm=rewarm,
-            clock=clock,
-            tick_recorder=clock.tick_recorder,
-        )
-
-    cold, warm = measured(rewarm=False), measured(rewarm=True)
+    cold, warm = (
+        measure(prepared, SteadyMeter(clock), clock=clock, protocol=protocol, item={"rewarm": r})
+        for r in (False, True)
+    )
     assert cold.stats.warmup_seconds >= 1.2
     assert warm.stats.warmup_seconds < 1.0
 
@@ -416,17 +414,8 @@ def test_a_batch_that_runs_out_of_memory_fails_alone_and_says_what_to_drop(prepa
 def test_an_item_measured_beside_a_busy_neighbour_says_so(prepared, clock):
     # Two host readings around the measurement: in 2 s, 3 busy seconds, 0.5 of them ours.
     readings = iter([HostCpu(10.0, 1.0, 100.0, cores=2), HostCpu(13.0, 1.5, 102.0, cores=2)])
-    measured = measure_item(
-        prepared,
-        2,
-        meter=SteadyMeter(clock),
-        make_input=random_input,
-        protocol=settings().protocol_settings,
-        cuda_graphs=False,
-        idle_watts=None,
-        clock=clock,
-        tick_recorder=clock.tick_recorder,
-        read_host=lambda: next(readings),
+    measured = measure(
+        prepared, SteadyMeter(clock), clock=clock, item={"read_host": lambda: next(readings)}
     )
     assert measured.disturbances == ("other processes kept 1.25 CPU cores busy of 2",)
     quiet = measure(prepared, SteadyMeter(clock), clock=clock)
@@ -445,18 +434,12 @@ def test_a_board_left_quiet_long_enough_is_read_first_and_a_neighbours_draw_is_s
         def gpu_activity(self) -> GpuActivity:
             return GpuActivity(board_watts=300.0)
 
-    measured = measure_item(
+    measured = measure(
         prepared,
-        2,
-        meter=NeighbourOnTheBoard(clock),
-        make_input=random_input,
-        protocol=settings().protocol_settings,
-        cuda_graphs=False,
-        idle_watts=70.0,
+        NeighbourOnTheBoard(clock),
         clock=clock,
-        tick_recorder=clock.tick_recorder,
-        read_host=lambda: None,  # this host's other processes are not what is tested
-        quiet_seconds=quiet_seconds,
+        idle_watts=70.0,
+        item={"quiet_seconds": quiet_seconds},
     )
     said = "the board drew 300 W before the item, while this process left it quiet (idle 70 W)"
     assert measured.disturbances == ((said,) if disturbed else ())

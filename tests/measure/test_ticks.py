@@ -114,12 +114,19 @@ def test_the_poller_thread_keeps_only_changes_time_stamped_between_reads():
     assert all(a.seconds < b.seconds for a, b in itertools.pairwise(ticks))
 
 
-def test_recorder_keeps_only_changes_time_stamped_between_reads():
+def recorded_on_a_simulated_clock(every: int, seconds: float) -> TickRecorder:
+    """A recorder that read a ``CountingMeter`` changing every ``every`` reads, back to back,
+    for ``seconds`` of a simulated clock."""
     clock = SimulatedClock()
-    meter = CountingMeter(clock.sleep, every=3)
-    with clock.tick_recorder(meter, poll_interval_seconds=0) as recorder:
-        clock.sleep(0.1)
-    ticks = recorder.ticks()
+    with clock.tick_recorder(
+        CountingMeter(clock.sleep, every=every), poll_interval_seconds=0
+    ) as recorder:
+        clock.sleep(seconds)
+    return recorder
+
+
+def test_recorder_keeps_only_changes_time_stamped_between_reads():
+    ticks = recorded_on_a_simulated_clock(every=3, seconds=0.1).ticks()
     # Reads of 1 ms back to back: change k shows at read 3k, and is stamped halfway between the
     # midpoints of reads 3k - 1 and 3k (later ones come after rests, tested below).
     assert [t.seconds for t in ticks[:6]] == pytest.approx([0.003 * k - 0.001 for k in range(1, 7)])
@@ -154,10 +161,7 @@ def test_after_six_changes_the_poller_rests_through_most_of_an_update_period():
 
 
 def test_value_at_is_what_a_read_at_that_instant_returned():
-    clock = SimulatedClock()
-    meter = CountingMeter(clock.sleep, every=2)
-    with clock.tick_recorder(meter, poll_interval_seconds=0) as recorder:
-        clock.sleep(0.05)
+    recorder = recorded_on_a_simulated_clock(every=2, seconds=0.05)
     ticks = recorder.ticks()
     assert recorder.value_at(ticks[2].seconds + 1e-9) == ticks[2].joules
     assert recorder.value_at(ticks[2].seconds - 1e-9) == ticks[1].joules

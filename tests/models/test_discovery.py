@@ -37,8 +37,14 @@ def test_a_file_given_as_folder_is_a_clear_error(tmp_path):
         find_model_files(tmp_path / "a.pth")
 
 
+def baselines_of(folder, *names):
+    """Each of ``names``, written into ``folder``, by stem -> its baseline's stem (None: none)."""
+    entries = pair_with_baselines(find_model_files(touch(folder, *names)))
+    return {entry.stem: entry.baseline_stem for entry in entries}
+
+
 def test_baseline_matches_architecture_and_dataset(tmp_path):
-    touch(
+    assert baselines_of(
         tmp_path,
         "AlexNet_CIFAR10_UNPRUNED.pth",
         "AlexNet_ImageNet_UNPRUNED.pth",
@@ -46,28 +52,23 @@ def test_baseline_matches_architecture_and_dataset(tmp_path):
         "AlexNet_ImageNet_random_PD1_GPR-10_PRUNED.pth",
         "VGG11_CIFAR10_random_PD1_GPR-10_PRUNED.pth",
         "mystery.pth",
-    )
-    entries = {e.stem: e for e in pair_with_baselines(find_model_files(tmp_path))}
-    assert entries["AlexNet_CIFAR10_random_PD1_GPR-10_PRUNED"].baseline_stem == (
-        "AlexNet_CIFAR10_UNPRUNED"
-    )
-    assert entries["AlexNet_ImageNet_random_PD1_GPR-10_PRUNED"].baseline_stem == (
-        "AlexNet_ImageNet_UNPRUNED"
-    )
-    assert entries["AlexNet_CIFAR10_UNPRUNED"].baseline_stem == "AlexNet_CIFAR10_UNPRUNED"
-    assert entries["VGG11_CIFAR10_random_PD1_GPR-10_PRUNED"].baseline_stem is None
-    assert entries["mystery"].name is None
-    assert entries["mystery"].baseline_stem is None
+    ) == {
+        "AlexNet_CIFAR10_UNPRUNED": "AlexNet_CIFAR10_UNPRUNED",
+        "AlexNet_ImageNet_UNPRUNED": "AlexNet_ImageNet_UNPRUNED",
+        "AlexNet_CIFAR10_random_PD1_GPR-10_PRUNED": "AlexNet_CIFAR10_UNPRUNED",
+        "AlexNet_ImageNet_random_PD1_GPR-10_PRUNED": "AlexNet_ImageNet_UNPRUNED",
+        "VGG11_CIFAR10_random_PD1_GPR-10_PRUNED": None,
+        "mystery": None,
+    }
+    (mystery,) = [e for e in pair_with_baselines(find_model_files(tmp_path)) if e.stem == "mystery"]
+    assert mystery.name is None
 
 
 def test_with_two_baselines_for_one_group_the_first_in_order_wins(tmp_path):
-    touch(
+    found = baselines_of(
         tmp_path,
         "AlexNet_CIFAR10_UNPRUNED.pth",
         "alexnet_cifar10_UNPRUNED.pth",
         "AlexNet_CIFAR10_random_PD1_GPR-10_PRUNED.pth",
     )
-    entries = {e.stem: e for e in pair_with_baselines(find_model_files(tmp_path))}
-    assert entries["AlexNet_CIFAR10_random_PD1_GPR-10_PRUNED"].baseline_stem == (
-        "AlexNet_CIFAR10_UNPRUNED"
-    )
+    assert found["AlexNet_CIFAR10_random_PD1_GPR-10_PRUNED"] == "AlexNet_CIFAR10_UNPRUNED"
