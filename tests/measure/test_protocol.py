@@ -161,13 +161,12 @@ def noisy_watts() -> Callable[[int], float]:
     return {k: rng.choice([20.0, 200.0]) for k in range(10_000)}.__getitem__
 
 
-OUT_OF_REACH = ProtocolSettings(
+OUT_OF_REACH = dataclasses.replace(
+    FAST,
     max_seconds=1.0,
     target_ci_fraction=0.0001,
     min_window_seconds=0.05,
     warmup_min_seconds=0.05,
-    warmup_chunk_seconds=0.05,
-    warmup_steady_fraction=0.5,
 )
 
 

@@ -191,6 +191,12 @@ def run_in_process(
     return Run(folder, status, stdout.getvalue(), stderr.getvalue())
 
 
+def run_on_models(folder: Path, *args: str) -> Run:
+    """``run_in_process`` over ``folder / "models"``, its report in ``folder / "report"``, each
+    item's outcome on a line of its own (``-v``)."""
+    return run_in_process(folder, "--prune-models=models", "--energy-report=report", "-v", *args)
+
+
 def run_cli(folder: Path, *args: str) -> Run:
     """``pruneenergy ARGS`` in this process, in ``folder``."""
     from pytest_pruneenergy import cli

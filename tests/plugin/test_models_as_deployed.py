@@ -11,21 +11,18 @@ import torch
 from pytest_pruneenergy.report.page import escape_html
 
 from ..conftest import tiny_alexnet, write_tiny_model, write_tiny_zoo
-from .conftest import run_in_process
+from .conftest import run_in_process, run_on_models
 
 pytestmark = pytest.mark.slow
 
 
 def test_each_numeric_format_is_an_item_and_pairs_within_its_format(tmp_path: Path) -> None:
     write_tiny_zoo(tmp_path / "models")
-    result = run_in_process(
+    result = run_on_models(
         tmp_path,
-        "--prune-models=models",
         "--prune-batch-sizes=2",
         "--prune-dtypes=float32,bfloat16",
         "--prune-channels-last",
-        "--energy-report=report",
-        "-v",
     )
     assert result.returncode == 0, result.output
     assert "test_energy[AlexNet_TINY_UNPRUNED-bs2-bf16]" in result.output
@@ -46,16 +43,13 @@ def test_each_runtime_is_an_item_and_pairs_within_its_runtime(tmp_path: Path) ->
         torch.nn.Conv2d(3, 4, 3), torch.nn.AdaptiveAvgPool2d(1), torch.nn.Flatten()
     )
     torch.jit.save(torch.jit.script(small), tmp_path / "models" / "Scripted_TINY_UNPRUNED.pt")
-    result = run_in_process(
+    result = run_on_models(
         tmp_path,
-        "--prune-models=models",
         "--prune-batch-sizes=2",
         "--prune-runtimes=eager,compile,onnxruntime",
         # At 64x64 the tiny AlexNet's adaptive pooling does not divide its input, which
         # torch's TorchScript-based ONNX exporter refuses; at the seed's size it exports.
         "--prune-input-shape=3,224,224",
-        "--energy-report=report",
-        "-v",
     )
     # The TorchScript file cannot be compiled: that item fails, alone and in one line.
     assert result.returncode == 1, result.output

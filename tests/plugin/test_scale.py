@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from ..conftest import shared_run, write_second_family, write_tiny_zoo
-from .conftest import CSV_NAME, run_cli, run_in_process
+from .conftest import CSV_NAME, run_cli, run_in_process, run_on_models
 
 pytestmark = pytest.mark.slow
 
@@ -93,13 +93,10 @@ def test_a_bad_shard_is_a_usage_error(tmp_path: Path) -> None:
 
 def test_rounds_run_every_item_round_by_round_and_report_one_row_each(tmp_path: Path) -> None:
     write_tiny_zoo(tmp_path / "models")
-    result = run_in_process(
+    result = run_on_models(
         tmp_path,
-        "--prune-models=models",
         "--prune-batch-sizes=1",
         "--energy-rounds=2",
-        "--energy-report=report",
-        "-v",
     )
     assert result.returncode == 0, result.output
     order = re.findall(r"::test_energy\[(\S+?)\] PASSED", result.output)
