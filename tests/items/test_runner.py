@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import gc
 import time
+import weakref
 from collections.abc import Callable
 from pathlib import Path
 
@@ -252,6 +254,25 @@ def test_a_model_that_has_just_run_warms_up_only_shortly(prepared, clock):
     )
     assert cold.stats.warmup_seconds >= 1.2
     assert warm.stats.warmup_seconds < 1.0
+
+
+@pytest.mark.parametrize("in_a_cycle", [False, True])
+def test_clearing_the_cache_frees_the_model_and_collects_only_where_a_cycle_holds_it(
+    monkeypatch, in_a_cycle
+):
+    collections = []
+    real_collect = gc.collect
+    monkeypatch.setattr(gc, "collect", lambda *args: collections.append(args) or real_collect())
+    module = tiny_module()
+    if in_a_cycle:
+        module.keep = [module]  # as a hook or a wrapper that refers back to its model does
+    freed = weakref.ref(module)
+    cache = ModelCache()
+    cache.get(ModelRequest(MODEL_PATH, "cpu", INPUT_SHAPE), CountingLoader(module))
+    del module
+    cache.clear()
+    assert freed() is None
+    assert len(collections) == (1 if in_a_cycle else 0)
 
 
 def test_cache_keeps_a_failure_so_a_broken_file_is_read_once():
