@@ -1,3 +1,4 @@
+import dataclasses
 from pathlib import Path
 
 import pytest
@@ -14,6 +15,7 @@ from pytest_pruneenergy.settings import (
     parse_report_dir,
     resolve_settings,
 )
+from pytest_pruneenergy.settings.option import INI_FROM_FLAG
 
 HERE = Path("/work/run")
 INI = Path("/work/project")
@@ -299,3 +301,13 @@ def test_numeric_formats_are_read_in_order_by_name_or_tag_and_a_bad_one_is_named
         parse_dtypes("--prune-dtypes", "float32,fp8")
     with pytest.raises(SettingsError, match="--prune-dtypes: no numeric format given"):
         parse_dtypes("--prune-dtypes", " , ")
+
+
+def test_an_options_ini_name_is_its_flags_unless_the_row_names_one():
+    by_key = {option.key: option for option in OPTIONS}
+    assert by_key["max_seconds"].ini == "energy_max_seconds"
+    assert by_key["manifest"].flag is None and by_key["manifest"].ini == "prune_manifest"
+    assert by_key["compare"].ini is None
+    row = by_key["max_seconds"]
+    with pytest.raises(ValueError, match="option nameless: no flag to take its ini name from"):
+        dataclasses.replace(row, key="nameless", flag=None, ini=INI_FROM_FLAG)

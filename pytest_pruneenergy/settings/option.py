@@ -38,18 +38,24 @@ APPEND = "append"  # --flag=TEXT, repeatable; ini one per line
 LINES = "lines"  # ini only: one per line
 
 
+# The default of Option.ini: named after the flag.
+INI_FROM_FLAG = "<from the flag>"
+
+
 @dataclass(frozen=True)
 class Option:
     """One option: a Settings field, how it is given and read, its default and its help."""
 
     key: str
     flag: str | None
-    ini: str | None
     kind: str
     parse: Callable[[Any, Source], Any]
     # A value, or a function of the ini file's folder (the rootdir without one).
     default: Any
     help: str
+    # The ini name: by default the flag's (--energy-max-seconds: energy_max_seconds); None for
+    # a flag that has none.
+    ini: str | None = INI_FROM_FLAG
     ini_help: str = ""
     metavar: str | None = None
     # For OPTIONAL: the text the bare flag stands for.
@@ -60,6 +66,12 @@ class Option:
     # is not reused by --energy-resume, and stored runs that differ here are flagged when
     # compared (numbers_settings).
     changes_numbers: bool = False
+
+    def __post_init__(self) -> None:
+        if self.ini is INI_FROM_FLAG:
+            if self.flag is None:
+                raise ValueError(f"option {self.key}: no flag to take its ini name from")
+            object.__setattr__(self, "ini", self.flag.lstrip("-").replace("-", "_"))
 
     @property
     def dest(self) -> str | None:

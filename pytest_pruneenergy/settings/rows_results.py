@@ -36,7 +36,6 @@ RESULTS_ROWS: tuple[Option, ...] = (
     Option(
         key="min_reduction",
         flag="--energy-min-reduction",
-        ini="energy_min_reduction",
         kind=VALUE,
         parse=from_text(gate_parser(MIN_REDUCTION)),
         default=None,
@@ -51,7 +50,6 @@ RESULTS_ROWS: tuple[Option, ...] = (
     Option(
         key="max_joules",
         flag="--energy-max-joules",
-        ini="energy_max_joules",
         kind=VALUE,
         parse=from_text(gate_parser(MAX_JOULES)),
         default=None,
@@ -65,7 +63,6 @@ RESULTS_ROWS: tuple[Option, ...] = (
     Option(
         key="min_fps",
         flag="--energy-min-fps",
-        ini="energy_min_fps",
         kind=VALUE,
         parse=from_text(gate_parser(MIN_FPS)),
         default=None,
@@ -81,7 +78,6 @@ RESULTS_ROWS: tuple[Option, ...] = (
     Option(
         key="max_p99_ms",
         flag="--energy-max-p99-ms",
-        ini="energy_max_p99_ms",
         kind=VALUE,
         parse=from_text(gate_parser(MAX_P99_MS)),
         default=None,
@@ -106,7 +102,6 @@ RESULTS_ROWS: tuple[Option, ...] = (
     Option(
         key="strict",
         flag="--energy-strict",
-        ini="energy_strict",
         kind=SWITCH,
         parse=from_text(parse_bool),
         default=False,
@@ -119,7 +114,6 @@ RESULTS_ROWS: tuple[Option, ...] = (
     Option(
         key="store_dir",
         flag="--energy-store",
-        ini="energy_store",
         kind=VALUE,
         parse=path_value,
         default=lambda ini_dir: ini_dir / DEFAULT_STORE_DIR,
@@ -130,7 +124,6 @@ RESULTS_ROWS: tuple[Option, ...] = (
     Option(
         key="save",
         flag="--energy-save",
-        ini="energy_save",
         kind=SWITCH,
         parse=from_text(parse_bool),
         default=False,
@@ -182,7 +175,6 @@ RESULTS_ROWS: tuple[Option, ...] = (
     Option(
         key="step_since",
         flag="--energy-step-since",
-        ini="energy_step_since",
         kind=VALUE,
         parse=from_text(parse_text),
         default=None,
@@ -196,7 +188,6 @@ RESULTS_ROWS: tuple[Option, ...] = (
     Option(
         key="markdown_path",
         flag="--energy-markdown",
-        ini="energy_markdown",
         kind=VALUE,
         parse=path_value,
         default=None,
@@ -210,7 +201,6 @@ RESULTS_ROWS: tuple[Option, ...] = (
     Option(
         key="recommend_joules",
         flag="--energy-recommend-joules",
-        ini="energy_recommend_joules",
         kind=VALUE,
         parse=from_text(parse_positive_float),
         default=None,
@@ -224,7 +214,6 @@ RESULTS_ROWS: tuple[Option, ...] = (
     Option(
         key="recommend_fps",
         flag="--energy-recommend-fps",
-        ini="energy_recommend_fps",
         kind=VALUE,
         parse=from_text(parse_positive_float),
         default=None,
@@ -237,7 +226,6 @@ RESULTS_ROWS: tuple[Option, ...] = (
     Option(
         key="metadata_path",
         flag="--energy-metadata",
-        ini="energy_metadata",
         kind=VALUE,
         parse=path_value,
         default=None,
@@ -251,7 +239,6 @@ RESULTS_ROWS: tuple[Option, ...] = (
     Option(
         key="metric",
         flag="--energy-metric",
-        ini="energy_metric",
         kind=VALUE,
         parse=from_text(parse_text),
         default=None,
@@ -262,7 +249,6 @@ RESULTS_ROWS: tuple[Option, ...] = (
     Option(
         key="grid_gco2e_per_kwh",
         flag="--energy-grid-intensity",
-        ini="energy_grid_intensity",
         kind=VALUE,
         parse=from_text(parse_non_negative_float),
         default=DEFAULT_GRID_GCO2E_PER_KWH,
@@ -276,7 +262,6 @@ RESULTS_ROWS: tuple[Option, ...] = (
     Option(
         key="pue",
         flag="--energy-pue",
-        ini="energy_pue",
         kind=VALUE,
         parse=from_text(parse_pue),
         default=DEFAULT_PUE,
@@ -290,7 +275,6 @@ RESULTS_ROWS: tuple[Option, ...] = (
     Option(
         key="price_per_kwh",
         flag="--energy-price-per-kwh",
-        ini="energy_price_per_kwh",
         kind=VALUE,
         parse=from_text(parse_non_negative_float),
         default=None,
