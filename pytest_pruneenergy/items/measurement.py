@@ -118,9 +118,14 @@ class Measurement:
             object.__setattr__(self, "name", parse_model_name(self.model))
 
     @property
+    def variant(self) -> str | None:
+        """Its numeric format and runtime as one label (``item_variant``); None: as saved, eager."""
+        return item_variant(self.dtype, self.runtime)
+
+    @property
     def key(self) -> ItemKey:
         """What names the item in a run: model, batch size, numeric format and runtime."""
-        return (self.model, self.batch_size, item_variant(self.dtype, self.runtime))
+        return (self.model, self.batch_size, self.variant)
 
     @property
     def device_id(self) -> str:
@@ -205,6 +210,11 @@ class ItemFailure:
     def __post_init__(self) -> None:
         if self.name is None:
             object.__setattr__(self, "name", parse_model_name(self.model))
+
+    @property
+    def variant(self) -> str | None:
+        """Its numeric format and runtime as one label, as ``Measurement.variant``."""
+        return item_variant(self.dtype, self.runtime)
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)

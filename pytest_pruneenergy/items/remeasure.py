@@ -57,7 +57,7 @@ def contradictions(measurements: Sequence[Measurement]) -> dict[ItemKey, str]:
     nor is a triple with a disturbed member (the disturbed one is measured again anyway)."""
     by_model: dict[tuple[str, str | None], list[Measurement]] = {}
     for measurement in measurements:
-        by_model.setdefault((measurement.model, measurement.key[2]), []).append(measurement)
+        by_model.setdefault((measurement.model, measurement.variant), []).append(measurement)
     found: dict[ItemKey, str] = {}
     for of_model in by_model.values():
         ordered = sorted(of_model, key=lambda measurement: measurement.batch_size)

@@ -148,8 +148,11 @@ def _in_runtime(prepared: PreparedModel) -> PreparedModel:
     if runtime is None:
         return prepared
     began = time.perf_counter()
-    # One sample, as the items' inputs are made: the exporters trace on it.
-    example = prepared.conform(torch.randn((1, *prepared.input_shape)).to(prepared.device))
+
+    def example() -> Any:
+        # One sample, as the items' inputs are made: the exporters trace on it.
+        return prepared.conform(torch.randn((1, *prepared.input_shape)).to(prepared.device))
+
     try:
         with torch.inference_mode():
             runs = apply_runtime(prepared.module, runtime, example)

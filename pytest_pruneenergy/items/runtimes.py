@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import inspect
 import io
+from collections.abc import Callable
 from typing import Any
 
 EAGER = "eager"
@@ -60,16 +61,21 @@ def setup_seconds(
     return handed_over_seconds + first_pass
 
 
-def apply_runtime(module: Any, runtime: str | None, example: Any = None) -> Any:
+def apply_runtime(
+    module: Any, runtime: str | None, example: Callable[[], Any] | None = None
+) -> Any:
     """What ``runtime`` calls instead of ``module``: ``module`` itself for eager, its compiled
     form (compiled lazily, at the first pass of each shape), or an ONNX Runtime session exported
-    on ``example`` (a batch on the module's device, in its format)."""
+    on the batch ``example()`` makes (on the module's device, in its format; made only for an
+    export)."""
     if runtime is None or runtime == EAGER:
         return module
     if runtime == COMPILE:
         return CompiledPerShape(module)
     if runtime == ONNXRUNTIME:
-        return OnnxRuntimeModel.export(module, example)
+        if example is None:
+            raise ValueError(f"the {ONNXRUNTIME} runtime exports on an example batch: none given")
+        return OnnxRuntimeModel.export(module, example())
     raise ValueError(f"unknown runtime {runtime!r}; one of {', '.join(RUNTIMES)}")
 
 

@@ -151,14 +151,13 @@ class Running:
         raises ``ItemProblem`` where it cannot be."""
         from ..items.runner import ModelRequest, measure_item
 
-        hook = self.state.config.hook
+        hook, settings = self.state.config.hook, self.state.settings
 
         def load(path: Path, device: str) -> Any:
             return hook.pytest_pruneenergy_load_model(
                 path=path, allow_pickle=settings.allow_pickle, device=device
             )
 
-        settings = self.state.settings
         dtype, runtime = variant  # numeric format and runtime (None: as saved; eager)
         request = ModelRequest(
             path, device, settings.input_shape, dtype, settings.channels_last, runtime

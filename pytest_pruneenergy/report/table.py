@@ -27,7 +27,7 @@ from ..items.measurement import (
     disturbances_against,
 )
 from ..items.remeasure import remeasure_words
-from ..items.runtimes import EAGER, item_variant
+from ..items.runtimes import EAGER
 from ..measure.latency import milliseconds_by_percentile
 from ..measure.stats import reduction_ci95_points
 from ..measure.window_stats import WindowStats
@@ -64,10 +64,10 @@ def build_table(
         if cells is not None:
             row.update({col.GATE: cells[0], col.GATE_MESSAGE: cells[1]})
         sort_key = _sort_key(measurement.model, measurement.batch_size, measurement.name)
-        keyed_rows.append(((*sort_key, measurement.key[2] or ""), row))
+        keyed_rows.append(((*sort_key, measurement.variant or ""), row))
     for failure in failures:
         sort_key = _sort_key(failure.model, failure.batch_size, failure.name)
-        variant = item_variant(failure.dtype, failure.runtime) or ""
+        variant = failure.variant or ""
         keyed_rows.append(((*sort_key, variant), _failure_row(failure, failure.name)))
     keyed_rows.sort(key=lambda keyed: keyed[0])
     table = pd.DataFrame([row for _, row in keyed_rows], columns=list(col.COLUMNS))

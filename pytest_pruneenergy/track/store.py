@@ -28,7 +28,6 @@ from typing import Any
 
 from ..common.files import write_atomically
 from ..items.measurement import ItemFailure, Measurement, item_label
-from ..items.runtimes import item_variant
 from ..measure.meters.base import GpuFacts
 
 FORMAT_NAME = "pytest-pruneenergy-run"
@@ -204,7 +203,7 @@ def items_of(
             meter=m.meter,
             device=m.device,
             status=STATUS_MEASURED,
-            dtype=m.key[2],
+            dtype=m.variant,
         )
         for m in measurements
     ]
@@ -220,7 +219,7 @@ def items_of(
             meter=None,
             device=None,
             status=STATUS_FAILED,
-            dtype=item_variant(f.dtype, f.runtime),
+            dtype=f.variant,
         )
         for f in failures
     ]

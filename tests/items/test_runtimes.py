@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from pytest_pruneenergy.items.ids import item_name, parse_item_id
-from pytest_pruneenergy.items.measurement import baselines_of_measurements, item_label
+from pytest_pruneenergy.items.measurement import ItemFailure, baselines_of_measurements, item_label
 from pytest_pruneenergy.items.runner import (
     ItemProblem,
     ModelRequest,
@@ -217,7 +217,21 @@ def test_onnxruntime_on_a_gpu_is_refused_in_one_line_before_anything_is_exported
 
     example = torch.empty(1, 4, device="meta")
     with pytest.raises(RuntimeUnavailable, match="not on a meta device; measure it with"):
-        apply_runtime(OnCuda(), ONNXRUNTIME, example)
+        apply_runtime(OnCuda(), ONNXRUNTIME, lambda: example)
+
+
+def test_only_an_export_makes_the_example_batch_and_an_export_needs_one():
+    made = []
+
+    def example():
+        made.append(True)
+        return torch.randn(1, 4)
+
+    apply_runtime(torch.nn.Identity(), COMPILE, example)
+    apply_runtime(torch.nn.Identity(), None, example)
+    assert made == []
+    with pytest.raises(ValueError, match="exports on an example batch: none given"):
+        apply_runtime(torch.nn.Identity(), ONNXRUNTIME)
 
 
 def test_without_onnxruntime_installed_the_item_says_what_to_install(monkeypatch):
@@ -235,3 +249,19 @@ def test_what_preparing_a_runtime_cost_an_item():
     assert setup_seconds(COMPILE, 0.01, 12.0) == pytest.approx(12.01)  # its first pass compiled
     assert setup_seconds(ONNXRUNTIME, 0.8, 0.002) == pytest.approx(0.8)  # exported beforehand
     assert setup_seconds(ONNXRUNTIME, 0.0, 0.002) == 0.0  # a later item of the same model
+
+
+@pytest.mark.parametrize(
+    ("dtype", "runtime", "variant"),
+    [
+        (None, None, None),
+        ("bfloat16", None, "bfloat16"),
+        (None, COMPILE, "compile"),
+        ("bfloat16", COMPILE, "bfloat16 compile"),
+    ],
+)
+def test_a_measurement_and_a_failure_name_their_variant_alike(dtype, runtime, variant):
+    measured = make_measurement("Tiny_TEST_UNPRUNED", 2, dtype=dtype, runtime=runtime)
+    failed = ItemFailure("Tiny_TEST_UNPRUNED", "/m.pt", 2, "broke", dtype=dtype, runtime=runtime)
+    assert measured.variant == failed.variant == variant
+    assert measured.key == ("Tiny_TEST_UNPRUNED", 2, variant)
