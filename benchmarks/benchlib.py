@@ -151,6 +151,12 @@ def study_gpus(folder: Path) -> str:
     return ", ".join(sorted(run_table[GPU].dropna().astype(str).unique())) or "unknown GPU"
 
 
+def recorded_options(command: Sequence[str], prefixes: tuple[str, ...]) -> str:
+    """The options of a recorded pytest ``command`` that start with one of ``prefixes`` (those
+    that shape a study's numbers), as Markdown code: ```--a=1` `--b=2```."""
+    return " ".join(f"`{part}`" for part in command if part.startswith(prefixes))
+
+
 def signed(value: float, digits: int = 1) -> str:
     """``+12.3``; "n/a" where the value is unknown (an empty cell)."""
     return "n/a" if not math.isfinite(value) else f"{value:+.{digits}f}"

@@ -34,6 +34,7 @@ from benchlib import (
     option_value,
     plugin_pytest_command,
     plugin_study_parser,
+    recorded_options,
     run_for_at_most,
     signed,
     study_gpus,
@@ -362,9 +363,7 @@ def render(args: argparse.Namespace) -> int:
     record = json.loads((args.folder / STUDY_RUN_JSON).read_text())
     calls = record["calls"]
     gpu = study_gpus(args.folder)
-    shaping = " ".join(
-        f"`{part}`" for part in calls[0]["command"] if part.startswith(SHAPING_OPTIONS)
-    )
+    shaping = recorded_options(calls[0]["command"], SHAPING_OPTIONS)
     pairs = rounding_pairs(table)
     lines = [
         "# Models as deployed: does pruning's saving survive compilation, and what does "

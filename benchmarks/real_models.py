@@ -31,6 +31,7 @@ from benchlib import (
     STUDY_RUN_JSON,
     option_value,
     plugin_study_parser,
+    recorded_options,
     run_for_at_most,
     signed,
     study_gpus,
@@ -133,10 +134,8 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _settings(command: list[str]) -> str:
-    """The recorded pytest options that shape the numbers, as ``--a=1 --b=2``."""
-    shaping = ("--prune-batch-sizes=", "--prune-dtypes=", "--energy-max-seconds=")
-    return " ".join(f"`{part}`" for part in command if part.startswith(shaping))
+# The recorded pytest options that shape the numbers.
+SHAPING_OPTIONS = ("--prune-batch-sizes=", "--prune-dtypes=", "--energy-max-seconds=")
 
 
 def _percent(value: float) -> str:
@@ -289,6 +288,7 @@ def answers(table: pd.DataFrame, max_seconds: str) -> list[str]:
 def render(args: argparse.Namespace) -> int:
     table = study_results(args.folder)
     run_record = json.loads((args.folder / STUDY_RUN_JSON).read_text())
+    shaping = recorded_options(run_record["command"], SHAPING_OPTIONS)
     gpu = study_gpus(args.folder)
     masked = table[table[ARCHITECTURE] == MASKED_ARCHITECTURE]
     masked_pruned = _pruned(masked)
@@ -297,7 +297,7 @@ def render(args: argparse.Namespace) -> int:
         "",
         f"Rendered by `python benchmarks/real_models.py render {args.folder} {args.page}` from a "
         f"run on {gpu} ({len(table)} items in {run_record['wall_seconds']:.0f} s; pytest exit "
-        f"status {run_record['exit_status']}; measured with {_settings(run_record['command'])})."
+        f"status {run_record['exit_status']}; measured with {shaping})."
         " The run: `python benchmarks/real_models.py run --out DIR` with those settings "
         "([benchmarks/README.md](../benchmarks/README.md#real_modelspy)).",
         "",

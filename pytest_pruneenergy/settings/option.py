@@ -71,7 +71,7 @@ class Option:
         if self.ini is INI_FROM_FLAG:
             if self.flag is None:
                 raise ValueError(f"option {self.key}: no flag to take its ini name from")
-            object.__setattr__(self, "ini", self.flag.lstrip("-").replace("-", "_"))
+            object.__setattr__(self, "ini", self.dest)
 
     @property
     def dest(self) -> str | None:
