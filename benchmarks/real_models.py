@@ -30,6 +30,7 @@ from benchlib import (
     STUDY_REPORT,
     STUDY_RUN_JSON,
     option_value,
+    plugin_pytest_command,
     plugin_study_parser,
     recorded_options,
     run_for_at_most,
@@ -111,22 +112,14 @@ def run(args: argparse.Namespace) -> int:
         ]
         build_pruned_zoo(models, references=references, pds=PDS, gprs=GPRS, dataset=DATASET)
         write_masked_pair(models)
-    command = [
-        sys.executable,
-        "-m",
-        "pytest",
-        str(models),
-        f"--prune-models={models}",
+    options = [
         f"--prune-batch-sizes={args.batch_sizes}",
         f"--prune-dtypes={args.dtypes}",
         f"--prune-device={args.device}",
         f"--energy-max-seconds={args.max_seconds:g}",
-        f"--energy-report={out / STUDY_REPORT}",
         f"--junitxml={out / 'junit.xml'}",
-        "-p",
-        "no:cacheprovider",
-        "-q",
     ] + (["--energy-resume"] if args.resume else [])
+    command = plugin_pytest_command(models, out / STUDY_REPORT, options)
     print(" ".join(command[1:]), flush=True)
     status, wall_seconds = run_for_at_most(command, args.stop_after)
     record = {"command": command[1:], "exit_status": status, "wall_seconds": wall_seconds}

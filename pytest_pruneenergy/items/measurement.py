@@ -34,6 +34,25 @@ def item_label(key: tuple[str, int | None, str | None]) -> str:
     return f"{model} ({', '.join(details)})" if details else model
 
 
+class _ItemOfModel:
+    """What a measured item and a failed one share: the model's name, parsed from its stem when
+    left out, and the variant that sets the item apart."""
+
+    model: str
+    name: ModelName | None
+    dtype: str | None
+    runtime: str | None
+
+    def __post_init__(self) -> None:
+        if self.name is None:
+            object.__setattr__(self, "name", parse_model_name(self.model))
+
+    @property
+    def variant(self) -> str | None:
+        """Its numeric format and runtime as one label (``item_variant``); None: as saved, eager."""
+        return item_variant(self.dtype, self.runtime)
+
+
 @dataclass(frozen=True)
 class Remeasure:
     """An item measured once more at the end of the run (items/remeasure.py), and what the two
@@ -55,7 +74,7 @@ class Remeasure:
 
 
 @dataclass(frozen=True)
-class Measurement:
+class Measurement(_ItemOfModel):
     """One model at one batch size on one device, measured by one meter."""
 
     model: str
@@ -112,15 +131,6 @@ class Measurement:
     # of its first pass at this batch size, which compiled (not part of the measurement).
     runtime: str | None = None
     compile_seconds: float | None = None
-
-    def __post_init__(self) -> None:
-        if self.name is None:
-            object.__setattr__(self, "name", parse_model_name(self.model))
-
-    @property
-    def variant(self) -> str | None:
-        """Its numeric format and runtime as one label (``item_variant``); None: as saved, eager."""
-        return item_variant(self.dtype, self.runtime)
 
     @property
     def key(self) -> ItemKey:
@@ -193,7 +203,7 @@ def disturbances_against(measurement: Measurement, baseline: Measurement | None)
 
 
 @dataclass(frozen=True)
-class ItemFailure:
+class ItemFailure(_ItemOfModel):
     """An item that could not be measured, kept so the report says which and why."""
 
     model: str
@@ -206,15 +216,6 @@ class ItemFailure:
     dtype: str | None = None
     # The runtime it was to run in (items/runtimes.py); None: eager.
     runtime: str | None = None
-
-    def __post_init__(self) -> None:
-        if self.name is None:
-            object.__setattr__(self, "name", parse_model_name(self.model))
-
-    @property
-    def variant(self) -> str | None:
-        """Its numeric format and runtime as one label, as ``Measurement.variant``."""
-        return item_variant(self.dtype, self.runtime)
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)

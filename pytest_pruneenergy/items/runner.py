@@ -262,13 +262,18 @@ def measure_item(
         if problem is None:
             raise
         raise problem from (None if is_out_of_memory(error) else error)
-    record = {
-        "name": name,
-        "cuda_graphs": cuda_graphs,
-        "load_seconds": load_seconds,
-        "compile_seconds": setup_seconds(prepared.runtime, runtime_seconds, first_pass_seconds),
-    }
-    return _measurement(prepared, batch_size, meter, stats, idle_watts, conditions, **record)
+    return _measurement(
+        prepared,
+        batch_size,
+        meter,
+        stats,
+        idle_watts,
+        conditions,
+        name=name,
+        cuda_graphs=cuda_graphs,
+        load_seconds=load_seconds,
+        compile_seconds=setup_seconds(prepared.runtime, runtime_seconds, first_pass_seconds),
+    )
 
 
 def _first_pass_and_protocol(
@@ -297,8 +302,15 @@ def _first_pass_and_protocol(
     with torch.inference_mode():
         run_batch, first_pass_seconds = checked_pass(prepared, batch_size, make_input, cuda_graphs)
         host_before, gpu_before = read_host(), gpu_activity_of(meter)
-        timing = {"clock": clock, "tick_recorder": tick_recorder}
-        stats = measure(run_batch, prepared.device, meter, batch_size, protocol, **timing)
+        stats = measure(
+            run_batch,
+            prepared.device,
+            meter,
+            batch_size,
+            protocol,
+            clock=clock,
+            tick_recorder=tick_recorder,
+        )
         conditions = conditions_between(
             host_before,
             read_host(),
