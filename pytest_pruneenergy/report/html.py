@@ -119,9 +119,10 @@ def findings_or_reason(
         return ReportFindings(
             note=f"Findings could not be computed: {type(error).__name__}: {error}"
         )
-    from .terminal import disturbance_lines, model_notes, remeasure_lines
+    from .doubts import doubt_lines
+    from .terminal import model_notes
 
-    noted = [*disturbance_lines(table), *remeasure_lines(table), *model_notes(table)]
+    noted = [*doubt_lines(table), *model_notes(table)]
     notes = tuple(" ".join(line.split()) for line in _joined(noted))
     if pareto_problem is not None:
         note = " ".join(filter(None, [f"No Pareto findings: {pareto_problem}.", note]))

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
+# The width every line printed to the terminal keeps within.
+TERMINAL_WIDTH = 120
 ELLIPSIS = "…"
 SEPARATOR = "_"
 

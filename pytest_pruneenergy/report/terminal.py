@@ -16,7 +16,8 @@ import pandas as pd
 
 from ..items.numerics import DTYPE_TAGS
 from . import schema as col
-from .labels import shorten_end, shorten_middle, shorten_names
+from .doubts import doubt_lines, said_rows
+from .labels import TERMINAL_WIDTH, shorten_end, shorten_middle, shorten_names
 from .schema import estimate_mask, is_false, is_true, measured_rows, model_stem
 
 TERMINAL_MODEL_WIDTH = 40
@@ -25,7 +26,6 @@ TERMINAL_MODEL_WIDTH = 40
 DTYPE_COLUMN_WIDTH = 6
 # Likewise under --prune-runtimes, each row's runtime (eager, compile).
 RUNTIME_COLUMN_WIDTH = 8
-TERMINAL_WIDTH = 120
 # Marks an estimated meter in the terminal's table and begins the warning that explains it.
 ESTIMATE_MARK = "!!"
 # Marks, after the CI, an item whose CI did not reach its target before the time cap.
@@ -85,8 +85,7 @@ def terminal_table_lines(
     lines.extend(_cross_device_lines(measured))
     lines.extend(_estimate_warnings(measured))
     lines.extend(model_notes(measured))
-    lines.extend(disturbance_lines(measured))
-    lines.extend(remeasure_lines(measured))
+    lines.extend(doubt_lines(measured))
     lines.extend(_idle_power_lines(measured))
     failed = complete[complete[col.STATUS].astype(str) == col.STATUS_FAILED]
     for _, row in failed.iterrows():
@@ -353,60 +352,7 @@ def model_notes(table: pd.DataFrame) -> list[str]:
     return lines
 
 
-# The disturbed items listed one by one before the rest are counted.
-DISTURBED_ITEMS_LISTED = 10
-
-
-def _said(rows: pd.DataFrame, column: str) -> pd.DataFrame:
-    """The ``rows`` whose ``column`` cell says something."""
-    said = rows[column].map(lambda text: isinstance(text, str) and bool(text.strip()))
-    return rows[said]
-
-
 def disturbed_items(table: pd.DataFrame) -> int:
     """How many measured rows say they were disturbed."""
     rows = measured_rows(table.reindex(columns=list(col.COLUMNS)))
-    return len(_said(rows, col.DISTURBANCES))
-
-
-def disturbance_lines(table: pd.DataFrame) -> list[str]:
-    """The items measured while something could have corrupted them (the ``Disturbances``
-    column), each with what was seen, wrapped rather than cut; none when nothing was seen."""
-    return _listed_items(
-        table,
-        col.DISTURBANCES,
-        "DISTURBED: {listed} of {rows} item(s) were measured while something could have "
-        "corrupted them (CSV column Disturbances); their gates are inconclusive and "
-        "--energy-strict fails the run:",
-    )
-
-
-def remeasure_lines(table: pd.DataFrame) -> list[str]:
-    """The items measured once more at the end of the run (the ``Remeasured`` column), each
-    with why and what the rerun said, wrapped rather than cut; none when none were."""
-    return _listed_items(
-        table,
-        col.REMEASURED,
-        "REMEASURED: {listed} of {rows} item(s) were in doubt and measured once more at the end "
-        "of the run (CSV columns Remeasured and Set-Aside ...):",
-    )
-
-
-def _listed_items(table: pd.DataFrame, column: str, header: str) -> list[str]:
-    """``header`` (with how many items say something in ``column``, of how many), then up to
-    ``DISTURBED_ITEMS_LISTED`` of them, each with what its cell says, wrapped rather than cut."""
-    rows = measured_rows(table.reindex(columns=list(col.COLUMNS)))
-    listed = _said(rows, column)
-    if listed.empty:
-        return []
-    lines = textwrap.wrap(
-        header.format(listed=len(listed), rows=len(rows)), TERMINAL_WIDTH, subsequent_indent="  "
-    )
-    for _, row in listed.head(DISTURBED_ITEMS_LISTED).iterrows():
-        line = f"  {_stem(row)} (bs {_number(row[col.BATCH_SIZE], 'd')}): {row[column]}"
-        lines += textwrap.wrap(
-            line, TERMINAL_WIDTH, subsequent_indent="    ", break_on_hyphens=False
-        )
-    if len(listed) > DISTURBED_ITEMS_LISTED:
-        lines.append(f"  and {len(listed) - DISTURBED_ITEMS_LISTED} more")
-    return lines
+    return len(said_rows(rows, col.DISTURBANCES))

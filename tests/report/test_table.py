@@ -14,6 +14,7 @@ import pytest
 from pytest_pruneenergy.items.measurement import ItemFailure, Measurement, baseline_measurements
 from pytest_pruneenergy.measure.meters import GpuFacts
 from pytest_pruneenergy.report import schema
+from pytest_pruneenergy.report.html import findings_or_reason
 from pytest_pruneenergy.report.labels import shorten_names
 from pytest_pruneenergy.report.schema import write_csv
 from pytest_pruneenergy.report.table import build_run_table, build_table, reduction_percent
@@ -931,6 +932,43 @@ def test_the_summary_lists_disturbed_items_whole_and_counts_them() -> None:
 def test_a_run_without_disturbances_has_no_such_lines() -> None:
     lines = terminal_table_lines(build_table([measurement(ALEXNET), measurement(VGG11)], []))
     assert not [line for line in lines if "DISTURBED" in line]
+
+
+def with_temperatures(item: Measurement, start: float | None, end: float | None) -> Measurement:
+    stats = dataclasses.replace(
+        item.stats, temperature_start_celsius=start, temperature_end_celsius=end
+    )
+    return dataclasses.replace(item, stats=stats)
+
+
+def test_items_measured_while_the_gpu_warmed_by_2_degrees_are_listed_with_their_temperatures():
+    items = [
+        with_temperatures(measurement(ALEXNET), 51.0, 54.0),  # still heating
+        with_temperatures(measurement(ALEXNET, 16), 55.0, 57.0),  # 2 degrees: listed
+        with_temperatures(measurement(ALEXNET_PD1), 55.0, 56.0),  # warm: 1 degree
+        with_temperatures(measurement(VGG11), None, None),  # no temperature read
+        with_temperatures(measurement(VGG11, 16), 60.0, 57.0),  # cooling
+    ]
+    table = build_table(items, [])
+    lines = terminal_table_lines(table)
+    start = next(i for i, line in enumerate(lines) if line.startswith("WARMING: 2 of 5 item"))
+    listed = " ".join(line.strip() for line in lines[start:])
+    assert f"{ALEXNET} (bs 8): 51 to 54 C" in listed
+    assert f"{ALEXNET} (bs 16): 55 to 57 C" in listed
+    assert ALEXNET_PD1 not in listed and VGG11 not in listed
+    assert all(len(line) <= 120 for line in lines)
+    # report.html's notes say the same.
+    notes = " ".join(findings_or_reason(table).summary)
+    assert "WARMING: 2 of 5 item(s)" in notes and f"{ALEXNET} (bs 8): 51 to 54 C" in notes
+
+
+def test_a_run_whose_gpu_stayed_warm_or_read_no_temperature_has_no_warming_lines():
+    items = [
+        with_temperatures(measurement(ALEXNET), 55.0, 56.0),
+        with_temperatures(measurement(VGG11), None, None),
+    ]
+    lines = terminal_table_lines(build_table(items, []))
+    assert not [line for line in lines if "WARMING" in line]
 
 
 def test_the_csv_columns_in_the_reports_doc_are_the_schemas_in_order():
