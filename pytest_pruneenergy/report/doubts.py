@@ -17,9 +17,9 @@ ITEMS_LISTED = 10
 
 # A GPU that warmed by this much over an item's windows was still heating, and a board that is
 # still heating draws less per sample than the same board warm: on an H100 such first
-# measurements of a model read below an independent loop on the warm board by more than the
-# protocol's 0.5 %, while measurements over which it warmed by 1 degree agreed
-# (docs/benchmarks/accuracy). NVML reads whole degrees.
+# measurements of a model read below an independent loop on the warm board, while those over
+# which it warmed by 1 degree or less agreed with it (docs/benchmarks/accuracy). NVML reads
+# whole degrees.
 WARMING_CELSIUS = 2.0
 
 
