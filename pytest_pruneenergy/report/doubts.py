@@ -37,11 +37,9 @@ def said_rows(rows: pd.DataFrame, column: str) -> pd.DataFrame:
 def disturbance_lines(table: pd.DataFrame) -> list[str]:
     """The items measured while something could have corrupted them (the ``Disturbances``
     column), each with what was seen, wrapped rather than cut; none when nothing was seen."""
-    rows = _measured(table)
-    listed = said_rows(rows, col.DISTURBANCES)
-    return _listed_items(
-        listed[col.DISTURBANCES],
-        rows,
+    return _listed_cells(
+        table,
+        col.DISTURBANCES,
         "DISTURBED: {listed} of {rows} item(s) were measured while something could have "
         "corrupted them (CSV column Disturbances); their gates are inconclusive and "
         "--energy-strict fails the run:",
@@ -51,11 +49,9 @@ def disturbance_lines(table: pd.DataFrame) -> list[str]:
 def remeasure_lines(table: pd.DataFrame) -> list[str]:
     """The items measured once more at the end of the run (the ``Remeasured`` column), each
     with why and what the rerun said, wrapped rather than cut; none when none were."""
-    rows = _measured(table)
-    listed = said_rows(rows, col.REMEASURED)
-    return _listed_items(
-        listed[col.REMEASURED],
-        rows,
+    return _listed_cells(
+        table,
+        col.REMEASURED,
         "REMEASURED: {listed} of {rows} item(s) were in doubt and measured once more at the end "
         "of the run (CSV columns Remeasured and Set-Aside ...):",
     )
@@ -85,6 +81,12 @@ def warming_lines(table: pd.DataFrame) -> list[str]:
 
 def _measured(table: pd.DataFrame) -> pd.DataFrame:
     return measured_rows(table.reindex(columns=list(col.COLUMNS)))
+
+
+def _listed_cells(table: pd.DataFrame, column: str, header: str) -> list[str]:
+    """The measured items whose ``column`` says something, listed with what it says."""
+    rows = _measured(table)
+    return _listed_items(said_rows(rows, column)[column], rows, header)
 
 
 def _listed_items(said: pd.Series, rows: pd.DataFrame, header: str) -> list[str]:
