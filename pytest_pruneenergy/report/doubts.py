@@ -16,10 +16,9 @@ from .schema import measured_rows, model_stem
 ITEMS_LISTED = 10
 
 # A GPU that warmed by this much over an item's windows was still heating, and a board that is
-# still heating draws less per sample than the same board warm: on an H100 such first
-# measurements of a model read below an independent loop on the warm board, while those over
-# which it warmed by 1 degree or less agreed with it (docs/benchmarks/accuracy). NVML reads
-# whole degrees.
+# still heating draws less per sample than the same board settled: on an H100 such
+# measurements read below an independent loop on the settled board, while those over which it
+# warmed by 1 degree or less agreed with it (docs/benchmarks/accuracy). NVML reads whole degrees.
 WARMING_CELSIUS = 2.0
 
 
@@ -72,10 +71,10 @@ def warming_lines(table: pd.DataFrame) -> list[str]:
         pd.Series(said, index=rows.index[warmed], dtype=object),
         rows,
         f"WARMING: {{listed}} of {{rows}} item(s) were measured while the GPU warmed by "
-        f"{WARMING_CELSIUS:g} C or more; a board still heating draws less per sample than the "
-        "same board warm, so these may read low against items measured later (a model's first "
-        "batch size, most often). Compare them with care, or measure them again once the GPU "
-        "is warm:",
+        f"{WARMING_CELSIUS:g} C or more, before it had settled at the item's power (a model's "
+        "first item, or a larger batch size right after a smaller one); a board still heating "
+        "draws less per sample than a settled one, so these may read low. Compare them with "
+        "care:",
     )
 
 
