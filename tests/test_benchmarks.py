@@ -1450,7 +1450,8 @@ def test_the_accuracy_page_is_rendered_from_the_committed_runs(scripts, monkeypa
     from accuracy import main
 
     folder = Path("docs/benchmarks/accuracy")
-    runs = [str(folder / f"accuracy-h100-run{number}.jsonl") for number in (1, 2, 3)]
+    runs = [str(path) for path in sorted(folder.glob("accuracy-*.jsonl"))]
+    assert len(runs) >= 3
     monkeypatch.chdir(REPOSITORY)
     assert main(["render", *runs, str(tmp_path / "accuracy.md")]) == 0
 
