@@ -1602,6 +1602,101 @@ def test_the_floors_study_refuses_a_floor_it_could_never_reach(scripts, capsys):
     assert "would never be reached" in capsys.readouterr().err
 
 
+# -- rewarm.py: a larger batch size right after a smaller one ------------------------------------
+
+
+def _rewarm_record(arm, joules, *, floor=None, ci=0.004, seconds=2.0, warmed=(50.0, 52.0)):
+    record = {
+        "run": "run-1",
+        "command": "python benchmarks/rewarm.py run --out r.jsonl",
+        "gpu": "NVIDIA H200",
+        "driver": "580",
+        "layout": "vgg16",
+        "batch": 64,
+        "arm": arm,
+        "joules_per_sample": joules,
+        "ci95": ci * joules,
+        "seconds": 1.5,
+        "seconds_total": seconds,
+        "converged": True,
+        "default_rewarm_floor_seconds": 0.25,
+    }
+    if arm == "plugin":
+        record |= {
+            "warmup_floor_seconds": floor,
+            "measure_floor_seconds": 1.5,
+            "temperature_celsius": list(warmed),
+        }
+    return record
+
+
+def test_the_rewarm_answer_names_the_shortest_floor_within_target_and_the_defaults_error(scripts):
+    from floors import cells
+    from rewarm import answer, floor_rows
+
+    records = [_rewarm_record("reference", 1.0)]
+    for _ in range(3):
+        # The default floor reads low while the board heats; 2 s settles it.
+        records.append(_rewarm_record("plugin", 0.988, floor=0.25, seconds=2.1, warmed=(50, 53)))
+        records.append(_rewarm_record("plugin", 0.993, floor=1.0, seconds=2.9, warmed=(51, 53)))
+        records.append(_rewarm_record("plugin", 1.001, floor=2.0, seconds=3.9, warmed=(52, 53)))
+    records.append(_rewarm_record("reference", 1.002))
+    found = cells(records)
+    rows = floor_rows(found, records)
+    assert [row.floor_seconds for row in rows] == [0.25, 1.0, 2.0]
+    assert [row.share_within for row in rows] == [0.0, 0.0, 1.0]
+    assert rows[0].mean_warmed_celsius == 3.0
+    [paragraph, _] = answer(found, records, default=0.25)
+    assert paragraph.startswith(
+        "**NVIDIA H200.** The shortest re-warm floor within target in 90% of its items is 2 s: "
+        "3 of 3 items within target, mean error +0.00 %, 3.90 s an item, the board warming by "
+        "1.0 °C on average."
+    )
+    assert "The plugin's default, 0.25 s: 0 of 3 items within target, mean error -1.30 %" in (
+        paragraph
+    )
+
+
+def test_the_rewarm_answer_judges_nothing_where_the_references_drifted(scripts):
+    from floors import cells
+    from rewarm import answer
+
+    records = [_rewarm_record("reference", 1.0), _rewarm_record("plugin", 1.0, floor=0.25)]
+    records.append(_rewarm_record("reference", 1.02))
+    found = cells(records)
+    assert answer(found, records, default=0.25)[0] == (
+        "**NVIDIA H200.** No cell's references held steady: nothing can be judged."
+    )
+
+
+def test_the_rewarm_study_runs_on_the_cpu_and_renders_its_page(scripts, tmp_path):
+    import rewarm
+
+    data, page = tmp_path / "rewarm.jsonl", tmp_path / "rewarm.md"
+    arguments = "run --device cpu --meter estimate --layouts alexnet --batch-sizes 8"
+    arguments += " --lead-batch 2 --lead-seconds 0.1 --floors 0.1,0.2 --repeats 1"
+    arguments += " --input-size 64 --max-seconds 1 --reference-seconds 0.3"
+    arguments += " --reference-warmup-seconds 0.1"
+    assert rewarm.main([*arguments.split(), "--out", str(data)]) == 0
+    records = rewarm.read_json_lines([data])
+    assert [record["arm"] for record in records] == ["reference", "plugin", "plugin", "reference"]
+    assert {record["lead_batch"] for record in records} == {2}
+    assert [record["warmup_floor_seconds"] for record in records[1:3]] == [0.1, 0.2]
+    assert all(record["rewarm"] is True for record in records[1:3])
+    assert rewarm.main(["render", str(data), str(page)]) == 0
+    text = page.read_text()
+    assert text.startswith("# Re-warm: does a larger batch size read low right after a smaller")
+    assert "| cpu | alexnet | 8 |" in text
+
+
+def test_the_rewarm_study_refuses_a_floor_the_warm_up_cap_cuts_short(scripts, capsys):
+    import rewarm
+
+    with pytest.raises(SystemExit):
+        rewarm.main(["run", "--out", "x.jsonl", "--floors", "2", "--max-seconds", "3"])
+    assert "would never be reached" in capsys.readouterr().err
+
+
 # -- every rendered benchmark page, rendered again from its committed data ------------------------
 
 # Pages rendered from committed data by the command they print, beside those tested above with

@@ -1,0 +1,376 @@
+"""Does a larger batch size, measured right after a smaller one, read low while the board heats,
+and how long a re-warm takes that away? (issues 23 and 25)
+
+In a plugin run a model's next batch size follows a re-warm of at least 0.25 s
+(``ProtocolSettings.rewarm_min_seconds``) that ends once throughput is steady. Going from a
+smaller batch size to a larger one raises the board's power, and its temperature follows with a
+lag of seconds: in the seed's grid on an H200, nearly every batch-64 item warmed by 2 °C or more
+over its windows (the report's ``WARMING`` list), and in the accuracy runs such items read low.
+This study measures that case against a settled reference, per re-warm floor:
+
+- for each model (an unpruned torchvision layout, 1000 classes, ``--input-size`` squared, FP32,
+  eager) and batch size, the reference (``accuracy.py``'s plain loop, read tick to tick over
+  ``--reference-seconds`` after ``--reference-warmup-seconds`` of passes, long enough for the
+  board to settle at that batch size's power) at the start and at the end of the cell, their
+  mean the truth;
+- between them, ``--repeats`` rounds of every re-warm floor, each item led by
+  ``--lead-seconds`` of plain passes at ``--lead-batch`` (the board settles at the smaller batch
+  size's power, as after a model's previous item), then measured by the plugin's own item code
+  (``items.runner.measure_item``) with ``rewarm=True`` and that floor as
+  ``rewarm_min_seconds``, at the plugin's defaults otherwise (10 s cap); the floors' order
+  rotates from round to round.
+
+Each item's error is its energy per sample against the mean of the cell's two references
+(floors.py's arithmetic: within target where |error| <= max(0.5 %, its CI)); each item also
+records how far the board warmed over its windows.
+
+    python benchmarks/rewarm.py run --out rewarm.jsonl                 # GPU, ~5 min
+    python benchmarks/rewarm.py render rewarm.jsonl PAGE.md
+
+The time, an estimate from the defaults: per cell two references of ~9 s and 4 floors x 3
+rounds = 12 items of ~4 s of lead, the floor (1.7 s on average) and ~2 s of measuring: ~1.8
+min a cell, 2 models x 1 batch size, ~4 min, plus building the models. ``run`` appends a JSON
+line per measurement as it is made, so a run cut short keeps what it did.
+
+``render`` writes the page: the answer (per GPU, the cheapest floor whose items are within
+target in at least 90 % of cases on the cells whose references held steady, and what the
+plugin's default floor read), then a table per floor pooled over the steady cells, then per
+cell.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import shlex
+import statistics
+import sys
+import time
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from accuracy import (
+    add_reference_arguments,
+    comma_list,
+    measure_reference,
+    open_reference_device,
+    plugin_arm,
+    run_fields,
+    unpruned_prepared,
+)
+from benchlib import Progress, gpus_of, json_lines_appender, read_json_lines, write_page
+from floors import CHOSEN_SHARE, Cell, Item, cells, rotated
+
+LAYOUTS = ("vgg16", "alexnet")
+BATCH_SIZES = (64,)
+LEAD_BATCH = 8
+LEAD_SECONDS = 4.0
+REWARM_FLOORS_SECONDS = (0.25, 1.0, 2.0, 3.5)
+REPEATS = 3
+REFERENCE_SECONDS = 5.0
+REFERENCE_WARMUP_SECONDS = 4.0
+
+
+# -- the page (pure) ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FloorRow:
+    """One re-warm floor's items over the steady cells of one GPU."""
+
+    gpu: str
+    floor_seconds: float
+    items: tuple[Item, ...]
+    warmed_celsius: tuple[float, ...]
+
+    @property
+    def share_within(self) -> float:
+        return sum(item.within_target for item in self.items) / len(self.items)
+
+    @property
+    def mean_error_percent(self) -> float:
+        return statistics.fmean(item.error_percent for item in self.items)
+
+    @property
+    def mean_seconds(self) -> float:
+        return statistics.fmean(item.seconds_total for item in self.items)
+
+    @property
+    def mean_warmed_celsius(self) -> float | None:
+        return statistics.fmean(self.warmed_celsius) if self.warmed_celsius else None
+
+
+def warmed_celsius(records: Sequence[dict[str, Any]]) -> dict[tuple[Any, ...], list[float]]:
+    """Per (GPU, model, batch size, floor), how far the board warmed over each item's windows,
+    where the meter read both temperatures."""
+    found: dict[tuple[Any, ...], list[float]] = defaultdict(list)
+    for record in records:
+        start, end = record.get("temperature_celsius") or (None, None)
+        if record.get("arm") == "plugin" and start is not None and end is not None:
+            key = (record["gpu"], record["layout"], record["batch"], record["warmup_floor_seconds"])
+            found[key].append(end - start)
+    return found
+
+
+def floor_rows(found: Sequence[Cell], records: Sequence[dict[str, Any]]) -> list[FloorRow]:
+    """Per GPU and floor, the items of the steady cells; cheapest floor first."""
+    warmed = warmed_celsius(records)
+    items: dict[tuple[str, float], list[Item]] = defaultdict(list)
+    temperatures: dict[tuple[str, float], list[float]] = defaultdict(list)
+    for cell in found:
+        if not cell.steady:
+            continue
+        for floor in sorted({item.floors.warmup_seconds for item in cell.items}):
+            key = (cell.gpu, floor)
+            items[key] += [item for item in cell.items if item.floors.warmup_seconds == floor]
+            temperatures[key] += warmed.get((cell.gpu, cell.layout, cell.batch, floor), [])
+    rows = [
+        FloorRow(gpu, floor, tuple(of_floor), tuple(temperatures[(gpu, floor)]))
+        for (gpu, floor), of_floor in items.items()
+    ]
+    return sorted(rows, key=lambda row: (row.gpu, row.floor_seconds))
+
+
+def answer(found: Sequence[Cell], records: Sequence[dict[str, Any]], default: float) -> list[str]:
+    """A paragraph per GPU: the cheapest floor within target in ``CHOSEN_SHARE`` of its items,
+    and how the plugin's ``default`` floor did; or why nothing could be judged."""
+    lines = []
+    rows = floor_rows(found, records)
+    for gpu in sorted({cell.gpu for cell in found}):
+        of_gpu = [row for row in rows if row.gpu == gpu]
+        if not of_gpu:
+            lines += [f"**{gpu}.** No cell's references held steady: nothing can be judged.", ""]
+            continue
+        good = [row for row in of_gpu if row.share_within >= CHOSEN_SHARE]
+        best = min(good, key=lambda row: row.floor_seconds) if good else None
+        said = [f"**{gpu}.**"]
+        if best is None:
+            said.append(
+                f"No re-warm floor kept {CHOSEN_SHARE:.0%} of its items within target; the "
+                f"longest, {of_gpu[-1].floor_seconds:g} s, {_row_words(of_gpu[-1])}."
+            )
+        else:
+            said.append(
+                f"The shortest re-warm floor within target in {CHOSEN_SHARE:.0%} of its items is "
+                f"{best.floor_seconds:g} s: {_row_words(best)}."
+            )
+        at_default = next((row for row in of_gpu if row.floor_seconds == default), None)
+        if at_default is not None and at_default is not best:
+            said.append(f"The plugin's default, {default:g} s: {_row_words(at_default)}.")
+        lines += [" ".join(said), ""]
+    return lines
+
+
+def _row_words(row: FloorRow) -> str:
+    within = sum(item.within_target for item in row.items)
+    warmed = row.mean_warmed_celsius
+    board = "" if warmed is None else f", the board warming by {warmed:.1f} °C on average"
+    return (
+        f"{within} of {len(row.items)} items within target, mean error "
+        f"{row.mean_error_percent:+.2f} %, {row.mean_seconds:.2f} s an item{board}"
+    )
+
+
+def page(records: Sequence[dict[str, Any]], render_command: str, default: float) -> list[str]:
+    found = cells(records)
+    commands = sorted({record["command"] for record in records if record.get("command")})
+    lines = ["# Re-warm: does a larger batch size read low right after a smaller one?", ""]
+    lines += ["Measured by:", "", "```", *commands, "```", "", "and rendered by:", ""]
+    lines += ["```", render_command, "```", ""]
+    lines += answer(found, records, default)
+    lines += [f"Devices: {gpus_of(records)}.", ""]
+    lines += ["## Per floor, over the steady cells", ""]
+    lines += [
+        "| GPU | re-warm floor | items | within target | mean error | mean s/item | warmed C |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for row in floor_rows(found, records):
+        warmed = row.mean_warmed_celsius
+        lines.append(
+            f"| {row.gpu} | {row.floor_seconds:g} s | {len(row.items)} "
+            f"| {row.share_within:.0%} | {row.mean_error_percent:+.2f} % "
+            f"| {row.mean_seconds:.2f} | {'' if warmed is None else f'{warmed:.1f}'} |"
+        )
+    lines += ["", "## Per cell", ""]
+    lines += [
+        "| GPU | model | batch | references' drift | steady | floor | error | CI |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for cell in found:
+        drift = "" if cell.drift_percent is None else f"{cell.drift_percent:+.2f} %"
+        for item in cell.items:
+            lines.append(
+                f"| {cell.gpu} | {cell.layout} | {cell.batch} | {drift} "
+                f"| {'yes' if cell.steady else 'no'} | {item.floors.warmup_seconds:g} s "
+                f"| {item.error_percent:+.2f} % | {item.ci_percent:.2f} % |"
+            )
+    return lines
+
+
+# -- the run (on the GPU) -------------------------------------------------------------------------
+
+
+def lead(module: Any, batch_size: int, shape: tuple[int, ...], device: str, seconds: float) -> None:
+    """Plain passes at ``batch_size`` for ``seconds``, then a synchronize: the board settles at
+    that batch size's power, as after a model's previous item."""
+    import torch
+
+    with torch.inference_mode():
+        batch = torch.randn((batch_size, *shape), dtype=torch.float32).to(device)
+        end = time.perf_counter() + seconds
+        while time.perf_counter() < end:
+            module(batch)
+            if device.startswith("cuda"):
+                torch.cuda.synchronize(device)
+
+
+def run(args: argparse.Namespace) -> int:
+    import torch
+
+    from pytest_pruneenergy.items.runner import ItemProblem, random_input
+    from pytest_pruneenergy.measure.meters import make_meter
+    from pytest_pruneenergy.settings import Settings
+
+    if args.device.startswith("cuda") and not torch.cuda.is_available():
+        raise SystemExit(f"--device {args.device}, but torch sees no CUDA device")
+    defaults = dataclasses.replace(Settings().protocol_settings, max_seconds=args.max_seconds)
+    meter = make_meter(args.meter, args.device)
+    reference = open_reference_device(args.device, args.meter)
+    common = {
+        **run_fields(args, meter),
+        "max_seconds": args.max_seconds,
+        "lead_batch": args.lead_batch,
+        "lead_seconds": args.lead_seconds,
+        "default_rewarm_floor_seconds": defaults.rewarm_min_seconds,
+    }
+    emit = json_lines_appender(args.out, common)
+    shape = (3, args.input_size, args.input_size)
+    floors = [float(floor) for floor in args.floors]
+    progress = Progress(
+        len(args.layouts) * len(args.batch_sizes) * (2 + args.repeats * len(floors))
+    )
+    try:
+        for layout in args.layouts:
+            prepared = unpruned_prepared(layout, args.device, shape)
+            for batch in args.batch_sizes:
+                where = {"layout": layout, "batch": batch}
+                steps: list[float | None] = [None]
+                for round_index in range(args.repeats):
+                    steps += rotated(floors, round_index)
+                steps.append(None)
+                for floor in steps:
+                    what = f"{layout} batch {batch} " + (
+                        "reference" if floor is None else f"re-warm {floor:g} s"
+                    )
+                    try:
+                        if floor is None:
+                            figures = measure_reference(
+                                prepared.module, batch, shape, "eager", args, reference
+                            )
+                            record = {**where, "arm": "reference", **figures}
+                        else:
+                            lead(
+                                prepared.module,
+                                args.lead_batch,
+                                shape,
+                                args.device,
+                                args.lead_seconds,
+                            )
+                            protocol = dataclasses.replace(defaults, rewarm_min_seconds=floor)
+                            figures = plugin_arm(
+                                prepared,
+                                batch,
+                                meter=meter,
+                                make_input=random_input,
+                                protocol=protocol,
+                                cuda_graphs=False,
+                                idle_watts=None,
+                                rewarm=True,
+                            )
+                            record = {
+                                **where,
+                                "arm": "plugin",
+                                # floors.py's fields, so that its arithmetic reads the items
+                                "warmup_floor_seconds": floor,
+                                "measure_floor_seconds": defaults.min_measure_seconds,
+                                **figures,
+                            }
+                    except (ItemProblem, ValueError, RuntimeError) as error:
+                        emit(
+                            {**where, "arm": "failed", "error": f"{type(error).__name__}: {error}"}
+                        )
+                        print(progress.line(f"{what} FAILED: {error}"), flush=True)
+                        continue
+                    emit(record)
+                    print(
+                        progress.line(f"{what} {figures['joules_per_sample']:.6g} J/sample"),
+                        flush=True,
+                    )
+            del prepared
+            if args.device.startswith("cuda"):
+                torch.cuda.empty_cache()
+    finally:
+        reference.close()
+        meter.close()
+    print(f"wrote {args.out}")
+    return 0
+
+
+def render(args: argparse.Namespace) -> int:
+    records = read_json_lines(args.results)
+    if not cells(records):
+        raise SystemExit(f"no cell with a reference in {', '.join(args.results)}")
+    defaults = {
+        r["default_rewarm_floor_seconds"] for r in records if "default_rewarm_floor_seconds" in r
+    }
+    if len(defaults) != 1:
+        raise SystemExit(f"the runs disagree on the default re-warm floor: {sorted(defaults)}")
+    command = shlex.join(["python", "benchmarks/rewarm.py", "render", *args.results, args.out])
+    write_page(args.out, page(records, command, defaults.pop()))
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    commands = parser.add_subparsers(dest="command_name", required=True)
+    run_parser = commands.add_parser("run", help="measure the cells; append JSON lines")
+    run_parser.add_argument("--out", required=True)
+    run_parser.add_argument("--layouts", type=comma_list(str), default=list(LAYOUTS))
+    run_parser.add_argument("--batch-sizes", type=comma_list(int), default=list(BATCH_SIZES))
+    run_parser.add_argument("--floors", type=comma_list(float), default=list(REWARM_FLOORS_SECONDS))
+    run_parser.add_argument("--lead-batch", type=int, default=LEAD_BATCH)
+    run_parser.add_argument("--lead-seconds", type=float, default=LEAD_SECONDS)
+    run_parser.add_argument("--repeats", type=int, default=REPEATS)
+    run_parser.add_argument("--max-seconds", type=float, default=None)
+    add_reference_arguments(
+        run_parser, seconds=REFERENCE_SECONDS, warmup_seconds=REFERENCE_WARMUP_SECONDS
+    )
+    run_parser.set_defaults(handler=run)
+    render_parser = commands.add_parser("render", help="write the Markdown page")
+    render_parser.add_argument("results", nargs="+", help="JSON lines files of run")
+    render_parser.add_argument("out")
+    render_parser.set_defaults(handler=render)
+    args = parser.parse_args(argv)
+    if args.command_name == "run":
+        from pytest_pruneenergy.settings import Settings
+
+        cap = Settings().protocol_settings.max_seconds
+        args.max_seconds = cap if args.max_seconds is None else args.max_seconds
+        if not args.floors or min(args.floors) <= 0 or args.repeats < 1 or args.lead_batch < 1:
+            parser.error("floors must be > 0, --repeats and --lead-batch at least 1")
+        # The warm-up, re-warm included, may take at most this share of the cap.
+        longest = Settings().protocol_settings.warmup_max_fraction * args.max_seconds
+        if max(args.floors) > longest:
+            parser.error(
+                f"a re-warm floor above {longest:g} s (the warm-up's share of --max-seconds) "
+                "would never be reached"
+            )
+        args.command = shlex.join(["python", "benchmarks/rewarm.py", *argv])
+    return args.handler(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
