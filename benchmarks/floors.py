@@ -43,7 +43,7 @@ import shlex
 import statistics
 import sys
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -88,7 +88,7 @@ def floor_pairs(warmups: Sequence[float], measures: Sequence[float]) -> list[Flo
     return [Floors(warmup, measure) for warmup in warmups for measure in measures]
 
 
-def rotated(pairs: Sequence[Floors], round_index: int) -> list[Floors]:
+def rotated(pairs: Sequence[Any], round_index: int) -> list[Any]:
     """The pairs in round ``round_index``'s order: each round starts one further along, so no
     pair always follows the reference or always comes last."""
     shift = (round_index * max(1, len(pairs) // 2 + 1)) % max(1, len(pairs))
@@ -346,6 +346,44 @@ def page(records: Sequence[dict[str, Any]], render_command: str) -> list[str]:
 
 
 def run(args: argparse.Namespace) -> int:
+    pairs = floor_pairs(args.warmup_floors, args.measure_floors)
+
+    def plugin_item(
+        prepared: Any, batch: int, step: Floors, measure: MeasureItem
+    ) -> dict[str, Any]:
+        figures = measure(
+            prepared,
+            batch,
+            warmup_min_seconds=step.warmup_seconds,
+            min_measure_seconds=step.measure_seconds,
+            rewarm=False,
+        )
+        return {
+            "warmup_floor_seconds": step.warmup_seconds,
+            "measure_floor_seconds": step.measure_seconds,
+            **figures,
+        }
+
+    return run_cells(args, pairs, plugin_item, Floors.label, fields={})
+
+
+# The plugin's item code on a model at a batch size, with protocol settings replaced by keyword
+# and ``rewarm``: its record's figures (accuracy.plugin_arm's).
+MeasureItem = Callable[..., dict[str, Any]]
+
+
+def run_cells(
+    args: argparse.Namespace,
+    steps: Sequence[Any],
+    plugin_item: Callable[[Any, int, Any, MeasureItem], dict[str, Any]],
+    label: Callable[[Any], str],
+    *,
+    fields: dict[str, Any],
+) -> int:
+    """Per model and batch size a cell: a reference, ``args.repeats`` rounds of ``steps`` in
+    rotating order, each an item ``plugin_item`` measures, and a closing reference; a JSON line
+    per measurement (with ``fields`` and the run's), a progress line each. ``args.max_seconds``
+    is the plugin's cap; a failed measurement is a record of its own and the cell goes on."""
     import torch
 
     from pytest_pruneenergy.items.runner import ItemProblem, random_input
@@ -355,31 +393,43 @@ def run(args: argparse.Namespace) -> int:
     if args.device.startswith("cuda") and not torch.cuda.is_available():
         raise SystemExit(f"--device {args.device}, but torch sees no CUDA device")
     defaults = dataclasses.replace(Settings().protocol_settings, max_seconds=args.max_seconds)
-    pairs = floor_pairs(args.warmup_floors, args.measure_floors)
     meter = make_meter(args.meter, args.device)
     reference = open_reference_device(args.device, args.meter)
     common = {
         **run_fields(args, meter),
         "max_seconds": args.max_seconds,
         "target_ci_fraction": defaults.target_ci_fraction,
+        **fields,
     }
     emit = json_lines_appender(args.out, common)
 
+    def measure(prepared: Any, batch: int, *, rewarm: bool, **protocol: float) -> dict[str, Any]:
+        return plugin_arm(
+            prepared,
+            batch,
+            meter=meter,
+            make_input=random_input,
+            protocol=dataclasses.replace(defaults, **protocol),
+            cuda_graphs=False,
+            idle_watts=None,
+            rewarm=rewarm,
+        )
+
     shape = (3, args.input_size, args.input_size)
     cells_total = len(args.layouts) * len(args.batch_sizes)
-    progress = Progress(cells_total * (2 + args.repeats * len(pairs)))
+    progress = Progress(cells_total * (2 + args.repeats * len(steps)))
     try:
         for layout in args.layouts:
             prepared = unpruned_prepared(layout, args.device, shape)
             for batch in args.batch_sizes:
                 where = {"layout": layout, "batch": batch}
-                steps: list[Floors | None] = [None]
+                planned: list[Any] = [None]
                 for round_index in range(args.repeats):
-                    steps += rotated(pairs, round_index)
-                steps.append(None)
-                for step in steps:
+                    planned += rotated(steps, round_index)
+                planned.append(None)
+                for step in planned:
                     what = f"{layout} batch {batch} " + (
-                        "reference" if step is None else step.label()
+                        "reference" if step is None else label(step)
                     )
                     try:
                         if step is None:
@@ -388,28 +438,8 @@ def run(args: argparse.Namespace) -> int:
                             )
                             record = {**where, "arm": "reference", **figures}
                         else:
-                            protocol = dataclasses.replace(
-                                defaults,
-                                warmup_min_seconds=step.warmup_seconds,
-                                min_measure_seconds=step.measure_seconds,
-                            )
-                            figures = plugin_arm(
-                                prepared,
-                                batch,
-                                meter=meter,
-                                make_input=random_input,
-                                protocol=protocol,
-                                cuda_graphs=False,
-                                idle_watts=None,
-                                rewarm=False,
-                            )
-                            record = {
-                                **where,
-                                "arm": "plugin",
-                                "warmup_floor_seconds": step.warmup_seconds,
-                                "measure_floor_seconds": step.measure_seconds,
-                                **figures,
-                            }
+                            figures = plugin_item(prepared, batch, step, measure)
+                            record = {**where, "arm": "plugin", **figures}
                     except (ItemProblem, ValueError, RuntimeError) as error:
                         emit(
                             {**where, "arm": "failed", "error": f"{type(error).__name__}: {error}"}
@@ -440,27 +470,54 @@ def render(args: argparse.Namespace) -> int:
     return 0
 
 
-def main(argv: list[str] | None = None) -> int:
-    argv = sys.argv[1:] if argv is None else argv
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def cell_study_parser(
+    description: str,
+    *,
+    run: Callable[[argparse.Namespace], int],
+    render: Callable[[argparse.Namespace], int],
+    layouts: Sequence[str],
+    batch_sizes: Sequence[int],
+    repeats: int,
+    max_seconds: float | None,
+    reference_warmup_seconds: float,
+) -> tuple[argparse.ArgumentParser, argparse.ArgumentParser]:
+    """The command line of a study run by ``run_cells`` (this one's and rewarm.py's): ``run``
+    with the cells, rounds, cap and reference, ``render`` with the data files and the page; the
+    parser and its ``run`` subparser, for the study's own arguments."""
+    parser = argparse.ArgumentParser(description=description)
     commands = parser.add_subparsers(dest="command_name", required=True)
     run_parser = commands.add_parser("run", help="measure the cells; append JSON lines")
     run_parser.add_argument("--out", required=True)
-    run_parser.add_argument("--layouts", type=comma_list(str), default=list(LAYOUTS))
-    run_parser.add_argument("--batch-sizes", type=comma_list(int), default=list(BATCH_SIZES))
-    floors = comma_list(float)
-    run_parser.add_argument("--measure-floors", type=floors, default=list(MEASURE_FLOORS_SECONDS))
-    run_parser.add_argument("--warmup-floors", type=floors, default=list(WARMUP_FLOORS_SECONDS))
-    run_parser.add_argument("--repeats", type=int, default=REPEATS)
-    run_parser.add_argument("--max-seconds", type=float, default=MAX_SECONDS)
+    run_parser.add_argument("--layouts", type=comma_list(str), default=list(layouts))
+    run_parser.add_argument("--batch-sizes", type=comma_list(int), default=list(batch_sizes))
+    run_parser.add_argument("--repeats", type=int, default=repeats)
+    run_parser.add_argument("--max-seconds", type=float, default=max_seconds)
     add_reference_arguments(
-        run_parser, seconds=REFERENCE_SECONDS, warmup_seconds=REFERENCE_WARMUP_SECONDS
+        run_parser, seconds=REFERENCE_SECONDS, warmup_seconds=reference_warmup_seconds
     )
     run_parser.set_defaults(handler=run)
     render_parser = commands.add_parser("render", help="write the Markdown page")
     render_parser.add_argument("results", nargs="+", help="JSON lines files of run")
     render_parser.add_argument("out")
     render_parser.set_defaults(handler=render)
+    return parser, run_parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    parser, run_parser = cell_study_parser(
+        __doc__.splitlines()[0],
+        run=run,
+        render=render,
+        layouts=LAYOUTS,
+        batch_sizes=BATCH_SIZES,
+        repeats=REPEATS,
+        max_seconds=MAX_SECONDS,
+        reference_warmup_seconds=REFERENCE_WARMUP_SECONDS,
+    )
+    floors = comma_list(float)
+    run_parser.add_argument("--measure-floors", type=floors, default=list(MEASURE_FLOORS_SECONDS))
+    run_parser.add_argument("--warmup-floors", type=floors, default=list(WARMUP_FLOORS_SECONDS))
     args = parser.parse_args(argv)
     if args.command_name == "run":
         floors = [*args.measure_floors, *args.warmup_floors]

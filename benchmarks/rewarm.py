@@ -41,7 +41,6 @@ cell.
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import shlex
 import statistics
 import sys
@@ -52,16 +51,18 @@ from dataclasses import dataclass
 from typing import Any
 
 from accuracy import (
-    add_reference_arguments,
     comma_list,
-    measure_reference,
-    open_reference_device,
-    plugin_arm,
-    run_fields,
-    unpruned_prepared,
 )
-from benchlib import Progress, gpus_of, json_lines_appender, read_json_lines, write_page
-from floors import CHOSEN_SHARE, Cell, Item, cells, rotated
+from benchlib import gpus_of, read_json_lines, write_page
+from floors import (
+    CHOSEN_SHARE,
+    Cell,
+    Item,
+    MeasureItem,
+    cell_study_parser,
+    cells,
+    run_cells,
+)
 
 LAYOUTS = ("vgg16", "alexnet")
 BATCH_SIZES = (64,)
@@ -69,7 +70,6 @@ LEAD_BATCH = 8
 LEAD_SECONDS = 4.0
 REWARM_FLOORS_SECONDS = (0.25, 1.0, 2.0, 3.5)
 REPEATS = 3
-REFERENCE_SECONDS = 5.0
 REFERENCE_WARMUP_SECONDS = 4.0
 
 
@@ -227,95 +227,27 @@ def lead(module: Any, batch_size: int, shape: tuple[int, ...], device: str, seco
 
 
 def run(args: argparse.Namespace) -> int:
-    import torch
-
-    from pytest_pruneenergy.items.runner import ItemProblem, random_input
-    from pytest_pruneenergy.measure.meters import make_meter
     from pytest_pruneenergy.settings import Settings
 
-    if args.device.startswith("cuda") and not torch.cuda.is_available():
-        raise SystemExit(f"--device {args.device}, but torch sees no CUDA device")
-    defaults = dataclasses.replace(Settings().protocol_settings, max_seconds=args.max_seconds)
-    meter = make_meter(args.meter, args.device)
-    reference = open_reference_device(args.device, args.meter)
-    common = {
-        **run_fields(args, meter),
-        "max_seconds": args.max_seconds,
+    defaults = Settings().protocol_settings
+    shape = (3, args.input_size, args.input_size)
+
+    def plugin_item(
+        prepared: Any, batch: int, floor: float, measure: MeasureItem
+    ) -> dict[str, Any]:
+        lead(prepared.module, args.lead_batch, shape, args.device, args.lead_seconds)
+        figures = measure(prepared, batch, rewarm_min_seconds=floor, rewarm=True)
+        # floors.py's fields, so that its arithmetic reads the items
+        measure_floor = defaults.min_measure_seconds
+        return {"warmup_floor_seconds": floor, "measure_floor_seconds": measure_floor, **figures}
+
+    fields = {
         "lead_batch": args.lead_batch,
         "lead_seconds": args.lead_seconds,
         "default_rewarm_floor_seconds": defaults.rewarm_min_seconds,
     }
-    emit = json_lines_appender(args.out, common)
-    shape = (3, args.input_size, args.input_size)
     floors = [float(floor) for floor in args.floors]
-    progress = Progress(
-        len(args.layouts) * len(args.batch_sizes) * (2 + args.repeats * len(floors))
-    )
-    try:
-        for layout in args.layouts:
-            prepared = unpruned_prepared(layout, args.device, shape)
-            for batch in args.batch_sizes:
-                where = {"layout": layout, "batch": batch}
-                steps: list[float | None] = [None]
-                for round_index in range(args.repeats):
-                    steps += rotated(floors, round_index)
-                steps.append(None)
-                for floor in steps:
-                    what = f"{layout} batch {batch} " + (
-                        "reference" if floor is None else f"re-warm {floor:g} s"
-                    )
-                    try:
-                        if floor is None:
-                            figures = measure_reference(
-                                prepared.module, batch, shape, "eager", args, reference
-                            )
-                            record = {**where, "arm": "reference", **figures}
-                        else:
-                            lead(
-                                prepared.module,
-                                args.lead_batch,
-                                shape,
-                                args.device,
-                                args.lead_seconds,
-                            )
-                            protocol = dataclasses.replace(defaults, rewarm_min_seconds=floor)
-                            figures = plugin_arm(
-                                prepared,
-                                batch,
-                                meter=meter,
-                                make_input=random_input,
-                                protocol=protocol,
-                                cuda_graphs=False,
-                                idle_watts=None,
-                                rewarm=True,
-                            )
-                            record = {
-                                **where,
-                                "arm": "plugin",
-                                # floors.py's fields, so that its arithmetic reads the items
-                                "warmup_floor_seconds": floor,
-                                "measure_floor_seconds": defaults.min_measure_seconds,
-                                **figures,
-                            }
-                    except (ItemProblem, ValueError, RuntimeError) as error:
-                        emit(
-                            {**where, "arm": "failed", "error": f"{type(error).__name__}: {error}"}
-                        )
-                        print(progress.line(f"{what} FAILED: {error}"), flush=True)
-                        continue
-                    emit(record)
-                    print(
-                        progress.line(f"{what} {figures['joules_per_sample']:.6g} J/sample"),
-                        flush=True,
-                    )
-            del prepared
-            if args.device.startswith("cuda"):
-                torch.cuda.empty_cache()
-    finally:
-        reference.close()
-        meter.close()
-    print(f"wrote {args.out}")
-    return 0
+    return run_cells(args, floors, plugin_item, lambda floor: f"re-warm {floor:g} s", fields=fields)
 
 
 def render(args: argparse.Namespace) -> int:
@@ -334,25 +266,19 @@ def render(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    commands = parser.add_subparsers(dest="command_name", required=True)
-    run_parser = commands.add_parser("run", help="measure the cells; append JSON lines")
-    run_parser.add_argument("--out", required=True)
-    run_parser.add_argument("--layouts", type=comma_list(str), default=list(LAYOUTS))
-    run_parser.add_argument("--batch-sizes", type=comma_list(int), default=list(BATCH_SIZES))
+    parser, run_parser = cell_study_parser(
+        __doc__.splitlines()[0],
+        run=run,
+        render=render,
+        layouts=LAYOUTS,
+        batch_sizes=BATCH_SIZES,
+        repeats=REPEATS,
+        max_seconds=None,
+        reference_warmup_seconds=REFERENCE_WARMUP_SECONDS,
+    )
     run_parser.add_argument("--floors", type=comma_list(float), default=list(REWARM_FLOORS_SECONDS))
     run_parser.add_argument("--lead-batch", type=int, default=LEAD_BATCH)
     run_parser.add_argument("--lead-seconds", type=float, default=LEAD_SECONDS)
-    run_parser.add_argument("--repeats", type=int, default=REPEATS)
-    run_parser.add_argument("--max-seconds", type=float, default=None)
-    add_reference_arguments(
-        run_parser, seconds=REFERENCE_SECONDS, warmup_seconds=REFERENCE_WARMUP_SECONDS
-    )
-    run_parser.set_defaults(handler=run)
-    render_parser = commands.add_parser("render", help="write the Markdown page")
-    render_parser.add_argument("results", nargs="+", help="JSON lines files of run")
-    render_parser.add_argument("out")
-    render_parser.set_defaults(handler=render)
     args = parser.parse_args(argv)
     if args.command_name == "run":
         from pytest_pruneenergy.settings import Settings
