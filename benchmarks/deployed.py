@@ -43,12 +43,14 @@ from benchlib import (
     write_page,
 )
 
+from pytest_pruneenergy.report.doubts import WARMING_CELSIUS, said_rows, warmed_rows
 from pytest_pruneenergy.report.schema import (
     ARCHITECTURE,
     BATCH_SIZE,
     CI_TARGET_MET,
     COMPILE_SECONDS,
     CR_PARAMETERS,
+    DISTURBANCES,
     DTYPE,
     ENERGY_REDUCTION,
     FPS,
@@ -294,7 +296,47 @@ def answers(table: pd.DataFrame, pairs: pd.DataFrame) -> list[str]:
     )
     met = int(table[CI_TARGET_MET].astype(str).eq("True").sum())
     lines.append(f"- **Precision.** {met} of {len(table)} items met the 1 % CI target.")
+    lines.append(seen(table))
     return lines
+
+
+def seen(table: pd.DataFrame) -> str:
+    """What the run saw that could have corrupted its figures (the CSV's ``Disturbances``, and
+    the items measured while the GPU warmed), and which items hit the board's power cap
+    themselves rather than through their baseline."""
+    disturbed = said_rows(table, DISTURBANCES)
+    own = disturbed[DISTURBANCES].astype(str).map(_own_disturbances)
+    capped = disturbed[own.str.contains("power cap")]
+    named = sorted(
+        {
+            f"{row[MODEL_NAME].removesuffix('.pth')} ({row[DTYPE]} {row[RUNTIME]})"
+            for _, row in capped.iterrows()
+        }
+    )
+    said = (
+        f"- **What was seen.** {len(disturbed)} of {len(table)} items were measured while "
+        "something could have corrupted them or their comparison (CSV column `Disturbances`; "
+        f"their gates are inconclusive): {int((own != '').sum())} themselves, the rest through "
+        "their baseline."
+    )
+    if named:
+        said += (
+            " The items that ran at the board's power cap themselves, their clocks held back: "
+            + "; ".join(named)
+            + "."
+        )
+    warmed = warmed_rows(table)
+    return said + (
+        f" {len(warmed)} of {len(table)} items were measured while the GPU warmed by "
+        f"{WARMING_CELSIUS:g} °C or more (the report's `WARMING`), and may read low."
+    )
+
+
+def _own_disturbances(text: str) -> str:
+    """What a ``Disturbances`` cell says of the item itself, less what it says of its baseline
+    and of clocks against its baseline's."""
+    parts = [part.strip() for part in text.split(";")]
+    return "; ".join(part for part in parts if not part.startswith(("its baseline", "SM clock")))
 
 
 def detail(table: pd.DataFrame) -> list[str]:

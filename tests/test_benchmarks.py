@@ -1814,6 +1814,42 @@ def test_compiled_savings_are_set_against_eager_ones_with_the_ci_of_their_differ
     assert beyond_ci(pd.Series([-10.0]), pd.Series([float("nan")])) == (0, 0)
 
 
+def test_the_deployed_page_says_what_was_seen_and_which_items_ran_at_the_power_cap(scripts):
+    import pandas as pd
+    from deployed import seen
+
+    from pytest_pruneenergy.report import schema as col
+
+    pruned = {"pd": "PD1", "gpr": 30.0, "rounding": "free"}
+    rows = [
+        _deployed_row("U.pth", "eager", 0.1, 0.001),
+        _deployed_row("P.pth", "eager", 0.05, 0.001, **pruned),
+        _deployed_row("Q.pth", "compile", 0.05, 0.001, **pruned),
+    ]
+    rows[0] |= {col.DISTURBANCES: "clocks held back (power cap)"}
+    rows[1] |= {
+        col.DISTURBANCES: "its baseline: clocks held back (power cap); SM clock 1980 MHz "
+        "against its baseline's 1762 MHz"
+    }
+    temperatures = [(50.0, 53.0), (55.0, 56.0), (None, None)]
+    for row, (start, end) in zip(rows, temperatures, strict=True):
+        row |= {col.TEMPERATURE_START_CELSIUS: start, col.TEMPERATURE_END_CELSIUS: end}
+    said = seen(pd.DataFrame(rows))
+    assert said.startswith(
+        "- **What was seen.** 2 of 3 items were measured while something could have corrupted "
+        "them or their comparison"
+    )
+    assert ": 1 themselves, the rest through their baseline." in said
+    assert (
+        "ran at the board's power cap themselves, their clocks held back: U (float32 eager)."
+        in (said)
+    )
+    assert said.endswith(
+        "1 of 3 items were measured while the GPU warmed by 2 °C or more "
+        "(the report's `WARMING`), and may read low."
+    )
+
+
 def test_a_deployed_run_leaves_its_command_even_where_its_call_is_cut(
     scripts, tmp_path, monkeypatch
 ):

@@ -61,20 +61,28 @@ def warming_lines(table: pd.DataFrame) -> list[str]:
     ``Temperature Start (C)`` and ``End`` columns), each with its two temperatures; none where
     no item did, or where the meter read no temperature."""
     rows = _measured(table)
-    start = pd.to_numeric(rows[col.TEMPERATURE_START_CELSIUS], errors="coerce")
-    end = pd.to_numeric(rows[col.TEMPERATURE_END_CELSIUS], errors="coerce")
-    warmed = (end - start) >= WARMING_CELSIUS
-    said = [
-        f"{first:g} to {last:g} C" for first, last in zip(start[warmed], end[warmed], strict=True)
-    ]
+    warmed = warmed_rows(rows)
+    start, end = warmed[col.TEMPERATURE_START_CELSIUS], warmed[col.TEMPERATURE_END_CELSIUS]
+    said = [f"{first:g} to {last:g} C" for first, last in zip(start, end, strict=True)]
     return _listed_items(
-        pd.Series(said, index=rows.index[warmed], dtype=object),
+        pd.Series(said, index=warmed.index, dtype=object),
         rows,
         f"WARMING: {{listed}} of {{rows}} item(s) were measured while the GPU warmed by "
         f"{WARMING_CELSIUS:g} C or more, before it had settled at the item's power (a model's "
         "first item, or a larger batch size right after a smaller one); a board still heating "
         "draws less per sample than a settled one, so these may read low. Compare them with "
         "care:",
+    )
+
+
+def warmed_rows(rows: pd.DataFrame) -> pd.DataFrame:
+    """The ``rows`` over whose windows the GPU warmed by ``WARMING_CELSIUS`` or more, their
+    temperatures as numbers."""
+    start = pd.to_numeric(rows[col.TEMPERATURE_START_CELSIUS], errors="coerce")
+    end = pd.to_numeric(rows[col.TEMPERATURE_END_CELSIUS], errors="coerce")
+    warmed = (end - start) >= WARMING_CELSIUS
+    return rows[warmed].assign(
+        **{col.TEMPERATURE_START_CELSIUS: start[warmed], col.TEMPERATURE_END_CELSIUS: end[warmed]}
     )
 
 
