@@ -1577,31 +1577,6 @@ def test_a_cell_whose_references_drifted_is_named_and_left_out_of_the_answer(scr
     assert "drifted while they ran" in paragraph and "vgg16 batch 8 (+3.00 %)" in paragraph
 
 
-def test_the_floors_study_runs_on_the_cpu_and_renders_its_page(scripts, tmp_path):
-    import floors
-
-    data, page = tmp_path / "floors.jsonl", tmp_path / "floors.md"
-    arguments = "run --device cpu --meter estimate --layouts alexnet --batch-sizes 8"
-    arguments += " --input-size 64 --measure-floors 0.2,0.3 --warmup-floors 0.1 --repeats 1"
-    arguments += " --max-seconds 1 --reference-seconds 0.3 --reference-warmup-seconds 0.1"
-    status = floors.main([*arguments.split(), "--out", str(data)])
-    assert status == 0
-    arms = [record["arm"] for record in floors.read_json_lines([data])]
-    assert arms == ["reference", "plugin", "plugin", "reference"]
-    assert floors.main(["render", str(data), str(page)]) == 0
-    text = page.read_text()
-    assert text.startswith("# How short may the protocol's floors be?")
-    assert "| cpu | alexnet | 8 |" in text
-
-
-def test_the_floors_study_refuses_a_floor_it_could_never_reach(scripts, capsys):
-    import floors
-
-    with pytest.raises(SystemExit):
-        floors.main(["run", "--out", "x.jsonl", "--measure-floors", "4", "--max-seconds", "3"])
-    assert "would never be reached" in capsys.readouterr().err
-
-
 # -- rewarm.py: a larger batch size right after a smaller one ------------------------------------
 
 
@@ -1669,31 +1644,60 @@ def test_the_rewarm_answer_judges_nothing_where_the_references_drifted(scripts):
     )
 
 
-def test_the_rewarm_study_runs_on_the_cpu_and_renders_its_page(scripts, tmp_path):
-    import rewarm
+# Each cell study's own arguments for a run on the CPU in seconds, what its items' records
+# carry, and how its page begins.
+CELL_STUDIES_ON_THE_CPU = [
+    (
+        "floors",
+        "--measure-floors 0.2,0.3 --warmup-floors 0.1",
+        {"rewarm": False, "measure_floor_seconds": [0.2, 0.3]},
+        "# How short may the protocol's floors be?",
+    ),
+    (
+        "rewarm",
+        "--lead-batch 2 --lead-seconds 0.1 --floors 0.1,0.2",
+        {"rewarm": True, "lead_batch": 2, "warmup_floor_seconds": [0.1, 0.2]},
+        "# Re-warm: does a larger batch size read low right after a smaller one?",
+    ),
+]
 
-    data, page = tmp_path / "rewarm.jsonl", tmp_path / "rewarm.md"
-    arguments = "run --device cpu --meter estimate --layouts alexnet --batch-sizes 8"
-    arguments += " --lead-batch 2 --lead-seconds 0.1 --floors 0.1,0.2 --repeats 1"
-    arguments += " --input-size 64 --max-seconds 1 --reference-seconds 0.3"
+
+@pytest.mark.parametrize(("script", "own", "items", "heading"), CELL_STUDIES_ON_THE_CPU)
+def test_a_cell_study_runs_on_the_cpu_and_renders_its_page(
+    scripts, tmp_path, script, own, items, heading
+):
+    import importlib
+
+    study = importlib.import_module(script)
+    data, page = tmp_path / f"{script}.jsonl", tmp_path / f"{script}.md"
+    arguments = f"run --device cpu --meter estimate --layouts alexnet --batch-sizes 8 {own}"
+    arguments += " --repeats 1 --input-size 64 --max-seconds 1 --reference-seconds 0.3"
     arguments += " --reference-warmup-seconds 0.1"
-    assert rewarm.main([*arguments.split(), "--out", str(data)]) == 0
-    records = rewarm.read_json_lines([data])
+    assert study.main([*arguments.split(), "--out", str(data)]) == 0
+    records = study.read_json_lines([data])
     assert [record["arm"] for record in records] == ["reference", "plugin", "plugin", "reference"]
-    assert {record["lead_batch"] for record in records} == {2}
-    assert [record["warmup_floor_seconds"] for record in records[1:3]] == [0.1, 0.2]
-    assert all(record["rewarm"] is True for record in records[1:3])
-    assert rewarm.main(["render", str(data), str(page)]) == 0
+    for field, expected in items.items():
+        found = [record[field] for record in records[1:3]]
+        assert found == (expected if isinstance(expected, list) else [expected] * 2), field
+    assert study.main(["render", str(data), str(page)]) == 0
     text = page.read_text()
-    assert text.startswith("# Re-warm: does a larger batch size read low right after a smaller")
+    assert text.startswith(heading)
     assert "| cpu | alexnet | 8 |" in text
 
 
-def test_the_rewarm_study_refuses_a_floor_the_warm_up_cap_cuts_short(scripts, capsys):
-    import rewarm
+@pytest.mark.parametrize(
+    ("script", "arguments"),
+    [
+        ("floors", "--measure-floors 4 --max-seconds 3"),
+        ("rewarm", "--floors 2 --max-seconds 3"),  # the warm-up may take 40 % of the cap
+    ],
+)
+def test_a_cell_study_refuses_a_floor_it_could_never_reach(scripts, capsys, script, arguments):
+    import importlib
 
+    study = importlib.import_module(script)
     with pytest.raises(SystemExit):
-        rewarm.main(["run", "--out", "x.jsonl", "--floors", "2", "--max-seconds", "3"])
+        study.main(["run", "--out", "x.jsonl", *arguments.split()])
     assert "would never be reached" in capsys.readouterr().err
 
 
