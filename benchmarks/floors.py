@@ -111,6 +111,9 @@ class Item:
     seconds_total: float
     seconds_measured: float
     converged: bool
+    # How far the board warmed over the item's windows (°C); None where the meter read no
+    # temperature at either end.
+    warmed_celsius: float | None = None
 
     @property
     def within_target(self) -> bool:
@@ -165,12 +168,19 @@ def cells(records: Iterable[dict[str, Any]]) -> list[Cell]:
                 seconds_total=r["seconds_total"],
                 seconds_measured=r["seconds"],
                 converged=bool(r["converged"]),
+                warmed_celsius=_warmed_celsius(r.get("temperature_celsius")),
             )
             for r in members
             if r["arm"] == "plugin"
         )
         found.append(Cell(gpu, layout, batch, truth, drift, items))
     return found
+
+
+def _warmed_celsius(temperatures: Sequence[float | None] | None) -> float | None:
+    """A record's ``temperature_celsius`` (start, end) as how far the board warmed."""
+    start, end = temperatures or (None, None)
+    return None if start is None or end is None else end - start
 
 
 @dataclass(frozen=True)
@@ -190,6 +200,10 @@ class Pooled:
         return sum(item.covered for item in self.items) / len(self.items)
 
     @property
+    def mean_error_percent(self) -> float:
+        return statistics.fmean(item.error_percent for item in self.items)
+
+    @property
     def mean_abs_error_percent(self) -> float:
         return statistics.fmean(abs(item.error_percent) for item in self.items)
 
@@ -200,6 +214,13 @@ class Pooled:
     @property
     def mean_seconds(self) -> float:
         return statistics.fmean(item.seconds_total for item in self.items)
+
+    @property
+    def mean_warmed_celsius(self) -> float | None:
+        """How far the board warmed over the items' windows, on average; None where no item
+        read its temperatures."""
+        warmed = [item.warmed_celsius for item in self.items if item.warmed_celsius is not None]
+        return statistics.fmean(warmed) if warmed else None
 
 
 def pooled(

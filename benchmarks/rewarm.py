@@ -42,12 +42,9 @@ from __future__ import annotations
 
 import argparse
 import shlex
-import statistics
 import sys
 import time
-from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from accuracy import (
@@ -57,10 +54,11 @@ from benchlib import gpus_of, read_json_lines, write_page
 from floors import (
     CHOSEN_SHARE,
     Cell,
-    Item,
     MeasureItem,
+    Pooled,
     cell_study_parser,
     cells,
+    pooled,
     run_cells,
 )
 
@@ -76,94 +74,44 @@ REFERENCE_WARMUP_SECONDS = 4.0
 # -- the page (pure) ------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class FloorRow:
-    """One re-warm floor's items over the steady cells of one GPU."""
-
-    gpu: str
-    floor_seconds: float
-    items: tuple[Item, ...]
-    warmed_celsius: tuple[float, ...]
-
-    @property
-    def share_within(self) -> float:
-        return sum(item.within_target for item in self.items) / len(self.items)
-
-    @property
-    def mean_error_percent(self) -> float:
-        return statistics.fmean(item.error_percent for item in self.items)
-
-    @property
-    def mean_seconds(self) -> float:
-        return statistics.fmean(item.seconds_total for item in self.items)
-
-    @property
-    def mean_warmed_celsius(self) -> float | None:
-        return statistics.fmean(self.warmed_celsius) if self.warmed_celsius else None
+def floor_rows(found: Sequence[Cell]) -> list[Pooled]:
+    """Per GPU and re-warm floor, the items of the steady cells at batch >= 8 (floors.py's
+    pool: the measuring floor is the same for all); shortest floor first."""
+    rows = pooled(found, steady_only=True)
+    return sorted(rows, key=lambda row: (row.gpu, row.floors.warmup_seconds))
 
 
-def warmed_celsius(records: Sequence[dict[str, Any]]) -> dict[tuple[Any, ...], list[float]]:
-    """Per (GPU, model, batch size, floor), how far the board warmed over each item's windows,
-    where the meter read both temperatures."""
-    found: dict[tuple[Any, ...], list[float]] = defaultdict(list)
-    for record in records:
-        start, end = record.get("temperature_celsius") or (None, None)
-        if record.get("arm") == "plugin" and start is not None and end is not None:
-            key = (record["gpu"], record["layout"], record["batch"], record["warmup_floor_seconds"])
-            found[key].append(end - start)
-    return found
-
-
-def floor_rows(found: Sequence[Cell], records: Sequence[dict[str, Any]]) -> list[FloorRow]:
-    """Per GPU and floor, the items of the steady cells; cheapest floor first."""
-    warmed = warmed_celsius(records)
-    items: dict[tuple[str, float], list[Item]] = defaultdict(list)
-    temperatures: dict[tuple[str, float], list[float]] = defaultdict(list)
-    for cell in found:
-        if not cell.steady:
-            continue
-        for floor in sorted({item.floors.warmup_seconds for item in cell.items}):
-            key = (cell.gpu, floor)
-            items[key] += [item for item in cell.items if item.floors.warmup_seconds == floor]
-            temperatures[key] += warmed.get((cell.gpu, cell.layout, cell.batch, floor), [])
-    rows = [
-        FloorRow(gpu, floor, tuple(of_floor), tuple(temperatures[(gpu, floor)]))
-        for (gpu, floor), of_floor in items.items()
-    ]
-    return sorted(rows, key=lambda row: (row.gpu, row.floor_seconds))
-
-
-def answer(found: Sequence[Cell], records: Sequence[dict[str, Any]], default: float) -> list[str]:
+def answer(found: Sequence[Cell], default: float) -> list[str]:
     """A paragraph per GPU: the cheapest floor within target in ``CHOSEN_SHARE`` of its items,
     and how the plugin's ``default`` floor did; or why nothing could be judged."""
     lines = []
-    rows = floor_rows(found, records)
+    rows = floor_rows(found)
     for gpu in sorted({cell.gpu for cell in found}):
         of_gpu = [row for row in rows if row.gpu == gpu]
         if not of_gpu:
             lines += [f"**{gpu}.** No cell's references held steady: nothing can be judged.", ""]
             continue
         good = [row for row in of_gpu if row.share_within >= CHOSEN_SHARE]
-        best = min(good, key=lambda row: row.floor_seconds) if good else None
+        best = min(good, key=lambda row: row.floors.warmup_seconds) if good else None
         said = [f"**{gpu}.**"]
         if best is None:
             said.append(
                 f"No re-warm floor kept {CHOSEN_SHARE:.0%} of its items within target; the "
-                f"longest, {of_gpu[-1].floor_seconds:g} s, {_row_words(of_gpu[-1])}."
+                f"longest, {of_gpu[-1].floors.warmup_seconds:g} s, {_row_words(of_gpu[-1])}."
             )
         else:
             said.append(
                 f"The shortest re-warm floor within target in {CHOSEN_SHARE:.0%} of its items is "
-                f"{best.floor_seconds:g} s: {_row_words(best)}."
+                f"{best.floors.warmup_seconds:g} s: {_row_words(best)}."
             )
-        at_default = next((row for row in of_gpu if row.floor_seconds == default), None)
+        at_default = next((r for r in of_gpu if r.floors.warmup_seconds == default), None)
         if at_default is not None and at_default is not best:
             said.append(f"The plugin's default, {default:g} s: {_row_words(at_default)}.")
         lines += [" ".join(said), ""]
     return lines
 
 
-def _row_words(row: FloorRow) -> str:
+def _row_words(row: Pooled) -> str:
     within = sum(item.within_target for item in row.items)
     warmed = row.mean_warmed_celsius
     board = "" if warmed is None else f", the board warming by {warmed:.1f} °C on average"
@@ -179,17 +127,17 @@ def page(records: Sequence[dict[str, Any]], render_command: str, default: float)
     lines = ["# Re-warm: does a larger batch size read low right after a smaller one?", ""]
     lines += ["Measured by:", "", "```", *commands, "```", "", "and rendered by:", ""]
     lines += ["```", render_command, "```", ""]
-    lines += answer(found, records, default)
+    lines += answer(found, default)
     lines += [f"Devices: {gpus_of(records)}.", ""]
     lines += ["## Per floor, over the steady cells", ""]
     lines += [
         "| GPU | re-warm floor | items | within target | mean error | mean s/item | warmed C |",
         "|---|---|---|---|---|---|---|",
     ]
-    for row in floor_rows(found, records):
+    for row in floor_rows(found):
         warmed = row.mean_warmed_celsius
         lines.append(
-            f"| {row.gpu} | {row.floor_seconds:g} s | {len(row.items)} "
+            f"| {row.gpu} | {row.floors.warmup_seconds:g} s | {len(row.items)} "
             f"| {row.share_within:.0%} | {row.mean_error_percent:+.2f} % "
             f"| {row.mean_seconds:.2f} | {'' if warmed is None else f'{warmed:.1f}'} |"
         )
@@ -283,12 +231,12 @@ def main(argv: list[str] | None = None) -> int:
     if args.command_name == "run":
         from pytest_pruneenergy.settings import Settings
 
-        cap = Settings().protocol_settings.max_seconds
-        args.max_seconds = cap if args.max_seconds is None else args.max_seconds
+        protocol = Settings().protocol_settings
+        args.max_seconds = protocol.max_seconds if args.max_seconds is None else args.max_seconds
         if not args.floors or min(args.floors) <= 0 or args.repeats < 1 or args.lead_batch < 1:
             parser.error("floors must be > 0, --repeats and --lead-batch at least 1")
         # The warm-up, re-warm included, may take at most this share of the cap.
-        longest = Settings().protocol_settings.warmup_max_fraction * args.max_seconds
+        longest = protocol.warmup_max_fraction * args.max_seconds
         if max(args.floors) > longest:
             parser.error(
                 f"a re-warm floor above {longest:g} s (the warm-up's share of --max-seconds) "

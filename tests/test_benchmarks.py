@@ -1617,11 +1617,11 @@ def test_the_rewarm_answer_names_the_shortest_floor_within_target_and_the_defaul
         records.append(_rewarm_record("plugin", 1.001, floor=2.0, seconds=3.9, warmed=(52, 53)))
     records.append(_rewarm_record("reference", 1.002))
     found = cells(records)
-    rows = floor_rows(found, records)
-    assert [row.floor_seconds for row in rows] == [0.25, 1.0, 2.0]
+    rows = floor_rows(found)
+    assert [row.floors.warmup_seconds for row in rows] == [0.25, 1.0, 2.0]
     assert [row.share_within for row in rows] == [0.0, 0.0, 1.0]
     assert rows[0].mean_warmed_celsius == 3.0
-    [paragraph, _] = answer(found, records, default=0.25)
+    [paragraph, _] = answer(found, default=0.25)
     assert paragraph.startswith(
         "**NVIDIA H200.** The shortest re-warm floor within target in 90% of its items is 2 s: "
         "3 of 3 items within target, mean error +0.00 %, 3.90 s an item, the board warming by "
@@ -1639,7 +1639,7 @@ def test_the_rewarm_answer_judges_nothing_where_the_references_drifted(scripts):
     records = [_rewarm_record("reference", 1.0), _rewarm_record("plugin", 1.0, floor=0.25)]
     records.append(_rewarm_record("reference", 1.02))
     found = cells(records)
-    assert answer(found, records, default=0.25)[0] == (
+    assert answer(found, default=0.25)[0] == (
         "**NVIDIA H200.** No cell's references held steady: nothing can be judged."
     )
 
