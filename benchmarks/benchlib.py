@@ -121,6 +121,19 @@ def plugin_study_parser(
     return parser, run_parser
 
 
+def plugin_study_options(args: argparse.Namespace, out: Path, *more: str) -> list[str]:
+    """The plugin's options that ``plugin_study_parser``'s ``run`` arguments stand for, with a
+    study's ``more`` and the JUnit XML in ``out``; ``--energy-resume`` where ``--resume``."""
+    return [
+        f"--prune-batch-sizes={args.batch_sizes}",
+        f"--prune-dtypes={args.dtypes}",
+        *more,
+        f"--prune-device={args.device}",
+        f"--energy-max-seconds={args.max_seconds:g}",
+        f"--junitxml={out / 'junit.xml'}",
+    ] + (["--energy-resume"] if args.resume else [])
+
+
 # A plugin study's run folder (real_models.py, deployed.py): the plugin's report folder in it,
 # the run's record, and the column its results gain: each pruned row's reduction CI.
 STUDY_REPORT = "report"

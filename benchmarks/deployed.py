@@ -33,6 +33,7 @@ from benchlib import (
     STUDY_RUN_JSON,
     option_value,
     plugin_pytest_command,
+    plugin_study_options,
     plugin_study_parser,
     recorded_options,
     run_for_at_most,
@@ -112,14 +113,7 @@ def run(args: argparse.Namespace) -> int:
     models = out / "models"
     if not (args.resume and models.is_dir()):  # the journal knows the files by their mtimes
         build_models(models, numbers(args.pds), numbers(args.gprs))
-    options = [
-        f"--prune-batch-sizes={args.batch_sizes}",
-        f"--prune-dtypes={args.dtypes}",
-        f"--prune-runtimes={args.runtimes}",
-        f"--prune-device={args.device}",
-        f"--energy-max-seconds={args.max_seconds:g}",
-        f"--junitxml={out / 'junit.xml'}",
-    ] + (["--energy-resume"] if args.resume else [])
+    options = plugin_study_options(args, out, f"--prune-runtimes={args.runtimes}")
     command = plugin_pytest_command(models, out / STUDY_REPORT, options)
     print(" ".join(command[1:]), flush=True)
     record_path = out / STUDY_RUN_JSON

@@ -31,6 +31,7 @@ from benchlib import (
     STUDY_RUN_JSON,
     option_value,
     plugin_pytest_command,
+    plugin_study_options,
     plugin_study_parser,
     recorded_options,
     run_for_at_most,
@@ -112,13 +113,7 @@ def run(args: argparse.Namespace) -> int:
         ]
         build_pruned_zoo(models, references=references, pds=PDS, gprs=GPRS, dataset=DATASET)
         write_masked_pair(models)
-    options = [
-        f"--prune-batch-sizes={args.batch_sizes}",
-        f"--prune-dtypes={args.dtypes}",
-        f"--prune-device={args.device}",
-        f"--energy-max-seconds={args.max_seconds:g}",
-        f"--junitxml={out / 'junit.xml'}",
-    ] + (["--energy-resume"] if args.resume else [])
+    options = plugin_study_options(args, out)
     command = plugin_pytest_command(models, out / STUDY_REPORT, options)
     print(" ".join(command[1:]), flush=True)
     status, wall_seconds = run_for_at_most(command, args.stop_after)
