@@ -510,9 +510,9 @@ def test_the_seed_grid_costs_at_most_twelve_small_reports_to_draw(
 ) -> None:
     # Against a small report drawn in this process just before, not a number of seconds: this
     # process's CPU time moves with the machine and with what shares its cores, and CI's
-    # machine is not this one. The grid has 198 times the rows and 15 times the panels of the
-    # small report and draws in about 7 of its times; drawing that grows with the rows (a
-    # per-row artist, a quadratic lookup) crosses 12.
+    # machine is not this one. The grid has far more rows and panels than the small report yet
+    # draws in well under 12 of its times; drawing that grows with the rows (a per-row artist,
+    # a quadratic lookup) crosses 12.
     small = table_of(bending_line())
     write_figures(small, tmp_path / "warm-up")  # fonts and caches loaded, outside the timing
     started = time.process_time()
