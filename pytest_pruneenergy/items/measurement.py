@@ -53,6 +53,11 @@ class _ItemOfModel:
         return item_variant(self.dtype, self.runtime)
 
 
+# The outcome of an item held at its board's power limit in both measurements, which agree: the
+# model's own load sets its clocks (items/remeasure.py).
+AT_POWER_LIMIT = "at its power limit"
+
+
 @dataclass(frozen=True)
 class Remeasure:
     """An item measured once more at the end of the run (items/remeasure.py), and what the two
@@ -61,8 +66,8 @@ class Remeasure:
     # Why it was measured again, in words: what was seen while it ran, or which neighbours its
     # figure contradicts.
     reason: str
-    # What the second measurement said (items/remeasure.py: AGREES, DISAGREES, KEPT_RERUN,
-    # RERUN_DISTURBED, RERUN_FAILED).
+    # What the second measurement said (items/remeasure.py: AGREES, AT_POWER_LIMIT, DISAGREES,
+    # KEPT_RERUN, RERUN_DISTURBED, RERUN_FAILED).
     outcome: str
     # The figures of the measurement the row does not show; None where there is none (the
     # rerun failed).
@@ -148,6 +153,12 @@ class Measurement(_ItemOfModel):
         return 2 * self.macs
 
     @property
+    def at_own_power_limit(self) -> bool:
+        """Whether the model's own load held the board at its power limit, both times it was
+        measured: its clocks are its operating point, not a disturbance."""
+        return self.remeasure is not None and self.remeasure.outcome == AT_POWER_LIMIT
+
+    @property
     def mean_sm_clock_mhz(self) -> float | None:
         """The GPU's SM clock, the mean of its readings at the measurement's start and end;
         None where the meter does not read it."""
@@ -191,13 +202,16 @@ CLOCK_DIFFERENCE_FRACTION = 0.05
 
 def disturbances_against(measurement: Measurement, baseline: Measurement | None) -> tuple[str, ...]:
     """What could have corrupted ``measurement`` or its comparison with ``baseline``: what was
-    seen while it ran, what was seen while its baseline ran, and SM clocks that differ."""
+    seen while it ran, what was seen while its baseline ran, and SM clocks that differ (unless
+    either one's own load held it at the power limit: that clock is where the model runs)."""
     seen = list(measurement.disturbances)
     if baseline is None or baseline is measurement or baseline.key == measurement.key:
         return tuple(seen)
     seen += [f"its baseline: {disturbance}" for disturbance in baseline.disturbances]
     own, base = measurement.mean_sm_clock_mhz, baseline.mean_sm_clock_mhz
-    if own is not None and base and abs(own - base) > CLOCK_DIFFERENCE_FRACTION * base:
+    capped = measurement.at_own_power_limit or baseline.at_own_power_limit
+    apart = own is not None and base and abs(own - base) > CLOCK_DIFFERENCE_FRACTION * base
+    if apart and not capped:
         seen.append(f"SM clock {own:.0f} MHz against its baseline's {base:.0f} MHz")
     return tuple(seen)
 

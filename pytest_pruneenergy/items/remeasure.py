@@ -14,6 +14,10 @@ The second measurement settles the row (``settle``):
 - the rerun agrees with the first within their CIs: the row shows the first, and says so;
 - the rerun, clean, disagrees beyond the CIs: the row shows the first, flagged as disturbed
   by the disagreement, so that its gates are inconclusive (neither figure can be vouched for);
+- both were held at the board's power limit, nothing else was seen, and they agree within the
+  CIs: the model's own load reaches the limit (VGG16 at batch 64 on an H100 does, every time),
+  so the capped clock is where that model runs on this board, not a disturbance: the row shows
+  the first, undisturbed, and says so;
 - the rerun was disturbed too, or failed: the row shows the first, as it was.
 
 Either way the row keeps the other measurement's figures (``Remeasure``).
@@ -25,7 +29,8 @@ import math
 from collections.abc import Sequence
 from dataclasses import replace
 
-from .measurement import ItemKey, Measurement, Remeasure
+from ..measure.conditions import ONLY_POWER_CAP
+from .measurement import AT_POWER_LIMIT, ItemKey, Measurement, Remeasure
 
 AGREES = "agrees"
 DISAGREES = "disagrees"
@@ -102,6 +107,8 @@ def suspicious_items(measurements: Sequence[Measurement]) -> dict[ItemKey, str]:
 def settle(first: Measurement, rerun: Measurement, reason: str) -> Measurement:
     """The row of an item measured twice (see the module's docstring)."""
     seen = "; ".join(rerun.disturbances)
+    if at_own_power_limit(first, rerun):
+        return replace(first, disturbances=(), remeasure=_record(reason, AT_POWER_LIMIT, rerun, ""))
     if rerun.disturbances:
         return replace(first, remeasure=_record(reason, RERUN_DISTURBED, rerun, seen))
     if first.disturbances:
@@ -115,6 +122,14 @@ def settle(first: Measurement, rerun: Measurement, reason: str) -> Measurement:
         flagged = (*first.disturbances, disagreement(first, rerun))
         return replace(first, disturbances=flagged, remeasure=_record(reason, DISAGREES, rerun, ""))
     return replace(first, remeasure=_record(reason, AGREES, rerun, ""))
+
+
+def at_own_power_limit(first: Measurement, rerun: Measurement) -> bool:
+    """Whether both measurements saw the board held at its power limit and nothing else, and
+    agree: what a model's own load, not a neighbour, does (a neighbour that pushed the board to
+    its limit would have been seen, or gone by the end of the run)."""
+    capped_only = first.disturbances == ONLY_POWER_CAP == rerun.disturbances
+    return capped_only and not differ_beyond_cis(first, rerun)
 
 
 def rerun_failed(first: Measurement, reason: str, error: str) -> Measurement:
@@ -151,6 +166,9 @@ def remeasure_words(measurement: Measurement) -> str | None:
         return None
     said = {
         AGREES: "the rerun agrees within the CIs; the row shows the first",
+        AT_POWER_LIMIT: "held at the power limit again, and agrees within the CIs: the "
+        "model's own load reaches the board's limit, its operating point here, not a "
+        "disturbance; the row shows the first",
         DISAGREES: "the rerun disagrees beyond the CIs; the row shows the first, inconclusive",
         KEPT_RERUN: "the row shows the clean rerun; the first, disturbed, is set aside",
         RERUN_DISTURBED: f"the rerun was disturbed too ({record.rerun_note}); the row shows "

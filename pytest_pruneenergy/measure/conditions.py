@@ -30,8 +30,9 @@ from pathlib import Path
 # NVML's clock-event reasons (nvmlClocksEventReason*) that mean the clocks were held below what
 # the work asked for. Idle, application clocks, sync boost and display clocks are left out:
 # they are settings or states, not a board that throttles.
+POWER_CAP = "power cap"
 CLOCK_EVENT_REASONS: dict[int, str] = {
-    0x4: "power cap",
+    0x4: POWER_CAP,
     0x8: "hardware slowdown",
     0x20: "thermal slowdown",
     0x40: "thermal slowdown",
@@ -194,7 +195,7 @@ class Conditions:
                 + (f" of {self.host_cores}" if self.host_cores else "")
             )
         if self.clock_events:
-            seen.append(f"clocks held back ({', '.join(self.clock_events)})")
+            seen.append(clocks_held_back(self.clock_events))
         if busy_while_quiet(self.quiet_board_watts, self.idle_watts):
             seen.append(
                 f"the board drew {self.quiet_board_watts:.0f} W before the item, while this "
@@ -211,6 +212,16 @@ class Conditions:
         assert self.host_cores is not None and self.own_cpu_cores is not None
         free = self.host_cores - self.own_cpu_cores - self.others_cpu_cores
         return self.others_cpu_cores > 0 and free < GPU_LAUNCH_CORES
+
+
+def clocks_held_back(events: Sequence[str]) -> str:
+    """The disturbance of a GPU that held its clocks back, for these reasons, in words."""
+    return f"clocks held back ({', '.join(events)})"
+
+
+# All that was seen of a board held at its power limit, and nothing else: what a model whose
+# own load reaches the limit shows every time it runs (items/remeasure.py tells it apart).
+ONLY_POWER_CAP = (clocks_held_back((POWER_CAP,)),)
 
 
 def busy_while_quiet(board_watts: float | None, idle_watts: float | None) -> bool:
@@ -249,7 +260,7 @@ def conditions_between(
     names = [name for r in readings for name in reason_names(r.clock_event_reasons)]
     if gpu_before is not None and gpu_after is not None:
         if _grew(gpu_before.power_violation_ns, gpu_after.power_violation_ns):
-            names.append("power cap")
+            names.append(POWER_CAP)
         if _grew(gpu_before.thermal_violation_ns, gpu_after.thermal_violation_ns):
             names.append("thermal slowdown")
     return Conditions(

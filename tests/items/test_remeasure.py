@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from pytest_pruneenergy.items.measurement import Measurement
+from pytest_pruneenergy.items.measurement import AT_POWER_LIMIT, Measurement, disturbances_against
 from pytest_pruneenergy.items.remeasure import (
     AGREES,
     DISAGREES,
@@ -23,6 +23,7 @@ from ..factories import make_measurement, make_stats
 
 MODEL = "VGG16_CIFAR10_UNPRUNED"
 NEIGHBOUR = "other process(es) on the GPU (pid 4242)"
+POWER_CAP = "clocks held back (power cap)"
 
 
 def at(batch_size: int, joules: float, ci95: float = 0.01, **fields) -> Measurement:
@@ -158,6 +159,52 @@ def test_a_disturbed_rerun_leaves_the_first_as_it_was_and_says_what_it_saw() -> 
     assert row.remeasure.outcome == RERUN_DISTURBED
     assert row.remeasure.rerun_note == "clocks held back (thermal slowdown)"
     assert row.remeasure.set_aside_joules_per_sample == 1.9
+
+
+def test_a_model_at_its_own_power_limit_twice_alike_is_its_operating_point_not_a_disturbance():
+    first = at(64, 2.0, 0.01, disturbances=(POWER_CAP,))
+    row = settle(first, at(64, 2.004, 0.01, disturbances=(POWER_CAP,)), "measured while disturbed")
+    assert (row.stats, row.disturbances) == (first.stats, ())
+    assert row.at_own_power_limit
+    assert row.remeasure is not None
+    assert (row.remeasure.outcome, row.remeasure.set_aside_joules_per_sample) == (
+        AT_POWER_LIMIT,
+        2.004,
+    )
+    words = remeasure_words(row)
+    assert words is not None and "held at the power limit again, and agrees" in words
+
+
+@pytest.mark.parametrize(
+    ("first_saw", "rerun_saw", "rerun_joules"),
+    [
+        ((POWER_CAP,), (POWER_CAP,), 2.5),  # capped twice, but the two disagree
+        ((POWER_CAP, NEIGHBOUR), (POWER_CAP,), 2.0),  # a neighbour beside the cap the first time
+        ((POWER_CAP,), (POWER_CAP, NEIGHBOUR), 2.0),  # and the second
+        (("clocks held back (power cap, thermal slowdown)",), (POWER_CAP,), 2.0),  # heat too
+    ],
+)
+def test_a_power_cap_with_anything_else_or_a_disagreement_stays_a_disturbance(
+    first_saw, rerun_saw, rerun_joules
+) -> None:
+    first = at(64, 2.0, 0.01, disturbances=first_saw)
+    row = settle(first, at(64, rerun_joules, 0.01, disturbances=rerun_saw), "why")
+    assert row.disturbances == first_saw
+    assert not row.at_own_power_limit
+    assert row.remeasure is not None and row.remeasure.outcome == RERUN_DISTURBED
+
+
+def test_an_sm_clock_set_by_a_models_own_power_limit_is_no_disturbance_of_the_other() -> None:
+    capped, clocks = (POWER_CAP,), {"sm_clock_start_mhz": 1760.0, "sm_clock_end_mhz": 1764.0}
+    baseline = make_measurement(MODEL, 64, stats=make_stats(**clocks), disturbances=capped)
+    pruned_stats = make_stats(sm_clock_start_mhz=1980.0, sm_clock_end_mhz=1980.0)
+    pruned = make_measurement("VGG16_CIFAR10_random_PD1_GPR-50_PRUNED", 64, stats=pruned_stats)
+    assert disturbances_against(pruned, baseline) == (
+        f"its baseline: {POWER_CAP}",
+        "SM clock 1980 MHz against its baseline's 1762 MHz",
+    )
+    settled = settle(baseline, baseline, "measured while disturbed")
+    assert disturbances_against(pruned, settled) == ()
 
 
 def test_a_failed_rerun_leaves_the_first_and_says_why() -> None:

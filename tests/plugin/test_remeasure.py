@@ -26,8 +26,9 @@ import pytest
 import torch
 
 from pytest_pruneenergy.measure.conditions import GpuActivity
+from pytest_pruneenergy.measure.meters.base import DeviceState
 
-STATE = {"joules": 0.0, "items_done": False}
+STATE = {"joules": 0.0, "items_done": False, "capped_ns": 0, "last": ""}
 JOULES_PER_SAMPLE = {"UNPRUNED": 1.0, "PD1": 0.5}
 
 def neighbour_present():
@@ -44,9 +45,18 @@ class SampleMeter:
         return STATE["joules"]
 
     def gpu_activity(self):
+        capped = STATE["capped_ns"]
         if neighbour_present():
-            return GpuActivity(other_processes=1, other_pids=(4242,), board_watts=board_watts())
-        return GpuActivity(other_processes=0, board_watts=board_watts())
+            return GpuActivity(
+                other_processes=1,
+                other_pids=(4242,),
+                board_watts=board_watts(),
+                power_violation_ns=capped,
+            )
+        return GpuActivity(other_processes=0, board_watts=board_watts(), power_violation_ns=capped)
+
+    def device_state(self):
+        return DeviceState(sm_clock_mhz=sm_clock(STATE["last"]))
 
     def close(self):
         pass
@@ -63,6 +73,9 @@ class Counted(torch.nn.Module):
         if STATE["items_done"] and FAILS_LATER:
             raise RuntimeError("the device went away")
         STATE["joules"] += joules * x.shape[0]
+        STATE["last"] = self.stem
+        if CAPPED and CAPPED in self.stem:
+            STATE["capped_ns"] += 1000
         return self.linear(x)
 
 def pytest_pruneenergy_make_meter(device, kind, estimate_watts_per_core):
@@ -79,7 +92,10 @@ def pytest_sessionfinish(session):
 QUIET = """
 FAILS_LATER = False
 LOAD_SECONDS = 0.0
+CAPPED = None
 def board_watts():
+    return None
+def sm_clock(stem):
     return None
 def spike(stem, batch):
     return 1
@@ -104,6 +120,16 @@ def spike(stem, batch):
     if batch != 2:
         return 1
     return 3 if "UNPRUNED" in stem or not STATE["items_done"] else 1
+"""
+)
+# The unpruned model's own load holds the board at its power limit whenever it runs, at a
+# lower SM clock than the pruned one's: what VGG16 at batch 64 does on an H100.
+OWN_POWER_LIMIT = (
+    QUIET
+    + """NEIGHBOUR = False
+CAPPED = "UNPRUNED"
+def sm_clock(stem):
+    return 1760.0 if "UNPRUNED" in stem else 1980.0
 """
 )
 STEMS = ("Lin_TINY_UNPRUNED", "Lin_TINY_random_PD1_GPR-50_PRUNED")
@@ -161,6 +187,33 @@ def test_without_remeasuring_the_disturbed_rows_stay_and_strict_fails(tmp_path):
     assert rows["Mean Energy per Sample (J)"].to_dict() == {STEMS[0]: 2.0, STEMS[1]: 1.0}
     assert rows["Remeasured"].isna().all()
     assert "DISTURBED: 2 of 2 item(s)" in result.summary()
+
+
+def test_a_model_at_its_own_power_limit_twice_alike_leaves_no_row_disturbed(tmp_path):
+    counted_board(tmp_path, OWN_POWER_LIMIT)
+    options = (*ARGS, "--prune-batch-sizes=1", "--energy-min-reduction=40")
+    result = run_in_process(tmp_path, *options, "--energy-strict")
+    # Strict passes and the gate is judged: neither row is disturbed, the pruned one's SM
+    # clock against its capped baseline's included.
+    assert result.returncode == 0, result.output
+    assert "pruneenergy: measuring 1 item(s) in doubt once more" in result.output
+    rows = by_stem(result.table())
+    assert rows["Disturbances"].isna().all()
+    assert rows["Energy Reduction (%)"][STEMS[1]] == 50.0
+    assert rows["Remeasured"][STEMS[0]].startswith(
+        "measured while disturbed: clocks held back (power cap). Measured again at the end of "
+        "the run: held at the power limit again, and agrees within the CIs"
+    )
+    assert pd.isna(rows["Remeasured"][STEMS[1]])
+    assert "DISTURBED" not in result.summary()
+    # Without the second measurement nothing tells its own load from a neighbour's.
+    once = run_in_process(tmp_path, *options, "--energy-strict", "--energy-remeasure=false")
+    assert once.returncode == pytest.ExitCode.TESTS_FAILED, once.output
+    assert by_stem(once.table())["Disturbances"].to_dict() == {
+        STEMS[0]: "clocks held back (power cap)",
+        STEMS[1]: "its baseline: clocks held back (power cap); SM clock 1980 MHz against its "
+        "baseline's 1760 MHz",
+    }
 
 
 def test_a_rerun_that_fails_keeps_the_first_measurement_and_says_why(tmp_path):
