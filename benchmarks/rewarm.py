@@ -74,10 +74,11 @@ REFERENCE_WARMUP_SECONDS = 4.0
 # -- the page (pure) ------------------------------------------------------------------------------
 
 
-def floor_rows(found: Sequence[Cell]) -> list[Pooled]:
-    """Per GPU and re-warm floor, the items of the steady cells at batch >= 8 (floors.py's
-    pool: the measuring floor is the same for all); shortest floor first."""
-    rows = pooled(found, steady_only=True)
+def floor_rows(found: Sequence[Cell], *, steady_only: bool = True) -> list[Pooled]:
+    """Per GPU and re-warm floor, the items of the cells at batch >= 8 (of the steady ones
+    alone with ``steady_only``; floors.py's pool: the measuring floor is the same for all);
+    shortest floor first."""
+    rows = pooled(found, steady_only=steady_only)
     return sorted(rows, key=lambda row: (row.gpu, row.floors.warmup_seconds))
 
 
@@ -89,7 +90,7 @@ def answer(found: Sequence[Cell], default: float) -> list[str]:
     for gpu in sorted({cell.gpu for cell in found}):
         of_gpu = [row for row in rows if row.gpu == gpu]
         if not of_gpu:
-            lines += [f"**{gpu}.** No cell's references held steady: nothing can be judged.", ""]
+            lines += [" ".join([f"**{gpu}.**", *unjudged(found, gpu)]), ""]
             continue
         good = [row for row in of_gpu if row.share_within >= CHOSEN_SHARE]
         best = min(good, key=lambda row: row.floors.warmup_seconds) if good else None
@@ -111,6 +112,39 @@ def answer(found: Sequence[Cell], default: float) -> list[str]:
     return lines
 
 
+def unjudged(found: Sequence[Cell], gpu: str) -> list[str]:
+    """Where no cell of ``gpu`` held steady: that nothing can be judged against the target,
+    and, so that a floor which read far off would still show, each floor's errors over all its
+    cells, which share the references' drift alike."""
+    of_gpu = [cell for cell in found if cell.gpu == gpu]
+    drifts = ", ".join(
+        f"{cell.layout} batch {cell.batch} {_drift(cell.drift_percent)}" for cell in of_gpu
+    )
+    said = [
+        f"No cell's references held steady ({drifts}): nothing can be judged against the target."
+    ]
+    rows = [row for row in floor_rows(found, steady_only=False) if row.gpu == gpu]
+    if rows:
+        errors = "; ".join(f"{row.floors.warmup_seconds:g} s, {_error_range(row)}" for row in rows)
+        said.append(
+            f"Over all its cells, each floor's errors against the references' mean: {errors}."
+        )
+    return said
+
+
+def _drift(percent: float | None) -> str:
+    return "drift unknown" if percent is None else f"{percent:+.2f} %"
+
+
+def _error_range(row: Pooled) -> str:
+    errors = [item.error_percent for item in row.items]
+    warmed = row.mean_warmed_celsius
+    board = "" if warmed is None else f", warming {warmed:.1f} °C"
+    return (
+        f"{min(errors):+.2f} to {max(errors):+.2f} % (mean {row.mean_error_percent:+.2f} %{board})"
+    )
+
+
 def _row_words(row: Pooled) -> str:
     within = sum(item.within_target for item in row.items)
     warmed = row.mean_warmed_celsius
@@ -129,17 +163,34 @@ def page(records: Sequence[dict[str, Any]], render_command: str, default: float)
     lines += ["```", render_command, "```", ""]
     lines += answer(found, default)
     lines += [f"Devices: {gpus_of(records)}.", ""]
-    lines += ["## Per floor, over the steady cells", ""]
+    steady_rows = floor_rows(found)
+    if steady_rows:
+        lines += ["## Per floor, over the steady cells", ""]
+        lines += [
+            "| GPU | re-warm floor | items | within target | mean error | mean s/item | warmed C |",
+            "|---|---|---|---|---|---|---|",
+        ]
+        for row in steady_rows:
+            warmed = row.mean_warmed_celsius
+            lines.append(
+                f"| {row.gpu} | {row.floors.warmup_seconds:g} s | {len(row.items)} "
+                f"| {row.share_within:.0%} | {row.mean_error_percent:+.2f} % "
+                f"| {row.mean_seconds:.2f} | {'' if warmed is None else f'{warmed:.1f}'} |"
+            )
+        lines.append("")
+    lines += ["## Per floor, over all cells", ""]
     lines += [
-        "| GPU | re-warm floor | items | within target | mean error | mean s/item | warmed C |",
+        "| GPU | re-warm floor | items | within target | mean error | range | warmed C |",
         "|---|---|---|---|---|---|---|",
     ]
-    for row in floor_rows(found):
+    for row in floor_rows(found, steady_only=False):
         warmed = row.mean_warmed_celsius
+        errors = [item.error_percent for item in row.items]
         lines.append(
             f"| {row.gpu} | {row.floors.warmup_seconds:g} s | {len(row.items)} "
             f"| {row.share_within:.0%} | {row.mean_error_percent:+.2f} % "
-            f"| {row.mean_seconds:.2f} | {'' if warmed is None else f'{warmed:.1f}'} |"
+            f"| {min(errors):+.2f} to {max(errors):+.2f} % "
+            f"| {'' if warmed is None else f'{warmed:.1f}'} |"
         )
     lines += ["", "## Per cell", ""]
     lines += [

@@ -1640,7 +1640,9 @@ def test_the_rewarm_answer_judges_nothing_where_the_references_drifted(scripts):
     records.append(_rewarm_record("reference", 1.02))
     found = cells(records)
     assert answer(found, default=0.25)[0] == (
-        "**NVIDIA H200.** No cell's references held steady: nothing can be judged."
+        "**NVIDIA H200.** No cell's references held steady (vgg16 batch 64 +2.00 %): nothing "
+        "can be judged against the target. Over all its cells, each floor's errors against the "
+        "references' mean: 0.25 s, -0.99 to -0.99 % (mean -0.99 %, warming 2.0 °C)."
     )
 
 
@@ -1709,6 +1711,7 @@ RENDERED_PAGES = (
     *(f"docs/benchmarks/precision/precision-run{run}.md" for run in range(2, 10)),
     "docs/benchmarks/harness-cost/harness-cost.md",
     "docs/benchmarks/floors/floors.md",
+    "docs/benchmarks/rewarm/rewarm.md",
     "docs/benchmarks/multi-gpu/multi-gpu.md",
     "docs/benchmarks/seed-phase/seed-phase.md",
 )
