@@ -493,7 +493,9 @@ def warm_up_seconds(settings: ProtocolSettings) -> float:
 
 
 def test_a_rewarm_on_a_steady_device_ends_at_its_minimum_not_after_two_full_chunks():
-    settings = ProtocolSettings(warmup_chunk_seconds=0.25, rewarm_min_seconds=0.25)
+    settings = ProtocolSettings(
+        warmup_min_seconds=1.0, warmup_chunk_seconds=0.25, rewarm_min_seconds=0.25
+    )
     rewarm = rewarm_settings(settings)
     assert rewarm.warmup_min_seconds == 0.25
     assert rewarm.warmup_chunk_seconds == 0.125

@@ -33,10 +33,12 @@ class ProtocolSettings:
     # (auto_window_seconds).
     min_window_seconds: float | None = None
     min_windows: int = 3
-    # Shorter runs read low on some GPUs (thermal settling) and give a CI from too few updates.
-    min_measure_seconds: float = 1.5
+    # The measuring and warm-up floors: the cheapest pair that stayed within max(0.5 %, CI) of
+    # an independent long-window loop in nearly every item on the steady cells of the floors
+    # study (docs/benchmarks/floors); shorter measuring also rests the CI on fewer updates.
+    min_measure_seconds: float = 1.0
     # Warm-up: at least this long, and until two consecutive chunks agree on throughput.
-    warmup_min_seconds: float = 1.0
+    warmup_min_seconds: float = 0.5
     # For a model that has just run at another batch size: the device is hot and the model's
     # memory allocated, so the same steadiness test ends the warm-up sooner (rewarm_settings).
     rewarm_min_seconds: float = 0.25
