@@ -4,7 +4,8 @@ item's error against the long-window reference of the accuracy check (issue 25, 
 The adaptive protocol measures until its 95 % CI is within the 1 % target, but never less than
 the *measuring floor* (``ProtocolSettings.min_measure_seconds``) after a warm-up of at least
 the *warm-up floor* (``warmup_min_seconds``). Where the GPU sets the pace the CI reaches 1 %
-before 1.5 s, so the floors, not the CI, set what an item costs. This study measures what
+before the measuring floor, so the floors, not the CI, set what an item costs. This study set
+today's floors (1 s and 0.5 s; 1.5 s and 1 s before it). This study measures what
 shorter floors cost in accuracy, per model and batch size:
 
 - for each model (an unpruned torchvision layout, 1000 classes, ``--input-size`` squared, FP32,
@@ -31,7 +32,8 @@ and 8 references of ~8.5 s: ~4.5 min a model. ``run`` appends a JSON line per me
 it is made, so a run cut short keeps what it did; it prints progress and the time left.
 
 ``render`` writes the page: the answer (the cheapest pair whose items stay within target, at
-batch >= 8, in at least 90 % of cases, the share ``CHOSEN_SHARE``), then a table per pair
+batch >= 8, in at least 90 % of cases, the share ``CHOSEN_SHARE``, of at least
+``CHOSEN_MIN_ITEMS``), then a table per pair
 pooled over the cells at batch >= 8, then per cell.
 """
 
