@@ -10,7 +10,15 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
+import torch
 from filelock import FileLock
+
+# What a module of tests that need a CUDA GPU is marked with: gpu (``pytest -m gpu`` and
+# benchmarks/gpu_check.py select them), and skipped where torch sees no CUDA GPU.
+ON_A_GPU = [
+    pytest.mark.gpu,
+    pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU"),
+]
 
 T = TypeVar("T")
 

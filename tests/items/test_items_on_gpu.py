@@ -25,12 +25,9 @@ from pytest_pruneenergy.measure.meters import Meter, make_meter
 from pytest_pruneenergy.measure.protocol import ProtocolSettings
 from pytest_pruneenergy.models.loading import load_model_file
 
-from ..conftest import write_tiny_model
+from ..conftest import ON_A_GPU, write_tiny_model
 
-pytestmark = [
-    pytest.mark.gpu,
-    pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU"),
-]
+pytestmark = ON_A_GPU
 
 DEVICE = "cuda:0"
 MODEL_PATH = Path("/models/Tiny_TEST_UNPRUNED.pt")

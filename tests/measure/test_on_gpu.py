@@ -34,10 +34,9 @@ from pytest_pruneenergy.measure.protocol import (
 )
 from pytest_pruneenergy.measure.ticks import TickRecorder, update_period_seconds
 
-pytestmark = [
-    pytest.mark.gpu,
-    pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU"),
-]
+from ..conftest import ON_A_GPU
+
+pytestmark = ON_A_GPU
 
 DEVICE = "cuda:0"
 # NVML's counter changes about every 100 ms on the GPUs measured (nvml_probe.py); a period far

@@ -197,6 +197,13 @@ def run_on_models(folder: Path, *args: str) -> Run:
     return run_in_process(folder, "--prune-models=models", "--energy-report=report", "-v", *args)
 
 
+def run_on_tiny_zoo(folder: Path, *args: str) -> Run:
+    """``run_on_models`` over ``write_tiny_zoo``'s models, written beside any already in
+    ``folder / "models"``."""
+    write_tiny_zoo(folder / "models")
+    return run_on_models(folder, *args)
+
+
 def run_cli(folder: Path, *args: str) -> Run:
     """``pruneenergy ARGS`` in this process, in ``folder``."""
     from pytest_pruneenergy import cli

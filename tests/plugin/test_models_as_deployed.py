@@ -11,14 +11,13 @@ import torch
 from pytest_pruneenergy.report.page import escape_html
 
 from ..conftest import tiny_alexnet, write_tiny_model, write_tiny_zoo
-from .conftest import run_in_process, run_on_models
+from .conftest import run_in_process, run_on_tiny_zoo
 
 pytestmark = pytest.mark.slow
 
 
 def test_each_numeric_format_is_an_item_and_pairs_within_its_format(tmp_path: Path) -> None:
-    write_tiny_zoo(tmp_path / "models")
-    result = run_on_models(
+    result = run_on_tiny_zoo(
         tmp_path,
         "--prune-batch-sizes=2",
         "--prune-dtypes=float32,bfloat16",
@@ -38,12 +37,12 @@ def test_each_numeric_format_is_an_item_and_pairs_within_its_format(tmp_path: Pa
 
 @pytest.mark.filterwarnings("ignore:`torch.jit.*deprecated:DeprecationWarning")
 def test_each_runtime_is_an_item_and_pairs_within_its_runtime(tmp_path: Path) -> None:
-    write_tiny_zoo(tmp_path / "models")
     small = torch.nn.Sequential(
         torch.nn.Conv2d(3, 4, 3), torch.nn.AdaptiveAvgPool2d(1), torch.nn.Flatten()
     )
+    (tmp_path / "models").mkdir()
     torch.jit.save(torch.jit.script(small), tmp_path / "models" / "Scripted_TINY_UNPRUNED.pt")
-    result = run_on_models(
+    result = run_on_tiny_zoo(
         tmp_path,
         "--prune-batch-sizes=2",
         "--prune-runtimes=eager,compile,onnxruntime",

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from ..conftest import shared_run, write_second_family, write_tiny_zoo
-from .conftest import CSV_NAME, run_cli, run_in_process, run_on_models
+from .conftest import CSV_NAME, run_cli, run_in_process, run_on_tiny_zoo
 
 pytestmark = pytest.mark.slow
 
@@ -92,12 +92,7 @@ def test_a_bad_shard_is_a_usage_error(tmp_path: Path) -> None:
 
 
 def test_rounds_run_every_item_round_by_round_and_report_one_row_each(tmp_path: Path) -> None:
-    write_tiny_zoo(tmp_path / "models")
-    result = run_on_models(
-        tmp_path,
-        "--prune-batch-sizes=1",
-        "--energy-rounds=2",
-    )
+    result = run_on_tiny_zoo(tmp_path, "--prune-batch-sizes=1", "--energy-rounds=2")
     assert result.returncode == 0, result.output
     order = re.findall(r"::test_energy\[(\S+?)\] PASSED", result.output)
     assert len(order) == 6
