@@ -579,10 +579,14 @@ SEED_DATA = Path(__file__).resolve().parents[1] / "data" / "seed"
 
 
 def test_report_csv_turns_the_seeds_runner_file_into_its_notebook_3_form(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    from pytest_pruneenergy.report import plots
     from pytest_pruneenergy.report.seed_form import SEED_FORM_COLUMNS
 
+    # The CSV is what is tested here; the grid's figures, most of the command's time, are
+    # drawn and tested in test_plots.py.
+    monkeypatch.setattr(plots, "write_figures", lambda table, out_dir: [])
     out = tmp_path / "seed16.csv"
     arguments = ["report", str(SEED_DATA / "results.csv"), "--out", str(tmp_path)]
     arguments += ["--metadata", str(SEED_DATA / "metadata.csv"), "--csv", str(out)]
