@@ -4,9 +4,9 @@ item's error against the long-window reference of the accuracy check (issue 25, 
 The adaptive protocol measures until its 95 % CI is within the 1 % target, but never less than
 the *measuring floor* (``ProtocolSettings.min_measure_seconds``) after a warm-up of at least
 the *warm-up floor* (``warmup_min_seconds``). Where the GPU sets the pace the CI reaches 1 %
-before the measuring floor, so the floors, not the CI, set what an item costs. This study set
-today's floors (1 s and 0.5 s; 1.5 s and 1 s before it). This study measures what
-shorter floors cost in accuracy, per model and batch size:
+before the measuring floor, so the floors, not the CI, set what an item costs. This study
+measures what shorter floors cost in accuracy, per model and batch size (it set today's floors,
+1 s and 0.5 s; they were 1.5 s and 1 s before it):
 
 - for each model (an unpruned torchvision layout, 1000 classes, ``--input-size`` squared, FP32,
   eager) and batch size, the reference (``accuracy.py``'s plain loop, read tick to tick over

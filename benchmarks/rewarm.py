@@ -137,12 +137,15 @@ def _drift(percent: float | None) -> str:
 
 
 def _error_range(row: Pooled) -> str:
-    errors = [item.error_percent for item in row.items]
     warmed = row.mean_warmed_celsius
     board = "" if warmed is None else f", warming {warmed:.1f} °C"
-    return (
-        f"{min(errors):+.2f} to {max(errors):+.2f} % (mean {row.mean_error_percent:+.2f} %{board})"
-    )
+    return f"{_error_span(row)} (mean {row.mean_error_percent:+.2f} %{board})"
+
+
+def _error_span(row: Pooled) -> str:
+    """The row's smallest to largest error."""
+    errors = [item.error_percent for item in row.items]
+    return f"{min(errors):+.2f} to {max(errors):+.2f} %"
 
 
 def _row_words(row: Pooled) -> str:
@@ -185,12 +188,10 @@ def page(records: Sequence[dict[str, Any]], render_command: str, default: float)
     ]
     for row in floor_rows(found, steady_only=False):
         warmed = row.mean_warmed_celsius
-        errors = [item.error_percent for item in row.items]
         lines.append(
             f"| {row.gpu} | {row.floors.warmup_seconds:g} s | {len(row.items)} "
             f"| {row.share_within:.0%} | {row.mean_error_percent:+.2f} % "
-            f"| {min(errors):+.2f} to {max(errors):+.2f} % "
-            f"| {'' if warmed is None else f'{warmed:.1f}'} |"
+            f"| {_error_span(row)} | {'' if warmed is None else f'{warmed:.1f}'} |"
         )
     lines += ["", "## Per cell", ""]
     lines += [

@@ -107,7 +107,7 @@ def suspicious_items(measurements: Sequence[Measurement]) -> dict[ItemKey, str]:
 def settle(first: Measurement, rerun: Measurement, reason: str) -> Measurement:
     """The row of an item measured twice (see the module's docstring)."""
     seen = "; ".join(rerun.disturbances)
-    if at_own_power_limit(first, rerun):
+    if capped_alike(first, rerun):
         return replace(first, disturbances=(), remeasure=_record(reason, AT_POWER_LIMIT, rerun, ""))
     if rerun.disturbances:
         return replace(first, remeasure=_record(reason, RERUN_DISTURBED, rerun, seen))
@@ -124,7 +124,7 @@ def settle(first: Measurement, rerun: Measurement, reason: str) -> Measurement:
     return replace(first, remeasure=_record(reason, AGREES, rerun, ""))
 
 
-def at_own_power_limit(first: Measurement, rerun: Measurement) -> bool:
+def capped_alike(first: Measurement, rerun: Measurement) -> bool:
     """Whether both measurements saw the board held at its power limit and nothing else, and
     agree: what a model's own load, not a neighbour, does (a neighbour that pushed the board to
     its limit would have been seen, or gone by the end of the run)."""
