@@ -140,11 +140,17 @@ def junit_seconds(path: Path) -> float:
     return sum(float(case.get("time", 0)) for case in ElementTree.parse(path).iter("testcase"))
 
 
+def measured_items(folder: Path) -> pd.DataFrame:
+    """A run's measured rows (its failed ones left out)."""
+    table = pd.read_csv(folder / REPORT / CSV_NAME)
+    return table[table[STATUS] == STATUS_MEASURED] if STATUS in table else table
+
+
 def run_summary(folder: Path) -> dict[str, Any]:
     """One run's items, seconds and phases, from its report folder and run.json."""
     record = _read_json(folder / RUN_JSON)
     table = pd.read_csv(folder / REPORT / CSV_NAME)
-    measured = table[table[STATUS] == STATUS_MEASURED] if STATUS in table else table
+    measured = measured_items(folder)
     items = len(measured)
     summary: dict[str, Any] = {
         "run": folder.name,
@@ -216,6 +222,62 @@ def full_grid_minutes(summaries: list[dict[str, Any]], models: int, batch_sizes:
         + outside
     )
     return seconds / 60
+
+
+def batch_size_rows(tables: list[pd.DataFrame]) -> list[dict[str, Any]]:
+    """Per batch size over the runs' measured items: how many, how many met the CI target,
+    and the minutes their items took (load, warm-up and measuring: ``Load Seconds`` and
+    ``Item Seconds``; pytest's own share of an item is not in the CSV)."""
+    items = pd.concat(tables, ignore_index=True)
+    rows = []
+    for batch_size, of_size in items.groupby(BATCH_SIZE):
+        seconds = of_size[ITEM_SECONDS].sum() + of_size[LOAD_SECONDS].sum()
+        rows.append(
+            {
+                "batch_size": int(batch_size),
+                "items": len(of_size),
+                "ci_met": int(of_size[CI_TARGET_MET].astype(bool).sum()),
+                "seconds_per_item": float(seconds / len(of_size)),
+                "measuring_per_item": float(of_size[SECONDS_MEASURED].mean()),
+                "minutes": float(seconds / 60),
+            }
+        )
+    return rows
+
+
+def covers_the_grid(tables: list[pd.DataFrame]) -> bool:
+    """Whether the runs measured every one of the seed's items: its models at five batch sizes,
+    each once."""
+    items = pd.concat(tables, ignore_index=True)
+    pairs = set(zip(items[MODEL_NAME], items[BATCH_SIZE], strict=True))
+    models = {model for model, _ in pairs}
+    sizes = {size for _, size in pairs}
+    return (
+        len(models) == SEED_MODELS
+        and len(sizes) == SEED_BATCH_SIZES
+        and len(pairs) == len(items) == SEED_MODELS * SEED_BATCH_SIZES
+    )
+
+
+def _batch_size_lines(folders: list[Path]) -> list[str]:
+    tables = [measured_items(folder) for folder in folders]
+    if not all({ITEM_SECONDS, LOAD_SECONDS, CI_TARGET_MET} <= set(t.columns) for t in tables):
+        return []
+    lines = [
+        "",
+        "Per batch size, over these runs (*minutes*: the items' own seconds, load, warm-up and "
+        "measuring, summed; pytest's time around them is not in the CSV):",
+        "",
+        "| batch size | items | CI met | s/item | measuring s/item | minutes |",
+        "|---|---|---|---|---|---|",
+    ]
+    for row in batch_size_rows(tables):
+        lines.append(
+            f"| {row['batch_size']} | {row['items']} | {row['ci_met']}/{row['items']} "
+            f"({100 * row['ci_met'] / row['items']:.0f} %) | {row['seconds_per_item']:.2f} | "
+            f"{row['measuring_per_item']:.2f} | {row['minutes']:.1f} |"
+        )
+    return lines
 
 
 def _gpu(folder: Path) -> str:
@@ -290,9 +352,25 @@ def render(args: argparse.Namespace) -> int:
         )
     # The full grid's time is judged at the plugin's default settings only: a run with its own
     # cap measures a different protocol.
-    grid = [s for s in summaries if s["code"] == "installed" and s["max_seconds"] == "default"]
+    at_defaults = [
+        (folder, s)
+        for folder, s in zip(args.folders, summaries, strict=True)
+        if s["code"] == "installed" and s["max_seconds"] == "default"
+    ]
+    grid = [s for _, s in at_defaults]
     items = sum(s["items"] for s in grid)
-    if items:
+    if items and covers_the_grid([measured_items(folder) for folder, _ in at_defaults]):
+        wall = sum(s["wall_seconds"] for s in grid)
+        met = sum(s["ci_met"] or 0 for s in grid)
+        lines += [
+            "",
+            f"**The seed's grid measured whole** at the default settings: {items} items "
+            f"({SEED_MODELS} models at {SEED_BATCH_SIZES} batch sizes) in {len(grid)} runs, "
+            f"{wall / 60:.1f} minutes of wall time in all (the longest run "
+            f"{max(s['wall_seconds'] for s in grid) / 60:.1f}), {wall / items:.2f} s per item; "
+            f"{met} of them ({100 * met / items:.0f} %) within the CI target.",
+        ]
+    elif items:
         wall = sum(s["wall_seconds"] for s in grid)
         met = sum(s["ci_met"] or 0 for s in grid)
         full_items = SEED_MODELS * SEED_BATCH_SIZES
@@ -324,6 +402,7 @@ def render(args: argparse.Namespace) -> int:
                 f"{', '.join(per_shard)}. With a shard per GPU the grid takes as long as its "
                 "longest shard.",
             ]
+    lines += _batch_size_lines(args.folders)
     write_page(args.page, lines)
     return 0
 

@@ -660,6 +660,63 @@ def test_the_full_grid_is_extrapolated_phase_by_phase(scripts):
     assert full_grid_minutes([run, run], models=10, batch_sizes=5) == pytest.approx(132 / 60)
 
 
+def grid_items(models: int, batch_sizes: tuple[int, ...]):
+    import pandas as pd
+
+    from pytest_pruneenergy.report.schema import (
+        BATCH_SIZE,
+        CI_TARGET_MET,
+        ITEM_SECONDS,
+        LOAD_SECONDS,
+        MODEL_NAME,
+        SECONDS_MEASURED,
+    )
+
+    rows = [
+        {
+            MODEL_NAME: f"M{model}.pth",
+            BATCH_SIZE: size,
+            # A model's first batch size loads it; every third item misses the CI target.
+            LOAD_SECONDS: 0.5 if size == batch_sizes[0] else 0.0,
+            ITEM_SECONDS: 2.0,
+            SECONDS_MEASURED: 1.5,
+            CI_TARGET_MET: (model + size) % 3 != 0,
+        }
+        for model in range(models)
+        for size in batch_sizes
+    ]
+    return pd.DataFrame(rows)
+
+
+def test_a_grid_is_whole_only_with_every_model_at_five_batch_sizes_once(scripts):
+    import pandas as pd
+    from grid_cost import SEED_MODELS, covers_the_grid
+
+    small, large = grid_items(SEED_MODELS, (1, 8)), grid_items(SEED_MODELS, (16, 32, 64))
+    assert covers_the_grid([small, large])
+    assert not covers_the_grid([small])  # two batch sizes of five
+    assert not covers_the_grid([small, large.iloc[1:]])  # one item missing
+    assert not covers_the_grid([small, large, small.iloc[:1]])  # one item twice
+    assert not covers_the_grid([grid_items(SEED_MODELS - 1, (1, 8, 16, 32, 64))])
+    assert covers_the_grid([pd.concat([small, large]).sample(frac=1, random_state=0)])
+
+
+def test_the_grids_minutes_are_summed_per_batch_size(scripts):
+    from grid_cost import batch_size_rows
+
+    rows = batch_size_rows([grid_items(3, (1, 8)), grid_items(3, (16,))])
+    assert [row["batch_size"] for row in rows] == [1, 8, 16]
+    first = rows[0]  # three items of 2 s, each with a load of 0.5 s
+    assert first["items"] == 3
+    assert first["seconds_per_item"] == pytest.approx(2.5)
+    assert first["minutes"] == pytest.approx(7.5 / 60)
+    assert first["measuring_per_item"] == pytest.approx(1.5)
+    # models 0, 1, 2 at batch 1: (model + 1) % 3 is 0 for model 2 only.
+    assert first["ci_met"] == 2
+    assert rows[1]["seconds_per_item"] == pytest.approx(2.0)  # its own run's second size
+    assert rows[2]["seconds_per_item"] == pytest.approx(2.5)  # its own run's first size
+
+
 @pytest.mark.parametrize(
     ("script", "data", "page", "heading"),
     [
