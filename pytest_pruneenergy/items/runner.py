@@ -233,14 +233,11 @@ def measure_item(
     ``idle_watts``: the device's, for the dynamic energy. ``name``: the model's parsed name.
     ``rewarm``: the model has just run at another batch size (a short warm-up settles it).
     ``load_seconds``, ``runtime_seconds``: what loading the model and handing it to its runtime
-    cost this item (0 where an earlier item paid). ``clock``, ``tick_recorder``: the
-    protocol's time (tests: simulated). ``read_host``: the host's CPU time, read either side to
-    see what other processes did (measure/conditions.py). ``quiet_seconds``: since this process
-    last worked on the device (None: unknown); long enough, the board's power is read first.
+    cost this item (0 where an earlier item paid). ``clock``, ``tick_recorder``: the protocol's
+    time (tests: simulated). ``read_host``: the host's CPU time, read either side
+    (measure/conditions.py). ``quiet_seconds``: since this process last worked on the device
+    (None: unknown); long enough, the board's power is read first.
     """
-    from ..measure.protocol import rewarm_settings
-
-    protocol = rewarm_settings(protocol) if rewarm else protocol
     try:
         stats, conditions, first_pass_seconds = _first_pass_and_protocol(
             prepared,
@@ -249,15 +246,14 @@ def measure_item(
             protocol,
             make_input,
             cuda_graphs,
+            rewarm=rewarm,
             idle_watts=idle_watts,
             clock=clock,
             tick_recorder=tick_recorder,
             read_host=read_host,
             quiet_seconds=quiet_seconds,
         )
-    except ItemProblem:
-        raise
-    except Exception as error:
+    except Exception as error:  # an ItemProblem is no other kind: it goes up as it is
         problem = item_problem(error, prepared, batch_size, meter)
         if problem is None:
             raise
@@ -284,6 +280,7 @@ def _first_pass_and_protocol(
     make_input: Callable[[int, tuple[int, ...], str], Any],
     cuda_graphs: bool,
     *,
+    rewarm: bool,
     idle_watts: float | None,
     clock: Callable[[], float],
     tick_recorder: Callable[[Meter], TickRecorder] | None,
@@ -292,10 +289,13 @@ def _first_pass_and_protocol(
 ) -> tuple[WindowStats, Conditions, float]:
     """The item's checked first pass, then the protocol's figures and what else ran meanwhile
     (the host's CPU time and the GPU's activity read either side, and first the board's power
-    where this process left it quiet long enough); and how long the first pass took."""
+    where this process left it quiet long enough); and how long the first pass took.
+    ``rewarm``: the model has just run at another batch size, so a short warm-up will do."""
     import torch
 
-    from ..measure.protocol import measure
+    from ..measure.protocol import measure, rewarm_settings
+
+    protocol = rewarm_settings(protocol) if rewarm else protocol
 
     quiet = quiet_seconds is not None and quiet_seconds >= QUIET_SECONDS
     quiet_board = gpu_activity_of(meter) if quiet else None
