@@ -183,12 +183,27 @@ def run_in_process(
     *args: str,
     env: dict[str, str] | None = None,
     options: Sequence[str] = FAST,
+    figures: bool = False,
 ) -> Run:
     """pytest in this process in ``folder`` with ``options`` and ``args``; ``env``: variables to
-    add to ours."""
-    with _inside(folder, env) as (stdout, stderr):
+    add to ours. ``figures``: draw the report's figures; left undrawn otherwise (the report says
+    it wrote none), because drawing them took a quarter of these runs' time and only the tests
+    that look at figures need them (drawing itself is tested in tests/report/test_plots.py)."""
+    with _inside(folder, env) as (stdout, stderr), _figures_drawn(figures):
         status = int(pytest.main([*options, *args]))
     return Run(folder, status, stdout.getvalue(), stderr.getvalue())
+
+
+@contextlib.contextmanager
+def _figures_drawn(drawn: bool) -> Iterator[None]:
+    from pytest_pruneenergy.report import plots
+
+    if drawn:
+        yield
+        return
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(plots, "write_figures", lambda table, out_dir: [])
+        yield
 
 
 def run_on_models(folder: Path, *args: str) -> Run:

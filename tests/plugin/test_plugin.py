@@ -219,6 +219,7 @@ def good_run(tmp_path_factory: pytest.TempPathFactory) -> Run:
         "--benchmark-json=bench.json",
         "--energy-recommend-fps=1",
         "--energy-metadata=metadata.csv",
+        figures=True,
     )
 
 
