@@ -140,17 +140,20 @@ def junit_seconds(path: Path) -> float:
     return sum(float(case.get("time", 0)) for case in ElementTree.parse(path).iter("testcase"))
 
 
-def measured_items(folder: Path) -> pd.DataFrame:
-    """A run's measured rows (its failed ones left out)."""
-    table = pd.read_csv(folder / REPORT / CSV_NAME)
+def read_items(folder: Path) -> pd.DataFrame:
+    """A run's rows, measured and failed, from its report's results CSV."""
+    return pd.read_csv(folder / REPORT / CSV_NAME)
+
+
+def measured_of(table: pd.DataFrame) -> pd.DataFrame:
+    """The measured rows of a run's ``table`` (its failed ones left out)."""
     return table[table[STATUS] == STATUS_MEASURED] if STATUS in table else table
 
 
-def run_summary(folder: Path) -> dict[str, Any]:
-    """One run's items, seconds and phases, from its report folder and run.json."""
+def run_summary(folder: Path, table: pd.DataFrame) -> dict[str, Any]:
+    """One run's items, seconds and phases, from its rows (``read_items``) and run.json."""
     record = _read_json(folder / RUN_JSON)
-    table = pd.read_csv(folder / REPORT / CSV_NAME)
-    measured = measured_items(folder)
+    measured = measured_of(table)
     items = len(measured)
     summary: dict[str, Any] = {
         "run": folder.name,
@@ -259,8 +262,9 @@ def covers_the_grid(tables: list[pd.DataFrame]) -> bool:
     )
 
 
-def _batch_size_lines(folders: list[Path]) -> list[str]:
-    tables = [measured_items(folder) for folder in folders]
+def _batch_size_lines(tables: list[pd.DataFrame]) -> list[str]:
+    """The per-batch-size table over runs' measured rows; none where a run predates the
+    columns it needs."""
     if not all({ITEM_SECONDS, CI_TARGET_MET} <= set(t.columns) for t in tables):
         return []
     lines = [
@@ -310,7 +314,11 @@ def _warmup_cell(summary: dict[str, Any]) -> str:
 
 
 def render(args: argparse.Namespace) -> int:
-    summaries = [run_summary(folder) for folder in args.folders]
+    tables = [read_items(folder) for folder in args.folders]
+    measured = [measured_of(table) for table in tables]
+    summaries = [
+        run_summary(folder, table) for folder, table in zip(args.folders, tables, strict=True)
+    ]
     folders = " ".join(str(folder) for folder in args.folders)
     lines = [
         "# Grid cost: rendered runs",
@@ -353,15 +361,15 @@ def render(args: argparse.Namespace) -> int:
     # The full grid's time is judged at the plugin's default settings only: a run with its own
     # cap measures a different protocol.
     at_defaults = [
-        (folder, s)
-        for folder, s in zip(args.folders, summaries, strict=True)
+        (rows, s)
+        for rows, s in zip(measured, summaries, strict=True)
         if s["code"] == "installed" and s["max_seconds"] == "default"
     ]
     grid = [s for _, s in at_defaults]
     items = sum(s["items"] for s in grid)
-    if items and covers_the_grid([measured_items(folder) for folder, _ in at_defaults]):
-        wall = sum(s["wall_seconds"] for s in grid)
-        met = sum(s["ci_met"] or 0 for s in grid)
+    wall = sum(s["wall_seconds"] for s in grid)
+    met = sum(s["ci_met"] or 0 for s in grid)
+    if items and covers_the_grid([rows for rows, _ in at_defaults]):
         lines += [
             "",
             f"**The seed's grid measured whole** at the default settings: {items} items "
@@ -371,8 +379,6 @@ def render(args: argparse.Namespace) -> int:
             f"{met} of them ({100 * met / items:.0f} %) within the CI target.",
         ]
     elif items:
-        wall = sum(s["wall_seconds"] for s in grid)
-        met = sum(s["ci_met"] or 0 for s in grid)
         full_items = SEED_MODELS * SEED_BATCH_SIZES
         names = ", ".join(s["run"] for s in grid)
         lines += [
@@ -402,7 +408,7 @@ def render(args: argparse.Namespace) -> int:
                 f"{', '.join(per_shard)}. With a shard per GPU the grid takes as long as its "
                 "longest shard.",
             ]
-    lines += _batch_size_lines(args.folders)
+    lines += _batch_size_lines(measured)
     write_page(args.page, lines)
     return 0
 
