@@ -8,7 +8,9 @@ command, its exit status, its wall seconds). ``--code DIR`` runs another checkou
 instead of the installed one (``git archive COMMIT pytest_pruneenergy | tar -x -C DIR``): the
 same items before and after a change. ``--stop-after SECONDS`` interrupts pytest (SIGTERM, which
 the plugin turns into an interrupted report with everything measured so far), so a run fits a
-time limit; ``--resume`` continues it.
+time limit; ``--resume`` continues it. ``--zoo DIR`` measures a zoo built before (by an earlier
+run, in its ``models/``) instead of building one, so parts of one family at different batch
+sizes measure the same files and pay for one build.
 
     python benchmarks/grid_cost.py run --shard 1/2 --batch-sizes 8,64 --out grid-1    # GPU
     python benchmarks/grid_cost.py run --shard 2/2 --batch-sizes 8,64 --out grid-2    # GPU
@@ -94,9 +96,10 @@ def run(args: argparse.Namespace) -> int:
     from pytest_pruneenergy.models.zoo import build_zoo
 
     out: Path = args.out.resolve()
-    models = out / "models"
+    models = args.zoo.resolve() if args.zoo is not None else out / "models"
     out.mkdir(parents=True, exist_ok=True)
-    if not (args.resume and models.is_dir()):  # the journal knows the files by their mtimes
+    # The journal knows the files by their mtimes: a resumed run, or one given a zoo, keeps them.
+    if args.zoo is None and not (args.resume and models.is_dir()):
         build_zoo(
             models,
             layouts=args.archs.split(","),
@@ -428,6 +431,7 @@ def main() -> int:
     run_parser.add_argument("--code", type=Path, default=None, help="a checkout's package to run")
     run_parser.add_argument("--stop-after", type=float, default=None, help="seconds, then SIGTERM")
     run_parser.add_argument("--resume", action="store_true", help="continue the run in --out")
+    run_parser.add_argument("--zoo", type=Path, default=None, help="a built zoo to measure")
     run_parser.set_defaults(handler=run)
     render_parser = commands.add_parser("render", help="a page from run folders")
     render_parser.add_argument("folders", type=Path, nargs="+")
