@@ -10,7 +10,8 @@ same items before and after a change. ``--stop-after SECONDS`` interrupts pytest
 the plugin turns into an interrupted report with everything measured so far), so a run fits a
 time limit; ``--resume`` continues it. ``--zoo DIR`` measures a zoo built before (by an earlier
 run, in its ``models/``) instead of building one, so parts of one family at different batch
-sizes measure the same files and pay for one build.
+sizes measure the same files and pay for one build. ``--plugin-option=--energy-cuda-graphs``
+(repeatable) passes an option on to pytest: the same items measured another way.
 
     python benchmarks/grid_cost.py run --shard 1/2 --batch-sizes 8,64 --out grid-1    # GPU
     python benchmarks/grid_cost.py run --shard 2/2 --batch-sizes 8,64 --out grid-2    # GPU
@@ -89,6 +90,7 @@ def pytest_command(args: argparse.Namespace, models: Path, out: Path) -> list[st
         command.append(f"--prune-shard={args.shard}")
     if args.resume:
         command.append("--energy-resume")
+    command.extend(args.plugin_option)
     return command
 
 
@@ -432,6 +434,12 @@ def main() -> int:
     run_parser.add_argument("--stop-after", type=float, default=None, help="seconds, then SIGTERM")
     run_parser.add_argument("--resume", action="store_true", help="continue the run in --out")
     run_parser.add_argument("--zoo", type=Path, default=None, help="a built zoo to measure")
+    run_parser.add_argument(
+        "--plugin-option",
+        action="append",
+        default=[],
+        help="one more option for pytest, as --plugin-option=--energy-cuda-graphs (repeatable)",
+    )
     run_parser.set_defaults(handler=run)
     render_parser = commands.add_parser("render", help="a page from run folders")
     render_parser.add_argument("folders", type=Path, nargs="+")

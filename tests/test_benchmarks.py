@@ -1953,3 +1953,36 @@ def test_a_deployed_run_leaves_its_command_even_where_its_call_is_cut(
     assert [call["wall_seconds"] for call in record["calls"]] == [12.5, 12.5]
     assert "--energy-resume" in record["calls"][1]["command"]
     assert deployed.planned_items(record, record["calls"][0]["command"]) == 5 * 2 * 2
+
+
+def test_a_grid_run_measures_a_given_zoo_with_the_options_passed_on(scripts, monkeypatch, tmp_path):
+    import json
+    import sys
+
+    import grid_cost
+
+    import pytest_pruneenergy.models.zoo as zoo_module
+
+    commands, built = [], []
+    monkeypatch.setattr(
+        grid_cost,
+        "run_for_at_most",
+        lambda command, *_, **__: (commands.append(command), (0, 2.0))[1],
+    )
+    monkeypatch.setattr(zoo_module, "build_zoo", lambda folder, **_: built.append(folder))
+    zoo, out = tmp_path / "zoo", tmp_path / "out"
+    zoo.mkdir()
+    arguments = ["run", "--out", str(out), "--batch-sizes", "1"]
+    graphs = "--plugin-option=--energy-cuda-graphs"
+    monkeypatch.setattr(sys, "argv", ["grid_cost.py", *arguments, "--zoo", str(zoo), graphs])
+    assert grid_cost.main() == 0
+    assert built == []  # the zoo given is measured as it is, its files' mtimes kept
+    assert f"--prune-models={zoo.resolve()}" in commands[0]
+    assert commands[0][-1] == "--energy-cuda-graphs"
+    assert json.loads((out / "run.json").read_text())["command"] == commands[0][1:]
+
+    monkeypatch.setattr(sys, "argv", ["grid_cost.py", *arguments])
+    assert grid_cost.main() == 0
+    assert built == [out.resolve() / "models"]  # no zoo given: one is built in the run's folder
+    assert f"--prune-models={out.resolve() / 'models'}" in commands[1]
+    assert not any(part.startswith("--energy-cuda-graphs") for part in commands[1])
