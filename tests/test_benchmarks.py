@@ -716,6 +716,34 @@ def test_the_grids_minutes_are_summed_per_batch_size(scripts):
     assert first["ci_met"] == 2
     assert rows[1]["seconds_per_item"] == pytest.approx(2.0)  # its own run's second size
     assert rows[2]["seconds_per_item"] == pytest.approx(2.5)  # its own run's first size
+    assert first["grid_minutes"] == pytest.approx(2.5 * 198 / 60)  # all the seed's models
+
+
+def test_per_batch_size_minutes_are_projected_only_where_models_are_missing(scripts):
+    from grid_cost import SEED_MODELS, _batch_size_lines
+
+    whole = _batch_size_lines(
+        [grid_items(SEED_MODELS, (1, 8)), grid_items(SEED_MODELS, (16, 32, 64))]
+    )
+    # Per model: 2.5 s at its run's first batch size, 2.0 s at the others.
+    minutes = SEED_MODELS * (2.5 + 2.0 + 2.5 + 2.0 + 2.0) / 60
+    assert whole[-1] == f"All five batch sizes: {minutes:.1f} minutes of items."
+    assert not any("(projected" in line for line in whole)
+
+    part = _batch_size_lines([grid_items(66, (1, 8)), grid_items(SEED_MODELS, (16, 32, 64))])
+    assert part[-1] == f"All five batch sizes: {minutes:.1f} minutes of items (in part projected)."
+    assert sum("(projected from 66)" in line for line in part) == 2
+
+    three = _batch_size_lines([grid_items(SEED_MODELS, (16, 32, 64))])
+    assert not any(line.startswith("All five") for line in three)
+
+
+def test_a_run_of_one_batch_size_has_no_rewarm_to_extrapolate_from(scripts):
+    from grid_cost import rewarmed
+
+    assert not rewarmed({"items": 66, "first_items": 66})
+    assert rewarmed({"items": 132, "first_items": 66})
+    assert not rewarmed({"items": 66})  # code from before the load and warm-up columns
 
 
 @pytest.mark.parametrize(
