@@ -77,8 +77,8 @@ def terminal_table_lines(
         lines.append("(no item was measured)")
     if measured[col.CI_TARGET_MET].map(is_false).any():
         lines.append(
-            f"{CI_TARGET_MISSED_MARK} CI target (--energy-target-ci) not met before the time cap "
-            "(--energy-max-seconds); a longer cap narrows the CI"
+            f"{CI_TARGET_MISSED_MARK} CI target (--energy-target-ci) not met by the time cap "
+            "(--energy-max-seconds), or out of its reach; a longer cap narrows the CI"
         )
     lines.extend(_host_bound_lines(measured))
     lines.extend(_seed_protocol_lines(measured))

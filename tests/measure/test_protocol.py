@@ -33,8 +33,11 @@ from pytest_pruneenergy.measure.protocol import (
     passes_per_marker,
     queue_limit_passes,
     rewarm_settings,
+    target_met,
+    target_out_of_reach,
     warm_up,
 )
+from pytest_pruneenergy.measure.ticks import TickWindow
 from pytest_pruneenergy.measure.window_stats import WindowStats
 from pytest_pruneenergy.testing.simulated_clock import SimulatedClock, TickingMeter
 from pytest_pruneenergy.testing.simulated_nvml import SimulatedNvml, simulated_counter_meter
@@ -167,6 +170,7 @@ OUT_OF_REACH = dataclasses.replace(
     target_ci_fraction=0.0001,
     min_window_seconds=0.05,
     warmup_min_seconds=0.05,
+    out_of_reach_factor=math.inf,  # these items run to the cap, to test the cap
 )
 
 
@@ -179,6 +183,95 @@ def test_adaptive_stops_at_the_time_cap_when_the_ci_target_is_out_of_reach(clock
     # It stops launching when the next check would fall past the cap, and ends by the cap.
     cap = settings.max_seconds
     assert cap - 2 * settings.check_interval_seconds <= elapsed <= cap
+
+
+def test_an_item_whose_ci_cannot_reach_the_target_by_the_cap_stops_early(clock):
+    settings = dataclasses.replace(
+        OUT_OF_REACH, max_seconds=3.0, target_ci_fraction=0.01, out_of_reach_factor=2.0
+    )
+    stats = measure_on(clock, passes_of(clock), TickingMeter(clock, noisy_watts()), settings)
+    assert not stats.converged
+    # Judged from its tenth window on, long before the cap; the CI it reports is over twice
+    # the target even projected to the cap.
+    assert stats.windows >= settings.out_of_reach_min_windows
+    assert clock() < settings.max_seconds / 2
+    ci = stats.joules_per_sample_ci95 / stats.joules_per_sample_mean
+    measured = stats.seconds_measured
+    left = settings.max_seconds - clock()
+    assert ci * math.sqrt(measured / (measured + left)) > 2 * settings.target_ci_fraction
+
+    # Allowed the whole cap (factor inf), the same item runs to it and still misses.
+    never = dataclasses.replace(settings, out_of_reach_factor=math.inf)
+    capped = measure_on(clock, passes_of(clock), TickingMeter(clock, noisy_watts()), never)
+    assert not capped.converged
+    assert capped.seconds_measured > 2 * stats.seconds_measured
+
+
+def scattered_windows(count: int, scatter: float, rng: random.Random) -> list[TickWindow]:
+    """``count`` adjacent windows of 0.2 s, 100 passes each, whose joules scatter by
+    ``scatter`` (relative standard deviation) around 1 J a pass."""
+    return [
+        TickWindow(0.2 * k, 0.2 * (k + 1), 100.0 * (1 + scatter * rng.gauss(0.0, 1.0)), 100.0)
+        for k in range(count)
+    ]
+
+
+def first_window_where(
+    windows: list[TickWindow], judge: Callable[[list[TickWindow]], bool]
+) -> int | None:
+    return next((n for n in range(2, len(windows) + 1) if judge(windows[:n])), None)
+
+
+@pytest.mark.parametrize("scatter", [0.02, 0.03, 0.035, 0.04])
+def test_items_that_would_meet_the_target_before_the_cap_are_not_stopped(scatter):
+    """Window-to-window scatter from the one that meets 1 % early to the one that rarely meets
+    it by a 9 s cap (45 windows of 0.2 s): no item that meets the target is stopped first."""
+    settings = ProtocolSettings()
+    rng = random.Random(7)
+    cap_windows, met, stopped_first = 45, 0, 0
+    for _ in range(300):
+        windows = scattered_windows(cap_windows, scatter, rng)
+        meets = first_window_where(windows, lambda w: target_met(w, 1, settings))
+        out = first_window_where(
+            windows,
+            lambda w: target_out_of_reach(
+                w, 1, settings, seconds_left=0.2 * (cap_windows - len(w))
+            ),
+        )
+        met += meets is not None
+        stopped_first += meets is not None and out is not None and out < meets
+    assert met > 0
+    assert stopped_first == 0
+
+
+def test_items_paced_by_the_host_are_stopped_after_their_minimum_windows():
+    """Window-to-window scatter of 10 %, as eager batch-1 items on an H100: a CI of about 3 %
+    at a 9 s cap. The target is out of reach, and every item stops before half its cap,
+    nearly all at their tenth window."""
+    settings = ProtocolSettings()
+    rng = random.Random(11)
+    stops = []
+    for _ in range(50):
+        windows = scattered_windows(45, 0.10, rng)
+        assert first_window_where(windows, lambda w: target_met(w, 1, settings)) is None
+        out = first_window_where(
+            windows, lambda w: target_out_of_reach(w, 1, settings, seconds_left=0.2 * (45 - len(w)))
+        )
+        assert out is not None and out < 45 / 2
+        stops.append(out)
+    assert sum(out == settings.out_of_reach_min_windows for out in stops) >= 40
+
+
+def test_out_of_reach_is_not_judged_before_its_minimum_windows_or_seconds():
+    settings = ProtocolSettings()
+    wild = scattered_windows(45, 0.5, random.Random(3))
+    assert not target_out_of_reach(wild[:9], 1, settings, seconds_left=7.0)
+    assert target_out_of_reach(wild[:10], 1, settings, seconds_left=7.0)
+    short = [TickWindow(w.start_seconds / 4, w.end_seconds / 4, w.joules, w.passes) for w in wild]
+    assert not target_out_of_reach(short[:10], 1, settings, seconds_left=7.0)  # 0.5 s measured
+    # With no time left, the projection is the CI itself; with a long cap, it narrows enough.
+    assert target_out_of_reach(wild[:10], 1, settings, seconds_left=0.0)
+    assert not target_out_of_reach(wild[:10], 1, settings, seconds_left=1e9)
 
 
 def test_on_the_hosts_clock_an_item_ends_by_its_cap():
@@ -264,7 +357,14 @@ def test_idle_watts_are_none_when_the_meter_never_ticks(clock):
 
 
 @pytest.mark.parametrize(
-    ("field", "value"), [("batch_size", 0), ("max_seconds", 0.0), ("protocol", "fast")]
+    ("field", "value"),
+    [
+        ("batch_size", 0),
+        ("max_seconds", 0.0),
+        ("protocol", "fast"),
+        ("out_of_reach_factor", 0.5),
+        ("out_of_reach_factor", math.nan),
+    ],
 )
 def test_invalid_arguments_are_rejected(clock, field, value):
     batch_size = value if field == "batch_size" else BATCH_SIZE

@@ -10,7 +10,9 @@ update periods; joules per sample is all their energy over all their samples, an
 its 95 % CI comes from how the windows scatter around that ratio, so power that wanders from
 update to update widens it. The run goes on until the CI half-width is within
 ``target_ci_fraction`` of the estimate (after at least ``min_windows`` windows and
-``min_measure_seconds``), or ``max_seconds`` is spent. Time per sample and FPS come from the
+``min_measure_seconds``), until the CI, narrowing as one over the root of time, could not come
+within ``out_of_reach_factor`` times the target by the cap, or until ``max_seconds`` is spent.
+Time per sample and FPS come from the
 same windows. The meter is never read by the thread launching passes.
 
 The host stays no more than about ``max_queued_seconds`` of work ahead of the device, enough to
@@ -42,6 +44,7 @@ from .adaptive import (
     seconds_to_finish_after_next_check,
     summarize_tick_windows,
     target_met,
+    target_out_of_reach,
 )
 from .clocks import (
     CudaEvents,
@@ -92,6 +95,7 @@ __all__ = [
     "seconds_to_finish_after_next_check",
     "summarize_tick_windows",
     "target_met",
+    "target_out_of_reach",
     "warm_up",
 ]
 
@@ -127,6 +131,8 @@ def measure(
         raise ValueError(f"batch_size must be >= 1, got {batch_size}")
     if not settings.max_seconds > 0:
         raise ValueError(f"max_seconds must be > 0, got {settings.max_seconds}")
+    if not settings.out_of_reach_factor >= 1:  # below 1 it would stop items that meet the target
+        raise ValueError(f"out_of_reach_factor must be >= 1, got {settings.out_of_reach_factor}")
     if settings.protocol not in PROTOCOLS:
         raise ValueError(f"protocol must be one of {', '.join(PROTOCOLS)}")
     job = Job(

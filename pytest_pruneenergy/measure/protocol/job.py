@@ -42,6 +42,12 @@ class ProtocolSettings:
     # For a model that has just run at another batch size: the device is hot and the model's
     # memory allocated, so the same steadiness test ends the warm-up sooner (rewarm_settings).
     rewarm_min_seconds: float = 0.25
+    # A target out of reach: once an item has this many windows, it stops where its CI,
+    # narrowed as one over the root of the time to the cap, would still end above this many
+    # times the target (math.inf: never). Such an item would only have run to the cap and
+    # missed anyway: eager batch-1 items paced by the host (docs/measurement.md, "Stop").
+    out_of_reach_factor: float = 2.0
+    out_of_reach_min_windows: int = 10
     warmup_chunk_seconds: float = 0.25
     warmup_steady_fraction: float = 0.03
     warmup_max_fraction: float = 0.4  # of max_seconds
