@@ -1490,8 +1490,9 @@ def test_the_gpu_checks_accuracy_step_measures_a_b_a_and_renders_its_page(script
     reference = records[1]
     assert reference["ticks"] >= 2 and reference["samples"] > 0 and reference["ci95"] is None
     assert records[0]["ci95"] > 0 and records[2]["rewarm"] is True
-    assert step["answer"].startswith(("Both targets met on cpu.", "Target missed on cpu."))
-    assert step["targets_met"] is (step["answer"].startswith("Both"))
+    # At batch 1 only the FPS target applies: "Met" when it is, and the host's pace decides.
+    assert step["answer"].startswith(("Met on cpu.", "Target missed on cpu."))
+    assert step["targets_met"] is step["answer"].startswith("Met")
     [item] = step["items"]
     assert (item["layout"], item["batch"], item["mode"]) == ("alexnet", 1, "eager")
     page = (tmp_path / ACCURACY_PAGE).read_text()
