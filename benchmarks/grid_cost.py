@@ -20,7 +20,8 @@ sizes measure the same files and pay for one build. ``--plugin-option=--energy-c
 ``render`` reads each run's folder and says, per run and in all: items measured, wall seconds,
 seconds per item split into load, warm-up, measuring and the rest of the item (pytest, counting,
 pytest-benchmark), the share of items whose CI met the target, and what the full 990-item grid
-(five batch sizes) would take at that pace.
+(five batch sizes) would take at that pace. ``--same-items-as RUN`` adds each run's figures over
+only the items RUN measured: the same models before and after a change.
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-from benchlib import option_value, run_for_at_most, write_page
+from benchlib import code_commit, option_value, run_for_at_most, write_page
 
 from pytest_pruneenergy.report.schema import (
     BATCH_SIZE,
@@ -125,6 +126,8 @@ def run(args: argparse.Namespace) -> int:
     record = {
         "command": command[1:],
         "code": str(args.code) if args.code else "installed",
+        # The installed checkout's commit ($PRUNEENERGY_CODE_COMMIT on a copy sent to a GPU).
+        "commit": None if args.code else code_commit()["commit"],
         "exit_status": status,
         "wall_seconds": wall_seconds + (previous.get("wall_seconds", 0.0) if args.resume else 0.0),
         "calls": (previous.get("calls", 0) if args.resume else 0) + 1,
@@ -163,6 +166,7 @@ def run_summary(folder: Path, table: pd.DataFrame) -> dict[str, Any]:
     summary: dict[str, Any] = {
         "run": folder.name,
         "code": record.get("code", "installed"),
+        "commit": record.get("commit"),
         "items": items,
         "failed": len(table) - items,
         "batch_sizes": sorted(int(size) for size in measured[BATCH_SIZE].unique()),
@@ -191,6 +195,12 @@ def run_summary(folder: Path, table: pd.DataFrame) -> dict[str, Any]:
         summary["models"] = int(measured[MODEL_NAME].nunique())
         summary["first_warmup_seconds"] = float(measured.loc[first, WARMUP_SECONDS].sum())
     return summary
+
+
+def _code_cell(summary: dict[str, Any]) -> str:
+    """``installed``, with its commit where the run recorded one, or the --code folder."""
+    code, commit = summary["code"], summary.get("commit")
+    return f"{code} {commit[:7]}" if code == "installed" and commit else code
 
 
 def rest_seconds(summary: dict[str, Any]) -> float:
@@ -324,6 +334,58 @@ def _measured_or_projected(row: dict[str, Any]) -> str:
     return f"{row['grid_minutes']:.1f} (projected from {row['items']})"
 
 
+def same_items_rows(
+    tables: list[pd.DataFrame], runs: list[str], reference: pd.DataFrame
+) -> list[dict[str, Any]]:
+    """Per run, over only the items (model and batch size) that ``reference`` measured: how
+    many it has, their mean item and measuring seconds, CI met and median CI95 (%)."""
+    keys = set(zip(reference[MODEL_NAME], reference[BATCH_SIZE], strict=True))
+    rows = []
+    for run, table in zip(runs, tables, strict=True):
+        pairs = zip(table[MODEL_NAME], table[BATCH_SIZE], strict=True)
+        items = table[[pair in keys for pair in pairs]]
+        if items.empty:
+            continue
+        rows.append(
+            {
+                "run": run,
+                "items": len(items),
+                "seconds_per_item": float(items[ITEM_SECONDS].mean()),
+                "measuring_per_item": float(items[SECONDS_MEASURED].mean()),
+                "ci_met": int(items[CI_TARGET_MET].astype(bool).sum()),
+                "ci_median_percent": float(
+                    (100 * items[JOULES_PER_SAMPLE_CI95] / items[JOULES_PER_SAMPLE]).median()
+                ),
+            }
+        )
+    return rows
+
+
+def _same_items_lines(
+    tables: list[pd.DataFrame],
+    summaries: list[dict[str, Any]],
+    reference: pd.DataFrame,
+    reference_folder: Path,
+) -> list[str]:
+    lines = [
+        "",
+        f"The same items in each run: the {len(reference)} that {reference_folder.name} "
+        "measured (model and batch size):",
+        "",
+        "| run | code | items | s/item | measuring s/item | CI met | median CI95 (%) |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    codes = {summary["run"]: _code_cell(summary) for summary in summaries}
+    runs = [summary["run"] for summary in summaries]
+    for row in same_items_rows(tables, runs, reference):
+        lines.append(
+            f"| {row['run']} | {codes[row['run']]} | {row['items']} | "
+            f"{row['seconds_per_item']:.2f} | {row['measuring_per_item']:.2f} | "
+            f"{row['ci_met']}/{row['items']} | {row['ci_median_percent']:.2f} |"
+        )
+    return lines
+
+
 def _gpu(folder: Path) -> str:
     path = folder / REPORT / RUN_CSV_NAME
     if not path.exists():
@@ -360,6 +422,8 @@ def render(args: argparse.Namespace) -> int:
         run_summary(folder, table) for folder, table in zip(args.folders, tables, strict=True)
     ]
     folders = " ".join(str(folder) for folder in args.folders)
+    if args.same_items_as is not None:
+        folders += f" --same-items-as {args.same_items_as}"
     lines = [
         "# Grid cost: rendered runs",
         "",
@@ -388,7 +452,7 @@ def render(args: argparse.Namespace) -> int:
             "not recorded" if met is None else f"{met}/{items} ({100 * met / max(items, 1):.0f} %)"
         )
         lines.append(
-            f"| {summary['run']} | {summary['code']} | {summary['gpu']} | {items} | "
+            f"| {summary['run']} | {_code_cell(summary)} | {summary['gpu']} | {items} | "
             f"{','.join(map(str, summary['batch_sizes']))} | {summary['max_seconds']} | "
             f"{summary['wall_seconds']:.0f} | "
             f"{summary['wall_seconds'] / max(items, 1):.2f} | "
@@ -398,6 +462,18 @@ def render(args: argparse.Namespace) -> int:
             f"{outside:.0f} | "
             f"{met_text} | {summary['ci_median_percent']:.2f} |"
         )
+    if args.same_items_as is None:
+        lines += _grid_lines(measured, summaries) + _batch_size_lines(measured)
+    else:  # a comparison of runs: no grid extrapolated from runs of different code
+        reference = measured_of(read_items(args.same_items_as))
+        lines += _same_items_lines(measured, summaries, reference, args.same_items_as)
+    write_page(args.page, lines)
+    return 0
+
+
+def _grid_lines(measured: list[pd.DataFrame], summaries: list[dict[str, Any]]) -> list[str]:
+    """The grid at the default settings: measured whole, or extrapolated from the runs."""
+    lines: list[str] = []
     # The full grid's time is judged at the plugin's default settings only: a run with its own
     # cap measures a different protocol.
     at_defaults = [
@@ -451,9 +527,7 @@ def render(args: argparse.Namespace) -> int:
                 f"{', '.join(per_shard)}. With a shard per GPU the grid takes as long as its "
                 "longest shard.",
             ]
-    lines += _batch_size_lines(measured)
-    write_page(args.page, lines)
-    return 0
+    return lines
 
 
 def main() -> int:
@@ -482,6 +556,12 @@ def main() -> int:
     render_parser = commands.add_parser("render", help="a page from run folders")
     render_parser.add_argument("folders", type=Path, nargs="+")
     render_parser.add_argument("--page", type=Path, required=True)
+    render_parser.add_argument(
+        "--same-items-as",
+        type=Path,
+        default=None,
+        help="a run folder: also compare every run over only the items it measured",
+    )
     render_parser.set_defaults(handler=render)
     args = parser.parse_args()
     return args.handler(args)

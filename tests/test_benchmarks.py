@@ -641,6 +641,47 @@ def test_the_grid_cost_page_is_rendered_from_the_committed_runs(scripts, monkeyp
     assert "Phase by phase" in again
 
 
+@pytest.mark.parametrize(
+    ("runs", "options", "page"),
+    [
+        (("h100/alexnet-bs1", "h100/vgg16-bs1"), [], "grid-h100.md"),
+        (
+            ("h100/alexnet-bs1", "h100/alexnet-bs1-pd1"),
+            ["--same-items-as", "docs/benchmarks/grid-cost/h100/alexnet-bs1-pd1"],
+            "out-of-reach-h100.md",
+        ),
+    ],
+)
+def test_the_h100_grid_pages_are_rendered_from_the_committed_runs(
+    scripts, monkeypatch, tmp_path, runs, options, page
+):
+    import sys
+
+    from grid_cost import main
+
+    folder = Path("docs/benchmarks/grid-cost")
+    argv = ["grid_cost.py", "render", *(str(folder / run) for run in runs), *options]
+    monkeypatch.setattr(sys, "argv", [*argv, "--page", str(tmp_path / page)])
+    committed, again = rendered_again(
+        monkeypatch, lambda _: main(), [str(tmp_path / page)], folder / page
+    )
+    assert again == committed
+    assert "NVIDIA H100 80GB HBM3" in again
+
+
+def test_runs_are_compared_over_the_items_of_one_of_them(scripts):
+    from grid_cost import same_items_rows
+
+    everything, some = grid_items(6, (1, 8)), grid_items(2, (1,))
+    rows = same_items_rows([everything, some], ["all", "two"], some)
+    assert [(row["run"], row["items"]) for row in rows] == [("all", 2), ("two", 2)]
+    # Models 0 and 1 at batch 1, first items of 2.5 s; (model + 1) % 3 is never 0 for them.
+    assert rows[0]["seconds_per_item"] == pytest.approx(2.5)
+    assert rows[0]["ci_met"] == 2
+    assert rows[0]["ci_median_percent"] == pytest.approx(2.0)  # the median of 1 % and 3 %
+    assert same_items_rows([grid_items(2, (8,))], ["other"], some) == []  # none in common
+
+
 def grid_run(**phases):
     summary = {"items": 4, "first_items": 2, "wall_seconds": 12.5, "test_seconds": 11.5}
     return {**summary, **phases}
@@ -667,6 +708,8 @@ def grid_items(models: int, batch_sizes: tuple[int, ...]):
         BATCH_SIZE,
         CI_TARGET_MET,
         ITEM_SECONDS,
+        JOULES_PER_SAMPLE,
+        JOULES_PER_SAMPLE_CI95,
         LOAD_SECONDS,
         MODEL_NAME,
         SECONDS_MEASURED,
@@ -682,6 +725,9 @@ def grid_items(models: int, batch_sizes: tuple[int, ...]):
             ITEM_SECONDS: 2.5 if size == batch_sizes[0] else 2.0,
             SECONDS_MEASURED: 1.5,
             CI_TARGET_MET: (model + size) % 3 != 0,
+            # A CI of 1 % for even models, 3 % for odd ones.
+            JOULES_PER_SAMPLE: 2.0,
+            JOULES_PER_SAMPLE_CI95: 0.02 if model % 2 == 0 else 0.06,
         }
         for model in range(models)
         for size in batch_sizes
@@ -736,6 +782,14 @@ def test_per_batch_size_minutes_are_projected_only_where_models_are_missing(scri
 
     three = _batch_size_lines([grid_items(SEED_MODELS, (16, 32, 64))])
     assert not any(line.startswith("All five") for line in three)
+
+
+def test_a_runs_code_is_named_with_its_commit_where_recorded(scripts):
+    from grid_cost import _code_cell
+
+    assert _code_cell({"code": "installed", "commit": "b2cff862752d"}) == "installed b2cff86"
+    assert _code_cell({"code": "installed", "commit": None}) == "installed"  # older runs
+    assert _code_cell({"code": "/tmp/old", "commit": None}) == "/tmp/old"
 
 
 def test_a_run_of_one_batch_size_has_no_rewarm_to_extrapolate_from(scripts):
@@ -1993,6 +2047,7 @@ def test_a_grid_run_measures_a_given_zoo_with_the_options_passed_on(scripts, mon
     import pytest_pruneenergy.models.zoo as zoo_module
 
     commands, built = [], []
+    monkeypatch.setenv("PRUNEENERGY_CODE_COMMIT", "0123abc")
     monkeypatch.setattr(
         grid_cost,
         "run_for_at_most",
@@ -2008,7 +2063,9 @@ def test_a_grid_run_measures_a_given_zoo_with_the_options_passed_on(scripts, mon
     assert built == []  # the zoo given is measured as it is, its files' mtimes kept
     assert f"--prune-models={zoo.resolve()}" in commands[0]
     assert commands[0][-1] == "--energy-cuda-graphs"
-    assert json.loads((out / "run.json").read_text())["command"] == commands[0][1:]
+    record = json.loads((out / "run.json").read_text())
+    assert record["command"] == commands[0][1:]
+    assert record["commit"] == "0123abc"  # the installed code's, as named on a GPU machine
 
     monkeypatch.setattr(sys, "argv", ["grid_cost.py", *arguments])
     assert grid_cost.main() == 0
