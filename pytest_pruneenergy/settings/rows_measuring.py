@@ -276,7 +276,8 @@ MEASURING_ROWS: tuple[Option, ...] = (
         metavar="PCT",
         help=(
             "the adaptive protocol stops once the 95 %% confidence half-width of energy per "
-            "sample is below PCT %% of the mean (default: "
+            "sample is below PCT %% of the mean, or could not come within twice that by the "
+            "time cap (default: "
             f"{100 * DEFAULT_TARGET_CI_FRACTION:g})"
         ),
         ini_help="CI target of the adaptive protocol, in percent",
