@@ -28,6 +28,7 @@ from pytest_pruneenergy.report.reading import read_results_csv
 from pytest_pruneenergy.report.schema import (
     ARCHITECTURE,
     BATCH_SIZE,
+    CI_TARGET_MET,
     CR_FLOPS,
     ENERGY_REDUCTION,
     FLOPS_SEED,
@@ -35,6 +36,7 @@ from pytest_pruneenergy.report.schema import (
     GPR,
     GPU,
     JOULES_PER_SAMPLE,
+    JOULES_PER_SAMPLE_CI95,
     PRUNING_DISTRIBUTION,
     is_unpruned_label,
 )
@@ -261,6 +263,32 @@ def scatter(pairs: pd.DataFrame, path: Path) -> None:
     plt.close(figure)
 
 
+def _precision_lines(ours: pd.DataFrame) -> list[str]:
+    """How precise this run's rows are: those that met the CI target, and the median CI."""
+    if CI_TARGET_MET not in ours or JOULES_PER_SAMPLE_CI95 not in ours:
+        return []
+    rows = ours.dropna(subset=[JOULES_PER_SAMPLE_CI95])
+    met = int(rows[CI_TARGET_MET].astype(bool).sum())
+    ci = (100 * rows[JOULES_PER_SAMPLE_CI95] / rows[JOULES_PER_SAMPLE]).median()
+    return [
+        f"- **Our precision.** {met} of this run's {len(rows)} rows met the CI target; the "
+        f"median 95 % CI is {ci:.2f} % of the energy per sample. A reduction is only as sure as "
+        "its pruned row and its baseline together."
+    ]
+
+
+def _saved(percent: float) -> str:
+    """A mean energy reduction in words: a saving, or a cost where it is negative."""
+    if percent < 0:
+        return f"cost {-percent:.1f} % more energy per sample"
+    return f"saved {percent:.1f} %"
+
+
+def _pace(percent: float) -> str:
+    """A mean FPS gain in words: faster, or slower where it is negative."""
+    return f"{abs(percent):.0f} % {'slower' if percent < 0 else 'faster'}"
+
+
 def render(args: argparse.Namespace) -> int:
     ours = read_results_csv(args.ours)
     seed = read_results_csv(args.seed)
@@ -286,7 +314,7 @@ def render(args: argparse.Namespace) -> int:
     rate_ours, rate_seed = level["mean FLOP rate ours"].mean(), level["mean FLOP rate seed"].mean()
     dearer = gpu if rate_ours < rate_seed else "the RTX 3080"
     lines = [
-        "# Reproduction: the seed's grid on an H200 against the paper's table",
+        f"# Reproduction: the seed's grid on {gpu} against the paper's table",
         "",
         f"Rendered by `python benchmarks/reproduction.py {args.ours} {args.seed} {args.page}`. "
         "This run: the seed's zoo built and measured in shards by `benchmarks/grid_cost.py`, "
@@ -319,13 +347,12 @@ def render(args: argparse.Namespace) -> int:
         f"the reduction; {int(region['both negative'])} are negative in both, "
         f"{int(region['negative in the seed' + chr(39) + 's only'])} only in the paper's, "
         f"{int(region['negative in ours only'])} only in ours.",
-        f"- **Two GPUs.** On {gpu} pruning saved on average "
-        f"{level['mean reduction ours'].mean():.1f} % against the paper's "
-        f"{level['mean reduction seed'].mean():.1f} % on the RTX 3080 (table below). The pruned "
-        f"models ran on average {level['mean FPS gain ours'].mean():.0f} % faster than their "
-        f"unpruned model on {gpu}, {level['mean FPS gain seed'].mean():.0f} % on the RTX 3080: "
-        "removed FLOPs bought less time on one GPU than on the other, and with it less or more "
-        "energy.",
+        f"- **Two GPUs.** On {gpu} pruning {_saved(level['mean reduction ours'].mean())} on "
+        f"average, on the RTX 3080 it {_saved(level['mean reduction seed'].mean())} (table "
+        f"below). The pruned models ran on average {_pace(level['mean FPS gain ours'].mean())} "
+        f"than their unpruned model on {gpu}, {_pace(level['mean FPS gain seed'].mean())} on "
+        "the RTX 3080: removed FLOPs bought less time on one GPU than on the other, and with it "
+        "less or more energy.",
         f"- **Why.** A pruned model ran its remaining FLOPs on average at "
         f"{rate_ours:.0f} % of its unpruned model's rate on {gpu}, at {rate_seed:.0f} % on "
         "the RTX 3080 (FLOPs x FPS, pruned over unpruned): its FLOPs cost more time than its "
@@ -336,9 +363,10 @@ def render(args: argparse.Namespace) -> int:
             if "H200" in gpu and rate_ours < rate_seed
             else ""
         ),
+        *_precision_lines(ours),
         f"- **Coverage.** {len(pairs)} of the paper's {len(at_our_sizes)} pruned rows at batch "
-        f"sizes {' and '.join(map(str, sizes))} (the pairs per architecture and batch size are "
-        "in the first table).",
+        f"{'size' if len(sizes) == 1 else 'sizes'} {' and '.join(map(str, sizes))} (the pairs "
+        "per architecture and batch size are in the first table).",
         "",
         f"![this run against the paper, per pruned model]({figure.name})",
         "",

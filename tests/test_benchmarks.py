@@ -833,27 +833,58 @@ def test_a_plugin_studys_page_is_rendered_from_the_committed_run(
     assert heading in again
 
 
-def test_the_reproduction_page_is_rendered_from_the_committed_data(scripts, monkeypatch, tmp_path):
+@pytest.mark.parametrize(
+    ("data", "name", "gpu"),
+    [
+        ("docs/benchmarks/reproduction", "reproduction", "NVIDIA H200"),
+        ("docs/benchmarks/reproduction/h100-bs1", "reproduction-h100-bs1", "NVIDIA H100"),
+    ],
+)
+def test_the_reproduction_page_is_rendered_from_the_committed_data(
+    scripts, monkeypatch, tmp_path, data, name, gpu
+):
     import sys
 
     from reproduction import main
 
-    page = tmp_path / "reproduction.md"
+    page = tmp_path / f"{name}.md"
     monkeypatch.setattr(
         sys,
         "argv",
         [
             "reproduction.py",
-            "docs/benchmarks/reproduction/pruneenergy_results.csv",
+            f"{data}/pruneenergy_results.csv",
             "tests/data/seed/results_with_compression_ratios.csv",
             str(page),
         ],
     )
     committed, again = rendered_again(
-        monkeypatch, lambda _: main(), [str(page)], REPOSITORY / "docs/reproduction.md"
+        monkeypatch, lambda _: main(), [str(page)], REPOSITORY / f"docs/{name}.md"
     )
     assert again == committed
-    assert (tmp_path / "reproduction-scatter.png").stat().st_size > 0
+    assert again.startswith(f"# Reproduction: the seed's grid on {gpu}")
+    assert (tmp_path / f"{name}-scatter.png").stat().st_size > 0
+
+
+def test_reproduction_says_savings_costs_and_pace_in_words(scripts):
+    import pandas as pd
+    from reproduction import _pace, _precision_lines, _saved
+
+    assert _saved(23.34) == "saved 23.3 %"
+    assert _saved(-5.2) == "cost 5.2 % more energy per sample"
+    assert _pace(28.0) == "28 % faster"
+    assert _pace(-24.4) == "24 % slower"
+    rows = pd.DataFrame(
+        {
+            "CI Target Met": [True, False, True],
+            "Mean Energy per Sample (J)": [1.0, 1.0, 2.0],
+            "CI95 Energy per Sample (J)": [0.005, 0.03, 0.02],
+        }
+    )
+    [line] = _precision_lines(rows)
+    assert "2 of this run's 3 rows met the CI target" in line
+    assert "median 95 % CI is 1.00 %" in line  # of 0.5, 3 and 1 %
+    assert _precision_lines(rows.drop(columns=["CI Target Met"])) == []  # a form without it
 
 
 def seed_like(reductions: dict[tuple[str, int, int], float], fps_gain: float = 0.0):
