@@ -54,6 +54,17 @@ BATCH_SIZES = (1, 8, 32, 64)
 MAX_SECONDS = 3.0
 
 
+def run_to_the_cap() -> Any:
+    """Protocol settings under which every measurement runs to the cap and keeps all its
+    windows: a target of 0 is never met, and no item stops as out of the target's reach
+    (which, against a target of 0, every item would at its tenth window)."""
+    from pytest_pruneenergy.measure.protocol import ProtocolSettings
+
+    return ProtocolSettings(
+        max_seconds=MAX_SECONDS, target_ci_fraction=0.0, out_of_reach_factor=math.inf
+    )
+
+
 def lag_one_ratio_estimate(
     joules: Sequence[float], samples: Sequence[float], *, lag_weight: float, full_model: bool
 ) -> RatioEstimate:
@@ -150,13 +161,12 @@ def run(args: argparse.Namespace) -> int:
     import torch
 
     from pytest_pruneenergy.measure.meters import NvmlCounterMeter
-    from pytest_pruneenergy.measure.protocol import ProtocolSettings, measure
+    from pytest_pruneenergy.measure.protocol import measure
     from pytest_pruneenergy.models.architectures import build_model, unpruned_architecture
 
     device = "cuda:0"
     meter = NvmlCounterMeter(0)
-    # A target of 0 is never met: every measurement runs to the cap and keeps all its windows.
-    settings = ProtocolSettings(max_seconds=MAX_SECONDS, target_ci_fraction=0.0)
+    settings = run_to_the_cap()
     out = Path(args.out)
     for layout in args.layouts:
         with torch.device(device):

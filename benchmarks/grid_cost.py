@@ -356,9 +356,18 @@ def same_items_rows(
                 "ci_median_percent": float(
                     (100 * items[JOULES_PER_SAMPLE_CI95] / items[JOULES_PER_SAMPLE]).median()
                 ),
+                "energy_off_median_percent": _median_off_percent(items, reference),
             }
         )
     return rows
+
+
+def _median_off_percent(items: pd.DataFrame, reference: pd.DataFrame) -> float:
+    """The median, over items, of |energy per sample| off the reference run's same item, in
+    percent of the reference's."""
+    joined = items.merge(reference, on=[MODEL_NAME, BATCH_SIZE], suffixes=("", " reference"))
+    theirs = joined[f"{JOULES_PER_SAMPLE} reference"]
+    return float((100 * (joined[JOULES_PER_SAMPLE] - theirs).abs() / theirs).median())
 
 
 def _same_items_lines(
@@ -372,8 +381,9 @@ def _same_items_lines(
         f"The same items in each run: the {len(reference)} that {reference_folder.name} "
         "measured (model and batch size):",
         "",
-        "| run | code | items | s/item | measuring s/item | CI met | median CI95 (%) |",
-        "|---|---|---|---|---|---|---|",
+        "| run | code | items | s/item | measuring s/item | CI met | median CI95 (%) | "
+        f"median off {reference_folder.name} (%) |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     codes = {summary["run"]: _code_cell(summary) for summary in summaries}
     runs = [summary["run"] for summary in summaries]
@@ -381,8 +391,14 @@ def _same_items_lines(
         lines.append(
             f"| {row['run']} | {codes[row['run']]} | {row['items']} | "
             f"{row['seconds_per_item']:.2f} | {row['measuring_per_item']:.2f} | "
-            f"{row['ci_met']}/{row['items']} | {row['ci_median_percent']:.2f} |"
+            f"{row['ci_met']}/{row['items']} | {row['ci_median_percent']:.2f} | "
+            f"{row['energy_off_median_percent']:.1f} |"
         )
+    lines += [
+        "",
+        f"*median off {reference_folder.name}*: the median over these items of how far a run's "
+        "energy per sample lay from that run's, in percent of it.",
+    ]
     return lines
 
 
@@ -560,7 +576,8 @@ def main() -> int:
         "--same-items-as",
         type=Path,
         default=None,
-        help="a run folder: also compare every run over only the items it measured",
+        help="a run folder: compare every run over only the items it measured (instead of "
+        "the grid's totals)",
     )
     render_parser.set_defaults(handler=render)
     args = parser.parse_args()

@@ -40,6 +40,7 @@ from pytest_pruneenergy.report.schema import (
     PRUNING_DISTRIBUTION,
     is_unpruned_label,
 )
+from pytest_pruneenergy.report.terminal import HOST_BOUND_DRIFT_FRACTION, throughput_drift_fraction
 
 KEY = [ARCHITECTURE, PRUNING_DISTRIBUTION, GPR, BATCH_SIZE]
 OURS, SEED = "ours", "seed"
@@ -270,11 +271,20 @@ def _precision_lines(ours: pd.DataFrame) -> list[str]:
     rows = ours.dropna(subset=[JOULES_PER_SAMPLE_CI95])
     met = int(rows[CI_TARGET_MET].astype(bool).sum())
     ci = (100 * rows[JOULES_PER_SAMPLE_CI95] / rows[JOULES_PER_SAMPLE]).median()
-    return [
+    line = (
         f"- **Our precision.** {met} of this run's {len(rows)} rows met the CI target; the "
         f"median 95 % CI is {ci:.2f} % of the energy per sample. A reduction is only as sure as "
         "its pruned row and its baseline together."
-    ]
+    )
+    paced = int((rows.apply(throughput_drift_fraction, axis=1) > HOST_BOUND_DRIFT_FRACTION).sum())
+    if paced:
+        line += (
+            f" {paced} of the rows ran at the host's pace (their time per sample varied by more "
+            f"than {100 * HOST_BOUND_DRIFT_FRACTION:g} % between windows): their energy follows "
+            "the host's speed, which a CI within one run does not cover, and so do reductions "
+            "between them."
+        )
+    return [line]
 
 
 def _saved(percent: float) -> str:
@@ -285,8 +295,8 @@ def _saved(percent: float) -> str:
 
 
 def _pace(percent: float) -> str:
-    """A mean FPS gain in words: faster, or slower where it is negative."""
-    return f"{abs(percent):.0f} % {'slower' if percent < 0 else 'faster'}"
+    """A mean FPS gain in words: above, or below where it is negative."""
+    return f"{abs(percent):.0f} % {'below' if percent < 0 else 'above'}"
 
 
 def render(args: argparse.Namespace) -> int:
@@ -349,10 +359,10 @@ def render(args: argparse.Namespace) -> int:
         f"{int(region['negative in ours only'])} only in ours.",
         f"- **Two GPUs.** On {gpu} pruning {_saved(level['mean reduction ours'].mean())} on "
         f"average, on the RTX 3080 it {_saved(level['mean reduction seed'].mean())} (table "
-        f"below). The pruned models ran on average {_pace(level['mean FPS gain ours'].mean())} "
-        f"than their unpruned model on {gpu}, {_pace(level['mean FPS gain seed'].mean())} on "
-        "the RTX 3080: removed FLOPs bought less time on one GPU than on the other, and with it "
-        "less or more energy.",
+        f"below). The pruned models' FPS lay on average "
+        f"{_pace(level['mean FPS gain ours'].mean())} their unpruned model's on {gpu}, "
+        f"{_pace(level['mean FPS gain seed'].mean())} on the RTX 3080: removed FLOPs bought "
+        "less time on one GPU than on the other, and with it less or more energy.",
         f"- **Why.** A pruned model ran its remaining FLOPs on average at "
         f"{rate_ours:.0f} % of its unpruned model's rate on {gpu}, at {rate_seed:.0f} % on "
         "the RTX 3080 (FLOPs x FPS, pruned over unpruned): its FLOPs cost more time than its "

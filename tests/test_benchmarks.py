@@ -679,6 +679,10 @@ def test_runs_are_compared_over_the_items_of_one_of_them(scripts):
     assert rows[0]["seconds_per_item"] == pytest.approx(2.5)
     assert rows[0]["ci_met"] == 2
     assert rows[0]["ci_median_percent"] == pytest.approx(2.0)  # the median of 1 % and 3 %
+    assert rows[1]["energy_off_median_percent"] == 0.0  # the reference against itself
+    lower = some.assign(**{"Mean Energy per Sample (J)": [1.8, 2.2]})  # 10 % under and over
+    [row] = same_items_rows([lower], ["moved"], some)
+    assert row["energy_off_median_percent"] == pytest.approx(10.0)
     assert same_items_rows([grid_items(2, (8,))], ["other"], some) == []  # none in common
 
 
@@ -872,8 +876,8 @@ def test_reproduction_says_savings_costs_and_pace_in_words(scripts):
 
     assert _saved(23.34) == "saved 23.3 %"
     assert _saved(-5.2) == "cost 5.2 % more energy per sample"
-    assert _pace(28.0) == "28 % faster"
-    assert _pace(-24.4) == "24 % slower"
+    assert _pace(28.0) == "28 % above"
+    assert _pace(-24.4) == "24 % below"
     rows = pd.DataFrame(
         {
             "CI Target Met": [True, False, True],
@@ -884,6 +888,12 @@ def test_reproduction_says_savings_costs_and_pace_in_words(scripts):
     [line] = _precision_lines(rows)
     assert "2 of this run's 3 rows met the CI target" in line
     assert "median 95 % CI is 1.00 %" in line  # of 0.5, 3 and 1 %
+    assert "host's pace" not in line  # no time per sample, nothing to judge it by
+    timed = rows.assign(
+        **{"Mean Time per Sample (s)": [1.0, 1.0, 1.0], "STD Time per Sample (s)": [0.01, 0.05, 0]}
+    )
+    [line] = _precision_lines(timed)
+    assert "1 of the rows ran at the host's pace" in line  # 5 % between windows, over 2 %
     assert _precision_lines(rows.drop(columns=["CI Target Met"])) == []  # a form without it
 
 
@@ -2103,3 +2113,31 @@ def test_a_grid_run_measures_a_given_zoo_with_the_options_passed_on(scripts, mon
     assert built == [out.resolve() / "models"]  # no zoo given: one is built in the run's folder
     assert f"--prune-models={out.resolve() / 'models'}" in commands[1]
     assert not any(part.startswith("--energy-cuda-graphs") for part in commands[1])
+
+
+def test_the_ci_calibration_runs_every_measurement_to_its_cap(scripts):
+    """Against its target of 0 the out-of-reach stop would end every item at its tenth window;
+    the calibration needs all the windows a cap gives."""
+    import dataclasses
+    import functools
+
+    from ci_calibration import run_to_the_cap
+
+    from pytest_pruneenergy.measure.protocol import measure
+    from pytest_pruneenergy.testing.simulated_clock import SimulatedClock, TickingMeter
+
+    clock = SimulatedClock()
+    settings = dataclasses.replace(
+        run_to_the_cap(), max_seconds=2.0, min_window_seconds=0.05, warmup_min_seconds=0.1
+    )
+    stats = measure(
+        functools.partial(clock.sleep, 0.001),
+        "cpu",
+        TickingMeter(clock, 100.0),
+        4,
+        settings,
+        clock=clock,
+        tick_recorder=clock.tick_recorder,
+    )
+    assert not stats.converged
+    assert clock() >= settings.max_seconds - 2 * settings.check_interval_seconds
