@@ -197,6 +197,22 @@ def run_summary(folder: Path, table: pd.DataFrame) -> dict[str, Any]:
     return summary
 
 
+def _code_versions_sentence(summaries: list[dict[str, Any]]) -> str:
+    """Where the runs of a grid ran different code (or did not say which), a sentence saying
+    so: the protocol may differ between them."""
+    commits = sorted(
+        {str(s.get("commit"))[:7] if s.get("commit") else "unrecorded" for s in summaries}
+    )
+    if len(commits) == 1 and commits != ["unrecorded"]:
+        return ""
+    return (
+        f" Its runs ran {len(commits)} versions of the code ({', '.join(commits)}): one commit "
+        "for every run would make it one protocol's grid."
+        if len(commits) > 1
+        else " Its runs did not record their commit."
+    )
+
+
 def _code_cell(summary: dict[str, Any]) -> str:
     """``installed``, with its commit where the run recorded one, or the --code folder."""
     code, commit = summary["code"], summary.get("commit")
@@ -508,7 +524,8 @@ def _grid_lines(measured: list[pd.DataFrame], summaries: list[dict[str, Any]]) -
             f"({SEED_MODELS} models at {SEED_BATCH_SIZES} batch sizes) in {len(grid)} runs, "
             f"{wall / 60:.1f} minutes of wall time in all (the longest run "
             f"{max(s['wall_seconds'] for s in grid) / 60:.1f}), {wall / items:.2f} s per item; "
-            f"{met} of them ({100 * met / items:.0f} %) within the CI target.",
+            f"{met} of them ({100 * met / items:.0f} %) within the CI target."
+            + _code_versions_sentence(grid),
         ]
     elif items:
         full_items = SEED_MODELS * SEED_BATCH_SIZES

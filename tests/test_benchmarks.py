@@ -2141,3 +2141,14 @@ def test_the_ci_calibration_runs_every_measurement_to_its_cap(scripts):
     )
     assert not stats.converged
     assert clock() >= settings.max_seconds - 2 * settings.check_interval_seconds
+
+
+def test_a_grid_of_runs_at_several_commits_says_so(scripts):
+    from grid_cost import _code_versions_sentence
+
+    one = {"commit": "b2cff862752d"}
+    assert _code_versions_sentence([one, one]) == ""
+    two = _code_versions_sentence([one, {"commit": "12286d22c2f8"}])
+    assert "2 versions of the code (12286d2, b2cff86)" in two
+    assert "unrecorded" in _code_versions_sentence([one, {"commit": None}])
+    assert _code_versions_sentence([{"commit": None}]) == " Its runs did not record their commit."
