@@ -222,25 +222,30 @@ def first_window_where(
     return next((n for n in range(2, len(windows) + 1) if judge(windows[:n])), None)
 
 
-@pytest.mark.parametrize("scatter", [0.02, 0.03, 0.035, 0.04])
+@pytest.mark.parametrize("scatter", [0.03, 0.035, 0.04])
 def test_items_that_would_meet_the_target_before_the_cap_are_not_stopped(scatter):
-    """Window-to-window scatter from the one that meets 1 % early to the one that rarely meets
-    it by a 9 s cap (45 windows of 0.2 s): no item that meets the target is stopped first."""
+    """Window-to-window scatter from the one that mostly meets 1 % by a 9 s cap (45 windows of
+    0.2 s) to the one that rarely does: no item that meets the target is stopped first."""
     settings = ProtocolSettings()
     rng = random.Random(7)
     cap_windows, met, stopped_first = 45, 0, 0
-    for _ in range(300):
+    for _ in range(200):
         windows = scattered_windows(cap_windows, scatter, rng)
         meets = first_window_where(windows, lambda w: target_met(w, 1, settings))
-        out = first_window_where(
-            windows,
-            lambda w: target_out_of_reach(
-                w, 1, settings, seconds_left=0.2 * (cap_windows - len(w))
-            ),
+        if meets is None:
+            continue
+        met += 1
+        # Only the windows before it met could have stopped it first.
+        stopped_first += (
+            first_window_where(
+                windows[: meets - 1],
+                lambda w: target_out_of_reach(
+                    w, 1, settings, seconds_left=0.2 * (cap_windows - len(w))
+                ),
+            )
+            is not None
         )
-        met += meets is not None
-        stopped_first += meets is not None and out is not None and out < meets
-    assert met > 0
+    assert met >= 10
     assert stopped_first == 0
 
 
