@@ -180,6 +180,20 @@ def with_ci(value: float, ci: float) -> str:
     return signed(value) if not math.isfinite(ci) else f"{signed(value)} ± {ci:.1f}"
 
 
+def median_ci_percent(rows: Any) -> float:
+    """The median over a results table's ``rows`` of energy per sample's 95 % CI half-width,
+    in percent of the energy per sample."""
+    from pytest_pruneenergy.report.schema import JOULES_PER_SAMPLE, JOULES_PER_SAMPLE_CI95
+
+    return float((100 * rows[JOULES_PER_SAMPLE_CI95] / rows[JOULES_PER_SAMPLE]).median())
+
+
+def listed(values: Sequence[object]) -> str:
+    """``1``, ``8 and 64``, ``1, 8 and 64``."""
+    words = [str(value) for value in values]
+    return words[0] if len(words) == 1 else f"{', '.join(words[:-1])} and {words[-1]}"
+
+
 def write_page(out: str | Path, lines: Sequence[str]) -> None:
     """Write a rendered Markdown page (its folder made where missing) and say where."""
     path = Path(out)

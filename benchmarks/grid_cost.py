@@ -35,7 +35,14 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-from benchlib import code_commit, option_value, run_for_at_most, write_page
+from benchlib import (
+    code_commit,
+    listed,
+    median_ci_percent,
+    option_value,
+    run_for_at_most,
+    write_page,
+)
 
 from pytest_pruneenergy.report.schema import (
     BATCH_SIZE,
@@ -44,7 +51,6 @@ from pytest_pruneenergy.report.schema import (
     GPU,
     ITEM_SECONDS,
     JOULES_PER_SAMPLE,
-    JOULES_PER_SAMPLE_CI95,
     LOAD_SECONDS,
     MODEL_NAME,
     RUN_CSV_NAME,
@@ -178,9 +184,7 @@ def run_summary(folder: Path, table: pd.DataFrame) -> dict[str, Any]:
         else None,
         "gpu": _gpu(folder),
         "max_seconds": option_value(record.get("command", []), "--energy-max-seconds") or "default",
-        "ci_median_percent": float(
-            (100 * measured[JOULES_PER_SAMPLE_CI95] / measured[JOULES_PER_SAMPLE]).median()
-        ),
+        "ci_median_percent": median_ci_percent(measured),
     }
     for column, key in (
         (LOAD_SECONDS, "load_seconds"),
@@ -231,11 +235,6 @@ def rest_seconds(summary: dict[str, Any]) -> float:
 def rewarmed(summary: dict[str, Any]) -> bool:
     """Whether a run re-warmed a model: measured one at a second batch size."""
     return summary.get("first_items") is not None and summary["items"] > summary["first_items"]
-
-
-def _listed(numbers: list[int]) -> str:
-    words = [str(number) for number in numbers]
-    return words[0] if len(words) == 1 else f"{', '.join(words[:-1])} and {words[-1]}"
 
 
 def rewarm_seconds(summary: dict[str, Any]) -> float:
@@ -354,14 +353,18 @@ def same_items_rows(
     tables: list[pd.DataFrame], runs: list[str], reference: pd.DataFrame
 ) -> list[dict[str, Any]]:
     """Per run, over only the items (model and batch size) that ``reference`` measured: how
-    many it has, their mean item and measuring seconds, CI met and median CI95 (%)."""
-    keys = set(zip(reference[MODEL_NAME], reference[BATCH_SIZE], strict=True))
+    many it has, their mean item and measuring seconds, CI met, median CI95 (%), and the
+    median of how far their energy per sample lay from the reference's (%)."""
+    theirs = f"{JOULES_PER_SAMPLE} reference"
+    reference_energy = reference[[MODEL_NAME, BATCH_SIZE, JOULES_PER_SAMPLE]].rename(
+        columns={JOULES_PER_SAMPLE: theirs}
+    )
     rows = []
     for run, table in zip(runs, tables, strict=True):
-        pairs = zip(table[MODEL_NAME], table[BATCH_SIZE], strict=True)
-        items = table[[pair in keys for pair in pairs]]
+        items = table.merge(reference_energy, on=[MODEL_NAME, BATCH_SIZE])
         if items.empty:
             continue
+        off = 100 * (items[JOULES_PER_SAMPLE] - items[theirs]).abs() / items[theirs]
         rows.append(
             {
                 "run": run,
@@ -369,21 +372,11 @@ def same_items_rows(
                 "seconds_per_item": float(items[ITEM_SECONDS].mean()),
                 "measuring_per_item": float(items[SECONDS_MEASURED].mean()),
                 "ci_met": int(items[CI_TARGET_MET].astype(bool).sum()),
-                "ci_median_percent": float(
-                    (100 * items[JOULES_PER_SAMPLE_CI95] / items[JOULES_PER_SAMPLE]).median()
-                ),
-                "energy_off_median_percent": _median_off_percent(items, reference),
+                "ci_median_percent": median_ci_percent(items),
+                "energy_off_median_percent": float(off.median()),
             }
         )
     return rows
-
-
-def _median_off_percent(items: pd.DataFrame, reference: pd.DataFrame) -> float:
-    """The median, over items, of |energy per sample| off the reference run's same item, in
-    percent of the reference's."""
-    joined = items.merge(reference, on=[MODEL_NAME, BATCH_SIZE], suffixes=("", " reference"))
-    theirs = joined[f"{JOULES_PER_SAMPLE} reference"]
-    return float((100 * (joined[JOULES_PER_SAMPLE] - theirs).abs() / theirs).median())
 
 
 def _same_items_lines(
@@ -547,7 +540,7 @@ def _grid_lines(measured: list[pd.DataFrame], summaries: list[dict[str, Any]]) -
                 f"Phase by phase (a load and a full warm-up per model, a re-warm for each of its "
                 f"other four batch sizes, the measuring and the rest per item, as these runs "
                 f"spent them): {minutes:.0f} minutes (extrapolated, not measured; it assumes "
-                f"the batch sizes not run measure as long as {_listed(sizes)} did).",
+                f"the batch sizes not run measure as long as {listed(sizes)} did).",
             ]
             per_shard = [
                 f"{s['run']} {full_grid_minutes([s], s['models'], SEED_BATCH_SIZES):.1f}"

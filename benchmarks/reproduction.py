@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from benchlib import write_page
+from benchlib import listed, median_ci_percent, write_page
 
 from pytest_pruneenergy.report.reading import read_results_csv
 from pytest_pruneenergy.report.schema import (
@@ -270,7 +270,7 @@ def _precision_lines(ours: pd.DataFrame) -> list[str]:
         return []
     rows = ours.dropna(subset=[JOULES_PER_SAMPLE_CI95])
     met = int(rows[CI_TARGET_MET].astype(bool).sum())
-    ci = (100 * rows[JOULES_PER_SAMPLE_CI95] / rows[JOULES_PER_SAMPLE]).median()
+    ci = median_ci_percent(rows)
     line = (
         f"- **Our precision.** {met} of this run's {len(rows)} rows met the CI target; the "
         f"median 95 % CI is {ci:.2f} % of the energy per sample. A reduction is only as sure as "
@@ -375,7 +375,7 @@ def render(args: argparse.Namespace) -> int:
         ),
         *_precision_lines(ours),
         f"- **Coverage.** {len(pairs)} of the paper's {len(at_our_sizes)} pruned rows at batch "
-        f"{'size' if len(sizes) == 1 else 'sizes'} {' and '.join(map(str, sizes))} (the pairs "
+        f"{'size' if len(sizes) == 1 else 'sizes'} {listed(sizes)} (the pairs "
         "per architecture and batch size are in the first table).",
         "",
         f"![this run against the paper, per pruned model]({figure.name})",

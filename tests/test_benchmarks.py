@@ -2152,3 +2152,19 @@ def test_a_grid_of_runs_at_several_commits_says_so(scripts):
     assert "2 versions of the code (12286d2, b2cff86)" in two
     assert "unrecorded" in _code_versions_sentence([one, {"commit": None}])
     assert _code_versions_sentence([{"commit": None}]) == " Its runs did not record their commit."
+
+
+def test_numbers_are_listed_with_and_and_a_median_ci_is_in_percent(scripts):
+    import pandas as pd
+    from benchlib import listed, median_ci_percent
+
+    assert listed([1]) == "1"
+    assert listed([8, 64]) == "8 and 64"
+    assert listed([1, 8, 64]) == "1, 8 and 64"
+    rows = pd.DataFrame(
+        {
+            "Mean Energy per Sample (J)": [1.0, 2.0, 4.0],
+            "CI95 Energy per Sample (J)": [0.01, 0.1, 0.04],
+        }
+    )
+    assert median_ci_percent(rows) == pytest.approx(1.0)  # of 1, 5 and 1 %
