@@ -154,6 +154,7 @@ def check_results(
     """What is wrong with a plugin run's results table (``read_results_csv``), in words; empty
     where nothing is. ``models``: model files measured; ``way``: the run's extra options, whose
     columns must say they were applied."""
+    from pytest_pruneenergy.measure.window_stats import STOP_REASONS
     from pytest_pruneenergy.report import schema
 
     problems = []
@@ -171,6 +172,11 @@ def check_results(
         joules = float(row[schema.JOULES_PER_SAMPLE])
         if not (math.isfinite(joules) and joules > 0):
             problems.append(f"{name}: energy per sample {joules}")
+        reason = row.get(schema.STOP_REASON)
+        if not isinstance(reason, str):
+            problems.append(f"{name}: Stop Reason is empty, expected one of the protocol's")
+        elif reason not in STOP_REASONS:
+            problems.append(f"{name}: Stop Reason is {reason}, expected one of the protocol's")
         if "--energy-cuda-graphs" in way and not schema.is_true(row[schema.CUDA_GRAPH]):
             problems.append(f"{name}: CUDA Graph is {row[schema.CUDA_GRAPH]}, expected True")
         if "--prune-dtypes=bf16" in way and str(row[schema.DTYPE]) != "bfloat16":
@@ -208,6 +214,7 @@ def result_rows(table: Any) -> list[dict[str, Any]]:
         "fps": schema.FPS,
         "energy_reduction_percent": schema.ENERGY_REDUCTION,
         "ci_target_met": schema.CI_TARGET_MET,
+        "stop_reason": schema.STOP_REASON,
         "item_seconds": schema.ITEM_SECONDS,
     }
     return [

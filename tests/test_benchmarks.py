@@ -1432,6 +1432,7 @@ def _results_table(changes=None):
             schema.CUDA_GRAPH: [False] * 4,
             schema.DTYPE: [None] * 4,
             schema.CHANNELS_LAST: [False] * 4,
+            schema.STOP_REASON: ["out of reach", "target", "time cap", "target"],
         }
     )
     for (column, index), value in (changes or {}).items():
@@ -1457,6 +1458,13 @@ def test_a_plugin_runs_results_pass_where_every_row_is_measured_and_pruning_save
     assert check(_results_table({("METER", 1): "estimate", ("JOULES_PER_SAMPLE", 3): 0.0})) == [
         "VGG11_CIFAR10_UNPRUNED.pth at batch 32: meter estimate, expected nvml-counter",
         "VGG11_CIFAR10_random_PD1_GPR-50_PRUNED.pth at batch 32: energy per sample 0.0",
+    ]
+    # A measured row must say why measuring stopped (a journal before the column, or a bug).
+    assert check(_results_table({("STOP_REASON", 1): None, ("STOP_REASON", 3): "bored"})) == [
+        "VGG11_CIFAR10_UNPRUNED.pth at batch 32: Stop Reason is empty, expected one of the "
+        "protocol's",
+        "VGG11_CIFAR10_random_PD1_GPR-50_PRUNED.pth at batch 32: Stop Reason is bored, expected "
+        "one of the protocol's",
     ]
     assert check(_results_table().iloc[:3]) == [
         "3 rows, expected 4",

@@ -6,6 +6,14 @@ from dataclasses import dataclass
 
 from .latency import PassTimePercentiles
 
+# Why the adaptive protocol stopped measuring an item: its CI met the target; the CI could
+# not have come within out_of_reach_factor times the target by the cap; or going on would
+# have ended the item past the cap.
+STOP_TARGET = "target"
+STOP_OUT_OF_REACH = "out of reach"
+STOP_TIME_CAP = "time cap"
+STOP_REASONS = (STOP_TARGET, STOP_OUT_OF_REACH, STOP_TIME_CAP)
+
 
 @dataclass(frozen=True)
 class WindowStats:
@@ -30,6 +38,9 @@ class WindowStats:
     warmup_seconds: float
     protocol: str = "adaptive"
     converged: bool = False  # the CI target was met before the time cap
+    # A STOP_* (the adaptive protocol's), several joined by ", " for rounds that stopped for
+    # different reasons; None for the seed protocol, which runs fixed trials.
+    stop_reason: str | None = None
     target_ci_fraction: float | None = None
     naive_joules_per_sample: float | None = None
     update_period_seconds: float | None = None

@@ -31,7 +31,8 @@ numbers empty), so that a reader of the CSV sees which model failed and why.
 Energy: ``Mean Energy per Sample (J)`` is gross, what the board drew, as MLPerf and ML.ENERGY
 report it. ``Dynamic Energy per Sample (J)`` is gross less ``Idle Power (W)`` x ``Mean Time per
 Sample (s)``; both are empty where idle power was not measured (estimates, or
-``--energy-idle-seconds=0``). ``CI Target Met`` is empty for the seed protocol, which has no
+``--energy-idle-seconds=0``). ``CI Target Met`` and ``Stop Reason`` (``target``, ``out of
+reach``, ``time cap``: why measuring stopped) are empty for the seed protocol, which has no
 target. ``Naive Two-Read Energy per Sample (J)`` is what two meter reads bracketing the run give.
 
 The run's metadata CSV has a row per device: its meter, GPU facts, idle power, and the items
@@ -126,6 +127,7 @@ UNALIGNED_X16 = "Widths Not x16 (%)"
 UNALIGNED_X64 = "Widths Not x64 (%)"
 RUNTIME = "Runtime"
 COMPILE_SECONDS = "Compile Seconds"
+STOP_REASON = "Stop Reason"
 LATENCY_P50_MS = "Latency p50 (ms)"
 LATENCY_P90_MS = "Latency p90 (ms)"
 LATENCY_P99_MS = "Latency p99 (ms)"
@@ -229,6 +231,9 @@ _COLUMN_TYPES: tuple[tuple[str, str], ...] = (
     # pass at the row's batch size, which compiled: not part of the measurement.
     (RUNTIME, TEXT),
     (COMPILE_SECONDS, FLOAT),
+    # Why the adaptive protocol stopped measuring: target, out of reach, time cap
+    # (measure/window_stats.py); empty for the seed protocol.
+    (STOP_REASON, TEXT),
 )
 COLUMNS: tuple[str, ...] = tuple(column for column, _ in _COLUMN_TYPES)
 SEED_COLUMNS: tuple[str, ...] = COLUMNS[:15]

@@ -208,6 +208,7 @@ def _measured_row(
         col.IDLE_WATTS: measurement.idle_watts,
         col.PROTOCOL: stats.protocol,
         col.CI_TARGET_MET: stats.ci_target_met,
+        col.STOP_REASON: stats.stop_reason,
         col.NAIVE_JOULES_PER_SAMPLE: stats.naive_joules_per_sample,
         col.METER_UPDATE_PERIOD_SECONDS: stats.update_period_seconds,
         col.TEMPERATURE_START_CELSIUS: stats.temperature_start_celsius,

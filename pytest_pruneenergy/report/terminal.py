@@ -15,6 +15,7 @@ from typing import Any
 import pandas as pd
 
 from ..items.numerics import DTYPE_TAGS
+from ..measure.window_stats import STOP_OUT_OF_REACH, STOP_TARGET, STOP_TIME_CAP
 from . import schema as col
 from .doubts import doubt_lines, said_rows
 from .labels import TERMINAL_WIDTH, shorten_end, shorten_middle, shorten_names
@@ -75,11 +76,7 @@ def terminal_table_lines(
     lines.extend(_row(row, labels, variants) for _, row in measured.iterrows())
     if measured.empty:
         lines.append("(no item was measured)")
-    if measured[col.CI_TARGET_MET].map(is_false).any():
-        lines.append(
-            f"{CI_TARGET_MISSED_MARK} CI target (--energy-target-ci) not met by the time cap "
-            "(--energy-max-seconds), or out of its reach; a longer cap narrows the CI"
-        )
+    lines.extend(_ci_missed_lines(measured))
     lines.extend(_host_bound_lines(measured))
     lines.extend(_seed_protocol_lines(measured))
     lines.extend(_cross_device_lines(measured))
@@ -91,6 +88,38 @@ def terminal_table_lines(
     for _, row in failed.iterrows():
         lines.extend(_failure_lines(row))
     return lines
+
+
+def _ci_missed_lines(measured: pd.DataFrame) -> list[str]:
+    """What the ``~`` mark means, with how many items missed the target for which reason
+    (``Stop Reason``; rounds that stopped for both count under each)."""
+    missed = measured[measured[col.CI_TARGET_MET].map(is_false)]
+    if missed.empty:
+        return []
+    reasons = (
+        col.text_or_blank(missed[col.STOP_REASON])
+        if col.STOP_REASON in missed
+        else pd.Series("", index=missed.index)
+    )
+    counts = [
+        (reasons.str.contains(STOP_OUT_OF_REACH).sum(), "out of its reach, stopped early"),
+        (
+            reasons.str.contains(STOP_TIME_CAP).sum(),
+            "at the time cap (--energy-max-seconds)",
+        ),
+        # Each round met it; the rounds' scatter about each other widened the combined CI.
+        (reasons.eq(STOP_TARGET).sum(), "met it round by round, not combined"),
+        (reasons.eq("").sum(), "for a reason not recorded"),
+    ]
+    said = "; ".join(f"{n} {_items(n)} {why}" for n, why in counts if n)
+    return [
+        f"{CI_TARGET_MISSED_MARK} CI target (--energy-target-ci) not met: {said}; "
+        "a longer cap narrows the CI"
+    ]
+
+
+def _items(count: int) -> str:
+    return "item" if count == 1 else "items"
 
 
 def _header(variants: VariantColumns) -> str:

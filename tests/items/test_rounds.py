@@ -117,3 +117,15 @@ def test_combined_latency_percentiles_are_the_rounds_largest():
     stats = combined.stats
     assert (stats.pass_seconds_p50, stats.pass_seconds_p90) == (0.002, 0.003)
     assert stats.pass_seconds_p99 is None  # unknown in one round: unknown combined
+
+
+def test_combined_rounds_give_each_reason_their_rounds_stopped_for_once():
+    def stopped(reason: str | None, round_number: int) -> Measurement:
+        measurement = a_round(1.0, 0.001, round_number)
+        return dataclasses.replace(
+            measurement, stats=dataclasses.replace(measurement.stats, stop_reason=reason)
+        )
+
+    mixed = combine([stopped("target", 1), stopped("out of reach", 2), stopped("target", 3)])
+    assert mixed.stats.stop_reason == "target, out of reach"
+    assert combine([stopped(None, 1), stopped(None, 2)]).stats.stop_reason is None  # seed

@@ -33,6 +33,7 @@ from pytest_pruneenergy.items.runner import (
 from pytest_pruneenergy.measure.conditions import GpuActivity, HostCpu
 from pytest_pruneenergy.measure.meters import GpuFacts, MeterReadError
 from pytest_pruneenergy.measure.protocol import ProtocolSettings
+from pytest_pruneenergy.measure.window_stats import STOP_REASONS
 from pytest_pruneenergy.models.loading import LoadedModel, ModelLoadError
 from pytest_pruneenergy.settings import RawOptions, resolve_settings
 from pytest_pruneenergy.testing.simulated_clock import SimulatedClock
@@ -369,6 +370,7 @@ def test_cuda_graph_replays_the_forward_pass_and_is_said_in_the_measurement():
     measurement = measure(on_gpu, SteadyMeter(time.perf_counter), clock=None, cli_cuda_graphs=True)
     assert measurement.cuda_graph is True
     assert measurement.stats.samples_measured > 0
+    assert measurement.stats.stop_reason in STOP_REASONS  # on the device's own clocks
 
 
 @pytest.mark.gpu

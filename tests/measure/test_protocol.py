@@ -32,6 +32,7 @@ from pytest_pruneenergy.measure.protocol import (
     measure_idle_watts,
     passes_per_marker,
     queue_limit_passes,
+    reason_to_stop,
     rewarm_settings,
     target_met,
     target_out_of_reach,
@@ -153,6 +154,7 @@ def test_adaptive_stops_once_the_ci_target_is_met(clock):
     stats = measure_on(clock, meter.run_pass, meter, settings)
     assert stats.joules_per_sample_mean == pytest.approx(0.4 / BATCH_SIZE, rel=0.01)
     assert stats.converged
+    assert stats.stop_reason == "target"
     assert stats.windows >= settings.min_windows
     assert stats.joules_per_sample_ci95 <= 0.02 * stats.joules_per_sample_mean
     assert stats.warmup_seconds + stats.seconds_measured < settings.max_seconds
@@ -179,6 +181,7 @@ def test_adaptive_stops_at_the_time_cap_when_the_ci_target_is_out_of_reach(clock
     stats = measure_on(clock, passes_of(clock), TickingMeter(clock, noisy_watts()), settings)
     elapsed = clock()
     assert not stats.converged
+    assert stats.stop_reason == "time cap"
     assert stats.joules_per_sample_ci95 > 0.0001 * stats.joules_per_sample_mean
     # It stops launching when the next check would fall past the cap, and ends by the cap.
     cap = settings.max_seconds
@@ -191,6 +194,7 @@ def test_an_item_whose_ci_cannot_reach_the_target_by_the_cap_stops_early(clock):
     )
     stats = measure_on(clock, passes_of(clock), TickingMeter(clock, noisy_watts()), settings)
     assert not stats.converged
+    assert stats.stop_reason == "out of reach"
     # Judged from its tenth window on, long before the cap; the CI it reports is over twice
     # the target even projected to the cap.
     assert stats.windows >= settings.out_of_reach_min_windows
@@ -204,6 +208,7 @@ def test_an_item_whose_ci_cannot_reach_the_target_by_the_cap_stops_early(clock):
     never = dataclasses.replace(settings, out_of_reach_factor=math.inf)
     capped = measure_on(clock, passes_of(clock), TickingMeter(clock, noisy_watts()), never)
     assert not capped.converged
+    assert capped.stop_reason == "time cap"
     assert capped.seconds_measured > 2 * stats.seconds_measured
 
 
@@ -279,6 +284,24 @@ def test_out_of_reach_is_not_judged_before_its_minimum_windows_or_seconds():
     assert not target_out_of_reach(wild[:10], 1, settings, seconds_left=1e9)
 
 
+@pytest.mark.parametrize("scatter", [0.005, 0.03, 0.10, 0.5])
+def test_the_reason_to_stop_agrees_with_target_met_and_out_of_reach(scatter):
+    """The loop's one computation of the CI gives the two judgements' verdicts, target first,
+    at every window count and time left."""
+    settings = ProtocolSettings()
+    windows = scattered_windows(45, scatter, random.Random(5))
+    for n in range(0, 46):
+        for seconds_left in (0.0, 2.0, 7.0, 1e9):
+            head = windows[:n]
+            if target_met(head, 1, settings):
+                expected = "target"
+            elif target_out_of_reach(head, 1, settings, seconds_left=seconds_left):
+                expected = "out of reach"
+            else:
+                expected = None
+            assert reason_to_stop(head, 1, settings, seconds_left=seconds_left) == expected
+
+
 def test_on_the_hosts_clock_an_item_ends_by_its_cap():
     """The same, in real time: the poller a real thread, passes that sleep, the host's clock."""
     settings = dataclasses.replace(OUT_OF_REACH, max_seconds=0.5)
@@ -332,6 +355,7 @@ def test_seed_protocol_runs_fixed_trials_bracketed_by_two_reads(clock):
     stats = measure_on(clock, run_batch, meter, settings, batch_size=2)
     assert len(passes) == 3 * (2 + 50)
     assert stats.protocol == "seed"
+    assert stats.stop_reason is None  # fixed trials: nothing decides when to stop
     assert stats.windows == 3
     assert stats.samples_measured == 3 * 50 * 2
     assert stats.joules_per_sample_mean == pytest.approx(
@@ -369,6 +393,7 @@ def test_idle_watts_are_none_when_the_meter_never_ticks(clock):
         ("protocol", "fast"),
         ("out_of_reach_factor", 0.5),
         ("out_of_reach_factor", math.nan),
+        ("out_of_reach_min_windows", 1),
     ],
 )
 def test_invalid_arguments_are_rejected(clock, field, value):

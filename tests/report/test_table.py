@@ -89,6 +89,7 @@ ADDED_COLUMNS_IN_ORDER = [
     "Latency p99 (ms)",
     "Runtime",
     "Compile Seconds",
+    "Stop Reason",
 ]
 H100_FACTS = GpuFacts("NVIDIA H100", "580.159", 700.0)
 
@@ -106,6 +107,7 @@ def measurement(
     idle_watts: float | None = None,
     protocol: str = "adaptive",
     converged: bool = True,
+    stop_reason: str | None = None,
     gpu_facts: GpuFacts | None = None,
     seconds_per_sample_std: float = 1e-5,
     cuda_graph: bool = False,
@@ -139,6 +141,7 @@ def measurement(
             warmup_seconds=1.0,
             protocol=protocol,
             converged=converged,
+            stop_reason=stop_reason,
             naive_joules_per_sample=joules_per_sample * 1.2,
             update_period_seconds=0.1,
             temperature_start_celsius=40.0,
@@ -375,20 +378,22 @@ def test_dynamic_energy_is_empty_where_idle_power_was_not_measured(table: pd.Dat
     assert pd.isna(row["Idle Power (W)"]) and pd.isna(row["Dynamic Energy per Sample (J)"])
 
 
-def test_protocol_and_whether_the_ci_target_was_met() -> None:
+def test_protocol_whether_the_ci_target_was_met_and_why_measuring_stopped() -> None:
     table = build_table(
         [
-            measurement(ALEXNET, converged=True),
-            measurement(ALEXNET_PD1, converged=False),
+            measurement(ALEXNET, converged=True, stop_reason="target"),
+            measurement(ALEXNET_PD1, converged=False, stop_reason="out of reach"),
             measurement(VGG11, protocol="seed", converged=False),
         ],
         [],
     )
-    assert list(row_of(table, ALEXNET)[["Protocol", "CI Target Met"]]) == ["adaptive", True]
-    assert list(row_of(table, ALEXNET_PD1)[["Protocol", "CI Target Met"]]) == ["adaptive", False]
+    columns = ["Protocol", "CI Target Met", "Stop Reason"]
+    assert list(row_of(table, ALEXNET)[columns]) == ["adaptive", True, "target"]
+    assert list(row_of(table, ALEXNET_PD1)[columns]) == ["adaptive", False, "out of reach"]
     seed = row_of(table, VGG11)
     assert seed["Protocol"] == "seed"
-    assert pd.isna(seed["CI Target Met"])  # the seed protocol has no target to meet
+    # The seed protocol has no target to meet, and nothing decides when it stops.
+    assert pd.isna(seed["CI Target Met"]) and pd.isna(seed["Stop Reason"])
 
 
 def test_naive_energy_meter_period_and_device_state_are_in_their_columns(
@@ -524,8 +529,10 @@ def test_summary_warns_about_an_estimate_read_back_from_csv(tmp_path: Path) -> N
 def test_summary_marks_an_item_whose_ci_missed_its_target_and_explains_the_mark() -> None:
     table = build_table(
         [
-            measurement(ALEXNET, joules_per_sample=2.0, converged=True),
-            measurement(ALEXNET_PD1, joules_per_sample=1.5, converged=False),
+            measurement(ALEXNET, joules_per_sample=2.0, converged=True, stop_reason="target"),
+            measurement(
+                ALEXNET_PD1, joules_per_sample=1.5, converged=False, stop_reason="out of reach"
+            ),
         ],
         [],
     )
@@ -534,9 +541,44 @@ def test_summary_marks_an_item_whose_ci_missed_its_target_and_explains_the_mark(
     assert "1.500 ± 0.015~" in next(line for line in lines if line.startswith(ALEXNET_PD1))
     explanations = [line for line in lines if line.startswith("~ ")]
     assert explanations == [
-        "~ CI target (--energy-target-ci) not met by the time cap (--energy-max-seconds), or "
-        "out of its reach; a longer cap narrows the CI"
+        "~ CI target (--energy-target-ci) not met: 1 item out of its reach, stopped early; "
+        "a longer cap narrows the CI"
     ]
+
+
+@pytest.mark.parametrize(
+    ("reasons", "said"),
+    [
+        (
+            ["time cap", "out of reach", "time cap"],
+            "1 item out of its reach, stopped early; 2 items at the time cap "
+            "(--energy-max-seconds)",
+        ),
+        # Rounds: one item whose rounds stopped both ways, one whose rounds each met it.
+        (
+            ["target, out of reach", "target", None],
+            "1 item out of its reach, stopped early; 1 item met it round by round, not "
+            "combined; 1 item for a reason not recorded",
+        ),
+    ],
+)
+def test_the_ci_mark_counts_the_items_by_why_they_missed(
+    reasons: list[str | None], said: str, tmp_path: Path
+) -> None:
+    models = [ALEXNET, ALEXNET_PD1, VGG11]
+    table = build_table(
+        [
+            measurement(model, converged=False, stop_reason=reason)
+            for model, reason in zip(models, reasons, strict=True)
+        ],
+        [],
+    )
+    read = pd.read_csv(write_csv(table, tmp_path / "results.csv"))
+    for summary in (table, read):  # as built, and as read back from the CSV
+        explanations = [line for line in terminal_table_lines(summary) if line.startswith("~ ")]
+        assert explanations == [
+            f"~ CI target (--energy-target-ci) not met: {said}; a longer cap narrows the CI"
+        ]
 
 
 def test_summary_has_no_ci_mark_when_every_target_was_met_or_there_was_none() -> None:

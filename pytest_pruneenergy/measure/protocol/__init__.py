@@ -41,6 +41,7 @@ from .adaptive import (
     ci_fraction,
     energy_per_sample,
     measure_adaptive,
+    reason_to_stop,
     seconds_to_finish_after_next_check,
     summarize_tick_windows,
     target_met,
@@ -91,6 +92,7 @@ __all__ = [
     "measure_seed",
     "passes_per_marker",
     "queue_limit_passes",
+    "reason_to_stop",
     "rewarm_settings",
     "seconds_to_finish_after_next_check",
     "summarize_tick_windows",
@@ -133,6 +135,10 @@ def measure(
         raise ValueError(f"max_seconds must be > 0, got {settings.max_seconds}")
     if not settings.out_of_reach_factor >= 1:  # below 1 it would stop items that meet the target
         raise ValueError(f"out_of_reach_factor must be >= 1, got {settings.out_of_reach_factor}")
+    if not settings.out_of_reach_min_windows >= 2:  # the CI needs two windows to exist
+        raise ValueError(
+            f"out_of_reach_min_windows must be >= 2, got {settings.out_of_reach_min_windows}"
+        )
     if settings.protocol not in PROTOCOLS:
         raise ValueError(f"protocol must be one of {', '.join(PROTOCOLS)}")
     job = Job(

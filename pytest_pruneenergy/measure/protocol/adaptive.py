@@ -17,7 +17,7 @@ from ..ticks import (
     tick_windows,
     update_period_seconds,
 )
-from ..window_stats import WindowStats
+from ..window_stats import STOP_OUT_OF_REACH, STOP_TARGET, STOP_TIME_CAP, WindowStats
 
 if TYPE_CHECKING:
     from ..meters import DeviceState
@@ -37,7 +37,7 @@ def measure_adaptive(job: Job) -> WindowStats:
             update_period_seconds(recorder.ticks())
         )
         state_start = device_state(job.meter)
-        timeline = _run_until_done(job, recorder, warmup, window_seconds, began)
+        timeline, reason = _run_until_done(job, recorder, warmup, window_seconds, began)
         state_end = device_state(job.meter)
     recorder.check()  # the recorder took a last read on exit: a tick just before the end counts
     ticks = recorder.ticks()
@@ -57,6 +57,7 @@ def measure_adaptive(job: Job) -> WindowStats:
         warmup_seconds=warmup.seconds,
         # Judged on the final windows, so the flag always agrees with the CI reported.
         converged=target_met(windows, job.batch_size, job.settings),
+        stop_reason=reason,
         target_ci_fraction=job.settings.target_ci_fraction,
         naive_joules_per_sample=_two_read_joules_per_sample(recorder, timeline, job.batch_size),
         update_period=update_period_seconds(ticks),
@@ -73,10 +74,10 @@ def measure_adaptive(job: Job) -> WindowStats:
 
 def _run_until_done(
     job: Job, recorder: TickRecorder, warmup: WarmUp, window_seconds: float, began: float
-) -> CompletionTimeline:
+) -> tuple[CompletionTimeline, str]:
     """Passes back to back, the windows judged every ``check_interval_seconds``, until the
-    target is met or going on could end the item past ``max_seconds``; every pass's
-    completion once the device is done."""
+    target is met or out of reach, or going on could end the item past ``max_seconds``: every
+    pass's completion once the device is done, and why it stopped (a ``STOP_*``)."""
     settings, pass_clock, clock = job.settings, job.pass_clock, job.clock
     pass_clock.space_markers(passes_per_marker(warmup.seconds_per_pass, settings))
     start = pass_clock.begin()
@@ -93,14 +94,14 @@ def _run_until_done(
         windows = tick_windows(
             on_periodic_grid(recorder.ticks()), timeline, min_window_seconds=window_seconds
         )
-        if target_met(windows, job.batch_size, settings):
-            break
-        if target_out_of_reach(windows, job.batch_size, settings, seconds_left=deadline - now):
+        reason = reason_to_stop(windows, job.batch_size, settings, seconds_left=deadline - now)
+        if reason is not None:
             break
         if now + seconds_to_finish_after_next_check(pass_clock, warmup, settings) >= deadline:
-            break  # going on to the next check could end the item past the cap
+            reason = STOP_TIME_CAP  # going on to the next check could end the item past the cap
+            break
         next_check = now + settings.check_interval_seconds
-    return CompletionTimeline(start, pass_clock.completions(wait=True))
+    return CompletionTimeline(start, pass_clock.completions(wait=True)), reason
 
 
 def _two_read_joules_per_sample(
@@ -133,13 +134,30 @@ def seconds_to_finish_after_next_check(
     return to_next_check + queue + FINISH_SECONDS
 
 
+def reason_to_stop(
+    windows: Sequence[TickWindow],
+    batch_size: int,
+    settings: ProtocolSettings,
+    *,
+    seconds_left: float,
+) -> str | None:
+    """Why the item should stop at this check (``STOP_TARGET``, ``STOP_OUT_OF_REACH``), or
+    None to go on: ``target_met`` and ``target_out_of_reach`` on one computation of the CI,
+    as this runs every check while the device waits for nothing but the host."""
+    measured = _measured_seconds(windows)
+    ci = ci_fraction(windows, batch_size)
+    if _meets_target(len(windows), measured, ci, settings):
+        return STOP_TARGET
+    if _out_of_reach(len(windows), measured, ci, settings, seconds_left):
+        return STOP_OUT_OF_REACH
+    return None
+
+
 def target_met(windows: Sequence[TickWindow], batch_size: int, settings: ProtocolSettings) -> bool:
     """Enough windows, enough seconds, and a CI within the target."""
-    if len(windows) < settings.min_windows:
-        return False
-    if windows[-1].end_seconds - windows[0].start_seconds < settings.min_measure_seconds:
-        return False
-    return ci_fraction(windows, batch_size) <= settings.target_ci_fraction
+    return _meets_target(
+        len(windows), _measured_seconds(windows), ci_fraction(windows, batch_size), settings
+    )
 
 
 def target_out_of_reach(
@@ -157,14 +175,42 @@ def target_out_of_reach(
     meet the target before the cap were not stopped (tests/measure/test_protocol.py), while
     items paced by the host, whose CI ends at several times the target, stop after about
     ten windows instead of running to the cap."""
-    if len(windows) < settings.out_of_reach_min_windows:
+    return _out_of_reach(
+        len(windows),
+        _measured_seconds(windows),
+        ci_fraction(windows, batch_size),
+        settings,
+        seconds_left,
+    )
+
+
+def _measured_seconds(windows: Sequence[TickWindow]) -> float:
+    return windows[-1].end_seconds - windows[0].start_seconds if windows else 0.0
+
+
+def _meets_target(
+    window_count: int, measured_seconds: float, ci: float, settings: ProtocolSettings
+) -> bool:
+    return (
+        window_count >= settings.min_windows
+        and measured_seconds >= settings.min_measure_seconds
+        and ci <= settings.target_ci_fraction
+    )
+
+
+def _out_of_reach(
+    window_count: int,
+    measured_seconds: float,
+    ci: float,
+    settings: ProtocolSettings,
+    seconds_left: float,
+) -> bool:
+    if window_count < settings.out_of_reach_min_windows:
         return False
-    measured = windows[-1].end_seconds - windows[0].start_seconds
-    if measured < settings.min_measure_seconds:
+    if measured_seconds < settings.min_measure_seconds:
         return False
-    at_the_cap = math.sqrt(measured / (measured + max(seconds_left, 0.0)))
-    projected = ci_fraction(windows, batch_size) * at_the_cap
-    return projected > settings.out_of_reach_factor * settings.target_ci_fraction
+    at_the_cap = math.sqrt(measured_seconds / (measured_seconds + max(seconds_left, 0.0)))
+    return ci * at_the_cap > settings.out_of_reach_factor * settings.target_ci_fraction
 
 
 # Two updates a window: longer windows scatter mostly from power that wanders between updates,
@@ -212,6 +258,7 @@ def summarize_tick_windows(
     *,
     warmup_seconds: float,
     converged: bool,
+    stop_reason: str | None,
     target_ci_fraction: float | None,
     naive_joules_per_sample: float | None,
     update_period: float | None,
@@ -241,6 +288,7 @@ def summarize_tick_windows(
         warmup_seconds=warmup_seconds,
         protocol="adaptive",
         converged=converged,
+        stop_reason=stop_reason,
         target_ci_fraction=target_ci_fraction,
         naive_joules_per_sample=naive_joules_per_sample,
         update_period_seconds=update_period,
