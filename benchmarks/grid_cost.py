@@ -44,6 +44,7 @@ from benchlib import (
     write_page,
 )
 
+from pytest_pruneenergy.measure.window_stats import STOP_OUT_OF_REACH, STOP_TIME_CAP
 from pytest_pruneenergy.report.schema import (
     BATCH_SIZE,
     CI_TARGET_MET,
@@ -57,6 +58,7 @@ from pytest_pruneenergy.report.schema import (
     SECONDS_MEASURED,
     STATUS,
     STATUS_MEASURED,
+    STOP_REASON,
     WARMUP_SECONDS,
 )
 
@@ -285,9 +287,20 @@ def batch_size_rows(tables: list[pd.DataFrame]) -> list[dict[str, Any]]:
                 "minutes": float(seconds / 60),
                 # At this pace, all of the seed's models at this batch size.
                 "grid_minutes": float(seconds / len(of_size) * SEED_MODELS / 60),
+                # Why the items that missed the target stopped; None where a run predates it.
+                "out_of_reach": _stopped_for(of_size, STOP_OUT_OF_REACH),
+                "time_cap": _stopped_for(of_size, STOP_TIME_CAP),
             }
         )
     return rows
+
+
+def _stopped_for(items: pd.DataFrame, reason: str) -> int | None:
+    """How many of ``items`` stopped for ``reason`` (``Stop Reason``); None where some item
+    does not say why it stopped (a run before the column)."""
+    if STOP_REASON not in items or items[STOP_REASON].isna().any():
+        return None
+    return int(items[STOP_REASON].astype(str).str.contains(reason).sum())
 
 
 def covers_the_grid(tables: list[pd.DataFrame]) -> bool:
@@ -319,12 +332,17 @@ def _batch_size_lines(tables: list[pd.DataFrame]) -> list[str]:
         "|---|---|---|---|---|---|---|",
     ]
     rows = batch_size_rows(tables)
+    reasons = all(row["out_of_reach"] is not None for row in rows)
+    if reasons:  # the stops' reasons, where every run recorded them
+        lines[-2] += " stopped: out of reach, time cap |"
+        lines[-1] += "---|"
     for row in rows:
         lines.append(
             f"| {row['batch_size']} | {row['items']} | {row['ci_met']}/{row['items']} "
             f"({100 * row['ci_met'] / row['items']:.0f} %) | {row['seconds_per_item']:.2f} | "
             f"{row['measuring_per_item']:.2f} | {row['minutes']:.1f} | "
             f"{_measured_or_projected(row)} |"
+            + (f" {row['out_of_reach']}, {row['time_cap']} |" if reasons else "")
         )
     lines += [
         "",

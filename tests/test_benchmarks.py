@@ -769,6 +769,26 @@ def test_the_grids_minutes_are_summed_per_batch_size(scripts):
     assert first["grid_minutes"] == pytest.approx(2.5 * 198 / 60)  # all the seed's models
 
 
+def test_the_missed_items_are_counted_by_why_they_stopped_where_every_run_says(scripts):
+    from grid_cost import _batch_size_lines, batch_size_rows
+
+    said = grid_items(3, (1, 8))
+    # Of the items that missed, at batch 1 one stopped out of reach; at batch 8 one at the cap.
+    said["Stop Reason"] = said["CI Target Met"].map({True: "target", False: None})
+    said.loc[~said["CI Target Met"] & (said["BATCH_SIZE"] == 1), "Stop Reason"] = "out of reach"
+    said.loc[~said["CI Target Met"] & (said["BATCH_SIZE"] == 8), "Stop Reason"] = "time cap"
+    rows = batch_size_rows([said])
+    assert [(row["out_of_reach"], row["time_cap"]) for row in rows] == [(1, 0), (0, 1)]
+    lines = _batch_size_lines([said])
+    assert lines[3].endswith("models, minutes | stopped: out of reach, time cap |")
+    assert lines[4] == "|---|---|---|---|---|---|---|---|"
+    assert lines[5].endswith("| 1, 0 |") and lines[6].endswith("| 0, 1 |")
+    # A run before the column (or an item without a reason): no counts, the table as it was.
+    for older in ([said, grid_items(3, (16,))], [said.assign(**{"Stop Reason": None})]):
+        assert all(row["out_of_reach"] is None for row in batch_size_rows(older)[-1:])
+        assert not any("stopped:" in line for line in _batch_size_lines(older))
+
+
 def test_per_batch_size_minutes_are_projected_only_where_models_are_missing(scripts):
     from grid_cost import SEED_MODELS, _batch_size_lines
 
