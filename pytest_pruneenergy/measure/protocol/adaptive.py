@@ -143,7 +143,7 @@ def reason_to_stop(
 ) -> str | None:
     """Why the item should stop at this check (``STOP_TARGET``, ``STOP_OUT_OF_REACH``), or
     None to go on: ``target_met`` and ``target_out_of_reach`` on one computation of the CI,
-    as this runs every check while the device waits for nothing but the host."""
+    as it runs at every check on the thread that launches the passes."""
     measured = _measured_seconds(windows)
     ci = ci_fraction(windows, batch_size)
     if _meets_target(len(windows), measured, ci, settings):
