@@ -30,6 +30,7 @@ def extra_info(measurement: Measurement) -> dict[str, Any]:
         "idle_watts": measurement.idle_watts,
         "protocol": stats.protocol,
         "ci_target_met": stats.ci_target_met,
+        "stop_reason": stats.stop_reason,
         "fps": stats.frames_per_second,
         "params": measurement.params,
         "macs": measurement.macs,

@@ -18,6 +18,8 @@ import pandas as pd
 import pytest
 import torch
 
+from pytest_pruneenergy.measure.window_stats import STOP_REASONS
+
 from ..conftest import (
     shared_run,
     tiny_alexnet,
@@ -327,6 +329,7 @@ def test_energy_lands_in_pytest_benchmark_extra_info(good_run: Run):
         assert info["meter"] == "estimate"
         assert info["protocol"] == "adaptive"
         assert isinstance(info["ci_target_met"], bool)
+        assert info["stop_reason"] in STOP_REASONS
         assert info["idle_watts"] is info["dynamic_joules_per_sample"] is info["gpu_name"] is None
         assert bench["stats"]["rounds"] >= 3
 
@@ -464,6 +467,7 @@ def test_seed_protocol_figures_land_in_pytest_benchmark_extra_info(seed_run: Run
     for bench in benchmarks:
         info = bench["extra_info"]
         assert (info["protocol"], info["ci_target_met"]) == ("seed", None)
+        assert info["stop_reason"] is None  # fixed trials: nothing decides when to stop
         assert info["idle_watts"] > 0
         assert info["dynamic_joules_per_sample"] is not None
         assert (info["gpu_name"], info["driver"]) == ("Test Board", "580.95.05")
