@@ -60,6 +60,7 @@ from pytest_pruneenergy.report.schema import (
     STATUS_MEASURED,
     STOP_REASON,
     WARMUP_SECONDS,
+    stopped_for,
 )
 
 SEED_LAYOUTS = ("alexnet", "vgg11", "vgg16")
@@ -300,7 +301,7 @@ def _stopped_for(items: pd.DataFrame, reason: str) -> int | None:
     does not say why it stopped (a run before the column)."""
     if STOP_REASON not in items or items[STOP_REASON].isna().any():
         return None
-    return int(items[STOP_REASON].astype(str).str.contains(reason).sum())
+    return int(stopped_for(items[STOP_REASON], reason).sum())
 
 
 def covers_the_grid(tables: list[pd.DataFrame]) -> bool:

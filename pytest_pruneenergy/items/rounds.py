@@ -24,7 +24,7 @@ from dataclasses import replace
 
 from ..measure.latency import window_stats_fields, worst_of
 from ..measure.stats import ci95_of_mean, half_width_from_std
-from ..measure.window_stats import WindowStats
+from ..measure.window_stats import STOP_REASONS_JOINER, WindowStats
 from .measurement import Measurement
 
 
@@ -78,7 +78,10 @@ def combine(rounds: Sequence[Measurement]) -> Measurement:
         warmup_seconds=sum(s.warmup_seconds for s in stats),
         protocol=first.protocol,
         converged=target is not None and ci95 <= target * mean_joules,
-        stop_reason=", ".join(dict.fromkeys(s.stop_reason for s in stats if s.stop_reason)) or None,
+        stop_reason=STOP_REASONS_JOINER.join(
+            dict.fromkeys(s.stop_reason for s in stats if s.stop_reason)
+        )
+        or None,
         target_ci_fraction=target,
         naive_joules_per_sample=_mean_or_none([s.naive_joules_per_sample for s in stats]),
         update_period_seconds=first.update_period_seconds,

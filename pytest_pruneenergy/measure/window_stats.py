@@ -13,6 +13,8 @@ STOP_TARGET = "target"
 STOP_OUT_OF_REACH = "out of reach"
 STOP_TIME_CAP = "time cap"
 STOP_REASONS = (STOP_TARGET, STOP_OUT_OF_REACH, STOP_TIME_CAP)
+# Between the reasons of rounds that stopped for different ones (items/rounds.py).
+STOP_REASONS_JOINER = ", "
 
 
 @dataclass(frozen=True)
@@ -38,8 +40,8 @@ class WindowStats:
     warmup_seconds: float
     protocol: str = "adaptive"
     converged: bool = False  # the CI target was met before the time cap
-    # A STOP_* (the adaptive protocol's), several joined by ", " for rounds that stopped for
-    # different reasons; None for the seed protocol, which runs fixed trials.
+    # A STOP_* (the adaptive protocol's), several joined by STOP_REASONS_JOINER for rounds that
+    # stopped for different reasons; None for the seed protocol, which runs fixed trials.
     stop_reason: str | None = None
     target_ci_fraction: float | None = None
     naive_joules_per_sample: float | None = None

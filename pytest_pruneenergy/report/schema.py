@@ -49,6 +49,7 @@ from typing import Any
 import pandas as pd
 
 from ..common.files import write_atomically
+from ..measure.window_stats import STOP_REASONS_JOINER
 from ..models.loading import MODEL_FILE_SUFFIXES
 
 CSV_NAME = "pruneenergy_results.csv"
@@ -320,6 +321,16 @@ def text_or_blank(values: pd.Series) -> pd.Series:
     """``values`` as strings, missing ones as ``""``."""
     # object first: fillna("") on an all-NaN float column is deprecated in pandas.
     return values.astype(object).where(values.notna(), "").astype(str)
+
+
+def stopped_for(stop_reasons: pd.Series, reason: str) -> pd.Series:
+    """Whether each row's ``Stop Reason`` names ``reason``: its own, or one of its rounds'
+    (``STOP_REASONS_JOINER``); False where it is empty."""
+    return (
+        text_or_blank(stop_reasons)
+        .str.split(STOP_REASONS_JOINER)
+        .map(lambda names: reason in names)
+    )
 
 
 def is_true(value: Any) -> bool:

@@ -102,24 +102,25 @@ def _ci_missed_lines(measured: pd.DataFrame) -> list[str]:
         else pd.Series("", index=missed.index)
     )
     counts = [
-        (reasons.str.contains(STOP_OUT_OF_REACH).sum(), "out of its reach, stopped early"),
+        (col.stopped_for(reasons, STOP_OUT_OF_REACH).sum(), "out of its reach, stopped early"),
         (
-            reasons.str.contains(STOP_TIME_CAP).sum(),
+            col.stopped_for(reasons, STOP_TIME_CAP).sum(),
             "at the time cap (--energy-max-seconds)",
         ),
         # Each round met it; the rounds' scatter about each other widened the combined CI.
         (reasons.eq(STOP_TARGET).sum(), "met it round by round, not combined"),
         (reasons.eq("").sum(), "for a reason not recorded"),
     ]
-    said = "; ".join(f"{n} {_items(n)} {why}" for n, why in counts if n)
+    said = "; ".join(f"{_item_count(n)} {why}" for n, why in counts if n)
     return [
         f"{CI_TARGET_MISSED_MARK} CI target (--energy-target-ci) not met: {said}; "
         "a longer cap narrows the CI"
     ]
 
 
-def _items(count: int) -> str:
-    return "item" if count == 1 else "items"
+def _item_count(count: int) -> str:
+    """``1 item``, ``3 items``."""
+    return "1 item" if count == 1 else f"{count} items"
 
 
 def _header(variants: VariantColumns) -> str:
@@ -235,7 +236,7 @@ def _host_bound_lines(measured: pd.DataFrame) -> list[str]:
         return []
     percents = 100 * drift[host_bound.index]
     worst = host_bound.loc[percents.idxmax()]
-    items = "1 item" if len(host_bound) == 1 else f"{len(host_bound)} items"
+    items = _item_count(len(host_bound))
     span = (
         f"{percents.max():.1f} %"
         if len(host_bound) == 1
@@ -262,7 +263,7 @@ def _seed_protocol_lines(measured: pd.DataFrame) -> list[str]:
     seed = measured[metered_on_gpu(measured) & (measured[col.PROTOCOL].astype(str) == "seed")]
     if seed.empty:
         return []
-    items = "1 item" if len(seed) == 1 else f"{len(seed)} items"
+    items = _item_count(len(seed))
     return [
         f"seed protocol: {items}; its CI covers one run's trials, which can agree with each "
         "other and still be",

@@ -16,7 +16,7 @@ from pytest_pruneenergy.measure.meters import GpuFacts
 from pytest_pruneenergy.report import schema
 from pytest_pruneenergy.report.html import findings_or_reason
 from pytest_pruneenergy.report.labels import shorten_names
-from pytest_pruneenergy.report.schema import write_csv
+from pytest_pruneenergy.report.schema import stopped_for, write_csv
 from pytest_pruneenergy.report.table import build_run_table, build_table, reduction_percent
 from pytest_pruneenergy.report.terminal import terminal_table_lines
 from pytest_pruneenergy.report.writer import write_report
@@ -1029,3 +1029,10 @@ def test_the_csv_columns_in_the_reports_doc_are_the_schemas_in_order():
         documented += listed
     assert documented == list(COLUMNS)
     assert f"the other {len(COLUMNS) - len(SEED_COLUMNS)} follow" in section
+
+
+def test_a_stop_reason_is_named_alone_or_among_its_rounds_and_never_by_a_part_of_it() -> None:
+    reasons = pd.Series(["time cap", "target, out of reach", "", None, "time capped"])
+    assert list(stopped_for(reasons, "time cap")) == [True, False, False, False, False]
+    assert list(stopped_for(reasons, "out of reach")) == [False, True, False, False, False]
+    assert list(stopped_for(reasons, "target")) == [False, True, False, False, False]
