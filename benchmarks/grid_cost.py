@@ -7,8 +7,9 @@ a user would, one shard (``--shard I/N``) or a chosen part of the zoo (``--archs
 command, its exit status, its wall seconds). ``--code DIR`` runs another checkout's package
 instead of the installed one (``git archive COMMIT pytest_pruneenergy | tar -x -C DIR``): the
 same items before and after a change. ``--stop-after SECONDS`` interrupts pytest (SIGTERM, which
-the plugin turns into an interrupted report with everything measured so far), so a run fits a
-time limit; ``--resume`` continues it. ``--zoo DIR`` measures a zoo built before (by an earlier
+the plugin turns into an interrupted report with everything measured so far), so a run, the
+zoo's build included, fits a time limit; ``--resume`` continues it (on the same host: the journal
+keys items by host). ``--zoo DIR`` measures a zoo built before (by an earlier
 run, in its ``models/``) instead of building one, so parts of one family at different batch
 sizes measure the same files and pay for one build. ``--plugin-option=--energy-cuda-graphs``
 (repeatable) passes an option on to pytest: the same items measured another way.
@@ -30,6 +31,7 @@ import argparse
 import json
 import os
 import sys
+import time
 import xml.etree.ElementTree as ElementTree
 from pathlib import Path
 from typing import Any
@@ -107,6 +109,7 @@ def pytest_command(args: argparse.Namespace, models: Path, out: Path) -> list[st
 def run(args: argparse.Namespace) -> int:
     from pytest_pruneenergy.models.zoo import build_zoo
 
+    began = time.monotonic()
     out: Path = args.out.resolve()
     models = args.zoo.resolve() if args.zoo is not None else out / "models"
     out.mkdir(parents=True, exist_ok=True)
@@ -130,7 +133,13 @@ def run(args: argparse.Namespace) -> int:
     print(" ".join(command[1:]), flush=True)
     # From the output folder: run from the repository, `python -m pytest` would import the
     # checkout's package ahead of --code's.
-    status, wall_seconds = run_for_at_most(command, args.stop_after, env=environment, cwd=out)
+    # --stop-after counts the zoo's build too, so that a call fits its time limit.
+    status, wall_seconds = run_for_at_most(
+        command,
+        pytest_seconds_left(args.stop_after, time.monotonic() - began),
+        env=environment,
+        cwd=out,
+    )
     previous = _read_json(out / RUN_JSON)
     record = {
         "command": command[1:],
@@ -140,10 +149,19 @@ def run(args: argparse.Namespace) -> int:
         "exit_status": status,
         "wall_seconds": wall_seconds + (previous.get("wall_seconds", 0.0) if args.resume else 0.0),
         "calls": (previous.get("calls", 0) if args.resume else 0) + 1,
+        # Each call's pytest seconds, in order: the runs of at most some minutes a grid is made of.
+        "call_wall_seconds": (previous.get("call_wall_seconds", []) if args.resume else [])
+        + [wall_seconds],
     }
     (out / RUN_JSON).write_text(json.dumps(record, indent=1))
     print(f"exit status {status} after {wall_seconds:.0f} s", flush=True)
     return 0
+
+
+def pytest_seconds_left(stop_after: float | None, spent_seconds: float) -> float | None:
+    """What is left of ``--stop-after`` for pytest once ``spent_seconds`` went to building the
+    zoo; at least one second, so that a run always starts (and ends by SIGTERM at once)."""
+    return None if stop_after is None else max(1.0, stop_after - spent_seconds)
 
 
 def _read_json(path: Path) -> dict[str, Any]:

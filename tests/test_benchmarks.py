@@ -2196,3 +2196,11 @@ def test_numbers_are_listed_with_and_and_a_median_ci_is_in_percent(scripts):
         }
     )
     assert median_ci_percent(rows) == pytest.approx(1.0)  # of 1, 5 and 1 %
+
+
+def test_the_grids_time_limit_counts_the_zoos_build(scripts):
+    from grid_cost import pytest_seconds_left
+
+    assert pytest_seconds_left(None, 30.0) is None  # no limit
+    assert pytest_seconds_left(300.0, 40.0) == pytest.approx(260.0)
+    assert pytest_seconds_left(300.0, 400.0) == 1.0  # spent already: pytest starts and stops
