@@ -198,6 +198,9 @@ def run_summary(folder: Path, table: pd.DataFrame) -> dict[str, Any]:
         "failed": len(table) - items,
         "batch_sizes": sorted(int(size) for size in measured[BATCH_SIZE].unique()),
         "wall_seconds": record.get("wall_seconds", float("nan")),
+        # Runs from before the list was kept were one call each.
+        "call_seconds": record.get("call_wall_seconds")
+        or [record.get("wall_seconds", float("nan"))],
         "test_seconds": junit_seconds(folder / JUNIT),
         "measured_seconds": float(measured[SECONDS_MEASURED].sum()),
         "ci_met": int(measured[CI_TARGET_MET].astype(bool).sum())
@@ -220,6 +223,13 @@ def run_summary(folder: Path, table: pd.DataFrame) -> dict[str, Any]:
         summary["models"] = int(measured[MODEL_NAME].nunique())
         summary["first_warmup_seconds"] = float(measured.loc[first, WARMUP_SECONDS].sum())
     return summary
+
+
+def _calls_text(summaries: list[dict[str, Any]]) -> str:
+    """How many pytest processes the runs took (a run resumed with --energy-resume is several)
+    and the longest of them, in minutes."""
+    calls = [seconds for summary in summaries for seconds in summary["call_seconds"]]
+    return f"{len(calls)} pytest calls, the longest {max(calls) / 60:.1f} minutes"
 
 
 def _code_versions_sentence(summaries: list[dict[str, Any]]) -> str:
@@ -553,7 +563,8 @@ def _grid_lines(measured: list[pd.DataFrame], summaries: list[dict[str, Any]]) -
             f"**The seed's grid measured whole** at the default settings: {items} items "
             f"({SEED_MODELS} models at {SEED_BATCH_SIZES} batch sizes) in {len(grid)} runs, "
             f"{wall / 60:.1f} minutes of wall time in all (the longest run "
-            f"{max(s['wall_seconds'] for s in grid) / 60:.1f}), {wall / items:.2f} s per item; "
+            f"{max(s['wall_seconds'] for s in grid) / 60:.1f}; {_calls_text(grid)}), "
+            f"{wall / items:.2f} s per item; "
             f"{met} of them ({100 * met / items:.0f} %) within the CI target."
             + _code_versions_sentence(grid),
         ]

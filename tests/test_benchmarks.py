@@ -2204,3 +2204,30 @@ def test_the_grids_time_limit_counts_the_zoos_build(scripts):
     assert pytest_seconds_left(None, 30.0) is None  # no limit
     assert pytest_seconds_left(300.0, 40.0) == pytest.approx(260.0)
     assert pytest_seconds_left(300.0, 400.0) == 1.0  # spent already: pytest starts and stops
+
+
+def test_a_whole_grid_says_its_runs_calls_and_the_longest_of_them(scripts):
+    from grid_cost import SEED_MODELS, _grid_lines
+
+    small, large = grid_items(SEED_MODELS, (1, 8)), grid_items(SEED_MODELS, (16, 32, 64))
+
+    def summary(rows, call_seconds):
+        return {
+            "run": "part",
+            "code": "installed",
+            "commit": "abcdef0123",
+            "max_seconds": "default",
+            "items": len(rows),
+            "ci_met": int(rows["CI Target Met"].sum()) if "CI Target Met" in rows else 0,
+            "wall_seconds": sum(call_seconds),
+            "call_seconds": call_seconds,
+        }
+
+    # The first part resumed twice (three pytest calls), the second in one.
+    text = " ".join(
+        _grid_lines([small, large], [summary(small, [500.0, 540.0, 60.0]), summary(large, [420.0])])
+    )
+    assert "measured whole" in text
+    assert "in 2 runs" in text and "4 pytest calls, the longest 9.0 minutes" in text
+    assert "versions of the code" not in text  # one commit
+    assert "the longest run 18.3" in text
