@@ -8,7 +8,12 @@ size), whether the two runs rank the pruning distributions alike, whether prunin
 in the same region (negative reduction), and how the two GPUs' levels differ.
 
     python benchmarks/reproduction.py docs/benchmarks/reproduction/pruneenergy_results.csv \\
-        tests/data/seed/results_with_compression_ratios.csv docs/reproduction.md
+        tests/data/seed/results_with_compression_ratios.csv docs/reproduction.md \\
+        [--beside ANOTHER_GPUS_RESULTS.csv]
+
+``--beside`` sets a second run of ours (another GPU) beside the first, over the pruned models
+and batch sizes both measured: each one's mean saving, how the two agree, and how each agrees
+with the paper beyond the shared trend.
 
 Both CSVs are read with the plugin's own reader (``pruneenergy report`` reads them alike), so
 reductions are computed as the report computes them: 100 - 100 * pruned / unpruned.
@@ -223,6 +228,88 @@ def levels(ours: pd.DataFrame, seed: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def _gpu_name(table: pd.DataFrame) -> str:
+    """The GPU (or GPUs) a run's rows name; "?" where its form has no such column."""
+    if GPU not in table:
+        return "?"
+    return ", ".join(sorted(table[GPU].dropna().astype(str).unique())) or "?"
+
+
+def side_by_side(ours: pd.DataFrame, other: pd.DataFrame, seed: pd.DataFrame) -> pd.DataFrame:
+    """Two of our runs on different GPUs, over the pruned models and batch sizes both measured,
+    per architecture and batch size and then over all: each run's mean energy reduction, how the
+    two agree (r, r within GPR, mean gap, as ``agreement``) and how each agrees with the
+    paper's table within GPR. What moves between two GPUs of ours is the GPU (and the lease);
+    what the paper's differs in besides is its RTX 3080 and its protocol."""
+    both = paired(ours, other)
+    if both.empty:
+        return pd.DataFrame()
+    keys = both[KEY]
+    against = {
+        name: agreement(paired(run, seed).merge(keys, on=KEY))
+        for name, run in (("this run", ours), ("beside", other))
+    }
+    agreed = agreement(both)
+    means = [
+        both.groupby([ARCHITECTURE, BATCH_SIZE])[f"{ENERGY_REDUCTION} {run}"].mean()
+        for run in (OURS, SEED)
+    ]
+    table = pd.DataFrame(
+        {
+            ARCHITECTURE: agreed[ARCHITECTURE],
+            BATCH_SIZE: agreed[BATCH_SIZE],
+            "pairs": agreed["pairs"],
+            "mean reduction, this run": [
+                *means[0].to_numpy(),
+                float(both[f"{ENERGY_REDUCTION} {OURS}"].mean()),
+            ],
+            "mean reduction, beside": [
+                *means[1].to_numpy(),
+                float(both[f"{ENERGY_REDUCTION} {SEED}"].mean()),
+            ],
+            "r": agreed["r"],
+            "r within GPR": agreed["r within GPR"],
+            "mean gap (points)": agreed["mean gap (points)"],
+        }
+    )
+    for name, found in against.items():
+        table[f"r within GPR with the paper, {name}"] = found["r within GPR"].to_numpy()
+    return table
+
+
+def _side_by_side_lines(table: pd.DataFrame, gpu: str, other_gpu: str, other: Path) -> list[str]:
+    """The lead's bullet and the section for a run set beside this one (``--beside``)."""
+    if table.empty:
+        return [
+            f"- **Beside {other_gpu}.** The run in `{other}` measured none of this run's pruned "
+            "models at the same batch size: nothing to set side by side."
+        ], []
+    whole, cells = table.iloc[-1], table.iloc[:-1]
+    sizes = sorted({int(size) for size in cells[BATCH_SIZE]})
+    bullet = (
+        f"- **{gpu} beside {other_gpu}.** Over the {int(whole['pairs'])} pruned models and "
+        f"batch sizes both measured (batch {listed(sizes)}; `{other}`), pruning "
+        f"{_saved(whole['mean reduction, this run'])} on {gpu} and "
+        f"{_saved(whole['mean reduction, beside'])} on {other_gpu}; the two runs' reductions "
+        f"differ by {whole['mean gap (points)']:.1f} points on average and their PDs' "
+        f"differences at one GPR correlate at r = {whole['r within GPR']:.2f}. Against the "
+        f"paper within GPR: r = {whole['r within GPR with the paper, this run']:.2f} on {gpu}, "
+        f"{whole['r within GPR with the paper, beside']:.2f} on {other_gpu}."
+    )
+    section = [
+        "",
+        f"## {gpu} beside {other_gpu}",
+        "",
+        f"This run against `{other}`, over the pruned models and batch sizes both measured; the "
+        "last two columns: each run's PDs' differences at one GPR against the paper's.",
+        "",
+        *markdown_table(
+            table, {column: ".2f" for column in table.columns if column not in ("pairs",)}
+        ),
+    ]
+    return [bullet], section
+
+
 def markdown_table(table: pd.DataFrame, formats: dict[str, str] | None = None) -> list[str]:
     formats = formats or {}
     header = [str(column) for column in table.columns]
@@ -313,7 +400,14 @@ def render(args: argparse.Namespace) -> int:
     rankings = pd_rankings(pairs)
     region = negative_region(pairs).set_index("pairs")["count"]
     level = levels(ours, seed)
-    gpu = ", ".join(sorted(ours[GPU].dropna().astype(str).unique())) if GPU in ours else "?"
+    gpu = _gpu_name(ours)
+    beside_bullet: list[str] = []
+    beside_section: list[str] = []
+    if args.beside is not None:
+        other = read_results_csv(args.beside)
+        beside_bullet, beside_section = _side_by_side_lines(
+            side_by_side(ours, other, seed), gpu, _gpu_name(other), args.beside
+        )
     figure = args.page.with_name(args.page.stem + "-scatter.png")
     scatter(pairs, figure)
     agree = int(region["both negative"] + region["both positive or zero"])
@@ -326,7 +420,9 @@ def render(args: argparse.Namespace) -> int:
     lines = [
         f"# Reproduction: the seed's grid on {gpu} against the paper's table",
         "",
-        f"Rendered by `python benchmarks/reproduction.py {args.ours} {args.seed} {args.page}`. "
+        f"Rendered by `python benchmarks/reproduction.py {args.ours} {args.seed} {args.page}"
+        + (f" --beside {args.beside}" if args.beside is not None else "")
+        + "`. "
         "This run: the seed's zoo built and measured in shards by `benchmarks/grid_cost.py`, "
         "joined by `pruneenergy merge` ([grid-cost](benchmarks/grid-cost/README.md) has the "
         "shards, their caps and their raw files). The paper's: its own CSV, as published.",
@@ -374,6 +470,7 @@ def render(args: argparse.Namespace) -> int:
             else ""
         ),
         *_precision_lines(ours),
+        *beside_bullet,
         f"- **Coverage.** {len(pairs)} of the paper's {len(at_our_sizes)} pruned rows at batch "
         f"{'size' if len(sizes) == 1 else 'sizes'} {listed(sizes)} (the pairs "
         "per architecture and batch size are in the first table).",
@@ -402,6 +499,7 @@ def render(args: argparse.Namespace) -> int:
         "## The two GPUs' levels",
         "",
         *markdown_table(level, {column: ".4g" for column in level.columns[2:]}),
+        *beside_section,
     ]
     write_page(args.page, lines)
     return 0
@@ -412,6 +510,12 @@ def main() -> int:
     parser.add_argument("ours", type=Path, help="a report CSV of the seed's zoo")
     parser.add_argument("seed", type=Path, help="the seed's results_with_compression_ratios.csv")
     parser.add_argument("page", type=Path)
+    parser.add_argument(
+        "--beside",
+        type=Path,
+        default=None,
+        help="another report CSV of the seed's zoo, on another GPU: the two set side by side",
+    )
     return render(parser.parse_args())
 
 

@@ -1034,6 +1034,65 @@ def test_agreement_beyond_the_trend_compares_the_pds_differences_at_one_gpr(scri
     )
 
 
+def test_two_of_our_runs_are_set_side_by_side_over_what_both_measured(scripts):
+    from reproduction import side_by_side
+
+    seed = seed_like(
+        {
+            ("VGG11", 1, 10): 10.0,
+            ("VGG11", 2, 10): 14.0,
+            ("VGG11", 1, 40): 40.0,
+            ("VGG11", 2, 40): 46.0,
+        }
+    )
+    ours = seed_like(
+        {
+            ("VGG11", 1, 10): 12.0,
+            ("VGG11", 2, 10): 16.0,
+            ("VGG11", 1, 40): 47.0,
+            ("VGG11", 2, 40): 43.0,
+            ("VGG11", 3, 40): 50.0,  # not beside: left out
+        }
+    )
+    # The other GPU saves 4 points less everywhere and ranks the PDs as the paper does.
+    other = seed_like(
+        {
+            ("VGG11", 1, 10): 8.0,
+            ("VGG11", 2, 10): 12.0,
+            ("VGG11", 1, 40): 39.0,
+            ("VGG11", 2, 40): 45.0,
+        }
+    )
+    [cell, overall] = side_by_side(ours, other, seed).to_dict("records")
+    assert overall["pairs"] == cell["pairs"] == 4
+    assert overall["mean reduction, this run"] == pytest.approx((12 + 16 + 47 + 43) / 4)
+    assert overall["mean reduction, beside"] == pytest.approx((8 + 12 + 39 + 45) / 4)
+    assert overall["mean gap (points)"] == pytest.approx((4 + 4 + 8 + 2) / 4)
+    assert overall["r within GPR with the paper, beside"] == pytest.approx(1.0)
+    assert overall["r within GPR with the paper, this run"] < 0  # GPR 40 ranked the other way
+    assert side_by_side(ours, seed_like({("VGG16", 1, 10): 5.0}), seed).empty  # nothing shared
+
+
+def test_the_reproduction_page_sets_a_run_beside_another(scripts, monkeypatch, tmp_path):
+    import sys
+
+    from reproduction import main
+
+    data = "docs/benchmarks/reproduction/pruneenergy_results.csv"
+    seed = "tests/data/seed/results_with_compression_ratios.csv"
+    for beside, said in (
+        (data, "differ by 0.0 points on average"),  # a run beside itself
+        ("docs/benchmarks/reproduction/h100-bs1/pruneenergy_results.csv", "nothing to set"),
+    ):
+        page = tmp_path / "page.md"
+        monkeypatch.setattr(
+            sys, "argv", ["reproduction.py", data, seed, str(page), "--beside", beside]
+        )
+        assert main() == 0
+        text = page.read_text()
+        assert f"--beside {beside}`" in text and said in text
+
+
 def test_a_run_past_its_time_is_ended_with_sigterm_and_its_status_kept(scripts):
     import signal
     import sys
