@@ -996,29 +996,28 @@ def test_reproduction_pairs_by_architecture_pd_gpr_and_batch_and_counts_signs(sc
     assert not ranking["same best"]
 
 
+# Both runs grow with the GPR alike; at each GPR, ours ranks the PDs as the paper does at GPR 10
+# and the other way round at GPR 40.
+PAPER_AT_TWO_GPRS = {
+    ("VGG11", 1, 10): 10.0,
+    ("VGG11", 2, 10): 14.0,
+    ("VGG11", 1, 40): 40.0,
+    ("VGG11", 2, 40): 46.0,
+}
+OURS_AT_TWO_GPRS = {
+    ("VGG11", 1, 10): 12.0,
+    ("VGG11", 2, 10): 16.0,
+    ("VGG11", 1, 40): 47.0,
+    ("VGG11", 2, 40): 43.0,
+}
+
+
 def test_agreement_beyond_the_trend_compares_the_pds_differences_at_one_gpr(scripts):
     import statistics
 
     from reproduction import agreement, paired, within_gpr
 
-    # Both runs grow with the GPR alike; at each GPR, ours ranks the PDs as the paper does at
-    # GPR 10 and the other way round at GPR 40.
-    seed = seed_like(
-        {
-            ("VGG11", 1, 10): 10.0,
-            ("VGG11", 2, 10): 14.0,
-            ("VGG11", 1, 40): 40.0,
-            ("VGG11", 2, 40): 46.0,
-        }
-    )
-    ours = seed_like(
-        {
-            ("VGG11", 1, 10): 12.0,
-            ("VGG11", 2, 10): 16.0,
-            ("VGG11", 1, 40): 47.0,
-            ("VGG11", 2, 40): 43.0,
-        }
-    )
+    seed, ours = seed_like(PAPER_AT_TWO_GPRS), seed_like(OURS_AT_TWO_GPRS)
     pairs = paired(ours, seed)
     assert within_gpr(pairs, "Energy Reduction (%) ours").tolist() == [-2.0, 2.0, 2.0, -2.0]
     [cell, overall] = agreement(pairs).to_dict("records")
@@ -1037,23 +1036,8 @@ def test_agreement_beyond_the_trend_compares_the_pds_differences_at_one_gpr(scri
 def test_two_of_our_runs_are_set_side_by_side_over_what_both_measured(scripts):
     from reproduction import side_by_side
 
-    seed = seed_like(
-        {
-            ("VGG11", 1, 10): 10.0,
-            ("VGG11", 2, 10): 14.0,
-            ("VGG11", 1, 40): 40.0,
-            ("VGG11", 2, 40): 46.0,
-        }
-    )
-    ours = seed_like(
-        {
-            ("VGG11", 1, 10): 12.0,
-            ("VGG11", 2, 10): 16.0,
-            ("VGG11", 1, 40): 47.0,
-            ("VGG11", 2, 40): 43.0,
-            ("VGG11", 3, 40): 50.0,  # not beside: left out
-        }
-    )
+    seed = seed_like(PAPER_AT_TWO_GPRS)
+    ours = seed_like({**OURS_AT_TWO_GPRS, ("VGG11", 3, 40): 50.0})  # PD3: not beside, left out
     # The other GPU saves 4 points less everywhere and ranks the PDs as the paper does.
     other = seed_like(
         {
