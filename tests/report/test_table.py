@@ -112,6 +112,7 @@ def measurement(
     seconds_per_sample_std: float = 1e-5,
     cuda_graph: bool = False,
     fvcore_flops: int | None = None,
+    rounds: int = 1,
 ) -> Measurement:
     """A row's measurement: every value the table's columns and the summary are checked for."""
     return make_measurement(
@@ -129,6 +130,7 @@ def measurement(
         gpu=gpu_facts,
         cuda_graph=cuda_graph,
         fvcore_flops=fvcore_flops,
+        rounds=rounds,
         stats=make_stats(
             joules_per_sample_mean=joules_per_sample,
             joules_per_sample_ci95=joules_per_sample / 100,
@@ -547,29 +549,38 @@ def test_summary_marks_an_item_whose_ci_missed_its_target_and_explains_the_mark(
 
 
 @pytest.mark.parametrize(
-    ("reasons", "said"),
+    ("reasons", "rounds", "said"),
     [
         (
             ["time cap", "out of reach", "time cap"],
+            [1, 1, 1],
             "1 item out of its reach, stopped early; 2 items at the time cap "
             "(--energy-max-seconds)",
         ),
         # Rounds: one item whose rounds stopped both ways, one whose rounds each met it.
         (
             ["target, out of reach", "target", None],
+            [3, 3, 1],
             "1 item out of its reach, stopped early; 1 item met it round by round, not "
             "combined; 1 item for a reason not recorded",
+        ),
+        # One round: the check that stopped it saw the target, the final windows did not.
+        (
+            ["target", "time cap", "target"],
+            [1, 1, 2],
+            "1 item at the time cap (--energy-max-seconds); 1 item met it round by round, not "
+            "combined; 1 item met it when it stopped, not over its final windows",
         ),
     ],
 )
 def test_the_ci_mark_counts_the_items_by_why_they_missed(
-    reasons: list[str | None], said: str, tmp_path: Path
+    reasons: list[str | None], rounds: list[int], said: str, tmp_path: Path
 ) -> None:
     models = [ALEXNET, ALEXNET_PD1, VGG11]
     table = build_table(
         [
-            measurement(model, converged=False, stop_reason=reason)
-            for model, reason in zip(models, reasons, strict=True)
+            measurement(model, converged=False, stop_reason=reason, rounds=count)
+            for model, reason, count in zip(models, reasons, rounds, strict=True)
         ],
         [],
     )
