@@ -75,6 +75,8 @@ SEED_BATCH_SIZES = 5
 RUN_JSON = "run.json"
 REPORT = "report"
 JUNIT = "junit.xml"
+# A resumed run's earlier calls' JUnit files, kept beside the last one's: junit-call1.xml, ...
+EARLIER_JUNIT = "junit-call{number}.xml"
 
 
 def _numbers(text: str) -> list[int]:
@@ -130,6 +132,10 @@ def run(args: argparse.Namespace) -> int:
             [str(args.code.resolve()), environment.get("PYTHONPATH", "")]
         )
     command = pytest_command(args, models, out)
+    previous = _read_json(out / RUN_JSON)
+    if args.resume and (out / JUNIT).exists():  # pytest would write over the last call's
+        earlier = EARLIER_JUNIT.format(number=previous.get("calls", 1))
+        (out / JUNIT).replace(out / earlier)
     print(" ".join(command[1:]), flush=True)
     # From the output folder: run from the repository, `python -m pytest` would import the
     # checkout's package ahead of --code's.
@@ -140,7 +146,6 @@ def run(args: argparse.Namespace) -> int:
         env=environment,
         cwd=out,
     )
-    previous = _read_json(out / RUN_JSON)
     record = {
         "command": command[1:],
         "code": str(args.code) if args.code else "installed",
@@ -175,6 +180,14 @@ def junit_seconds(path: Path) -> float:
     return sum(float(case.get("time", 0)) for case in ElementTree.parse(path).iter("testcase"))
 
 
+def run_test_seconds(folder: Path) -> float:
+    """A run's seconds in its tests over all its calls: the last call's JUnit file and the
+    earlier calls' kept beside it. A resumed item counts in the call that measured it; in a
+    later call it takes next to nothing."""
+    earlier = sorted(folder.glob(EARLIER_JUNIT.format(number="*")))
+    return junit_seconds(folder / JUNIT) + sum(junit_seconds(path) for path in earlier)
+
+
 def read_items(folder: Path) -> pd.DataFrame:
     """A run's rows, measured and failed, from its report's results CSV."""
     return pd.read_csv(folder / REPORT / CSV_NAME)
@@ -201,7 +214,7 @@ def run_summary(folder: Path, table: pd.DataFrame) -> dict[str, Any]:
         # Runs from before the list was kept were one call each.
         "call_seconds": record.get("call_wall_seconds")
         or [record.get("wall_seconds", float("nan"))],
-        "test_seconds": junit_seconds(folder / JUNIT),
+        "test_seconds": run_test_seconds(folder),
         "measured_seconds": float(measured[SECONDS_MEASURED].sum()),
         "ci_met": int(measured[CI_TARGET_MET].astype(bool).sum())
         if CI_TARGET_MET in measured

@@ -650,6 +650,11 @@ def test_the_grid_cost_page_is_rendered_from_the_committed_runs(scripts, monkeyp
             ["--same-items-as", "docs/benchmarks/grid-cost/h100/alexnet-bs1-pd1"],
             "out-of-reach-h100.md",
         ),
+        (
+            tuple(f"whole-h100/alexnet-bs{sizes}" for sizes in ("1", "8-16", "32-64")),
+            [],
+            "grid-whole-h100.md",
+        ),
     ],
 )
 def test_the_h100_grid_pages_are_rendered_from_the_committed_runs(
@@ -2274,3 +2279,17 @@ def test_a_whole_grid_says_its_runs_calls_and_the_longest_of_them(scripts):
     assert "in 2 runs" in text and "4 pytest calls, the longest 9.0 minutes" in text
     assert "versions of the code" not in text  # one commit
     assert "the longest run 18.3" in text
+
+
+def test_a_resumed_runs_test_seconds_add_every_calls_junit_file(scripts, tmp_path):
+    from grid_cost import run_test_seconds
+
+    def junit(path, *seconds):
+        cases = "".join(f'<testcase name="t{i}" time="{s}"/>' for i, s in enumerate(seconds))
+        path.write_text(f"<testsuites><testsuite>{cases}</testsuite></testsuites>")
+
+    junit(tmp_path / "junit-call1.xml", 2.0, 3.0)  # the first call measured two items
+    junit(tmp_path / "junit.xml", 0.01, 0.01, 4.0)  # the last resumed them, measured one
+    assert run_test_seconds(tmp_path) == pytest.approx(9.02)
+    (tmp_path / "junit-call1.xml").unlink()
+    assert run_test_seconds(tmp_path) == pytest.approx(4.02)  # a run of one call
