@@ -374,6 +374,18 @@ def _precision_lines(ours: pd.DataFrame) -> list[str]:
     return [line]
 
 
+def coverage_gaps(seed_pruned: pd.DataFrame, pairs: pd.DataFrame) -> list[str]:
+    """The architectures and batch sizes of the paper's table that this run has no pair of."""
+    gaps = []
+    for column, name in ((ARCHITECTURE, "architecture"), (BATCH_SIZE, "batch size")):
+        missing = sorted(set(seed_pruned[column]) - set(pairs[column]))
+        if missing:
+            gaps.append(f"{name}{'s' if len(missing) > 1 else ''} {listed(missing)}")
+    if gaps:
+        gaps[0] = gaps[0][0].upper() + gaps[0][1:]
+    return gaps
+
+
 def _saved(percent: float) -> str:
     """A mean energy reduction in words: a saving, or a cost where it is negative."""
     if percent < 0:
@@ -414,11 +426,12 @@ def render(args: argparse.Namespace) -> int:
     sizes = sorted(pairs[BATCH_SIZE].unique())
     seed_pruned = pruned_rows(seed)
     at_our_sizes = seed_pruned[seed_pruned[BATCH_SIZE].isin(sizes)]
-    missing_sizes = sorted(set(seed_pruned[BATCH_SIZE]) - set(sizes))
+    gaps = coverage_gaps(seed_pruned, pairs)
     rate_ours, rate_seed = level["mean FLOP rate ours"].mean(), level["mean FLOP rate seed"].mean()
     dearer = gpu if rate_ours < rate_seed else "the RTX 3080"
     lines = [
-        f"# Reproduction: the seed's grid on {gpu} against the paper's table",
+        f"# Reproduction: the seed's grid{' (in part)' if gaps else ''} on {gpu} against the "
+        "paper's table",
         "",
         f"Rendered by `python benchmarks/reproduction.py {args.ours} {args.seed} {args.page}"
         + (f" --beside {args.beside}" if args.beside is not None else "")
@@ -438,11 +451,11 @@ def render(args: argparse.Namespace) -> int:
         f"points on average ({cells['mean gap (points)'].min():.1f} to "
         f"{cells['mean gap (points)'].max():.1f} per architecture and batch size), on two GPUs "
         "of different generations (below).",
-        f"- **Not covered.** Batch sizes {', '.join(map(str, missing_sizes))}: "
-        f"{len(seed_pruned) - len(at_our_sizes)} of the paper's pruned rows that this run did "
-        "not measure."
-        if missing_sizes
-        else "- **Coverage.** Every batch size of the paper's table.",
+        f"- **Not covered.** {'; '.join(gaps)}: "
+        f"{len(seed_pruned) - len(pairs)} of the paper's pruned rows that this run has no pair "
+        "of."
+        if gaps
+        else "- **Coverage.** Every architecture and batch size of the paper's table.",
         f"- **Correlation.** Over {int(overall['pairs'])} pruned models and batch sizes measured "
         f"in both, the energy reductions correlate with Pearson r = {overall['r']:.2f}; per "
         f"architecture and batch size r runs from {found['r'].iloc[:-1].min():.2f} to "
