@@ -24,6 +24,22 @@ REPOSITORY = Path(__file__).resolve().parent.parent
 COMMIT_VARIABLE = "PRUNEENERGY_CODE_COMMIT"
 # The code a measurement depends on, digested where git cannot say which commit it is.
 SOURCE_FOLDERS = ("pytest_pruneenergy", "benchmarks")
+# The code an item's figures are made by: the protocol, the item, the model's load, the
+# settings and the plugin that runs them. Two commits with the same digest of these measured
+# alike, whatever else (reports, the CLI, benchmarks, docs) changed between them.
+MEASURING_PATHS = tuple(
+    f"pytest_pruneenergy/{name}"
+    for name in (
+        "__init__.py",
+        "hookspecs.py",
+        "common",
+        "items",
+        "measure",
+        "models",
+        "plugin",
+        "settings",
+    )
+)
 
 
 def passes_per_second(
@@ -284,12 +300,14 @@ def code_commit(repository: Path = REPOSITORY) -> dict[str, Any]:
     return {"commit": commit, "dirty": dirty, "source_sha256": source_digest(repository)}
 
 
-def source_digest(repository: Path = REPOSITORY) -> str:
-    """SHA-256 over the path and bytes of every ``.py`` file of the package and the
-    benchmarks, in path order: the same for the same code, with or without git."""
+def source_digest(repository: Path = REPOSITORY, paths: Sequence[str] = SOURCE_FOLDERS) -> str:
+    """SHA-256 over the path and bytes of every ``.py`` file of ``paths`` (folders or files;
+    the package and the benchmarks unless told), in path order: the same for the same code,
+    with or without git. ``paths=MEASURING_PATHS``: the measuring code's digest."""
     digest = hashlib.sha256()
-    for folder in SOURCE_FOLDERS:
-        for path in sorted((repository / folder).rglob("*.py")):
+    for name in paths:
+        top = repository / name
+        for path in [top] if top.is_file() else sorted(top.rglob("*.py")):
             if "__pycache__" in path.parts:
                 continue
             digest.update(path.relative_to(repository).as_posix().encode() + b"\0")

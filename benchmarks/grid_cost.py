@@ -38,11 +38,13 @@ from typing import Any
 
 import pandas as pd
 from benchlib import (
+    MEASURING_PATHS,
     code_commit,
     listed,
     median_ci_percent,
     option_value,
     run_for_at_most,
+    source_digest,
     write_page,
 )
 
@@ -151,6 +153,8 @@ def run(args: argparse.Namespace) -> int:
         "code": str(args.code) if args.code else "installed",
         # The installed checkout's commit ($PRUNEENERGY_CODE_COMMIT on a copy sent to a GPU).
         "commit": None if args.code else code_commit()["commit"],
+        # What measured: runs of two commits with the same digest ran one protocol.
+        "measuring_sha256": None if args.code else source_digest(paths=MEASURING_PATHS),
         "exit_status": status,
         "wall_seconds": wall_seconds + (previous.get("wall_seconds", 0.0) if args.resume else 0.0),
         "calls": (previous.get("calls", 0) if args.resume else 0) + 1,
@@ -207,6 +211,7 @@ def run_summary(folder: Path, table: pd.DataFrame) -> dict[str, Any]:
         "run": folder.name,
         "code": record.get("code", "installed"),
         "commit": record.get("commit"),
+        "measuring_sha256": record.get("measuring_sha256"),
         "items": items,
         "failed": len(table) - items,
         "batch_sizes": sorted(int(size) for size in measured[BATCH_SIZE].unique()),
@@ -253,6 +258,17 @@ def _code_versions_sentence(summaries: list[dict[str, Any]]) -> str:
     )
     if len(commits) == 1 and commits != ["unrecorded"]:
         return ""
+    digests = {s.get("measuring_sha256") for s in summaries}
+    if (
+        len(commits) > 1
+        and "unrecorded" not in commits
+        and len(digests) == 1
+        and None not in digests
+    ):
+        return (
+            f" Its runs ran {len(commits)} commits ({', '.join(commits)}) with the same measuring "
+            "code (`measuring_sha256` in run.json): one protocol's grid."
+        )
     return (
         f" Its runs ran {len(commits)} versions of the code ({', '.join(commits)}): one commit "
         "for every run would make it one protocol's grid."

@@ -2317,3 +2317,31 @@ def test_a_resumed_runs_test_seconds_add_every_calls_junit_file(scripts, tmp_pat
     assert run_test_seconds(tmp_path) == pytest.approx(9.02)
     (tmp_path / "junit-call1.xml").unlink()
     assert run_test_seconds(tmp_path) == pytest.approx(4.02)  # a run of one call
+
+
+def test_the_measuring_codes_digest_moves_with_the_protocol_not_the_report(scripts, tmp_path):
+    from benchlib import MEASURING_PATHS, source_digest
+
+    for name in ("measure/protocol.py", "report/table.py", "__init__.py"):
+        path = tmp_path / "pytest_pruneenergy" / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("x = 1\n")
+    before = source_digest(tmp_path, MEASURING_PATHS)
+    (tmp_path / "pytest_pruneenergy/report/table.py").write_text("x = 2\n")
+    assert source_digest(tmp_path, MEASURING_PATHS) == before  # a report's change: same protocol
+    (tmp_path / "pytest_pruneenergy/__init__.py").write_text("x = 2\n")
+    assert source_digest(tmp_path, MEASURING_PATHS) != before  # the version is in the journal key
+
+
+def test_a_grid_of_two_commits_is_one_protocol_only_where_their_measuring_code_is(scripts):
+    from grid_cost import _code_versions_sentence
+
+    def run(commit, digest):
+        return {"commit": commit, "measuring_sha256": digest}
+
+    assert _code_versions_sentence([run("aaaaaaa1", "d1"), run("aaaaaaa1", "d1")]) == ""
+    same = _code_versions_sentence([run("aaaaaaa1", "d1"), run("bbbbbbb2", "d1")])
+    assert "2 commits (aaaaaaa, bbbbbbb) with the same measuring code" in same
+    for other in ("d2", None):  # another protocol, or one not recorded
+        said = _code_versions_sentence([run("aaaaaaa1", "d1"), run("bbbbbbb2", other)])
+        assert "2 versions of the code" in said and "one commit for every run" in said
