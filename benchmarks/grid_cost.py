@@ -612,13 +612,22 @@ def _grid_lines(measured: list[pd.DataFrame], summaries: list[dict[str, Any]]) -
         if all("first_items" in s for s in grid) and any(rewarmed(s) for s in grid):
             minutes = full_grid_minutes(grid, SEED_MODELS, SEED_BATCH_SIZES)
             sizes = sorted({size for s in grid for size in s["batch_sizes"]})
+            assumed = (
+                "the models not run cost what these did"
+                if len(sizes) == SEED_BATCH_SIZES
+                else f"the batch sizes not run measure as long as {listed(sizes)} did"
+            )
             lines += [
                 "",
                 f"Phase by phase (a load and a full warm-up per model, a re-warm for each of its "
                 f"other four batch sizes, the measuring and the rest per item, as these runs "
                 f"spent them): {minutes:.0f} minutes (extrapolated, not measured; it assumes "
-                f"the batch sizes not run measure as long as {listed(sizes)} did).",
+                f"{assumed}).",
             ]
+            # Parts of one family at different batch sizes are no shards: a run's own models
+            # at five batch sizes would count the others' items again.
+            if not shards_of_models([rows for rows, _ in at_defaults]):
+                return lines
             per_shard = [
                 f"{s['run']} {full_grid_minutes([s], s['models'], SEED_BATCH_SIZES):.1f}"
                 for s in grid
@@ -631,6 +640,18 @@ def _grid_lines(measured: list[pd.DataFrame], summaries: list[dict[str, Any]]) -
                 "longest shard.",
             ]
     return lines
+
+
+def shards_of_models(tables: list[pd.DataFrame]) -> bool:
+    """Whether no model is in two of the runs' tables: shards of the zoo (``--shard``,
+    ``--archs``), not parts of one family at different batch sizes."""
+    seen: set[str] = set()
+    for table in tables:
+        models = set(table[MODEL_NAME])
+        if models & seen:
+            return False
+        seen |= models
+    return True
 
 
 def main() -> int:

@@ -2345,3 +2345,13 @@ def test_a_grid_of_two_commits_is_one_protocol_only_where_their_measuring_code_i
     for other in ("d2", None):  # another protocol, or one not recorded
         said = _code_versions_sentence([run("aaaaaaa1", "d1"), run("bbbbbbb2", other)])
         assert "2 versions of the code" in said and "one commit for every run" in said
+
+
+def test_parts_of_one_family_at_other_batch_sizes_are_no_shards(scripts):
+    from grid_cost import shards_of_models
+
+    small, large = grid_items(3, (1, 8)), grid_items(3, (16, 32, 64))
+    assert not shards_of_models([small, large])  # the same three models
+    other = large.assign(**{"Model Name": large["Model Name"].str.replace("M", "N")})
+    assert shards_of_models([small, other])
+    assert shards_of_models([small])
