@@ -2352,6 +2352,6 @@ def test_parts_of_one_family_at_other_batch_sizes_are_no_shards(scripts):
 
     small, large = grid_items(3, (1, 8)), grid_items(3, (16, 32, 64))
     assert not shards_of_models([small, large])  # the same three models
-    other = large.assign(**{"Model Name": large["Model Name"].str.replace("M", "N")})
+    other = large.assign(MODEL_NAME=large["MODEL_NAME"].str.replace("M", "N"))
     assert shards_of_models([small, other])
     assert shards_of_models([small])
