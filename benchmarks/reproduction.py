@@ -277,8 +277,11 @@ def side_by_side(ours: pd.DataFrame, other: pd.DataFrame, seed: pd.DataFrame) ->
     return table
 
 
-def _side_by_side_lines(table: pd.DataFrame, gpu: str, other_gpu: str, other: Path) -> list[str]:
-    """The lead's bullet and the section for a run set beside this one (``--beside``)."""
+def _side_by_side_lines(
+    table: pd.DataFrame, gpu: str, other_gpu: str, other: Path
+) -> tuple[list[str], list[str]]:
+    """The lead's bullet and the section for a run set beside this one (``--beside``), each
+    a list of lines."""
     if table.empty:
         return [
             f"- **Beside {other_gpu}.** The run in `{other}` measured none of this run's pruned "
