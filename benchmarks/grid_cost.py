@@ -266,14 +266,14 @@ def _code_versions_sentence(summaries: list[dict[str, Any]]) -> str:
         and None not in digests
     ):
         return (
-            f" Its runs ran {len(commits)} commits ({', '.join(commits)}) with the same measuring "
-            "code (`measuring_sha256` in run.json): one protocol's grid."
+            f" The runs ran {len(commits)} commits ({', '.join(commits)}) with the same measuring "
+            "code (`measuring_sha256` in run.json): one protocol."
         )
     return (
-        f" Its runs ran {len(commits)} versions of the code ({', '.join(commits)}): one commit "
-        "for every run would make it one protocol's grid."
+        f" The runs ran {len(commits)} versions of the code ({', '.join(commits)}): one commit "
+        "for every run would make them one protocol."
         if len(commits) > 1
-        else " Its runs did not record their commit."
+        else " The runs did not record their commit."
     )
 
 
@@ -606,7 +606,8 @@ def _grid_lines(measured: list[pd.DataFrame], summaries: list[dict[str, Any]]) -
             f"{items} items in {wall:.0f} s of wall time, {wall / items:.2f} s per item, {met} of "
             f"them ({100 * met / items:.0f} %) within the CI target. At that pace the seed's "
             f"{full_items} items (five batch sizes) take {full_items * wall / items / 60:.0f} "
-            "minutes on one GPU (extrapolated from these runs, not measured).",
+            "minutes on one GPU (extrapolated from these runs, not measured)."
+            + _code_versions_sentence(grid),
         ]
         # A phase-by-phase estimate needs a re-warm seen: runs of one batch size have none.
         if all("first_items" in s for s in grid) and any(rewarmed(s) for s in grid):

@@ -651,7 +651,11 @@ def test_the_grid_cost_page_is_rendered_from_the_committed_runs(scripts, monkeyp
             "out-of-reach-h100.md",
         ),
         (
-            tuple(f"whole-h100/alexnet-bs{sizes}" for sizes in ("1", "8-16", "32-64")),
+            tuple(
+                f"whole-h100/{family}-bs{sizes}"
+                for family in ("alexnet", "vgg11")
+                for sizes in ("1", "8-16", "32-64")
+            ),
             [],
             "grid-whole-h100.md",
         ),
@@ -2251,7 +2255,7 @@ def test_a_grid_of_runs_at_several_commits_says_so(scripts):
     two = _code_versions_sentence([one, {"commit": "12286d22c2f8"}])
     assert "2 versions of the code (12286d2, b2cff86)" in two
     assert "unrecorded" in _code_versions_sentence([one, {"commit": None}])
-    assert _code_versions_sentence([{"commit": None}]) == " Its runs did not record their commit."
+    assert _code_versions_sentence([{"commit": None}]) == " The runs did not record their commit."
 
 
 def test_numbers_are_listed_with_and_and_a_median_ci_is_in_percent(scripts):
