@@ -26,6 +26,7 @@ from pytest_pruneenergy.measure.protocol import ProtocolSettings
 from pytest_pruneenergy.models.loading import load_model_file
 
 from ..conftest import ON_A_GPU, write_tiny_model
+from ..factories import GPU_NEIGHBOUR_SCRIPT, conv_net
 
 pytestmark = ON_A_GPU
 
@@ -51,19 +52,6 @@ def measured(prepared, batch_size: int, meter: Meter, **options):
         make_input=random_input,
         protocol=PROTOCOL,
         **{"cuda_graphs": False, "idle_watts": None, **options},
-    )
-
-
-def conv_net() -> torch.nn.Module:
-    torch.manual_seed(0)
-    return torch.nn.Sequential(
-        torch.nn.Conv2d(3, 32, 3, padding=1),
-        torch.nn.ReLU(),
-        torch.nn.Conv2d(32, 32, 3, padding=1),
-        torch.nn.ReLU(),
-        torch.nn.AdaptiveAvgPool2d(1),
-        torch.nn.Flatten(),
-        torch.nn.Linear(32, 10),
     )
 
 
@@ -133,18 +121,6 @@ def test_a_batch_that_does_not_fit_in_gpu_memory_fails_alone(meter):
     assert measured(prepared, 1, meter, rewarm=True).stats.joules_per_sample_mean > 0
 
 
-# A neighbour on the same GPU: matrix products back to back until killed; "ready" once it runs.
-NEIGHBOUR = """
-import torch
-a = torch.randn(4096, 4096, device="cuda:0")
-b = a @ a
-torch.cuda.synchronize()
-print("ready", flush=True)
-while True:
-    b = a @ a
-"""
-
-
 def test_a_process_computing_on_the_same_gpu_is_seen_and_a_clean_rerun_agrees_with_the_quiet_one(
     meter,
 ):
@@ -156,7 +132,7 @@ def test_a_process_computing_on_the_same_gpu_is_seen_and_a_clean_rerun_agrees_wi
     )
     quiet = measured(prepared, 64, meter)
     neighbour = subprocess.Popen(
-        [sys.executable, "-c", NEIGHBOUR], stdout=subprocess.PIPE, text=True
+        [sys.executable, "-c", GPU_NEIGHBOUR_SCRIPT], stdout=subprocess.PIPE, text=True
     )
     try:
         assert neighbour.stdout is not None and neighbour.stdout.readline().strip() == "ready"

@@ -63,20 +63,18 @@ def test_vgg16_state_dict_keys_are_torchvisions():
     assert list(model.state_dict()) == expected
 
 
-def test_alexnet_pools_to_6x6_and_drops_out_before_the_first_two_linear_layers():
-    model = meta_model(unpruned_architecture("alexnet", num_classes=1000))
-    assert model.avgpool.output_size == (6, 6)
-    assert [type(layer).__name__ for layer in model.classifier] == [
-        "Dropout", "Linear", "ReLU", "Dropout", "Linear", "ReLU", "Linear",
-    ]  # fmt: skip
-
-
-def test_vgg_pools_to_7x7_and_drops_out_after_the_first_two_linear_layers():
-    model = meta_model(unpruned_architecture("vgg11", num_classes=1000))
-    assert model.avgpool.output_size == (7, 7)
-    assert [type(layer).__name__ for layer in model.classifier] == [
-        "Linear", "ReLU", "Dropout", "Linear", "ReLU", "Dropout", "Linear",
-    ]  # fmt: skip
+@pytest.mark.parametrize(
+    ("family", "pooled", "classifier"),
+    [
+        # AlexNet drops out before its first two linear layers, VGG after them.
+        ("alexnet", (6, 6), "Dropout Linear ReLU Dropout Linear ReLU Linear"),
+        ("vgg11", (7, 7), "Linear ReLU Dropout Linear ReLU Dropout Linear"),
+    ],
+)
+def test_each_family_pools_and_drops_out_as_torchvisions(family, pooled, classifier):
+    model = meta_model(unpruned_architecture(family, num_classes=1000))
+    assert model.avgpool.output_size == pooled
+    assert [type(layer).__name__ for layer in model.classifier] == classifier.split()
 
 
 def test_built_layers_have_the_described_channel_counts():

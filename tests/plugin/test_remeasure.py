@@ -8,6 +8,7 @@ the plugin's); the reruns then find the board quiet.
 
 from __future__ import annotations
 
+import inspect
 import subprocess
 import sys
 
@@ -17,6 +18,7 @@ import torch
 
 from pytest_pruneenergy.items.idle_power import IdlePower
 
+from ..factories import GPU_NEIGHBOUR_SCRIPT, conv_net
 from .conftest import TWO_WORKERS, run_in_process, write_hooked_zoo
 
 COUNTED_BOARD = """
@@ -292,7 +294,7 @@ def test_under_xdist_the_controller_measures_the_items_in_doubt_again(tmp_path):
 
 # -- on a GPU ------------------------------------------------------------------------------------
 
-CONV_NET = """
+CONV_NET = f"""
 import os
 import signal
 import time
@@ -300,17 +302,10 @@ import time
 import pytest
 import torch
 
+{inspect.getsource(conv_net)}
+
 def pytest_pruneenergy_load_model(path, allow_pickle):
-    torch.manual_seed(0)
-    return torch.nn.Sequential(
-        torch.nn.Conv2d(3, 64, 3, padding=1),
-        torch.nn.ReLU(),
-        torch.nn.Conv2d(64, 64, 3, padding=1),
-        torch.nn.ReLU(),
-        torch.nn.AdaptiveAvgPool2d(1),
-        torch.nn.Flatten(),
-        torch.nn.Linear(64, 10),
-    )
+    return conv_net(64)
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_sessionfinish(session):
@@ -320,16 +315,6 @@ def pytest_sessionfinish(session):
         os.kill(int(pid), signal.SIGKILL)
         os.waitpid(int(pid), 0)
         time.sleep(1.0)  # its context torn down, NVML's process list up to date
-"""
-# Computes on the GPU until killed; says "ready" once it does.
-MATMULS = """
-import torch
-a = torch.randn(4096, 4096, device="cuda:0")
-b = a @ a
-torch.cuda.synchronize()
-print("ready", flush=True)
-while True:
-    b = a @ a
 """
 ON_THE_GPU = (
     "--prune-models=models",
@@ -353,7 +338,9 @@ def test_on_a_gpu_a_neighbours_matmuls_are_seen_and_the_clean_rerun_agrees_with_
     options = ("-p", "no:cacheprovider")
     quiet = run_in_process(tmp_path, *ON_THE_GPU, "--energy-report=quiet", options=options)
     assert quiet.returncode == 0, quiet.output
-    neighbour = subprocess.Popen([sys.executable, "-c", MATMULS], stdout=subprocess.PIPE, text=True)
+    neighbour = subprocess.Popen(
+        [sys.executable, "-c", GPU_NEIGHBOUR_SCRIPT], stdout=subprocess.PIPE, text=True
+    )
     try:
         assert neighbour.stdout is not None and neighbour.stdout.readline().strip() == "ready"
         crowded = run_in_process(

@@ -678,9 +678,10 @@ def test_run_table_of_a_run_that_measured_nothing_is_empty() -> None:
 H100 = "cuda:0 (NVIDIA H100)"
 
 
-def host_bound_lines(table: pd.DataFrame) -> list[str]:
+def note_lines(table: pd.DataFrame, label: str) -> list[str]:
+    """The three lines of the terminal's note that starts with ``label``; none without it."""
     lines = terminal_table_lines(table)
-    start = next((i for i, line in enumerate(lines) if line.startswith("host-bound:")), None)
+    start = next((i for i, line in enumerate(lines) if line.startswith(label)), None)
     return [] if start is None else lines[start : start + 3]
 
 
@@ -693,12 +694,12 @@ def test_summary_names_items_that_ran_at_the_hosts_pace_and_what_to_compare_inst
         ],
         [],
     )
-    assert host_bound_lines(table) == [
+    assert note_lines(table, "host-bound:") == [
         "host-bound: 2 items ran at the host's pace, throughput varying 3.0-5.0 % between windows",
         f"  (most: {ALEXNET} at batch 1); their gross energy follows the host's speed:",
         "  compare their Dynamic Energy per Sample, or measure with --energy-cuda-graphs",
     ]
-    assert all(len(line) <= 120 for line in host_bound_lines(table))
+    assert all(len(line) <= 120 for line in note_lines(table, "host-bound:"))
 
 
 def test_no_host_bound_note_for_steady_items_graphs_the_seed_protocol_or_a_cpu() -> None:
@@ -718,20 +719,16 @@ def test_no_host_bound_note_for_steady_items_graphs_the_seed_protocol_or_a_cpu()
         ],
         [],
     )
-    assert host_bound_lines(table) == []
+    assert note_lines(table, "host-bound:") == []
 
 
 def test_host_bound_note_survives_a_csv_round_trip(tmp_path: Path) -> None:
     table = build_table([measurement(ALEXNET, seconds_per_sample_std=5e-4, device=H100)], [])
     read = pd.read_csv(write_csv(table, tmp_path / "results.csv"))
-    assert host_bound_lines(read)[0].startswith("host-bound: 1 item ran at the host's pace, ")
-    assert "varying 5.0 % between windows" in host_bound_lines(read)[0]
-
-
-def seed_protocol_lines(table: pd.DataFrame) -> list[str]:
-    lines = terminal_table_lines(table)
-    start = next((i for i, line in enumerate(lines) if line.startswith("seed protocol:")), None)
-    return [] if start is None else lines[start : start + 3]
+    assert note_lines(read, "host-bound:")[0].startswith(
+        "host-bound: 1 item ran at the host's pace, "
+    )
+    assert "varying 5.0 % between windows" in note_lines(read, "host-bound:")[0]
 
 
 def test_summary_says_what_the_seed_protocols_ci_does_not_cover() -> None:
@@ -743,7 +740,7 @@ def test_summary_says_what_the_seed_protocols_ci_does_not_cover() -> None:
         ],
         [],
     )
-    lines = seed_protocol_lines(table)
+    lines = note_lines(table, "seed protocol:")
     assert lines[0].startswith("seed protocol: 2 items; its CI covers one run's trials")
     assert "--energy-protocol=adaptive" in lines[2]
     assert all(len(line) <= 120 for line in lines)
@@ -765,13 +762,7 @@ def test_no_seed_protocol_note_for_adaptive_items_a_cpu_or_an_estimate() -> None
         ],
         [],
     )
-    assert seed_protocol_lines(table) == []
-
-
-def cross_device_lines(table: pd.DataFrame) -> list[str]:
-    lines = terminal_table_lines(table)
-    start = next((i for i, line in enumerate(lines) if line.startswith("cross-device:")), None)
-    return [] if start is None else lines[start : start + 3]
+    assert note_lines(table, "seed protocol:") == []
 
 
 def test_summary_names_reductions_whose_baseline_ran_on_another_device(tmp_path: Path) -> None:
@@ -791,9 +782,9 @@ def test_summary_names_reductions_whose_baseline_ran_on_another_device(tmp_path:
         f"  (e.g. {ALEXNET_PD1} at batch 8: {other} against {H100})",
         "  measure each family on one device (under pytest-xdist: --dist loadgroup)",
     ]
-    assert cross_device_lines(table) == expected
+    assert note_lines(table, "cross-device:") == expected
     read = pd.read_csv(write_csv(table, tmp_path / "results.csv"))
-    assert cross_device_lines(read) == expected
+    assert note_lines(read, "cross-device:") == expected
 
 
 def test_no_cross_device_note_where_every_family_ran_on_one_device() -> None:
@@ -805,7 +796,7 @@ def test_no_cross_device_note_where_every_family_ran_on_one_device() -> None:
         ],
         [],
     )
-    assert cross_device_lines(table) == []
+    assert note_lines(table, "cross-device:") == []
 
 
 @pytest.mark.parametrize(
