@@ -12,6 +12,7 @@ import pytest
 from pytest_pruneenergy.measure.meters.base import MeterReadError
 
 BENCHMARKS = Path(__file__).resolve().parent.parent / "benchmarks"
+REPOSITORY = BENCHMARKS.parent
 
 
 @pytest.fixture
@@ -140,6 +141,28 @@ def test_a_seed_time_ratio_needs_ours_in_the_same_run(scripts, tmp_path, capsys)
         assert exit_info.value.code == 2
         assert "--seed-time-ratio needs --part all" in capsys.readouterr().err
     assert not (tmp_path / "x.jsonl").exists()
+
+
+PRECISION_RENDER = "python benchmarks/precision.py render "
+PRECISION_PAGES = sorted((REPOSITORY / "docs/benchmarks/precision").glob("precision-run*.md"))
+
+
+@pytest.mark.parametrize("page", PRECISION_PAGES, ids=[page.stem for page in PRECISION_PAGES])
+def test_each_precision_page_is_rendered_from_its_committed_data(
+    scripts, monkeypatch, tmp_path, page
+):
+    from precision import main
+
+    # The page names the command that rendered it, its own path last.
+    [command] = [
+        line for line in page.read_text().splitlines() if line.startswith(PRECISION_RENDER)
+    ]
+    *data, named = command.removeprefix(PRECISION_RENDER).split()
+    assert named == str(page.relative_to(REPOSITORY))
+    monkeypatch.chdir(REPOSITORY)
+    again = tmp_path / page.name
+    assert main(["render", *data, str(again)]) == 0
+    assert again.read_text().replace(str(again), named) == page.read_text()
 
 
 class CountingMeter:
@@ -590,9 +613,6 @@ def test_history_demo_refuses_a_change_at_the_first_commit(scripts, tmp_path, ca
     assert "--change-at must be a commit after the first" in capsys.readouterr().err
 
 
-REPOSITORY = BENCHMARKS.parent
-
-
 def rendered_again(monkeypatch, main, argv: list[str], committed: Path) -> tuple[str, str]:
     """The committed page and the same render of the committed data, into a temporary page,
     without the line naming the command (it names the page)."""
@@ -619,6 +639,27 @@ def test_the_history_page_is_rendered_from_the_committed_runs(scripts, monkeypat
     readme = (tmp_path / "README.md").read_text()
     assert "found at its commit: yes (2 of 2 batch sizes); steps anywhere else: 0." in readme
     assert "NVIDIA H200" in readme
+
+
+def test_the_ci_proof_page_is_rendered_from_its_committed_runs(scripts, monkeypatch, tmp_path):
+    import sys
+
+    from regression_proof import main
+
+    page = tmp_path / "ci-proof.md"
+    monkeypatch.chdir(REPOSITORY)
+    monkeypatch.setattr(sys, "argv", ["regression_proof.py", "render", "docs/ci-proof", str(page)])
+    assert main() == 0
+    assert page.read_text() == (REPOSITORY / "docs/ci-proof.md").read_text()
+
+
+def test_the_demo_gpu_page_is_rendered_from_its_committed_results(scripts, monkeypatch, tmp_path):
+    from demo_table import main
+
+    monkeypatch.chdir(REPOSITORY)
+    page = tmp_path / "demo-gpu.md"
+    assert main(["docs/demo-gpu/pruneenergy_results.csv", str(page)]) == 0
+    assert page.read_text() == (REPOSITORY / "docs/demo-gpu.md").read_text()
 
 
 def test_the_grid_cost_page_is_rendered_from_the_committed_runs(scripts, monkeypatch, tmp_path):
