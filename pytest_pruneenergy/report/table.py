@@ -180,7 +180,6 @@ def _measured_row(
     measurement: Measurement, name: ModelName | None, baseline: Measurement | None
 ) -> dict[str, Any]:
     stats = measurement.stats
-    gpu = measurement.gpu
     return {
         col.MODEL_NAME: model_file_name(measurement.model, measurement.path),
         col.BATCH_SIZE: measurement.batch_size,
@@ -211,13 +210,7 @@ def _measured_row(
         col.STOP_REASON: stats.stop_reason,
         col.NAIVE_JOULES_PER_SAMPLE: stats.naive_joules_per_sample,
         col.METER_UPDATE_PERIOD_SECONDS: stats.update_period_seconds,
-        col.TEMPERATURE_START_CELSIUS: stats.temperature_start_celsius,
-        col.TEMPERATURE_END_CELSIUS: stats.temperature_end_celsius,
-        col.SM_CLOCK_START_MHZ: stats.sm_clock_start_mhz,
-        col.SM_CLOCK_END_MHZ: stats.sm_clock_end_mhz,
-        col.GPU: None if gpu is None else gpu.name,
-        col.DRIVER: None if gpu is None else gpu.driver,
-        col.POWER_LIMIT_WATTS: None if gpu is None else gpu.power_limit_watts,
+        **_board_columns(measurement),
         col.CUDA_GRAPH: measurement.cuda_graph,
         col.LOAD_SECONDS: measurement.load_seconds,
         col.WARMUP_SECONDS: stats.warmup_seconds,
@@ -236,6 +229,20 @@ def _measured_row(
         **remeasure_columns(measurement),
         **name_columns(name),
         **reduction_columns(measurement, name, baseline),
+    }
+
+
+def _board_columns(measurement: Measurement) -> dict[str, Any]:
+    """The board the item ran on: which GPU, and its temperature and clock around the windows."""
+    stats, gpu = measurement.stats, measurement.gpu
+    return {
+        col.TEMPERATURE_START_CELSIUS: stats.temperature_start_celsius,
+        col.TEMPERATURE_END_CELSIUS: stats.temperature_end_celsius,
+        col.SM_CLOCK_START_MHZ: stats.sm_clock_start_mhz,
+        col.SM_CLOCK_END_MHZ: stats.sm_clock_end_mhz,
+        col.GPU: None if gpu is None else gpu.name,
+        col.DRIVER: None if gpu is None else gpu.driver,
+        col.POWER_LIMIT_WATTS: None if gpu is None else gpu.power_limit_watts,
     }
 
 
