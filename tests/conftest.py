@@ -4,6 +4,7 @@ tiny model files: real formats, real layouts, a few hundred parameters."""
 from __future__ import annotations
 
 import gc
+import os
 import pickle
 from collections.abc import Callable
 from pathlib import Path
@@ -19,6 +20,19 @@ ON_A_GPU = [
     pytest.mark.gpu,
     pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU"),
 ]
+
+# Hypothesis is this suite's dependency, not the plugin's: its pytest plugin imports it whole
+# in every fresh interpreter an inner run starts (a subprocess run, each xdist worker), about
+# a second each on CI's cores. Inner runs leave it out.
+NO_HYPOTHESIS = ("-p", "no:hypothesispytest")
+
+
+@pytest.fixture
+def inner_pytest_runs_without_hypothesis(monkeypatch: pytest.MonkeyPatch) -> None:
+    """For a script that starts pytest itself: its runs leave Hypothesis's plugin out."""
+    added = " ".join(NO_HYPOTHESIS)
+    monkeypatch.setenv("PYTEST_ADDOPTS", f"{os.environ.get('PYTEST_ADDOPTS', '')} {added}".strip())
+
 
 T = TypeVar("T")
 

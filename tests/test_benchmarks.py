@@ -402,7 +402,7 @@ def test_multi_gpu_reads_the_plugins_own_output_and_renders_each_family_on_its_d
 
     from multi_gpu import families_on_devices, main, pytest_command, run_way
 
-    from .conftest import write_second_family, write_tiny_model
+    from .conftest import NO_HYPOTHESIS, write_second_family, write_tiny_model
 
     # Two families of tiny models: what is tested is how the script reads the plugin's output,
     # which full-size layouts would only make slower to draw and count.
@@ -417,7 +417,7 @@ def test_multi_gpu_reads_the_plugins_own_output_and_renders_each_family_on_its_d
         command = pytest_command(models, report, "1", 0.3, input_size=64)
         # Beside the suite's other worker every CPU item is disturbed: measuring each again
         # would double the run and test nothing here (nor would reading an idle power).
-        quick = ["--energy-remeasure=false", "--energy-idle-seconds=0"]
+        quick = ["--energy-remeasure=false", "--energy-idle-seconds=0", *NO_HYPOTHESIS]
         ways[way] = run_way([*command, "--prune-device=cpu", *quick, *extra], report)
         assert ways[way]["exit_status"] == 0
         assert len(ways[way]["results"]) == 4
@@ -527,7 +527,7 @@ def test_seed_parameters_sets_published_counts_against_structural_ones(scripts):
 
 @pytest.mark.slow
 def test_history_demo_measures_each_commit_plants_one_change_and_renders_the_page(
-    scripts, tmp_path
+    scripts, tmp_path, inner_pytest_runs_without_hypothesis
 ):
     import json
 
@@ -1681,7 +1681,9 @@ def test_the_gpu_check_refuses_in_one_line_where_torch_sees_no_gpu(scripts, tmp_
 
 
 @pytest.mark.slow
-def test_the_gpu_checks_plugin_step_runs_pytest_as_a_user_and_checks_its_rows(scripts, tmp_path):
+def test_the_gpu_checks_plugin_step_runs_pytest_as_a_user_and_checks_its_rows(
+    scripts, tmp_path, inner_pytest_runs_without_hypothesis
+):
     from gpu_check import WAYS, plugin_step
 
     from .conftest import write_tiny_zoo

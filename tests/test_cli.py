@@ -280,6 +280,7 @@ def test_help_exits_cleanly(capsys):
 
 @pytest.mark.slow
 def test_demo_builds_the_zoo_and_measures_it_with_the_plugin(tmp_path):
+    from .conftest import NO_HYPOTHESIS
     from .plugin.conftest import run_cli
 
     completed = run_cli(
@@ -288,6 +289,7 @@ def test_demo_builds_the_zoo_and_measures_it_with_the_plugin(tmp_path):
         "--device=cpu",
         f"--out={tmp_path / 'demo'}",
         "--",
+        *NO_HYPOTHESIS,
         "-k",
         "VGG11_CIFAR10_UNPRUNED or VGG11_CIFAR10_random_PD1_GPR-50_PRUNED",
         "--prune-batch-sizes=1",

@@ -32,7 +32,7 @@ import pytest
 
 from pytest_pruneenergy.report.schema import model_stem
 
-from ..conftest import write_tiny_zoo
+from ..conftest import NO_HYPOTHESIS, write_tiny_zoo
 
 STEM = "stem"
 # No idle reading: the estimate meter has no idle power to read (tests that need one ask).
@@ -45,6 +45,7 @@ FAST = (
     "--energy-remeasure=false",
     "-p",
     "no:cacheprovider",
+    *NO_HYPOTHESIS,
 )
 CSV_NAME = "pruneenergy_results.csv"
 RUN_CSV_NAME = "pruneenergy_run.csv"
