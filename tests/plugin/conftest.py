@@ -38,15 +38,14 @@ STEM = "stem"
 # No idle reading: the estimate meter has no idle power to read (tests that need one ask).
 # No remeasuring: beside the other xdist worker every CPU item is disturbed, and measuring each
 # again would double the run and the journal (the tests of remeasuring turn it on).
-FAST = (
+FAST_WITH_CACHE = (
     "--energy-meter=estimate",
     "--energy-max-seconds=0.2",
     "--energy-idle-seconds=0",
     "--energy-remeasure=false",
-    "-p",
-    "no:cacheprovider",
     *NO_HYPOTHESIS,
 )
+FAST = (*FAST_WITH_CACHE, "-p", "no:cacheprovider")
 CSV_NAME = "pruneenergy_results.csv"
 RUN_CSV_NAME = "pruneenergy_run.csv"
 TWO_WORKERS = ("-p", "xdist", "-n", "2")

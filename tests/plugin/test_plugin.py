@@ -30,7 +30,7 @@ from ..conftest import (
 from ..report.figure_names import ALL_FIGURES
 from .conftest import (
     CSV_NAME,
-    FAST,
+    FAST_WITH_CACHE,
     RUN_CSV_NAME,
     STEM,
     TINY_STEMS,
@@ -162,11 +162,10 @@ def test_lf_reruns_only_the_energy_items_that_failed(tmp_path: Path) -> None:
     write_tiny_model(models / "AlexNet_TINY_UNPRUNED.pth")
     (models / "AlexNet_TINY_random_PD1_GPR-50_PRUNED.pth").write_bytes(b"\x00\x01 not a model")
     arguments = ("models", "--prune-models=models", "--prune-batch-sizes=1,2")
-    # FAST, but with pytest's cache, which --lf reads.
-    with_cache = tuple(option for option in FAST if option not in ("-p", "no:cacheprovider"))
-    first = run_in_process(tmp_path, *arguments, options=with_cache).result
+    # With pytest's cache, which --lf reads.
+    first = run_in_process(tmp_path, *arguments, options=FAST_WITH_CACHE).result
     first.assert_outcomes(passed=2, failed=2)
-    again = run_in_process(tmp_path, *arguments, "--lf", "-v", options=with_cache).result
+    again = run_in_process(tmp_path, *arguments, "--lf", "-v", options=FAST_WITH_CACHE).result
     outcomes = again.parseoutcomes()
     assert (outcomes.get("failed"), outcomes.get("passed")) == (2, None), again.stdout.str()
     again.stdout.fnmatch_lines(["*run-last-failure: rerun previous 2 failures*"])
