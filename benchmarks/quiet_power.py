@@ -25,31 +25,9 @@ from typing import Any
 
 from benchlib import code_commit, write_page
 
+from pytest_pruneenergy.testing.gpu_load import GPU_NEIGHBOUR_SCRIPT, conv_net
+
 DELAYS_SECONDS = (0.05, 0.1, 0.15, 0.2, 0.3, 0.5, 1.0, 2.0)
-MATMULS = """
-import torch
-a = torch.randn(4096, 4096, device="cuda:0")
-b = a @ a
-torch.cuda.synchronize()
-print("ready", flush=True)
-while True:
-    b = a @ a
-"""
-
-
-def conv_net() -> Any:
-    import torch
-
-    torch.manual_seed(0)
-    return torch.nn.Sequential(
-        torch.nn.Conv2d(3, 64, 3, padding=1),
-        torch.nn.ReLU(),
-        torch.nn.Conv2d(64, 64, 3, padding=1),
-        torch.nn.ReLU(),
-        torch.nn.AdaptiveAvgPool2d(1),
-        torch.nn.Flatten(),
-        torch.nn.Linear(64, 10),
-    )
 
 
 def readings_after(work, delays: tuple[float, ...], read_watts) -> list[float]:
@@ -96,7 +74,9 @@ def measure(rounds: int, work_seconds: float) -> dict[str, Any]:
                 torch.cuda.synchronize()
 
     own = [readings_after(work, DELAYS_SECONDS, read_watts) for _ in range(rounds)]
-    neighbour = subprocess.Popen([sys.executable, "-c", MATMULS], stdout=subprocess.PIPE, text=True)
+    neighbour = subprocess.Popen(
+        [sys.executable, "-c", GPU_NEIGHBOUR_SCRIPT], stdout=subprocess.PIPE, text=True
+    )
     try:
         assert neighbour.stdout is not None and neighbour.stdout.readline().strip() == "ready"
         time.sleep(0.5)

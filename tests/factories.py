@@ -10,8 +10,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import torch
-
 from pytest_pruneenergy.items.measurement import Measurement
 from pytest_pruneenergy.measure.window_stats import WindowStats
 
@@ -50,32 +48,3 @@ def make_measurement(model: str, batch_size: int = 8, **overrides: Any) -> Measu
         "stats": make_stats(),
     }
     return Measurement(model=model, batch_size=batch_size, **{**fields, **overrides})
-
-
-def conv_net(width: int = 32) -> torch.nn.Module:
-    """Two 3x3 convolutions of ``width`` channels and a linear head, the same weights on every
-    call: enough work per pass to keep a GPU busy, quick to build. Self-contained, so that a
-    conftest a test writes can define it from this source."""
-    torch.manual_seed(0)
-    return torch.nn.Sequential(
-        torch.nn.Conv2d(3, width, 3, padding=1),
-        torch.nn.ReLU(),
-        torch.nn.Conv2d(width, width, 3, padding=1),
-        torch.nn.ReLU(),
-        torch.nn.AdaptiveAvgPool2d(1),
-        torch.nn.Flatten(),
-        torch.nn.Linear(width, 10),
-    )
-
-
-# A neighbour on the same GPU, run as ``python -c``: matrix products back to back until
-# killed; prints "ready" once it computes.
-GPU_NEIGHBOUR_SCRIPT = """
-import torch
-a = torch.randn(4096, 4096, device="cuda:0")
-b = a @ a
-torch.cuda.synchronize()
-print("ready", flush=True)
-while True:
-    b = a @ a
-"""

@@ -24,9 +24,9 @@ from pytest_pruneenergy.items.runner import (
 from pytest_pruneenergy.measure.meters import Meter, make_meter
 from pytest_pruneenergy.measure.protocol import ProtocolSettings
 from pytest_pruneenergy.models.loading import load_model_file
+from pytest_pruneenergy.testing.gpu_load import GPU_NEIGHBOUR_SCRIPT, conv_net
 
 from ..conftest import ON_A_GPU, write_tiny_model
-from ..factories import GPU_NEIGHBOUR_SCRIPT, conv_net
 
 pytestmark = ON_A_GPU
 
@@ -84,7 +84,7 @@ def test_a_bf16_channels_last_model_runs_and_is_labelled_so_with_and_without_gra
     shape = (3, 32, 32)
     prepared = prepare_model(
         ModelRequest(MODEL_PATH, DEVICE, shape, dtype="bfloat16", channels_last=True),
-        lambda path, device: conv_net(),
+        lambda path, device: conv_net(32),
     )
     assert (prepared.dtype, prepared.channels_last) == ("bfloat16", True)
     weight = prepared.module[0].weight
@@ -128,7 +128,7 @@ def test_a_process_computing_on_the_same_gpu_is_seen_and_a_clean_rerun_agrees_wi
     import sys
 
     prepared = prepare_model(
-        ModelRequest(MODEL_PATH, DEVICE, (3, 64, 64)), lambda path, device: conv_net()
+        ModelRequest(MODEL_PATH, DEVICE, (3, 64, 64)), lambda path, device: conv_net(32)
     )
     quiet = measured(prepared, 64, meter)
     neighbour = subprocess.Popen(

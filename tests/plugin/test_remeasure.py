@@ -8,7 +8,6 @@ the plugin's); the reruns then find the board quiet.
 
 from __future__ import annotations
 
-import inspect
 import subprocess
 import sys
 
@@ -17,8 +16,8 @@ import pytest
 import torch
 
 from pytest_pruneenergy.items.idle_power import IdlePower
+from pytest_pruneenergy.testing.gpu_load import GPU_NEIGHBOUR_SCRIPT
 
-from ..factories import GPU_NEIGHBOUR_SCRIPT, conv_net
 from .conftest import TWO_WORKERS, run_in_process, write_hooked_zoo
 
 COUNTED_BOARD = """
@@ -294,15 +293,15 @@ def test_under_xdist_the_controller_measures_the_items_in_doubt_again(tmp_path):
 
 # -- on a GPU ------------------------------------------------------------------------------------
 
-CONV_NET = f"""
+CONV_NET = """
 import os
 import signal
 import time
 
 import pytest
-import torch
 
-{inspect.getsource(conv_net)}
+from pytest_pruneenergy.testing.gpu_load import conv_net
+
 
 def pytest_pruneenergy_load_model(path, allow_pickle):
     return conv_net(64)
