@@ -646,20 +646,20 @@ def test_the_ci_proof_page_is_rendered_from_its_committed_runs(scripts, monkeypa
 
     from regression_proof import main
 
-    page = tmp_path / "ci-proof.md"
-    monkeypatch.chdir(REPOSITORY)
-    monkeypatch.setattr(sys, "argv", ["regression_proof.py", "render", "docs/ci-proof", str(page)])
-    assert main() == 0
-    assert page.read_text() == (REPOSITORY / "docs/ci-proof.md").read_text()
+    argv = ["regression_proof.py", "render", "docs/ci-proof", str(tmp_path / "ci-proof.md")]
+    monkeypatch.setattr(sys, "argv", argv)
+    committed, again = rendered_again(
+        monkeypatch, lambda _: main(), argv, REPOSITORY / "docs/ci-proof.md"
+    )
+    assert again == committed
 
 
 def test_the_demo_gpu_page_is_rendered_from_its_committed_results(scripts, monkeypatch, tmp_path):
     from demo_table import main
 
-    monkeypatch.chdir(REPOSITORY)
-    page = tmp_path / "demo-gpu.md"
-    assert main(["docs/demo-gpu/pruneenergy_results.csv", str(page)]) == 0
-    assert page.read_text() == (REPOSITORY / "docs/demo-gpu.md").read_text()
+    argv = ["docs/demo-gpu/pruneenergy_results.csv", str(tmp_path / "demo-gpu.md")]
+    committed, again = rendered_again(monkeypatch, main, argv, REPOSITORY / "docs/demo-gpu.md")
+    assert again == committed
 
 
 def test_the_grid_cost_page_is_rendered_from_the_committed_runs(scripts, monkeypatch, tmp_path):
