@@ -1,10 +1,12 @@
-"""The device an item runs on: its description for the CSV, and its memory: whether an error is
-the device running out of it, and giving back what a failed item held."""
+"""The device an item runs on: its description for the CSV, the board's identity for the
+journal, and its memory: whether an error is the device running out of it, and giving back what a
+failed item held."""
 
 from __future__ import annotations
 
 import gc
 import platform
+from functools import cache
 
 
 def describe_device(device: str) -> str:
@@ -13,6 +15,19 @@ def describe_device(device: str) -> str:
 
         return f"{device} ({torch.cuda.get_device_name(torch.device(device))})"
     return f"cpu ({platform.processor() or platform.machine()})"
+
+
+@cache  # a process sees the same board behind a device name for its whole life
+def gpu_uuid_of(device: str) -> str | None:
+    """The UUID of the GPU behind ``device`` (``cuda``, ``cuda:N``), which names the board
+    itself, as a host name and a device index do not; None for the CPU, or where this torch does
+    not report one."""
+    if not device.startswith("cuda"):
+        return None
+    import torch
+
+    uuid = getattr(torch.cuda.get_device_properties(torch.device(device)), "uuid", None)
+    return str(uuid) if uuid else None
 
 
 def is_out_of_memory(error: BaseException) -> bool:

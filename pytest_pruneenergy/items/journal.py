@@ -7,8 +7,9 @@ disk before the next item starts. No two processes share a file.
 
 ``--energy-resume`` reads every journal file of the folder and reuses a measurement when it was
 made of the same file (path, size and modification time), at the same batch size, on the same
-host and device, with the same settings that change the numbers, by the same plugin version.
-Everything else is measured again. Failed items are not journaled: a resumed run retries them.
+host and device (a GPU named by its UUID), with the same settings that change the numbers, by
+the same plugin version. Everything else is measured again. Failed items are not journaled: a
+resumed run retries them.
 
 A line cut short by a kill is skipped when read (and counted), and the next append starts on a
 line of its own, so a journal never loses a whole line to a torn one.
@@ -54,6 +55,10 @@ class JournalKey:
     plugin_version: str = __version__
     # Which round of several (--energy-rounds); None with one.
     round_number: int | None = None
+    # The board itself (None on the CPU): one host name can stand for several machines (rented
+    # and lent GPU machines often share one), and cuda:0 is whichever board a process sees first.
+    # A journal written before this field reads None, so a GPU item in it is measured again.
+    gpu_uuid: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         data = dict(vars(self))
@@ -74,8 +79,10 @@ def item_key(
     device: str,
     settings: Mapping[str, Any],
     round_number: int | None = None,
+    gpu_uuid: str | None = None,
 ) -> JournalKey:
-    """The key of ``path`` at ``batch_size`` as it is on disk now."""
+    """The key of ``path`` at ``batch_size`` as it is on disk now, on the GPU whose UUID is
+    ``gpu_uuid`` (``devices.gpu_uuid_of``; None on the CPU)."""
     resolved = path.resolve()
     stat = resolved.stat()
     return JournalKey(
@@ -87,6 +94,7 @@ def item_key(
         host=socket.gethostname(),
         settings=tuple(sorted(settings.items())),
         round_number=round_number,
+        gpu_uuid=gpu_uuid,
     )
 
 

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from ..items.devices import gpu_uuid_of
 from ..items.journal import JournalKey, item_key
 from ..items.measurement import Measurement, baseline_measurements
 from ..models.naming import ModelName
@@ -231,6 +232,7 @@ class Running:
                 device=device,
                 settings={**numbers_settings(self.state.settings), **_variant(dtype, runtime)},
                 round_number=round_number,
+                gpu_uuid=gpu_uuid_of(device),
             )
         except OSError:
             return None

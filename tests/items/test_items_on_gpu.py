@@ -11,7 +11,9 @@ from pathlib import Path
 import pytest
 import torch
 
+from pytest_pruneenergy.items.devices import gpu_uuid_of
 from pytest_pruneenergy.items.idle_power import IdlePower
+from pytest_pruneenergy.items.journal import item_key
 from pytest_pruneenergy.items.runner import (
     ItemProblem,
     ModelCache,
@@ -78,6 +80,27 @@ def test_an_item_on_cuda_is_measured_with_the_nvml_counter_and_says_which_gpu(me
         dynamic = measurement.dynamic_joules_per_sample
         assert dynamic is not None and dynamic < stats.joules_per_sample_mean
     assert (first.batch_size, second.batch_size) == (1, 8)
+
+
+def test_the_journal_names_the_board_by_the_uuid_nvml_gives_it(tmp_path):
+    """The key's UUID is the board's own: one of the UUIDs NVML lists for this host's GPUs
+    (NVML writes them ``GPU-<uuid>``), and the key of an item on cuda:0 carries it."""
+    import pynvml
+
+    uuid = gpu_uuid_of(DEVICE)
+    assert uuid is not None and len(uuid) >= 32
+    pynvml.nvmlInit()
+    try:
+        listed = {
+            str(pynvml.nvmlDeviceGetUUID(pynvml.nvmlDeviceGetHandleByIndex(index)))
+            for index in range(pynvml.nvmlDeviceGetCount())
+        }
+    finally:
+        pynvml.nvmlShutdown()
+    assert f"GPU-{uuid}" in listed
+    path = write_tiny_model(tmp_path / "AlexNet_TINY_UNPRUNED.pth")
+    key = item_key(path, 8, device=DEVICE, settings={}, gpu_uuid=gpu_uuid_of(DEVICE))
+    assert key.gpu_uuid == uuid
 
 
 def test_a_bf16_channels_last_model_runs_and_is_labelled_so_with_and_without_graphs(meter):

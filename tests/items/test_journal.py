@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from pytest_pruneenergy.items.devices import gpu_uuid_of
 from pytest_pruneenergy.items.journal import (
     PREVIOUS_JOURNAL_DIR_NAME,
     JournalWriter,
@@ -61,6 +62,45 @@ def test_a_changed_file_other_settings_batch_size_or_device_are_other_keys(tmp_p
     path.write_bytes(b"other model bytes")  # another size: another file
     others.append(item_key(path, 1, device="cpu", settings=SETTINGS))
     assert all(other != key for other in others)
+
+
+def test_the_same_device_name_on_another_board_is_another_key(tmp_path: Path) -> None:
+    """Two machines may share a host name, and cuda:0 names whichever board comes first: only
+    the GPU's UUID tells that a resumed run is on the board that measured."""
+    path = model_file(tmp_path / "models")
+    here = item_key(path, 8, device="cuda:0", settings=SETTINGS, gpu_uuid="a1b2-board-one")
+    there = item_key(path, 8, device="cuda:0", settings=SETTINGS, gpu_uuid="c3d4-board-two")
+    assert here != there
+    writer = JournalWriter(tmp_path / "journal", "main")
+    writer.append(here, a_measurement(batch_size=8))
+    writer.close()
+    contents = read_journal(tmp_path / "journal")
+    assert here in contents.measurements
+    assert there not in contents.measurements
+
+
+def test_a_line_written_before_the_gpu_uuid_was_kept_resumes_on_the_cpu_only(tmp_path) -> None:
+    path = model_file(tmp_path / "models")
+    folder = tmp_path / "journal"
+    writer = JournalWriter(folder, "main")
+    for device in ("cpu", "cuda:0"):
+        writer.append(item_key(path, 1, device=device, settings=SETTINGS), a_measurement())
+    writer.close()
+    # As an earlier version wrote it: no gpu_uuid in the key at all.
+    lines = (folder / "main.jsonl").read_text().splitlines()
+    records = [json.loads(line) for line in lines]
+    for record in records:
+        del record["key"]["gpu_uuid"]
+    (folder / "main.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
+    contents = read_journal(folder)
+    assert contents.unreadable_lines == 0
+    assert item_key(path, 1, device="cpu", settings=SETTINGS) in contents.measurements
+    on_a_gpu = item_key(path, 1, device="cuda:0", settings=SETTINGS, gpu_uuid="a1b2-board-one")
+    assert on_a_gpu not in contents.measurements  # measured again: which board is not known
+
+
+def test_the_cpu_has_no_gpu_uuid() -> None:
+    assert gpu_uuid_of("cpu") is None
 
 
 def test_a_line_cut_short_by_a_kill_is_skipped_and_the_next_append_starts_anew(tmp_path) -> None:
