@@ -45,16 +45,18 @@ class Results:
     ) -> Iterator[None]:
         report = yield
         benchmark = item.stash.get(BENCHMARK_KEY, None)
-        if call.when == "call" and report.failed and benchmark is not None:
-            # The item's own failure says what went wrong; pytest-benchmark's "fixture was not
-            # used" warning on top of it would only be noise. pytest-benchmark resets
-            # ``skipped`` from the report in its wrapper, inside this one.
+        resumed = item.stash.get(RESUMED_KEY, False)
+        if call.when == "call" and (report.failed or resumed) and benchmark is not None:
+            # A failed item's own failure says what went wrong, and an item taken from the
+            # journal is not timed again by design: pytest-benchmark's "fixture was not used"
+            # warning on top would only be noise. pytest-benchmark resets ``skipped`` from the
+            # report in its wrapper, inside this one.
             benchmark.skipped = True
         measurement = item.stash.get(MEASUREMENT_KEY, None)
         if call.when == "call" and measurement is not None:
             report.pruneenergy_measurement = measurement.to_dict()
             report.pruneenergy_thresholds = item.stash[THRESHOLDS_KEY].to_dict()
-            report.pruneenergy_resumed = item.stash.get(RESUMED_KEY, False)
+            report.pruneenergy_resumed = resumed
         elif (
             report.failed
             and isinstance(item, (EnergyItem, FolderProblem))

@@ -103,6 +103,14 @@ def test_resume_measures_only_the_rest_and_reuses_the_journal_as_it_is(killed_th
     assert measured_now == ITEMS[3:]
 
 
+def test_items_taken_from_the_journal_raise_no_benchmark_fixture_warning(killed_then_resumed):
+    """They are not timed again, by design; pytest-benchmark would call that an unused
+    fixture, once per resumed item."""
+    _, _, resumed = killed_then_resumed
+    assert "resumed: 3 item(s)" in resumed.summary()
+    assert "Benchmark fixture was not used" not in resumed.output
+
+
 def test_a_resumed_report_has_the_rows_and_columns_of_an_uninterrupted_one(
     killed_then_resumed, tmp_path: Path
 ) -> None:
