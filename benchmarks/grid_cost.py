@@ -18,6 +18,12 @@ sizes measure the same files and pay for one build. ``--plugin-option=--energy-c
     python benchmarks/grid_cost.py run --shard 2/2 --batch-sizes 8,64 --out grid-2    # GPU
     python benchmarks/grid_cost.py render grid-1 grid-2 --page docs/benchmarks/grid-cost/grid.md
 
+``join`` writes the results CSVs of a grid's parts as one (``pruneenergy_results.csv`` in
+``--out``), for ``reproduction.py``: the parts' journals need not be kept, since each part
+measures whole families at its batch sizes, so its rows, reductions included, stand as they are.
+
+    python benchmarks/grid_cost.py join grid-1 grid-2 --out joined
+
 ``render`` reads each run's folder and says, per run and in all: items measured, wall seconds,
 seconds per item split into load, warm-up, measuring and the rest of the item (pytest, counting,
 pytest-benchmark), the share of items whose CI met the target, and what the full 990-item grid
@@ -572,6 +578,36 @@ def render(args: argparse.Namespace) -> int:
     return 0
 
 
+def joined_results(folders: list[Path]) -> pd.DataFrame:
+    """The parts' results CSVs, row after row, their text as it is (read as strings, so that
+    no number is rewritten). Refuses parts with other columns, and an item (model and batch
+    size) in two parts, as ``pruneenergy merge`` refuses an item measured twice."""
+    tables = [
+        pd.read_csv(folder / REPORT / CSV_NAME, dtype=str, keep_default_na=False)
+        for folder in folders
+    ]
+    for folder, table in zip(folders[1:], tables[1:], strict=True):
+        if list(table.columns) != list(tables[0].columns):
+            raise SystemExit(f"{folder}: its columns are not those of {folders[0]}")
+    joined = pd.concat(tables, ignore_index=True)
+    twice = joined[joined.duplicated([MODEL_NAME, BATCH_SIZE], keep=False)]
+    if not twice.empty:
+        first = twice.iloc[0]
+        raise SystemExit(
+            f"{first[MODEL_NAME]} at batch {first[BATCH_SIZE]} is in more than one part: "
+            "join parts of one grid, each measured once"
+        )
+    return joined
+
+
+def join(args: argparse.Namespace) -> int:
+    args.out.mkdir(parents=True, exist_ok=True)
+    joined = joined_results(args.folders)
+    joined.to_csv(args.out / CSV_NAME, index=False)
+    print(f"{len(joined)} rows of {len(args.folders)} parts: {args.out / CSV_NAME}")
+    return 0
+
+
 def _grid_lines(measured: list[pd.DataFrame], summaries: list[dict[str, Any]]) -> list[str]:
     """The grid at the default settings: measured whole, or extrapolated from the runs."""
     lines: list[str] = []
@@ -678,6 +714,10 @@ def main() -> int:
         help="one more option for pytest, as --plugin-option=--energy-cuda-graphs (repeatable)",
     )
     run_parser.set_defaults(handler=run)
+    join_parser = commands.add_parser("join", help="the parts' results CSVs as one")
+    join_parser.add_argument("folders", type=Path, nargs="+")
+    join_parser.add_argument("--out", type=Path, required=True)
+    join_parser.set_defaults(handler=join)
     render_parser = commands.add_parser("render", help="a page from run folders")
     render_parser.add_argument("folders", type=Path, nargs="+")
     render_parser.add_argument("--page", type=Path, required=True)

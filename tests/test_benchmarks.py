@@ -682,6 +682,12 @@ def test_the_grid_cost_page_is_rendered_from_the_committed_runs(scripts, monkeyp
     assert "Phase by phase" in again
 
 
+# The grid at one protocol on an H100: a part per family and group of batch sizes.
+WHOLE_H100_PARTS = tuple(
+    f"{family}-bs{sizes}" for family in ("alexnet", "vgg11") for sizes in ("1", "8-16", "32-64")
+)
+
+
 @pytest.mark.parametrize(
     ("runs", "options", "page"),
     [
@@ -692,11 +698,7 @@ def test_the_grid_cost_page_is_rendered_from_the_committed_runs(scripts, monkeyp
             "out-of-reach-h100.md",
         ),
         (
-            tuple(
-                f"whole-h100/{family}-bs{sizes}"
-                for family in ("alexnet", "vgg11")
-                for sizes in ("1", "8-16", "32-64")
-            ),
+            tuple(f"whole-h100/{part}" for part in WHOLE_H100_PARTS),
             [],
             "grid-whole-h100.md",
         ),
@@ -905,6 +907,48 @@ def test_a_plugin_studys_page_is_rendered_from_the_committed_run(
     )
     assert again == committed
     assert heading in again
+
+
+def test_the_h100_reproduction_data_is_the_join_of_the_grids_committed_parts(scripts, tmp_path):
+    import sys
+
+    from grid_cost import main
+
+    parts = [str(Path("docs/benchmarks/grid-cost/whole-h100") / part) for part in WHOLE_H100_PARTS]
+    argv = ["grid_cost.py", "join", *parts, "--out", str(tmp_path)]
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(sys, "argv", argv)
+        assert main() == 0
+    committed = REPOSITORY / "docs/benchmarks/reproduction/whole-h100/pruneenergy_results.csv"
+    assert (tmp_path / "pruneenergy_results.csv").read_text() == committed.read_text()
+
+
+def _part(folder: Path, rows: list[tuple[str, int, str]], columns=("J",)) -> Path:
+    report = folder / "report"
+    report.mkdir(parents=True)
+    lines = [",".join(("MODEL_NAME", "BATCH_SIZE", *columns))]
+    lines += [f"{model},{batch},{value}" for model, batch, value in rows]
+    (report / "pruneenergy_results.csv").write_text("\n".join(lines) + "\n")
+    return folder
+
+
+def test_join_keeps_each_parts_text_and_refuses_an_item_twice_or_other_columns(scripts, tmp_path):
+    from grid_cost import joined_results
+
+    one = _part(tmp_path / "one", [("A_UNPRUNED", 1, "0.10"), ("A_PD1", 1, "")])
+    two = _part(tmp_path / "two", [("A_UNPRUNED", 8, "1e-05")])
+    joined = joined_results([one, two])
+    assert joined.values.tolist() == [
+        ["A_UNPRUNED", "1", "0.10"],
+        ["A_PD1", "1", ""],
+        ["A_UNPRUNED", "8", "1e-05"],
+    ]
+    again = _part(tmp_path / "again", [("A_PD1", 1, "0.09")])
+    with pytest.raises(SystemExit, match="A_PD1 at batch 1 is in more than one part"):
+        joined_results([one, two, again])
+    other = _part(tmp_path / "other", [("B_UNPRUNED", 1, "0.2")], columns=("FPS",))
+    with pytest.raises(SystemExit, match="its columns are not those of"):
+        joined_results([one, other])
 
 
 @pytest.mark.parametrize(
