@@ -439,9 +439,10 @@ def render(args: argparse.Namespace) -> int:
         f"Rendered by `python benchmarks/reproduction.py {args.ours} {args.seed} {args.page}"
         + (f" --beside {args.beside}" if args.beside is not None else "")
         + "`. "
-        "This run: the seed's zoo built and measured in shards by `benchmarks/grid_cost.py`, "
-        "joined by `pruneenergy merge` ([grid-cost](benchmarks/grid-cost/README.md) has the "
-        "shards, their caps and their raw files). The paper's: its own CSV, as published.",
+        "This run: the seed's zoo built and measured in parts by `benchmarks/grid_cost.py`, "
+        "joined by `pruneenergy merge` or `grid_cost.py join` "
+        "([grid-cost](benchmarks/grid-cost/README.md) has the parts, their caps and their raw "
+        "files). The paper's: its own CSV, as published.",
         "",
         f"- **Beyond the shared trend.** Both runs' savings grow with compression, and so does "
         "the FLOPs CR itself: it alone correlates with the paper's reductions at r = "
