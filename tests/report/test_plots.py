@@ -448,7 +448,7 @@ def test_a_single_model_gets_the_figures_it_has_data_for() -> None:
 
 def test_an_unparseable_name_is_drawn_under_its_own_name() -> None:
     figure = build_figures(table_of([measurement("my_model", 8, 0.1)]))["batch_size_vs_energy.png"]
-    assert legend_texts(figure) == ["my_model"]
+    assert legend_texts(figure) == ["my_model", "bars: 95 % CI"]
 
 
 def test_failed_rows_are_left_out() -> None:
@@ -567,3 +567,67 @@ def test_rows_in_two_runtimes_are_drawn_as_curves_of_their_own() -> None:
         "VGG11 · compile",
         "VGG11 · eager",
     ]
+
+
+def bar_half_heights(ax: Axes) -> list[float]:
+    """Each error bar's half height on ``ax``, NaN where the bar is not drawn."""
+    heights = []
+    for container in error_bars(ax):
+        for collection in container.lines[2]:
+            for segment in collection.get_segments():  # empty where matplotlib drew none
+                drawn = len(segment) == 2
+                heights.append(abs(segment[1][1] - segment[0][1]) / 2 if drawn else math.nan)
+    return heights
+
+
+@pytest.mark.parametrize("name", ["batch_size_vs_energy.png", "architecture_vs_energy.png"])
+def test_the_unpruned_energy_bars_are_the_seeds_std_where_it_has_no_ci_and_none_where_unknown(
+    name,
+) -> None:
+    results = table_of(grid())
+    std = 0.05 * results["Mean Energy per Sample (J)"]
+    unpruned = results["MODEL_NAME"].str.contains("_UNPRUNED")
+    # One unpruned row's STD unknown: it gets no bar, never a bar of zero.
+    unknown = results.index[unpruned & (results["BATCH_SIZE"] == 8)][0]
+    seed_only = results.iloc[:, :15].assign(
+        **{"STD Energy per Sample (J)": std.mask(results.index == unknown)}
+    )
+    figure = build_figures(seed_only)[name]
+    drawn = [height for ax in figure.axes for height in bar_half_heights(ax)]
+    expected = std[unpruned & (results.index != unknown)]
+    assert sorted(h for h in drawn if not math.isnan(h)) == pytest.approx(sorted(expected))
+    assert sum(math.isnan(h) for h in drawn) == 1
+    assert any("one STD of the trials" in text for text in legend_texts(figure))
+    # Neither a CI nor a STD: no bar at all, and no words claiming one.
+    bare = build_figures(results.iloc[:, :15].assign(**{"STD Energy per Sample (J)": None}))[name]
+    assert all(math.isnan(h) for ax in bare.axes for h in bar_half_heights(ax))
+    assert not any("STD" in text or "CI" in text for text in legend_texts(bare))
+
+
+def test_the_history_band_has_a_gap_where_a_runs_ci_is_unknown() -> None:
+    from pytest_pruneenergy.report.plots.history import energy_history_figure
+
+    runs = [("r1", "aaaaaaa1", 0.010), ("r2", "aaaaaaa2", None), ("r3", "aaaaaaa3", 0.020)]
+    history = pd.DataFrame(
+        [
+            {
+                "run_id": run_id,
+                "commit": commit,
+                "dirty": False,
+                "model": "AlexNet_CIFAR10_UNPRUNED",
+                "batch_size": 8,
+                "joules_per_sample": 1.0,
+                "joules_per_sample_ci95": ci95,
+                "status": "measured",
+            }
+            for run_id, commit, ci95 in runs
+        ]
+    )
+    (band,) = energy_history_figure(history).axes[0].collections
+    # The band spans the known CIs and nothing at the unknown one: no width of zero drawn
+    # there as if the run were exact.
+    heights = [path.vertices[:, 1] for path in band.get_paths()]
+    assert min(h.min() for h in heights) == pytest.approx(0.98)
+    assert max(h.max() for h in heights) == pytest.approx(1.02)
+    xs = {round(x, 6) for path in band.get_paths() for x in path.vertices[:, 0]}
+    assert 1.0 not in xs

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 from matplotlib.ticker import FuncFormatter, NullLocator
 
@@ -19,6 +20,7 @@ from .style import (
     OKABE_ITO,
     PRUNED,
     ROLE,
+    energy_uncertainty,
     groups_in_order,
     legend,
     new_figure,
@@ -35,6 +37,10 @@ def batch_size_vs(
     figure = new_figure((7.5, 5.2))
     ax = figure.subplots()
     handles: dict[str, object] = {}
+    uncertainty, bar_words = (
+        energy_uncertainty(data) if value_column == col.JOULES_PER_SAMPLE else (None, None)
+    )
+    bars_drawn = False
     for index, group in enumerate(groups_in_order(data)):
         of_group = data[data[GROUP] == group]
         colour = OKABE_ITO[index % len(OKABE_ITO)]
@@ -46,9 +52,9 @@ def batch_size_vs(
         labels = shorten_names(stems, GROUP_LABEL_WIDTH)
         for model, of_model in reference.groupby(stems, sort=True):
             of_model = of_model.sort_values(col.BATCH_SIZE)
-            error = None
-            if value_column == col.JOULES_PER_SAMPLE:
-                error = of_model[col.JOULES_PER_SAMPLE_CI95].fillna(0.0)
+            # NaN where a row's uncertainty is unknown: no bar, never a bar of zero.
+            error = None if uncertainty is None else uncertainty.loc[of_model.index]
+            bars_drawn = bars_drawn or (error is not None and bool(error.notna().any()))
             label = f"{group} unpruned" if (of_model[ROLE] == BASELINE).all() else group
             if label in handles:
                 label = labels[str(model)]
@@ -61,6 +67,10 @@ def batch_size_vs(
                 capsize=3,
                 linewidth=1.8,
             )
+    if bars_drawn:
+        handles[f"bars: {bar_words}"] = Line2D(
+            [], [], color="grey", marker="|", markersize=12, linestyle="none"
+        )
     sizes = sorted({int(size) for size in data[col.BATCH_SIZE]})
     ax.set_xscale("log", base=2)
     ax.set_xticks(sizes, [str(size) for size in sizes])

@@ -24,6 +24,7 @@ from .style import (
     OKABE_ITO,
     PRUNED,
     ROLE,
+    energy_uncertainty,
     facets,
     groups_in_order,
     largest_batch_size,
@@ -32,21 +33,11 @@ from .style import (
     title,
 )
 
-CI95_BAND = "band: 95 % CI"
-STD_BAND = "band: one STD of the trials (the CSV has no CI)"
 
-
-def energy_uncertainty(rows: pd.DataFrame) -> tuple[pd.Series | None, str | None]:
-    """Each row's energy uncertainty and what it is: the CI where the rows have one, else the
-    seed's trial STD, else none."""
-    for column, words in (
-        (col.JOULES_PER_SAMPLE_CI95, CI95_BAND),
-        (col.JOULES_PER_SAMPLE_STD, STD_BAND),
-    ):
-        values = pd.to_numeric(rows[column], errors="coerce") if column in rows.columns else None
-        if values is not None and values.notna().any():
-            return values, words
-    return None, None
+def energy_band(rows: pd.DataFrame) -> tuple[pd.Series | None, str | None]:
+    """Each row's energy uncertainty and the band's legend words (``energy_uncertainty``)."""
+    uncertainty, words = energy_uncertainty(rows)
+    return uncertainty, None if words is None else f"band: {words}"
 
 
 def per_rate_means(pruned: pd.DataFrame, value_column: str) -> pd.DataFrame:
@@ -67,7 +58,7 @@ def cr_vs_measure(
     groups = groups_in_order(pruned)
     figure, axes = facets(groups, share_y=False)
     uncertainty, band_words = (
-        energy_uncertainty(data) if value_column == col.JOULES_PER_SAMPLE else (None, None)
+        energy_band(data) if value_column == col.JOULES_PER_SAMPLE else (None, None)
     )
     sizes = sorted({int(size) for size in data[col.BATCH_SIZE]})
     handles: dict[str, object] = {}

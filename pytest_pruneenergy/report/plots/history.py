@@ -28,7 +28,8 @@ def energy_history_figure(history: pd.DataFrame) -> Figure | None:
     for (model, batch_size), rows in measured.groupby(["model", "batch_size"], sort=True):
         x = rows["run_id"].map(position).to_numpy()
         joules = rows["joules_per_sample"].to_numpy(dtype=float)
-        ci95 = rows["joules_per_sample_ci95"].fillna(0.0).to_numpy(dtype=float)
+        # NaN where a run's CI is unknown: a gap in the band, never a band of zero width.
+        ci95 = pd.to_numeric(rows["joules_per_sample_ci95"], errors="coerce").to_numpy(dtype=float)
         label = f"{labels[str(model)]} bs{batch_size}"
         (line,) = ax.plot(x, joules, marker="o", label=label)
         ax.fill_between(x, joules - ci95, joules + ci95, color=line.get_color(), alpha=0.2)

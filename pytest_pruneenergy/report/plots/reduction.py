@@ -33,6 +33,7 @@ from .style import (
     bars_words,
     batch_size_facets,
     batch_sizes_in,
+    energy_uncertainty,
     facets,
     groups_in_order,
     label_y,
@@ -246,10 +247,13 @@ def architecture_vs_energy(rows: pd.DataFrame, estimated: bool) -> Figure | None
     if len(batch_sizes) == 1:
         axes[0].set_title("")
     handles: dict[str, object] = {}
+    uncertainty, words = energy_uncertainty(data)
     for ax, batch_size in zip(axes, batch_sizes, strict=True):
         of_size = data[data[col.BATCH_SIZE] == batch_size]
         for position, group in enumerate(groups):
-            _architecture_column(ax, of_size[of_size[GROUP] == group], position, handles)
+            of_group = of_size[of_size[GROUP] == group]
+            error = None if uncertainty is None else uncertainty.loc[of_group.index]
+            _architecture_column(ax, of_group, position, handles, (error, words))
         ax.set_xticks(range(len(groups)), groups, rotation=20 if len(groups) > 2 else 0)
         ax.set_xlim(-0.6, len(groups) - 0.4)
         ax.set_xlabel("Architecture")
@@ -263,10 +267,15 @@ def architecture_vs_energy(rows: pd.DataFrame, estimated: bool) -> Figure | None
 
 
 def _architecture_column(
-    ax: Axes, of_group: pd.DataFrame, position: int, handles: dict[str, object]
+    ax: Axes,
+    of_group: pd.DataFrame,
+    position: int,
+    handles: dict[str, object],
+    uncertainty: tuple[pd.Series | None, str | None],
 ) -> None:
     """One architecture at ``position``: its pruned models' range and points, and its unpruned
-    model with its CI."""
+    model with its uncertainty (``energy_uncertainty``: the values of ``of_group``'s rows, NaN
+    where unknown, and what they are)."""
     pruned = of_group[of_group[ROLE] == PRUNED][col.JOULES_PER_SAMPLE]
     colour = OKABE_ITO[position % len(OKABE_ITO)]
     if not pruned.empty:
@@ -282,10 +291,12 @@ def _architecture_column(
         )
     reference = of_group[of_group[ROLE] != PRUNED]
     if not reference.empty:
-        handles["unpruned model (± CI95)"] = ax.errorbar(
+        error, words = uncertainty
+        label = "unpruned model" if words is None else f"unpruned model (± {words})"
+        handles[label] = ax.errorbar(
             [position] * len(reference),
             reference[col.JOULES_PER_SAMPLE],
-            yerr=reference[col.JOULES_PER_SAMPLE_CI95].fillna(0.0),
+            yerr=None if error is None else error.loc[reference.index],
             fmt="D",
             color="black",
             markersize=7,

@@ -94,6 +94,25 @@ def plottable_rows(table: pd.DataFrame) -> pd.DataFrame:
     return rows
 
 
+# What an energy-per-sample band or bar is: the CI where the table has one, else the seed's
+# trial STD; where neither is known, nothing is drawn (an unknown is never a bar of zero).
+ENERGY_CI95_WORDS = "95 % CI"
+ENERGY_STD_WORDS = "one STD of the trials (the CSV has no CI)"
+
+
+def energy_uncertainty(rows: pd.DataFrame) -> tuple[pd.Series | None, str | None]:
+    """Each row's energy-per-sample uncertainty (NaN where unknown) and what it is
+    (``ENERGY_CI95_WORDS`` or ``ENERGY_STD_WORDS``); (None, None) where no row has either."""
+    for column, words in (
+        (col.JOULES_PER_SAMPLE_CI95, ENERGY_CI95_WORDS),
+        (col.JOULES_PER_SAMPLE_STD, ENERGY_STD_WORDS),
+    ):
+        values = pd.to_numeric(rows[column], errors="coerce") if column in rows.columns else None
+        if values is not None and values.notna().any():
+            return values, words
+    return None, None
+
+
 def bars_words(rows: pd.DataFrame) -> str:
     """What the reduction bars of ``rows`` are: a 95 % CI, or one STD of the seed's trials."""
     kind = reduction_uncertainty(rows)[1]
