@@ -56,6 +56,7 @@ from benchlib import (
 
 from pytest_pruneenergy.measure.window_stats import STOP_OUT_OF_REACH, STOP_TIME_CAP
 from pytest_pruneenergy.report.schema import (
+    ARCHITECTURE,
     BATCH_SIZE,
     CI_TARGET_MET,
     CSV_NAME,
@@ -66,12 +67,15 @@ from pytest_pruneenergy.report.schema import (
     MODEL_NAME,
     RUN_CSV_NAME,
     SECONDS_MEASURED,
+    SECONDS_PER_SAMPLE,
+    SECONDS_PER_SAMPLE_STD,
     STATUS,
     STATUS_MEASURED,
     STOP_REASON,
     WARMUP_SECONDS,
     stopped_for,
 )
+from pytest_pruneenergy.report.terminal import HOST_BOUND_DRIFT_FRACTION, throughput_drift_fraction
 
 SEED_LAYOUTS = ("alexnet", "vgg11", "vgg16")
 SEED_PDS = (1, 2, 3, 4, 5)
@@ -359,6 +363,51 @@ def batch_size_rows(tables: list[pd.DataFrame]) -> list[dict[str, Any]]:
     return rows
 
 
+def family_rows(tables: list[pd.DataFrame]) -> list[dict[str, Any]]:
+    """Per architecture and batch size over the runs' measured items: how many, their
+    seconds each, how many met the CI target, how many ran at the host's pace (time per
+    sample varying between windows by more than the terminal's host-bound line) and how many
+    of those missed the target."""
+    items = pd.concat(tables, ignore_index=True)
+    host_paced = items.apply(throughput_drift_fraction, axis=1) > HOST_BOUND_DRIFT_FRACTION
+    met = items[CI_TARGET_MET].astype(bool)
+    rows = []
+    for (family, batch_size), of_cell in items.groupby([ARCHITECTURE, BATCH_SIZE], sort=False):
+        paced = host_paced.loc[of_cell.index]
+        rows.append(
+            {
+                "family": str(family),
+                "batch_size": int(batch_size),
+                "items": len(of_cell),
+                "seconds_per_item": float(of_cell[ITEM_SECONDS].mean()),
+                "ci_met": int(met.loc[of_cell.index].sum()),
+                "host_paced": int(paced.sum()),
+                "host_paced_missed": int((paced & ~met.loc[of_cell.index]).sum()),
+            }
+        )
+    return sorted(rows, key=lambda row: (row["family"].casefold(), row["batch_size"]))
+
+
+def _family_lines(tables: list[pd.DataFrame]) -> list[str]:
+    lines = [
+        "",
+        "Per architecture and batch size (*host-paced*: time per sample varying by more than "
+        f"{100 * HOST_BOUND_DRIFT_FRACTION:g} % between windows, the terminal's `host-bound` "
+        "line; *of them missed*: those that did not meet the CI target):",
+        "",
+        "| architecture | batch | items | s/item | CI met | host-paced, of them missed |",
+        "|---|---|---|---|---|---|",
+    ]
+    for row in family_rows(tables):
+        lines.append(
+            f"| {row['family']} | {row['batch_size']} | {row['items']} | "
+            f"{row['seconds_per_item']:.2f} | {row['ci_met']} "
+            f"({100 * row['ci_met'] / row['items']:.0f} %) | {row['host_paced']}, "
+            f"{row['host_paced_missed']} |"
+        )
+    return lines
+
+
 def _stopped_for(items: pd.DataFrame, reason: str) -> int | None:
     """How many of ``items`` stopped for ``reason`` (``Stop Reason``); None where some item
     does not say why it stopped (a run before the column)."""
@@ -414,6 +463,9 @@ def _batch_size_lines(tables: list[pd.DataFrame]) -> list[str]:
         "that batch size; else their pace times the seed's models (*projected*: the models "
         "not run are taken to cost what these did).",
     ]
+    needed = {ARCHITECTURE, SECONDS_PER_SAMPLE, SECONDS_PER_SAMPLE_STD}
+    if all(needed <= set(table.columns) for table in tables):
+        lines += _family_lines(tables)
     if len(rows) == SEED_BATCH_SIZES:
         total = sum(row["grid_minutes"] for row in rows)
         whole = all(row["items"] == SEED_MODELS for row in rows)

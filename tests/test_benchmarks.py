@@ -684,7 +684,9 @@ def test_the_grid_cost_page_is_rendered_from_the_committed_runs(scripts, monkeyp
 
 # The grid at one protocol on an H100: a part per family and group of batch sizes.
 WHOLE_H100_PARTS = tuple(
-    f"{family}-bs{sizes}" for family in ("alexnet", "vgg11") for sizes in ("1", "8-16", "32-64")
+    f"{family}-bs{sizes}"
+    for family in ("alexnet", "vgg11", "vgg16")
+    for sizes in ("1", "8-16", "32-64")
 )
 
 
@@ -761,6 +763,7 @@ def grid_items(models: int, batch_sizes: tuple[int, ...]):
     import pandas as pd
 
     from pytest_pruneenergy.report.schema import (
+        ARCHITECTURE,
         BATCH_SIZE,
         CI_TARGET_MET,
         ITEM_SECONDS,
@@ -769,6 +772,8 @@ def grid_items(models: int, batch_sizes: tuple[int, ...]):
         LOAD_SECONDS,
         MODEL_NAME,
         SECONDS_MEASURED,
+        SECONDS_PER_SAMPLE,
+        SECONDS_PER_SAMPLE_STD,
     )
 
     rows = [
@@ -784,6 +789,11 @@ def grid_items(models: int, batch_sizes: tuple[int, ...]):
             # A CI of 1 % for even models, 3 % for odd ones.
             JOULES_PER_SAMPLE: 2.0,
             JOULES_PER_SAMPLE_CI95: 0.02 if model % 2 == 0 else 0.06,
+            # Models 0 and 1 are one architecture, the rest another; every fourth model's time
+            # per sample varies by 5 % between windows (host-paced), the others' by 1 %.
+            ARCHITECTURE: "AlexNet" if model < 2 else "VGG11",
+            SECONDS_PER_SAMPLE: 0.01,
+            SECONDS_PER_SAMPLE_STD: 0.0005 if model % 4 == 0 else 0.0001,
         }
         for model in range(models)
         for size in batch_sizes
@@ -819,6 +829,26 @@ def test_the_grids_minutes_are_summed_per_batch_size(scripts):
     assert rows[1]["seconds_per_item"] == pytest.approx(2.0)  # its own run's second size
     assert rows[2]["seconds_per_item"] == pytest.approx(2.5)  # its own run's first size
     assert first["grid_minutes"] == pytest.approx(2.5 * 198 / 60)  # all the seed's models
+
+
+def test_the_grid_is_told_per_architecture_and_batch_size_with_its_host_paced_misses(scripts):
+    from grid_cost import _family_lines, family_rows
+
+    rows = family_rows([grid_items(5, (1, 8))])
+    cells = [(row["family"], row["batch_size"]) for row in rows]
+    assert cells == [("AlexNet", 1), ("AlexNet", 8), ("VGG11", 1), ("VGG11", 8)]
+    alexnet_1, _, vgg11_1, vgg11_8 = rows
+    # AlexNet: models 0 and 1; at batch 1, model 0 is host-paced and (0 + 1) % 3 met.
+    assert (alexnet_1["items"], alexnet_1["ci_met"]) == (2, 2)
+    assert (alexnet_1["host_paced"], alexnet_1["host_paced_missed"]) == (1, 0)
+    assert alexnet_1["seconds_per_item"] == pytest.approx(2.5)
+    # VGG11: models 2, 3, 4; model 4 is host-paced. At batch 1 model 2 misses ((2 + 1) % 3),
+    # at batch 8 model 4 does ((4 + 8) % 3): a host-paced miss.
+    assert (vgg11_1["ci_met"], vgg11_1["host_paced"], vgg11_1["host_paced_missed"]) == (2, 1, 0)
+    assert (vgg11_8["ci_met"], vgg11_8["host_paced"], vgg11_8["host_paced_missed"]) == (2, 1, 1)
+    assert (
+        _family_lines([grid_items(5, (1, 8))])[-1] == "| VGG11 | 8 | 3 | 2.00 | 2 (67 %) | 1, 1 |"
+    )
 
 
 def test_the_missed_items_are_counted_by_why_they_stopped_where_every_run_says(scripts):
@@ -954,11 +984,11 @@ def test_join_keeps_each_parts_text_and_refuses_an_item_twice_or_other_columns(s
 @pytest.mark.parametrize(
     ("data", "name", "gpu", "options"),
     [
-        ("docs/benchmarks/reproduction", "reproduction", "NVIDIA H200", []),
+        ("docs/benchmarks/reproduction", "reproduction-h200", "NVIDIA H200", []),
         ("docs/benchmarks/reproduction/h100-bs1", "reproduction-h100-bs1", "NVIDIA H100", []),
         (
             "docs/benchmarks/reproduction/whole-h100",
-            "reproduction-h100",
+            "reproduction",
             "NVIDIA H100",
             ["--beside", "docs/benchmarks/reproduction/pruneenergy_results.csv"],
         ),
@@ -988,7 +1018,11 @@ def test_the_reproduction_page_is_rendered_from_the_committed_data(
     )
     assert again == committed
     title = again.splitlines()[0]
-    assert title.startswith("# Reproduction: the seed's grid (in part) on") and gpu in title
+    # Only the H100's grid is whole.
+    whole = name == "reproduction"
+    assert title.startswith(f"# Reproduction: the seed's grid{'' if whole else ' (in part)'} on")
+    assert gpu in title
+    assert ("Not covered." in again) != whole
     assert (tmp_path / f"{name}-scatter.png").stat().st_size > 0
 
 
