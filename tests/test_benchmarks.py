@@ -2483,3 +2483,25 @@ def test_parts_of_one_family_at_other_batch_sizes_are_no_shards(scripts):
     other = large.assign(MODEL_NAME=large["MODEL_NAME"].str.replace("M", "N"))
     assert shards_of_models([small, other])
     assert shards_of_models([small])
+
+
+def test_the_example_report_is_what_pruneenergy_report_writes_today(scripts, tmp_path):
+    """docs/example-report/report.html, from the committed GPU demo results, as
+    benchmarks/example_report.py writes it: the same page but for the moment it was written
+    and the figures' pixels (the figures' code has tests of its own)."""
+    import re
+
+    from example_report import RESULTS_CSV
+
+    from pytest_pruneenergy import cli
+
+    assert cli.main(["report", str(RESULTS_CSV), "--out", str(tmp_path)]) == 0
+
+    def page(folder: Path) -> str:
+        text = (folder / "report.html").read_text()
+        text = re.sub(r'src="data:image/png;base64,[^"]*"', 'src="FIGURE"', text)
+        return re.sub(r"written \d{4}-\d\d-\d\d \d\d:\d\d UTC", "written WHEN", text)
+
+    committed = page(REPOSITORY / "docs/example-report")
+    assert committed.count('src="FIGURE"') == 9
+    assert page(tmp_path) == committed
