@@ -2485,23 +2485,40 @@ def test_parts_of_one_family_at_other_batch_sizes_are_no_shards(scripts):
     assert shards_of_models([small])
 
 
-def test_the_example_report_is_what_pruneenergy_report_writes_today(scripts, tmp_path):
-    """docs/example-report/report.html, from the committed GPU demo results, as
-    benchmarks/example_report.py writes it: the same page but for the moment it was written
-    and the figures' pixels (the figures' code has tests of its own)."""
+@pytest.mark.parametrize(
+    ("folder", "arguments", "figures"),
+    [
+        # benchmarks/example_report.py: the committed GPU demo results.
+        ("docs/example-report", ["docs/demo-gpu/pruneenergy_results.csv"], 9),
+        # docs/seed-paper.md's command: the seed's own published table and its metadata.
+        (
+            "docs/seed-report",
+            [
+                "tests/data/seed/results_with_compression_ratios.csv",
+                "--metadata",
+                "tests/data/seed/metadata.csv",
+            ],
+            9,
+        ),
+    ],
+)
+def test_a_committed_report_is_what_pruneenergy_report_writes_today(
+    monkeypatch, tmp_path, folder, arguments, figures
+):
+    """The committed report.html, as its command writes it today: the same page but for the
+    moment it was written and the figures' pixels (the figures' code has tests of its own)."""
     import re
-
-    from example_report import RESULTS_CSV
 
     from pytest_pruneenergy import cli
 
-    assert cli.main(["report", str(RESULTS_CSV), "--out", str(tmp_path)]) == 0
+    monkeypatch.chdir(REPOSITORY)
+    assert cli.main(["report", *arguments, "--out", str(tmp_path)]) == 0
 
     def page(folder: Path) -> str:
         text = (folder / "report.html").read_text()
         text = re.sub(r'src="data:image/png;base64,[^"]*"', 'src="FIGURE"', text)
         return re.sub(r"written \d{4}-\d\d-\d\d \d\d:\d\d UTC", "written WHEN", text)
 
-    committed = page(REPOSITORY / "docs/example-report")
-    assert committed.count('src="FIGURE"') == 9
+    committed = page(REPOSITORY / folder)
+    assert committed.count('src="FIGURE"') == figures
     assert page(tmp_path) == committed

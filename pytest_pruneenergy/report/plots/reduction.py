@@ -292,7 +292,7 @@ def _architecture_column(
     reference = of_group[of_group[ROLE] != PRUNED]
     if not reference.empty:
         error, words = uncertainty
-        label = "unpruned model" if words is None else f"unpruned model (± {words})"
+        label = "unpruned model" if words is None else f"unpruned model, ± {words}"
         handles[label] = ax.errorbar(
             [position] * len(reference),
             reference[col.JOULES_PER_SAMPLE],
