@@ -565,6 +565,53 @@ def test_report_renders_in_chromium_as_a_non_blank_page(
     assert banner > 10_000  # the estimate banner is drawn, and large
 
 
+# Loaded in Chromium, it writes each image's decoded size (or "broken") on the body.
+FIGURE_PROBE = """<!DOCTYPE html><html><body>{images}<script>
+window.addEventListener("load", () => {{
+  const sizes = [...document.images].map(
+    (image) => image.complete && image.naturalWidth
+      ? `${{image.naturalWidth}}x${{image.naturalHeight}}` : "broken");
+  document.body.setAttribute("data-sizes", sizes.join(" "));
+}});
+</script></body></html>"""
+
+
+@pytest.mark.browser
+def test_every_figure_of_the_report_decodes_in_chromium_at_its_size(tmp_path: Path) -> None:
+    """Each figure report.html embeds (all nine: the table carries a metric) is an image the
+    browser decodes, at the size of the PNG written beside the page."""
+    import base64
+    import io
+    import re
+
+    from PIL import Image
+
+    from pytest_pruneenergy.report.schema import SEED_METRIC
+
+    from .figure_names import ALL_FIGURES, METRIC_FIGURE
+
+    table = our_table().assign(**{SEED_METRIC: 0.7})
+    table.loc[table["MODEL_NAME"].str.contains("_PRUNED"), SEED_METRIC] = 0.6
+    figures = write_figures(table, tmp_path / "report")
+    assert {path.name for path in figures} == ALL_FIGURES | {METRIC_FIGURE}
+    page = write_html_report(table, tmp_path / "report", figures=figures, findings=[])
+    sources = re.findall(r'<img src="(data:image/png;base64,[^"]*)"', page.read_text())
+    assert len(sources) == len(figures)
+    expected = []
+    for source in sources:
+        with Image.open(io.BytesIO(base64.b64decode(source.partition(",")[2]))) as image:
+            expected.append(f"{image.width}x{image.height}")
+    assert sorted(expected) == sorted(
+        f"{image.width}x{image.height}" for image in map(Image.open, figures)
+    )
+    probe = tmp_path / "probe.html"
+    images = "".join(f'<img src="{source}">' for source in sources)
+    probe.write_text(FIGURE_PROBE.format(images=images))
+    result = run_chromium(tmp_path, "--dump-dom", "--virtual-time-budget=10000", probe.as_uri())
+    [decoded] = re.findall(r'data-sizes="([^"]*)"', result.stdout) or [result.stderr]
+    assert decoded.split() == expected
+
+
 @pytest.mark.browser
 def test_sorting_script_runs_in_chromium(tmp_path: Path, rendered_report: Path) -> None:
     result = run_chromium(tmp_path, "--dump-dom", rendered_report.as_uri())
@@ -610,6 +657,45 @@ def test_report_csv_turns_the_seeds_runner_file_into_its_notebook_3_form(
     assert unpruned["Pruning Distribution (published)"].isna().all()
     # And it reads back as a results file of ours.
     assert len(read_results_csv(out)) == 990
+
+
+@pytest.mark.parametrize(
+    ("source", "rows", "metric"),
+    [
+        # The seed's notebook 2 form (its runner's nine columns, the model's four, YOUR_METRIC).
+        (SEED_DATA / "prepared_results.csv", 990, True),
+        # Notebook 3's own 16-column form: written again, it reads the same.
+        (SEED_DATA / "results_with_compression_ratios.csv", 990, True),
+        # A results CSV of ours (the GPU demo): no metric, so YOUR_METRIC stays empty.
+        (Path(__file__).resolve().parents[2] / "docs/demo-gpu/pruneenergy_results.csv", 42, False),
+    ],
+)
+def test_report_csv_writes_the_seed_form_from_every_form_it_reads(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, source: Path, rows: int, metric: bool
+) -> None:
+    from pytest_pruneenergy.report import plots
+    from pytest_pruneenergy.report.schema import SEED_METRIC
+    from pytest_pruneenergy.report.seed_form import SEED_FORM_COLUMNS
+
+    monkeypatch.setattr(plots, "write_figures", lambda table, out_dir: [])
+    out = tmp_path / "seed16.csv"
+    assert cli.main(["report", str(source), "--out", str(tmp_path), "--csv", str(out)]) == 0
+    written = pd.read_csv(out)
+    read = pd.read_csv(source)
+    assert tuple(written.columns[:16]) == SEED_FORM_COLUMNS
+    assert len(written) == rows
+    both = written.merge(read, on=["MODEL_NAME", "BATCH_SIZE"], suffixes=("", " (read)"))
+    assert len(both) == rows
+    for column in ("Mean Energy per Sample (J)", "FPS", "FLOPs", "Parameters"):
+        assert np.allclose(both[column], both[f"{column} (read)"], rtol=1e-12), column
+    if metric:
+        assert np.allclose(both[SEED_METRIC], both[f"{SEED_METRIC} (read)"], rtol=1e-12)
+    else:
+        assert written[SEED_METRIC].isna().all()
+    # The reductions are computed again, as notebook 3 computes them, unrounded.
+    pruned = both[both["MODEL_NAME"].str.contains("_PRUNED")]
+    assert pruned["Energy Reduction (%)"].notna().all()
+    assert len(read_results_csv(out)) == rows
 
 
 def test_the_seed_form_keeps_measured_rows_only_and_the_metric_given() -> None:
