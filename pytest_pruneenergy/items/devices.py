@@ -19,15 +19,16 @@ def describe_device(device: str) -> str:
 
 @cache  # a process sees the same board behind a device name for its whole life
 def gpu_uuid_of(device: str) -> str | None:
-    """The UUID of the GPU behind ``device`` (``cuda``, ``cuda:N``), which names the board
-    itself, as a host name and a device index do not; None for the CPU, or where this torch does
-    not report one."""
+    """The UUID of the GPU behind ``device`` (``cuda:N``), in ``normalize_gpu_uuid``'s spelling:
+    it names the board itself, as a host name and a device index do not. None for the CPU.
+    Raises what reading it raises (``MeterUnavailable``, torch's ``RuntimeError``)."""
     if not device.startswith("cuda"):
         return None
-    import torch
+    from ..measure.meters import cuda_index_of
+    from ..measure.meters.nvml import normalize_gpu_uuid, torch_cuda_uuid
 
-    uuid = getattr(torch.cuda.get_device_properties(torch.device(device)), "uuid", None)
-    return str(uuid) if uuid else None
+    index = cuda_index_of(device)
+    return None if index is None else normalize_gpu_uuid(torch_cuda_uuid(index))
 
 
 def is_out_of_memory(error: BaseException) -> bool:

@@ -21,6 +21,7 @@ import pytest
 from ..items.devices import gpu_uuid_of
 from ..items.journal import JournalKey, item_key
 from ..items.measurement import Measurement, baseline_measurements
+from ..measure.meters import MeterUnavailable
 from ..models.naming import ModelName
 from ..settings import numbers_settings
 from ..track.gates import (
@@ -222,8 +223,20 @@ class Running:
         runtime: str | None,
     ) -> JournalKey | None:
         """None where there is no journal, or the file cannot be looked at (loading then says
-        why)."""
+        why), or the GPU's UUID cannot be read (said here: the item is then neither resumed nor
+        journaled)."""
         if self.state.journal is None:
+            return None
+        try:
+            gpu_uuid = gpu_uuid_of(device)
+        except (MeterUnavailable, RuntimeError, ValueError) as error:
+            warnings.warn(
+                PruneEnergyWarning(
+                    f"journal: which GPU {device} is could not be read ({error}): this item is "
+                    "not journaled, and --energy-resume will measure it again"
+                ),
+                stacklevel=1,
+            )
             return None
         try:
             return item_key(
@@ -232,7 +245,7 @@ class Running:
                 device=device,
                 settings={**numbers_settings(self.state.settings), **_variant(dtype, runtime)},
                 round_number=round_number,
-                gpu_uuid=gpu_uuid_of(device),
+                gpu_uuid=gpu_uuid,
             )
         except OSError:
             return None

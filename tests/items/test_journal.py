@@ -95,8 +95,11 @@ def test_a_line_written_before_the_gpu_uuid_was_kept_resumes_on_the_cpu_only(tmp
     contents = read_journal(folder)
     assert contents.unreadable_lines == 0
     assert item_key(path, 1, device="cpu", settings=SETTINGS) in contents.measurements
+    # The old GPU line reads as a key of no board, which no GPU item's key now is: measured
+    # again, since which board measured it is not known.
+    assert item_key(path, 1, device="cuda:0", settings=SETTINGS) in contents.measurements
     on_a_gpu = item_key(path, 1, device="cuda:0", settings=SETTINGS, gpu_uuid="a1b2-board-one")
-    assert on_a_gpu not in contents.measurements  # measured again: which board is not known
+    assert on_a_gpu not in contents.measurements
 
 
 def test_the_cpu_has_no_gpu_uuid() -> None:

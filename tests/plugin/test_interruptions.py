@@ -121,6 +121,45 @@ def test_a_resumed_report_has_the_rows_and_columns_of_an_uninterrupted_one(
     assert rows(resumed.table("report")) == rows(whole.table("report"))
 
 
+def test_a_journal_resumes_on_the_board_that_measured_it_and_on_no_other(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """cuda:0 names whichever board a process sees first, and lent machines share a host name:
+    only the board's UUID in the key keeps one board's figures from standing for another's.
+    The boards are named here for the CPU items, where the plugin reads none."""
+    from pytest_pruneenergy.plugin import running
+
+    folder = prepare(tmp_path)
+    monkeypatch.setattr(running, "gpu_uuid_of", lambda device: "board-a")
+    assert run_in_process(folder, *ARGS).returncode == 0
+    assert {line["key"]["gpu_uuid"] for line in journal_lines(folder)} == {"board-a"}
+    monkeypatch.setattr(running, "gpu_uuid_of", lambda device: "board-b")
+    elsewhere = run_in_process(folder, *ARGS, "--energy-resume")
+    assert elsewhere.returncode == 0, elsewhere.output
+    assert "resumed:" not in elsewhere.summary()
+    again = run_in_process(folder, *ARGS, "--energy-resume")
+    assert f"resumed: {len(ITEMS)} item(s) taken from the journal" in again.summary()
+
+
+def test_an_unreadable_board_is_said_and_its_items_are_measured_but_not_journaled(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from pytest_pruneenergy.plugin import running
+
+    def unreadable(device: str) -> str:
+        raise RuntimeError("CUDA error: unspecified launch failure")
+
+    folder = prepare(tmp_path)
+    monkeypatch.setattr(running, "gpu_uuid_of", unreadable)
+    run = run_in_process(folder, *ARGS, "-W", "default")
+    assert run.returncode == 0, run.output
+    assert rows(run.table("report")) == sorted(ITEMS)
+    assert "which GPU cpu is could not be read (CUDA error: unspecified launch failure)" in (
+        run.output
+    )
+    assert journal_lines(folder) == []
+
+
 def test_a_run_without_resume_starts_a_new_journal_and_keeps_the_last(tmp_path: Path) -> None:
     folder = prepare(tmp_path)
     # The last run measured two items (as one killed at its third would have).
