@@ -607,13 +607,28 @@ def test_the_unpruned_energy_bars_are_the_seeds_std_where_it_has_no_ci_and_none_
     figure = _energy_figure(name, seed_only)
     drawn = [height for ax in figure.axes for height in bar_half_heights(ax)]
     expected = std[unpruned & (results.index != unknown)]
+    # Every known STD drawn, and nothing at the unknown one (a bar of zero would be one more).
     assert sorted(h for h in drawn if not math.isnan(h)) == pytest.approx(sorted(expected))
-    assert sum(math.isnan(h) for h in drawn) == 1
     assert any("one STD of the trials" in text for text in legend_texts(figure))
     # Neither a CI nor a STD: no bar at all, and no words claiming one.
     bare = _energy_figure(name, results.iloc[:, :15].assign(**{"STD Energy per Sample (J)": None}))
     assert all(math.isnan(h) for ax in bare.axes for h in bar_half_heights(ax))
     assert not any("STD" in text or "CI" in text for text in legend_texts(bare))
+
+
+@pytest.mark.parametrize("name", ["batch_size", "architecture"])
+def test_an_uncertainty_known_only_for_pruned_rows_gives_the_unpruned_no_bar_and_no_words(
+    name,
+) -> None:
+    results = table_of(grid())
+    unpruned = results["MODEL_NAME"].str.contains("_UNPRUNED")
+    # Every unpruned row's CI unknown (each model's yerr is NaN alone), the pruned rows' known.
+    table = results.assign(
+        **{"CI95 Energy per Sample (J)": results["CI95 Energy per Sample (J)"].mask(unpruned)}
+    )
+    figure = _energy_figure(name, table)
+    assert not [h for ax in figure.axes for h in bar_half_heights(ax) if not math.isnan(h)]
+    assert not any("CI" in text for text in legend_texts(figure))
 
 
 def test_the_history_band_has_a_gap_where_a_runs_ci_is_unknown() -> None:

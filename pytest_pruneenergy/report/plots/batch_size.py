@@ -22,6 +22,7 @@ from .style import (
     ROLE,
     energy_uncertainty,
     groups_in_order,
+    known_or_none,
     legend,
     new_figure,
     title,
@@ -53,8 +54,8 @@ def batch_size_vs(
         for model, of_model in reference.groupby(stems, sort=True):
             of_model = of_model.sort_values(col.BATCH_SIZE)
             # NaN where a row's uncertainty is unknown: no bar, never a bar of zero.
-            error = None if uncertainty is None else uncertainty.loc[of_model.index]
-            bars_drawn = bars_drawn or (error is not None and bool(error.notna().any()))
+            error = known_or_none(None if uncertainty is None else uncertainty.loc[of_model.index])
+            bars_drawn = bars_drawn or error is not None
             label = f"{group} unpruned" if (of_model[ROLE] == BASELINE).all() else group
             if label in handles:
                 label = labels[str(model)]

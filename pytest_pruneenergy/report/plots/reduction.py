@@ -36,6 +36,7 @@ from .style import (
     energy_uncertainty,
     facets,
     groups_in_order,
+    known_or_none,
     label_y,
     legend,
     pd_labels,
@@ -248,6 +249,8 @@ def architecture_vs_energy(rows: pd.DataFrame, estimated: bool) -> Figure | None
         axes[0].set_title("")
     handles: dict[str, object] = {}
     uncertainty, words = energy_uncertainty(data)
+    if known_or_none(None if uncertainty is None else uncertainty[data[ROLE] != PRUNED]) is None:
+        words = None  # the pruned rows' alone: no unpruned model gets a bar to name
     for ax, batch_size in zip(axes, batch_sizes, strict=True):
         of_size = data[data[col.BATCH_SIZE] == batch_size]
         for position, group in enumerate(groups):
@@ -296,7 +299,7 @@ def _architecture_column(
         handles[label] = ax.errorbar(
             [position] * len(reference),
             reference[col.JOULES_PER_SAMPLE],
-            yerr=None if error is None else error.loc[reference.index],
+            yerr=known_or_none(None if error is None else error.loc[reference.index]),
             fmt="D",
             color="black",
             markersize=7,

@@ -113,6 +113,12 @@ def energy_uncertainty(rows: pd.DataFrame) -> tuple[pd.Series | None, str | None
     return None, None
 
 
+def known_or_none(error: pd.Series | None) -> pd.Series | None:
+    """``error`` where any of its values is known, else None: no bar is what an unknown
+    uncertainty draws, and matplotlib before 3.7.2 fails on a ``yerr`` of NaN alone."""
+    return error if error is not None and bool(error.notna().any()) else None
+
+
 def bars_words(rows: pd.DataFrame) -> str:
     """What the reduction bars of ``rows`` are: a 95 % CI, or one STD of the seed's trials."""
     kind = reduction_uncertainty(rows)[1]
