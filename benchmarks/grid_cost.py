@@ -60,12 +60,17 @@ from pytest_pruneenergy.report.schema import (
     BATCH_SIZE,
     CI_TARGET_MET,
     CSV_NAME,
+    CUDA_GRAPH,
+    DEVICE,
+    DTYPE,
     GPU,
     ITEM_SECONDS,
     JOULES_PER_SAMPLE,
     LOAD_SECONDS,
     MODEL_NAME,
+    PROTOCOL,
     RUN_CSV_NAME,
+    RUNTIME,
     SECONDS_MEASURED,
     SECONDS_PER_SAMPLE,
     SECONDS_PER_SAMPLE_STD,
@@ -75,7 +80,7 @@ from pytest_pruneenergy.report.schema import (
     WARMUP_SECONDS,
     stopped_for,
 )
-from pytest_pruneenergy.report.terminal import HOST_BOUND_DRIFT_FRACTION, throughput_drift_fraction
+from pytest_pruneenergy.report.terminal import HOST_BOUND_DRIFT_FRACTION, host_paced
 
 SEED_LAYOUTS = ("alexnet", "vgg11", "vgg16")
 SEED_PDS = (1, 2, 3, 4, 5)
@@ -365,15 +370,15 @@ def batch_size_rows(tables: list[pd.DataFrame]) -> list[dict[str, Any]]:
 
 def family_rows(tables: list[pd.DataFrame]) -> list[dict[str, Any]]:
     """Per architecture and batch size over the runs' measured items: how many, their
-    seconds each, how many met the CI target, how many ran at the host's pace (time per
-    sample varying between windows by more than the terminal's host-bound line) and how many
-    of those missed the target."""
+    seconds each, how many met the CI target, how many ran at the host's pace (``host_paced``,
+    the terminal's host-bound line: eager GPU items whose time per sample varied between
+    windows) and how many of those missed the target."""
     items = pd.concat(tables, ignore_index=True)
-    host_paced = items.apply(throughput_drift_fraction, axis=1) > HOST_BOUND_DRIFT_FRACTION
+    paced_by_host = host_paced(items)
     met = items[CI_TARGET_MET].astype(bool)
     rows = []
     for (family, batch_size), of_cell in items.groupby([ARCHITECTURE, BATCH_SIZE], sort=False):
-        paced = host_paced.loc[of_cell.index]
+        paced = paced_by_host.loc[of_cell.index]
         rows.append(
             {
                 "family": str(family),
@@ -463,7 +468,14 @@ def _batch_size_lines(tables: list[pd.DataFrame]) -> list[str]:
         "that batch size; else their pace times the seed's models (*projected*: the models "
         "not run are taken to cost what these did).",
     ]
-    needed = {ARCHITECTURE, SECONDS_PER_SAMPLE, SECONDS_PER_SAMPLE_STD}
+    needed = {
+        ARCHITECTURE,
+        SECONDS_PER_SAMPLE,
+        SECONDS_PER_SAMPLE_STD,
+        DEVICE,
+        PROTOCOL,
+        CUDA_GRAPH,
+    }
     if all(needed <= set(table.columns) for table in tables):
         lines += _family_lines(tables)
     if len(rows) == SEED_BATCH_SIZES:
@@ -632,8 +644,9 @@ def render(args: argparse.Namespace) -> int:
 
 def joined_results(folders: list[Path]) -> pd.DataFrame:
     """The parts' results CSVs, row after row, their text as it is (read as strings, so that
-    no number is rewritten). Refuses parts with other columns, and an item (model and batch
-    size) in two parts, as ``pruneenergy merge`` refuses an item measured twice."""
+    no number is rewritten). Refuses parts with other columns, and an item (model, batch size,
+    numeric format and runtime) found twice, as ``pruneenergy merge`` refuses an item measured
+    twice."""
     tables = [
         pd.read_csv(folder / REPORT / CSV_NAME, dtype=str, keep_default_na=False)
         for folder in folders
@@ -642,12 +655,15 @@ def joined_results(folders: list[Path]) -> pd.DataFrame:
         if list(table.columns) != list(tables[0].columns):
             raise SystemExit(f"{folder}: its columns are not those of {folders[0]}")
     joined = pd.concat(tables, ignore_index=True)
-    twice = joined[joined.duplicated([MODEL_NAME, BATCH_SIZE], keep=False)]
+    item = [MODEL_NAME, BATCH_SIZE, *(c for c in (DTYPE, RUNTIME) if c in joined.columns)]
+    twice = joined[joined.duplicated(item, keep=False)]
     if not twice.empty:
         first = twice.iloc[0]
+        variant = " ".join(str(first[column]) for column in item[2:] if first[column])
         raise SystemExit(
-            f"{first[MODEL_NAME]} at batch {first[BATCH_SIZE]} is in more than one part: "
-            "join parts of one grid, each measured once"
+            f"{first[MODEL_NAME]} at batch {first[BATCH_SIZE]}"
+            + (f" ({variant})" if variant else "")
+            + " is in the parts twice: join parts of one grid, each item measured once"
         )
     return joined
 

@@ -46,7 +46,7 @@ from pytest_pruneenergy.report.schema import (
     PRUNING_DISTRIBUTION,
     is_unpruned_label,
 )
-from pytest_pruneenergy.report.terminal import HOST_BOUND_DRIFT_FRACTION, throughput_drift_fraction
+from pytest_pruneenergy.report.terminal import HOST_BOUND_DRIFT_FRACTION, host_paced
 
 KEY = [ARCHITECTURE, PRUNING_DISTRIBUTION, GPR, BATCH_SIZE]
 OURS, SEED = "ours", "seed"
@@ -367,7 +367,7 @@ def _precision_lines(ours: pd.DataFrame) -> list[str]:
         f"median 95 % CI is {ci:.2f} % of the energy per sample. A reduction is only as sure as "
         "its pruned row and its baseline together."
     )
-    paced = int((rows.apply(throughput_drift_fraction, axis=1) > HOST_BOUND_DRIFT_FRACTION).sum())
+    paced = int(host_paced(rows).sum())
     if paced:
         line += (
             f" {paced} of the rows ran at the host's pace (their time per sample varied by more "
@@ -441,9 +441,9 @@ def render(args: argparse.Namespace) -> int:
         + (f" --beside {args.beside}" if args.beside is not None else "")
         + "`. "
         "This run: the seed's zoo built and measured in parts by `benchmarks/grid_cost.py`, "
-        "joined by `pruneenergy merge` or `grid_cost.py join` "
-        "([grid-cost](benchmarks/grid-cost/README.md) has the parts, their caps and their raw "
-        "files). The paper's: its own CSV, as published.",
+        "joined into one CSV (the [data index](benchmarks/README.md) says how each data "
+        "folder was joined; [grid-cost](benchmarks/grid-cost/README.md) has the parts, their "
+        "caps and their raw files). The paper's: its own CSV, as published.",
         "",
         f"- **Beyond the shared trend.** Both runs' savings grow with compression, and so does "
         "the FLOPs CR itself: it alone correlates with the paper's reductions at r = "

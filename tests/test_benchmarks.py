@@ -766,11 +766,14 @@ def grid_items(models: int, batch_sizes: tuple[int, ...]):
         ARCHITECTURE,
         BATCH_SIZE,
         CI_TARGET_MET,
+        CUDA_GRAPH,
+        DEVICE,
         ITEM_SECONDS,
         JOULES_PER_SAMPLE,
         JOULES_PER_SAMPLE_CI95,
         LOAD_SECONDS,
         MODEL_NAME,
+        PROTOCOL,
         SECONDS_MEASURED,
         SECONDS_PER_SAMPLE,
         SECONDS_PER_SAMPLE_STD,
@@ -794,6 +797,10 @@ def grid_items(models: int, batch_sizes: tuple[int, ...]):
             ARCHITECTURE: "AlexNet" if model < 2 else "VGG11",
             SECONDS_PER_SAMPLE: 0.01,
             SECONDS_PER_SAMPLE_STD: 0.0005 if model % 4 == 0 else 0.0001,
+            # Eager items of the adaptive protocol on a GPU, as the grid measures them.
+            DEVICE: "cuda:0 (NVIDIA H100 80GB HBM3)",
+            PROTOCOL: "adaptive",
+            CUDA_GRAPH: False,
         }
         for model in range(models)
         for size in batch_sizes
@@ -849,6 +856,9 @@ def test_the_grid_is_told_per_architecture_and_batch_size_with_its_host_paced_mi
     assert (
         _family_lines([grid_items(5, (1, 8))])[-1] == "| VGG11 | 8 | 3 | 2.00 | 2 (67 %) | 1, 1 |"
     )
+    # Replayed as CUDA graphs, the same varying items are not the host's pace: none counted.
+    graphs = family_rows([grid_items(5, (1, 8)).assign(**{"CUDA Graph": True})])
+    assert [row["host_paced"] for row in graphs] == [0, 0, 0, 0]
 
 
 def test_the_missed_items_are_counted_by_why_they_stopped_where_every_run_says(scripts):
@@ -974,8 +984,14 @@ def test_join_keeps_each_parts_text_and_refuses_an_item_twice_or_other_columns(s
         ["A_UNPRUNED", "8", "1e-05"],
     ]
     again = _part(tmp_path / "again", [("A_PD1", 1, "0.09")])
-    with pytest.raises(SystemExit, match="A_PD1 at batch 1 is in more than one part"):
+    with pytest.raises(SystemExit, match="A_PD1 at batch 1 is in the parts twice"):
         joined_results([one, two, again])
+    # The same model and batch size in another numeric format is another item.
+    bf16 = _part(tmp_path / "bf16", [("A_PD1", 1, "bf16")], columns=("Dtype",))
+    fp32 = _part(tmp_path / "fp32", [("A_PD1", 1, "fp32")], columns=("Dtype",))
+    assert len(joined_results([bf16, fp32])) == 2
+    with pytest.raises(SystemExit, match=r"A_PD1 at batch 1 \(bf16\) is in the parts twice"):
+        joined_results([bf16, fp32, bf16])
     other = _part(tmp_path / "other", [("B_UNPRUNED", 1, "0.2")], columns=("FPS",))
     with pytest.raises(SystemExit, match="its columns are not those of"):
         joined_results([one, other])
@@ -1048,8 +1064,14 @@ def test_reproduction_says_savings_costs_and_pace_in_words(scripts):
     timed = rows.assign(
         **{"Mean Time per Sample (s)": [1.0, 1.0, 1.0], "STD Time per Sample (s)": [0.01, 0.05, 0]}
     )
-    [line] = _precision_lines(timed)
+    assert "host's pace" not in _precision_lines(timed)[0]  # where and how: not said
+    eager_on_a_gpu = timed.assign(
+        **{"Device": "cuda:0 (NVIDIA H100)", "Protocol": "adaptive", "CUDA Graph": False}
+    )
+    [line] = _precision_lines(eager_on_a_gpu)
     assert "1 of the rows ran at the host's pace" in line  # 5 % between windows, over 2 %
+    graphs = eager_on_a_gpu.assign(**{"CUDA Graph": True})
+    assert "host's pace" not in _precision_lines(graphs)[0]  # a replayed graph sets its pace
     assert _precision_lines(rows.drop(columns=["CI Target Met"])) == []  # a form without it
 
 

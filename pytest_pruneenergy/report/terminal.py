@@ -230,6 +230,22 @@ def metered_on_gpu(measured: pd.DataFrame) -> pd.Series:
     return measured[col.DEVICE].astype(str).str.startswith("cuda") & ~estimate_mask(measured)
 
 
+def host_paced(measured: pd.DataFrame) -> pd.Series:
+    """True for each eager item of the adaptive protocol metered on a GPU whose time per sample
+    varied between its windows by more than ``HOST_BOUND_DRIFT_FRACTION``: it ran at the host's
+    pace (the terminal's ``host-bound`` line). None in a table that does not say where and how
+    its items ran (the seed's forms)."""
+    # On a CPU the host is the device: its pace is the workload's, and there are no graphs.
+    # An estimate's short windows scatter for reasons of its own; it has its own warning.
+    said = all(column in measured for column in (col.DEVICE, col.PROTOCOL, col.CUDA_GRAPH))
+    if measured.empty or not said:
+        return pd.Series(False, index=measured.index, dtype=bool)
+    adaptive = metered_on_gpu(measured) & (measured[col.PROTOCOL].astype(str) == "adaptive")
+    eager = adaptive & ~measured[col.CUDA_GRAPH].map(is_true).astype(bool)
+    drift = measured.apply(throughput_drift_fraction, axis=1)
+    return eager & (drift > HOST_BOUND_DRIFT_FRACTION)
+
+
 def _host_bound_lines(measured: pd.DataFrame) -> list[str]:
     """Where eager items on a GPU ran at the host's pace, say so, and what to compare instead.
 
@@ -237,17 +253,10 @@ def _host_bound_lines(measured: pd.DataFrame) -> list[str]:
     mostly idle power times a duration the host sets, and drifts with the host's speed from
     run to run; the dynamic energy, and a pass replayed as a CUDA graph, do not.
     """
-    # On a CPU the host is the device: its pace is the workload's, and there are no graphs.
-    # An estimate's short windows scatter for reasons of its own; it has its own warning.
-    adaptive = measured[
-        metered_on_gpu(measured) & (measured[col.PROTOCOL].astype(str) == "adaptive")
-    ]
-    eager = adaptive[~adaptive[col.CUDA_GRAPH].map(is_true).astype(bool)]
-    drift = eager.apply(throughput_drift_fraction, axis=1) if len(eager) else pd.Series(dtype=float)
-    host_bound = eager[drift > HOST_BOUND_DRIFT_FRACTION]
+    host_bound = measured[host_paced(measured)]
     if host_bound.empty:
         return []
-    percents = 100 * drift[host_bound.index]
+    percents = 100 * host_bound.apply(throughput_drift_fraction, axis=1)
     worst = host_bound.loc[percents.idxmax()]
     items = _item_count(len(host_bound))
     span = (
