@@ -22,7 +22,7 @@ from .style import (
     ROLE,
     energy_uncertainty,
     groups_in_order,
-    known_or_none,
+    known_at,
     legend,
     new_figure,
     title,
@@ -54,7 +54,7 @@ def batch_size_vs(
         for model, of_model in reference.groupby(stems, sort=True):
             of_model = of_model.sort_values(col.BATCH_SIZE)
             # NaN where a row's uncertainty is unknown: no bar, never a bar of zero.
-            error = known_or_none(None if uncertainty is None else uncertainty.loc[of_model.index])
+            error = known_at(uncertainty, of_model.index)
             bars_drawn = bars_drawn or error is not None
             label = f"{group} unpruned" if (of_model[ROLE] == BASELINE).all() else group
             if label in handles:

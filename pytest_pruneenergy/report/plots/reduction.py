@@ -36,7 +36,7 @@ from .style import (
     energy_uncertainty,
     facets,
     groups_in_order,
-    known_or_none,
+    known_at,
     label_y,
     legend,
     pd_labels,
@@ -249,14 +249,13 @@ def architecture_vs_energy(rows: pd.DataFrame, estimated: bool) -> Figure | None
         axes[0].set_title("")
     handles: dict[str, object] = {}
     uncertainty, words = energy_uncertainty(data)
-    if known_or_none(None if uncertainty is None else uncertainty[data[ROLE] != PRUNED]) is None:
+    if known_at(uncertainty, data.index[data[ROLE] != PRUNED]) is None:
         words = None  # the pruned rows' alone: no unpruned model gets a bar to name
     for ax, batch_size in zip(axes, batch_sizes, strict=True):
         of_size = data[data[col.BATCH_SIZE] == batch_size]
         for position, group in enumerate(groups):
             of_group = of_size[of_size[GROUP] == group]
-            error = None if uncertainty is None else uncertainty.loc[of_group.index]
-            _architecture_column(ax, of_group, position, handles, (error, words))
+            _architecture_column(ax, of_group, position, handles, uncertainty, words)
         ax.set_xticks(range(len(groups)), groups, rotation=20 if len(groups) > 2 else 0)
         ax.set_xlim(-0.6, len(groups) - 0.4)
         ax.set_xlabel("Architecture")
@@ -274,11 +273,12 @@ def _architecture_column(
     of_group: pd.DataFrame,
     position: int,
     handles: dict[str, object],
-    uncertainty: tuple[pd.Series | None, str | None],
+    uncertainty: pd.Series | None,
+    words: str | None,
 ) -> None:
     """One architecture at ``position``: its pruned models' range and points, and its unpruned
-    model with its uncertainty (``energy_uncertainty``: the values of ``of_group``'s rows, NaN
-    where unknown, and what they are)."""
+    model with its uncertainty (``energy_uncertainty``'s values and what they are; ``words``
+    None where no unpruned model has a bar)."""
     pruned = of_group[of_group[ROLE] == PRUNED][col.JOULES_PER_SAMPLE]
     colour = OKABE_ITO[position % len(OKABE_ITO)]
     if not pruned.empty:
@@ -294,12 +294,11 @@ def _architecture_column(
         )
     reference = of_group[of_group[ROLE] != PRUNED]
     if not reference.empty:
-        error, words = uncertainty
         label = "unpruned model" if words is None else f"unpruned model, ± {words}"
         handles[label] = ax.errorbar(
             [position] * len(reference),
             reference[col.JOULES_PER_SAMPLE],
-            yerr=known_or_none(None if error is None else error.loc[reference.index]),
+            yerr=known_at(uncertainty, reference.index),
             fmt="D",
             color="black",
             markersize=7,

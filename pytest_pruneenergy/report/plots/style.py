@@ -113,10 +113,14 @@ def energy_uncertainty(rows: pd.DataFrame) -> tuple[pd.Series | None, str | None
     return None, None
 
 
-def known_or_none(error: pd.Series | None) -> pd.Series | None:
-    """``error`` where any of its values is known, else None: no bar is what an unknown
-    uncertainty draws, and matplotlib before 3.7.2 fails on a ``yerr`` of NaN alone."""
-    return error if error is not None and bool(error.notna().any()) else None
+def known_at(uncertainty: pd.Series | None, rows: pd.Index) -> pd.Series | None:
+    """``energy_uncertainty``'s values of ``rows`` where any of them is known, else None: no
+    bar is what an unknown uncertainty draws, and matplotlib before 3.7.2 fails on a ``yerr``
+    of NaN alone."""
+    if uncertainty is None:
+        return None
+    values = uncertainty.loc[rows]
+    return values if bool(values.notna().any()) else None
 
 
 def bars_words(rows: pd.DataFrame) -> str:
