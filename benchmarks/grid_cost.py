@@ -394,6 +394,18 @@ def family_rows(tables: list[pd.DataFrame]) -> list[dict[str, Any]]:
 
 
 def _family_lines(tables: list[pd.DataFrame]) -> list[str]:
+    """The table per architecture and batch size; none where a run predates the columns it
+    needs."""
+    needed = {
+        ARCHITECTURE,
+        SECONDS_PER_SAMPLE,
+        SECONDS_PER_SAMPLE_STD,
+        DEVICE,
+        PROTOCOL,
+        CUDA_GRAPH,
+    }
+    if not all(needed <= set(table.columns) for table in tables):
+        return []
     lines = [
         "",
         "Per architecture and batch size (*host-paced*: time per sample varying by more than "
@@ -468,16 +480,6 @@ def _batch_size_lines(tables: list[pd.DataFrame]) -> list[str]:
         "that batch size; else their pace times the seed's models (*projected*: the models "
         "not run are taken to cost what these did).",
     ]
-    needed = {
-        ARCHITECTURE,
-        SECONDS_PER_SAMPLE,
-        SECONDS_PER_SAMPLE_STD,
-        DEVICE,
-        PROTOCOL,
-        CUDA_GRAPH,
-    }
-    if all(needed <= set(table.columns) for table in tables):
-        lines += _family_lines(tables)
     if len(rows) == SEED_BATCH_SIZES:
         total = sum(row["grid_minutes"] for row in rows)
         whole = all(row["items"] == SEED_MODELS for row in rows)
@@ -634,7 +636,9 @@ def render(args: argparse.Namespace) -> int:
             f"{met_text} | {summary['ci_median_percent']:.2f} |"
         )
     if args.same_items_as is None:
-        lines += _grid_lines(measured, summaries) + _batch_size_lines(measured)
+        lines += (
+            _grid_lines(measured, summaries) + _batch_size_lines(measured) + _family_lines(measured)
+        )
     else:  # a comparison of runs: no grid extrapolated from runs of different code
         reference = measured_of(read_items(args.same_items_as))
         lines += _same_items_lines(measured, summaries, reference, args.same_items_as)

@@ -859,6 +859,8 @@ def test_the_grid_is_told_per_architecture_and_batch_size_with_its_host_paced_mi
     # Replayed as CUDA graphs, the same varying items are not the host's pace: none counted.
     graphs = family_rows([grid_items(5, (1, 8)).assign(**{"CUDA Graph": True})])
     assert [row["host_paced"] for row in graphs] == [0, 0, 0, 0]
+    # A run from before the columns it needs: no table, rather than one of guesses.
+    assert _family_lines([grid_items(5, (1, 8)).drop(columns=["Device"])]) == []
 
 
 def test_the_missed_items_are_counted_by_why_they_stopped_where_every_run_says(scripts):
