@@ -33,7 +33,7 @@ class ItemComparison:
     baseline: StoredItem | None
     current: StoredItem | None
     joules_change_fraction: float | None = None
-    # |delta| > ci_a + ci_b: the two 95 % intervals do not overlap.
+    # |delta| > ci_a + ci_b: the two 95 % intervals do not overlap (None: a CI is unknown).
     joules_outside_cis: bool | None = None
     fps_change_fraction: float | None = None
     # Which measure made the verdict, so that a gate on one of them ignores the other.
@@ -90,6 +90,16 @@ def _change(before: float | None, after: float | None) -> float | None:
     return (after - before) / before  # type: ignore[operator]
 
 
+def _outside_cis(before: StoredItem, after: StoredItem) -> bool | None:
+    """Whether the two 95 % intervals of energy per sample do not overlap; None where either
+    CI is unknown."""
+    ci_before, ci_after = before.joules_per_sample_ci95, after.joules_per_sample_ci95
+    if not (_finite(ci_before) and _finite(ci_after)):
+        return None
+    delta = after.joules_per_sample - before.joules_per_sample  # type: ignore[operator]
+    return abs(delta) > ci_before + ci_after  # type: ignore[operator]
+
+
 def _compare_item(
     before: StoredItem,
     after: StoredItem,
@@ -97,13 +107,17 @@ def _compare_item(
     threshold_fps_fraction: float | None,
 ) -> ItemComparison:
     joules_change = _change(before.joules_per_sample, after.joules_per_sample)
-    ci_sum = (before.joules_per_sample_ci95 or 0.0) + (after.joules_per_sample_ci95 or 0.0)
-    delta = after.joules_per_sample - before.joules_per_sample  # type: ignore[operator]
-    outside_cis = abs(delta) > ci_sum
-    joules_threshold = threshold_joules_fraction or 0.0
-    # +1 worse, -1 better, 0 not judged or within the noise. Energy: higher is worse.
+    outside_cis = _outside_cis(before, after)
+    # +1 worse, -1 better, 0 not judged or within the noise. Energy: higher is worse. Where a
+    # CI is unknown (a record that lacks one) the noise cannot be judged: as FPS, then, on the
+    # threshold alone and only when one is given, never as if the interval were zero.
     joules_sign = 0
-    if joules_change is not None and outside_cis and abs(joules_change) > joules_threshold:
+    judged = outside_cis if outside_cis is not None else threshold_joules_fraction is not None
+    if (
+        joules_change is not None
+        and judged
+        and abs(joules_change) > (threshold_joules_fraction or 0.0)
+    ):
         joules_sign = 1 if joules_change > 0 else -1
     # FPS: lower is worse.
     fps_sign = 0
@@ -208,10 +222,12 @@ def format_comparison_table(comparisons: Sequence[ItemComparison]) -> list[str]:
 
 
 def stored_joules_text(item: StoredItem | None) -> str:
-    """``0.1234 ± 0.0012``: a stored item's J/sample with its CI; ``-`` for none."""
+    """``0.1234 ± 0.0012``: a stored item's J/sample with its CI (``0.1234 ± ?`` where the CI
+    is unknown); ``-`` for none."""
     if item is None or item.joules_per_sample is None:
         return "-"
-    return f"{item.joules_per_sample:.4g} ± {item.joules_per_sample_ci95 or 0.0:.2g}"
+    ci = item.joules_per_sample_ci95
+    return f"{item.joules_per_sample:.4g} ± {f'{ci:.2g}' if _finite(ci) else '?'}"
 
 
 def change_percent_text(fraction: float | None) -> str:

@@ -30,6 +30,7 @@ from pytest_pruneenergy.track.compare import (
     compare_runs,
     format_comparison_table,
     gate_failures,
+    stored_joules_text,
 )
 from pytest_pruneenergy.track.store import (
     FORMAT_NAME,
@@ -136,6 +137,21 @@ def test_less_energy_outside_the_cis_is_an_improvement():
     before = record(items=[item(joules=1.00, ci95=0.01)])
     after = record(items=[item(joules=0.90, ci95=0.01)])
     assert compare_runs(before, after)[0].verdict == IMPROVED
+
+
+@pytest.mark.parametrize("unknown", [None, float("nan")])
+def test_energy_with_an_unknown_ci_is_judged_on_its_threshold_alone_and_only_when_given(unknown):
+    # Read as a zero interval, a CI that is missing made any difference a regression; read as
+    # NaN, none ever was.
+    before = record(items=[item(joules=1.00, ci95=unknown)])
+    small, large = (record(items=[item(joules=j, ci95=0.001)]) for j in (1.03, 1.10))
+    assert compare_runs(before, large)[0].verdict == UNCHANGED  # no threshold: not judged
+    assert compare_runs(before, small, threshold_joules_fraction=0.05)[0].verdict == UNCHANGED
+    [comparison] = compare_runs(before, large, threshold_joules_fraction=0.05)
+    assert comparison.verdict == REGRESSED and comparison.joules_regressed
+    assert comparison.joules_outside_cis is None
+    assert stored_joules_text(comparison.baseline) == "1 ± ?"
+    assert stored_joules_text(comparison.current) == "1.1 ± 0.001"
 
 
 def test_fps_is_judged_on_its_threshold_alone_and_only_when_given():
