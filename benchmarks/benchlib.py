@@ -88,10 +88,12 @@ def option_value(command: Sequence[str], name: str) -> str | None:
     return next((part[len(prefix) :] for part in command if part.startswith(prefix)), None)
 
 
-def plugin_pytest_command(models: Path, report: Path, options: Sequence[str]) -> list[str]:
+def plugin_pytest_command(
+    models: Path, report: Path, options: Sequence[str], *, benchmark: bool = False
+) -> list[str]:
     """pytest with the plugin on the model files of ``models``, as a user runs it: the plugin's
-    ``options``, the report written to ``report``, quiet, without pytest's cache or
-    pytest-benchmark's timing."""
+    ``options``, the report written to ``report``, quiet, without pytest's cache, and without
+    pytest-benchmark's timing unless ``benchmark`` (where it is installed)."""
     return [
         sys.executable,
         "-m",
@@ -102,8 +104,7 @@ def plugin_pytest_command(models: Path, report: Path, options: Sequence[str]) ->
         f"--energy-report={report}",
         "-p",
         "no:cacheprovider",
-        "-p",
-        "no:benchmark",
+        *([] if benchmark else ["-p", "no:benchmark"]),
         "-q",
     ]
 

@@ -50,7 +50,7 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-from benchlib import code_commit, run_for_at_most, write_page
+from benchlib import code_commit, plugin_pytest_command, run_for_at_most, write_page
 
 from pytest_pruneenergy.report.schema import (
     BATCH_SIZE,
@@ -71,7 +71,6 @@ PLAIN = "plain"
 PLAIN_NO_BENCHMARK = "plain-no-benchmark"
 PROFILED = "profiled"
 RUNS = (PLAIN, PLAIN_NO_BENCHMARK, PROFILED)
-NO_BENCHMARK = ["-p", "no:benchmark"]
 PROFILE = "profile.pstats"
 RUN_JSON = "run.json"
 REPORT = "report"
@@ -268,22 +267,6 @@ def _plugin_options(args: argparse.Namespace) -> list[str]:
     return options + list(args.plugin_option)
 
 
-def pytest_arguments(models: Path, report: Path, options: Sequence[str]) -> list[str]:
-    """``-m pytest`` on the models as the grid measures them: pytest-benchmark's timing left
-    on where it is installed (it is part of an item's rest), no cache, quiet."""
-    return [
-        "-m",
-        "pytest",
-        str(models),  # named, so that pytest collects nothing else
-        f"--prune-models={models}",
-        *options,
-        f"--energy-report={report}",
-        "-p",
-        "no:cacheprovider",
-        "-q",
-    ]
-
-
 def run(args: argparse.Namespace) -> int:
     from pytest_pruneenergy.models.zoo import build_zoo
 
@@ -303,13 +286,10 @@ def run(args: argparse.Namespace) -> int:
     for kind in RUNS:
         folder = out / kind
         folder.mkdir(parents=True, exist_ok=True)
-        profiler = ["-m", "cProfile", "-o", str(folder / PROFILE)] if kind == PROFILED else []
-        benchmark = [] if kind == PLAIN else NO_BENCHMARK
-        command = [
-            sys.executable,
-            *profiler,
-            *pytest_arguments(models, folder / REPORT, [*options, *benchmark]),
-        ]
+        # pytest-benchmark's timing left on, as the grid is measured where it is installed
+        command = plugin_pytest_command(models, folder / REPORT, options, benchmark=kind == PLAIN)
+        if kind == PROFILED:  # python -m cProfile -o FILE -m pytest ...
+            command[1:1] = ["-m", "cProfile", "-o", str(folder / PROFILE)]
         print(f"{kind}: {' '.join(command[1:])}", flush=True)
         began = time.perf_counter()
         with (folder / PYTEST_OUTPUT).open("w") as output:
