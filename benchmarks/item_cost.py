@@ -236,15 +236,17 @@ def rest_by_position(results: pd.DataFrame, batch_sizes: Sequence[int]) -> dict[
     model's first batch size (``first``: it warms up in full, after the last model was freed)
     and its later ones apart; with the means of the parts."""
     measured = results[results[STATUS] == STATUS_MEASURED]
-    parts = measured[[LOAD_SECONDS, WARMUP_SECONDS, SECONDS_MEASURED]].fillna(0.0).sum(axis=1)
-    rest = measured[ITEM_SECONDS] - parts
+    # An item whose model was loaded before pays no load; one that lacks another part has no
+    # rest to tell (left out of the means, never counted as 0).
+    load = measured[LOAD_SECONDS].fillna(0.0)
+    rest = measured[ITEM_SECONDS] - load - measured[WARMUP_SECONDS] - measured[SECONDS_MEASURED]
     first_size = next(size for size in batch_sizes if size in set(measured[BATCH_SIZE]))
     is_first = measured[BATCH_SIZE] == first_size
     return {
         "items": len(measured),
         "models": measured[MODEL_NAME].nunique(),
         "item_seconds": float(measured[ITEM_SECONDS].mean()),
-        "load_seconds": float(measured[LOAD_SECONDS].mean()),
+        "load_seconds": float(load.mean()),
         "warmup_seconds": float(measured[WARMUP_SECONDS].mean()),
         "measured_seconds": float(measured[SECONDS_MEASURED].mean()),
         "rest_seconds": float(rest.mean()),
@@ -315,7 +317,14 @@ def _calls(calls: float) -> str:
 
 
 def _rest_of(folder: Path, kind: str, batch_sizes: Sequence[int]) -> dict[str, Any]:
-    return rest_by_position(pd.read_csv(folder / kind / REPORT / CSV_NAME), batch_sizes)
+    path = folder / kind / REPORT / CSV_NAME
+    if not path.is_file():
+        record = json.loads((folder / RUN_JSON).read_text())["calls"].get(kind, {})
+        raise SystemExit(
+            f"{path}: no results CSV; that pytest call ended with exit status "
+            f"{record.get('exit_status', 'unknown')}: see {folder / kind / PYTEST_OUTPUT}"
+        )
+    return rest_by_position(pd.read_csv(path), batch_sizes)
 
 
 def folder_lines(folder: Path, min_seconds_per_item: float) -> tuple[str, list[str]]:

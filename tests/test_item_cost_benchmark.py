@@ -137,13 +137,14 @@ def test_the_rest_is_what_an_item_took_beyond_load_warm_up_and_windows(item_cost
             ("A", 8, 1.6, 0.0, 0.25, 1.15, "measured"),  # later: rest 0.2
             ("B", 1, 2.2, 0.2, 0.5, 1.0, "measured"),  # first: rest 0.5
             ("B", 8, 1.5, "", 0.25, 1.15, "measured"),  # no load recorded: 0; rest 0.1
+            ("D", 8, 3.0, 0.0, "", 1.0, "measured"),  # no warm-up recorded: no rest to tell
             ("C", 1, "", "", "", "", "failed"),  # not measured: left out
         ],
     )
     import pandas as pd
 
     rest = item_cost.rest_by_position(pd.read_csv(tmp_path / "r.csv"), [1, 8])
-    assert (rest["items"], rest["models"]) == (4, 2)
+    assert (rest["items"], rest["models"]) == (5, 3)
     assert rest["first_rest_seconds"] == pytest.approx(0.45)
     assert rest["later_rest_seconds"] == pytest.approx(0.15)
     assert rest["rest_seconds"] == pytest.approx(0.3)
@@ -200,3 +201,13 @@ def test_run_measures_the_same_items_three_ways_and_render_tells_them(
     )
     assert "| &nbsp;&nbsp;`items/runner.py:measure_item` | 1 | 1500 |" in text
     assert "| `plugin/ending.py:pytest_sessionfinish` | 0.5 | 2000 |" in text
+
+
+def test_render_names_a_run_that_left_no_results_and_why(item_cost, tmp_path):
+    out = tmp_path / "item-cost"
+    (out / "plain").mkdir(parents=True)
+    calls = {"plain": {"command": ["--prune-batch-sizes=1,8"], "exit_status": 4, "seconds": 1}}
+    (out / "run.json").write_text(json.dumps({"commit": "c0ffee", "calls": calls}))
+    with pytest.raises(SystemExit, match=r"no results CSV; that pytest call ended with exit st"):
+        item_cost.main(["render", str(out), "--page", str(tmp_path / "page.md")])
+    assert not (tmp_path / "page.md").exists()
