@@ -76,7 +76,10 @@ class Dip:
     architecture: str | None
     pruned_rows: int
     costing_rows: int
-    beyond_uncertainty: int
+    # Of the costing rows, those whose uncertainty is known, and of those, how many cost energy
+    # beyond it (None where none is known: a row of unknown width is never counted as within).
+    with_known_uncertainty: int
+    beyond_uncertainty: int | None
     main_gprs: tuple[float, float] | None
     in_main_gprs: int
     gprs: tuple[float, float] | None
@@ -145,10 +148,10 @@ def low_compression_dip(table: pd.DataFrame) -> list[Dip]:
 
 def _dip(architecture: str | None, pruned: pd.DataFrame) -> Dip:
     costing = pruned[pruned[col.ENERGY_REDUCTION] < 0]
-    widths = costing[REDUCTION_HALF_WIDTH]
-    beyond = int(((costing[col.ENERGY_REDUCTION] + widths) < 0).sum())
     if costing.empty:
-        return Dip(architecture, len(pruned), 0, 0, None, 0, None, None, None)
+        return Dip(architecture, len(pruned), 0, 0, None, None, 0, None, None, None)
+    known = costing[np.isfinite(costing[REDUCTION_HALF_WIDTH].to_numpy(float))]
+    beyond = int(((known[col.ENERGY_REDUCTION] + known[REDUCTION_HALF_WIDTH]) < 0).sum())
     gprs = costing[col.GPR].dropna()
     main, in_main = _main_range(gprs)
     flops = costing[col.CR_FLOPS].dropna()
@@ -157,7 +160,8 @@ def _dip(architecture: str | None, pruned: pd.DataFrame) -> Dip:
         architecture,
         len(pruned),
         len(costing),
-        beyond,
+        len(known),
+        beyond if len(known) else None,
         main,
         in_main,
         None if gprs.empty else (float(gprs.min()), float(gprs.max())),
@@ -168,6 +172,26 @@ def _dip(architecture: str | None, pruned: pd.DataFrame) -> Dip:
             float(worst[col.ENERGY_REDUCTION]),
         ),
     )
+
+
+def beyond_text(dip: Dip, kind: str | None = None, *, brief: bool = False) -> str:
+    """How many of the dip's rows cost energy beyond their uncertainty, counting only rows
+    whose uncertainty is known: ``3 of them by more than the uncertainty, 95 % CI`` (``kind``
+    after the comma), ``2 of the 3 with a known uncertainty by more than it``, ``the
+    uncertainty unknown``; ``brief``: ``3 beyond the uncertainty``, ``2 of the 3 with a known
+    uncertainty beyond it``, ``uncertainty unknown``."""
+    if dip.beyond_uncertainty is None:
+        return "uncertainty unknown" if brief else "the uncertainty unknown"
+    beyond = "beyond" if brief else "by more than"
+    if dip.with_known_uncertainty == dip.costing_rows:
+        of = "" if brief else " of them"
+        text = f"{dip.beyond_uncertainty}{of} {beyond} the uncertainty"
+    else:
+        text = (
+            f"{dip.beyond_uncertainty} of the {dip.with_known_uncertainty} with a known "
+            f"uncertainty {beyond} it"
+        )
+    return text if kind is None else f"{text}, {kind}"
 
 
 def _main_range(gprs: pd.Series) -> tuple[tuple[float, float] | None, int]:
@@ -196,8 +220,7 @@ def _dip_sentence(dip: Dip, kind: str) -> str:
         return f"{where}: no pruned model uses more energy per sample than its unpruned one"
     text = (
         f"{where}: {dip.costing_rows} of {dip.pruned_rows} pruned rows use more energy per "
-        f"sample than their unpruned model at the same batch size ({dip.beyond_uncertainty} of "
-        f"them by more than the uncertainty, {kind})"
+        f"sample than their unpruned model at the same batch size ({beyond_text(dip, kind)})"
     )
     if dip.main_gprs is not None and dip.gprs is not None:
         text += (

@@ -9,7 +9,7 @@ import pandas as pd
 from .. import schema as col
 from ..units import per_million_sentence
 from .batch_size import FPS_SATURATION_GAIN, batch_effects
-from .breaks import curve_breaks, low_compression_dip
+from .breaks import beyond_text, curve_breaks, low_compression_dip
 from .pd_ranking import across_sentence, compare_pds
 from .proportionality import (
     CANNOT_TELL,
@@ -68,7 +68,7 @@ def _dip(table: pd.DataFrame) -> str | None:
     text = (
         f"Pruning costs energy at low compression: {dip.costing_rows} of {dip.pruned_rows} "
         f"pruned rows use more energy per sample than their unpruned model "
-        f"({dip.beyond_uncertainty} beyond the uncertainty)"
+        f"({beyond_text(dip, brief=True)})"
     )
     if dip.main_gprs is not None:
         low, high = dip.main_gprs

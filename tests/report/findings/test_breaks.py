@@ -3,11 +3,13 @@ import pytest
 
 from pytest_pruneenergy.report.findings.breaks import (
     best_bend,
+    beyond_text,
     breaking_points,
     breaking_sentences,
     dip_sentences,
     low_compression_dip,
 )
+from pytest_pruneenergy.report.schema import JOULES_PER_SAMPLE_CI95
 
 from ..tables import curve, pruned, table, unpruned
 
@@ -81,6 +83,30 @@ def test_the_dip_counts_the_pruned_rows_that_cost_energy_and_where_they_are():
         "All architectures: 4 of 5 pruned rows use more energy per sample than their unpruned "
         "model at the same batch size (3 of them by more than the uncertainty, 95 % CI)"
     )
+
+
+def test_a_dip_row_of_unknown_uncertainty_is_never_counted_as_within_it():
+    # Counted as not beyond, a table without CIs said "0 of them by more than the uncertainty".
+    rows = [
+        pruned(1, 5, cr_percent=8, reduction_percent=-10.0, ci95=0.01),  # beyond its CI
+        pruned(1, 10, cr_percent=15, reduction_percent=-0.5, ci95=0.01),  # within its CI
+        pruned(2, 5, cr_percent=9, reduction_percent=-3.0),  # its CI unknown
+    ]
+    mixed = low_compression_dip(table(unpruned(ci95=0.01), *rows))[0]
+    assert (mixed.costing_rows, mixed.with_known_uncertainty, mixed.beyond_uncertainty) == (3, 2, 1)
+    assert beyond_text(mixed, "95 % CI") == (
+        "1 of the 2 with a known uncertainty by more than it, 95 % CI"
+    )
+    assert beyond_text(mixed, brief=True) == "1 of the 2 with a known uncertainty beyond it"
+
+    unknown = table(unpruned(), *(dict(row, **{JOULES_PER_SAMPLE_CI95: None}) for row in rows))
+    dip = low_compression_dip(unknown)[0]
+    assert (dip.costing_rows, dip.with_known_uncertainty, dip.beyond_uncertainty) == (3, 0, None)
+    assert dip_sentences(unknown)[0].startswith(
+        "All architectures: 3 of 3 pruned rows use more energy per sample than their unpruned "
+        "model at the same batch size (the uncertainty unknown)"
+    )
+    assert beyond_text(dip, brief=True) == "uncertainty unknown"
 
 
 def test_the_main_range_holds_nine_in_ten_of_the_dip():

@@ -38,3 +38,12 @@ def test_the_summary_of_the_seeds_data_says_what_its_intervals_and_parameters_ar
 
 def test_an_empty_table_has_no_summary():
     assert summary_sentences(table()) == []
+
+
+def test_the_summarys_dip_without_any_uncertainty_says_so_and_counts_none_beyond_it():
+    # It said "(0 beyond the uncertainty)": every row within an interval nobody knew.
+    dip = summary_sentences(bent_curves())[1]
+    assert dip.startswith(
+        "Pruning costs energy at low compression: 2 of 14 pruned rows use more energy per "
+        "sample than their unpruned model (uncertainty unknown)"
+    )
