@@ -143,10 +143,19 @@ HISTORY_SCRIPT = """
       var colour = colours[s.machine % colours.length];
       var points = s.points.filter(function (p) { return p[column] !== null; });
       if (metric.ci) {
-        var upper = points.map(function (p) { return x(p[0]) + "," + y(p[1] + (p[2] || 0)); });
-        var lower = points.map(function (p) { return x(p[0]) + "," + y(p[1] - (p[2] || 0)); });
-        chart.appendChild(el("polygon", {points: upper.concat(lower.reverse()).join(" "),
-          fill: colour, "fill-opacity": 0.18, stroke: "none", "class": "band"}));
+        // A band over each stretch of runs whose CI is known: a gap where it is not, never a
+        // band of zero width (as the PNG's).
+        var stretch = [];
+        points.concat([null]).forEach(function (p) {
+          if (p !== null && p[2] !== null) { stretch.push(p); return; }
+          if (stretch.length > 1) {
+            var upper = stretch.map(function (q) { return x(q[0]) + "," + y(q[1] + q[2]); });
+            var lower = stretch.map(function (q) { return x(q[0]) + "," + y(q[1] - q[2]); });
+            chart.appendChild(el("polygon", {points: upper.concat(lower.reverse()).join(" "),
+              fill: colour, "fill-opacity": 0.18, stroke: "none", "class": "band"}));
+          }
+          stretch = [];
+        });
       }
       chart.appendChild(el("polyline", {fill: "none", stroke: colour, "stroke-width": 2,
         points: points.map(function (p) { return x(p[0]) + "," + y(p[column]); }).join(" ")}));

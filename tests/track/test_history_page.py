@@ -162,6 +162,22 @@ def test_the_chart_is_drawn_with_its_step_in_chromium(tmp_path, page):
 
 
 @pytest.mark.browser
+def test_a_run_whose_ci_is_unknown_leaves_a_gap_in_the_band_in_chromium(tmp_path):
+    # Read as 0 there, the band pinched to the line: a CI of zero that nobody measured.
+    folder = tmp_path / "runs"
+    stored_history(folder, [1.0] * 5, seed=3)
+    third = sorted(folder.glob("*.json"))[2]
+    data = json.loads(third.read_text())
+    data["items"][0]["joules_per_sample_ci95"] = None
+    third.write_text(json.dumps(data))
+    html = write_history_page(load_runs(folder).runs, tmp_path / "page")
+    dom = run_chromium(tmp_path, "--dump-dom", html.as_uri())
+    assert dom.stdout.count('class="point"') == 5, dom.stderr
+    bands = re.findall(r'<polygon points="([^"]*)"[^>]*class="band"', dom.stdout)
+    assert [len(points.split()) for points in bands] == [4, 4]  # runs 1-2 and 4-5, each 2 x 2
+
+
+@pytest.mark.browser
 def test_the_chooser_follows_the_address_in_chromium(tmp_path, page):
     uri = f"{page.as_uri()}#model={MODEL}&batch=8&metric=fps"
     dom = run_chromium(tmp_path, "--dump-dom", uri)
