@@ -64,8 +64,11 @@ BEST_ENERGY_REDUCTION = "Best Energy Reduction (%)"
 # Its half-width, of the table's kind (a 95 % CI; the seed's: one STD); NaN where unknown.
 BEST_ENERGY_REDUCTION_UNCERTAINTY = "Best Energy Reduction Uncertainty (%)"
 BEST_PRUNED_MODEL = "Best Pruned Model"
-# The other pruned models whose reduction is indistinguishable from the best one's.
+# The other pruned models whose reduction is indistinguishable from the best one's, of those
+# whose uncertainty is known (NaN where the best one's is not: nothing can be told from it).
 TIED_WITH_BEST = "Pruned Models Tied With Best"
+# The other pruned models whose uncertainty is unknown: neither tied with the best nor beyond.
+UNKNOWN_WITH_BEST = "Pruned Models Of Unknown Uncertainty"
 ARCHITECTURE_ENERGY_COLUMNS: tuple[str, ...] = (
     col.ARCHITECTURE,
     col.DATASET,
@@ -78,6 +81,7 @@ ARCHITECTURE_ENERGY_COLUMNS: tuple[str, ...] = (
     BEST_ENERGY_REDUCTION_UNCERTAINTY,
     BEST_PRUNED_MODEL,
     TIED_WITH_BEST,
+    UNKNOWN_WITH_BEST,
 )
 
 # report.html's sections, in order: the question each answers.
@@ -262,22 +266,28 @@ def _architecture_record(
     pruned = rows[~is_baseline(rows)]
     reductions = pruned[col.ENERGY_REDUCTION].dropna()
     best = pruned.loc[reductions.idxmax()] if len(reductions) else None
-    tied = 0
+    tied: int | None = None
+    unknown = 0
     best_width = math.nan
     if best is not None:
-        estimates = [
+        others = [
             Estimate(float(value), known(float(width)))
-            for value, width in zip(
+            for index, value, width in zip(
+                reductions.index,
                 pruned.loc[reductions.index, col.ENERGY_REDUCTION],
                 pruned.loc[reductions.index, REDUCTION_HALF_WIDTH],
                 strict=True,
             )
+            if index != best.name
         ]
         best_estimate = Estimate(
             float(best[col.ENERGY_REDUCTION]), known(float(best[REDUCTION_HALF_WIDTH]))
         )
-        tied = sum(indistinguishable(best_estimate, other) for other in estimates) - 1
-        best_width = math.nan if best_estimate.half_width is None else best_estimate.half_width
+        told = [other for other in others if other.half_width is not None]
+        unknown = len(others) - len(told)
+        if best_estimate.half_width is not None:
+            tied = sum(indistinguishable(best_estimate, other) for other in told)
+            best_width = best_estimate.half_width
     return {
         col.ARCHITECTURE: architecture,
         col.DATASET: dataset,
@@ -289,7 +299,8 @@ def _architecture_record(
         BEST_ENERGY_REDUCTION: math.nan if best is None else best[col.ENERGY_REDUCTION],
         BEST_ENERGY_REDUCTION_UNCERTAINTY: best_width,
         BEST_PRUNED_MODEL: None if best is None else best[col.MODEL_NAME],
-        TIED_WITH_BEST: None if best is None else tied,
+        TIED_WITH_BEST: tied,
+        UNKNOWN_WITH_BEST: None if best is None else unknown,
     }
 
 
@@ -419,9 +430,12 @@ def _best_text(row: pd.Series, best: float) -> str:
     it: the largest of noisy values is not by itself the best model."""
     estimate = Estimate(best, _optional(row[BEST_ENERGY_REDUCTION_UNCERTAINTY]))
     text = f"best energy reduction {estimate.text('.1f', ' %')} ({row[BEST_PRUNED_MODEL]}"
-    tied = int(row[TIED_WITH_BEST])
     if estimate.half_width is None:
         return text + "; its uncertainty is unknown)"
+    tied, unknown = int(row[TIED_WITH_BEST]), int(row[UNKNOWN_WITH_BEST])
+    # Another model whose uncertainty is unknown is neither tied with it nor beyond.
+    besides = f"; {unknown} other pruned model(s) of unknown uncertainty" if unknown else ""
     if tied:
-        return text + f"), indistinguishable from {tied} other pruned model(s)"
-    return text + "), beyond the uncertainty of every other pruned model"
+        return text + f"), indistinguishable from {tied} other pruned model(s){besides}"
+    others = "every other pruned model" + (" whose uncertainty is known" if unknown else "")
+    return text + f"), beyond the uncertainty of {others}{besides}"

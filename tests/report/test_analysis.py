@@ -20,6 +20,7 @@ from pytest_pruneenergy.report.analysis import (
     PD_QUESTION,
     PROPORTIONALITY_QUESTION,
     TIED_WITH_BEST,
+    UNKNOWN_WITH_BEST,
     UNPRUNED_JOULES_PER_SAMPLE,
     UNPRUNED_JOULES_PER_SAMPLE_CI95,
     architecture_energy,
@@ -268,9 +269,36 @@ def test_the_best_reduction_says_its_uncertainty_and_the_models_tied_with_it():
     # Tight CIs: the best stands apart.
     sentence = findings_by_question(results(0.0001))[0][1][0]
     assert sentence.endswith("), beyond the uncertainty of every other pruned model")
-    # No CI at all: said, not hidden.
+    # No CI at all: said, not hidden, and no count of ties that nothing could tell.
     sentence = findings_by_question(results(None))[0][1][0]
     assert sentence.endswith("; its uncertainty is unknown)")
+    (row,) = [row for _, row in architecture_energy(results(None)).iterrows()]
+    assert pd.isna(row[TIED_WITH_BEST]) and row[UNKNOWN_WITH_BEST] == 2
+
+
+def test_a_model_of_unknown_uncertainty_is_neither_tied_with_the_best_nor_beyond_it():
+    # It read "beyond the uncertainty of every other pruned model" beside a 44.9 % of unknown CI.
+    results = table(
+        unpruned(ci95=0.001, joules=1.0),
+        pruned(1, 30, cr_percent=30, reduction_percent=20.0, ci95=0.0001),
+        pruned(2, 30, cr_percent=35, reduction_percent=44.9),
+        pruned(3, 30, cr_percent=35, reduction_percent=45.0, ci95=0.0001),
+    )
+    (row,) = [row for _, row in architecture_energy(results).iterrows()]
+    assert (row[TIED_WITH_BEST], row[UNKNOWN_WITH_BEST]) == (0, 1)
+    sentence = findings_by_question(results)[0][1][0]
+    assert sentence.endswith(
+        "), beyond the uncertainty of every other pruned model whose uncertainty is known; "
+        "1 other pruned model(s) of unknown uncertainty"
+    )
+    tied = table(
+        *results.to_dict("records"),
+        pruned(4, 30, cr_percent=35, reduction_percent=44.99, ci95=0.0001),
+    )
+    assert findings_by_question(tied)[0][1][0].endswith(
+        "indistinguishable from 1 other pruned model(s); 1 other pruned model(s) of unknown "
+        "uncertainty"
+    )
 
 
 def test_findings_and_summary_are_made_per_numeric_format_and_runtime():

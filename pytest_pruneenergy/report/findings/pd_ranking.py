@@ -135,7 +135,11 @@ def comparison_sentence(comparison: PdComparison) -> str:
     least = _who(tuple(lowest), by_label) + " least"
     if between:
         least += f", indistinguishable from {listed(between)}"
-    return f"{where}: {_who(comparison.best, by_label)} most; {least}"
+    # Ranked by value alone where an uncertainty is unknown: said, so it is not read as beyond.
+    unknown = " (a PD's uncertainty is unknown: ranked by value alone)"
+    return f"{where}: {_who(comparison.best, by_label)} most; {least}" + (
+        unknown if _uncertainty_unknown(comparison) else ""
+    )
 
 
 def _who(labels: tuple[str, ...], by_label: dict[str, PdStanding]) -> str:
@@ -201,25 +205,42 @@ def per_gpr_sentence(comparisons: list[PdComparison], kind: str) -> str:
     are indistinguishable."""
     first = comparisons[0]
     where = f"{first.architecture}, batch {first.batch_size}, per GPR"
-    clear = [c for c in comparisons if len(c.best) == 1 and len(c.standings) > 1]
-    tied = [c for c in comparisons if len(c.best) > 1]
+    # Where a PD's uncertainty is unknown, no PD saves most "beyond the uncertainty" (only an
+    # exact tie would have been told): those GPRs are counted apart, as not judged.
+    judged = [c for c in comparisons if not _uncertainty_unknown(c)]
+    unjudged = [c for c in comparisons if _uncertainty_unknown(c)]
+    clear = [c for c in judged if len(c.best) == 1 and len(c.standings) > 1]
+    tied = [c for c in judged if len(c.best) > 1]
     winners: dict[str, list[float]] = {}
     for comparison in clear:
         winners.setdefault(comparison.best[0], []).append(comparison.gprs[0])
-    parts = [
-        f"one PD saves most beyond the uncertainty at {len(clear)} of {len(comparisons)} GPRs"
-        + (
-            " (" + "; ".join(f"{label} at {_list_gprs(g)}" for label, g in winners.items()) + ")"
-            if winners
-            else ""
+    parts = []
+    if judged:
+        parts.append(
+            f"one PD saves most beyond the uncertainty at {len(clear)} of {len(comparisons)} GPRs"
+            + (
+                " ("
+                + "; ".join(f"{label} at {_list_gprs(g)}" for label, g in winners.items())
+                + ")"
+                if winners
+                else ""
+            )
         )
-    ]
     if tied:
         parts.append(
             f"at {len(tied)} ({_list_gprs([c.gprs[0] for c in tied])}) two or more PDs save "
             f"most indistinguishably ({kind})"
         )
+    if unjudged:
+        parts.append(
+            f"at {len(unjudged)} ({_list_gprs([c.gprs[0] for c in unjudged])}) a PD's "
+            "uncertainty is unknown, so none is judged"
+        )
     return f"{where}: {'; '.join(parts)}"
+
+
+def _uncertainty_unknown(comparison: PdComparison) -> bool:
+    return any(standing.reduction.half_width is None for standing in comparison.standings)
 
 
 def _list_gprs(gprs: list[float]) -> str:

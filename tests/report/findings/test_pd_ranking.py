@@ -7,7 +7,7 @@ from pytest_pruneenergy.report.findings.pd_ranking import (
     comparison_sentence,
     ranking_sentences,
 )
-from pytest_pruneenergy.report.schema import ERROR, STATUS, STATUS_FAILED
+from pytest_pruneenergy.report.schema import ERROR, JOULES_PER_SAMPLE_CI95, STATUS, STATUS_FAILED
 
 from ..tables import as_seed_tool, pruned, table, unpruned
 
@@ -116,6 +116,29 @@ def test_per_gpr_the_sentence_counts_clear_winners_and_ties():
     assert ranking_sentences(results)[-1] == (
         "VGG16, batch 8, per GPR: one PD saves most beyond the uncertainty at 1 of 2 GPRs (PD2 "
         "at 10); at 1 (20) two or more PDs save most indistinguishably (± 95 % CI)"
+    )
+
+
+def test_per_gpr_a_gpr_whose_uncertainty_is_unknown_is_not_judged():
+    # It read "one PD saves most beyond the uncertainty at 2 of 2 GPRs" of a table with no CI.
+    results = table(
+        unpruned(ci95=0.001),
+        pruned(1, 10, cr_percent=10, reduction_percent=10.0, ci95=0.001),
+        pruned(2, 10, cr_percent=10, reduction_percent=20.0, ci95=0.001),
+        pruned(1, 20, cr_percent=20, reduction_percent=20.0),
+        pruned(2, 20, cr_percent=20, reduction_percent=25.0, ci95=0.001),
+    )
+    over_gprs, per_gpr = ranking_sentences(results)
+    assert per_gpr == (
+        "VGG16, batch 8, per GPR: one PD saves most beyond the uncertainty at 1 of 2 GPRs (PD2 "
+        "at 10); at 1 (20) a PD's uncertainty is unknown, so none is judged"
+    )
+    assert over_gprs.endswith("saves least (a PD's uncertainty is unknown: ranked by value alone)")
+    without_any = table(
+        *(dict(row, **{JOULES_PER_SAMPLE_CI95: None}) for row in results.to_dict("records"))
+    )
+    assert ranking_sentences(without_any)[-1] == (
+        "VGG16, batch 8, per GPR: at 2 (10, 20) a PD's uncertainty is unknown, so none is judged"
     )
 
 
