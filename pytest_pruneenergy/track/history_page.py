@@ -18,6 +18,7 @@ can end the script element; the script inserts it with ``textContent`` only.
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Sequence
 from datetime import datetime, timezone
 from pathlib import Path
@@ -135,7 +136,9 @@ def page_data(
                         step.change_fraction,
                         step.before_mean,
                         step.after_mean,
-                        step.t_statistic,
+                        # infinite where runs without scatter or CIs changed: JSON has no
+                        # infinity, the script shows null as one
+                        step.t_statistic if math.isfinite(step.t_statistic) else None,
                         step.threshold,
                     ]
                     for step in steps[(index, metric)]
@@ -167,6 +170,10 @@ def _batch_text(one: HistorySeries) -> str:
     """The batch chooser's value: ``64``, or ``64 bfloat16`` for a series of one format."""
     size = "-" if one.batch_size is None else str(one.batch_size)
     return size if one.dtype is None else f"{size} {one.dtype}"
+
+
+def _t_text(t_statistic: float) -> str:
+    return f"{t_statistic:.1f}" if math.isfinite(t_statistic) else "∞"
 
 
 def _json_for_script(data: dict[str, Any]) -> str:
@@ -256,7 +263,7 @@ def _step_row(one: HistorySeries, metric: str, step: Step, machine: str) -> str:
         point.time[:10],
         f"{step.before_mean:.4g} → {step.after_mean:.4g}",
         "" if change is None else f"{100 * change:+.1f} %",
-        f"{step.t_statistic:.1f} / {step.threshold:.1f}",
+        f"{_t_text(step.t_statistic)} / {step.threshold:.1f}",
     ]
     attributes = (
         f'data-model="{escape_html(one.model)}" data-batch="{escape_html(_batch_text(one))}" '

@@ -180,7 +180,8 @@ HISTORY_SCRIPT = """
           "step " + percent(step[1])));
         group.appendChild(el("title", {}, "level " + format(step[2]) + " \\u2192 " +
           format(step[3]) + " from " + data.runs[step[0]].short + " on (t " +
-          step[4].toFixed(1) + " > " + step[5].toFixed(1) + ")"));
+          (step[4] === null ? "\\u221e" : step[4].toFixed(1)) + " > " + step[5].toFixed(1) +
+          ")"));
         chart.appendChild(group);
       });
       var item = document.createElement("li");

@@ -141,6 +141,29 @@ def test_history_of_stores_that_hold_no_matching_run_says_so(tmp_path, capsys):
     assert f"no stored runs with matching items in {tmp_path / 'a'}" in capsys.readouterr().err
 
 
+def flat_then_doubled(store: Path) -> Path:
+    """Runs without CIs whose values do not scatter, then double: a step of infinite t."""
+    for number, joules in enumerate([1.0, 1.0, 1.0, 2.0, 2.0, 2.0]):
+        git = {
+            "commit": commit_of(number),
+            "dirty": False,
+            "branch": "main",
+            "commit_time": f"2024-01-01T{number:02d}:00:00+00:00",
+        }
+        run_id = f"20240101T{number:02d}0000.000000Z-aaaa{number:04d}"
+        write_run(store, run_dict(run_id=run_id, items=[item(joules=joules, ci95=None)], git=git))
+    return store
+
+
+def test_a_step_of_infinite_t_is_drawn_and_listed_not_a_crash(tmp_path):
+    # JSON has no infinity: the page failed with "Out of range float values".
+    html = render_history_page(load_runs(flat_then_doubled(tmp_path / "runs")).runs)
+    [series] = page_data(html)["series"]
+    [step] = series["steps"]["joules"]
+    assert step[0] == 3 and step[4] is None
+    assert "<td>∞ / " in html
+
+
 # -- in a real browser -------------------------------------------------------------------------
 
 
@@ -175,6 +198,14 @@ def test_a_run_whose_ci_is_unknown_leaves_a_gap_in_the_band_in_chromium(tmp_path
     assert dom.stdout.count('class="point"') == 5, dom.stderr
     bands = re.findall(r'<polygon points="([^"]*)"[^>]*class="band"', dom.stdout)
     assert [len(points.split()) for points in bands] == [4, 4]  # runs 1-2 and 4-5, each 2 x 2
+
+
+@pytest.mark.browser
+def test_a_step_of_infinite_t_is_drawn_in_chromium(tmp_path):
+    html = write_history_page(load_runs(flat_then_doubled(tmp_path / "runs")).runs, tmp_path / "p")
+    dom = run_chromium(tmp_path, "--dump-dom", html.as_uri())
+    assert 'data-drawn="yes"' in dom.stdout, dom.stderr
+    assert dom.stdout.count('class="step"') == 1 and "(t ∞ &gt; " in dom.stdout
 
 
 @pytest.mark.browser
