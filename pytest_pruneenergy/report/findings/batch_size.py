@@ -10,6 +10,7 @@ at the smallest and the largest batch size, compared under the uncertainty rule.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import pandas as pd
@@ -37,7 +38,8 @@ class BatchEffect:
     joules_smallest: Estimate
     joules_largest: Estimate
     near_lowest_batch: int
-    fps_ratio: float
+    # None where the FPS of a batch size is unknown: then nothing is said of saturation.
+    fps_ratio: float | None
     fps_saturated_from: int | None
     saving_smallest: Estimate | None
     saving_largest: Estimate | None
@@ -91,7 +93,7 @@ def _effect(
         _joules(rows.iloc[0]),
         _joules(rows.iloc[-1]),
         near,
-        float(fps[-1] / fps[0]),
+        float(fps[-1] / fps[0]) if all(math.isfinite(value) for value in fps) else None,
         saturated_from(sizes, list(fps)),
         _mean_saving(pruned, sizes[0]),
         _mean_saving(pruned, sizes[-1]),
@@ -102,7 +104,10 @@ def _effect(
 
 def saturated_from(batch_sizes: list[int], fps: list[float]) -> int | None:
     """The smallest batch size from which every larger one adds less than
-    ``FPS_SATURATION_GAIN`` of FPS over the one before; None where the last step still does."""
+    ``FPS_SATURATION_GAIN`` of FPS over the one before; None where the last step still does,
+    or where an FPS is unknown (a NaN compares as no gain)."""
+    if not all(math.isfinite(value) for value in fps):
+        return None
     start = None
     for index in range(len(fps) - 1, 0, -1):
         if fps[index] >= fps[index - 1] * (1 + FPS_SATURATION_GAIN):
@@ -140,24 +145,33 @@ def _saving_text(saving: Estimate, spread: float | None) -> str:
     return text if spread is None else f"{text}, the models spread SD {spread:.1f} points"
 
 
+def _fps_text(effect: BatchEffect, first: int, last: int) -> str:
+    if effect.fps_ratio is None:
+        return f"FPS not known at every batch size from {first} to {last}"
+    gains = (
+        f"each larger batch adding less than {FPS_SATURATION_GAIN:.0%} from batch "
+        f"{effect.fps_saturated_from} on"
+        if effect.fps_saturated_from is not None
+        else f"still gaining {FPS_SATURATION_GAIN:.0%} or more per step at batch {last}"
+    )
+    return f"FPS x{effect.fps_ratio:.2g} from batch {first} to {last}, {gains}"
+
+
 def batch_sentence(effect: BatchEffect) -> str:
     first, last = effect.batch_sizes[0], effect.batch_sizes[-1]
     name = f"{effect.architecture} ({effect.dataset})" if effect.dataset else effect.architecture
     direction = "falls" if effect.energy_change_percent < 0 else "rises"
-    if indistinguishable(effect.joules_smallest, effect.joules_largest):
+    ends = (effect.joules_smallest, effect.joules_largest)
+    if any(end.half_width is None for end in ends):
+        direction += " (uncertainty unknown)"
+    elif indistinguishable(*ends):
         direction = "does not change beyond its uncertainty"
     parts = [
         f"energy per sample {direction} from {effect.joules_smallest.text('.3g', ' J')} at batch "
         f"{first} to {effect.joules_largest.text('.3g', ' J')} at batch {last} "
         f"({effect.energy_change_percent:+.0f} %), within {ENERGY_NEAR_LOWEST:.0%} of its "
         f"lowest from batch {effect.near_lowest_batch}",
-        f"FPS x{effect.fps_ratio:.2g} from batch {first} to {last}, "
-        + (
-            f"each larger batch adding less than {FPS_SATURATION_GAIN:.0%} from batch "
-            f"{effect.fps_saturated_from} on"
-            if effect.fps_saturated_from is not None
-            else f"still gaining {FPS_SATURATION_GAIN:.0%} or more per step at batch {last}"
-        ),
+        _fps_text(effect, first, last),
     ]
     if effect.saving_smallest is not None and effect.saving_largest is not None:
         small, large = effect.saving_smallest, effect.saving_largest

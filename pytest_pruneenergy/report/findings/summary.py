@@ -139,8 +139,10 @@ def _batch_size(table: pd.DataFrame) -> str | None:
         f"{changes}"
     )
     by_batch: dict[int | None, list[str]] = {}
+    unknown = [effect.architecture for effect in effects if effect.fps_ratio is None]
     for effect in effects:
-        by_batch.setdefault(effect.fps_saturated_from, []).append(effect.architecture)
+        if effect.fps_ratio is not None:
+            by_batch.setdefault(effect.fps_saturated_from, []).append(effect.architecture)
     parts = [
         f"from batch {batch} on for {listed(names)}"
         if batch is not None
@@ -149,6 +151,9 @@ def _batch_size(table: pd.DataFrame) -> str | None:
             by_batch.items(), key=lambda item: (item[0] is None, item[0] or 0)
         )
     ]
-    text += f"; FPS saturates (each larger batch adding less than {FPS_SATURATION_GAIN:.0%}) "
-    text += "; ".join(parts)
+    if parts:
+        text += f"; FPS saturates (each larger batch adding less than {FPS_SATURATION_GAIN:.0%}) "
+        text += "; ".join(parts)
+    if unknown:
+        text += f"; FPS not known at every batch size for {listed(unknown)}"
     return text

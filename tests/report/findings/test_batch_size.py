@@ -5,6 +5,8 @@ from pytest_pruneenergy.report.findings.batch_size import (
     batch_sentences,
     saturated_from,
 )
+from pytest_pruneenergy.report.findings.summary import summary_sentences
+from pytest_pruneenergy.report.schema import FPS, JOULES_PER_SAMPLE_CI95
 
 from ..tables import pruned, table, unpruned
 
@@ -28,6 +30,8 @@ def sweep(*, saving_at_1: float, saving_at_64: float):
         ([100, 500, 540, 560, 570], 8),  # +8 %, +4 %, +2 % after batch 8
         ([100, 200, 300, 400, 500], None),  # still +25 % at the last step
         ([100, 105, 200, 205, 210], 16),  # a late jump restarts the count
+        # an unknown FPS compared as no gain: it read as saturated from batch 8
+        ([100, 500, 900, 1300, float("nan")], None),
     ],
 )
 def test_fps_saturates_from_the_batch_size_after_which_every_step_gains_little(fps, expected):
@@ -55,6 +59,20 @@ def test_the_sentence_says_pruning_saves_less_at_batch_1_beyond_the_uncertainty(
         "from batch 8; FPS x5.6 from batch 1 to 64, each larger batch adding less than 10% "
         "from batch 8 on; pruning saves less at batch 1"
     )
+
+
+def test_an_unknown_fps_or_energy_uncertainty_is_said_not_read_as_a_finding():
+    rows = sweep(saving_at_1=10.0, saving_at_64=30.0).to_dict("records")
+    rows[2][FPS] = float("nan")  # batch 16's
+    rows[0][JOULES_PER_SAMPLE_CI95] = None  # batch 1's
+    (effect,) = batch_effects(table(*rows))
+    assert (effect.fps_ratio, effect.fps_saturated_from) == (None, None)
+    (sentence,) = batch_sentences(table(*rows))
+    assert "energy per sample falls (uncertainty unknown) from 1 J at batch 1" in sentence
+    assert "; FPS not known at every batch size from 1 to 64; pruning saves" in sentence
+    summary = summary_sentences(table(*rows))[-1]
+    assert summary.endswith("; FPS not known at every batch size for VGG16")
+    assert "saturates" not in summary
 
 
 def test_savings_within_their_uncertainty_are_about_as_much():
