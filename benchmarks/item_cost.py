@@ -233,22 +233,27 @@ def run_span(stats: pstats.Stats) -> RunSpan:
 
 def rest_by_position(results: pd.DataFrame, batch_sizes: Sequence[int]) -> dict[str, Any]:
     """Seconds per item beyond loading, warm-up and windows: the rest, over all items, and a
-    model's first batch size (``first``: it warms up in full, after the last model was freed)
-    and its later ones apart; with the means of the parts."""
+    model's first batch size (``first``: the first of ``batch_sizes`` it was measured at; it
+    warms up in full, after the last model was freed) and its later ones apart; with the means
+    of the parts, every mean over the same items: those that recorded every part (the plugin
+    writes a load of 0 where the model was loaded before; a blank is unknown)."""
     measured = results[results[STATUS] == STATUS_MEASURED]
-    # An item whose model was loaded before pays no load; one that lacks another part has no
-    # rest to tell (left out of the means, never counted as 0).
-    load = measured[LOAD_SECONDS].fillna(0.0)
-    rest = measured[ITEM_SECONDS] - load - measured[WARMUP_SECONDS] - measured[SECONDS_MEASURED]
-    first_size = next(size for size in batch_sizes if size in set(measured[BATCH_SIZE]))
-    is_first = measured[BATCH_SIZE] == first_size
+    parts = [LOAD_SECONDS, WARMUP_SECONDS, SECONDS_MEASURED]
+    told = measured.dropna(subset=[ITEM_SECONDS, *parts])
+    if told.empty:
+        raise SystemExit("no measured item recorded its seconds, load, warm-up and windows")
+    rest = told[ITEM_SECONDS] - told[parts].sum(axis=1)
+    order = {size: position for position, size in enumerate(batch_sizes)}
+    position = told[BATCH_SIZE].map(order)
+    is_first = position == position.groupby(told[MODEL_NAME]).transform("min")
     return {
-        "items": len(measured),
-        "models": measured[MODEL_NAME].nunique(),
-        "item_seconds": float(measured[ITEM_SECONDS].mean()),
-        "load_seconds": float(load.mean()),
-        "warmup_seconds": float(measured[WARMUP_SECONDS].mean()),
-        "measured_seconds": float(measured[SECONDS_MEASURED].mean()),
+        "items": len(told),
+        "left_out": len(measured) - len(told),
+        "models": told[MODEL_NAME].nunique(),
+        "item_seconds": float(told[ITEM_SECONDS].mean()),
+        "load_seconds": float(told[LOAD_SECONDS].mean()),
+        "warmup_seconds": float(told[WARMUP_SECONDS].mean()),
+        "measured_seconds": float(told[SECONDS_MEASURED].mean()),
         "rest_seconds": float(rest.mean()),
         "first_rest_seconds": float(rest[is_first].mean()) if is_first.any() else None,
         "later_rest_seconds": float(rest[~is_first].mean()) if (~is_first).any() else None,
@@ -309,11 +314,19 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _ms(seconds: float | None) -> str:
-    return "-" if seconds is None else f"{1000 * seconds:.0f}"
+    return "-" if seconds is None or math.isnan(seconds) else f"{1000 * seconds:.0f}"
 
 
 def _calls(calls: float) -> str:
     return "" if math.isnan(calls) else f"{calls:.3g}"  # NaN: a step's rest
+
+
+def _left_out(count: int) -> str:
+    return (
+        f" ({count} more measured items left out: a part of their seconds not recorded)"
+        if count
+        else ""
+    )
 
 
 def _rest_of(folder: Path, kind: str, batch_sizes: Sequence[int]) -> dict[str, Any]:
@@ -342,8 +355,9 @@ def folder_lines(folder: Path, min_seconds_per_item: float) -> tuple[str, list[s
     steps = step_rows(stats, item, span.items, min_seconds_per_item=min_seconds_per_item)
     answer = (
         f"`{folder.name}` (commit {str(record['commit'])[:7]}): {plain['items']} items of "
-        f"{plain['models']} models. Beyond loading ({_ms(plain['load_seconds'])} ms), warm-up "
-        f"({_ms(plain['warmup_seconds'])} ms) and windows ({_ms(plain['measured_seconds'])} ms), "
+        f"{plain['models']} models{_left_out(plain['left_out'])}. Beyond loading "
+        f"({_ms(plain['load_seconds'])} ms), warm-up ({_ms(plain['warmup_seconds'])} ms) "
+        f"and windows ({_ms(plain['measured_seconds'])} ms), "
         f"an item took {_ms(plain['rest_seconds'])} ms more: "
         f"{_ms(plain['first_rest_seconds'])} ms at a model's first batch size, "
         f"{_ms(plain['later_rest_seconds'])} ms at its later ones. Without pytest-benchmark's "

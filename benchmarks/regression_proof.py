@@ -32,7 +32,12 @@ from pytest_pruneenergy.demo import (
     choose_plan,
     pytest_arguments,
 )
-from pytest_pruneenergy.track.compare import change_percent_text, compare_runs, stored_joules_text
+from pytest_pruneenergy.track.compare import (
+    ItemComparison,
+    change_percent_text,
+    compare_runs,
+    stored_joules_text,
+)
 from pytest_pruneenergy.track.store import RunRecord
 
 SWAPPED = "VGG11_CIFAR10_random_PD1_GPR-50_PRUNED.pth"
@@ -164,19 +169,35 @@ def render(args: argparse.Namespace) -> int:
         f"Flagged in run 2: {', '.join(flagged_second) or 'none'}. "
         f"Flagged in run 3: {', '.join(flagged_third) or 'none'}.",
         "",
-        f"Noise between runs 1 and 2 (same models): the largest change was "
-        f"{change_percent_text(noise.joules_change_fraction)} ({noise.model}); {len(outside)} of "
-        f"{len(second)} changes fell outside both CIs "
-        f"({', '.join(outside) or 'none'}), all under the {proof['fail_percent']:g} % threshold "
-        "that a gate adds on top."
-        if all(abs(c.joules_change_fraction or 0.0) < fraction for c in second)
-        else f"Noise between runs 1 and 2: the largest change was "
-        f"{change_percent_text(noise.joules_change_fraction)} ({noise.model}).",
+        _noise_text(second, noise, outside, fraction, proof["fail_percent"]),
         "",
     ]
     args.out.write_text("\n".join(lines))
     print(f"wrote {args.out}")
     return 0
+
+
+def _noise_text(
+    second: list[ItemComparison],
+    noise: ItemComparison,
+    outside: list[str],
+    fraction: float,
+    fail_percent: float,
+) -> str:
+    """Runs 1 and 2 (the same models): the largest change, and how many changes fell outside
+    both CIs, of those whose CIs are known."""
+    largest = f"{change_percent_text(noise.joules_change_fraction)} ({noise.model})"
+    if not all(abs(c.joules_change_fraction or 0.0) < fraction for c in second):
+        return f"Noise between runs 1 and 2: the largest change was {largest}."
+    judged = [c for c in second if c.joules_outside_cis is not None]
+    unknown = len(second) - len(judged)
+    return (
+        f"Noise between runs 1 and 2 (same models): the largest change was {largest}; "
+        f"{len(outside)} of {len(judged)} changes fell outside both CIs "
+        + (f"(the CIs of {unknown} more unknown) " if unknown else "")
+        + f"({', '.join(outside) or 'none'}), all under the {fail_percent:g} % threshold "
+        "that a gate adds on top."
+    )
 
 
 def main() -> int:

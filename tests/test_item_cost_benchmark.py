@@ -135,19 +135,30 @@ def test_the_rest_is_what_an_item_took_beyond_load_warm_up_and_windows(item_cost
         [
             ("A", 1, 2.0, 0.1, 0.5, 1.0, "measured"),  # first: rest 0.4
             ("A", 8, 1.6, 0.0, 0.25, 1.15, "measured"),  # later: rest 0.2
-            ("B", 1, 2.2, 0.2, 0.5, 1.0, "measured"),  # first: rest 0.5
-            ("B", 8, 1.5, "", 0.25, 1.15, "measured"),  # no load recorded: 0; rest 0.1
-            ("D", 8, 3.0, 0.0, "", 1.0, "measured"),  # no warm-up recorded: no rest to tell
-            ("C", 1, "", "", "", "", "failed"),  # not measured: left out
+            ("B", 8, 1.5, 0.2, 0.5, 0.5, "measured"),  # B's first (its batch 1 failed): 0.3
+            ("B", 1, "", "", "", "", "failed"),  # not measured: left out
+            ("C", 1, 9.0, "", 0.5, 1.0, "measured"),  # no load recorded: no rest to tell
+            ("D", 8, 9.0, 0.0, "", 1.0, "measured"),  # no warm-up recorded: no rest to tell
         ],
     )
     import pandas as pd
 
     rest = item_cost.rest_by_position(pd.read_csv(tmp_path / "r.csv"), [1, 8])
-    assert (rest["items"], rest["models"]) == (5, 3)
-    assert rest["first_rest_seconds"] == pytest.approx(0.45)
-    assert rest["later_rest_seconds"] == pytest.approx(0.15)
+    assert (rest["items"], rest["left_out"], rest["models"]) == (3, 2, 2)
+    assert rest["first_rest_seconds"] == pytest.approx(0.35)
+    assert rest["later_rest_seconds"] == pytest.approx(0.2)
     assert rest["rest_seconds"] == pytest.approx(0.3)
+    # every mean over the same items: the parts and the rest add up to the item
+    parts = ("load_seconds", "warmup_seconds", "measured_seconds", "rest_seconds")
+    assert sum(rest[part] for part in parts) == pytest.approx(rest["item_seconds"])
+
+
+def test_a_run_without_an_item_that_recorded_its_parts_is_refused(item_cost, tmp_path):
+    results_csv(tmp_path / "r.csv", [("A", 1, "", "", "", "", "failed")])
+    import pandas as pd
+
+    with pytest.raises(SystemExit, match="no measured item recorded its seconds"):
+        item_cost.rest_by_position(pd.read_csv(tmp_path / "r.csv"), [1])
 
 
 def test_run_measures_the_same_items_three_ways_and_render_tells_them(

@@ -125,8 +125,9 @@ def add_compare_command(commands: argparse._SubParsersAction) -> None:
         "compare",
         help="compare two stored runs, item by item",
         description="Print a verdict per model and batch size of RUN_B against RUN_A: improved, "
-        "regressed or unchanged (energy: outside both 95 % CIs), new or missing. RUN is a run "
-        "id (a file name in the store without .json) or the path of a run file.",
+        "regressed or unchanged (energy: outside both 95 % CIs), not judged (a run lacks the "
+        "item's CI), new or missing. RUN is a run id (a file name in the store without .json) "
+        "or the path of a run file.",
     )
     compare.add_argument("run_a", metavar="RUN_A")
     compare.add_argument("run_b", metavar="RUN_B")

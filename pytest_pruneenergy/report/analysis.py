@@ -64,6 +64,8 @@ BEST_ENERGY_REDUCTION = "Best Energy Reduction (%)"
 # Its half-width, of the table's kind (a 95 % CI; the seed's: one STD); NaN where unknown.
 BEST_ENERGY_REDUCTION_UNCERTAINTY = "Best Energy Reduction Uncertainty (%)"
 BEST_PRUNED_MODEL = "Best Pruned Model"
+# How many pruned models have a measured energy reduction, the best among them.
+PRUNED_MODELS = "Pruned Models"
 # The other pruned models whose reduction is indistinguishable from the best one's, of those
 # whose uncertainty is known (NaN where the best one's is not: nothing can be told from it).
 TIED_WITH_BEST = "Pruned Models Tied With Best"
@@ -80,6 +82,7 @@ ARCHITECTURE_ENERGY_COLUMNS: tuple[str, ...] = (
     BEST_ENERGY_REDUCTION,
     BEST_ENERGY_REDUCTION_UNCERTAINTY,
     BEST_PRUNED_MODEL,
+    PRUNED_MODELS,
     TIED_WITH_BEST,
     UNKNOWN_WITH_BEST,
 )
@@ -299,6 +302,7 @@ def _architecture_record(
         BEST_ENERGY_REDUCTION: math.nan if best is None else best[col.ENERGY_REDUCTION],
         BEST_ENERGY_REDUCTION_UNCERTAINTY: best_width,
         BEST_PRUNED_MODEL: None if best is None else best[col.MODEL_NAME],
+        PRUNED_MODELS: len(reductions),
         TIED_WITH_BEST: tied,
         UNKNOWN_WITH_BEST: None if best is None else unknown,
     }
@@ -434,8 +438,12 @@ def _best_text(row: pd.Series, best: float) -> str:
         return text + "; its uncertainty is unknown)"
     tied, unknown = int(row[TIED_WITH_BEST]), int(row[UNKNOWN_WITH_BEST])
     # Another model whose uncertainty is unknown is neither tied with it nor beyond.
-    besides = f"; {unknown} other pruned model(s) of unknown uncertainty" if unknown else ""
+    parts = [f"{unknown} other pruned model(s) of unknown uncertainty"] if unknown else []
     if tied:
-        return text + f"), indistinguishable from {tied} other pruned model(s){besides}"
-    others = "every other pruned model" + (" whose uncertainty is known" if unknown else "")
-    return text + f"), beyond the uncertainty of {others}{besides}"
+        parts.insert(0, f"indistinguishable from {tied} other pruned model(s)")
+    elif int(row[PRUNED_MODELS]) - 1 > unknown:
+        known = " whose uncertainty is known" if unknown else ""
+        parts.insert(0, f"beyond the uncertainty of every other pruned model{known}")
+    elif not unknown:
+        parts.append("the only pruned model")
+    return f"{text}), " + "; ".join(parts)

@@ -1,11 +1,13 @@
-"""Two stored runs, item by item: improved, regressed, unchanged, new or missing.
+"""Two stored runs, item by item: improved, regressed, unchanged, not judged, new or missing.
 
 Comparison is pure. Energy regresses (or improves) only when BOTH the relative change passes the
 threshold AND the difference lies outside the two confidence intervals,
 ``|J_b - J_a| > CI95_a + CI95_b``. That rule is conservative: two means whose 95 % intervals do
 not overlap differ at well below the 5 % level, so a real change a little larger than the noise
 may pass as "unchanged", but noise alone is very unlikely to fail a build. FPS has no CI in a
-record, so it is compared on its threshold alone, and only when one is given.
+record, so it is compared on its threshold alone, and only when one is given. Where a stored
+run lacks an item's CI, its energy is judged on the threshold alone too; without a threshold
+it is not judged at all, and the item is "not judged" rather than "unchanged".
 """
 
 from __future__ import annotations
@@ -20,9 +22,11 @@ from .store import STATUS_MEASURED, RunRecord, StoredItem, sort_key
 IMPROVED = "improved"
 REGRESSED = "regressed"
 UNCHANGED = "unchanged"
+# Energy not judged (a CI unknown and no threshold) and FPS not found changed.
+NOT_JUDGED = "not judged"
 NEW = "new"
 MISSING = "missing"
-VERDICTS = (REGRESSED, IMPROVED, UNCHANGED, NEW, MISSING)
+VERDICTS = (REGRESSED, IMPROVED, UNCHANGED, NOT_JUDGED, NEW, MISSING)
 
 
 @dataclass(frozen=True)
@@ -112,10 +116,11 @@ def _compare_item(
     # CI is unknown (a record that lacks one) the noise cannot be judged: as FPS, then, on the
     # threshold alone and only when one is given, never as if the interval were zero.
     joules_sign = 0
-    judged = outside_cis if outside_cis is not None else threshold_joules_fraction is not None
+    judged = outside_cis is not None or threshold_joules_fraction is not None
+    beyond_noise = outside_cis if outside_cis is not None else judged
     if (
         joules_change is not None
-        and judged
+        and beyond_noise
         and abs(joules_change) > (threshold_joules_fraction or 0.0)
     ):
         joules_sign = 1 if joules_change > 0 else -1
@@ -133,7 +138,7 @@ def _compare_item(
     elif -1 in (joules_sign, fps_sign):
         verdict = IMPROVED
     else:
-        verdict = UNCHANGED
+        verdict = UNCHANGED if judged else NOT_JUDGED
     return ItemComparison(
         before.model,
         before.batch_size,
@@ -177,11 +182,14 @@ def comparison_lines(
 ) -> list[str]:
     """A header, warnings where the runs differ in machine or settings, then a table."""
     counts = count_verdicts(comparisons)
+    # "not judged" only where some item was: a record that lacks CIs is rare.
+    shown = [verdict for verdict in VERDICTS if verdict != NOT_JUDGED or counts[verdict]]
     lines = [
         f"compared with run {describe_run(baseline_run)}: "
-        + ", ".join(f"{counts[verdict]} {verdict}" for verdict in VERDICTS),
+        + ", ".join(f"{counts[verdict]} {verdict}" for verdict in shown),
         "rule: regressed/improved = energy change beyond the threshold AND outside both 95 % "
-        "CIs (|dJ| > CI_a + CI_b); FPS on its threshold alone (no CI)",
+        "CIs (|dJ| > CI_a + CI_b; where a CI is unknown, beyond the threshold alone, and not "
+        "judged without one); FPS on its threshold alone (no CI)",
     ]
     if baseline_run.machine_key != current_run.machine_key:
         lines.append(

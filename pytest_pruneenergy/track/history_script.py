@@ -143,8 +143,8 @@ HISTORY_SCRIPT = """
       var colour = colours[s.machine % colours.length];
       var points = s.points.filter(function (p) { return p[column] !== null; });
       if (metric.ci) {
-        // A band over each stretch of runs whose CI is known: a gap where it is not, never a
-        // band of zero width (as the PNG's).
+        // A band over each stretch of two or more runs whose CI is known; a gap where it is
+        // not, never a band of zero width. A lone run's CI is in its dot's title (as the PNG).
         var stretch = [];
         points.concat([null]).forEach(function (p) {
           if (p !== null && p[2] !== null) { stretch.push(p); return; }

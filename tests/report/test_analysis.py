@@ -36,6 +36,7 @@ from pytest_pruneenergy.report.schema import (
     ARCHITECTURE,
     BATCH_SIZE,
     DATASET,
+    JOULES_PER_SAMPLE_CI95,
     MODEL_NAME,
     SEED_COLUMNS,
     SEED_METRIC,
@@ -299,6 +300,14 @@ def test_a_model_of_unknown_uncertainty_is_neither_tied_with_the_best_nor_beyond
         "indistinguishable from 1 other pruned model(s); 1 other pruned model(s) of unknown "
         "uncertainty"
     )
+    # Every other model's uncertainty unknown: none is beyond it, however vacuously.
+    records = results.to_dict("records")
+    records[1][JOULES_PER_SAMPLE_CI95] = None
+    assert findings_by_question(table(*records))[0][1][0].endswith(
+        "GPR-30_PRUNED.pth), 2 other pruned model(s) of unknown uncertainty"
+    )
+    only = table(records[0], records[3])
+    assert findings_by_question(only)[0][1][0].endswith("PRUNED.pth), the only pruned model")
 
 
 def test_findings_and_summary_are_made_per_numeric_format_and_runtime():

@@ -25,9 +25,11 @@ from pytest_pruneenergy.track.compare import (
     IMPROVED,
     MISSING,
     NEW,
+    NOT_JUDGED,
     REGRESSED,
     UNCHANGED,
     compare_runs,
+    comparison_lines,
     format_comparison_table,
     gate_failures,
     stored_joules_text,
@@ -145,13 +147,18 @@ def test_energy_with_an_unknown_ci_is_judged_on_its_threshold_alone_and_only_whe
     # NaN, none ever was.
     before = record(items=[item(joules=1.00, ci95=unknown)])
     small, large = (record(items=[item(joules=j, ci95=0.001)]) for j in (1.03, 1.10))
-    assert compare_runs(before, large)[0].verdict == UNCHANGED  # no threshold: not judged
+    assert compare_runs(before, large)[0].verdict == NOT_JUDGED  # no threshold: not judged
     assert compare_runs(before, small, threshold_joules_fraction=0.05)[0].verdict == UNCHANGED
     [comparison] = compare_runs(before, large, threshold_joules_fraction=0.05)
     assert comparison.verdict == REGRESSED and comparison.joules_regressed
     assert comparison.joules_outside_cis is None
     assert stored_joules_text(comparison.baseline) == "1 ± ?"
     assert stored_joules_text(comparison.current) == "1.1 ± 0.001"
+    header, rule = comparison_lines(before, large, compare_runs(before, large))[:2]
+    assert header.endswith(": 0 regressed, 0 improved, 0 unchanged, 1 not judged, 0 new, 0 missing")
+    assert "where a CI is unknown, beyond the threshold alone, and not judged without one" in rule
+    # "not judged" is said only where an item was
+    assert "not judged" not in comparison_lines(large, large, compare_runs(large, large))[0]
 
 
 def test_fps_is_judged_on_its_threshold_alone_and_only_when_given():

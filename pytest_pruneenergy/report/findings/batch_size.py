@@ -145,6 +145,15 @@ def _saving_text(saving: Estimate, spread: float | None) -> str:
     return text if spread is None else f"{text}, the models spread SD {spread:.1f} points"
 
 
+# Said where a comparison rests on a value whose uncertainty is unknown: only an exact tie
+# could have been told from a difference (findings/uncertainty.py).
+UNKNOWN = " (uncertainty unknown)"
+
+
+def _unknown(*estimates: Estimate) -> bool:
+    return any(estimate.half_width is None for estimate in estimates)
+
+
 def _fps_text(effect: BatchEffect, first: int, last: int) -> str:
     if effect.fps_ratio is None:
         return f"FPS not known at every batch size from {first} to {last}"
@@ -162,10 +171,10 @@ def batch_sentence(effect: BatchEffect) -> str:
     name = f"{effect.architecture} ({effect.dataset})" if effect.dataset else effect.architecture
     direction = "falls" if effect.energy_change_percent < 0 else "rises"
     ends = (effect.joules_smallest, effect.joules_largest)
-    if any(end.half_width is None for end in ends):
-        direction += " (uncertainty unknown)"
-    elif indistinguishable(*ends):
+    if indistinguishable(*ends):  # an exact tie, or overlapping intervals
         direction = "does not change beyond its uncertainty"
+    elif _unknown(*ends):
+        direction += UNKNOWN
     parts = [
         f"energy per sample {direction} from {effect.joules_smallest.text('.3g', ' J')} at batch "
         f"{first} to {effect.joules_largest.text('.3g', ' J')} at batch {last} "
@@ -183,7 +192,7 @@ def batch_sentence(effect: BatchEffect) -> str:
         parts.append(
             f"pruning saves {how} at batch {first} ({_saving_text(small, effect.spread_smallest)}"
             f") {than} at batch {last} ({_saving_text(large, effect.spread_largest)}) over the "
-            "pruned models"
+            "pruned models" + (UNKNOWN if how != "about as much" and _unknown(small, large) else "")
         )
     return f"{name}, unpruned ({effect.model}): {'; '.join(parts)}"
 

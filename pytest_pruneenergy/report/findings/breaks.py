@@ -55,8 +55,9 @@ class Bend:
 
     @property
     def breaks(self) -> bool:
-        width = self.change.half_width if self.change.half_width is not None else 0.0
-        return abs(self.change.value) > width
+        # an unknown width is no break: nothing is beyond an uncertainty nobody knows
+        width = self.change.half_width
+        return width is not None and abs(self.change.value) > width
 
 
 @dataclass(frozen=True)

@@ -186,7 +186,15 @@ def ranking_sentences(table: pd.DataFrame) -> list[str]:
 
 
 def across_sentence(comparisons: list[PdComparison]) -> str:
-    """How often each PD is among those saving most, and least, across the comparisons."""
+    """How often each PD is among those saving most, and least, across the comparisons whose
+    uncertainties are all known (the others, ranked by value alone, counted apart)."""
+    unjudged = sum(_uncertainty_unknown(c) for c in comparisons)
+    groups = f"Across the {len(comparisons)} architecture x batch-size groups, over all GPRs"
+    if unjudged:
+        groups += f" (of which {unjudged} with a PD of unknown uncertainty, not counted)"
+    comparisons = [c for c in comparisons if not _uncertainty_unknown(c)]
+    if not comparisons:
+        return f"{groups}: no group to count"
     labels = sorted({s.pruning_distribution for c in comparisons for s in c.standings})
     most = {label: sum(label in c.best for c in comparisons) for label in labels}
     least = {label: sum(label in c.worst for c in comparisons) for label in labels}
@@ -195,8 +203,8 @@ def across_sentence(comparisons: list[PdComparison]) -> str:
     worst = sorted(labels, key=lambda label: (-least[label], label))
     worst_counts = listed(f"{label} in {least[label]}" for label in worst if least[label])
     return (
-        f"Across the {len(comparisons)} architecture x batch-size groups, over all GPRs: among "
-        f"the PDs saving most: {counts}; among those saving least: {worst_counts}"
+        f"{groups}: among the PDs saving most: {counts}; among those saving least: "
+        f"{worst_counts}"
     )
 
 

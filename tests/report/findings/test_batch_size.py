@@ -6,7 +6,7 @@ from pytest_pruneenergy.report.findings.batch_size import (
     saturated_from,
 )
 from pytest_pruneenergy.report.findings.summary import summary_sentences
-from pytest_pruneenergy.report.schema import FPS, JOULES_PER_SAMPLE_CI95
+from pytest_pruneenergy.report.schema import FPS, JOULES_PER_SAMPLE, JOULES_PER_SAMPLE_CI95
 
 from ..tables import pruned, table, unpruned
 
@@ -30,7 +30,7 @@ def sweep(*, saving_at_1: float, saving_at_64: float):
         ([100, 500, 540, 560, 570], 8),  # +8 %, +4 %, +2 % after batch 8
         ([100, 200, 300, 400, 500], None),  # still +25 % at the last step
         ([100, 105, 200, 205, 210], 16),  # a late jump restarts the count
-        # an unknown FPS compared as no gain: it read as saturated from batch 8
+        # an unknown FPS compared as no gain: it read as saturated from batch 32
         ([100, 500, 900, 1300, float("nan")], None),
     ],
 )
@@ -70,6 +70,14 @@ def test_an_unknown_fps_or_energy_uncertainty_is_said_not_read_as_a_finding():
     (sentence,) = batch_sentences(table(*rows))
     assert "energy per sample falls (uncertainty unknown) from 1 J at batch 1" in sentence
     assert "; FPS not known at every batch size from 1 to 64; pruning saves" in sentence
+    # the saving at batch 1 rests on a reduction whose uncertainty is unknown
+    assert sentence.endswith(
+        "than at batch 64 (mean 30.0 ± 2.4 %) over the pruned models (uncertainty unknown)"
+    )
+    # an exact tie is a tie, whatever is known
+    rows[3][JOULES_PER_SAMPLE] = rows[0][JOULES_PER_SAMPLE]
+    (tied,) = batch_sentences(table(*rows))
+    assert "energy per sample does not change beyond its uncertainty from 1 J" in tied
     summary = summary_sentences(table(*rows))[-1]
     assert summary.endswith("; FPS not known at every batch size for VGG16")
     assert "saturates" not in summary

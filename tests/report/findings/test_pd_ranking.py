@@ -7,7 +7,13 @@ from pytest_pruneenergy.report.findings.pd_ranking import (
     comparison_sentence,
     ranking_sentences,
 )
-from pytest_pruneenergy.report.schema import ERROR, JOULES_PER_SAMPLE_CI95, STATUS, STATUS_FAILED
+from pytest_pruneenergy.report.schema import (
+    BATCH_SIZE,
+    ERROR,
+    JOULES_PER_SAMPLE_CI95,
+    STATUS,
+    STATUS_FAILED,
+)
 
 from ..tables import as_seed_tool, pruned, table, unpruned
 
@@ -134,6 +140,16 @@ def test_per_gpr_a_gpr_whose_uncertainty_is_unknown_is_not_judged():
         "at 10); at 1 (20) a PD's uncertainty is unknown, so none is judged"
     )
     assert over_gprs.endswith("saves least (a PD's uncertainty is unknown: ranked by value alone)")
+    # a group ranked by value alone is no count of who saves most
+    two_groups = table(
+        *results.to_dict("records"),
+        *(dict(row, **{BATCH_SIZE: 64}) for row in results.to_dict("records")[:3]),
+    )
+    assert across_sentence(compare_pds(two_groups)) == (
+        "Across the 2 architecture x batch-size groups, over all GPRs (of which 1 with a PD of "
+        "unknown uncertainty, not counted): among the PDs saving most: PD2 in 1; among those "
+        "saving least: PD1 in 1"
+    )
     without_any = table(
         *(dict(row, **{JOULES_PER_SAMPLE_CI95: None}) for row in results.to_dict("records"))
     )
