@@ -222,33 +222,11 @@ class Running:
         dtype: str | None,
         runtime: str | None,
     ) -> JournalKey | None:
-        """None where there is no journal, or the file cannot be looked at (loading then says
-        why), or the GPU's UUID cannot be read (said here: the item is then neither resumed nor
-        journaled)."""
+        """None where there is no journal (else ``journal_key``'s)."""
         if self.state.journal is None:
             return None
-        try:
-            gpu_uuid = gpu_uuid_of(device)
-        except (MeterUnavailable, RuntimeError, ValueError) as error:
-            warnings.warn(
-                PruneEnergyWarning(
-                    f"journal: which GPU {device} is could not be read ({error}): this item is "
-                    "not journaled, and --energy-resume will measure it again"
-                ),
-                stacklevel=1,
-            )
-            return None
-        try:
-            return item_key(
-                path,
-                batch_size,
-                device=device,
-                settings={**numbers_settings(self.state.settings), **_variant(dtype, runtime)},
-                round_number=round_number,
-                gpu_uuid=gpu_uuid,
-            )
-        except OSError:
-            return None
+        settings = {**numbers_settings(self.state.settings), **_variant(dtype, runtime)}
+        return journal_key(path, batch_size, device, settings, round_number)
 
     def _journal_measurement(
         self, warn: Callable[[Warning], None], key: JournalKey | None, measurement: Measurement
@@ -314,6 +292,40 @@ class Running:
         failed = [verdict.message for verdict in verdicts if verdict.fails(strict)]
         if failed:
             pytest.fail("\n".join(failed), pytrace=False)
+
+
+def journal_key(
+    path: Path,
+    batch_size: int,
+    device: str,
+    settings: dict[str, Any],
+    round_number: int | None,
+) -> JournalKey | None:
+    """The item's journal key; None where the file cannot be looked at (loading then says
+    why), or the GPU's UUID cannot be read (said here: the item is then neither resumed nor
+    journaled)."""
+    try:
+        gpu_uuid = gpu_uuid_of(device)
+    except (MeterUnavailable, RuntimeError, ValueError) as error:
+        warnings.warn(
+            PruneEnergyWarning(
+                f"journal: which GPU {device} is could not be read ({error}): this item is "
+                "not journaled, and --energy-resume will measure it again"
+            ),
+            stacklevel=1,
+        )
+        return None
+    try:
+        return item_key(
+            path,
+            batch_size,
+            device=device,
+            settings=settings,
+            round_number=round_number,
+            gpu_uuid=gpu_uuid,
+        )
+    except OSError:
+        return None
 
 
 def _variant(dtype: str | None, runtime: str | None) -> dict[str, str | None]:

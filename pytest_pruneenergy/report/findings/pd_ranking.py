@@ -203,8 +203,7 @@ def across_sentence(comparisons: list[PdComparison]) -> str:
     worst = sorted(labels, key=lambda label: (-least[label], label))
     worst_counts = listed(f"{label} in {least[label]}" for label in worst if least[label])
     return (
-        f"{groups}: among the PDs saving most: {counts}; among those saving least: "
-        f"{worst_counts}"
+        f"{groups}: among the PDs saving most: {counts}; among those saving least: {worst_counts}"
     )
 
 
