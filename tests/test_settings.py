@@ -1,4 +1,5 @@
 import dataclasses
+import re
 from pathlib import Path
 
 import pytest
@@ -165,6 +166,25 @@ def test_report_dir_ini_values():
     assert parse_report_dir("", INI) is None
     assert parse_report_dir("false", INI) is None
     assert parse_report_dir("out", INI) == INI / "out"
+
+
+@pytest.mark.parametrize(
+    ("option", "field"),
+    [
+        ("--energy-store", "store_dir"),
+        ("--energy-report", "report_dir"),
+        ("--energy-markdown", "markdown_path"),
+        ("--energy-metadata", "metadata_path"),
+    ],
+)
+def test_an_empty_path_on_the_command_line_is_refused_and_in_the_ini_is_the_default(option, field):
+    # "--energy-store=$UNSET" failed pytest with an INTERNALERROR; "--energy-report=" wrote the
+    # report into the current folder.
+    with pytest.raises(
+        SettingsError, match=re.escape(f"{option}: an empty path (an unset variable?)")
+    ):
+        resolve(**{f"cli_{field}": " "})
+    assert getattr(resolve(**{f"ini_{field}": ""}), field) == getattr(resolve(), field)
 
 
 def test_advice_options_command_line_beats_ini_and_paths_resolve_where_written():

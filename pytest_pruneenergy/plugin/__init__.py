@@ -21,7 +21,7 @@ from ..track.thresholds import (
 from . import options
 from .categories import EnergyGateWarning, PruneEnergyWarning
 from .collection import BATCH_SIZE_KEY, ENTRY_KEY, SESSION_KEY, session_of
-from .preflight import check_device, check_output_folders, end_on_sigterm
+from .preflight import check_compare_run, check_device, check_output_folders, end_on_sigterm
 from .session import PruneEnergySession
 from .xdist import (
     GROUPING_DIST_MODE,
@@ -79,6 +79,7 @@ def pytest_configure(config: pytest.Config) -> None:
         )
     if not hasattr(config, "workerinput"):  # the controller, before any worker starts
         check_output_folders(settings)
+        check_compare_run(settings)
         check_device(settings)
         if settings.report_dir is not None and not settings.resume:
             set_aside(journal_dir(settings.report_dir))

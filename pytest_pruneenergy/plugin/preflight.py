@@ -29,6 +29,21 @@ def check_output_folders(settings: Settings) -> None:
             )
 
 
+def check_compare_run(settings: Settings) -> None:
+    """A run named by --energy-compare must be there before anything is measured: a gate
+    against a misspelt run would otherwise compare nothing and pass."""
+    from ..track.store import COMPARE_LATEST, RunStoreError, find_run
+
+    if settings.compare_run in (None, COMPARE_LATEST):
+        return
+    try:
+        find_run(str(settings.compare_run), settings.store_dir)
+    except RunStoreError as error:
+        raise pytest.UsageError(
+            f"--energy-compare: {error}; name a stored run, or 'latest'. Nothing was measured."
+        ) from None
+
+
 def check_device(settings: Settings) -> None:
     """A GPU asked for by name must exist: otherwise every item would fail the same way."""
     if not settings.device.startswith("cuda"):

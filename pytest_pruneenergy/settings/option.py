@@ -84,7 +84,20 @@ def from_text(parse: Callable[[str, str], Any]) -> Callable[[Any, Source], Any]:
 
 
 def path_value(text: Any, source: Source) -> Path | None:
-    return source.base / str(text).strip() if str(text).strip() else None
+    """A path; None for an empty ini value (the option's default then), but an error for an
+    empty one on the command line (``--energy-store=$UNSET``), which names no path at all."""
+    if not str(text).strip():
+        _refuse_empty(source)
+        return None
+    return source.base / str(text).strip()
+
+
+def _refuse_empty(source: Source) -> None:
+    if source.from_command_line:
+        raise SettingsError(
+            f"{source.name}: an empty path (an unset variable?); give a path, or leave the "
+            "option out"
+        )
 
 
 def folders_value(texts: Any, source: Source) -> tuple[Path, ...]:
@@ -94,6 +107,8 @@ def folders_value(texts: Any, source: Source) -> tuple[Path, ...]:
 
 def report_dir_value(text: Any, source: Source) -> Path | None:
     if source.from_command_line:
+        if not str(text).strip():  # "--energy-report=": no folder, not the current one
+            _refuse_empty(source)
         return source.base / str(text)
     return parse_report_dir(str(text), source.base)
 

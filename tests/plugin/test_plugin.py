@@ -930,6 +930,23 @@ def test_an_unwritable_report_folder_stops_the_run_before_anything_is_measured(t
     assert "= pruneenergy =" not in result.output
 
 
+@pytest.mark.pytest_api
+def test_a_compare_run_that_is_not_stored_stops_the_run_before_anything_is_measured(tmp_path):
+    # A gate against a misspelt run compared nothing and passed, after measuring everything.
+    write_tiny_zoo(tmp_path / "models")
+    result = run_in_process(
+        tmp_path,
+        "--prune-models=models",
+        "--energy-compare=nosuch",
+        "--energy-compare-fail=joules:5%",
+        "--energy-store=store",
+    )
+    assert result.returncode == pytest.ExitCode.USAGE_ERROR, result.output
+    assert "--energy-compare: no run 'nosuch': neither a file nor a run id in" in result.output
+    assert "Nothing was measured." in result.output
+    assert "= pruneenergy =" not in result.output
+
+
 def test_a_gpu_asked_for_on_a_machine_without_one_stops_the_run_at_once(tmp_path: Path, zoo):
     result = run(tmp_path, "--prune-models=models", "--prune-device=cuda")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
