@@ -9,7 +9,7 @@ import sys
 from collections.abc import Callable
 from typing import TextIO, TypeVar
 
-from ..settings import SettingsError, parse_number, parse_positive_int
+from ..settings import SettingsError, parse_number, parse_positive_float, parse_positive_int
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -41,18 +41,30 @@ def name_list(text: str) -> list[str]:
     return [item.lower() for item in _items(text)]
 
 
+def positive_number(text: str) -> float:
+    """A number greater than 0 and finite, as the plugin's ``--energy-recommend-*`` take."""
+    return _argument(parse_positive_float)(text)
+
+
 def _list_of(parse: Callable[[str, str], Item]) -> Callable[[str], list[Item]]:
     """A list argument whose items ``parse`` (a settings parser) reads, its SettingsError as
     argparse's ArgumentTypeError."""
+    one = _argument(parse)
+    return lambda text: [one(item) for item in _items(text)]
 
-    def parse_list(text: str) -> list[Item]:
+
+def _argument(parse: Callable[[str, str], Item]) -> Callable[[str], Item]:
+    """An argument ``parse`` (a settings parser) reads, its SettingsError as argparse's
+    ArgumentTypeError, which argparse reports with the option's name."""
+
+    def parse_one(text: str) -> Item:
         try:
-            return [parse(_UNNAMED, item) for item in _items(text)]
+            return parse(_UNNAMED, text)
         except SettingsError as error:
             message = str(error).removeprefix(f"{_UNNAMED}: ")
             raise argparse.ArgumentTypeError(message) from None
 
-    return parse_list
+    return parse_one
 
 
 def _items(text: str) -> list[str]:

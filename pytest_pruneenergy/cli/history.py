@@ -144,5 +144,7 @@ def _run_compare(args: argparse.Namespace) -> int:
         run_b = find_run(args.run_b, args.store)
     except RunStoreError as error:
         return usage_error("compare", str(error))
+    if run_a.run_id == run_b.run_id:  # every item "unchanged": true, and worth nothing
+        return usage_error("compare", f"RUN_A and RUN_B are the same run, {run_a.run_id}")
     print("\n".join(comparison_lines(run_a, run_b, compare_runs(run_a, run_b))))
     return EXIT_OK

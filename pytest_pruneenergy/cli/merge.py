@@ -34,7 +34,12 @@ def _run_merge(args: argparse.Namespace) -> int:
 
     missing = [folder for folder in args.folders if not folder.is_dir()]
     if missing:
-        return usage_error("merge", "; ".join(f"{f}: no such folder" for f in missing))
+        return usage_error(
+            "merge",
+            "; ".join(
+                f"{f}: {'a file, not a' if f.exists() else 'no such'} folder" for f in missing
+            ),
+        )
     try:
         merged = merge_folders(args.folders)
     except MergeError as error:

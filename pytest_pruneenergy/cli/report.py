@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from .common import EXIT_FAILED, EXIT_OK, usage_error
+from .common import EXIT_FAILED, EXIT_OK, positive_number, usage_error
 
 
 def add_command(commands: argparse._SubParsersAction) -> None:
@@ -30,13 +30,13 @@ def add_command(commands: argparse._SubParsersAction) -> None:
     report.add_argument("--metric", metavar="NAME", help="the metadata column to trade off")
     report.add_argument(
         "--max-joules",
-        type=float,
+        type=positive_number,
         metavar="J",
         help="recommend per model the smallest batch size at or below J joules per sample",
     )
     report.add_argument(
         "--min-fps",
-        type=float,
+        type=positive_number,
         metavar="FPS",
         help="recommend per model the smallest batch size reaching FPS frames per second",
     )

@@ -111,6 +111,10 @@ def format_model_name(
     for part, value in (("architecture", architecture), ("method", method)):
         if value is not None and "_" in value:
             raise ValueError(f"{part} {value!r} must not contain '_' (use '-')")
+    # An empty part writes a name no parser takes back (AlexNet__UNPRUNED): nothing would pair.
+    for part, value in (("architecture", architecture), ("dataset", dataset), ("method", method)):
+        if value is not None and not value.strip():
+            raise ValueError(f"{part} must not be empty: the file name would not parse")
     if pruning_distribution is None:
         return f"{architecture}_{dataset}_UNPRUNED"
     if method is None or global_pruning_rate_percent is None:

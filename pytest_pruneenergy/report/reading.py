@@ -73,6 +73,10 @@ def read_results_csv(path: str | os.PathLike[str]) -> pd.DataFrame:
 def read_results_file(path: str | os.PathLike[str]) -> ResultsFile:
     """``read_results_csv`` with what it found out on the way: whose CSV, and notes."""
     source = Path(path)
+    if source.is_dir():
+        raise ResultsFileError(
+            f"{source}: a folder; name its results CSV (pruneenergy_results.csv)"
+        )
     if not source.is_file():
         raise ResultsFileError(f"{source}: no such file")
     try:

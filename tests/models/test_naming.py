@@ -70,6 +70,19 @@ def test_format_refuses_an_underscore_in_the_method():
         )
 
 
+@pytest.mark.parametrize(
+    ("part", "arguments"),
+    [("dataset", ("VGG16", "")), ("method", ("VGG16", "X")), ("architecture", (" ", "X"))],
+)
+def test_format_refuses_an_empty_part_whose_name_would_not_parse(part, arguments):
+    # "pruneenergy zoo --dataset ''" wrote AlexNet__UNPRUNED.pth: nothing paired.
+    method = "" if part == "method" else "random"
+    with pytest.raises(ValueError, match=f"{part} must not be empty: the file name would not"):
+        format_model_name(
+            *arguments, method=method, pruning_distribution=1, global_pruning_rate_percent=1
+        )
+
+
 def test_pd_shapes_swap_mixed_shapes_between_alexnet_and_vgg():
     assert pd_shape("VGG16", 1) == "uniform"
     assert pd_shape("VGG16", 2) == "bottom-up"

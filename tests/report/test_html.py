@@ -379,6 +379,32 @@ def test_report_command_on_a_missing_file_is_a_usage_error(
     assert "nothing.csv: no such file" in error
 
 
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        (["--max-joules=-1"], "argument --max-joules: '-1' must be greater than 0"),
+        (["--min-fps=nan"], "argument --min-fps: 'nan' is not a finite number"),
+        (["--min-fps=0"], "argument --min-fps: '0' must be greater than 0"),
+    ],
+)
+def test_report_command_refuses_a_need_no_batch_size_could_meet(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], arguments: list[str], message: str
+) -> None:
+    # Taken before, report.html said "no measured batch size meets <= nan J/sample".
+    csv = tmp_path / "results.csv"
+    csv.write_text("MODEL_NAME\n")
+    assert cli.main(["report", str(csv), *arguments]) == cli.EXIT_USAGE
+    assert message in capsys.readouterr().err
+    assert not (tmp_path / HTML_NAME).exists()
+
+
+def test_report_command_on_a_folder_says_it_wants_the_csv_in_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert cli.main(["report", str(tmp_path)]) == cli.EXIT_USAGE
+    assert f"{tmp_path}: a folder; name its results CSV" in capsys.readouterr().err
+
+
 def test_report_command_on_a_foreign_csv_is_a_usage_error(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

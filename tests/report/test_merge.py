@@ -129,3 +129,15 @@ def test_merge_of_one_shard_of_two_fails_naming_the_missing_shard(tmp_path, caps
     # Stored as a run cut short is: never the baseline --energy-compare picks by itself.
     [stored] = load_runs(tmp_path / "runs").runs
     assert stored.interrupted
+
+
+def test_merge_names_each_folder_it_cannot_read_and_why(tmp_path, capsys) -> None:
+    from pytest_pruneenergy import cli
+
+    (tmp_path / "afile").write_text("not a folder")
+    arguments = ["merge", str(tmp_path / "afile"), str(tmp_path / "gone"), "--out", "out"]
+    assert cli.main(arguments) == cli.EXIT_USAGE
+    error = capsys.readouterr().err
+    assert (
+        f"{tmp_path / 'afile'}: a file, not a folder; {tmp_path / 'gone'}: no such folder" in error
+    )

@@ -401,6 +401,15 @@ def test_compare_of_an_unknown_run_is_a_usage_error(tmp_path, capsys):
     assert "no run 'a'" in capsys.readouterr().err
 
 
+def test_compare_of_a_run_with_itself_is_a_usage_error(tmp_path, capsys):
+    # It printed every item "unchanged": true, and worth nothing.
+    three_runs(tmp_path)
+    run = "20240101T000000.000000Z-aaaa0001"
+    path = str(tmp_path / f"{run}.json")
+    assert cli.main(["compare", run, path, "--store", str(tmp_path)]) == 2
+    assert f"RUN_A and RUN_B are the same run, {run}" in capsys.readouterr().err
+
+
 # -- options ---------------------------------------------------------------------------------------
 
 
