@@ -46,8 +46,13 @@ def _run_merge(args: argparse.Namespace) -> int:
         return usage_error("merge", str(error))
     outcome = write_report(merged.measurements, merged.failures, args.out)
     print("\n".join(outcome.lines))
-    if merged.unreadable_lines:
-        print(f"pruneenergy merge: {merged.unreadable_lines} journal line(s) could not be read")
+    for folder, count in merged.unreadable.items():
+        print(
+            f"pruneenergy merge: WARNING: {count} journal line(s) in {folder} could not be read "
+            "(cut short or damaged): their items are not in the merged report; "
+            "pytest --energy-resume on that shard measures them again",
+            file=sys.stderr,
+        )
     incomplete = missing_shards_line(merged.missing_shards, merged.shards)
     if incomplete is not None:
         print(f"pruneenergy merge: {incomplete}", file=sys.stderr)

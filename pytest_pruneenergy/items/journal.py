@@ -18,6 +18,7 @@ line of its own, so a journal never loses a whole line to a torn one.
 from __future__ import annotations
 
 import json
+import math
 import os
 import shutil
 import socket
@@ -190,13 +191,30 @@ def _parse_line(line: str) -> tuple[JournalKey, Measurement, str | None] | None:
         if record.get("format") != FORMAT_NAME or record.get("format_version") != FORMAT_VERSION:
             return None
         shard = record.get("shard")
+        measurement = Measurement.from_dict(record["measurement"])
+        if not _measured_figures(measurement):
+            return None
         return (
             JournalKey.from_dict(record["key"]),
-            Measurement.from_dict(record["measurement"]),
+            measurement,
             shard if isinstance(shard, str) else None,
         )
     except (ValueError, TypeError, KeyError, AttributeError):
         return None
+
+
+def _measured_figures(measurement: Measurement) -> bool:
+    """Whether a line's figures are what a measurement writes: a batch size, and energy, time
+    and FPS as finite numbers. A line edited by hand or damaged on disk is no measurement, and
+    would fail the run's report at its end rather than be measured again."""
+    stats = measurement.stats
+    figures = (stats.joules_per_sample_mean, stats.seconds_per_sample_mean, stats.frames_per_second)
+    numbers = all(
+        isinstance(figure, (int, float)) and not isinstance(figure, bool) and math.isfinite(figure)
+        for figure in figures
+    )
+    size = measurement.batch_size
+    return numbers and isinstance(size, int) and not isinstance(size, bool) and size >= 1
 
 
 def set_aside(folder: Path) -> Path | None:

@@ -38,12 +38,16 @@ class MergeError(ValueError):
 class MergedRun:
     measurements: list[Measurement] = field(default_factory=list)
     failures: list[ItemFailure] = field(default_factory=list)
-    # Journal lines that could not be read, over all folders.
-    unreadable_lines: int = 0
+    # Journal lines that could not be read, per folder: their items are not in the run.
+    unreadable: dict[Path, int] = field(default_factory=dict)
     # The settings the shards measured with, as their journals recorded them.
     settings: dict[str, object] = field(default_factory=dict)
     # The --prune-shard values the folders' journals were written under (``1/2``).
     shards: set[str] = field(default_factory=set)
+
+    @property
+    def unreadable_lines(self) -> int:
+        return sum(self.unreadable.values())
 
     @property
     def missing_shards(self) -> list[str]:
@@ -60,7 +64,8 @@ def merge_folders(folders: Sequence[Path]) -> MergedRun:
         contents = read_journal(journal_dir(folder))
         if contents.files == 0:
             raise MergeError(f"{folder}: no journal ({journal_dir(folder)}): not a report folder")
-        merged.unreadable_lines += contents.unreadable_lines
+        if contents.unreadable_lines:
+            merged.unreadable[folder] = contents.unreadable_lines
         merged.shards |= contents.shards
         for key in contents.measurements:
             merged.settings = dict(key.settings)

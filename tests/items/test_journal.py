@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from pytest_pruneenergy.items.devices import gpu_uuid_of
 from pytest_pruneenergy.items.journal import (
     PREVIOUS_JOURNAL_DIR_NAME,
@@ -134,6 +136,35 @@ def test_lines_of_another_format_or_version_are_not_used(tmp_path: Path) -> None
     contents = read_journal(folder)
     assert contents.measurements == {}
     assert contents.unreadable_lines == 3
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("joules_per_sample_mean", "abc"),
+        ("joules_per_sample_mean", None),
+        ("frames_per_second", float("nan")),
+        ("seconds_per_sample_mean", True),
+        ("batch_size", "x"),
+    ],
+)
+def test_a_line_whose_figures_are_no_measurement_is_not_used(tmp_path, field, value) -> None:
+    # Read back as a measurement, "abc" failed the resumed run's report at its end.
+    path = model_file(tmp_path / "models")
+    key = item_key(path, 1, device="cpu", settings=SETTINGS)
+    writer = JournalWriter(tmp_path / "journal", "main")
+    writer.append(key, a_measurement())
+    writer.append(item_key(path, 8, device="cpu", settings=SETTINGS), a_measurement(batch_size=8))
+    writer.close()
+    journal = next((tmp_path / "journal").glob("*.jsonl"))
+    first, second = journal.read_text().splitlines()
+    record = json.loads(second)
+    holder = record["measurement"] if field == "batch_size" else record["measurement"]["stats"]
+    holder[field] = value
+    journal.write_text(first + "\n" + json.dumps(record) + "\n")
+    contents = read_journal(tmp_path / "journal")
+    assert list(contents.measurements) == [key]  # the sound line is kept
+    assert contents.unreadable_lines == 1
 
 
 def test_every_process_file_of_the_folder_is_read(tmp_path: Path) -> None:

@@ -141,3 +141,22 @@ def test_merge_names_each_folder_it_cannot_read_and_why(tmp_path, capsys) -> Non
     assert (
         f"{tmp_path / 'afile'}: a file, not a folder; {tmp_path / 'gone'}: no such folder" in error
     )
+
+
+def test_a_journal_line_that_cannot_be_read_is_named_with_its_folder(tmp_path, capsys) -> None:
+    # It said "1 journal line(s) could not be read", naming neither the folder nor the loss.
+    from pytest_pruneenergy import cli
+
+    first = shard(tmp_path / "a", on(H200, "AlexNet_TINY_UNPRUNED"))
+    second = shard(tmp_path / "b", on(H200, "VGG11_TINY_UNPRUNED"), on(H200, "VGG16_TINY_UNPRUNED"))
+    journal = next(journal_dir(second).glob("*.jsonl"))
+    journal.write_text(journal.read_text()[:-40] + "\n")  # its last line cut short
+    arguments = ["merge", str(first), str(second), "--out", str(tmp_path / "all")]
+    assert cli.main(arguments) == cli.EXIT_OK
+    error = capsys.readouterr().err
+    assert (
+        f"WARNING: 1 journal line(s) in {second} could not be read (cut short or damaged): their "
+        "items are not in the merged report" in error
+    )
+    assert str(first) not in error
+    assert len(merge_folders([first, second]).measurements) == 2
