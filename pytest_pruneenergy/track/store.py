@@ -102,6 +102,19 @@ class StoredItem:
     status: str
     dtype: str | None = None
 
+    def __post_init__(self) -> None:
+        """A record edited by hand or damaged is refused by name when read, not met later as
+        a string where a number must be (a comparison or a history would fail on it)."""
+        for name in ("joules_per_sample", "joules_per_sample_ci95", "fps", "params", "macs"):
+            value = getattr(self, name)
+            if value is not None and (
+                isinstance(value, bool) or not isinstance(value, (int, float))
+            ):
+                raise ValueError(f"item {self.model!r}: {name} {value!r} is not a number")
+        size = self.batch_size
+        if size is not None and (isinstance(size, bool) or not isinstance(size, int)):
+            raise ValueError(f"item {self.model!r}: batch_size {size!r} is not a whole number")
+
     @property
     def key(self) -> tuple[str, int | None, str | None]:
         return (self.model, self.batch_size, self.dtype)

@@ -293,6 +293,30 @@ def test_unreadable_runs_are_reported_by_name_and_left_alone_while_the_others_lo
     assert {path: path.read_bytes() for path in store.iterdir()} == before
 
 
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("joules_per_sample", "abc", "joules_per_sample 'abc' is not a number"),
+        ("fps", True, "fps True is not a number"),
+        ("batch_size", "x", "batch_size 'x' is not a whole number"),
+    ],
+)
+def test_a_stored_item_whose_figures_are_no_numbers_is_named_and_its_run_left_out(
+    tmp_path, field, value, message
+):
+    # compare and history failed with a traceback on the first such value they met.
+    store = tmp_path / "runs"
+    good = write_run(store, run_dict())
+    edited = write_run(
+        store,
+        run_dict(run_id="20240102T000000.000000Z-bbbb0000", items=[{**item(), field: value}]),
+    )
+    loaded = load_runs(store)
+    assert [run.run_id for run in loaded.runs] == [good.stem]
+    [problem] = [str(problem) for problem in loaded.problems]
+    assert problem.startswith(f"{edited}: not a valid run record: item") and message in problem
+
+
 def test_a_record_missing_a_field_names_the_file_and_the_field(tmp_path):
     data = run_dict()
     del data["items"]
