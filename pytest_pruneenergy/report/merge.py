@@ -158,9 +158,14 @@ def _failures_of(
     """The failed rows of a shard's CSV whose item no folder measured."""
     if not csv_path.is_file():
         return []
-    table = pd.read_csv(csv_path)
-    if col.STATUS not in table.columns:
-        return []
+    try:
+        table = pd.read_csv(csv_path)
+    except (OSError, ValueError, UnicodeDecodeError) as error:  # EmptyDataError is a ValueError
+        raise MergeError(f"{csv_path}: cannot be read ({error}); {_FAILED_ROWS}") from None
+    needed = (col.STATUS, col.MODEL_NAME, col.BATCH_SIZE, col.ERROR, col.MODEL_PATH)
+    missing = [column for column in needed if column not in table.columns]
+    if missing:
+        raise MergeError(f"{csv_path}: no column {', '.join(missing)}; {_FAILED_ROWS}")
     failures = []
     done = {(model, size, dtype) for model, size, dtype, _ in measured}
     for _, row in table[table[col.STATUS].astype(str) == col.STATUS_FAILED].iterrows():
@@ -173,6 +178,13 @@ def _failures_of(
             path = str(row[col.MODEL_PATH])
             failures.append(ItemFailure(model, path, size, reason, dtype=dtype, runtime=runtime))
     return failures
+
+
+# Where a shard's CSV cannot give its failed rows: they would vanish from the merged report.
+_FAILED_ROWS = (
+    "its failed items would be lost from the merged report: write it again (pytest "
+    "--energy-resume on that shard) or move it away to merge without them"
+)
 
 
 def _text_or_none(value: object) -> str | None:

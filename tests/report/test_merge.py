@@ -160,3 +160,23 @@ def test_a_journal_line_that_cannot_be_read_is_named_with_its_folder(tmp_path, c
     )
     assert str(first) not in error
     assert len(merge_folders([first, second]).measurements) == 2
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"\xff\xfe\x00garbage", "cannot be read"),
+        (b"", "cannot be read"),
+        (b"MODEL_NAME,Status\nx,failed\n", "no column BATCH_SIZE, Error, Model Path"),
+    ],
+)
+def test_a_shards_csv_that_cannot_give_its_failed_rows_is_refused_by_name(
+    tmp_path: Path, content: bytes, message: str
+) -> None:
+    # It was read past (or failed with a traceback), and the shard's failed rows vanished.
+    folder = shard(tmp_path / "a", on(H200, "AlexNet_TINY_UNPRUNED"))
+    (folder / "pruneenergy_results.csv").write_bytes(content)
+    with pytest.raises(MergeError, match=message) as refused:
+        merge_folders([folder])
+    assert str(refused.value).startswith(f"{folder / 'pruneenergy_results.csv'}: ")
+    assert "its failed items would be lost from the merged report" in str(refused.value)
