@@ -12,7 +12,7 @@ from ..settings import Settings
 
 def check_output_folders(settings: Settings) -> None:
     """Before measuring anything: an hour of measurements must not end in a report that cannot
-    be written."""
+    be written, nor without the metadata file it was to join."""
     folders = []
     if settings.report_dir is not None:
         folders.append(("--energy-report folder", settings.report_dir))
@@ -27,6 +27,15 @@ def check_output_folders(settings: Settings) -> None:
                 f"{what} {folder} cannot be written ({reason}); choose another folder or "
                 "fix its permissions. Nothing was measured."
             )
+    if settings.markdown_path is not None and settings.markdown_path.is_dir():
+        raise pytest.UsageError(
+            f"--energy-markdown {settings.markdown_path} is a folder; name the file to write "
+            "(summary.md). Nothing was measured."
+        )
+    if settings.metadata_path is not None and not settings.metadata_path.is_file():
+        raise pytest.UsageError(
+            f"--energy-metadata {settings.metadata_path}: no such file. Nothing was measured."
+        )
 
 
 def check_compare_run(settings: Settings) -> None:

@@ -930,6 +930,26 @@ def test_an_unwritable_report_folder_stops_the_run_before_anything_is_measured(t
     assert "= pruneenergy =" not in result.output
 
 
+@pytest.mark.parametrize(
+    ("option", "message"),
+    [
+        ("--energy-markdown=taken", "--energy-markdown {taken} is a folder; name the file"),
+        ("--energy-metadata=nofile.csv", "--energy-metadata {nofile}: no such file."),
+    ],
+)
+def test_a_summary_path_that_is_a_folder_or_metadata_not_there_stops_the_run_at_once(
+    tmp_path, option, message
+):
+    # Both were found only at the end: after every item had been measured.
+    write_tiny_zoo(tmp_path / "models")
+    (tmp_path / "taken").mkdir()
+    result = run_in_process(tmp_path, "--prune-models=models", option)
+    assert result.returncode == pytest.ExitCode.USAGE_ERROR, result.output
+    paths = {"taken": tmp_path / "taken", "nofile": tmp_path / "nofile.csv"}
+    assert message.format(**paths) in result.output
+    assert "Nothing was measured." in result.output
+
+
 @pytest.mark.pytest_api
 def test_a_compare_run_that_is_not_stored_stops_the_run_before_anything_is_measured(tmp_path):
     # A gate against a misspelt run compared nothing and passed, after measuring everything.
