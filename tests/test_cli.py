@@ -332,3 +332,16 @@ def test_the_cli_reaches_no_pytest_glue():
         node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom) and node.module
     }
     assert modules and not [name for name in modules if name.split(".")[0] == "plugin"]
+
+
+@pytest.mark.parametrize("command", ["report", "merge", "history", "demo"])
+def test_an_out_folder_that_cannot_be_one_is_refused_before_any_work(tmp_path, capsys, command):
+    # "--out ''" wrote into the current folder; "--out FILE" failed with [Errno 17] after the
+    # work was done.
+    (tmp_path / "afile").write_text("a file")
+    inputs = {"report": ["x.csv"], "merge": [str(tmp_path)], "history": [], "demo": []}[command]
+    for out, message in (("", "an empty path (an unset variable?)"), ("afile", "is a file")):
+        path = str(tmp_path / out) if out else out
+        assert cli.main([command, *inputs, "--out", path]) == cli.EXIT_USAGE
+        assert f"argument --out: {path + ' ' if out else ''}{message}" in capsys.readouterr().err
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["afile"]

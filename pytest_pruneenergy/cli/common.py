@@ -7,6 +7,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import TextIO, TypeVar
 
 from ..settings import SettingsError, parse_number, parse_positive_float, parse_positive_int
@@ -39,6 +40,17 @@ def number_list(text: str) -> list[float]:
 def name_list(text: str) -> list[str]:
     """``"AlexNet,vgg16"`` -> ``["alexnet", "vgg16"]``."""
     return [item.lower() for item in _items(text)]
+
+
+def out_folder(text: str) -> Path:
+    """A folder to write to, refused before any work where it cannot be one: empty (an unset
+    variable would otherwise mean the current folder) or a file."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("an empty path (an unset variable?); give a folder")
+    path = Path(text)
+    if path.exists() and not path.is_dir():
+        raise argparse.ArgumentTypeError(f"{text} is a file, not a folder")
+    return path
 
 
 def positive_number(text: str) -> float:

@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from .common import EXIT_FAILED, progress_bar, usage_error
+from .common import EXIT_FAILED, out_folder, progress_bar, usage_error
 
 
 def add_command(commands: argparse._SubParsersAction) -> None:
@@ -18,7 +18,7 @@ def add_command(commands: argparse._SubParsersAction) -> None:
         "On a GPU it measures at 224x224 and batch sizes 1-64; on a CPU at 64x64 and batch "
         "sizes 1 and 8, so that it ends in minutes. Arguments after -- go to pytest.",
     )
-    demo.add_argument("--out", type=Path, default=Path("pruneenergy-demo"), metavar="OUT")
+    demo.add_argument("--out", type=out_folder, default=Path("pruneenergy-demo"), metavar="OUT")
     demo.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
     demo.add_argument("pytest_args", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
     demo.set_defaults(run=_run_demo)

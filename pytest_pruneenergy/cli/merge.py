@@ -7,7 +7,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from .common import EXIT_FAILED, EXIT_OK, usage_error
+from .common import EXIT_FAILED, EXIT_OK, out_folder, usage_error
 
 
 def add_command(commands: argparse._SubParsersAction) -> None:
@@ -22,7 +22,9 @@ def add_command(commands: argparse._SubParsersAction) -> None:
         "reductions across GPU models.",
     )
     merge.add_argument("folders", metavar="DIR", type=Path, nargs="+")
-    merge.add_argument("--out", type=Path, required=True, metavar="DIR", help="where to write")
+    merge.add_argument(
+        "--out", type=out_folder, required=True, metavar="DIR", help="where to write"
+    )
     merge.add_argument("--save", action="store_true", help="store the merged run in the run store")
     merge.add_argument("--store", type=Path, default=Path(DEFAULT_STORE_DIR), metavar="DIR")
     merge.set_defaults(run=_run_merge)

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from .common import EXIT_FAILED, EXIT_OK, positive_number, usage_error
+from .common import EXIT_FAILED, EXIT_OK, out_folder, positive_number, usage_error
 
 
 def add_command(commands: argparse._SubParsersAction) -> None:
@@ -22,7 +22,7 @@ def add_command(commands: argparse._SubParsersAction) -> None:
     )
     report.add_argument("results_csv", metavar="RESULTS.csv", type=Path)
     report.add_argument(
-        "--out", type=Path, metavar="DIR", help="where to write; default: the CSV's folder"
+        "--out", type=out_folder, metavar="DIR", help="where to write; default: the CSV's folder"
     )
     report.add_argument(
         "--metadata", type=Path, metavar="FILE", help="per-model metadata (e.g. accuracy)"
