@@ -111,14 +111,19 @@ def test_across_groups_each_pd_is_counted_where_it_is_among_the_best_and_the_wor
     )
 
 
-def test_per_gpr_the_sentence_counts_clear_winners_and_ties():
-    results = table(
+def two_gprs(pd2_at_20: float, pd1_at_20_ci95: float | None = 0.001):
+    """PD1 and PD2 at GPR 10 (PD2 clearly ahead) and 20, tight CIs but where given."""
+    return table(
         unpruned(ci95=0.001),
         pruned(1, 10, cr_percent=10, reduction_percent=10.0, ci95=0.001),
         pruned(2, 10, cr_percent=10, reduction_percent=20.0, ci95=0.001),
-        pruned(1, 20, cr_percent=20, reduction_percent=20.0, ci95=0.001),
-        pruned(2, 20, cr_percent=20, reduction_percent=20.0, ci95=0.001),
+        pruned(1, 20, cr_percent=20, reduction_percent=20.0, ci95=pd1_at_20_ci95),
+        pruned(2, 20, cr_percent=20, reduction_percent=pd2_at_20, ci95=0.001),
     )
+
+
+def test_per_gpr_the_sentence_counts_clear_winners_and_ties():
+    results = two_gprs(pd2_at_20=20.0)
     assert ranking_sentences(results)[-1] == (
         "VGG16, batch 8, per GPR: one PD saves most beyond the uncertainty at 1 of 2 GPRs (PD2 "
         "at 10); at 1 (20) two or more PDs save most indistinguishably (± 95 % CI)"
@@ -127,13 +132,7 @@ def test_per_gpr_the_sentence_counts_clear_winners_and_ties():
 
 def test_per_gpr_a_gpr_whose_uncertainty_is_unknown_is_not_judged():
     # It read "one PD saves most beyond the uncertainty at 2 of 2 GPRs" of a table with no CI.
-    results = table(
-        unpruned(ci95=0.001),
-        pruned(1, 10, cr_percent=10, reduction_percent=10.0, ci95=0.001),
-        pruned(2, 10, cr_percent=10, reduction_percent=20.0, ci95=0.001),
-        pruned(1, 20, cr_percent=20, reduction_percent=20.0),
-        pruned(2, 20, cr_percent=20, reduction_percent=25.0, ci95=0.001),
-    )
+    results = two_gprs(pd2_at_20=25.0, pd1_at_20_ci95=None)
     over_gprs, per_gpr = ranking_sentences(results)
     assert per_gpr == (
         "VGG16, batch 8, per GPR: one PD saves most beyond the uncertainty at 1 of 2 GPRs (PD2 "
