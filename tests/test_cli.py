@@ -345,3 +345,12 @@ def test_an_out_folder_that_cannot_be_one_is_refused_before_any_work(tmp_path, c
         assert cli.main([command, *inputs, "--out", path]) == cli.EXIT_USAGE
         assert f"argument --out: {path + ' ' if out else ''}{message}" in capsys.readouterr().err
     assert sorted(path.name for path in tmp_path.iterdir()) == ["afile"]
+
+
+@pytest.mark.parametrize(
+    ("text", "message"), [("0", "0 must be at least 1"), ("x", "'x' is not a whole number")]
+)
+def test_a_history_batch_size_that_is_none_is_a_usage_error(tmp_path, capsys, text, message):
+    # "--batch 0" read as "no stored runs with matching items", exit 1.
+    assert cli.main(["history", "--store", str(tmp_path), "--batch", text]) == cli.EXIT_USAGE
+    assert f"argument --batch: {message}" in capsys.readouterr().err

@@ -53,6 +53,11 @@ def out_folder(text: str) -> Path:
     return path
 
 
+def batch_size(text: str) -> int:
+    """One batch size: a whole number of at least 1, as ``--prune-batch-sizes`` takes."""
+    return _argument(parse_positive_int)(text)
+
+
 def positive_number(text: str) -> float:
     """A number greater than 0 and finite, as the plugin's ``--energy-recommend-*`` take."""
     return _argument(parse_positive_float)(text)

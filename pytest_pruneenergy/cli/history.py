@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from ..track.history import HistorySeries
-from .common import EXIT_FAILED, EXIT_OK, out_folder, usage_error
+from .common import EXIT_FAILED, EXIT_OK, batch_size, out_folder, usage_error
 
 HISTORY_CSV_NAME = "energy_history.csv"
 
@@ -35,7 +35,7 @@ def add_history_command(commands: argparse._SubParsersAction) -> None:
         "--store", type=Path, action="append", metavar="DIR", help="a run store; repeatable"
     )
     history.add_argument("--model", metavar="GLOB", help="only models matching GLOB, e.g. 'VGG*'")
-    history.add_argument("--batch", type=int, metavar="N", help="only batch size N")
+    history.add_argument("--batch", type=batch_size, metavar="N", help="only batch size N")
     history.add_argument("--out", type=out_folder, default=Path("."), metavar="DIR")
     history.add_argument(
         "--html", action="store_true", help="also write the page energy_history.html"

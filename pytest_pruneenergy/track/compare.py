@@ -62,14 +62,23 @@ def compare_runs(
     Without an energy threshold any change outside the CIs counts. Without an FPS threshold FPS
     is not judged: with no CI, any difference would count, and FPS always differs a little.
     A failed item has no numbers: measured only in the current run it is ``new``, only in the
-    baseline ``missing``.
+    baseline ``missing``. One measured in both whose energy a run does not know (a record
+    that lacks it) is ``not judged``, not absent.
     """
     baseline = {item.key: item for item in baseline_run.items if _measured(item)}
     current = {item.key: item for item in current_run.items if _measured(item)}
-    keys = sorted(baseline.keys() | current.keys(), key=sort_key)
+    unknown_in_both = _without_energy(baseline_run) & (
+        _without_energy(current_run) | current.keys()
+    ) | (_without_energy(current_run) & baseline.keys())
+    keys = sorted(baseline.keys() | current.keys() | unknown_in_both, key=sort_key)
     comparisons = []
     for key in keys:
         before, after = baseline.get(key), current.get(key)
+        if key in unknown_in_both:
+            comparisons.append(
+                ItemComparison(key[0], key[1], NOT_JUDGED, before, after, dtype=key[2])
+            )
+            continue
         if before is None or after is None:
             verdict = NEW if before is None else MISSING
             comparisons.append(ItemComparison(key[0], key[1], verdict, before, after, dtype=key[2]))
@@ -82,6 +91,15 @@ def compare_runs(
 
 def _measured(item: StoredItem) -> bool:
     return item.status == STATUS_MEASURED and _finite(item.joules_per_sample)
+
+
+def _without_energy(run: RunRecord) -> set[tuple[str, int | None, str | None]]:
+    """The keys of a run's items measured but without a known energy."""
+    return {
+        item.key
+        for item in run.items
+        if item.status == STATUS_MEASURED and not _finite(item.joules_per_sample)
+    }
 
 
 def _finite(value: float | None) -> bool:

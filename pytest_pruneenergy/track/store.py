@@ -407,7 +407,9 @@ def find_run(reference: str, store_dir: Path) -> RunRecord:
     in_store = store_dir / f"{reference.removesuffix(RUN_SUFFIX)}{RUN_SUFFIX}"
     if in_store.is_file():
         return read_run(in_store)
-    raise RunStoreError(
-        f"no run {reference!r}: neither a file nor a run id in {store_dir} "
+    where = (
         "(run ids are the file names there, without .json)"
+        if store_dir.is_dir()
+        else "(that store folder does not exist: is --store right?)"
     )
+    raise RunStoreError(f"no run {reference!r}: neither a file nor a run id in {store_dir} {where}")

@@ -161,6 +161,14 @@ def test_energy_with_an_unknown_ci_is_judged_on_its_threshold_alone_and_only_whe
     assert "not judged" not in comparison_lines(large, large, compare_runs(large, large))[0]
 
 
+@pytest.mark.parametrize("unknown", [None, float("nan")])
+def test_an_item_measured_in_both_runs_whose_energy_one_lacks_is_not_judged_not_missing(unknown):
+    # It read "missing" (or "new"), as if the item had not been measured.
+    known, lacking = record(items=[item(joules=1.0)]), record(items=[item(joules=unknown)])
+    for before, after in ((known, lacking), (lacking, known), (lacking, lacking)):
+        assert verdicts(compare_runs(before, after)) == {(MODEL, 8): NOT_JUDGED}
+
+
 def test_fps_is_judged_on_its_threshold_alone_and_only_when_given():
     before = record(items=[item(fps=1000.0)])
     after = record(items=[item(fps=900.0)])
@@ -423,6 +431,9 @@ def test_compare_prints_a_verdict_per_item(tmp_path, capsys):
 def test_compare_of_an_unknown_run_is_a_usage_error(tmp_path, capsys):
     assert cli.main(["compare", "a", "b", "--store", str(tmp_path)]) == 2
     assert "no run 'a'" in capsys.readouterr().err
+    # a store that is not there is said to be the cause
+    assert cli.main(["compare", "a", "b", "--store", str(tmp_path / "nostore")]) == 2
+    assert "(that store folder does not exist: is --store right?)" in capsys.readouterr().err
 
 
 def test_compare_of_a_run_with_itself_is_a_usage_error(tmp_path, capsys):
