@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from .. import __version__
+from ..common.numbers import is_number, is_whole_number
 from .measurement import Measurement
 
 JOURNAL_DIR_NAME = "journal"
@@ -209,12 +210,9 @@ def _measured_figures(measurement: Measurement) -> bool:
     would fail the run's report at its end rather than be measured again."""
     stats = measurement.stats
     figures = (stats.joules_per_sample_mean, stats.seconds_per_sample_mean, stats.frames_per_second)
-    numbers = all(
-        isinstance(figure, (int, float)) and not isinstance(figure, bool) and math.isfinite(figure)
-        for figure in figures
-    )
+    numbers = all(is_number(figure) and math.isfinite(figure) for figure in figures)
     size = measurement.batch_size
-    return numbers and isinstance(size, int) and not isinstance(size, bool) and size >= 1
+    return numbers and is_whole_number(size) and size >= 1
 
 
 def set_aside(folder: Path) -> Path | None:

@@ -25,6 +25,8 @@ from typing import Any
 import torch
 from torch import nn
 
+from ..common.numbers import is_number, is_whole_number
+
 
 class ArchitectureError(Exception):
     """An architecture description, or a pruning request, that cannot give a model."""
@@ -320,7 +322,7 @@ def _description(
 
 
 def _exact_gpr(gpr_percent: float) -> Fraction:
-    if isinstance(gpr_percent, bool) or not isinstance(gpr_percent, (int, float)):
+    if not is_number(gpr_percent):
         raise ArchitectureError(f"global pruning rate {gpr_percent!r} is not a number")
     if not math.isfinite(gpr_percent) or gpr_percent <= 0:
         raise ArchitectureError(
@@ -356,5 +358,5 @@ def _check_positive_ints(name: str, values: Any, expected_length: int, layout: s
 
 
 def _check_positive_int(name: str, value: Any) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+    if not is_whole_number(value) or value <= 0:
         raise ArchitectureError(f"{name} must be a positive int, got {value!r}")

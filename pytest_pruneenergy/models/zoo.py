@@ -13,6 +13,7 @@ from typing import Any
 
 import torch
 
+from ..common.numbers import is_whole_number
 from .architectures import (
     ArchitectureError,
     build_model,
@@ -104,7 +105,7 @@ def plan_zoo(
 
     Pure: raises what ``build_zoo`` raises for bad input, writes nothing.
     """
-    if isinstance(input_size, bool) or not isinstance(input_size, int) or input_size <= 0:
+    if not is_whole_number(input_size) or input_size <= 0:
         raise ArchitectureError(f"input size must be a positive int, got {input_size!r}")
     pds, gprs = sorted(set(pds)), sorted(set(gprs))
     planned: dict[str, dict[str, Any]] = {}

@@ -67,9 +67,10 @@ def compare_runs(
     """
     baseline = {item.key: item for item in baseline_run.items if _measured(item)}
     current = {item.key: item for item in current_run.items if _measured(item)}
-    unknown_in_both = _without_energy(baseline_run) & (
-        _without_energy(current_run) | current.keys()
-    ) | (_without_energy(current_run) & baseline.keys())
+    # measured in both runs, but with an energy known in both only for the others
+    unknown_in_both = (_measured_keys(baseline_run) & _measured_keys(current_run)) - (
+        baseline.keys() & current.keys()
+    )
     keys = sorted(baseline.keys() | current.keys() | unknown_in_both, key=sort_key)
     comparisons = []
     for key in keys:
@@ -93,13 +94,9 @@ def _measured(item: StoredItem) -> bool:
     return item.status == STATUS_MEASURED and _finite(item.joules_per_sample)
 
 
-def _without_energy(run: RunRecord) -> set[tuple[str, int | None, str | None]]:
-    """The keys of a run's items measured but without a known energy."""
-    return {
-        item.key
-        for item in run.items
-        if item.status == STATUS_MEASURED and not _finite(item.joules_per_sample)
-    }
+def _measured_keys(run: RunRecord) -> set[tuple[str, int | None, str | None]]:
+    """The keys of a run's items that were measured, their energy known or not."""
+    return {item.key for item in run.items if item.status == STATUS_MEASURED}
 
 
 def _finite(value: float | None) -> bool:

@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from ..common.files import write_atomically
+from ..common.numbers import is_number, is_whole_number
 from ..items.measurement import ItemFailure, Measurement, item_label
 from ..measure.meters.base import GpuFacts
 
@@ -107,12 +108,10 @@ class StoredItem:
         a string where a number must be (a comparison or a history would fail on it)."""
         for name in ("joules_per_sample", "joules_per_sample_ci95", "fps", "params", "macs"):
             value = getattr(self, name)
-            if value is not None and (
-                isinstance(value, bool) or not isinstance(value, (int, float))
-            ):
+            if value is not None and not is_number(value):
                 raise ValueError(f"item {self.model!r}: {name} {value!r} is not a number")
         size = self.batch_size
-        if size is not None and (isinstance(size, bool) or not isinstance(size, int)):
+        if size is not None and not is_whole_number(size):
             raise ValueError(f"item {self.model!r}: batch_size {size!r} is not a whole number")
 
     @property

@@ -25,6 +25,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from ..common.numbers import is_number
+
 MIN_REDUCTION = "min_reduction"
 MAX_JOULES = "max_joules"
 MIN_FPS = "min_fps"
@@ -218,7 +220,7 @@ def parse_marker(args: Sequence[Any], kwargs: Mapping[str, Any]) -> dict[str, fl
             values[kind] = None
         elif isinstance(value, str):
             values[kind] = parse_value(kind, value, where)
-        elif isinstance(value, (int, float)) and not isinstance(value, bool):
+        elif is_number(value):
             values[kind] = check_value(kind, float(value), where)
         else:
             raise ThresholdError(f"{where}: {kind}={value!r} is not a number")

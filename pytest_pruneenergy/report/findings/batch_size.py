@@ -18,7 +18,7 @@ import pandas as pd
 from .. import schema as col
 from ..schema import model_stem
 from .rows import REDUCTION_HALF_WIDTH, analysis_rows, is_baseline, pruned_rows
-from .uncertainty import Estimate, indistinguishable, known, mean_estimate
+from .uncertainty import Estimate, any_unknown, indistinguishable, known, mean_estimate
 
 # Each larger batch size adding less than this share of FPS counts as saturated throughput.
 FPS_SATURATION_GAIN = 0.10
@@ -145,13 +145,8 @@ def _saving_text(saving: Estimate, spread: float | None) -> str:
     return text if spread is None else f"{text}, the models spread SD {spread:.1f} points"
 
 
-# Said where a comparison rests on a value whose uncertainty is unknown: only an exact tie
-# could have been told from a difference (findings/uncertainty.py).
+# Said where a comparison rests on a value whose uncertainty is unknown (any_unknown).
 UNKNOWN = " (uncertainty unknown)"
-
-
-def _unknown(*estimates: Estimate) -> bool:
-    return any(estimate.half_width is None for estimate in estimates)
 
 
 def _fps_text(effect: BatchEffect, first: int, last: int) -> str:
@@ -173,7 +168,7 @@ def batch_sentence(effect: BatchEffect) -> str:
     ends = (effect.joules_smallest, effect.joules_largest)
     if indistinguishable(*ends):  # an exact tie, or overlapping intervals
         direction = "does not change beyond its uncertainty"
-    elif _unknown(*ends):
+    elif any_unknown(ends):
         direction += UNKNOWN
     parts = [
         f"energy per sample {direction} from {effect.joules_smallest.text('.3g', ' J')} at batch "
@@ -192,7 +187,8 @@ def batch_sentence(effect: BatchEffect) -> str:
         parts.append(
             f"pruning saves {how} at batch {first} ({_saving_text(small, effect.spread_smallest)}"
             f") {than} at batch {last} ({_saving_text(large, effect.spread_largest)}) over the "
-            "pruned models" + (UNKNOWN if how != "about as much" and _unknown(small, large) else "")
+            "pruned models"
+            + (UNKNOWN if how != "about as much" and any_unknown((small, large)) else "")
         )
     return f"{name}, unpruned ({effect.model}): {'; '.join(parts)}"
 

@@ -22,7 +22,15 @@ from .rows import (
     pruned_rows,
     uncertainty_kind,
 )
-from .uncertainty import Estimate, kind_text, known, leaders, listed, mean_estimate
+from .uncertainty import (
+    Estimate,
+    any_unknown,
+    kind_text,
+    known,
+    leaders,
+    listed,
+    mean_estimate,
+)
 
 
 @dataclass(frozen=True)
@@ -247,7 +255,7 @@ def per_gpr_sentence(comparisons: list[PdComparison], kind: str) -> str:
 
 
 def _uncertainty_unknown(comparison: PdComparison) -> bool:
-    return any(standing.reduction.half_width is None for standing in comparison.standings)
+    return any_unknown(standing.reduction for standing in comparison.standings)
 
 
 def _list_gprs(gprs: list[float]) -> str:

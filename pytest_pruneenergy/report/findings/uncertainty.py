@@ -44,6 +44,12 @@ def known(half_width: float | None) -> float | None:
     return float(half_width)
 
 
+def any_unknown(estimates: Iterable[Estimate]) -> bool:
+    """Whether the uncertainty of any of ``estimates`` is unknown: a comparison resting on it
+    can tell only an exact tie from a difference, and its sentence must say so."""
+    return any(estimate.half_width is None for estimate in estimates)
+
+
 def indistinguishable(a: Estimate, b: Estimate) -> bool:
     """Whether the intervals of ``a`` and ``b`` overlap (touching counts); with an unknown
     half-width, whether the values are equal."""
