@@ -82,6 +82,11 @@ def run_for_at_most(
     return status, time.perf_counter() - began
 
 
+def int_list(text: str) -> list[int]:
+    """``"1,8,32"`` -> ``[1, 8, 32]``: a comma-separated argument or option value."""
+    return [int(part) for part in text.split(",") if part.strip()]
+
+
 def option_value(command: Sequence[str], name: str) -> str | None:
     """The value of ``--name=VALUE`` in a recorded command line; None where it is absent."""
     prefix = f"{name}="

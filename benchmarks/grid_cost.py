@@ -46,6 +46,7 @@ import pandas as pd
 from benchlib import (
     MEASURING_PATHS,
     code_commit,
+    int_list,
     listed,
     median_ci_percent,
     option_value,
@@ -96,10 +97,6 @@ JUNIT = "junit.xml"
 EARLIER_JUNIT = "junit-call{number}.xml"
 
 
-def _numbers(text: str) -> list[int]:
-    return [int(part) for part in text.split(",") if part.strip()]
-
-
 def pytest_command(args: argparse.Namespace, models: Path, out: Path) -> list[str]:
     command = [
         sys.executable,
@@ -137,8 +134,8 @@ def run(args: argparse.Namespace) -> int:
         build_zoo(
             models,
             layouts=args.archs.split(","),
-            pds=_numbers(args.pds),
-            gprs=_numbers(args.gprs),
+            pds=int_list(args.pds),
+            gprs=int_list(args.gprs),
             input_size=224,
             num_classes=SEED_CLASSES,
             dataset=SEED_DATASET,

@@ -50,7 +50,8 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-from benchlib import code_commit, plugin_pytest_command, run_for_at_most, write_page
+from benchlib import code_commit, int_list, plugin_pytest_command, run_for_at_most, write_page
+from grid_cost import SEED_CLASSES, SEED_DATASET
 
 from pytest_pruneenergy.report.schema import (
     BATCH_SIZE,
@@ -263,10 +264,6 @@ def rest_by_position(results: pd.DataFrame, batch_sizes: Sequence[int]) -> dict[
 # -- run -----------------------------------------------------------------------------------------
 
 
-def _numbers(text: str) -> list[int]:
-    return [int(part) for part in text.split(",") if part.strip()]
-
-
 def _plugin_options(args: argparse.Namespace) -> list[str]:
     options = [f"--prune-batch-sizes={args.batch_sizes}", f"--prune-device={args.device}"]
     if args.max_seconds is not None:
@@ -282,11 +279,11 @@ def run(args: argparse.Namespace) -> int:
     build_zoo(
         models,
         layouts=args.archs.split(","),
-        pds=_numbers(args.pds),
-        gprs=_numbers(args.gprs),
+        pds=int_list(args.pds),
+        gprs=int_list(args.gprs),
         input_size=args.input_size,
-        num_classes=1000,
-        dataset="DATASET",
+        num_classes=SEED_CLASSES,
+        dataset=SEED_DATASET,
     )
     options = [*_plugin_options(args), f"--prune-input-shape=3,{args.input_size},{args.input_size}"]
     record: dict[str, Any] = {"commit": code_commit()["commit"], "calls": {}}
@@ -345,7 +342,7 @@ def folder_lines(folder: Path, min_seconds_per_item: float) -> tuple[str, list[s
     record = json.loads((folder / RUN_JSON).read_text())
     plain_command = record["calls"][PLAIN]["command"]
     sizes_option = next(part for part in plain_command if part.startswith("--prune-batch-sizes="))
-    batch_sizes = _numbers(sizes_option.split("=", 1)[1])
+    batch_sizes = int_list(sizes_option.split("=", 1)[1])
     plain = _rest_of(folder, PLAIN, batch_sizes)
     bare = _rest_of(folder, PLAIN_NO_BENCHMARK, batch_sizes)
     stats = pstats.Stats(str(folder / PROFILED / PROFILE))
