@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..measure.meters.base import GpuFacts
+from ..measure.ticks import TickWindow
 from ..measure.window_stats import WindowStats, dynamic_joules_per_sample
 from ..models.naming import ModelName, parse_model_name
 from ..models.pairing import baselines_of
@@ -136,6 +137,11 @@ class Measurement(_ItemOfModel):
     # of its first pass at this batch size, which compiled (not part of the measurement).
     runtime: str | None = None
     compile_seconds: float | None = None
+    # The adaptive protocol's windows, their times in seconds from the first one's start:
+    # the raw record from which another stop rule or floor can be replayed on the same item
+    # (benchmarks/stop_rules.py). Empty for the seed protocol, for rounds combined into one,
+    # and in records written before they were kept.
+    windows: tuple[TickWindow, ...] = ()
 
     @property
     def key(self) -> ItemKey:
@@ -177,6 +183,10 @@ class Measurement(_ItemOfModel):
     def to_dict(self) -> dict[str, Any]:
         data = dataclasses.asdict(self)
         data["input_shape"] = list(self.input_shape)
+        # As rows, not named fields: a long item has dozens of windows, on every journal line.
+        data["windows"] = [
+            [w.start_seconds, w.end_seconds, w.joules, w.passes] for w in self.windows
+        ]
         return data
 
     @classmethod
@@ -185,6 +195,7 @@ class Measurement(_ItemOfModel):
         fields["input_shape"] = tuple(fields["input_shape"])
         fields["stats"] = WindowStats(**fields["stats"])
         fields["disturbances"] = tuple(fields.get("disturbances", ()))
+        fields["windows"] = tuple(_window_from_row(row) for row in fields.get("windows", ()))
         fields["name"] = _name_from_dict(fields.get("name"))
         if fields.get("remeasure") is not None:
             fields["remeasure"] = Remeasure(**fields["remeasure"])
@@ -193,6 +204,11 @@ class Measurement(_ItemOfModel):
         elif fields.get("gpu") is not None:
             fields["gpu"] = GpuFacts(**fields["gpu"])
         return cls(**fields)
+
+
+def _window_from_row(row: Sequence[Any]) -> TickWindow:
+    start, end, joules, passes = (float(value) for value in row)
+    return TickWindow(start, end, joules, passes)
 
 
 # A pruned item and its baseline ran at SM clocks further apart than this, relative to the

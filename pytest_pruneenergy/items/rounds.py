@@ -100,6 +100,7 @@ def combine(rounds: Sequence[Measurement]) -> Measurement:
         load_seconds=sum(m.load_seconds for m in ordered),
         item_seconds=None if None in seconds else sum(s for s in seconds if s is not None),
         disturbances=tuple(dict.fromkeys(d for m in ordered for d in m.disturbances)),
+        windows=(),  # each round's are in the journal; joined they would be one item's no more
     )
 
 

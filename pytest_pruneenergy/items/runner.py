@@ -24,6 +24,7 @@ from ..measure.conditions import (
     host_role_of,
     read_host_cpu,
 )
+from ..measure.ticks import TickWindow, from_first_window
 from ..models.loading import DEFAULT_INPUT_SHAPE, LoadedModel, ModelLoadError
 from ..models.naming import ModelName
 from .devices import describe_device, free_device_memory, is_out_of_memory
@@ -239,7 +240,7 @@ def measure_item(
     (None: unknown); long enough, the board's power is read first.
     """
     try:
-        stats, conditions, first_pass_seconds = _first_pass_and_protocol(
+        stats, windows, conditions, first_pass_seconds = _first_pass_and_protocol(
             prepared,
             batch_size,
             meter,
@@ -269,6 +270,7 @@ def measure_item(
         cuda_graphs=cuda_graphs,
         load_seconds=load_seconds,
         compile_seconds=setup_seconds(prepared.runtime, runtime_seconds, first_pass_seconds),
+        windows=windows,
     )
 
 
@@ -286,8 +288,9 @@ def _first_pass_and_protocol(
     tick_recorder: Callable[[Meter], TickRecorder] | None,
     read_host: Callable[[], HostCpu | None],
     quiet_seconds: float | None,
-) -> tuple[WindowStats, Conditions, float]:
-    """The item's checked first pass, then the protocol's figures and what else ran meanwhile
+) -> tuple[WindowStats, tuple[TickWindow, ...], Conditions, float]:
+    """The item's checked first pass, then the protocol's figures and windows (timed from the
+    first window's start; none for the seed protocol) and what else ran meanwhile
     (the host's CPU time and the GPU's activity read either side, and first the board's power
     where this process left it quiet long enough); and how long the first pass took.
     ``rewarm``: the model has just run at another batch size, so a short warm-up will do."""
@@ -302,6 +305,7 @@ def _first_pass_and_protocol(
     with torch.inference_mode():
         run_batch, first_pass_seconds = checked_pass(prepared, batch_size, make_input, cuda_graphs)
         host_before, gpu_before = read_host(), gpu_activity_of(meter)
+        windows: list[TickWindow] = []
         stats = measure(
             run_batch,
             prepared.device,
@@ -309,6 +313,7 @@ def _first_pass_and_protocol(
             batch_size,
             protocol,
             clock=clock,
+            on_windows=windows.extend,
             tick_recorder=tick_recorder,
         )
         conditions = conditions_between(
@@ -320,7 +325,7 @@ def _first_pass_and_protocol(
             quiet_board=quiet_board,
             idle_watts=idle_watts,
         )
-    return stats, conditions, first_pass_seconds
+    return stats, from_first_window(windows), conditions, first_pass_seconds
 
 
 def _measurement(
@@ -335,6 +340,7 @@ def _measurement(
     cuda_graphs: bool,
     load_seconds: float,
     compile_seconds: float | None,
+    windows: tuple[TickWindow, ...],
 ) -> Measurement:
     """The item's record: what was measured, of which model, how, and what was seen."""
     from ..measure.meters import gpu_facts_of
@@ -366,6 +372,7 @@ def _measurement(
         disturbances=conditions.disturbances,
         runtime=prepared.runtime,
         compile_seconds=compile_seconds,
+        windows=windows,
     )
 
 

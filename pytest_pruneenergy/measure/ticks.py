@@ -297,6 +297,18 @@ class TickWindow:
         return self.end_seconds - self.start_seconds
 
 
+def from_first_window(windows: Sequence[TickWindow]) -> tuple[TickWindow, ...]:
+    """The windows with their times counted from the first one's start: a record that does
+    not carry the process's clock, which means nothing outside it."""
+    if not windows:
+        return ()
+    origin = windows[0].start_seconds
+    return tuple(
+        TickWindow(w.start_seconds - origin, w.end_seconds - origin, w.joules, w.passes)
+        for w in windows
+    )
+
+
 def tick_windows(
     ticks: Sequence[Tick], timeline: CompletionTimeline, *, min_window_seconds: float
 ) -> list[TickWindow]:

@@ -17,6 +17,7 @@ from pytest_pruneenergy.items.journal import (
 )
 from pytest_pruneenergy.items.measurement import Measurement
 from pytest_pruneenergy.measure.meters import GpuFacts
+from pytest_pruneenergy.measure.ticks import TickWindow
 
 from ..factories import make_measurement, make_stats
 
@@ -24,13 +25,14 @@ SETTINGS = {"protocol": "adaptive", "max_seconds": 10.0, "input_shape": None}
 
 
 def a_measurement(model: str = "AlexNet_TINY_UNPRUNED", batch_size: int = 1) -> Measurement:
-    """Read back, it must equal itself: so a fraction of a sample and the GPU's facts (a
-    value of their own) are in it, to go through JSON and back."""
+    """Read back, it must equal itself: so a fraction of a sample, the GPU's facts (a value
+    of their own) and the windows (written as rows) are in it, to go through JSON and back."""
     return make_measurement(
         model,
         batch_size,
         stats=make_stats(samples_measured=3000.5),
         gpu=GpuFacts("Test Board", "580.95.05", 123.5),
+        windows=(TickWindow(0.0, 0.21, 30.5, 12.25), TickWindow(0.21, 0.4, 29.0, 11.75)),
     )
 
 
@@ -104,6 +106,22 @@ def test_a_line_written_before_the_gpu_uuid_was_kept_resumes_on_the_cpu_only(tmp
     assert on_a_gpu not in contents.measurements
 
 
+def test_a_line_written_before_windows_were_kept_resumes_without_them(tmp_path) -> None:
+    path = model_file(tmp_path / "models")
+    folder = tmp_path / "journal"
+    writer = JournalWriter(folder, "main")
+    writer.append(item_key(path, 1, device="cpu", settings=SETTINGS), a_measurement())
+    writer.close()
+    record = json.loads((folder / "main.jsonl").read_text())
+    del record["measurement"]["windows"]
+    (folder / "main.jsonl").write_text(json.dumps(record) + "\n")
+    contents = read_journal(folder)
+    assert contents.unreadable_lines == 0
+    (measurement,) = contents.measurements.values()
+    assert measurement.windows == ()
+    assert measurement.stats == a_measurement().stats
+
+
 def test_the_cpu_has_no_gpu_uuid() -> None:
     assert gpu_uuid_of("cpu") is None
 
@@ -146,6 +164,8 @@ def test_lines_of_another_format_or_version_are_not_used(tmp_path: Path) -> None
         ("frames_per_second", float("nan")),
         ("seconds_per_sample_mean", True),
         ("batch_size", "x"),
+        ("windows", [[0.0, 0.2, "abc", 1.0]]),
+        ("windows", [[0.0, 0.2]]),
     ],
 )
 def test_a_line_whose_figures_are_no_measurement_is_not_used(tmp_path, field, value) -> None:
@@ -159,7 +179,8 @@ def test_a_line_whose_figures_are_no_measurement_is_not_used(tmp_path, field, va
     journal = next((tmp_path / "journal").glob("*.jsonl"))
     first, second = journal.read_text().splitlines()
     record = json.loads(second)
-    holder = record["measurement"] if field == "batch_size" else record["measurement"]["stats"]
+    of_item = field in ("batch_size", "windows")
+    holder = record["measurement"] if of_item else record["measurement"]["stats"]
     holder[field] = value
     journal.write_text(first + "\n" + json.dumps(record) + "\n")
     contents = read_journal(tmp_path / "journal")

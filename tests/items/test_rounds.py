@@ -10,6 +10,7 @@ import pytest
 
 from pytest_pruneenergy.items.measurement import Measurement
 from pytest_pruneenergy.items.rounds import combine, combine_rounds, combined_ci95
+from pytest_pruneenergy.measure.ticks import TickWindow
 from pytest_pruneenergy.testing.simulated_clock import SimulatedClock, TickingMeter
 
 from ..factories import make_measurement, make_stats
@@ -95,6 +96,12 @@ def test_combined_rounds_keep_the_items_order_and_count_their_rounds():
     assert combined[0].stats.joules_per_sample_mean == pytest.approx(1.05)
     assert combined[0].stats.windows == 10
     assert combined[1] is other  # one round: as it was
+
+
+def test_combined_rounds_keep_no_windows_of_one_round_as_if_they_were_the_items():
+    windows = (TickWindow(0.0, 0.2, 3.0, 1.0), TickWindow(0.2, 0.4, 3.0, 1.0))
+    rounds = [dataclasses.replace(a_round(j, 0.01, j), windows=windows) for j in (1, 2)]
+    assert combine(rounds).windows == ()
 
 
 def test_a_combined_item_meets_its_target_only_if_the_combined_ci_does():

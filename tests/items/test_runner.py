@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import gc
+import itertools
 import time
 import weakref
 from collections.abc import Callable
@@ -390,8 +391,21 @@ def test_a_pass_that_syncs_with_the_host_cannot_be_captured_and_says_so():
 
 
 def test_the_seed_protocol_is_chosen_by_the_settings(prepared, clock):
-    stats = measure(prepared, SteadyMeter(clock), clock=clock, cli_protocol="seed").stats
+    measurement = measure(prepared, SteadyMeter(clock), clock=clock, cli_protocol="seed")
+    stats = measurement.stats
     assert (stats.protocol, stats.windows, stats.samples_measured) == ("seed", 20, 20 * 500 * 2)
+    assert measurement.windows == ()  # trials, not tick windows: nothing to replay
+
+
+def test_an_item_keeps_the_windows_its_figure_was_made_of_timed_from_the_first(prepared, clock):
+    measurement = measure(prepared, SteadyMeter(clock), clock=clock, cli_max_seconds="2")
+    windows, stats = measurement.windows, measurement.stats
+    assert len(windows) == stats.windows >= 2
+    assert windows[0].start_seconds == 0
+    assert all(a.end_seconds == b.start_seconds for a, b in itertools.pairwise(windows))
+    assert windows[-1].end_seconds == pytest.approx(stats.seconds_measured)
+    samples = sum(window.passes for window in windows) * measurement.batch_size
+    assert sum(w.joules for w in windows) / samples == pytest.approx(stats.joules_per_sample_mean)
 
 
 def test_a_meter_without_gpu_facts_gives_none(prepared, clock):
