@@ -92,10 +92,63 @@ def read_results_file(path: str | os.PathLike[str]) -> ResultsFile:
             "prepared_results.csv, results_with_compression_ratios.csv)."
         )
     if col.STATUS in table.columns:
-        return ResultsFile(normalize_results(table), FORM_OURS, ())
+        ours, notes = without_figures_of_unknown_energy(normalize_results(table))
+        refuse_repeated_items(ours, source)
+        return ResultsFile(ours, FORM_OURS, tuple(f"{source.name}: {note}" for note in notes))
     derived, notes = from_seed_table(table)
+    refuse_repeated_items(derived, source)
     form = f"{FORM_SEED} ({len(table.columns)} columns)"
     return ResultsFile(derived, form, tuple(f"{source.name}: {note}" for note in notes))
+
+
+# Figures made from a row's energy per sample: with the energy unknown they cannot stand.
+FROM_ENERGY_COLUMNS: tuple[str, ...] = (
+    col.ENERGY_REDUCTION,
+    col.DYNAMIC_JOULES_PER_SAMPLE,
+    col.KWH_PER_MILLION,
+    col.CO2E_GRAMS_PER_MILLION,
+    col.COST_PER_MILLION,
+)
+
+
+def without_figures_of_unknown_energy(table: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
+    """``table`` with the figures made from energy per sample left blank on rows whose energy
+    is blank or no number (a CSV edited by hand), and a note where any were; the plugin never
+    writes such a row, so one that holds them is not vouched for."""
+    energy = pd.to_numeric(table[col.JOULES_PER_SAMPLE], errors="coerce")
+    unknown = ~energy.apply(lambda value: math.isfinite(value))
+    holding = table.loc[unknown, list(FROM_ENERGY_COLUMNS)].notna().any(axis=1)
+    if not holding.any():
+        return table, []
+    cleared = table.copy()
+    cleared.loc[holding[holding].index, list(FROM_ENERGY_COLUMNS)] = math.nan
+    first = str(table.loc[holding[holding].index[0], col.MODEL_NAME])
+    note = (
+        f"{int(holding.sum())} row(s) without a number for {col.JOULES_PER_SAMPLE!r} (first: "
+        f"{first}) held figures made from it ({', '.join(FROM_ENERGY_COLUMNS)}): left blank"
+    )
+    return cleared, [note]
+
+
+def refuse_repeated_items(table: pd.DataFrame, source: Path) -> None:
+    """ResultsFileError where one item (model, batch size, numeric format, runtime) has more
+    than one row: each figure of the report (reductions, rankings, counts) would count it as
+    often, and which row stands for it cannot be told."""
+    key_columns = [col.MODEL_NAME, col.BATCH_SIZE, col.DTYPE, col.RUNTIME]
+    keys = table.reindex(columns=key_columns).apply(
+        lambda column: column.map(lambda value: "" if pd.isna(value) else str(value))
+    )
+    repeated = keys[keys.duplicated(keep=False)]
+    if repeated.empty:
+        return
+    rows_of_item = repeated.value_counts(sort=False)
+    first = tuple(repeated.iloc[0])
+    raise ResultsFileError(
+        f"{source}: {len(rows_of_item)} item(s) have more than one row (first: {first[0]} "
+        f"at batch size {first[1]}, {rows_of_item[first]} rows): "
+        "one row an item. A CSV joined from several runs? pruneenergy merge joins shards' "
+        "report folders into one report."
+    )
 
 
 def from_seed_table(table: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:

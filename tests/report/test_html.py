@@ -398,6 +398,37 @@ def test_report_command_refuses_a_need_no_batch_size_could_meet(
     assert not (tmp_path / HTML_NAME).exists()
 
 
+@pytest.mark.parametrize("form", ["ours", "seed"])
+def test_report_command_refuses_a_csv_with_an_item_in_two_rows_and_writes_nothing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], form: str
+) -> None:
+    # Taken before, the item counted twice in every ranking, count and figure.
+    table = our_table() if form == "ours" else seed_table()
+    twice = pd.concat([table, table.iloc[[1]]], ignore_index=True)
+    csv = tmp_path / "results.csv"
+    twice.to_csv(csv, index=False)
+    assert cli.main(["report", str(csv)]) == cli.EXIT_USAGE
+    err = capsys.readouterr().err
+    assert "1 item(s) have more than one row (first: AlexNet_CIFAR10_random_PD1_GPR-50" in err
+    assert "at batch size 1, 2 rows): one row an item" in err
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["results.csv"]
+
+
+def test_report_command_leaves_blank_what_a_hand_edited_row_made_from_no_energy(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Taken before, the row kept its energy reduction and kWh with its energy erased, silently.
+    table = our_table()
+    table.loc[1, "Mean Energy per Sample (J)"] = None
+    table.loc[1, "Energy per Million Inferences (kWh)"] = 0.33
+    table.to_csv(tmp_path / "results.csv", index=False)
+    assert cli.main(["report", str(tmp_path / "results.csv")]) == cli.EXIT_OK
+    err = capsys.readouterr().err
+    assert "results.csv: 1 row(s) without a number for 'Mean Energy per Sample (J)' (first: " in err
+    assert "AlexNet_CIFAR10_random_PD1_GPR-50_PRUNED) held figures made from it" in err
+    assert (tmp_path / HTML_NAME).exists()  # every other row reported
+
+
 def test_report_command_on_a_folder_says_it_wants_the_csv_in_it(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

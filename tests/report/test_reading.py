@@ -120,6 +120,36 @@ def test_our_own_csv_reads_as_it_is(tmp_path):
     assert (read.form, read.notes, read.table["Status"].tolist()) == (FORM_OURS, (), ["failed"])
 
 
+def test_figures_made_from_a_blank_energy_are_left_blank_and_said(tmp_path):
+    ours = read_results_file(WITH_RATIOS).table
+    ours["Status"] = "measured"
+    ours["Energy per Million Inferences (kWh)"] = 1.0
+    ours["Mean Energy per Sample (J)"] = ours["Mean Energy per Sample (J)"].astype(object)
+    pruned = ours.index[ours["Energy Reduction (%)"].notna()][0]
+    last = ours.index[-1]
+    for row, energy in ((pruned, "n/a"), (last, None)):
+        ours.loc[row, "Mean Energy per Sample (J)"] = energy
+    ours.to_csv(tmp_path / "ours.csv", index=False)
+    read = read_results_file(tmp_path / "ours.csv")
+    assert len(read.notes) == 1 and read.notes[0].startswith("ours.csv: 2 row(s) without")
+    cleared = read.table.loc[
+        [pruned, last], ["Energy Reduction (%)", "Energy per Million Inferences (kWh)"]
+    ]
+    assert cleared.isna().all().all()
+    others = read.table.drop(index=[pruned, last])
+    assert (others["Energy per Million Inferences (kWh)"] == 1.0).all()  # the rest as written
+    kept = ours.drop(index=[pruned, last])["Energy Reduction (%)"].astype(float)
+    assert others["Energy Reduction (%)"].astype(float).equals(kept)
+
+
+def test_items_of_another_format_or_runtime_are_no_repeat(tmp_path):
+    ours = read_results_file(WITH_RATIOS).table
+    ours["Status"] = "measured"
+    bf16 = ours.assign(Dtype="bfloat16")
+    pd.concat([ours, bf16]).to_csv(tmp_path / "ours.csv", index=False)
+    assert len(read_results_file(tmp_path / "ours.csv").table) == 2 * len(ours)
+
+
 def test_a_csv_without_the_seeds_raw_columns_names_them(tmp_path):
     pd.read_csv(RAW).drop(columns=["FLOPs", "Parameters"]).to_csv(tmp_path / "x.csv", index=False)
     with pytest.raises(ResultsFileError, match="missing columns: Parameters, FLOPs"):
