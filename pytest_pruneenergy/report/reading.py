@@ -132,10 +132,11 @@ def without_figures_of_unknown_energy(table: pd.DataFrame) -> tuple[pd.DataFrame
 
 def refuse_repeated_items(table: pd.DataFrame, source: Path) -> None:
     """ResultsFileError where one item (model, batch size, numeric format, runtime) has more
-    than one row: each figure of the report (reductions, rankings, counts) would count it as
-    often, and which row stands for it cannot be told."""
+    than one measured row: each figure of the report (reductions, rankings, counts) would
+    count it as often, and which row stands for it cannot be told."""
     key_columns = [col.MODEL_NAME, col.BATCH_SIZE, col.DTYPE, col.RUNTIME]
-    keys = table.reindex(columns=key_columns).apply(
+    measured = table[table[col.STATUS] == col.STATUS_MEASURED]  # failed rows rank nowhere
+    keys = measured.reindex(columns=key_columns).apply(
         lambda column: column.map(lambda value: "" if pd.isna(value) else str(value))
     )
     repeated = keys[keys.duplicated(keep=False)]

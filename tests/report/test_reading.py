@@ -150,6 +150,14 @@ def test_items_of_another_format_or_runtime_are_no_repeat(tmp_path):
     assert len(read_results_file(tmp_path / "ours.csv").table) == 2 * len(ours)
 
 
+def test_failed_rows_of_one_model_are_no_repeat(tmp_path):
+    # A file that cannot be read fails every batch size: rows of no figure, ranked nowhere.
+    failed = pd.DataFrame({column: [None, None] for column in COLUMNS})
+    failed["MODEL_NAME"], failed["Status"] = "broken.pth", "failed"
+    failed.to_csv(tmp_path / "ours.csv", index=False)
+    assert len(read_results_file(tmp_path / "ours.csv").table) == 2
+
+
 def test_a_csv_without_the_seeds_raw_columns_names_them(tmp_path):
     pd.read_csv(RAW).drop(columns=["FLOPs", "Parameters"]).to_csv(tmp_path / "x.csv", index=False)
     with pytest.raises(ResultsFileError, match="missing columns: Parameters, FLOPs"):
