@@ -131,6 +131,14 @@ def test_count_reads_only_model_files_directly_inside_a_folder(tiny_zoo, capsys)
     assert len(table_rows(capsys.readouterr().out)) == 3
 
 
+def test_count_counts_a_file_named_twice_once(tiny_zoo, capsys):
+    # Counted twice before: `count zoo zoo/AlexNet_TINY_UNPRUNED.pth` gave it two rows.
+    one = tiny_zoo / "AlexNet_TINY_UNPRUNED.pth"
+    assert cli.main(["count", str(tiny_zoo), str(one), str(tiny_zoo)]) == 0
+    rows = table_rows(capsys.readouterr().out)
+    assert [row[0] for row in rows].count("AlexNet_TINY_UNPRUNED") == 1 and len(rows) == 3
+
+
 def test_count_input_shape_option_overrides_the_files_own(tiny_zoo, capsys):
     path = tiny_zoo / "AlexNet_TINY_UNPRUNED.pth"
     assert cli.main(["count", str(path), "--input-shape", "3,96,96"]) == 0

@@ -74,13 +74,15 @@ def _run_count(args: argparse.Namespace) -> int:
 
 
 def model_files(paths: Sequence[Path]) -> list[Path]:
-    """Files as given; folders give their model files as the plugin finds them."""
+    """Files as given; folders give their model files as the plugin finds them. A file named
+    twice (itself and in its folder, or the folder twice) is counted once."""
     from ..models.discovery import list_model_files
 
-    files = []
+    files: dict[Path, Path] = {}
     for path in paths:
-        files += list_model_files(path) if path.is_dir() else [path]
-    return files
+        for file in list_model_files(path) if path.is_dir() else [path]:
+            files.setdefault(file.resolve(), file)
+    return list(files.values())
 
 
 def _count_file(

@@ -26,7 +26,12 @@ def add_command(commands: argparse._SubParsersAction) -> None:
         "--out", type=out_folder, required=True, metavar="DIR", help="where to write"
     )
     merge.add_argument("--save", action="store_true", help="store the merged run in the run store")
-    merge.add_argument("--store", type=Path, default=Path(DEFAULT_STORE_DIR), metavar="DIR")
+    merge.add_argument(
+        "--store",
+        type=Path,
+        metavar="DIR",
+        help=f"the run store --save stores in (default: {DEFAULT_STORE_DIR})",
+    )
     merge.set_defaults(run=_run_merge)
 
 
@@ -34,6 +39,8 @@ def _run_merge(args: argparse.Namespace) -> int:
     from ..report.merge import MergeError, merge_folders
     from ..report.writer import write_report
 
+    if args.store is not None and not args.save:  # it would be read past, and nothing stored
+        return usage_error("merge", "--store names where --save stores the run; add --save")
     missing = [folder for folder in args.folders if not folder.is_dir()]
     if missing:
         return usage_error(
@@ -61,11 +68,12 @@ def _run_merge(args: argparse.Namespace) -> int:
     failed = bool(outcome.not_written) or incomplete is not None
     if args.save:
         from ..track.run_end import StoreRequest, compare_and_save
+        from ..track.store import DEFAULT_STORE_DIR
 
         saved = compare_and_save(
             merged.measurements,
             merged.failures,
-            StoreRequest.save_only(args.store),
+            StoreRequest.save_only(args.store or Path(DEFAULT_STORE_DIR)),
             recorded_settings=merged.settings,
             repository_dir=Path.cwd(),
             # A run without some shards' families is stored as a run cut short is.

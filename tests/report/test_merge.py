@@ -143,6 +143,18 @@ def test_merge_names_each_folder_it_cannot_read_and_why(tmp_path, capsys) -> Non
     )
 
 
+def test_merge_store_without_save_is_a_usage_error_before_any_work(tmp_path, capsys) -> None:
+    # Read past before: the merged run was not stored, and nothing said so.
+    from pytest_pruneenergy import cli
+
+    first = shard(tmp_path / "a", on(H200, "AlexNet_TINY_UNPRUNED"))
+    out = tmp_path / "all"
+    arguments = ["merge", str(first), "--out", str(out), "--store", str(tmp_path / "runs")]
+    assert cli.main(arguments) == cli.EXIT_USAGE
+    assert "--store names where --save stores the run; add --save" in capsys.readouterr().err
+    assert not out.exists() and not (tmp_path / "runs").exists()
+
+
 def test_a_journal_line_that_cannot_be_read_is_named_with_its_folder(tmp_path, capsys) -> None:
     # It said "1 journal line(s) could not be read", naming neither the folder nor the loss.
     from pytest_pruneenergy import cli
