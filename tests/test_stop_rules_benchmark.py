@@ -10,24 +10,19 @@ from pathlib import Path
 import pytest
 
 from pytest_pruneenergy.items.journal import JournalWriter, item_key
-from pytest_pruneenergy.measure.protocol import ProtocolSettings, measure
+from pytest_pruneenergy.measure.protocol import measure
 from pytest_pruneenergy.measure.ticks import TickWindow, from_first_window
 from pytest_pruneenergy.measure.window_stats import STOP_OUT_OF_REACH, STOP_TARGET, STOP_TIME_CAP
 from pytest_pruneenergy.testing.simulated_clock import SimulatedClock, TickingMeter
 
 from .factories import make_measurement, make_stats
+from .measure.test_protocol import FAST
 
 BENCHMARKS = Path(__file__).resolve().parent.parent / "benchmarks"
 BATCH_SIZE = 8
-# The protocol's floors and out-of-reach rule as they are; a shorter cap and finer windows,
-# so that an item is a few simulated seconds.
-SETTINGS = ProtocolSettings(
-    max_seconds=4.0,
-    min_window_seconds=0.1,
-    warmup_min_seconds=0.1,
-    warmup_chunk_seconds=0.05,
-    warmup_steady_fraction=0.5,
-)
+# The protocol's floors and out-of-reach rule as they are; a shorter cap, finer windows and a
+# short warm-up, so that an item is a few simulated seconds.
+SETTINGS = dataclasses.replace(FAST, max_seconds=4.0)
 
 
 @pytest.fixture

@@ -106,12 +106,17 @@ def test_a_line_written_before_the_gpu_uuid_was_kept_resumes_on_the_cpu_only(tmp
     assert on_a_gpu not in contents.measurements
 
 
-def test_a_line_written_before_windows_were_kept_resumes_without_them(tmp_path) -> None:
-    path = model_file(tmp_path / "models")
-    folder = tmp_path / "journal"
-    writer = JournalWriter(folder, "main")
-    writer.append(item_key(path, 1, device="cpu", settings=SETTINGS), a_measurement())
+def journaled(folder: Path, process: str, path: Path, batch_size: int = 1) -> None:
+    """One item of ``path`` at ``batch_size`` appended to ``process``'s journal file."""
+    writer = JournalWriter(folder, process)
+    key = item_key(path, batch_size, device="cpu", settings=SETTINGS)
+    writer.append(key, a_measurement(batch_size=batch_size))
     writer.close()
+
+
+def test_a_line_written_before_windows_were_kept_resumes_without_them(tmp_path) -> None:
+    folder = tmp_path / "journal"
+    journaled(folder, "main", model_file(tmp_path / "models"))
     record = json.loads((folder / "main.jsonl").read_text())
     del record["measurement"]["windows"]
     (folder / "main.jsonl").write_text(json.dumps(record) + "\n")
@@ -129,14 +134,10 @@ def test_the_cpu_has_no_gpu_uuid() -> None:
 def test_a_line_cut_short_by_a_kill_is_skipped_and_the_next_append_starts_anew(tmp_path) -> None:
     path = model_file(tmp_path / "models")
     folder = tmp_path / "journal"
-    first = JournalWriter(folder, "gw0")
-    first.append(item_key(path, 1, device="cpu", settings=SETTINGS), a_measurement())
-    first.close()
+    journaled(folder, "gw0", path)
     with (folder / "gw0.jsonl").open("a", encoding="utf-8") as handle:
         handle.write('{"format": "pytest-pruneenergy-journal", "key": {"pa')  # SIGKILL here
-    second = JournalWriter(folder, "gw0")
-    second.append(item_key(path, 2, device="cpu", settings=SETTINGS), a_measurement(batch_size=2))
-    second.close()
+    journaled(folder, "gw0", path, batch_size=2)
     contents = read_journal(folder)
     assert sorted(key.batch_size for key in contents.measurements) == [1, 2]
     assert contents.unreadable_lines == 1
