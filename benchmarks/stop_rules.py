@@ -149,31 +149,32 @@ def replay(item: RecordedItem, rule: Rule) -> Replay:
     """The protocol's decision at each check, on the windows that had ended by then."""
     settings = rule.settings(item)
     recorded_end = item.windows[-1].end_seconds
-    # The protocol's deadline counts from before the warm-up; the windows from its end.
-    measuring_cap = item.max_seconds - item.warmup_seconds
+    cap = measuring_cap(item, settings)
     check = settings.check_interval_seconds
     at = check
-    while True:
+    while at < cap:
         if at > recorded_end + check:
-            if item.stop_reason == STOP_TIME_CAP and rule_reaches_cap(item, settings):
-                return _stopped(item, STOP_TIME_CAP, recorded_end)
             return Replay(BEYOND_THE_RECORD)
         ended = [window for window in item.windows if window.end_seconds <= at]
         if len(ended) >= 2:
-            reason = reason_to_stop(
-                ended, item.batch_size, settings, seconds_left=measuring_cap - at
-            )
+            reason = reason_to_stop(ended, item.batch_size, settings, seconds_left=cap - at)
             if reason is not None:
                 return _stopped(item, reason, ended[-1].end_seconds)
-        if at + check + FINISH_SECONDS >= measuring_cap:
-            return _stopped(item, STOP_TIME_CAP, min(at, recorded_end))
         at += check
+    return _stopped(item, STOP_TIME_CAP, min(cap, recorded_end))
 
 
-def rule_reaches_cap(item: RecordedItem, settings: ProtocolSettings) -> bool:
-    """Whether a rule that had not stopped an item by its recorded end would have run on to
-    the same cap: the run stopped there at its cap, and the cap is the rule's too."""
-    return settings.max_seconds == item.max_seconds
+def measuring_cap(item: RecordedItem, settings: ProtocolSettings) -> float:
+    """Where the time cap ends an item, in seconds from its first window: for an item the run
+    took to its cap, where it ended; for another, the cap less its warm-up, a check and the
+    wrap-up (the protocol's deadline counts from before the warm-up, and it stops a check
+    early rather than end past it). Never before the record's end and a check or two."""
+    recorded_end = item.windows[-1].end_seconds
+    if item.stop_reason == STOP_TIME_CAP:
+        return recorded_end
+    check = settings.check_interval_seconds
+    estimate = item.max_seconds - item.warmup_seconds - check - FINISH_SECONDS
+    return max(estimate, recorded_end + 2 * check)
 
 
 def _stopped(item: RecordedItem, reason: str, measured_seconds: float) -> Replay:
@@ -277,7 +278,7 @@ def _grouped_apart() -> set[int]:
     return {size for _, sizes in BATCH_GROUPS if sizes is not None for size in sizes}
 
 
-def rule_row(rule: Rule, summary: RuleSummary) -> str:
+def rule_row(rule: Rule, summary: RuleSummary, *, as_measured: bool = False) -> str:
     known = summary.items - summary.beyond_the_record
     saved = summary.recorded_seconds - summary.measured_seconds
     share = f"{100 * saved / summary.recorded_seconds:.0f} %" if summary.recorded_seconds else "n/a"
@@ -285,7 +286,8 @@ def rule_row(rule: Rule, summary: RuleSummary) -> str:
         "n/a" if math.isnan(summary.median_off_percent) else f"{summary.median_off_percent:.2f}"
     )
     return (
-        f"| {rule.label()} | {summary.beyond_the_record} | {summary.measured_seconds:.0f} | "
+        f"| {rule.label()}{' (as measured)' if as_measured else ''} | "
+        f"{summary.beyond_the_record} | {summary.measured_seconds:.0f} | "
         f"{saved:.0f} ({share}) | {summary.met_target}/{known} | {summary.stopped_out_of_reach} | "
         f"{summary.stopped_at_cap} | {median} | {summary.outside_own_ci} |"
     )
@@ -311,7 +313,7 @@ def group_lines(
         "the reason the run did (the rest a check or a window away: the replay's own error).",
         "",
         *TABLE_HEAD,
-        *(rule_row(rule, summaries[rule]) for rule in rules),
+        *(rule_row(rule, summaries[rule], as_measured=rule == rules[0]) for rule in rules),
         "",
     ]
     return lines, summaries
