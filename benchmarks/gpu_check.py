@@ -18,7 +18,9 @@ status 2, one line). Steps, each in a process of its own:
    must exit 0 with every row ``Status`` measured, ``Meter`` nvml-counter, energy per sample
    above 0, the way's own columns set (``CUDA Graph``; ``Dtype`` and ``Channels Last``) and the
    pruned model using less energy per sample than its baseline at batch 32, where the GPU,
-   not the host, sets the pace (``check_results``). Each row's figures go into the record.
+   not the host, sets the pace (``check_results``); and its journal must keep every item's
+   windows, whose joules over samples give the item's figure (``check_journal_windows``).
+   Each row's figures go into the record.
 3. **accuracy**: ``benchmarks/accuracy.py run`` in short (VGG16 at batch 1 and 32, eager and
    graphs, a 4 s reference) and its page. It fails where it cannot measure every arm; a
    missed target (energy within max(0.5 %, CI) at batch 32, FPS within 2 % at batch 1) is
@@ -196,6 +198,36 @@ def check_results(
             problems.append(
                 f"{row[schema.MODEL_NAME]} at batch {largest}: energy reduction {reduction} %, "
                 "expected a reduction"
+            )
+    return problems
+
+
+def check_journal_windows(journal: Path) -> list[str]:
+    """What is wrong with the windows a plugin run journaled, in words; empty where nothing is:
+    every adaptive item keeps as many windows as it counted, timed from the first, and its
+    figure is their joules over their samples (the raw record stop_rules.py replays)."""
+    from pytest_pruneenergy.items.journal import read_journal
+
+    contents = read_journal(journal)
+    if not contents.measurements:
+        return [f"no journaled item in {journal}"]
+    problems = []
+    for measurement in contents.measurements.values():
+        stats, windows = measurement.stats, measurement.windows
+        if stats.protocol != "adaptive":
+            continue
+        name = f"{measurement.model} at batch {measurement.batch_size}"
+        if len(windows) != stats.windows:
+            problems.append(f"{name}: {len(windows)} windows journaled, {stats.windows} counted")
+            continue
+        samples = sum(window.passes for window in windows) * measurement.batch_size
+        joules = sum(window.joules for window in windows) / samples if samples > 0 else math.nan
+        if windows[0].start_seconds != 0 or not math.isclose(
+            joules, stats.joules_per_sample_mean, rel_tol=1e-9
+        ):
+            problems.append(
+                f"{name}: windows give {joules!r} J/sample from {windows[0].start_seconds!r} s, "
+                f"the figure is {stats.joules_per_sample_mean!r} J/sample"
             )
     return problems
 
@@ -379,6 +411,7 @@ def plugin_step(
                 table, meter=meter, batch_sizes=batch_sizes, models=len(model_files), way=extra
             )
             rows = result_rows(table)
+            problems += check_journal_windows(report / "journal")
         else:
             problems.append(f"no {CSV_NAME} written")
         runs[name] = {

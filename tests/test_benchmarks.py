@@ -1736,6 +1736,44 @@ def test_a_plugin_runs_results_must_say_its_way_was_applied(scripts):
     assert wrong == ["VGG11_CIFAR10_UNPRUNED.pth at batch 1: Dtype is float32, expected bfloat16"]
 
 
+def test_a_plugin_runs_journal_must_keep_the_windows_its_figures_were_made_of(scripts, tmp_path):
+    from gpu_check import check_journal_windows
+
+    from pytest_pruneenergy.items.journal import JournalWriter, item_key
+    from pytest_pruneenergy.measure.ticks import TickWindow
+
+    from .factories import make_measurement, make_stats
+
+    model = tmp_path / "AlexNet_TINY_UNPRUNED.pth"
+    model.write_bytes(b"weights")
+    windows = (TickWindow(0.0, 0.2, 8.0, 2.0), TickWindow(0.2, 0.4, 8.0, 2.0))
+    # 16 J over 4 passes of batch 2: 2 J per sample.
+    sound = make_stats(windows=2, joules_per_sample_mean=2.0)
+    cases = {
+        "sound": (sound, windows),
+        "none kept": (sound, ()),
+        "another figure": (make_stats(windows=2, joules_per_sample_mean=2.5), windows),
+    }
+    found = {}
+    for case, (stats, kept) in cases.items():
+        writer = JournalWriter(tmp_path / case / "journal", "main")
+        key = item_key(model, 2, device="cpu", settings={})
+        writer.append(key, make_measurement(model.stem, 2, stats=stats, windows=kept))
+        writer.close()
+        found[case] = check_journal_windows(tmp_path / case / "journal")
+    assert found == {
+        "sound": [],
+        "none kept": ["AlexNet_TINY_UNPRUNED at batch 2: 0 windows journaled, 2 counted"],
+        "another figure": [
+            "AlexNet_TINY_UNPRUNED at batch 2: windows give 2.0 J/sample from 0.0 s, the figure "
+            "is 2.5 J/sample"
+        ],
+    }
+    assert check_journal_windows(tmp_path / "nowhere") == [
+        f"no journaled item in {tmp_path / 'nowhere'}"
+    ]
+
+
 def _gpu_record(steps, verdict):
     return {
         "code": {"commit": "4fe4b018a037ae34625af7fc236b7ec1deab86c0", "dirty": True},
