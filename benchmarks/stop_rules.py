@@ -51,11 +51,11 @@ from pytest_pruneenergy.measure.window_stats import STOP_OUT_OF_REACH, STOP_TIME
 
 # Candidate rules beside the one the items were measured under: measuring floors, and the
 # out-of-reach rule's factor and the windows it waits for.
-MEASURE_FLOORS = (0.5, 0.75, 1.0)
+MEASURE_FLOORS_SECONDS = (0.5, 0.75, 1.0)
 OUT_OF_REACH_FACTORS = (1.5, 2.0, 3.0)
 OUT_OF_REACH_MIN_WINDOWS = (5, 10)
 # An item's batch sizes fall in these groups: batch 1, paced by the host, is judged apart.
-BATCH_GROUPS = (("batch 1", (1,)), ("batch 8 and above", None))
+BATCH_GROUPS = (("batch 1", (1,)), ("batch sizes above 1", None))
 BEYOND_THE_RECORD = "beyond the record"
 
 
@@ -113,17 +113,18 @@ class Replay:
 
 
 def recorded_items(folders: Iterable[Path]) -> list[RecordedItem]:
-    """Every item with windows in the journals under ``folders`` (a later line of one key
-    wins, as in a resumed run)."""
-    items = []
+    """Every item with windows in the journals under ``folders``, once: an item journaled
+    again (resumed on another host, or a journal reached through two folders) is its later
+    line, as a resumed run's report takes it."""
+    items: dict[tuple[object, ...], RecordedItem] = {}
     for folder in folders:
         journals = [folder] if folder.name == JOURNAL_DIR_NAME else folder.rglob(JOURNAL_DIR_NAME)
-        for journal in sorted(journals):
+        for journal in sorted({path.resolve() for path in journals}):
             for key, measurement in read_journal(journal).measurements.items():
                 item = recorded_item(measurement, dict(key.settings))
                 if item is not None:
-                    items.append(item)
-    return items
+                    items[(*measurement.key, measurement.round_number)] = item
+    return list(items.values())
 
 
 def recorded_item(measurement: Measurement, settings: dict[str, object]) -> RecordedItem | None:
@@ -146,39 +147,47 @@ def recorded_item(measurement: Measurement, settings: dict[str, object]) -> Reco
 
 
 def replay(item: RecordedItem, rule: Rule) -> Replay:
-    """The protocol's decision at each check, on the windows that had ended by then."""
+    """The protocol's decision each time a window ends, on the windows ended by then.
+
+    The run decides at its checks, every ``check_interval_seconds``; the windows change only
+    as one ends, and a window of a GPU's meter (two updates, ~0.2 s) is longer than a check,
+    so the next check after a window's end sees just the windows up to it. (Where windows are
+    shorter than a check, as the CPU estimate's, the run may have seen one more.)"""
     settings = rule.settings(item)
-    recorded_end = item.windows[-1].end_seconds
-    cap = measuring_cap(item, settings)
-    check = settings.check_interval_seconds
-    at = check
-    while at < cap:
-        if at > recorded_end + check:
-            return Replay(BEYOND_THE_RECORD)
-        ended = [window for window in item.windows if window.end_seconds <= at]
-        if len(ended) >= 2:
-            reason = reason_to_stop(ended, item.batch_size, settings, seconds_left=cap - at)
-            if reason is not None:
-                return _stopped(item, reason, ended[-1].end_seconds)
-        at += check
-    return _stopped(item, STOP_TIME_CAP, min(cap, recorded_end))
+    cap_seconds = measuring_cap(item, settings)
+    # The protocol's deadline, less what a stop costs after the last check (measuring_cap).
+    deadline_seconds = cap_seconds + settings.check_interval_seconds + FINISH_SECONDS
+    for count in range(2, len(item.windows) + 1):
+        end_seconds = item.windows[count - 1].end_seconds
+        reason = reason_to_stop(
+            item.windows[:count],
+            item.batch_size,
+            settings,
+            seconds_left=deadline_seconds - end_seconds,
+        )
+        if reason is not None:
+            return _stopped(item, reason, count)
+        if end_seconds >= cap_seconds:
+            return _stopped(item, STOP_TIME_CAP, count)
+    return Replay(BEYOND_THE_RECORD)
 
 
 def measuring_cap(item: RecordedItem, settings: ProtocolSettings) -> float:
     """Where the time cap ends an item, in seconds from its first window: for an item the run
     took to its cap, where it ended; for another, the cap less its warm-up, a check and the
     wrap-up (the protocol's deadline counts from before the warm-up, and it stops a check
-    early rather than end past it). Never before the record's end and a check or two."""
-    recorded_end = item.windows[-1].end_seconds
+    early rather than end past it); never before the record's end."""
+    recorded_end_seconds = item.windows[-1].end_seconds
     if item.stop_reason == STOP_TIME_CAP:
-        return recorded_end
-    check = settings.check_interval_seconds
-    estimate = item.max_seconds - item.warmup_seconds - check - FINISH_SECONDS
-    return max(estimate, recorded_end + 2 * check)
+        return recorded_end_seconds
+    estimate_seconds = (
+        item.max_seconds - item.warmup_seconds - settings.check_interval_seconds - FINISH_SECONDS
+    )
+    return max(estimate_seconds, recorded_end_seconds)
 
 
-def _stopped(item: RecordedItem, reason: str, measured_seconds: float) -> Replay:
-    kept = [window for window in item.windows if window.end_seconds <= measured_seconds]
+def _stopped(item: RecordedItem, reason: str, window_count: int) -> Replay:
+    kept = item.windows[:window_count]
     estimate = energy_per_sample(kept, item.batch_size)
     return Replay(
         reason,
@@ -204,7 +213,7 @@ def candidate_rules(measured_under: Rule) -> list[Rule]:
     """The rule the items were measured under first, then every candidate but it."""
     rules = [
         Rule(floor, factor, windows)
-        for floor in MEASURE_FLOORS
+        for floor in MEASURE_FLOORS_SECONDS
         for factor in OUT_OF_REACH_FACTORS
         for windows in OUT_OF_REACH_MIN_WINDOWS
     ]
@@ -262,9 +271,13 @@ def _off_percent(item: RecordedItem, result: Replay) -> float:
 
 
 def same_stop_as_recorded(items: Sequence[RecordedItem], replays: Sequence[Replay]) -> int:
-    """How many items the replay of the run's own rule stopped for the reason the run did."""
+    """How many items the replay of the run's own rule stopped where the run did: for the same
+    reason, at the end of the same window."""
     return sum(
-        1 for item, result in zip(items, replays, strict=True) if result.reason == item.stop_reason
+        1
+        for item, result in zip(items, replays, strict=True)
+        if result.reason == item.stop_reason
+        and result.measured_seconds == item.windows[-1].end_seconds
     )
 
 
@@ -303,14 +316,15 @@ TABLE_HEAD = [
 def group_lines(
     name: str, items: Sequence[RecordedItem], rules: Sequence[Rule]
 ) -> tuple[list[str], dict[Rule, RuleSummary]]:
-    summaries = {rule: summarize(items, [replay(item, rule) for item in items]) for rule in rules}
-    own = [replay(item, rules[0]) for item in items]
-    agree = same_stop_as_recorded(items, own)
+    replays = {rule: [replay(item, rule) for item in items] for rule in rules}
+    summaries = {rule: summarize(items, replays[rule]) for rule in rules}
+    agree = same_stop_as_recorded(items, replays[rules[0]])
     lines = [
         f"## {name}: {len(items)} items",
         "",
-        f"Replayed under the rule they were measured under, {agree} of {len(items)} stopped for "
-        "the reason the run did (the rest a check or a window away: the replay's own error).",
+        f"Replayed under the rule they were measured under, {agree} of {len(items)} stopped where "
+        "the run did, for the same reason at the end of the same window (the rest a window "
+        "away: the replay's own error).",
         "",
         *TABLE_HEAD,
         *(rule_row(rule, summaries[rule], as_measured=rule == rules[0]) for rule in rules),
@@ -320,13 +334,17 @@ def group_lines(
 
 
 def cheapest_keeping_met(summaries: dict[Rule, RuleSummary], measured_under: Rule) -> Rule | None:
-    """The rule measuring least that left no item beyond the record and lost no item that met
-    the target under the run's own rule; None where none does."""
+    """The rule measuring least that left no item beyond the record, lost no item that met the
+    target under the run's own rule, and left no more whole figures outside its early
+    figures' CIs than the run's rule did; None where none does. (Where few items meet the
+    target, as at batch 1, the last condition is what keeps an aggressive rule out.)"""
     own = summaries[measured_under]
     keeping = [
         rule
         for rule, summary in summaries.items()
-        if summary.beyond_the_record == 0 and summary.met_target >= own.met_target
+        if summary.beyond_the_record == 0
+        and summary.met_target >= own.met_target
+        and summary.outside_own_ci <= own.outside_own_ci
     ]
     return min(keeping, key=lambda rule: summaries[rule].measured_seconds, default=None)
 

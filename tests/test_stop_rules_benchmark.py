@@ -70,9 +70,8 @@ def test_the_runs_own_rule_replayed_stops_each_item_where_the_run_did(stop_rules
     replay = stop_rules.replay(item, own_rule(stop_rules))
     assert replay.reason == reason
     recorded_end = item.windows[-1].end_seconds
-    # At its cap it ends where the run did; otherwise at the run's check or one beside it.
-    margin = 0 if reason == STOP_TIME_CAP else SETTINGS.check_interval_seconds
-    assert replay.measured_seconds == pytest.approx(recorded_end, abs=margin)
+    assert replay.measured_seconds == recorded_end  # at the end of the same window
+    assert stop_rules.same_stop_as_recorded([item], [replay]) == 1
 
 
 def test_a_shorter_floor_stops_a_steady_item_sooner_and_its_figure_within_its_own_ci(stop_rules):
@@ -145,7 +144,7 @@ def test_the_page_answers_per_batch_group_from_every_journal_under_a_folder(stop
     assert stop_rules.main(["render", str(tmp_path / "part"), "--page", str(page)]) == 0
     text = page.read_text()
     assert text.startswith("# Stop rules replayed on recorded windows\n\n**Answer.** At batch 1")
-    assert "## batch 1: 1 items" in text and "## batch 8 and above: 2 items" in text
+    assert "## batch 1: 1 items" in text and "## batch sizes above 1: 2 items" in text
     assert "floor 0.5 s, out of reach 1.5x from 5 windows" in text
     # The run's own rule, first, stops each item where the run did: its figures are the run's.
     own = "| floor 1 s, out of reach 2x from 10 windows (as measured) | 0 | "
@@ -153,6 +152,44 @@ def test_the_page_answers_per_batch_group_from_every_journal_under_a_folder(stop
     first_rows = [lines[at + 1] for at, line in enumerate(lines) if line.startswith("|---")]
     assert len(first_rows) == 2
     assert all(row.startswith(own) and "| 0.00 | 0 |" in row for row in first_rows)
+
+
+def test_an_item_journaled_twice_is_replayed_once_as_its_later_line(stop_rules, tmp_path):
+    item = measured_item(stop_rules, 0.02)
+    stats = make_stats(target_ci_fraction=0.01)
+    first = make_measurement("AlexNet_TINY_UNPRUNED", BATCH_SIZE, stats=stats, windows=item.windows)
+    later = dataclasses.replace(first, windows=item.windows[:-1])
+    journal_of(tmp_path / "part", [first, later])
+    # The part and its journal named both: one journal, read once.
+    part = tmp_path / "part"
+    items = stop_rules.recorded_items([part, part / "report" / "journal"])
+    assert [len(recorded.windows) for recorded in items] == [len(item.windows) - 1]
+
+
+def summary_of(stop_rules, seconds: float, met: int, outside: int):
+    return stop_rules.RuleSummary(
+        items=10,
+        beyond_the_record=0,
+        measured_seconds=seconds,
+        recorded_seconds=20.0,
+        met_target=met,
+        stopped_out_of_reach=0,
+        stopped_at_cap=0,
+        median_off_percent=0.1,
+        outside_own_ci=outside,
+    )
+
+
+def test_the_answer_takes_no_rule_that_puts_more_whole_figures_outside_its_cis(stop_rules):
+    own, lax, wild = (stop_rules.Rule(floor, 2.0, 10) for floor in (1.0, 0.75, 0.5))
+    summaries = {
+        own: summary_of(stop_rules, 20.0, met=2, outside=1),
+        lax: summary_of(stop_rules, 15.0, met=2, outside=1),
+        wild: summary_of(stop_rules, 8.0, met=2, outside=3),  # cheapest, but off more often
+    }
+    assert stop_rules.cheapest_keeping_met(summaries, own) == lax
+    fewer_met = {**summaries, lax: summary_of(stop_rules, 15.0, met=1, outside=0)}
+    assert stop_rules.cheapest_keeping_met(fewer_met, own) == own
 
 
 def test_folders_without_windows_say_so_and_write_no_page(stop_rules, tmp_path, capsys):

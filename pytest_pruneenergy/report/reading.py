@@ -34,7 +34,13 @@ import pandas as pd
 from ..models.naming import ModelName, parse_model_name
 from ..models.pairing import baselines_of
 from . import schema as col
-from .schema import SEED_COLUMNS, is_unpruned_label, model_stem, normalize_results
+from .schema import (
+    SEED_COLUMNS,
+    is_unpruned_label,
+    measured_rows,
+    model_stem,
+    normalize_results,
+)
 from .table import name_columns, reduction_percent
 
 # What the seed's runner writes; every form of its CSV has these.
@@ -112,41 +118,70 @@ FROM_ENERGY_COLUMNS: tuple[str, ...] = (
 
 
 def without_figures_of_unknown_energy(table: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
-    """``table`` with the figures made from energy per sample left blank on rows whose energy
-    is blank or no number (a CSV edited by hand), and a note where any were; the plugin never
-    writes such a row, so one that holds them is not vouched for."""
+    """``table`` with the figures made from an energy per sample that is blank or no number (a
+    CSV edited by hand) left blank: the row's own (reduction, dynamic energy, kWh, CO2e, cost)
+    and the energy reduction of every row measured against it (its baseline item: the same
+    batch size, numeric format and runtime); and a note where any were. The plugin never
+    writes such a row, so figures made from one are not vouched for."""
     energy = pd.to_numeric(table[col.JOULES_PER_SAMPLE], errors="coerce")
     unknown = ~energy.apply(lambda value: math.isfinite(value))
-    holding = table.loc[unknown, list(FROM_ENERGY_COLUMNS)].notna().any(axis=1)
-    if not holding.any():
+    own = unknown & table[list(FROM_ENERGY_COLUMNS)].notna().any(axis=1)
+    keys = _item_keys(table)
+    baselines = _item_keys(table.assign(**{col.MODEL_NAME: table[col.BASELINE_MODEL]}))
+    against_unknown = (
+        ~unknown
+        & baselines.isin(set(keys[unknown]))
+        & table[col.BASELINE_MODEL].notna()
+        & table[col.ENERGY_REDUCTION].notna()
+    )
+    if not (own.any() or against_unknown.any()):
         return table, []
     cleared = table.copy()
-    cleared.loc[holding[holding].index, list(FROM_ENERGY_COLUMNS)] = math.nan
-    first = str(table.loc[holding[holding].index[0], col.MODEL_NAME])
-    note = (
-        f"{int(holding.sum())} row(s) without a number for {col.JOULES_PER_SAMPLE!r} (first: "
-        f"{first}) held figures made from it ({', '.join(FROM_ENERGY_COLUMNS)}): left blank"
+    cleared.loc[own, list(FROM_ENERGY_COLUMNS)] = math.nan
+    cleared.loc[against_unknown, col.ENERGY_REDUCTION] = math.nan
+    notes = []
+    if own.any():
+        notes.append(
+            f"{int(own.sum())} row(s) without a number for {col.JOULES_PER_SAMPLE!r} (first: "
+            f"{table.loc[own, col.MODEL_NAME].iloc[0]}) held figures made from it "
+            f"({', '.join(FROM_ENERGY_COLUMNS)}): left blank"
+        )
+    if against_unknown.any():
+        notes.append(
+            f"{int(against_unknown.sum())} row(s) held an {col.ENERGY_REDUCTION!r} against a "
+            f"baseline without a number for {col.JOULES_PER_SAMPLE!r} (first: "
+            f"{table.loc[against_unknown, col.MODEL_NAME].iloc[0]}): left blank"
+        )
+    return cleared, notes
+
+
+def _item_keys(table: pd.DataFrame) -> pd.Series:
+    """Each row's item (model, batch size, numeric format, runtime) as one text, blank parts
+    empty: comparable between rows read from one CSV."""
+    if table.empty:  # agg over no rows gives a frame, not a series
+        return pd.Series("", index=table.index, dtype=object)
+    parts = table.reindex(columns=[col.MODEL_NAME, col.BATCH_SIZE, col.DTYPE, col.RUNTIME])
+    texts = parts.apply(
+        lambda column: column.map(lambda value: "" if pd.isna(value) else str(value))
     )
-    return cleared, [note]
+    return texts.agg("\x1f".join, axis=1)
 
 
 def refuse_repeated_items(table: pd.DataFrame, source: Path) -> None:
     """ResultsFileError where one item (model, batch size, numeric format, runtime) has more
     than one measured row: each figure of the report (reductions, rankings, counts) would
     count it as often, and which row stands for it cannot be told."""
-    key_columns = [col.MODEL_NAME, col.BATCH_SIZE, col.DTYPE, col.RUNTIME]
-    measured = table[table[col.STATUS] == col.STATUS_MEASURED]  # failed rows rank nowhere
-    keys = measured.reindex(columns=key_columns).apply(
-        lambda column: column.map(lambda value: "" if pd.isna(value) else str(value))
-    )
+    measured = measured_rows(table)  # failed rows rank nowhere
+    keys = _item_keys(measured)
     repeated = keys[keys.duplicated(keep=False)]
     if repeated.empty:
         return
     rows_of_item = repeated.value_counts(sort=False)
-    first = tuple(repeated.iloc[0])
+    first = measured.loc[repeated.index[0]]
     raise ResultsFileError(
-        f"{source}: {len(rows_of_item)} item(s) have more than one row (first: {first[0]} "
-        f"at batch size {first[1]}, {rows_of_item[first]} rows): "
+        f"{source}: {len(rows_of_item)} item(s) have more than one row (first: "
+        f"{first[col.MODEL_NAME]} at batch size {first[col.BATCH_SIZE]}, "
+        f"{rows_of_item[repeated.iloc[0]]} rows): "
         "one row an item. A CSV joined from several runs? pruneenergy merge joins shards' "
         "report folders into one report."
     )

@@ -142,12 +142,50 @@ def test_figures_made_from_a_blank_energy_are_left_blank_and_said(tmp_path):
     assert others["Energy Reduction (%)"].astype(float).equals(kept)
 
 
-def test_items_of_another_format_or_runtime_are_no_repeat(tmp_path):
+def test_reductions_against_a_baseline_whose_energy_is_blank_are_left_blank(tmp_path):
     ours = read_results_file(WITH_RATIOS).table
     ours["Status"] = "measured"
-    bf16 = ours.assign(Dtype="bfloat16")
-    pd.concat([ours, bf16]).to_csv(tmp_path / "ours.csv", index=False)
+    baseline = ours.index[ours["MODEL_NAME"].astype(str).str.contains("_UNPRUNED")][0]
+    name, size = ours.loc[baseline, ["MODEL_NAME", "BATCH_SIZE"]]
+    ours["Mean Energy per Sample (J)"] = ours["Mean Energy per Sample (J)"].astype(object)
+    ours.loc[baseline, "Mean Energy per Sample (J)"] = None
+    ours.to_csv(tmp_path / "ours.csv", index=False)
+    read = read_results_file(tmp_path / "ours.csv")
+    against = (ours["Baseline Model"] == name) & (ours["BATCH_SIZE"] == size)
+    pruned = against & (ours.index != baseline)
+    assert pruned.sum() > 1
+    assert read.table.loc[against, "Energy Reduction (%)"].isna().all()
+    assert read.table.loc[~against, "Energy Reduction (%)"].notna().sum() == (
+        ours.loc[~against, "Energy Reduction (%)"].notna().sum()
+    )
+    assert read.notes[-1].startswith(
+        f"ours.csv: {pruned.sum()} row(s) held an 'Energy Reduction (%)' against a baseline "
+        "without a number for 'Mean Energy per Sample (J)'"
+    )
+
+
+@pytest.mark.parametrize(("column", "other"), [("Dtype", "bfloat16"), ("Runtime", "compile")])
+def test_items_of_another_format_or_runtime_are_no_repeat(tmp_path, column, other):
+    ours = read_results_file(WITH_RATIOS).table
+    ours["Status"] = "measured"
+    pd.concat([ours, ours.assign(**{column: other})]).to_csv(tmp_path / "ours.csv", index=False)
     assert len(read_results_file(tmp_path / "ours.csv").table) == 2 * len(ours)
+
+
+def test_a_repeated_row_marked_measured_in_other_words_is_refused(tmp_path):
+    # Any status but "failed" holds numbers, and is counted as measured by every finding.
+    ours = read_results_file(WITH_RATIOS).table
+    ours["Status"] = "measured"
+    again = ours.iloc[[3]].assign(Status="MEASURED")
+    pd.concat([ours, again]).to_csv(tmp_path / "ours.csv", index=False)
+    with pytest.raises(ResultsFileError, match=r"1 item\(s\) have more than one row"):
+        read_results_file(tmp_path / "ours.csv")
+
+
+def test_a_csv_of_ours_with_no_rows_reads_as_an_empty_table(tmp_path):
+    pd.DataFrame({column: [] for column in COLUMNS}).to_csv(tmp_path / "ours.csv", index=False)
+    read = read_results_file(tmp_path / "ours.csv")
+    assert (len(read.table), read.notes) == (0, ())
 
 
 def test_failed_rows_of_one_model_are_no_repeat(tmp_path):

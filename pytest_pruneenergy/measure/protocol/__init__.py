@@ -124,7 +124,7 @@ def measure(
 ) -> WindowStats:
     """Measure energy per sample and FPS of ``run_batch`` (one forward pass of one batch).
 
-    ``on_windows``: called with the adaptive protocol's final windows (benchmarks use it).
+    ``on_windows``: called with the adaptive protocol's final windows (an item keeps them).
     ``pass_clock``: how completions are timed (default: the device's; tests give their own).
     ``tick_recorder``: how the meter's ticks are recorded (default: a TickRecorder polling in
     a thread, on ``clock``; a simulated clock gives its own).

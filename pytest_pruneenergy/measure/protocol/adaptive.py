@@ -29,7 +29,7 @@ from .warmup import WarmUp, passes_per_marker, warm_up
 
 
 def measure_adaptive(job: Job) -> WindowStats:
-    """The adaptive protocol; ``job.on_windows`` (for benchmarks) receives the final windows."""
+    """The adaptive protocol; ``job.on_windows`` receives the final windows (an item keeps them)."""
     began = job.clock()
     with job.tick_recorder(job.meter) as recorder:
         warmup = warm_up(job.run_batch, job.pass_clock, job.settings, clock=job.clock)

@@ -68,7 +68,7 @@ class ProtocolSettings:
 @dataclass(frozen=True)
 class Job:
     """One model at one batch size, to be measured: what every protocol works on.
-    ``on_windows``: called with the adaptive protocol's final windows (benchmarks use it)."""
+    ``on_windows``: called with the adaptive protocol's final windows (an item keeps them)."""
 
     run_batch: Callable[[], object]
     pass_clock: PassClock
