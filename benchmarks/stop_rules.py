@@ -91,7 +91,6 @@ class Rule:
 class RecordedItem:
     """A journaled item with its windows, and what the run did with it."""
 
-    label: str
     batch_size: int
     windows: tuple[TickWindow, ...]
     warmup_seconds: float
@@ -135,7 +134,6 @@ def recorded_item(measurement: Measurement, settings: dict[str, object]) -> Reco
     if len(measurement.windows) < 2 or not isinstance(max_seconds, (int, float)) or not target:
         return None
     return RecordedItem(
-        label=f"{measurement.model} (bs {measurement.batch_size})",
         batch_size=measurement.batch_size,
         windows=measurement.windows,
         warmup_seconds=stats.warmup_seconds,
