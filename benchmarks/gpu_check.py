@@ -207,6 +207,7 @@ def check_journal_windows(journal: Path) -> list[str]:
     every adaptive item keeps as many windows as it counted, timed from the first, and its
     figure is their joules over their samples (the raw record stop_rules.py replays)."""
     from pytest_pruneenergy.items.journal import read_journal
+    from pytest_pruneenergy.measure.protocol.adaptive import energy_per_sample
 
     contents = read_journal(journal)
     if not contents.measurements:
@@ -220,8 +221,7 @@ def check_journal_windows(journal: Path) -> list[str]:
         if len(windows) != stats.windows:
             problems.append(f"{name}: {len(windows)} windows journaled, {stats.windows} counted")
             continue
-        samples = sum(window.passes for window in windows) * measurement.batch_size
-        joules = sum(window.joules for window in windows) / samples if samples > 0 else math.nan
+        joules = energy_per_sample(windows, measurement.batch_size).value
         if windows[0].start_seconds != 0 or not math.isclose(
             joules, stats.joules_per_sample_mean, rel_tol=1e-9
         ):

@@ -46,10 +46,6 @@ class MergedRun:
     shards: set[str] = field(default_factory=set)
 
     @property
-    def unreadable_lines(self) -> int:
-        return sum(self.unreadable.values())
-
-    @property
     def missing_shards(self) -> list[str]:
         """The shards of the folders' split that none of them holds, e.g. ``["2/2"]``."""
         return missing_shards(self.shards)

@@ -40,6 +40,7 @@ from .schema import (
     measured_rows,
     model_stem,
     normalize_results,
+    text_or_blank,
 )
 from .table import name_columns, reduction_percent
 
@@ -124,7 +125,7 @@ def without_figures_of_unknown_energy(table: pd.DataFrame) -> tuple[pd.DataFrame
     batch size, numeric format and runtime); and a note where any were. The plugin never
     writes such a row, so figures made from one are not vouched for."""
     energy = pd.to_numeric(table[col.JOULES_PER_SAMPLE], errors="coerce")
-    unknown = ~energy.apply(lambda value: math.isfinite(value))
+    unknown = ~energy.apply(math.isfinite)
     own = unknown & table[list(FROM_ENERGY_COLUMNS)].notna().any(axis=1)
     keys = _item_keys(table)
     baselines = _item_keys(table.assign(**{col.MODEL_NAME: table[col.BASELINE_MODEL]}))
@@ -158,13 +159,10 @@ def without_figures_of_unknown_energy(table: pd.DataFrame) -> tuple[pd.DataFrame
 def _item_keys(table: pd.DataFrame) -> pd.Series:
     """Each row's item (model, batch size, numeric format, runtime) as one text, blank parts
     empty: comparable between rows read from one CSV."""
-    if table.empty:  # agg over no rows gives a frame, not a series
-        return pd.Series("", index=table.index, dtype=object)
-    parts = table.reindex(columns=[col.MODEL_NAME, col.BATCH_SIZE, col.DTYPE, col.RUNTIME])
-    texts = parts.apply(
-        lambda column: column.map(lambda value: "" if pd.isna(value) else str(value))
-    )
-    return texts.agg("\x1f".join, axis=1)
+    columns = [col.MODEL_NAME, col.BATCH_SIZE, *col.VARIANT_COLUMNS]
+    parts = table.reindex(columns=columns)
+    texts = [text_or_blank(parts[column]) for column in columns]
+    return texts[0].str.cat(texts[1:], sep="\x1f")
 
 
 def refuse_repeated_items(table: pd.DataFrame, source: Path) -> None:
